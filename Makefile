@@ -1,0 +1,41 @@
+# Two entry points: `make demo` and `make test`. Both install what is missing first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
+FORGE_PROFILE ?= default
+
+.PHONY: install demo test test-python test-contracts lint bench clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+demo: install
+	$(VENV)/bin/provenance demo
+
+test: install test-contracts test-python
+
+test-contracts: install
+	cd contracts && FOUNDRY_PROFILE=$(FORGE_PROFILE) ../$(FORGE) test --offline --use ./tools/solc
+
+test-python: install
+	$(VENV)/bin/provenance compile
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check ledger_client credentials api oracle_bridge tests bench
+
+bench: install
+	$(PY) bench/anchor_events.py --quick
+
+clean:
+	rm -rf build contracts/out contracts/cache .provenance .pytest_cache

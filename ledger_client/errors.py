@@ -1,0 +1,52 @@
+"""Exceptions of the ledger client: one root, specific subclasses, messages that say what to do."""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Root of every error raised by `ledger_client`."""
+
+
+class ConfigurationError(LedgerError):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+class ToolchainError(LedgerError):
+    """The compiler or the local chain could not be run."""
+
+
+class RpcUnavailable(LedgerError):
+    """The node at the configured RPC URL does not answer."""
+
+
+class DeploymentError(LedgerError):
+    """No deployment record, or one that does not match the node."""
+
+
+class TransactionTimeout(LedgerError):
+    """A transaction was sent but no receipt arrived in time."""
+
+
+class ContractRevert(LedgerError):
+    """A call reverted. `error` is the custom error's name, `args` its decoded values.
+
+    Subclasses are created per custom error name (see `revert_class`), so callers can
+    catch e.g. `errors.revert_class("ProvenanceLedgerUnknownBatch")` precisely.
+    """
+
+    def __init__(self, error: str, args: dict[str, object], message: str) -> None:
+        super().__init__(message)
+        self.error = error
+        self.error_args = args
+
+
+_REVERT_CLASSES: dict[str, type[ContractRevert]] = {}
+
+
+def revert_class(error_name: str) -> type[ContractRevert]:
+    """The `ContractRevert` subclass named after a Solidity custom error."""
+    cls = _REVERT_CLASSES.get(error_name)
+    if cls is None:
+        cls = type(error_name, (ContractRevert,), {"__module__": __name__})
+        _REVERT_CLASSES[error_name] = cls
+    return cls

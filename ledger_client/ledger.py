@@ -1,0 +1,146 @@
+"""Typed wrapper of ProvenanceLedger: batches, batched event anchoring, status changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from eth_utils import keccak
+
+from ledger_client.artifacts import load_artifact
+from ledger_client.batching import split_events
+from ledger_client.deployment import Deployment
+from ledger_client.errors import revert_class
+from ledger_client.transactions import Receipt, TransactionSender
+
+
+class BatchKind(IntEnum):
+    LOT = 0
+    ITEM = 1
+
+
+class BatchStatus(IntEnum):
+    NONE = 0
+    ACTIVE = 1
+    QUARANTINED = 2
+    RELEASED = 3
+    DESTROYED = 4
+    RECALLED = 5
+
+
+class EventKind(IntEnum):
+    """An event's effect on the status machine (see IProvenanceLedger.EventKind)."""
+
+    OTHER = 0
+    INSPECTION = 1
+    DESTRUCTION = 2
+
+
+@dataclass(frozen=True)
+class BatchState:
+    batch_id: bytes
+    kind: BatchKind
+    status: BatchStatus
+    created_at: int
+    event_count: int
+    product_class: bytes
+
+
+@dataclass(frozen=True)
+class AnchoredEvents:
+    """What one `record_events` call put on chain."""
+
+    receipts: list[Receipt]
+    event_count: int
+
+    @property
+    def gas_used(self) -> int:
+        return sum(r.gas_used for r in self.receipts)
+
+
+def batch_id_of(uri: str) -> bytes:
+    """The on-chain id of a lot or item: keccak256 of its canonical Digital Link URI."""
+    return keccak(text=uri)
+
+
+class LedgerWriter:
+    """Writes to ProvenanceLedger with one account; reads its stored state."""
+
+    def __init__(
+        self,
+        sender: TransactionSender,
+        deployment: Deployment,
+        *,
+        max_tx_bytes: int = 120_000,
+        max_tx_gas: int = 15_000_000,
+    ) -> None:
+        self.sender = sender
+        self.address = deployment.address("ProvenanceLedger")
+        self.contract = sender.w3.eth.contract(
+            address=self.address, abi=load_artifact("ProvenanceLedger").abi
+        )
+        self.max_tx_bytes = max_tx_bytes
+        self.max_tx_gas = max_tx_gas
+
+    def _encode(self, function: str, *args: object) -> bytes:
+        return bytes.fromhex(self.contract.encode_abi(function, args=list(args))[2:])
+
+    def _write(self, function: str, *args: object) -> Receipt:
+        return self.sender.transact(self.address, self._encode(function, *args), context=function)
+
+    def create_batch(
+        self,
+        uri: str,
+        *,
+        kind: BatchKind = BatchKind.LOT,
+        product_class: bytes = b"\x00" * 32,
+        parents: Sequence[bytes] = (),
+    ) -> bytes:
+        """Create a lot or item named by its canonical Digital Link `uri`; returns its id."""
+        self._write("createBatch", int(kind), product_class, list(parents), uri)
+        return batch_id_of(uri)
+
+    def record_events(
+        self,
+        batch_id: bytes,
+        events: Sequence[tuple[EventKind, bytes]],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> AnchoredEvents:
+        """Anchor `events` (kind, canonical payload) of one batch, many per transaction.
+
+        Transactions are split under the byte and gas budgets, all sent before any is
+        awaited (consecutive nonces), then confirmed; a revert raises its custom error.
+        """
+        if not events:
+            raise revert_class("ProvenanceLedgerNoEvents")(
+                "ProvenanceLedgerNoEvents", {"batchId": "0x" + batch_id.hex()}, "no events to record"
+            )
+        payloads = [payload for _, payload in events]
+        tx_hashes = []
+        for span in split_events(payloads, max_tx_bytes=self.max_tx_bytes, max_tx_gas=self.max_tx_gas):
+            kinds = [int(events[i][0]) for i in span]
+            data = self._encode("recordEvents", batch_id, kinds, payloads[span.start : span.stop])
+            tx_hashes.append(self.sender.send(self.address, data, context="recordEvents"))
+            if on_progress:
+                on_progress(len(span))
+        receipts = self.sender.wait(tx_hashes, context="recordEvents")
+        return AnchoredEvents(receipts=receipts, event_count=len(events))
+
+    def quarantine(self, batch_id: bytes, reason: str) -> Receipt:
+        return self._write("quarantine", batch_id, reason)
+
+    def release(self, batch_id: bytes, reason: str) -> Receipt:
+        return self._write("release", batch_id, reason)
+
+    def recall(self, batch_id: bytes, reason: str) -> Receipt:
+        return self._write("recall", batch_id, reason)
+
+    def batch(self, batch_id: bytes) -> BatchState:
+        kind, status, created_at, event_count, product_class = self.contract.functions.batch(
+            batch_id
+        ).call()
+        return BatchState(
+            batch_id, BatchKind(kind), BatchStatus(status), created_at, event_count, product_class
+        )

@@ -1,0 +1,97 @@
+"""Start and stop a local anvil from `node_modules` (the embedded default chain)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from ledger_client.artifacts import NODE_MODULES
+from ledger_client.errors import ToolchainError
+
+ANVIL_BINARY = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LocalChain:
+    """A running anvil; `stop()` ends it (and dumps its state when asked to)."""
+
+    port: int
+    process: subprocess.Popen
+    log_path: Path | None = field(default=None)
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_anvil(
+    *,
+    port: int | None = None,
+    block_time: float | None = None,
+    dump_state: Path | None = None,
+    load_state: Path | None = None,
+    extra_args: tuple[str, ...] = (),
+    log_path: Path | None = None,
+    startup_timeout_s: float = 20.0,
+) -> LocalChain:
+    """Start anvil and wait until it answers JSON-RPC."""
+    if not ANVIL_BINARY.exists():
+        raise ToolchainError(f"anvil not found at {ANVIL_BINARY}: run `npm ci` (or `make install`)")
+    port = port or free_port()
+    args = [str(ANVIL_BINARY), "--port", str(port), "--host", "127.0.0.1", "--silent"]
+    # Large batches of events: let a block hold several maximal transactions.
+    args += ["--gas-limit", "300000000"]
+    if block_time:
+        args += ["--block-time", str(block_time)]
+    if dump_state:
+        args += ["--dump-state", str(dump_state)]
+    if load_state:
+        args += ["--load-state", str(load_state)]
+    args += list(extra_args)
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    chain = LocalChain(port=port, process=process, log_path=log_path)
+    deadline = time.monotonic() + startup_timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ToolchainError(f"anvil exited at start with code {process.returncode}")
+        try:
+            body = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+            if requests.post(chain.rpc_url, json=body, timeout=1).ok:
+                return chain
+        except requests.RequestException:
+            time.sleep(0.05)
+    chain.stop()
+    raise ToolchainError(f"anvil did not answer on port {port} within {startup_timeout_s:.0f}s")
+
+
+@contextmanager
+def running_anvil(**kwargs) -> Iterator[LocalChain]:
+    """`start_anvil` as a context manager that always stops it."""
+    chain = start_anvil(**kwargs)
+    try:
+        yield chain
+    finally:
+        chain.stop()

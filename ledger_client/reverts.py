@@ -1,0 +1,75 @@
+"""Turn revert data into exceptions named after the Solidity custom error."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from eth_abi import decode
+from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+
+from ledger_client.artifacts import ARTIFACTS_DIR, load_artifact
+from ledger_client.errors import ContractRevert, revert_class
+from ledger_client.roles import ROLE_NAMES
+
+_ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
+_PANIC = bytes.fromhex("4e487b71")  # Panic(uint256)
+
+
+def _abi_type(param: dict) -> str:
+    if param["type"].startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in param["components"])
+        return f"({inner}){param['type'][5:]}"
+    return param["type"]
+
+
+@cache
+def _error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
+    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    for path in sorted(ARTIFACTS_DIR.glob("*.json")):
+        for item in load_artifact(path.stem).abi:
+            if item["type"] != "error":
+                continue
+            types = [_abi_type(p) for p in item["inputs"]]
+            selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
+            table[selector] = (item["name"], types, [p["name"] for p in item["inputs"]])
+    return table
+
+
+def _render(value: object, abi_type: str) -> object:
+    if abi_type == "bytes32" and isinstance(value, bytes):
+        return ROLE_NAMES.get(value, "0x" + value.hex())
+    if abi_type == "address":
+        return to_checksum_address(value)
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return value
+
+
+def decode_revert(data: bytes | str | None, *, context: str = "") -> ContractRevert:
+    """The exception for revert `data` (a custom error, `Error(string)`, `Panic` or nothing)."""
+    if isinstance(data, str):
+        data = bytes.fromhex(data.removeprefix("0x"))
+    data = data or b""
+    prefix = f"{context}: " if context else ""
+    selector, body = data[:4], data[4:]
+    if selector == _ERROR_STRING:
+        (reason,) = decode(["string"], body)
+        return revert_class("Error")("Error", {"reason": reason}, f"{prefix}reverted: {reason}")
+    if selector == _PANIC:
+        (code,) = decode(["uint256"], body)
+        return revert_class("Panic")("Panic", {"code": code}, f"{prefix}panic 0x{code:02x}")
+    known = _error_table().get(selector)
+    if known is None:
+        detail = f"unknown error 0x{data.hex()}" if data else "no reason given"
+        return ContractRevert("Unknown", {}, f"{prefix}reverted with {detail}")
+    name, types, names = known
+    values = decode(types, body)
+    args = {n: _render(v, t) for n, v, t in zip(names, values, types, strict=True)}
+    return revert_class(name)(name, args, f"{prefix}{name}: {_explain(name, args)}")
+
+
+def _explain(name: str, args: dict[str, object]) -> str:
+    if name in ("MembershipUnauthorizedAccount", "AccessControlUnauthorizedAccount"):
+        role = args.get("role") or args.get("neededRole")
+        return f"account {args.get('account')} does not hold the role {role} (or is deactivated)"
+    return ", ".join(f"{k}={v}" for k, v in args.items()) or "reverted"

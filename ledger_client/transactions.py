@@ -1,0 +1,133 @@
+"""Sign, send and confirm transactions; reverts surface as named Python exceptions."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+
+from ledger_client.chain import rpc
+from ledger_client.errors import LedgerError, TransactionTimeout
+from ledger_client.nonces import NonceManager
+from ledger_client.reverts import decode_revert
+
+# Head-room over eth_estimateGas: state can move between estimate and inclusion.
+GAS_MARGIN = 1.10
+
+
+@dataclass(frozen=True)
+class Receipt:
+    tx_hash: str
+    block_number: int
+    gas_used: int
+    logs: list[dict]
+    contract_address: str | None = None
+
+
+class TransactionSender:
+    """Sends transactions for one account: estimate (revealing reverts), sign, send, wait."""
+
+    def __init__(self, w3: Web3, account: LocalAccount, *, receipt_timeout_s: float = 120.0) -> None:
+        self.w3 = w3
+        self.account = account
+        self.nonces = NonceManager(w3, account.address)
+        self.receipt_timeout_s = receipt_timeout_s
+        self.chain_id = w3.eth.chain_id
+
+    def estimate_gas(self, to: str | None, data: bytes, *, context: str = "") -> int:
+        """Gas for the call (`to=None` deploys); raises the decoded custom error when it would revert."""
+        call = {"from": self.account.address, "data": data} | ({"to": to} if to else {})
+        try:
+            return self.w3.eth.estimate_gas(call)  # type: ignore[arg-type]
+        except (ContractCustomError, ContractLogicError) as exc:
+            raise decode_revert(exc.data, context=context) from None
+        except Web3RPCError as exc:
+            data_hex = _revert_data(exc)
+            if data_hex is not None:
+                raise decode_revert(data_hex, context=context) from None
+            raise LedgerError(f"{context}: the node refused the call: {exc}") from None
+
+    def send(self, to: str | None, data: bytes, *, gas: int | None = None, context: str = "") -> str:
+        """Sign and send without waiting (`to=None` deploys); returns the transaction hash."""
+        if gas is None:
+            gas = int(self.estimate_gas(to, data, context=context) * GAS_MARGIN)
+        tx = {
+            "chainId": self.chain_id,
+            **({"to": to} if to else {}),
+            "data": data,
+            "gas": gas,
+            "nonce": self.nonces.next(),
+            **self._fees(),
+        }
+        signed = self.account.sign_transaction(tx)
+        try:
+            return "0x" + self.w3.eth.send_raw_transaction(signed.raw_transaction).hex().removeprefix("0x")
+        except Web3RPCError as exc:
+            self.nonces.resync()
+            raise LedgerError(f"{context}: the node rejected the transaction: {exc}") from None
+
+    def wait(self, tx_hashes: Sequence[str], *, context: str = "") -> list[Receipt]:
+        """Wait for every receipt; a reverted transaction raises its decoded error."""
+        deadline = time.monotonic() + self.receipt_timeout_s
+        pending = dict.fromkeys(tx_hashes)
+        delay = 0.005
+        while any(r is None for r in pending.values()):
+            for tx_hash, receipt in pending.items():
+                if receipt is None:
+                    pending[tx_hash] = rpc(self.w3, "eth_getTransactionReceipt", [tx_hash])
+            if all(r is not None for r in pending.values()):
+                break
+            if time.monotonic() > deadline:
+                missing = [h for h, r in pending.items() if r is None]
+                raise TransactionTimeout(
+                    f"{context}: no receipt after {self.receipt_timeout_s:.0f}s for "
+                    f"{len(missing)} transaction(s), first {missing[0]}; is the chain producing blocks?"
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+        receipts = []
+        for tx_hash in tx_hashes:
+            raw = pending[tx_hash]
+            assert raw is not None
+            if int(raw["status"], 16) != 1:
+                raise self._revert_of(tx_hash, int(raw["blockNumber"], 16), context)
+            receipts.append(
+                Receipt(
+                    tx_hash=tx_hash,
+                    block_number=int(raw["blockNumber"], 16),
+                    gas_used=int(raw["gasUsed"], 16),
+                    logs=raw["logs"],
+                    contract_address=raw.get("contractAddress"),
+                )
+            )
+        return receipts
+
+    def transact(self, to: str | None, data: bytes, *, context: str = "") -> Receipt:
+        """Send one transaction and wait for its receipt."""
+        return self.wait([self.send(to, data, context=context)], context=context)[0]
+
+    def _fees(self) -> dict[str, int]:
+        base_fee = self.w3.eth.get_block("pending").get("baseFeePerGas")
+        if base_fee is None:  # a pre-London or zero-fee PoA network
+            return {"gasPrice": self.w3.eth.gas_price}
+        tip = self.w3.eth.max_priority_fee
+        return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
+
+    def _revert_of(self, tx_hash: str, block: int, context: str) -> LedgerError:
+        tx = rpc(self.w3, "eth_getTransactionByHash", [tx_hash])
+        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}
+        response = self.w3.provider.make_request("eth_call", [call, hex(block - 1)])
+        data_hex = (response.get("error") or {}).get("data")
+        if isinstance(data_hex, str):
+            return decode_revert(data_hex, context=context)
+        return LedgerError(f"{context}: transaction {tx_hash} reverted (out of gas or state changed)")
+
+
+def _revert_data(exc: Web3RPCError) -> str | None:
+    message = exc.rpc_response.get("error", {}) if exc.rpc_response else {}
+    data = message.get("data") if isinstance(message, dict) else None
+    return data if isinstance(data, str) and data.startswith("0x") else None
