@@ -9,7 +9,8 @@ from enum import IntEnum
 from eth_utils import keccak
 
 from ledger_client.artifacts import load_artifact
-from ledger_client.batching import split_events
+from ledger_client.batching import split_events, transaction_gas_bound
+from ledger_client.calldata import encode_record_events
 from ledger_client.deployment import Deployment
 from ledger_client.errors import revert_class
 from ledger_client.transactions import Receipt, TransactionSender
@@ -117,12 +118,22 @@ class LedgerWriter:
             raise revert_class("ProvenanceLedgerNoEvents")(
                 "ProvenanceLedgerNoEvents", {"batchId": "0x" + batch_id.hex()}, "no events to record"
             )
+        kinds = [int(kind) for kind, _ in events]
         payloads = [payload for _, payload in events]
+        # One small simulated call reveals an unknown batch, a missing role, the pause
+        # or a quarantine before any transaction is sent.
+        self.sender.estimate_gas(
+            self.address, encode_record_events(batch_id, kinds[:1], payloads[:1]), context="recordEvents"
+        )
+        fees = self.sender.current_fees()
         tx_hashes = []
         for span in split_events(payloads, max_tx_bytes=self.max_tx_bytes, max_tx_gas=self.max_tx_gas):
-            kinds = [int(events[i][0]) for i in span]
-            data = self._encode("recordEvents", batch_id, kinds, payloads[span.start : span.stop])
-            tx_hashes.append(self.sender.send(self.address, data, context="recordEvents"))
+            chunk = payloads[span.start : span.stop]
+            data = encode_record_events(batch_id, kinds[span.start : span.stop], chunk)
+            gas = transaction_gas_bound(chunk)
+            tx_hashes.append(
+                self.sender.send(self.address, data, gas=gas, fees=fees, context="recordEvents")
+            )
             if on_progress:
                 on_progress(len(span))
         receipts = self.sender.wait(tx_hashes, context="recordEvents")

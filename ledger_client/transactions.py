@@ -51,8 +51,19 @@ class TransactionSender:
                 raise decode_revert(data_hex, context=context) from None
             raise LedgerError(f"{context}: the node refused the call: {exc}") from None
 
-    def send(self, to: str | None, data: bytes, *, gas: int | None = None, context: str = "") -> str:
-        """Sign and send without waiting (`to=None` deploys); returns the transaction hash."""
+    def send(
+        self,
+        to: str | None,
+        data: bytes,
+        *,
+        gas: int | None = None,
+        fees: dict[str, int] | None = None,
+        context: str = "",
+    ) -> str:
+        """Sign and send without waiting (`to=None` deploys); returns the transaction hash.
+
+        Without `gas` the call is estimated first, so a revert raises before anything is sent.
+        """
         if gas is None:
             gas = int(self.estimate_gas(to, data, context=context) * GAS_MARGIN)
         tx = {
@@ -61,14 +72,16 @@ class TransactionSender:
             "data": data,
             "gas": gas,
             "nonce": self.nonces.next(),
-            **self._fees(),
+            **(fees or self.current_fees()),
         }
         signed = self.account.sign_transaction(tx)
-        try:
-            return "0x" + self.w3.eth.send_raw_transaction(signed.raw_transaction).hex().removeprefix("0x")
-        except Web3RPCError as exc:
+        response = self.w3.provider.make_request(
+            "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()]  # type: ignore[arg-type]
+        )
+        if "error" in response:
             self.nonces.resync()
-            raise LedgerError(f"{context}: the node rejected the transaction: {exc}") from None
+            raise LedgerError(f"{context}: the node rejected the transaction: {response['error']}")
+        return response["result"]
 
     def wait(self, tx_hashes: Sequence[str], *, context: str = "") -> list[Receipt]:
         """Wait for every receipt; a reverted transaction raises its decoded error."""
@@ -110,9 +123,10 @@ class TransactionSender:
         """Send one transaction and wait for its receipt."""
         return self.wait([self.send(to, data, context=context)], context=context)[0]
 
-    def _fees(self) -> dict[str, int]:
+    def current_fees(self) -> dict[str, int]:
+        """EIP-1559 fees that survive a doubling of the base fee (legacy price where none)."""
         base_fee = self.w3.eth.get_block("pending").get("baseFeePerGas")
-        if base_fee is None:  # a pre-London or zero-fee PoA network
+        if base_fee is None:  # a pre-London or legacy-priced PoA network
             return {"gasPrice": self.w3.eth.gas_price}
         tip = self.w3.eth.max_priority_fee
         return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}

@@ -1,0 +1,94 @@
+"""The `provenance` command line: chain, compile, deploy, index, demo."""
+
+from __future__ import annotations
+
+import functools
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+
+from ledger_client.config import LedgerSettings
+from ledger_client.errors import LedgerError
+
+app = typer.Typer(help="Provenance Ledger: lifecycle, compliance and credentials on a PoA chain.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+index_app = typer.Typer(help="The SQL read model built from chain logs.", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+console = Console()
+errors = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def clear_errors(command: F) -> F:
+    """Turn every LedgerError into one red line on stderr and exit status 1, no traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return command(*args, **kwargs)
+        except LedgerError as exc:
+            errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@clear_errors
+def chain(
+    port: Annotated[int, typer.Option(help="JSON-RPC port")] = 8545,
+    block_time: Annotated[float, typer.Option(help="Seconds per block (0: one block per tx)")] = 0,
+    state: Annotated[Path | None, typer.Option(help="Load the chain from / dump it to this file")] = None,
+) -> None:
+    """Run a local anvil chain in the foreground until Ctrl-C."""
+    from ledger_client.local_chain import start_anvil
+
+    load = state if state and state.exists() else None
+    local = start_anvil(port=port, block_time=block_time or None, dump_state=state, load_state=load)
+    console.print(f"anvil running at [bold]{local.rpc_url}[/bold] (chain id 31337); Ctrl-C stops it")
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        while not stopped.wait(0.5) and local.process.poll() is None:
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        local.stop()
+
+
+@app.command()
+@clear_errors
+def compile(force: Annotated[bool, typer.Option(help="Recompile even if unchanged")] = False) -> None:
+    """Compile contracts/src into build/artifacts (skipped when the sources are unchanged)."""
+    from ledger_client.artifacts import compile_contracts
+
+    console.print(f"artifacts in {compile_contracts(force=force)}")
+
+
+@app.command()
+@clear_errors
+def deploy() -> None:
+    """Deploy the contracts with PROVENANCE_PRIVATE_KEY as governor; write the deployment record."""
+    from ledger_client.chain import connect
+    from ledger_client.deploy import deploy_contracts
+
+    settings = LedgerSettings()
+    w3 = connect(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
+    settings.require_real_key(w3.eth.chain_id)
+    deployment = deploy_contracts(w3, governor_key=settings.private_key)
+    deployment.save(settings.deployment_path)
+    for name, address in deployment.addresses.items():
+        console.print(f"{name:18} {address}")
+    console.print(f"deployment record: {settings.deployment_path}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

@@ -1,0 +1,134 @@
+"""Canonical bytes of EPCIS events: RFC 8785 (JCS) JSON and its keccak256.
+
+The payload anchored on chain is `event_payload(event, context=...)`; the contract
+emits `keccak256(payload)`, which `event_hash` recomputes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from json.encoder import encode_basestring
+from typing import Any
+
+import rfc8785
+from eth_utils import keccak
+
+from ledger_client.errors import LedgerError
+
+JsonLdContext = str | Mapping[str, Any] | list[Any]
+"""A JSON-LD `@context` value: a URI, an object, or an array of them."""
+
+_MAX_SAFE_INTEGER = 2**53 - 1
+# The C string encoder escapes exactly what RFC 8785 §3.2.2.2 escapes, in the same way.
+_quote: Callable[[str], str] = encode_basestring
+
+
+class CanonicalizationError(LedgerError):
+    """The value has no RFC 8785 form: NaN or infinity, an integer beyond ±(2**53 - 1),
+    a lone surrogate in a string, or an object key that is not a string."""
+
+
+def canonicalize(value: Any) -> bytes:
+    """The RFC 8785 (JSON Canonicalization Scheme) UTF-8 bytes of a JSON value.
+
+    Byte-for-byte what `rfc8785.dumps` gives; plain dict / list / str / int trees take
+    a faster path, floats and any other type go through `rfc8785` itself.
+
+    Raises:
+        CanonicalizationError: the value cannot be canonicalised (see the class).
+    """
+    parts: list[str] = []
+    _encode(value, parts.append)
+    try:
+        return "".join(parts).encode("utf-8")
+    except UnicodeEncodeError:
+        raise CanonicalizationError("a string contains a lone surrogate, which is not UTF-8") from None
+
+
+def event_hash(payload: bytes) -> bytes:
+    """keccak256 of an anchored payload (32 bytes), as the ledger contract emits it."""
+    return keccak(payload)
+
+
+def self_describing(event: Mapping[str, Any], *, context: JsonLdContext) -> dict[str, Any]:
+    """`event` with `@context` set to `context` unless it has its own (a new dict)."""
+    if "@context" in event:
+        return dict(event)
+    return {"@context": context, **event}
+
+
+def event_payload(event: Mapping[str, Any], *, context: JsonLdContext) -> bytes:
+    """The bytes anchored for one event: canonical JSON of the event, self-describing.
+
+    `context` is the enclosing document's `@context`; it is attached when the event has
+    none, so the payload can be read back alone.
+    """
+    return canonicalize(self_describing(event, context=context))
+
+
+def _encode(value: Any, out: Callable[[str], None]) -> None:
+    # Exact type checks: subclasses (OrderedDict, IntEnum, ...) go to rfc8785 below.
+    kind = type(value)
+    if kind is str:
+        out(_quote(value))
+    elif kind is dict:
+        _encode_object(value, out)
+    elif kind is list:
+        if not value:
+            out("[]")
+            return
+        out("[")
+        first = True
+        for element in value:
+            if first:
+                first = False
+            else:
+                out(",")
+            _encode(element, out)
+        out("]")
+    elif value is None:
+        out("null")
+    elif value is True:
+        out("true")
+    elif value is False:
+        out("false")
+    elif kind is int:
+        if not -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+            raise CanonicalizationError(
+                f"integer {value} is beyond ±(2**53 - 1), so JSON numbers cannot hold it exactly"
+            )
+        out(str(value))
+    else:
+        # Floats need ECMAScript number formatting; rfc8785 is the reference for it.
+        try:
+            out(rfc8785.dumps(value).decode("utf-8"))
+        except rfc8785.CanonicalizationError as error:
+            raise CanonicalizationError(str(error)) from None
+
+
+def _encode_object(value: dict[Any, Any], out: Callable[[str], None]) -> None:
+    if not value:
+        out("{}")
+        return
+    keys = list(value)
+    try:
+        ascii_keys = "".join(keys).isascii()
+    except TypeError:
+        raise CanonicalizationError("object keys must be strings") from None
+    # RFC 8785 orders keys by UTF-16 code units; for ASCII that is plain string order.
+    keys.sort(key=None if ascii_keys else _utf16)
+    out("{")
+    first = True
+    for key in keys:
+        if first:
+            first = False
+        else:
+            out(",")
+        out(_quote(key))
+        out(":")
+        _encode(value[key], out)
+    out("}")
+
+
+def _utf16(key: str) -> bytes:
+    return key.encode("utf-16-be", "surrogatepass")

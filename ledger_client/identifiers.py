@@ -1,0 +1,229 @@
+"""GS1 Digital Link identifiers of lots and serialized items (DESIGN §3).
+
+A lot is `https://id.gs1.org/01/{gtin14}/10/{lot}`, a serialized item
+`https://id.gs1.org/01/{gtin14}/21/{serial}`. `DigitalLink.parse` reads that URI (on
+any host), the bare path the scan route receives (`/01/{gtin}/10/{lot}`) and the GS1
+EPC URNs EPCIS events carry (`urn:epc:class:lgtin:...`, `urn:epc:id:sgtin:...`);
+every form yields the same canonical `DigitalLink`, whose `batch_id` is the on-chain id.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+from urllib.parse import unquote_to_bytes
+
+from eth_utils import keccak
+
+from ledger_client.errors import LedgerError
+
+IdentifierKind = Literal["lot", "item"]
+
+GS1_RESOLVER = "https://id.gs1.org"
+MAX_VALUE_LENGTH = 20
+
+# GS1 General Specifications, AI encodable character set 82.
+CSET_82 = frozenset(
+    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+)
+# GS1 Digital Link 1.x grammar: in a path value, every CSET 82 character except
+# letters, digits and "-", ".", "_" is written percent-encoded (uppercase hex).
+_MUST_ENCODE = frozenset("!\"%&'()*+,/:;<=>?")
+
+_AI_OF_KIND: dict[str, str] = {"lot": "10", "item": "21"}
+_KIND_OF_AI: dict[str, IdentifierKind] = {"10": "lot", "21": "item"}
+_VALUE_NAME: dict[str, str] = {"lot": "lot", "item": "serial"}
+
+_WEB_URI = re.compile(r"(?i:https?)://([^/?#]+)([^?]*)(\?.*)?", re.DOTALL)
+_EPC_URN = re.compile(
+    r"(?i:urn:epc:(?P<scheme>class:lgtin|id:sgtin):)(?P<prefix>\d+)\.(?P<reference>\d+)\.(?P<value>.*)",
+    re.DOTALL,
+)
+_BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+class InvalidIdentifier(LedgerError):
+    """A GTIN, lot, serial, Digital Link URI or EPC URN is malformed; the message says how."""
+
+
+def gtin_check_digit(digits: str) -> int:
+    """The GS1 mod-10 check digit of `digits` (a GTIN without its last digit)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits)))
+    return -total % 10
+
+
+def normalize_gtin(gtin: str) -> str:
+    """`gtin` (GTIN-8, -12, -13 or -14) as 14 digits, after checking its check digit.
+
+    Raises:
+        InvalidIdentifier: not digits, a length other than 8, 12, 13 or 14, or a wrong
+            check digit.
+    """
+    if not isinstance(gtin, str) or not gtin.isascii() or not gtin.isdigit():
+        raise InvalidIdentifier(f"GTIN {gtin!r} must contain digits only")
+    if len(gtin) not in (8, 12, 13, 14):
+        raise InvalidIdentifier(
+            f"GTIN {gtin} has {len(gtin)} digits; a GTIN has 8, 12, 13 or 14 digits"
+        )
+    expected = gtin_check_digit(gtin[:-1])
+    if int(gtin[-1]) != expected:
+        raise InvalidIdentifier(f"GTIN check digit is {gtin[-1]}, expected {expected} (in {gtin})")
+    return gtin.zfill(14)
+
+
+def encode_value(value: str) -> str:
+    """`value` percent-encoded as a Digital Link path value (canonical form)."""
+    return "".join(f"%{ord(c):02X}" if c in _MUST_ENCODE else c for c in value)
+
+
+def decode_value(encoded: str, *, name: str = "value") -> str:
+    """Decode a percent-encoded Digital Link or EPC URI value (any character may be encoded).
+
+    Raises:
+        InvalidIdentifier: a "%" not followed by two hex digits, or bytes that are not UTF-8.
+    """
+    if _BAD_PERCENT.search(encoded):
+        raise InvalidIdentifier(f"{name} {encoded!r} has a '%' not followed by two hex digits")
+    try:
+        return unquote_to_bytes(encoded).decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidIdentifier(f"{name} {encoded!r} does not decode to UTF-8 text") from None
+
+
+def _check_value(value: str, name: str) -> None:
+    if not isinstance(value, str):
+        raise InvalidIdentifier(f"{name} must be a string, got {type(value).__name__}")
+    if not value:
+        raise InvalidIdentifier(f"{name} is empty; it needs 1 to {MAX_VALUE_LENGTH} characters")
+    if len(value) > MAX_VALUE_LENGTH:
+        raise InvalidIdentifier(
+            f"{name} {value!r} has {len(value)} characters; at most {MAX_VALUE_LENGTH} are allowed"
+        )
+    for char in value:
+        if char not in CSET_82:
+            raise InvalidIdentifier(
+                f"{name} contains {char!r} which is not in GS1 character set 82"
+            )
+
+
+@dataclass(frozen=True)
+class DigitalLink:
+    """A lot or serialized item named by GTIN and lot / serial number.
+
+    `gtin` is stored as 14 digits (shorter GTINs are zero-padded), `value` is the lot or
+    serial number decoded (e.g. "A/1", never "A%2F1"). Construction validates both and
+    raises `InvalidIdentifier`.
+    """
+
+    gtin: str
+    kind: IdentifierKind
+    value: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in _AI_OF_KIND:
+            raise InvalidIdentifier(f"kind must be 'lot' or 'item', got {self.kind!r}")
+        # Frozen: normalising the GTIN here keeps equality and hashing canonical.
+        object.__setattr__(self, "gtin", normalize_gtin(self.gtin))
+        _check_value(self.value, _VALUE_NAME[self.kind])
+
+    @classmethod
+    def lot(cls, gtin: str, lot: str) -> DigitalLink:
+        """The lot `lot` of product `gtin`."""
+        return cls(gtin, "lot", lot)
+
+    @classmethod
+    def item(cls, gtin: str, serial: str) -> DigitalLink:
+        """The serialized item `serial` of product `gtin`."""
+        return cls(gtin, "item", serial)
+
+    @classmethod
+    def parse(cls, text: str) -> DigitalLink:
+        """Read a Digital Link URI, a bare `/01/{gtin}/10|21/{value}` path, or an EPC URN.
+
+        URIs may use any http(s) host and non-canonical percent-encoding; the result is
+        canonical. EPC URNs (`urn:epc:class:lgtin:{prefix}.{ref}.{lot}`,
+        `urn:epc:id:sgtin:{prefix}.{ref}.{serial}`) take the company-prefix length from
+        the URN itself.
+
+        Raises:
+            InvalidIdentifier: with what is wrong, e.g. "GTIN check digit is 3, expected 7".
+        """
+        if not isinstance(text, str) or not text:
+            raise InvalidIdentifier(f"expected a Digital Link URI, path or EPC URN, got {text!r}")
+        if text.startswith("/"):
+            return cls._from_path(text, text)
+        if text[:8].lower() == "urn:epc:":
+            return cls._from_epc_urn(text)
+        match = _WEB_URI.fullmatch(text)
+        if match is None:
+            raise InvalidIdentifier(
+                f"{text!r} is not a GS1 Digital Link URI (https://id.gs1.org/01/{{gtin}}/10/{{lot}})"
+            )
+        if match.group(3) is not None:
+            raise InvalidIdentifier(
+                f"{text!r} has a query string; a lot or item URI has none "
+                "(a '?' in a lot or serial is written %3F)"
+            )
+        return cls._from_path(match.group(2), text)
+
+    @classmethod
+    def _from_path(cls, path: str, text: str) -> DigitalLink:
+        segments = path.split("/")
+        if len(segments) != 5 or segments[1] != "01" or segments[3] not in _KIND_OF_AI:
+            raise InvalidIdentifier(
+                f"{text!r} does not have the path /01/{{gtin}}/10/{{lot}} "
+                "or /01/{gtin}/21/{serial}"
+            )
+        kind = _KIND_OF_AI[segments[3]]
+        value = decode_value(segments[4], name=_VALUE_NAME[kind])
+        return cls(segments[2], kind, value)
+
+    @classmethod
+    def _from_epc_urn(cls, urn: str) -> DigitalLink:
+        match = _EPC_URN.fullmatch(urn)
+        if match is None:
+            raise InvalidIdentifier(
+                f"{urn!r} is not an LGTIN or SGTIN EPC URN "
+                "(urn:epc:class:lgtin:{prefix}.{ref}.{lot}, urn:epc:id:sgtin:{prefix}.{ref}.{serial})"
+            )
+        prefix, reference = match["prefix"], match["reference"]
+        if not 6 <= len(prefix) <= 12 or len(prefix) + len(reference) != 13:
+            raise InvalidIdentifier(
+                f"{urn!r}: company prefix ({len(prefix)} digits) and indicator + item reference "
+                f"({len(reference)} digits) must be 6-12 digits and 13 digits together"
+            )
+        # EPC order is prefix.indicator+reference; the GTIN puts the indicator first.
+        body = reference[0] + prefix + reference[1:]
+        kind: IdentifierKind = "lot" if match["scheme"].lower() == "class:lgtin" else "item"
+        value = decode_value(match["value"], name=_VALUE_NAME[kind])
+        return cls(body + str(gtin_check_digit(body)), kind, value)
+
+    @property
+    def path(self) -> str:
+        """`/01/{gtin14}/10/{lot}` or `/01/{gtin14}/21/{serial}`, value percent-encoded."""
+        return f"/01/{self.gtin}/{_AI_OF_KIND[self.kind]}/{encode_value(self.value)}"
+
+    @property
+    def uri(self) -> str:
+        """The canonical Digital Link URI on `https://id.gs1.org`."""
+        return GS1_RESOLVER + self.path
+
+    @property
+    def product_uri(self) -> str:
+        """`https://id.gs1.org/01/{gtin14}`: the product this lot or item belongs to."""
+        return f"{GS1_RESOLVER}/01/{self.gtin}"
+
+    @cached_property
+    def batch_id(self) -> bytes:
+        """The on-chain id: keccak256 of the canonical URI's bytes (32 bytes)."""
+        return keccak(self.uri.encode("ascii"))
+
+    @cached_property
+    def product_class(self) -> bytes:
+        """keccak256 of `product_uri` (32 bytes): the key of the product's cold-chain rule."""
+        return keccak(self.product_uri.encode("ascii"))
+
+    def __str__(self) -> str:
+        return self.uri

@@ -1,0 +1,81 @@
+"""The read model's database: one engine factory for SQLite (embedded) and PostgreSQL (scale-out)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from ledger_client.errors import ConfigurationError
+from ledger_client.indexer.read_model import READ_MODEL_TABLES
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Execution option read by the SQLite `begin` hook: writers take the write lock up front.
+_BEGIN_MODE = "provenance_sqlite_begin"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the read model at `url`.
+
+    `sqlite:///path` gets WAL, `synchronous=NORMAL` and a busy timeout; its transactions
+    begin DEFERRED unless taken from `for_writing(engine)`. `postgresql://...` (and
+    `postgres://...`) use psycopg 3.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    if backend in ("postgresql", "postgres"):
+        if parsed.drivername in ("postgresql", "postgres"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True)
+    raise ConfigurationError(
+        f"unsupported read model URL scheme {parsed.drivername!r}: "
+        "set PROVENANCE_DATABASE_URL to sqlite:///path or postgresql://user@host/db"
+    )
+
+
+def for_writing(engine: Engine) -> Engine:
+    """The same engine (same pool) whose SQLite transactions start with `BEGIN IMMEDIATE`.
+
+    A writer that first reads and then writes would otherwise fail with "database is
+    locked" when another writer got there between its read and its write.
+    """
+    return engine.execution_options(**{_BEGIN_MODE: "IMMEDIATE"})
+
+
+def create_read_model(engine: Engine) -> None:
+    """Create the read model's tables (and indexes) that do not exist yet."""
+    SQLModel.metadata.create_all(engine, tables=READ_MODEL_TABLES)
+
+
+def drop_read_model(engine: Engine) -> None:
+    """Drop every read model table; other tables in the same database stay."""
+    SQLModel.metadata.drop_all(engine, tables=READ_MODEL_TABLES)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see `_begin`).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

@@ -1,0 +1,192 @@
+"""The SQL read model: append-only rows taken from chain logs, each tagged with its block.
+
+Nothing here is mutable state. A batch's current status is its latest `StatusChange`,
+an organization's activity its latest `OrganizationStatusChange`, a role holder the
+latest `RoleAssignment` of that (role, account); so undoing a reorg is deleting every
+row above the fork point. Hex values are lower-case `0x…`; addresses are EIP-55.
+Enum values are stored by name (`LOT`, `QUARANTINED`, `INSPECTION`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+HASH_LENGTH = 66
+ADDRESS_LENGTH = 42
+
+
+def _hash(**kwargs: object) -> object:
+    return Field(max_length=HASH_LENGTH, **kwargs)
+
+
+def _address(**kwargs: object) -> object:
+    return Field(max_length=ADDRESS_LENGTH, **kwargs)
+
+
+def _block_number(**kwargs: object) -> object:
+    return Field(sa_type=BigInteger, **kwargs)
+
+
+class Batch(SQLModel, table=True):
+    """A lot or serialized item, created once (`BatchCreated`)."""
+
+    __tablename__ = "batch"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_batch_log"),
+        Index("ix_batch_block", "block_number", "log_index"),
+    )
+
+    batch_id: str = _hash(primary_key=True)
+    uri: str = Field(sa_column=Column(Text, nullable=False))
+    kind: str = Field(max_length=16)
+    product_class: str = _hash(index=True)
+    creator: str = _address(index=True)
+    block_number: int = _block_number()
+    tx_hash: str = _hash()
+    log_index: int
+
+
+class BatchParent(SQLModel, table=True):
+    """Genealogy: `child_id` was made from `parent_id` (transformation / aggregation)."""
+
+    __tablename__ = "batch_parent"
+    __table_args__ = (
+        Index("ix_batch_parent_parent", "parent_id"),
+        Index("ix_batch_parent_block", "block_number", "log_index"),
+    )
+
+    child_id: str = _hash(primary_key=True)
+    parent_id: str = _hash(primary_key=True)
+    block_number: int = _block_number()
+    tx_hash: str = _hash()
+    log_index: int
+
+
+class LedgerEvent(SQLModel, table=True):
+    """One anchored EPCIS event (`EventRecorded`) with its payload taken from calldata."""
+
+    __tablename__ = "ledger_event"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_ledger_event_log"),
+        Index("ix_ledger_event_block", "block_number", "log_index"),
+    )
+
+    batch_id: str = _hash(primary_key=True)
+    event_index: int = Field(primary_key=True, sa_type=BigInteger)
+    payload_hash: str = _hash(index=True)
+    kind: str = Field(max_length=16)
+    recorder: str = _address(index=True)
+    block_number: int = _block_number()
+    block_hash: str = _hash()
+    tx_hash: str = _hash()
+    log_index: int
+    position: int
+    # Canonical JSON exactly as anchored; NULL only when calldata could not be decoded.
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    event_type: str | None = Field(default=None, max_length=64, index=True)
+    # UTC, without time zone, so SQLite and PostgreSQL hold the same value.
+    event_time: datetime | None = Field(default=None, index=True)
+    biz_step: str | None = Field(default=None, max_length=255, index=True)
+
+
+class StatusChange(SQLModel, table=True):
+    """A batch's status move (`BatchStatusChanged`); a batch without one is ACTIVE."""
+
+    __tablename__ = "status_change"
+    __table_args__ = (
+        Index("ix_status_change_batch", "batch_id", "block_number", "log_index"),
+        Index("ix_status_change_block", "block_number", "log_index"),
+    )
+
+    tx_hash: str = _hash(primary_key=True)
+    log_index: int = Field(primary_key=True)
+    batch_id: str = _hash()
+    from_status: str = Field(max_length=16)
+    to_status: str = Field(max_length=16)
+    changed_by: str = _address(index=True)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    block_number: int = _block_number()
+
+
+class Organization(SQLModel, table=True):
+    """A consortium member (`OrganizationRegistered`); registered once per account."""
+
+    __tablename__ = "organization"
+    __table_args__ = (
+        UniqueConstraint("tx_hash", "log_index", name="uq_organization_log"),
+        Index("ix_organization_block", "block_number", "log_index"),
+    )
+
+    account: str = _address(primary_key=True)
+    did: str = Field(sa_column=Column(Text, nullable=False))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    block_number: int = _block_number()
+    tx_hash: str = _hash()
+    log_index: int
+
+
+class OrganizationStatusChange(SQLModel, table=True):
+    """An organization (de)activated (`OrganizationStatusChanged`); registered means active."""
+
+    __tablename__ = "organization_status_change"
+    __table_args__ = (
+        Index("ix_organization_status_change_account", "account", "block_number", "log_index"),
+        Index("ix_organization_status_change_block", "block_number", "log_index"),
+    )
+
+    tx_hash: str = _hash(primary_key=True)
+    log_index: int = Field(primary_key=True)
+    account: str = _address()
+    active: bool
+    block_number: int = _block_number()
+
+
+class RoleAssignment(SQLModel, table=True):
+    """A role granted or revoked (AccessControl `RoleGranted` / `RoleRevoked`)."""
+
+    __tablename__ = "role_assignment"
+    __table_args__ = (
+        Index("ix_role_assignment_role", "role_id", "account", "block_number", "log_index"),
+        Index("ix_role_assignment_block", "block_number", "log_index"),
+    )
+
+    tx_hash: str = _hash(primary_key=True)
+    log_index: int = Field(primary_key=True)
+    role: str | None = Field(default=None, max_length=64)  # NULL for an id we have no name for
+    role_id: str = _hash()
+    account: str = _address(index=True)
+    granted: bool
+    sender: str = _address()
+    block_number: int = _block_number()
+
+
+class IndexedBlock(SQLModel, table=True):
+    """The hash of each block that produced rows, and of the checkpoint's block.
+
+    The reorg check walks these back to the newest block the node still agrees with.
+    A checkpoint's block that produced no rows is dropped when the checkpoint moves on,
+    so the table depends only on the chain, not on how indexing was chunked.
+    """
+
+    __tablename__ = "indexed_block"
+
+    number: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    hash: str = _hash()
+    has_rows: bool
+
+
+class Checkpoint(SQLModel, table=True):
+    """The last block whose logs are all in the read model."""
+
+    __tablename__ = "checkpoint"
+
+    name: str = Field(primary_key=True, max_length=128)
+    block_number: int = _block_number()
+    block_hash: str = _hash()
+
+
+LOG_TABLES = (Batch, BatchParent, LedgerEvent, StatusChange, Organization, OrganizationStatusChange, RoleAssignment)
+READ_MODEL_TABLES = [model.__table__ for model in (*LOG_TABLES, IndexedBlock, Checkpoint)]
