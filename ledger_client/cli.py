@@ -90,5 +90,14 @@ def deploy() -> None:
     console.print(f"deployment record: {settings.deployment_path}")
 
 
+@app.command()
+@clear_errors
+def demo() -> None:
+    """Run the main job end to end on a throw-away local anvil and SQLite."""
+    from ledger_client.demo import run_demo
+
+    run_demo(LedgerSettings().state_dir, console)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     sys.exit(app())

@@ -38,7 +38,8 @@ _VALUE_NAME: dict[str, str] = {"lot": "lot", "item": "serial"}
 
 _WEB_URI = re.compile(r"(?i:https?)://([^/?#]+)([^?]*)(\?.*)?", re.DOTALL)
 _EPC_URN = re.compile(
-    r"(?i:urn:epc:(?P<scheme>class:lgtin|id:sgtin):)(?P<prefix>\d+)\.(?P<reference>\d+)\.(?P<value>.*)",
+    r"(?i:urn:epc:(?P<scheme>class:lgtin|id:sgtin):)"
+    r"(?P<prefix>[0-9]+)\.(?P<reference>[0-9]+)\.(?P<value>.*)",
     re.DOTALL,
 )
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -185,8 +186,8 @@ class DigitalLink:
         match = _EPC_URN.fullmatch(urn)
         if match is None:
             raise InvalidIdentifier(
-                f"{urn!r} is not an LGTIN or SGTIN EPC URN "
-                "(urn:epc:class:lgtin:{prefix}.{ref}.{lot}, urn:epc:id:sgtin:{prefix}.{ref}.{serial})"
+                f"{urn!r} is not an LGTIN or SGTIN EPC URN (urn:epc:class:lgtin:"
+                "{prefix}.{ref}.{lot} or urn:epc:id:sgtin:{prefix}.{ref}.{serial})"
             )
         prefix, reference = match["prefix"], match["reference"]
         if not 6 <= len(prefix) <= 12 or len(prefix) + len(reference) != 13:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 
 from eth_utils import keccak
 
@@ -13,29 +12,8 @@ from ledger_client.batching import split_events, transaction_gas_bound
 from ledger_client.calldata import encode_record_events
 from ledger_client.deployment import Deployment
 from ledger_client.errors import revert_class
+from ledger_client.lifecycle import BatchKind, BatchStatus, EventKind
 from ledger_client.transactions import Receipt, TransactionSender
-
-
-class BatchKind(IntEnum):
-    LOT = 0
-    ITEM = 1
-
-
-class BatchStatus(IntEnum):
-    NONE = 0
-    ACTIVE = 1
-    QUARANTINED = 2
-    RELEASED = 3
-    DESTROYED = 4
-    RECALLED = 5
-
-
-class EventKind(IntEnum):
-    """An event's effect on the status machine (see IProvenanceLedger.EventKind)."""
-
-    OTHER = 0
-    INSPECTION = 1
-    DESTRUCTION = 2
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,10 @@ import threading
 from web3 import Web3
 
 
+_MANAGERS: dict[tuple[str, str], NonceManager] = {}
+_MANAGERS_LOCK = threading.Lock()
+
+
 class NonceManager:
     """Hands out consecutive nonces for one account, starting from the node's pending count.
 
@@ -19,6 +23,16 @@ class NonceManager:
         self._address = address
         self._lock = threading.Lock()
         self._next: int | None = None
+
+    @classmethod
+    def of(cls, w3: Web3, address: str) -> NonceManager:
+        """The process-wide manager of `address` on this node: every sender shares it."""
+        key = (str(getattr(w3.provider, "endpoint_uri", id(w3.provider))), address.lower())
+        with _MANAGERS_LOCK:
+            manager = _MANAGERS.get(key)
+            if manager is None:
+                manager = _MANAGERS[key] = cls(w3, address)
+            return manager
 
     def next(self) -> int:
         with self._lock:

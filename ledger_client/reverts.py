@@ -9,6 +9,7 @@ from eth_utils import function_signature_to_4byte_selector, to_checksum_address
 
 from ledger_client.artifacts import ARTIFACTS_DIR, load_artifact
 from ledger_client.errors import ContractRevert, revert_class
+from ledger_client.lifecycle import SOLIDITY_ENUMS
 from ledger_client.roles import ROLE_NAMES
 
 _ERROR_STRING = bytes.fromhex("08c379a0")  # Error(string)
@@ -23,19 +24,23 @@ def _abi_type(param: dict) -> str:
 
 
 @cache
-def _error_table() -> dict[bytes, tuple[str, list[str], list[str]]]:
-    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+def _error_table() -> dict[bytes, tuple[str, list[str], list[str], list[str]]]:
+    table: dict[bytes, tuple[str, list[str], list[str], list[str]]] = {}
     for path in sorted(ARTIFACTS_DIR.glob("*.json")):
         for item in load_artifact(path.stem).abi:
             if item["type"] != "error":
                 continue
             types = [_abi_type(p) for p in item["inputs"]]
             selector = function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})")
-            table[selector] = (item["name"], types, [p["name"] for p in item["inputs"]])
+            names = [p["name"] for p in item["inputs"]]
+            internal = [p.get("internalType", p["type"]) for p in item["inputs"]]
+            table[selector] = (item["name"], types, names, internal)
     return table
 
 
-def _render(value: object, abi_type: str) -> object:
+def _render(value: object, abi_type: str, internal_type: str) -> object:
+    if internal_type in SOLIDITY_ENUMS and isinstance(value, int):
+        return SOLIDITY_ENUMS[internal_type](value).name
     if abi_type == "bytes32" and isinstance(value, bytes):
         return ROLE_NAMES.get(value, "0x" + value.hex())
     if abi_type == "address":
@@ -62,9 +67,9 @@ def decode_revert(data: bytes | str | None, *, context: str = "") -> ContractRev
     if known is None:
         detail = f"unknown error 0x{data.hex()}" if data else "no reason given"
         return ContractRevert("Unknown", {}, f"{prefix}reverted with {detail}")
-    name, types, names = known
+    name, types, names, internal = known
     values = decode(types, body)
-    args = {n: _render(v, t) for n, v, t in zip(names, values, types, strict=True)}
+    args = {n: _render(v, t, i) for n, v, t, i in zip(names, values, types, internal, strict=True)}
     return revert_class(name)(name, args, f"{prefix}{name}: {_explain(name, args)}")
 
 

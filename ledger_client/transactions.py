@@ -34,7 +34,7 @@ class TransactionSender:
     def __init__(self, w3: Web3, account: LocalAccount, *, receipt_timeout_s: float = 120.0) -> None:
         self.w3 = w3
         self.account = account
-        self.nonces = NonceManager(w3, account.address)
+        self.nonces = NonceManager.of(w3, account.address)
         self.receipt_timeout_s = receipt_timeout_s
         self.chain_id = w3.eth.chain_id
 
@@ -71,16 +71,19 @@ class TransactionSender:
             **({"to": to} if to else {}),
             "data": data,
             "gas": gas,
-            "nonce": self.nonces.next(),
             **(fees or self.current_fees()),
         }
-        signed = self.account.sign_transaction(tx)
-        response = self.w3.provider.make_request(
-            "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()]  # type: ignore[arg-type]
-        )
-        if "error" in response:
+        for attempt in (1, 2):
+            signed = self.account.sign_transaction({**tx, "nonce": self.nonces.next()})
+            response = self.w3.provider.make_request(
+                "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()]  # type: ignore[arg-type]
+            )
+            if "error" not in response:
+                break
             self.nonces.resync()
-            raise LedgerError(f"{context}: the node rejected the transaction: {response['error']}")
+            # Another process sent from this account: re-read its nonce and try once more.
+            if attempt == 2 or "nonce" not in str(response["error"]).lower():
+                raise LedgerError(f"{context}: the node rejected the transaction: {response['error']}")
         return response["result"]
 
     def wait(self, tx_hashes: Sequence[str], *, context: str = "") -> list[Receipt]:

@@ -41,10 +41,7 @@ contract Membership is IMembership, AccessControl, Pausable {
     }
 
     /// @inheritdoc IMembership
-    function registerOrganization(address account, string calldata did, string calldata name)
-        external
-        onlyGovernor
-    {
+    function registerOrganization(address account, string calldata did, string calldata name) external onlyGovernor {
         _checkNewOrganization(account, did);
         _doRegisterOrganization(account, did, name);
     }

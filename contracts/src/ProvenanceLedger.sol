@@ -46,6 +46,7 @@ contract ProvenanceLedger is IProvenanceLedger {
         onlyAuthorized(Roles.OPERATOR)
     {
         Batch storage stored = _batches[batchId];
+        // status and eventCount share a slot: one SLOAD for the whole call.
         BatchStatus status = stored.status;
         uint64 eventCount = stored.eventCount;
         _checkRecordable(batchId, status, kinds.length, payloads.length);
@@ -99,13 +100,15 @@ contract ProvenanceLedger is IProvenanceLedger {
         if (kindCount == 0) revert ProvenanceLedgerNoEvents(batchId);
     }
 
-    /// @dev Checked per event because a DESTRUCTION earlier in the same call changes `status`.
-    function _checkEvent(bytes32 batchId, BatchStatus status, EventKind kind, uint256 payloadLength, uint256 position)
-        internal
-        pure
-    {
-        if (status == BatchStatus.DESTROYED) revert ProvenanceLedgerBatchDestroyed(batchId);
-        if ((status == BatchStatus.QUARANTINED || status == BatchStatus.RECALLED) && kind == EventKind.OTHER) {
+    function _checkEvent(
+        bytes32 batchId,
+        bool held,
+        BatchStatus status,
+        EventKind kind,
+        uint256 payloadLength,
+        uint256 position
+    ) internal pure {
+        if (held && kind == EventKind.OTHER) {
             revert ProvenanceLedgerBatchQuarantined(batchId, status, kind);
         }
         if (payloadLength == 0) revert ProvenanceLedgerEmptyPayload(batchId, position);
@@ -152,17 +155,23 @@ contract ProvenanceLedger is IProvenanceLedger {
         bytes[] calldata payloads
     ) internal {
         uint256 count = kinds.length;
-        for (uint256 i; i < count; ++i) {
+        // Fixed for the whole call: the only status change inside it, destruction, must be its last event.
+        bool held = status == BatchStatus.QUARANTINED || status == BatchStatus.RECALLED;
+        for (uint256 i; i < count;) {
             EventKind kind = kinds[i];
             bytes calldata payload = payloads[i];
-            _checkEvent(batchId, status, kind, payload.length, i);
-            // Indices are bounded by calldata size, far below uint32 / uint64 limits.
-            unchecked {
-                emit EventRecorded(batchId, _hashCalldata(payload), msg.sender, eventCount++, kind, uint32(i));
-            }
+            _checkEvent(batchId, held, status, kind, payload.length, i);
+            _emitEventRecorded(batchId, payload, eventCount, kind, i);
             if (kind == EventKind.DESTRUCTION) {
+                // A destroyed batch takes no further event, not even later in this call.
+                if (i + 1 != count) revert ProvenanceLedgerBatchDestroyed(batchId);
                 emit BatchStatusChanged(batchId, status, BatchStatus.DESTROYED, msg.sender, "destroyed");
                 status = BatchStatus.DESTROYED;
+            }
+            // Bounded by calldata size, far below the uint64 / uint256 limits.
+            unchecked {
+                ++i;
+                ++eventCount;
             }
         }
         // One storage write per call, whatever the number of events.
@@ -175,13 +184,25 @@ contract ProvenanceLedger is IProvenanceLedger {
         emit BatchStatusChanged(batchId, from, to, msg.sender, reason);
     }
 
-    /// @dev keccak256 of a calldata payload, copied to scratch memory past the free
+    /// @dev Emits {EventRecorded} for `payload`, hashed in scratch memory past the free
     /// pointer without advancing it, so memory does not grow with the event count.
-    function _hashCalldata(bytes calldata payload) private pure returns (bytes32 hash) {
+    /// Assembly because this is the per-event cost the calldata-floor target budgets.
+    function _emitEventRecorded(
+        bytes32 batchId,
+        bytes calldata payload,
+        uint64 eventIndex,
+        EventKind kind,
+        uint256 position
+    ) private {
+        bytes32 topic0 = EventRecorded.selector;
         assembly ("memory-safe") {
             let scratch := mload(0x40)
             calldatacopy(scratch, payload.offset, payload.length)
-            hash := keccak256(scratch, payload.length)
+            let payloadHash := keccak256(scratch, payload.length)
+            mstore(scratch, eventIndex)
+            mstore(add(scratch, 0x20), kind)
+            mstore(add(scratch, 0x40), position)
+            log4(scratch, 0x60, topic0, batchId, payloadHash, caller())
         }
     }
 }

@@ -24,15 +24,18 @@ _quote: Callable[[str], str] = encode_basestring
 
 
 class CanonicalizationError(LedgerError):
-    """The value has no RFC 8785 form: NaN or infinity, an integer beyond ±(2**53 - 1),
-    a lone surrogate in a string, or an object key that is not a string."""
+    """The value has no RFC 8785 form: NaN or infinity, an integer a double would round
+    (e.g. 2**53 + 1), a lone surrogate, or an object key that is not a string."""
 
 
 def canonicalize(value: Any) -> bytes:
     """The RFC 8785 (JSON Canonicalization Scheme) UTF-8 bytes of a JSON value.
 
     Byte-for-byte what `rfc8785.dumps` gives; plain dict / list / str / int trees take
-    a faster path, floats and any other type go through `rfc8785` itself.
+    a faster path, floats and any other type go through `rfc8785` itself. Unlike
+    `rfc8785`, integers beyond ±(2**53 - 1) are accepted when a double holds them
+    exactly (10**21 -> 1e+21) or they are already canonical digits, so canonical bytes
+    parsed back with `json.loads` canonicalise to the same bytes.
 
     Raises:
         CanonicalizationError: the value cannot be canonicalised (see the class).
@@ -42,7 +45,7 @@ def canonicalize(value: Any) -> bytes:
     try:
         return "".join(parts).encode("utf-8")
     except UnicodeEncodeError:
-        raise CanonicalizationError("a string contains a lone surrogate, which is not UTF-8") from None
+        raise CanonicalizationError("a string holds a lone surrogate, which is not UTF-8") from None
 
 
 def event_hash(payload: bytes) -> bytes:
@@ -93,17 +96,34 @@ def _encode(value: Any, out: Callable[[str], None]) -> None:
     elif value is False:
         out("false")
     elif kind is int:
-        if not -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
-            raise CanonicalizationError(
-                f"integer {value} is beyond ±(2**53 - 1), so JSON numbers cannot hold it exactly"
-            )
-        out(str(value))
+        if -_MAX_SAFE_INTEGER <= value <= _MAX_SAFE_INTEGER:
+            out(str(value))
+        else:
+            _encode_large_integer(value, out)
     else:
         # Floats need ECMAScript number formatting; rfc8785 is the reference for it.
         try:
             out(rfc8785.dumps(value).decode("utf-8"))
         except rfc8785.CanonicalizationError as error:
             raise CanonicalizationError(str(error)) from None
+
+
+def _encode_large_integer(value: int, out: Callable[[str], None]) -> None:
+    # RFC 8785 numbers are doubles. A large integer is kept when that loses nothing: a
+    # double equals it, or its digits already are a double's canonical digits, as when
+    # json.loads reads back a canonical 1e+20 or 24724160436771370. rfc8785 refuses all.
+    try:
+        double = float(value)
+    except OverflowError:
+        raise CanonicalizationError(
+            f"a {value.bit_length()}-bit integer is beyond the range of IEEE 754 doubles"
+        ) from None
+    text = rfc8785.dumps(double).decode("utf-8")
+    if int(double) != value and text != str(value):
+        raise CanonicalizationError(
+            f"integer {value} is not exactly an IEEE 754 double; send it as a string"
+        )
+    out(text)
 
 
 def _encode_object(value: dict[Any, Any], out: Callable[[str], None]) -> None:

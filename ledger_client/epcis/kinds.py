@@ -7,16 +7,11 @@ The kind decides what an event may do to a quarantined or recalled batch
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import IntEnum
 from typing import Any
 
+from ledger_client.lifecycle import EventKind
 
-class EventKind(IntEnum):
-    """Mirror of `IProvenanceLedger.EventKind`; values are the Solidity enum's."""
-
-    OTHER = 0
-    INSPECTION = 1
-    DESTRUCTION = 2
+__all__ = ["EventKind", "biz_step_name", "kind_of", "kind_of_biz_step"]
 
 
 # CBV 2.0 bizStep URIs; EPCIS 1.x documents still carry the URN form.

@@ -1,4 +1,4 @@
-"""The read model's database: one engine factory for SQLite (embedded) and PostgreSQL (scale-out)."""
+"""The read model's database: one engine factory for embedded SQLite and for PostgreSQL."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ Enum values are stored by name (`LOT`, `QUARANTINED`, `INSPECTION`).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -18,15 +19,15 @@ HASH_LENGTH = 66
 ADDRESS_LENGTH = 42
 
 
-def _hash(**kwargs: object) -> object:
+def _hash(**kwargs: Any) -> Any:
     return Field(max_length=HASH_LENGTH, **kwargs)
 
 
-def _address(**kwargs: object) -> object:
+def _address(**kwargs: Any) -> Any:
     return Field(max_length=ADDRESS_LENGTH, **kwargs)
 
 
-def _block_number(**kwargs: object) -> object:
+def _block_number(**kwargs: Any) -> Any:
     return Field(sa_type=BigInteger, **kwargs)
 
 
@@ -87,7 +88,7 @@ class LedgerEvent(SQLModel, table=True):
     # Canonical JSON exactly as anchored; NULL only when calldata could not be decoded.
     payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     event_type: str | None = Field(default=None, max_length=64, index=True)
-    # UTC, without time zone, so SQLite and PostgreSQL hold the same value.
+    # In UTC: timestamptz on PostgreSQL, read back as aware UTC from SQLite too.
     event_time: datetime | None = Field(default=None, index=True)
     biz_step: str | None = Field(default=None, max_length=255, index=True)
 
@@ -173,7 +174,9 @@ class IndexedBlock(SQLModel, table=True):
 
     __tablename__ = "indexed_block"
 
-    number: int = Field(primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False})
+    number: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
     hash: str = _hash()
     has_rows: bool
 
@@ -188,5 +191,13 @@ class Checkpoint(SQLModel, table=True):
     block_hash: str = _hash()
 
 
-LOG_TABLES = (Batch, BatchParent, LedgerEvent, StatusChange, Organization, OrganizationStatusChange, RoleAssignment)
+LOG_TABLES = (
+    Batch,
+    BatchParent,
+    LedgerEvent,
+    StatusChange,
+    Organization,
+    OrganizationStatusChange,
+    RoleAssignment,
+)
 READ_MODEL_TABLES = [model.__table__ for model in (*LOG_TABLES, IndexedBlock, Checkpoint)]

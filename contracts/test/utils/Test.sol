@@ -7,6 +7,9 @@ import {Vm} from "./Vm.sol";
 abstract contract Test {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
+    /// @dev forge prints these (ds-test's logging events) with -vv.
+    event log_named_uint(string key, uint256 val);
+
     function assertTrue(bool condition, string memory message) internal pure {
         vm.assertTrue(condition, message);
     }

@@ -17,6 +17,7 @@ interface Vm {
     function warp(uint256 newTimestamp) external;
     function label(address account, string calldata newLabel) external;
     function addr(uint256 privateKey) external pure returns (address);
+    function toString(uint256 value) external pure returns (string memory);
 
     function assertTrue(bool condition, string calldata error) external pure;
     function assertFalse(bool condition, string calldata error) external pure;

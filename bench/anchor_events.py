@@ -1,0 +1,187 @@
+"""Benchmark: anchoring and indexing EPCIS events, the project's batched path vs the naive way.
+
+Runs on a fresh local anvil (default hardfork, one block per transaction) and SQLite.
+Prints progress lines, then one JSON line with the figures.
+
+    .venv/bin/python bench/anchor_events.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from eth_account import Account
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from ledger_client.batching import calldata_floor_gas, calldata_standard_gas
+from ledger_client.chain import connect
+from ledger_client.deploy import deploy_contracts
+from ledger_client.deployment import Deployment
+from ledger_client.epcis.canonical import event_payload
+from ledger_client.identifiers import DigitalLink
+from ledger_client.indexer.database import create_read_model, make_engine
+from ledger_client.indexer.indexer import Indexer, rebuild
+from ledger_client.indexer.read_model import LedgerEvent
+from ledger_client.ledger import EventKind, LedgerWriter
+from ledger_client.local_chain import running_anvil
+from ledger_client.membership import MembershipClient
+from ledger_client.roles import Role
+from ledger_client.transactions import TransactionSender
+
+GOVERNOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+PRE_PRAGUE = {"frontier", "homestead", "tangerine", "spuriousdragon", "byzantium", "constantinople",
+              "petersburg", "istanbul", "muirglacier", "berlin", "london", "arrowglacier",
+              "grayglacier", "paris", "merge", "shanghai", "cancun"}
+CONTEXT = ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"]
+
+
+def make_payloads(lot: DigitalLink, count: int) -> list[bytes]:
+    """Realistic ~500-byte ObjectEvents: a shipping observation of 4 serialized items."""
+    payloads = []
+    for n in range(count):
+        event = {
+            "type": "ObjectEvent",
+            "eventID": f"ni:///sha-256;{n:064x}?ver=CBV2.0",
+            "eventTime": f"2026-11-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00.000Z",
+            "eventTimeZoneOffset": "+01:00",
+            "action": "OBSERVE",
+            "bizStep": "shipping",
+            "disposition": "in_transit",
+            "epcList": [f"https://id.gs1.org/01/{lot.gtin}/21/SN{n:07d}{k}" for k in range(4)],
+            "readPoint": {"id": "https://id.gs1.org/414/9506000000001"},
+            "bizLocation": {"id": "https://id.gs1.org/414/9506000000018"},
+        }
+        payloads.append(event_payload(event, context=CONTEXT))
+    return payloads
+
+
+def indexed_count(engine) -> int:
+    with Session(engine) as session:
+        return session.exec(select(func.count()).select_from(LedgerEvent)).one()[0]
+
+
+def naive(w3, deployment: Deployment, operator, lot: DigitalLink, payloads: list[bytes]) -> float:
+    """One web3.py transaction per event, estimated, signed, sent and awaited in turn."""
+    writer = LedgerWriter(TransactionSender(w3, operator), deployment)
+    contract = writer.contract
+    started = time.perf_counter()
+    for payload in payloads:
+        tx = contract.functions.recordEvents(lot.batch_id, [0], [payload]).build_transaction(
+            {"from": operator.address, "nonce": w3.eth.get_transaction_count(operator.address)}
+        )
+        signed = operator.sign_transaction(tx)
+        w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+    return len(payloads) / (time.perf_counter() - started)
+
+
+def batched(w3, deployment, operator, lot, payloads, db_url: str) -> tuple[float, int]:
+    """The project's path, with the indexer following the chain in parallel."""
+    engine = make_engine(db_url)
+    create_read_model(engine)
+    indexer = Indexer(w3, deployment, engine)
+    done = threading.Event()
+
+    def follow() -> None:
+        while indexed_count(engine) < len(payloads) and not done.is_set():
+            indexer.run_once()
+            time.sleep(0.02)
+
+    writer = LedgerWriter(TransactionSender(w3, operator), deployment)
+    started = time.perf_counter()
+    thread = threading.Thread(target=follow)
+    thread.start()
+    anchored = writer.record_events(lot.batch_id, [(EventKind.OTHER, p) for p in payloads])
+    thread.join(timeout=600)
+    done.set()
+    elapsed = time.perf_counter() - started
+    assert indexed_count(engine) == len(payloads), "the indexer did not catch up"
+    return len(payloads) / elapsed, anchored.gas_used
+
+
+def peak_indexer_mb(rpc_url: str, deployment_path: Path, db_url: str) -> float:
+    """Rebuild in a child process and read its peak resident memory."""
+    code = (
+        "import sys, resource; from ledger_client.chain import connect;"
+        "from ledger_client.deployment import Deployment;"
+        "from ledger_client.indexer.database import make_engine;"
+        "from ledger_client.indexer.indexer import rebuild;"
+        f"rebuild(connect({rpc_url!r}), Deployment.load(__import__('pathlib').Path({str(deployment_path)!r})), make_engine({db_url!r}));"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000 events, 100 naive, 10,000 for memory")
+    args = parser.parse_args()
+    events, naive_events, memory_events = (1_000, 100, 10_000) if args.quick else (10_000, 500, 100_000)
+
+    with running_anvil() as chain, tempfile.TemporaryDirectory() as tmp:
+        w3 = connect(chain.rpc_url)
+        deployment = deploy_contracts(w3, governor_key=GOVERNOR_KEY)
+        deployment_path = Path(tmp) / "deployment.json"
+        deployment.save(deployment_path)
+        governor = Account.from_key(GOVERNOR_KEY)
+        MembershipClient(TransactionSender(w3, governor), deployment).grant_role(Role.OPERATOR, governor.address)
+        writer = LedgerWriter(TransactionSender(w3, governor), deployment)
+        lots = [DigitalLink.lot("09506000134352", name) for name in ("NAIVE", "BATCHED", "MEMORY")]
+        for lot in lots:
+            writer.create_batch(lot.uri)
+
+        payloads = make_payloads(lots[1], events)
+        mean_size = sum(map(len, payloads)) / len(payloads)
+        print(f"payloads: {events} events of {mean_size:.0f} bytes on average", file=sys.stderr)
+
+        naive_rate = naive(w3, deployment, governor, lots[0], make_payloads(lots[0], naive_events))
+        print(f"naive: {naive_rate:,.0f} events/s over {naive_events} events", file=sys.stderr)
+
+        db_url = f"sqlite:///{tmp}/bench.db"
+        rate, gas = batched(w3, deployment, governor, lots[1], payloads, db_url)
+        print(f"batched: {rate:,.0f} events/s anchored and indexed", file=sys.stderr)
+
+        hardfork = w3.provider.make_request("anvil_nodeInfo", [])["result"]["hardFork"]
+        floor_of = calldata_standard_gas if hardfork.lower() in PRE_PRAGUE else calldata_floor_gas
+        floor = sum(map(floor_of, payloads)) / len(payloads)
+        gas_per_event = gas / len(payloads)
+
+        rebuild_engine = make_engine(db_url)
+        started = time.perf_counter()
+        rebuild(w3, deployment, rebuild_engine)
+        rebuild_rate = (indexed_count(rebuild_engine) - naive_events) / (time.perf_counter() - started)
+        print(f"rebuild: {rebuild_rate:,.0f} events/s", file=sys.stderr)
+
+        memory_payloads = make_payloads(lots[2], memory_events)
+        writer.record_events(lots[2].batch_id, [(EventKind.OTHER, p) for p in memory_payloads])
+        peak_mb = peak_indexer_mb(chain.rpc_url, deployment_path, f"sqlite:///{tmp}/memory.db")
+        print(f"indexer peak memory over {memory_events + events + naive_events} events: {peak_mb:.0f} MB",
+              file=sys.stderr)
+
+    print(json.dumps({
+        "bench": "anchor_events",
+        "events": events,
+        "payload_bytes": round(mean_size),
+        "events_per_s": round(rate),
+        "naive_events_per_s": round(naive_rate, 1),
+        "ratio": round(rate / naive_rate, 1),
+        "gas_per_event": round(gas_per_event),
+        "gas_floor_per_event": round(floor),
+        "gas_floor_ratio": round(gas_per_event / floor, 3),
+        "hardfork": hardfork,
+        "rebuild_events_per_s": round(rebuild_rate),
+        "indexer_peak_mb": round(peak_mb, 1),
+        "indexer_peak_events": memory_events + events + naive_events,
+    }))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {IProvenanceLedger} from "../src/interfaces/IProvenanceLedger.sol";
+import {ProvenanceLedgerHandler} from "./handlers/ProvenanceLedgerHandler.sol";
+import {InvariantTest} from "./utils/Test.sol";
+
+contract ProvenanceLedgerInvariantTest is InvariantTest {
+    ProvenanceLedgerHandler internal handler;
+
+    function setUp() public {
+        handler = new ProvenanceLedgerHandler();
+        bytes4[] memory selectors = new bytes4[](8);
+        selectors[0] = ProvenanceLedgerHandler.createBatch.selector;
+        selectors[1] = ProvenanceLedgerHandler.recordEvents.selector;
+        selectors[2] = ProvenanceLedgerHandler.quarantine.selector;
+        selectors[3] = ProvenanceLedgerHandler.release.selector;
+        selectors[4] = ProvenanceLedgerHandler.recall.selector;
+        selectors[5] = ProvenanceLedgerHandler.togglePause.selector;
+        selectors[6] = ProvenanceLedgerHandler.setOrganizationActive.selector;
+        selectors[7] = ProvenanceLedgerHandler.toggleRole.selector;
+        _targetFunctions(address(handler), selectors);
+    }
+
+    /// @dev Every write succeeded exactly when the model (roles, organization status, pause,
+    /// status machine) said it would, and otherwise reverted with the predicted error.
+    function invariant_OutcomesMatchTheModel() public view {
+        assertEq(handler.unexpectedOutcomes(), 0, "a write's outcome differed from the model");
+    }
+
+    function invariant_LedgerStateMatchesTheModel() public view {
+        IProvenanceLedger ledger = handler.ledger();
+        for (uint256 i; i < handler.batchCount(); ++i) {
+            bytes32 id = handler.batchIdAt(i);
+            (IProvenanceLedger.BatchStatus status, uint64 eventCount) = handler.ghostBatch(id);
+            IProvenanceLedger.Batch memory stored = ledger.batch(id);
+            assertEq(uint8(stored.status), uint8(status), "status differs from the model");
+            assertEq(stored.eventCount, eventCount, "eventCount differs from the model");
+            assertEq(id, keccak256(bytes(handler.uriOf(id))), "batch id is keccak256 of its uri");
+        }
+    }
+
+    function invariant_OnlyRoleHoldersChangeState() public view {
+        assertEq(handler.unauthorizedStateChanges(), 0, "a caller without a usable role changed a batch");
+    }
+
+    function invariant_HeldBatchesAcceptOnlyInspectionAndDestruction() public view {
+        assertEq(handler.heldBatchAcceptedOther(), 0, "an OTHER event was accepted on a quarantined/recalled batch");
+    }
+
+    function invariant_EventCountsOnlyGrow() public view {
+        assertEq(handler.eventCountDecreases(), 0, "a batch's eventCount decreased");
+    }
+
+    function invariant_DestroyedBatchesNeverChange() public view {
+        assertEq(handler.destroyedBatchChanges(), 0, "a destroyed batch changed");
+    }
+}

@@ -1,0 +1,751 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Membership} from "../src/Membership.sol";
+import {ProvenanceLedger} from "../src/ProvenanceLedger.sol";
+import {IMembership} from "../src/interfaces/IMembership.sol";
+import {IProvenanceLedger} from "../src/interfaces/IProvenanceLedger.sol";
+import {Test} from "./utils/Test.sol";
+
+contract ProvenanceLedgerTest is Test {
+    Membership internal membership;
+    ProvenanceLedger internal ledger;
+
+    address internal governor;
+    address internal operator;
+    address internal quality;
+    address internal compliance;
+    address internal outsider;
+
+    uint256 private _nonce;
+
+    uint256 internal constant GAS_EVENTS = 200;
+    uint256 internal constant GAS_PAYLOAD_BYTES = 500;
+
+    bytes32 internal constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    bytes32 internal constant QUALITY_ROLE = keccak256("QUALITY_ROLE");
+    bytes32 internal constant QUARANTINE_ROLE = keccak256("QUARANTINE_ROLE");
+
+    bytes32 internal constant PRODUCT = keccak256("vaccine-2-8C");
+    string internal constant LOT_URI = "https://id.gs1.org/01/09506000134352/10/LOT001";
+    string internal constant ITEM_URI = "https://id.gs1.org/01/09506000134352/21/SN0001";
+
+    IProvenanceLedger.EventKind internal constant OTHER = IProvenanceLedger.EventKind.OTHER;
+    IProvenanceLedger.EventKind internal constant INSPECTION = IProvenanceLedger.EventKind.INSPECTION;
+    IProvenanceLedger.EventKind internal constant DESTRUCTION = IProvenanceLedger.EventKind.DESTRUCTION;
+
+    IProvenanceLedger.BatchStatus internal constant NONE = IProvenanceLedger.BatchStatus.NONE;
+    IProvenanceLedger.BatchStatus internal constant ACTIVE = IProvenanceLedger.BatchStatus.ACTIVE;
+    IProvenanceLedger.BatchStatus internal constant QUARANTINED = IProvenanceLedger.BatchStatus.QUARANTINED;
+    IProvenanceLedger.BatchStatus internal constant RELEASED = IProvenanceLedger.BatchStatus.RELEASED;
+    IProvenanceLedger.BatchStatus internal constant DESTROYED = IProvenanceLedger.BatchStatus.DESTROYED;
+    IProvenanceLedger.BatchStatus internal constant RECALLED = IProvenanceLedger.BatchStatus.RECALLED;
+
+    function setUp() public {
+        governor = makeAddr("governor");
+        operator = makeAddr("operator");
+        quality = makeAddr("quality");
+        compliance = makeAddr("compliance");
+        outsider = makeAddr("outsider");
+
+        membership = new Membership(governor);
+        ledger = new ProvenanceLedger(membership);
+
+        vm.startPrank(governor);
+        membership.grantRole(OPERATOR_ROLE, operator);
+        membership.grantRole(QUALITY_ROLE, quality);
+        membership.grantRole(QUARANTINE_ROLE, compliance);
+        membership.registerOrganization(operator, "did:pkh:eip155:31337:operator", "Operator");
+        membership.registerOrganization(quality, "did:pkh:eip155:31337:quality", "Quality Lab");
+        vm.stopPrank();
+    }
+
+    // ---------------------------------------------------------------- construction
+
+    function test_Membership_IsTheConstructorArgument() public view {
+        assertEq(ledger.membership(), address(membership), "membership()");
+    }
+
+    function test_Batch_UnknownHasStatusNone() public view {
+        IProvenanceLedger.Batch memory b = ledger.batch(keccak256("nothing"));
+        assertEq(uint8(b.status), uint8(NONE), "status NONE");
+        assertEq(b.createdAt, 0, "no creation time");
+    }
+
+    // ---------------------------------------------------------------- createBatch
+
+    function test_CreateBatch_StoresBatchAndEmits() public {
+        vm.warp(1_800_000_000);
+        bytes32 expectedId = keccak256(bytes(LOT_URI));
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.BatchCreated(
+            expectedId, PRODUCT, operator, IProvenanceLedger.BatchKind.LOT, new bytes32[](0), LOT_URI
+        );
+        vm.prank(operator);
+        bytes32 id = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), LOT_URI);
+
+        assertEq(id, expectedId, "id is keccak256(uri)");
+        IProvenanceLedger.Batch memory b = ledger.batch(id);
+        assertEq(uint8(b.kind), uint8(IProvenanceLedger.BatchKind.LOT), "kind");
+        assertEq(uint8(b.status), uint8(ACTIVE), "created ACTIVE");
+        assertEq(b.createdAt, 1_800_000_000, "createdAt");
+        assertEq(b.eventCount, 0, "no events yet");
+        assertEq(b.productClass, PRODUCT, "productClass");
+    }
+
+    function test_CreateBatch_WithParentsEmitsGenealogy() public {
+        bytes32 lot = _create(LOT_URI);
+        bytes32 other = _create("https://id.gs1.org/01/09506000134352/10/LOT002");
+        bytes32[] memory parents = new bytes32[](2);
+        parents[0] = lot;
+        parents[1] = other;
+
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.BatchCreated(
+            keccak256(bytes(ITEM_URI)), PRODUCT, operator, IProvenanceLedger.BatchKind.ITEM, parents, ITEM_URI
+        );
+        vm.prank(operator);
+        bytes32 item = ledger.createBatch(IProvenanceLedger.BatchKind.ITEM, PRODUCT, parents, ITEM_URI);
+        assertEq(uint8(ledger.batch(item).kind), uint8(IProvenanceLedger.BatchKind.ITEM), "ITEM kind");
+    }
+
+    function test_CreateBatch_AcceptsDestroyedParent() public {
+        bytes32 lot = _create(LOT_URI);
+        _record(lot, DESTRUCTION);
+        bytes32[] memory parents = new bytes32[](1);
+        parents[0] = lot;
+        vm.prank(operator);
+        bytes32 item = ledger.createBatch(IProvenanceLedger.BatchKind.ITEM, PRODUCT, parents, ITEM_URI);
+        assertEq(uint8(ledger.batch(item).status), uint8(ACTIVE), "child of a consumed lot is ACTIVE");
+    }
+
+    function test_CreateBatch_RevertsForUnauthorizedCallers() public {
+        address[3] memory callers = [outsider, quality, compliance];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.expectRevert(_unauthorized(callers[i], OPERATOR_ROLE));
+            vm.prank(callers[i]);
+            ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), LOT_URI);
+        }
+    }
+
+    function test_CreateBatch_RevertsWhenPaused() public {
+        _pause();
+        vm.expectRevert(abi.encodeWithSelector(IMembership.MembershipPaused.selector));
+        vm.prank(operator);
+        ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), LOT_URI);
+    }
+
+    function test_CreateBatch_RevertsForDeactivatedOrganization() public {
+        _deactivate(operator);
+        vm.expectRevert(_unauthorized(operator, OPERATOR_ROLE));
+        vm.prank(operator);
+        ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), LOT_URI);
+    }
+
+    function test_CreateBatch_RevertsOnEmptyUri() public {
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyUri.selector));
+        vm.prank(operator);
+        ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "");
+    }
+
+    function test_CreateBatch_RevertsWhenBatchExists() public {
+        bytes32 lot = _create(LOT_URI);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchExists.selector, lot));
+        vm.prank(operator);
+        ledger.createBatch(IProvenanceLedger.BatchKind.ITEM, bytes32(0), new bytes32[](0), LOT_URI);
+    }
+
+    function test_CreateBatch_RevertsOnUnknownParent() public {
+        bytes32 lot = _create(LOT_URI);
+        bytes32[] memory parents = new bytes32[](2);
+        parents[0] = lot;
+        parents[1] = keccak256("missing");
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IProvenanceLedger.ProvenanceLedgerUnknownParent.selector, keccak256(bytes(ITEM_URI)), parents[1]
+            )
+        );
+        vm.prank(operator);
+        ledger.createBatch(IProvenanceLedger.BatchKind.ITEM, PRODUCT, parents, ITEM_URI);
+    }
+
+    function test_CreateBatch_RevertsWhenParentIsItself() public {
+        bytes32 id = keccak256(bytes(LOT_URI));
+        bytes32[] memory parents = new bytes32[](1);
+        parents[0] = id;
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownParent.selector, id, id));
+        vm.prank(operator);
+        ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, parents, LOT_URI);
+    }
+
+    // ---------------------------------------------------------------- recordEvents
+
+    function test_RecordEvents_EmitsPerEventAndCountsOnce() public {
+        bytes32 lot = _create(LOT_URI);
+        bytes[] memory payloads = new bytes[](3);
+        payloads[0] = bytes('{"type":"ObjectEvent","action":"ADD"}');
+        payloads[1] = bytes('{"type":"ObjectEvent","action":"OBSERVE"}');
+        payloads[2] = bytes('{"type":"ObjectEvent","action":"OBSERVE","bizStep":"inspecting"}');
+        IProvenanceLedger.EventKind[] memory kinds = new IProvenanceLedger.EventKind[](3);
+        kinds[2] = INSPECTION;
+
+        for (uint256 i; i < 3; ++i) {
+            vm.expectEmit(address(ledger));
+            emit IProvenanceLedger.EventRecorded(lot, keccak256(payloads[i]), operator, uint64(i), kinds[i], uint32(i));
+        }
+        vm.prank(operator);
+        ledger.recordEvents(lot, kinds, payloads);
+        assertEq(ledger.batch(lot).eventCount, 3, "eventCount after first call");
+
+        // A second call continues the batch's history where the first left off.
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.EventRecorded(lot, keccak256(payloads[0]), operator, 3, OTHER, 0);
+        _record(lot, OTHER, payloads[0]);
+        assertEq(ledger.batch(lot).eventCount, 4, "eventCount after second call");
+        assertEq(uint8(ledger.batch(lot).status), uint8(ACTIVE), "status unchanged");
+    }
+
+    function test_RecordEvents_RevertsForUnauthorizedCallers() public {
+        bytes32 lot = _create(LOT_URI);
+        address[3] memory callers = [outsider, quality, compliance];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.expectRevert(_unauthorized(callers[i], OPERATOR_ROLE));
+            vm.prank(callers[i]);
+            ledger.recordEvents(lot, _kinds(OTHER), _payloads("x"));
+        }
+    }
+
+    function test_RecordEvents_RevertsWhenPaused() public {
+        bytes32 lot = _create(LOT_URI);
+        _pause();
+        vm.expectRevert(abi.encodeWithSelector(IMembership.MembershipPaused.selector));
+        vm.prank(operator);
+        ledger.recordEvents(lot, _kinds(OTHER), _payloads("x"));
+    }
+
+    function test_RecordEvents_RevertsForDeactivatedOrganization() public {
+        bytes32 lot = _create(LOT_URI);
+        _deactivate(operator);
+        vm.expectRevert(_unauthorized(operator, OPERATOR_ROLE));
+        vm.prank(operator);
+        ledger.recordEvents(lot, _kinds(OTHER), _payloads("x"));
+    }
+
+    function test_RecordEvents_RevertsOnUnknownBatch() public {
+        bytes32 unknown = keccak256("unknown");
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, unknown));
+        vm.prank(operator);
+        ledger.recordEvents(unknown, _kinds(OTHER), _payloads("x"));
+    }
+
+    function test_RecordEvents_RevertsOnDestroyedBatch() public {
+        bytes32 lot = _batchIn(DESTROYED);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchDestroyed.selector, lot));
+        vm.prank(operator);
+        ledger.recordEvents(lot, _kinds(INSPECTION), _payloads("x"));
+    }
+
+    function test_RecordEvents_RevertsOnLengthMismatch() public {
+        bytes32 lot = _create(LOT_URI);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerLengthMismatch.selector, 2, 1));
+        vm.prank(operator);
+        ledger.recordEvents(lot, new IProvenanceLedger.EventKind[](2), _payloads("x"));
+    }
+
+    function test_RecordEvents_RevertsOnNoEvents() public {
+        bytes32 lot = _create(LOT_URI);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNoEvents.selector, lot));
+        vm.prank(operator);
+        ledger.recordEvents(lot, new IProvenanceLedger.EventKind[](0), new bytes[](0));
+    }
+
+    function test_RecordEvents_RevertsOnEmptyPayloadWithItsPosition() public {
+        bytes32 lot = _create(LOT_URI);
+        bytes[] memory payloads = new bytes[](3);
+        payloads[0] = "a";
+        payloads[2] = "c";
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyPayload.selector, lot, 1));
+        vm.prank(operator);
+        ledger.recordEvents(lot, new IProvenanceLedger.EventKind[](3), payloads);
+    }
+
+    function test_RecordEvents_QuarantinedRefusesOtherEvents() public {
+        bytes32 lot = _batchIn(QUARANTINED);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchQuarantined.selector, lot, QUARANTINED, OTHER)
+        );
+        vm.prank(operator);
+        ledger.recordEvents(lot, _kinds(OTHER), _payloads("ship"));
+    }
+
+    function test_RecordEvents_RecalledRefusesOtherEvents() public {
+        bytes32 lot = _batchIn(RECALLED);
+        IProvenanceLedger.EventKind[] memory kinds = new IProvenanceLedger.EventKind[](2);
+        kinds[0] = INSPECTION;
+        bytes[] memory payloads = new bytes[](2);
+        payloads[0] = "inspect";
+        payloads[1] = "ship";
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchQuarantined.selector, lot, RECALLED, OTHER)
+        );
+        vm.prank(operator);
+        ledger.recordEvents(lot, kinds, payloads);
+        assertEq(ledger.batch(lot).eventCount, 0, "whole call reverted");
+    }
+
+    function test_RecordEvents_QuarantinedAndRecalledAcceptInspection() public {
+        IProvenanceLedger.BatchStatus[2] memory statuses = [QUARANTINED, RECALLED];
+        for (uint256 i; i < statuses.length; ++i) {
+            bytes32 lot = _batchIn(statuses[i]);
+            _record(lot, INSPECTION);
+            assertEq(ledger.batch(lot).eventCount, 1, "inspection recorded");
+            assertEq(uint8(ledger.batch(lot).status), uint8(statuses[i]), "status unchanged by inspection");
+        }
+    }
+
+    function test_RecordEvents_DestructionDestroysFromEveryLiveStatus() public {
+        IProvenanceLedger.BatchStatus[4] memory statuses = [ACTIVE, QUARANTINED, RELEASED, RECALLED];
+        for (uint256 i; i < statuses.length; ++i) {
+            bytes32 lot = _batchIn(statuses[i]);
+            vm.expectEmit(address(ledger));
+            emit IProvenanceLedger.EventRecorded(lot, keccak256("event"), operator, 0, DESTRUCTION, 0);
+            vm.expectEmit(address(ledger));
+            emit IProvenanceLedger.BatchStatusChanged(lot, statuses[i], DESTROYED, operator, "destroyed");
+            _record(lot, DESTRUCTION);
+            assertEq(uint8(ledger.batch(lot).status), uint8(DESTROYED), "destroyed");
+            assertEq(ledger.batch(lot).eventCount, 1, "destruction event counted");
+        }
+    }
+
+    function test_RecordEvents_DestructionLastInCallIsAccepted() public {
+        bytes32 lot = _create(LOT_URI);
+        IProvenanceLedger.EventKind[] memory kinds = new IProvenanceLedger.EventKind[](3);
+        kinds[1] = INSPECTION;
+        kinds[2] = DESTRUCTION;
+        bytes[] memory payloads = new bytes[](3);
+        payloads[0] = "a";
+        payloads[1] = "b";
+        payloads[2] = "c";
+        vm.prank(operator);
+        ledger.recordEvents(lot, kinds, payloads);
+        assertEq(ledger.batch(lot).eventCount, 3, "all three counted");
+        assertEq(uint8(ledger.batch(lot).status), uint8(DESTROYED), "destroyed");
+    }
+
+    function test_RecordEvents_RevertsOnEventAfterDestructionInSameCall() public {
+        bytes32 lot = _create(LOT_URI);
+        IProvenanceLedger.EventKind[] memory kinds = new IProvenanceLedger.EventKind[](2);
+        kinds[0] = DESTRUCTION;
+        kinds[1] = INSPECTION;
+        bytes[] memory payloads = new bytes[](2);
+        payloads[0] = "destroy";
+        payloads[1] = "inspect";
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchDestroyed.selector, lot));
+        vm.prank(operator);
+        ledger.recordEvents(lot, kinds, payloads);
+        assertEq(uint8(ledger.batch(lot).status), uint8(ACTIVE), "whole call reverted");
+    }
+
+    function test_RecordEvents_RevertsOnOutOfRangeKind() public {
+        bytes32 lot = _create(LOT_URI);
+        bytes memory data = abi.encodeCall(ledger.recordEvents, (lot, _kinds(OTHER), _payloads("x")));
+        // The single kind sits right after selector, batchId, two offsets and the length word.
+        data[4 + 32 * 5 - 1] = bytes1(uint8(3));
+        vm.prank(operator);
+        (bool ok,) = address(ledger).call(data);
+        assertFalse(ok, "an undefined EventKind is refused by the ABI decoder");
+    }
+
+    // ---------------------------------------------------------------- quarantine / release / recall
+
+    function test_Quarantine_FromActiveAndReleased() public {
+        IProvenanceLedger.BatchStatus[2] memory statuses = [ACTIVE, RELEASED];
+        for (uint256 i; i < statuses.length; ++i) {
+            bytes32 lot = _batchIn(statuses[i]);
+            vm.expectEmit(address(ledger));
+            emit IProvenanceLedger.BatchStatusChanged(lot, statuses[i], QUARANTINED, compliance, "excursion");
+            vm.prank(compliance);
+            ledger.quarantine(lot, "excursion");
+            assertEq(uint8(ledger.batch(lot).status), uint8(QUARANTINED), "quarantined");
+        }
+    }
+
+    function test_Release_FromQuarantinedAndRecalled() public {
+        IProvenanceLedger.BatchStatus[2] memory statuses = [QUARANTINED, RECALLED];
+        for (uint256 i; i < statuses.length; ++i) {
+            bytes32 lot = _batchIn(statuses[i]);
+            vm.expectEmit(address(ledger));
+            emit IProvenanceLedger.BatchStatusChanged(lot, statuses[i], RELEASED, quality, "lab cleared");
+            vm.prank(quality);
+            ledger.release(lot, "lab cleared");
+            assertEq(uint8(ledger.batch(lot).status), uint8(RELEASED), "released");
+        }
+    }
+
+    function test_Recall_FromActiveReleasedAndQuarantined() public {
+        IProvenanceLedger.BatchStatus[3] memory statuses = [ACTIVE, RELEASED, QUARANTINED];
+        for (uint256 i; i < statuses.length; ++i) {
+            bytes32 lot = _batchIn(statuses[i]);
+            vm.expectEmit(address(ledger));
+            emit IProvenanceLedger.BatchStatusChanged(lot, statuses[i], RECALLED, quality, "field defect");
+            vm.prank(quality);
+            ledger.recall(lot, "field defect");
+            assertEq(uint8(ledger.batch(lot).status), uint8(RECALLED), "recalled");
+        }
+    }
+
+    function test_Quarantine_RevertsOnInvalidTransition() public {
+        IProvenanceLedger.BatchStatus[3] memory statuses = [QUARANTINED, RECALLED, DESTROYED];
+        for (uint256 i; i < statuses.length; ++i) {
+            bytes32 lot = _batchIn(statuses[i]);
+            vm.expectRevert(_invalidTransition(lot, statuses[i], QUARANTINED));
+            vm.prank(compliance);
+            ledger.quarantine(lot, "again");
+        }
+    }
+
+    function test_Release_RevertsOnInvalidTransition() public {
+        IProvenanceLedger.BatchStatus[3] memory statuses = [ACTIVE, RELEASED, DESTROYED];
+        for (uint256 i; i < statuses.length; ++i) {
+            bytes32 lot = _batchIn(statuses[i]);
+            vm.expectRevert(_invalidTransition(lot, statuses[i], RELEASED));
+            vm.prank(quality);
+            ledger.release(lot, "nothing to release");
+        }
+    }
+
+    function test_Recall_RevertsOnInvalidTransition() public {
+        IProvenanceLedger.BatchStatus[2] memory statuses = [RECALLED, DESTROYED];
+        for (uint256 i; i < statuses.length; ++i) {
+            bytes32 lot = _batchIn(statuses[i]);
+            vm.expectRevert(_invalidTransition(lot, statuses[i], RECALLED));
+            vm.prank(quality);
+            ledger.recall(lot, "again");
+        }
+    }
+
+    function test_StatusChanges_RevertOnUnknownBatch() public {
+        bytes32 unknown = keccak256("unknown");
+        bytes memory expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, unknown);
+        vm.expectRevert(expected);
+        vm.prank(compliance);
+        ledger.quarantine(unknown, "");
+        vm.expectRevert(expected);
+        vm.prank(quality);
+        ledger.release(unknown, "");
+        vm.expectRevert(expected);
+        vm.prank(quality);
+        ledger.recall(unknown, "");
+    }
+
+    function test_Quarantine_RevertsForUnauthorizedCallers() public {
+        bytes32 lot = _create(LOT_URI);
+        address[3] memory callers = [outsider, operator, quality];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.expectRevert(_unauthorized(callers[i], QUARANTINE_ROLE));
+            vm.prank(callers[i]);
+            ledger.quarantine(lot, "excursion");
+        }
+    }
+
+    function test_Release_RevertsForUnauthorizedCallers() public {
+        bytes32 lot = _batchIn(QUARANTINED);
+        address[3] memory callers = [outsider, operator, compliance];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.expectRevert(_unauthorized(callers[i], QUALITY_ROLE));
+            vm.prank(callers[i]);
+            ledger.release(lot, "cleared");
+        }
+    }
+
+    function test_Recall_RevertsForUnauthorizedCallers() public {
+        bytes32 lot = _create(LOT_URI);
+        address[3] memory callers = [outsider, operator, compliance];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.expectRevert(_unauthorized(callers[i], QUALITY_ROLE));
+            vm.prank(callers[i]);
+            ledger.recall(lot, "defect");
+        }
+    }
+
+    function test_StatusChanges_RevertWhenPaused() public {
+        bytes32 lot = _batchIn(QUARANTINED);
+        _pause();
+        bytes memory paused = abi.encodeWithSelector(IMembership.MembershipPaused.selector);
+        vm.expectRevert(paused);
+        vm.prank(compliance);
+        ledger.quarantine(lot, "");
+        vm.expectRevert(paused);
+        vm.prank(quality);
+        ledger.release(lot, "");
+        vm.expectRevert(paused);
+        vm.prank(quality);
+        ledger.recall(lot, "");
+    }
+
+    function test_StatusChanges_RevertForDeactivatedOrganization() public {
+        bytes32 lot = _batchIn(QUARANTINED);
+        _deactivate(quality);
+        vm.expectRevert(_unauthorized(quality, QUALITY_ROLE));
+        vm.prank(quality);
+        ledger.release(lot, "");
+        vm.expectRevert(_unauthorized(quality, QUALITY_ROLE));
+        vm.prank(quality);
+        ledger.recall(lot, "");
+
+        vm.startPrank(governor);
+        membership.grantRole(QUARANTINE_ROLE, quality);
+        vm.stopPrank();
+        vm.expectRevert(_unauthorized(quality, QUARANTINE_ROLE));
+        vm.prank(quality);
+        ledger.quarantine(lot, "");
+    }
+
+    function test_Quarantine_BlocksShippingUntilRelease() public {
+        bytes32 lot = _create(LOT_URI);
+        vm.prank(compliance);
+        ledger.quarantine(lot, "excursion");
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchQuarantined.selector, lot, QUARANTINED, OTHER)
+        );
+        vm.prank(operator);
+        ledger.recordEvents(lot, _kinds(OTHER), _payloads("ship"));
+
+        vm.prank(quality);
+        ledger.release(lot, "lab cleared");
+        _record(lot, OTHER);
+        assertEq(ledger.batch(lot).eventCount, 1, "ships after release");
+    }
+
+    // ---------------------------------------------------------------- fuzz
+
+    function testFuzz_CreateBatch_IdIsKeccakOfUri(string calldata uri, bytes32 productClass, bool item) public {
+        IProvenanceLedger.BatchKind kind = item ? IProvenanceLedger.BatchKind.ITEM : IProvenanceLedger.BatchKind.LOT;
+        if (bytes(uri).length == 0) {
+            vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyUri.selector));
+        }
+        vm.prank(operator);
+        bytes32 id = ledger.createBatch(kind, productClass, new bytes32[](0), uri);
+        if (bytes(uri).length == 0) return;
+        assertEq(id, keccak256(bytes(uri)), "id = keccak256(uri)");
+        IProvenanceLedger.Batch memory b = ledger.batch(id);
+        assertEq(b.productClass, productClass, "productClass stored");
+        assertEq(uint8(b.kind), uint8(kind), "kind stored");
+    }
+
+    function testFuzz_RecordEvents_HashesAndCountsEveryEvent(uint256 count, uint256 lengthSeed, uint256 calls) public {
+        count = bound(count, 1, 16);
+        calls = bound(calls, 1, 3);
+        bytes32 lot = _create(LOT_URI);
+        uint64 expectedIndex;
+        for (uint256 c; c < calls; ++c) {
+            bytes[] memory payloads = new bytes[](count);
+            for (uint256 i; i < count; ++i) {
+                uint256 length = bound(uint256(keccak256(abi.encode(lengthSeed, c, i))), 1, 700);
+                payloads[i] = _payload(length, c * 1000 + i);
+                vm.expectEmit(address(ledger));
+                emit IProvenanceLedger.EventRecorded(
+                    lot, keccak256(payloads[i]), operator, expectedIndex++, OTHER, uint32(i)
+                );
+            }
+            vm.prank(operator);
+            ledger.recordEvents(lot, new IProvenanceLedger.EventKind[](count), payloads);
+        }
+        assertEq(ledger.batch(lot).eventCount, count * calls, "eventCount = events recorded");
+    }
+
+    function testFuzz_RecordEvents_HeldBatchAcceptsOnlyInspectionAndDestruction(bool recalled, uint256 kindSeed)
+        public
+    {
+        IProvenanceLedger.BatchStatus held = recalled ? RECALLED : QUARANTINED;
+        bytes32 lot = _batchIn(held);
+        IProvenanceLedger.EventKind kind = IProvenanceLedger.EventKind(bound(kindSeed, 0, 2));
+        if (kind == OTHER) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchQuarantined.selector, lot, held, kind)
+            );
+        }
+        vm.prank(operator);
+        ledger.recordEvents(lot, _kinds(kind), _payloads("e"));
+        if (kind == OTHER) return;
+        assertEq(ledger.batch(lot).eventCount, 1, "accepted");
+        assertEq(uint8(ledger.batch(lot).status), uint8(kind == DESTRUCTION ? DESTROYED : held), "status after event");
+    }
+
+    /// @dev Every (status, action) pair against the transition table written out independently here.
+    function testFuzz_StatusMachine_FollowsTheTable(uint256 fromSeed, uint256 actionSeed) public {
+        IProvenanceLedger.BatchStatus from = IProvenanceLedger.BatchStatus(bound(fromSeed, 1, 5));
+        uint256 action = bound(actionSeed, 0, 2);
+        bytes32 lot = _batchIn(from);
+
+        IProvenanceLedger.BatchStatus to = [QUARANTINED, RELEASED, RECALLED][action];
+        // allowed[to] lists, as a bitmask over BatchStatus, the statuses it may be entered from.
+        uint256[3] memory allowedFrom = [
+            (1 << uint8(ACTIVE)) | (1 << uint8(RELEASED)),
+            (1 << uint8(QUARANTINED)) | (1 << uint8(RECALLED)),
+            (1 << uint8(ACTIVE)) | (1 << uint8(RELEASED)) | (1 << uint8(QUARANTINED))
+        ];
+        bool allowed = allowedFrom[action] & (1 << uint8(from)) != 0;
+        if (!allowed) vm.expectRevert(_invalidTransition(lot, from, to));
+
+        if (action == 0) {
+            vm.prank(compliance);
+            ledger.quarantine(lot, "fuzz");
+        } else if (action == 1) {
+            vm.prank(quality);
+            ledger.release(lot, "fuzz");
+        } else {
+            vm.prank(quality);
+            ledger.recall(lot, "fuzz");
+        }
+        assertEq(uint8(ledger.batch(lot).status), uint8(allowed ? to : from), "status after transition");
+    }
+
+    function testFuzz_Writers_RevertForCallersWithoutRoles(address caller) public {
+        if (caller == operator || caller == quality || caller == compliance) caller = outsider;
+        bytes32 lot = _batchIn(QUARANTINED);
+        vm.startPrank(caller);
+        vm.expectRevert(_unauthorized(caller, OPERATOR_ROLE));
+        ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), ITEM_URI);
+        vm.expectRevert(_unauthorized(caller, OPERATOR_ROLE));
+        ledger.recordEvents(lot, _kinds(INSPECTION), _payloads("x"));
+        vm.expectRevert(_unauthorized(caller, QUARANTINE_ROLE));
+        ledger.quarantine(lot, "");
+        vm.expectRevert(_unauthorized(caller, QUALITY_ROLE));
+        ledger.release(lot, "");
+        vm.expectRevert(_unauthorized(caller, QUALITY_ROLE));
+        ledger.recall(lot, "");
+        vm.stopPrank();
+    }
+
+    // ---------------------------------------------------------------- gas
+
+    /// @dev 200 events of 500 non-zero bytes in one call. Under Prague a transaction pays
+    /// max(21000 + standard calldata + execution, 21000 + 10 gas per calldata token); the
+    /// ledger is cheap enough when execution per event stays far below the payload's floor.
+    function test_Gas_RecordEvents200x500Bytes() public {
+        bytes32 lot = _create(LOT_URI);
+        _record(lot, OTHER); // the first event pays the zero-to-non-zero count write; measure steady state
+
+        bytes[] memory payloads = new bytes[](GAS_EVENTS);
+        for (uint256 i; i < GAS_EVENTS; ++i) {
+            payloads[i] = _payload(GAS_PAYLOAD_BYTES, i);
+        }
+        bytes memory data =
+            abi.encodeCall(ledger.recordEvents, (lot, new IProvenanceLedger.EventKind[](GAS_EVENTS), payloads));
+
+        vm.prank(operator);
+        (bool ok, uint256 execution) = _measuredCall(address(ledger), data);
+        assertTrue(ok, "recordEvents succeeded");
+        assertEq(ledger.batch(lot).eventCount, GAS_EVENTS + 1, "all events counted");
+
+        uint256 txGas = _txGas(data, execution);
+        uint256 payloadFloor = GAS_EVENTS * 10 * 4 * GAS_PAYLOAD_BYTES; // the payloads' own floor price
+        emit log_named_uint("execution gas per event", execution / GAS_EVENTS);
+        emit log_named_uint("tx gas per event", txGas / GAS_EVENTS);
+        emit log_named_uint("tx gas / payload calldata floor (x1000)", txGas * 1000 / payloadFloor);
+
+        assertLt(execution / GAS_EVENTS, 4_000, "execution gas per 500-byte event");
+        assertLe(txGas * 100, payloadFloor * 125, "tx gas within 1.25x of the payloads' calldata floor");
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    function _create(string memory uri) internal returns (bytes32) {
+        vm.prank(operator);
+        return ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), uri);
+    }
+
+    function _record(bytes32 id, IProvenanceLedger.EventKind kind) internal {
+        _record(id, kind, "event");
+    }
+
+    function _record(bytes32 id, IProvenanceLedger.EventKind kind, bytes memory payload) internal {
+        vm.prank(operator);
+        ledger.recordEvents(id, _kinds(kind), _payloads(payload));
+    }
+
+    /// @dev A fresh batch brought to `status` through the public functions.
+    function _batchIn(IProvenanceLedger.BatchStatus status) internal returns (bytes32 id) {
+        id = _create(string.concat(LOT_URI, "-", vm.toString(uint256(status)), "-", vm.toString(_nonce++)));
+        if (status == QUARANTINED || status == RELEASED) {
+            vm.prank(compliance);
+            ledger.quarantine(id, "setup");
+        }
+        if (status == RELEASED) {
+            vm.prank(quality);
+            ledger.release(id, "setup");
+        }
+        if (status == RECALLED) {
+            vm.prank(quality);
+            ledger.recall(id, "setup");
+        }
+        if (status == DESTROYED) _record(id, DESTRUCTION);
+        assertEq(uint8(ledger.batch(id).status), uint8(status), "_batchIn reached the status");
+    }
+
+    function _kinds(IProvenanceLedger.EventKind kind) internal pure returns (IProvenanceLedger.EventKind[] memory k) {
+        k = new IProvenanceLedger.EventKind[](1);
+        k[0] = kind;
+    }
+
+    function _payloads(bytes memory payload) internal pure returns (bytes[] memory p) {
+        p = new bytes[](1);
+        p[0] = payload;
+    }
+
+    /// @dev `length` printable ASCII bytes (like canonical JSON: no zero bytes), distinct per `seed`.
+    function _payload(uint256 length, uint256 seed) internal pure returns (bytes memory p) {
+        p = new bytes(length);
+        bytes32 noise = keccak256(abi.encode(seed));
+        for (uint256 i; i < length; ++i) {
+            p[i] = bytes1(uint8(0x20 + (uint8(noise[i % 32]) + i) % 95));
+        }
+    }
+
+    /// @dev What a transaction carrying `data` pays after Prague (EIP-7623): the larger of
+    /// standard pricing (4 / 16 gas per zero / non-zero byte, plus execution) and the floor
+    /// (10 gas per token, a non-zero byte counting 4 tokens).
+    function _txGas(bytes memory data, uint256 execution) internal pure returns (uint256) {
+        uint256 zeros;
+        for (uint256 i; i < data.length; ++i) {
+            if (data[i] == 0) ++zeros;
+        }
+        uint256 nonZeros = data.length - zeros;
+        uint256 standard = 21_000 + 4 * zeros + 16 * nonZeros + execution;
+        uint256 floor = 21_000 + 10 * (zeros + 4 * nonZeros);
+        return standard > floor ? standard : floor;
+    }
+
+    /// @dev Calls without copying `data` again (a high-level `.call` would copy it and pay
+    /// quadratic memory growth in this test contract, not in the ledger).
+    function _measuredCall(address target, bytes memory data) internal returns (bool ok, uint256 gasUsed) {
+        assembly ("memory-safe") {
+            let before := gas()
+            ok := call(gas(), target, 0, add(data, 0x20), mload(data), 0, 0)
+            gasUsed := sub(before, gas())
+        }
+    }
+
+    function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IMembership.MembershipUnauthorizedAccount.selector, account, role);
+    }
+
+    function _invalidTransition(bytes32 id, IProvenanceLedger.BatchStatus from, IProvenanceLedger.BatchStatus to)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerInvalidTransition.selector, id, from, to);
+    }
+
+    function _pause() internal {
+        vm.prank(governor);
+        membership.pause();
+    }
+
+    function _deactivate(address account) internal {
+        vm.prank(governor);
+        membership.setOrganizationActive(account, false);
+    }
+}

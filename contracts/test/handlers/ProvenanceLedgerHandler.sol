@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {Membership} from "../../src/Membership.sol";
+import {ProvenanceLedger} from "../../src/ProvenanceLedger.sol";
+import {IMembership} from "../../src/interfaces/IMembership.sol";
+import {IProvenanceLedger} from "../../src/interfaces/IProvenanceLedger.sol";
+import {Test} from "../utils/Test.sol";
+
+/// @dev Drives the ledger from several actors (some holding roles, some not) and keeps an
+/// independent model of roles, organization status, the pause switch and every batch.
+/// Each write predicts its exact outcome (success or the precise revert data) from the
+/// model, and updates the model only when the prediction was success and the call succeeded.
+/// Violations are counted rather than asserted: the invariant runner ignores handler reverts.
+contract ProvenanceLedgerHandler is Test {
+    struct GhostBatch {
+        IProvenanceLedger.BatchStatus status;
+        uint64 eventCount;
+    }
+
+    bytes32 internal constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    bytes32 internal constant QUALITY_ROLE = keccak256("QUALITY_ROLE");
+    bytes32 internal constant QUARANTINE_ROLE = keccak256("QUARANTINE_ROLE");
+    uint256 internal constant MAX_EVENTS = 5;
+    bytes32 internal constant PRODUCT = keccak256("vaccine-2-8C");
+
+    IProvenanceLedger.BatchStatus internal constant NONE = IProvenanceLedger.BatchStatus.NONE;
+    IProvenanceLedger.BatchStatus internal constant ACTIVE = IProvenanceLedger.BatchStatus.ACTIVE;
+    IProvenanceLedger.BatchStatus internal constant QUARANTINED = IProvenanceLedger.BatchStatus.QUARANTINED;
+    IProvenanceLedger.BatchStatus internal constant RELEASED = IProvenanceLedger.BatchStatus.RELEASED;
+    IProvenanceLedger.BatchStatus internal constant DESTROYED = IProvenanceLedger.BatchStatus.DESTROYED;
+    IProvenanceLedger.BatchStatus internal constant RECALLED = IProvenanceLedger.BatchStatus.RECALLED;
+
+    Membership public immutable membership;
+    ProvenanceLedger public immutable ledger;
+    address public immutable governor;
+
+    address[] internal _actors;
+    bytes32[] internal _batchIds;
+    mapping(bytes32 batchId => string) internal _uris;
+    mapping(bytes32 batchId => GhostBatch) internal _ghost;
+    mapping(bytes32 batchId => GhostBatch) internal _lastSeen;
+    mapping(address actor => mapping(bytes32 role => bool)) internal _ghostRoles;
+    mapping(address actor => bool) internal _ghostRegistered;
+    mapping(address actor => bool) internal _ghostActive;
+    bool internal _ghostPaused;
+    uint256 internal _nonce;
+
+    /// @dev A write whose outcome differed from the model's prediction.
+    uint256 public unexpectedOutcomes;
+    /// @dev A write refused by the model for authorization that still changed some batch.
+    uint256 public unauthorizedStateChanges;
+    /// @dev An OTHER event accepted on a batch the ledger itself reported quarantined or recalled.
+    uint256 public heldBatchAcceptedOther;
+    uint256 public eventCountDecreases;
+    uint256 public destroyedBatchChanges;
+    uint256 public acceptedWrites;
+    uint256 public refusedWrites;
+
+    constructor() {
+        governor = makeAddr("governor");
+        membership = new Membership(governor);
+        ledger = new ProvenanceLedger(membership);
+
+        _addActor("operator", true, true, false, false);
+        _addActor("quality", true, false, true, false);
+        _addActor("compliance", false, false, false, true); // a contract-like account: no organization
+        _addActor("all-roles", true, true, true, true);
+        _addActor("outsider", false, false, false, false);
+        _actors.push(governor); // governs membership but holds no ledger role
+
+        // Two batches from the start, so status changes and events have targets at depth 1.
+        for (uint256 i; i < 2; ++i) {
+            string memory uri = string.concat("https://id.gs1.org/01/09506000134352/10/SEED", vm.toString(i));
+            vm.prank(_actors[0]);
+            bytes32 id = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), uri);
+            _batchIds.push(id);
+            _uris[id] = uri;
+            _ghost[id].status = ACTIVE;
+            _lastSeen[id].status = ACTIVE;
+        }
+    }
+
+    // ---------------------------------------------------------------- ledger writes
+
+    function createBatch(uint256 actorSeed, uint256 uriSeed, uint256 parentSeed, bool item) external {
+        address actor = _actorFor(actorSeed, OPERATOR_ROLE);
+        string memory uri = _batchIds.length != 0 && uriSeed % 8 == 0
+            ? _uris[_batchIds[uriSeed % _batchIds.length]]
+            : string.concat("https://id.gs1.org/01/09506000134352/10/L", vm.toString(_nonce++));
+        bytes32 id = keccak256(bytes(uri));
+        bytes32[] memory parents = _parents(parentSeed);
+
+        bytes memory expected = _authorizationError(actor, OPERATOR_ROLE);
+        bool authorized = expected.length == 0;
+        if (authorized) expected = _expectedCreateError(id, parents);
+
+        IProvenanceLedger.BatchKind kind = item ? IProvenanceLedger.BatchKind.ITEM : IProvenanceLedger.BatchKind.LOT;
+        bytes32 digestBefore = _digest(id);
+        vm.prank(actor);
+        try ledger.createBatch(kind, PRODUCT, parents, uri) returns (bytes32 returned) {
+            if (_settle(true, "", expected, authorized, digestBefore, id)) {
+                if (returned != id) ++unexpectedOutcomes;
+                _batchIds.push(id);
+                _uris[id] = uri;
+                _ghost[id].status = ACTIVE;
+            }
+        } catch (bytes memory reason) {
+            _settle(false, reason, expected, authorized, digestBefore, id);
+        }
+        _observe();
+    }
+
+    function recordEvents(uint256 actorSeed, uint256 batchSeed, uint256 countSeed, uint256 kindSeed, uint256 flawSeed)
+        external
+    {
+        address actor = _actorFor(actorSeed, OPERATOR_ROLE);
+        bytes32 id = _batchOrUnknown(batchSeed);
+        (IProvenanceLedger.EventKind[] memory kinds, bytes[] memory payloads) = _events(countSeed, kindSeed, flawSeed);
+
+        bytes memory expected = _authorizationError(actor, OPERATOR_ROLE);
+        bool authorized = expected.length == 0;
+        IProvenanceLedger.BatchStatus statusAfter;
+        if (authorized) (expected, statusAfter) = _expectedRecordOutcome(id, kinds, payloads);
+
+        IProvenanceLedger.BatchStatus statusBefore = ledger.batch(id).status;
+        bytes32 digestBefore = _digest(id);
+        vm.prank(actor);
+        try ledger.recordEvents(id, kinds, payloads) {
+            if (statusBefore == QUARANTINED || statusBefore == RECALLED) {
+                for (uint256 i; i < kinds.length; ++i) {
+                    if (kinds[i] == IProvenanceLedger.EventKind.OTHER) ++heldBatchAcceptedOther;
+                }
+            }
+            if (_settle(true, "", expected, authorized, digestBefore, id)) {
+                _ghost[id].status = statusAfter;
+                _ghost[id].eventCount += uint64(kinds.length);
+            }
+        } catch (bytes memory reason) {
+            _settle(false, reason, expected, authorized, digestBefore, id);
+        }
+        _observe();
+    }
+
+    function quarantine(uint256 actorSeed, uint256 batchSeed) external {
+        _changeStatus(_actorFor(actorSeed, QUARANTINE_ROLE), _batchOrUnknown(batchSeed), QUARANTINE_ROLE, QUARANTINED);
+    }
+
+    function release(uint256 actorSeed, uint256 batchSeed) external {
+        _changeStatus(_actorFor(actorSeed, QUALITY_ROLE), _batchOrUnknown(batchSeed), QUALITY_ROLE, RELEASED);
+    }
+
+    function recall(uint256 actorSeed, uint256 batchSeed) external {
+        _changeStatus(_actorFor(actorSeed, QUALITY_ROLE), _batchOrUnknown(batchSeed), QUALITY_ROLE, RECALLED);
+    }
+
+    // ---------------------------------------------------------------- governance (always by the governor)
+
+    /// @dev Unpauses at once but pauses only one time in eight, so runs keep making progress.
+    function togglePause(uint256 seed) external {
+        if (_ghostPaused) {
+            vm.prank(governor);
+            membership.unpause();
+            _ghostPaused = false;
+        } else if (seed % 8 == 0) {
+            vm.prank(governor);
+            membership.pause();
+            _ghostPaused = true;
+        }
+        _observe();
+    }
+
+    function setOrganizationActive(uint256 actorSeed, bool active) external {
+        address actor = _actor(actorSeed);
+        if (!_ghostRegistered[actor]) return;
+        vm.prank(governor);
+        membership.setOrganizationActive(actor, active);
+        _ghostActive[actor] = active;
+        _observe();
+    }
+
+    function toggleRole(uint256 actorSeed, uint256 roleSeed) external {
+        address actor = _actor(actorSeed);
+        if (actor == governor) return;
+        bytes32 role = [OPERATOR_ROLE, QUALITY_ROLE, QUARANTINE_ROLE][roleSeed % 3];
+        vm.prank(governor);
+        if (_ghostRoles[actor][role]) membership.revokeRole(role, actor);
+        else membership.grantRole(role, actor);
+        _ghostRoles[actor][role] = !_ghostRoles[actor][role];
+        _observe();
+    }
+
+    // ---------------------------------------------------------------- views for the invariants
+
+    function batchCount() external view returns (uint256) {
+        return _batchIds.length;
+    }
+
+    function batchIdAt(uint256 index) external view returns (bytes32) {
+        return _batchIds[index];
+    }
+
+    function ghostBatch(bytes32 id) external view returns (IProvenanceLedger.BatchStatus, uint64) {
+        return (_ghost[id].status, _ghost[id].eventCount);
+    }
+
+    function uriOf(bytes32 id) external view returns (string memory) {
+        return _uris[id];
+    }
+
+    // ---------------------------------------------------------------- model
+
+    /// @dev Empty when `actor` may write with `role` right now; else the exact revert data.
+    function _authorizationError(address actor, bytes32 role) internal view returns (bytes memory) {
+        if (_ghostPaused) return abi.encodeWithSelector(IMembership.MembershipPaused.selector);
+        bool usable = _ghostRoles[actor][role] && (!_ghostRegistered[actor] || _ghostActive[actor]);
+        if (!usable) return abi.encodeWithSelector(IMembership.MembershipUnauthorizedAccount.selector, actor, role);
+        return "";
+    }
+
+    function _expectedCreateError(bytes32 id, bytes32[] memory parents) internal view returns (bytes memory) {
+        if (_ghost[id].status != NONE) {
+            return abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchExists.selector, id);
+        }
+        for (uint256 i; i < parents.length; ++i) {
+            if (_ghost[parents[i]].status == NONE) {
+                return abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownParent.selector, id, parents[i]);
+            }
+        }
+        return "";
+    }
+
+    function _expectedRecordOutcome(bytes32 id, IProvenanceLedger.EventKind[] memory kinds, bytes[] memory payloads)
+        internal
+        view
+        returns (bytes memory expected, IProvenanceLedger.BatchStatus status)
+    {
+        status = _ghost[id].status;
+        if (status == NONE) {
+            return (abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, id), status);
+        }
+        if (status == DESTROYED) {
+            return (abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchDestroyed.selector, id), status);
+        }
+        if (kinds.length != payloads.length) {
+            return (
+                abi.encodeWithSelector(
+                    IProvenanceLedger.ProvenanceLedgerLengthMismatch.selector, kinds.length, payloads.length
+                ),
+                status
+            );
+        }
+        if (kinds.length == 0) {
+            return (abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNoEvents.selector, id), status);
+        }
+        for (uint256 i; i < kinds.length; ++i) {
+            if (status == DESTROYED) {
+                return (abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchDestroyed.selector, id), status);
+            }
+            if ((status == QUARANTINED || status == RECALLED) && kinds[i] == IProvenanceLedger.EventKind.OTHER) {
+                return (
+                    abi.encodeWithSelector(
+                        IProvenanceLedger.ProvenanceLedgerBatchQuarantined.selector, id, status, kinds[i]
+                    ),
+                    status
+                );
+            }
+            if (payloads[i].length == 0) {
+                return (abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyPayload.selector, id, i), status);
+            }
+            if (kinds[i] == IProvenanceLedger.EventKind.DESTRUCTION) status = DESTROYED;
+        }
+        return ("", status);
+    }
+
+    /// @dev The statuses each target may be entered from, as a bitmask over BatchStatus.
+    function _allowedFrom(IProvenanceLedger.BatchStatus to) internal pure returns (uint256) {
+        if (to == QUARANTINED) return (1 << uint8(ACTIVE)) | (1 << uint8(RELEASED));
+        if (to == RELEASED) return (1 << uint8(QUARANTINED)) | (1 << uint8(RECALLED));
+        return (1 << uint8(ACTIVE)) | (1 << uint8(RELEASED)) | (1 << uint8(QUARANTINED));
+    }
+
+    function _changeStatus(address actor, bytes32 id, bytes32 role, IProvenanceLedger.BatchStatus to) internal {
+        bytes memory expected = _authorizationError(actor, role);
+        bool authorized = expected.length == 0;
+        IProvenanceLedger.BatchStatus from = _ghost[id].status;
+        if (authorized && from == NONE) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, id);
+        } else if (authorized && _allowedFrom(to) & (1 << uint8(from)) == 0) {
+            expected =
+                abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerInvalidTransition.selector, id, from, to);
+        }
+
+        bytes32 digestBefore = _digest(id);
+        vm.prank(actor);
+        bool ok;
+        bytes memory reason;
+        if (to == QUARANTINED) {
+            try ledger.quarantine(id, "handler") {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else if (to == RELEASED) {
+            try ledger.release(id, "handler") {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else {
+            try ledger.recall(id, "handler") {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        }
+        if (_settle(ok, reason, expected, authorized, digestBefore, id)) _ghost[id].status = to;
+        _observe();
+    }
+
+    /// @dev Compares an outcome with its prediction; true when both say success.
+    function _settle(
+        bool ok,
+        bytes memory reason,
+        bytes memory expected,
+        bool authorized,
+        bytes32 digestBefore,
+        bytes32 id
+    ) internal returns (bool) {
+        bool predictedOk = expected.length == 0;
+        if (ok != predictedOk || (!ok && keccak256(reason) != keccak256(expected))) ++unexpectedOutcomes;
+        if (!authorized && _digest(id) != digestBefore) ++unauthorizedStateChanges;
+        if (ok) ++acceptedWrites;
+        else ++refusedWrites;
+        return ok && predictedOk;
+    }
+
+    // ---------------------------------------------------------------- observation
+
+    /// @dev Ledger state of every known batch plus `extra` (a batch a call may be about to create).
+    function _digest(bytes32 extra) internal view returns (bytes32 digest) {
+        IProvenanceLedger.Batch memory b = ledger.batch(extra);
+        digest = keccak256(abi.encode(extra, b));
+        for (uint256 i; i < _batchIds.length; ++i) {
+            b = ledger.batch(_batchIds[i]);
+            digest = keccak256(abi.encode(digest, _batchIds[i], b));
+        }
+    }
+
+    /// @dev Checks every batch against what was seen after the previous action.
+    function _observe() internal {
+        for (uint256 i; i < _batchIds.length; ++i) {
+            bytes32 id = _batchIds[i];
+            IProvenanceLedger.Batch memory b = ledger.batch(id);
+            GhostBatch storage last = _lastSeen[id];
+            if (b.eventCount < last.eventCount) ++eventCountDecreases;
+            if (last.status == DESTROYED && (b.status != DESTROYED || b.eventCount != last.eventCount)) {
+                ++destroyedBatchChanges;
+            }
+            last.status = b.status;
+            last.eventCount = b.eventCount;
+        }
+    }
+
+    // ---------------------------------------------------------------- inputs
+
+    function _addActor(string memory name, bool organization, bool operator, bool quality, bool quarantine) internal {
+        address actor = makeAddr(name);
+        _actors.push(actor);
+        vm.startPrank(governor);
+        if (organization) {
+            membership.registerOrganization(actor, string.concat("did:pkh:eip155:31337:", name), name);
+            _ghostRegistered[actor] = true;
+            _ghostActive[actor] = true;
+        }
+        if (operator) membership.grantRole(OPERATOR_ROLE, actor);
+        if (quality) membership.grantRole(QUALITY_ROLE, actor);
+        if (quarantine) membership.grantRole(QUARANTINE_ROLE, actor);
+        vm.stopPrank();
+        _ghostRoles[actor][OPERATOR_ROLE] = operator;
+        _ghostRoles[actor][QUALITY_ROLE] = quality;
+        _ghostRoles[actor][QUARANTINE_ROLE] = quarantine;
+    }
+
+    function _actor(uint256 seed) internal view returns (address) {
+        return _actors[seed % _actors.length];
+    }
+
+    /// @dev Two times in three an actor the model says may use `role` (when one exists), so
+    /// runs make progress; otherwise any actor, authorized or not.
+    function _actorFor(uint256 seed, bytes32 role) internal view returns (address) {
+        if (seed % 3 == 0) return _actor(seed / 3);
+        address[] memory usable = new address[](_actors.length);
+        uint256 count;
+        for (uint256 i; i < _actors.length; ++i) {
+            address actor = _actors[i];
+            if (_ghostRoles[actor][role] && (!_ghostRegistered[actor] || _ghostActive[actor])) usable[count++] = actor;
+        }
+        return count == 0 ? _actor(seed / 3) : usable[(seed / 3) % count];
+    }
+
+    /// @dev A known batch, or one time in ten (and while none exist) an id never created.
+    function _batchOrUnknown(uint256 seed) internal view returns (bytes32) {
+        if (_batchIds.length == 0 || seed % 10 == 0) return keccak256(abi.encode("unknown", seed));
+        return _batchIds[(seed / 10) % _batchIds.length];
+    }
+
+    /// @dev Up to three known parents, and one time in six an unknown one at the end.
+    function _parents(uint256 seed) internal view returns (bytes32[] memory parents) {
+        uint256 known = _batchIds.length == 0 ? 0 : seed % 4;
+        bool unknown = (seed >> 8) % 6 == 0;
+        parents = new bytes32[](known + (unknown ? 1 : 0));
+        for (uint256 i; i < known; ++i) {
+            parents[i] = _batchIds[uint256(keccak256(abi.encode(seed, i))) % _batchIds.length];
+        }
+        if (unknown) parents[known] = keccak256(abi.encode("unknown parent", seed));
+    }
+
+    /// @dev 0–5 events, mostly OTHER, some INSPECTION, a few DESTRUCTION; now and then an
+    /// empty payload or one payload too many.
+    function _events(uint256 countSeed, uint256 kindSeed, uint256 flawSeed)
+        internal
+        returns (IProvenanceLedger.EventKind[] memory kinds, bytes[] memory payloads)
+    {
+        uint256 count = bound(countSeed, 0, MAX_EVENTS);
+        bool extraPayload = flawSeed % 16 == 0;
+        kinds = new IProvenanceLedger.EventKind[](count);
+        payloads = new bytes[](count + (extraPayload ? 1 : 0));
+        for (uint256 i; i < payloads.length; ++i) {
+            payloads[i] = bytes(string.concat('{"type":"ObjectEvent","n":', vm.toString(_nonce++), "}"));
+        }
+        for (uint256 i; i < count; ++i) {
+            uint256 k = uint8(kindSeed >> (8 * i)) % 16;
+            kinds[i] = k == 15
+                ? IProvenanceLedger.EventKind.DESTRUCTION
+                : k >= 10 ? IProvenanceLedger.EventKind.INSPECTION : IProvenanceLedger.EventKind.OTHER;
+        }
+        // One call in four ends with a destruction, so destroyed batches show up in short runs.
+        if (count != 0 && (flawSeed >> 24) % 4 == 0) kinds[count - 1] = IProvenanceLedger.EventKind.DESTRUCTION;
+        if (count != 0 && (flawSeed >> 8) % 12 == 0) payloads[(flawSeed >> 16) % count] = "";
+    }
+}

@@ -1,0 +1,513 @@
+"""The event indexer: chain logs → read model, checkpointed, idempotent, reorg-safe.
+
+Each chunk of blocks is written with its block hashes and the new checkpoint in one
+database transaction, so a crash at any point leaves the read model at a chunk
+boundary and a restart resumes at checkpoint + 1. Before every run the stored
+checkpoint's hash is compared with the node's; when they differ, rows above the
+newest block the node still agrees with are deleted and indexing resumes there.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+from web3 import Web3
+
+from ledger_client.chain import rpc
+from ledger_client.deployment import Deployment
+from ledger_client.errors import LedgerError, RpcUnavailable
+from ledger_client.indexer.database import create_read_model, drop_read_model, for_writing
+from ledger_client.indexer.decoding import (
+    BatchCreated,
+    BatchStatusChanged,
+    DecodedLog,
+    EventRecorded,
+    LogDecoder,
+    OrganizationRegistered,
+    OrganizationStatusChanged,
+    RoleChanged,
+    payload_columns,
+    payloads_from_transaction,
+)
+from ledger_client.indexer.read_model import (
+    LOG_TABLES,
+    Batch,
+    BatchParent,
+    Checkpoint,
+    IndexedBlock,
+    LedgerEvent,
+    Organization,
+    OrganizationStatusChange,
+    RoleAssignment,
+    StatusChange,
+)
+
+log = logging.getLogger(__name__)
+
+# First window of a run; it then adapts to the log density, up to `chunk_blocks`.
+INITIAL_WINDOW_BLOCKS = 64
+# Transactions fetched per JSON-RPC batch (each may carry ~120 kB of calldata).
+TRANSACTIONS_PER_REQUEST = 50
+# Stored block hashes compared with the node's per request while looking for a fork point.
+HASHES_PER_REQUEST = 64
+# A chunk the chain reorganised under is retried this many times before giving up.
+MAX_FORK_RETRIES = 5
+# How nodes word "this eth_getLogs result is too large" (geth, Besu, Nethermind, Erigon, providers).
+_TOO_LARGE_MARKERS = (
+    "-32005",
+    "too large",
+    "too many",
+    "more than",
+    "exceed",
+    "limit",
+    "response size",
+    "timeout",
+)
+
+
+class IndexerError(LedgerError):
+    """The indexer cannot go on; the message says what to do."""
+
+
+class _ChunkForked(Exception):
+    """The chain was reorganised while a chunk was being read; the chunk is discarded."""
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """What one `run_once` did."""
+
+    start_block: int
+    checkpoint: int
+    head: int
+    logs: int
+    events: int
+    rewound_to: int | None
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class _Chunk:
+    start: int
+    end: int
+    end_hash: str
+    rows: dict[type[SQLModel], list[dict[str, Any]]]
+    row_blocks: dict[int, str]  # number -> hash of each block that produced rows
+    logs: int
+
+
+class Indexer:
+    """Indexes the ledger's and the membership's logs into the read model at `engine`.
+
+    `confirmations` keeps the last blocks out of the read model until they are that
+    deep; `chunk_blocks` caps the blocks per `eth_getLogs`, and `max_logs_per_chunk`
+    the logs held in memory and written per transaction.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        deployment: Deployment,
+        engine: Engine,
+        *,
+        confirmations: int = 0,
+        chunk_blocks: int = 2_000,
+        max_logs_per_chunk: int = 10_000,
+    ) -> None:
+        if confirmations < 0 or chunk_blocks < 1 or max_logs_per_chunk < 1:
+            raise ValueError("confirmations must be >= 0, chunk_blocks and max_logs_per_chunk >= 1")
+        self.w3 = w3
+        self.deployment = deployment
+        self.engine = for_writing(engine)
+        self.confirmations = confirmations
+        self.chunk_blocks = chunk_blocks
+        self.max_logs_per_chunk = max_logs_per_chunk
+        self.ledger_address = deployment.address("ProvenanceLedger").lower()
+        self.membership_address = deployment.address("Membership").lower()
+        self.checkpoint_name = f"{deployment.chain_id}:{self.ledger_address}"
+        self._decoder = LogDecoder.for_contracts()
+        if self._decoder.record_events_selector is None:
+            raise IndexerError(
+                "the ProvenanceLedger ABI has no recordEvents: rebuild the artifacts"
+            )
+        self._window = min(chunk_blocks, INITIAL_WINDOW_BLOCKS)
+        self._batch_requests = True
+
+    # -- running ------------------------------------------------------------------------
+
+    def run_once(self) -> IndexProgress:
+        """Index every block up to head − confirmations; returns what was done."""
+        started = time.monotonic()
+        rewound_to: int | None = None
+        logs = events = 0
+        first_block: int | None = None
+        for _ in range(MAX_FORK_RETRIES):
+            rewind = self._rewind_if_forked()
+            rewound_to = rewind if rewind is not None else rewound_to
+            head = self._head()
+            try:
+                for chunk in self._chunks(head - self.confirmations):
+                    first_block = chunk.start if first_block is None else first_block
+                    self._commit(chunk)
+                    logs += chunk.logs
+                    events += len(chunk.rows[LedgerEvent])
+                break
+            except _ChunkForked as exc:
+                log.warning("the chain reorganised during indexing (%s); checking again", exc)
+        else:
+            raise IndexerError(
+                f"the chain kept reorganising under the indexer {MAX_FORK_RETRIES} times; "
+                "is the node syncing? raise `confirmations` or retry later"
+            )
+        checkpoint = self._load_checkpoint()
+        last = checkpoint.block_number if checkpoint else self.deployment.deploy_block - 1
+        progress = IndexProgress(
+            start_block=first_block if first_block is not None else last + 1,
+            checkpoint=last,
+            head=head,
+            logs=logs,
+            events=events,
+            rewound_to=rewound_to,
+            seconds=time.monotonic() - started,
+        )
+        if logs:
+            log.info(
+                "indexed %d logs (%d events) in blocks %d..%d, %.0f events/s",
+                logs,
+                events,
+                progress.start_block,
+                last,
+                progress.events_per_second,
+            )
+        return progress
+
+    def follow(self, poll_s: float = 1.0, stop_event: threading.Event | None = None) -> None:
+        """Index new blocks every `poll_s` seconds until `stop_event` is set.
+
+        An unreachable node is logged and retried at the next poll.
+        """
+        stop = stop_event or threading.Event()
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except (RpcUnavailable, requests.RequestException) as exc:
+                log.warning("indexer: node unavailable, retrying in %.1fs: %s", poll_s, exc)
+            stop.wait(poll_s)
+
+    # -- reading the chain ----------------------------------------------------------------
+
+    def _chunks(self, target: int) -> Iterator[_Chunk]:
+        checkpoint = self._load_checkpoint()
+        start = checkpoint.block_number + 1 if checkpoint else self.deployment.deploy_block
+        while start <= target:
+            end = min(start + self._window - 1, target)
+            try:
+                raw_logs = self._get_logs(start, end)
+            except RpcUnavailable as exc:
+                if not _is_too_large(exc) or end == start:
+                    raise
+                self._window = max(1, (end - start + 1) // 2)
+                log.info("eth_getLogs over %d blocks refused, halving: %s", end - start + 1, exc)
+                continue
+            raw_logs, end = self._cap(raw_logs, start, end)
+            yield self._read_chunk(start, end, raw_logs)
+            start = end + 1
+
+    def _cap(self, raw_logs: list[dict], start: int, end: int) -> tuple[list[dict], int]:
+        """Keep at most `max_logs_per_chunk` logs, cut at a block boundary; adapt the window."""
+        blocks = end - start + 1
+        if len(raw_logs) > self.max_logs_per_chunk:
+            cut_block = int(raw_logs[self.max_logs_per_chunk]["blockNumber"], 16)
+            first_block = int(raw_logs[0]["blockNumber"], 16)
+            # A block is written whole, however many logs it has.
+            end = cut_block - 1 if cut_block > first_block else cut_block
+            raw_logs = [r for r in raw_logs if int(r["blockNumber"], 16) <= end]
+            self._window = max(1, (end - start + 1) // 2)
+        elif len(raw_logs) < self.max_logs_per_chunk // 4 and blocks >= self._window:
+            self._window = min(self.chunk_blocks, self._window * 2)
+        return raw_logs, end
+
+    def _read_chunk(self, start: int, end: int, raw_logs: list[dict]) -> _Chunk:
+        rows: dict[type[SQLModel], list[dict[str, Any]]] = {table: [] for table in LOG_TABLES}
+        block_hashes: dict[int, str] = {}
+        recorded: dict[str, list[EventRecorded]] = defaultdict(list)
+        for raw in raw_logs:
+            record = self._decoder.decode(raw)
+            if record is None:
+                continue
+            block_hashes[record.ref.block_number] = record.ref.block_hash
+            if isinstance(record, EventRecorded):
+                recorded[record.ref.tx_hash].append(record)
+            else:
+                _append_rows(rows, record)
+        for tx, events in self._transactions(recorded):
+            texts = payloads_from_transaction(
+                tx,
+                events,
+                ledger_address=self.ledger_address,
+                selector=self._decoder.record_events_selector or "",
+            )
+            rows[LedgerEvent].extend(
+                _event_row(e, text) for e, text in zip(events, texts, strict=True)
+            )
+        end_hash = self._verify_unforked(end, block_hashes)
+        return _Chunk(start, end, end_hash, rows, block_hashes, len(raw_logs))
+
+    def _verify_unforked(self, end: int, block_hashes: dict[int, str]) -> str:
+        """The end block's hash, after checking the logs' newest block is still canonical."""
+        numbers = [end] + ([max(block_hashes)] if block_hashes else [])
+        current = self._block_hashes(numbers)
+        end_hash = current.get(end)
+        if end_hash is None:
+            raise _ChunkForked(f"block {end} is no longer on the node")
+        newest = max(block_hashes, default=None)
+        if newest is not None and current.get(newest) != block_hashes[newest]:
+            raise _ChunkForked(f"block {newest} changed hash while it was read")
+        return end_hash
+
+    def _transactions(
+        self, recorded: dict[str, list[EventRecorded]]
+    ) -> Iterator[tuple[dict, list[EventRecorded]]]:
+        hashes = list(recorded)
+        for i in range(0, len(hashes), TRANSACTIONS_PER_REQUEST):
+            group = hashes[i : i + TRANSACTIONS_PER_REQUEST]
+            txs = self._call_many([("eth_getTransactionByHash", [h]) for h in group])
+            for tx_hash, tx in zip(group, txs, strict=True):
+                events = recorded[tx_hash]
+                if tx is None or (tx.get("blockHash") or "").lower() != events[0].ref.block_hash:
+                    raise _ChunkForked(f"transaction {tx_hash} moved or vanished")
+                yield tx, events
+
+    def _head(self) -> int:
+        return int(rpc(self.w3, "eth_blockNumber", []), 16)
+
+    def _get_logs(self, start: int, end: int) -> list[dict]:
+        query = {
+            "fromBlock": hex(start),
+            "toBlock": hex(end),
+            "address": [self.ledger_address, self.membership_address],
+            "topics": [self._decoder.topics],
+        }
+        return rpc(self.w3, "eth_getLogs", [query])  # type: ignore[return-value]
+
+    def _block_hashes(self, numbers: Sequence[int]) -> dict[int, str | None]:
+        """The node's hash of each block number (None above its head)."""
+        blocks = self._call_many([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        return {n: (b["hash"].lower() if b else None) for n, b in zip(numbers, blocks, strict=True)}
+
+    def _call_many(self, calls: list[tuple[str, list]]) -> list[Any]:
+        """Results of `calls` in order: one JSON-RPC batch, or one call each where batches fail."""
+        if self._batch_requests and len(calls) > 1:
+            try:
+                responses = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined,arg-type]
+            except (AttributeError, NotImplementedError, ValueError) as exc:
+                responses = exc
+            if isinstance(responses, list) and len(responses) == len(calls):
+                results = []
+                for (method, _), response in zip(calls, responses, strict=True):
+                    if "error" in response:
+                        raise RpcUnavailable(f"{method} failed: {response['error']}")
+                    results.append(response["result"])
+                return results
+            log.info(
+                "the node does not answer JSON-RPC batches (%r); calling one by one", responses
+            )
+            self._batch_requests = False
+        return [rpc(self.w3, method, params) for method, params in calls]
+
+    # -- writing the read model -----------------------------------------------------------
+
+    def _load_checkpoint(self) -> Checkpoint | None:
+        with Session(self.engine) as session:
+            stored = session.scalars(select(Checkpoint)).all()
+        others = [c.name for c in stored if c.name != self.checkpoint_name]
+        if others:
+            raise IndexerError(
+                f"the read model was built from another deployment ({', '.join(others)}), not "
+                f"{self.checkpoint_name}: run `provenance index rebuild` or use another database"
+            )
+        return stored[0] if stored else None
+
+    def _commit(self, chunk: _Chunk) -> None:
+        with Session(self.engine) as session:
+            previous = session.get(Checkpoint, self.checkpoint_name)
+            if previous is not None and previous.block_number >= chunk.start:
+                raise IndexerError(
+                    f"another indexer advanced the checkpoint to {previous.block_number} "
+                    f"while this one read blocks {chunk.start}..{chunk.end}; run one writer only"
+                )
+            for table, table_rows in chunk.rows.items():
+                if table_rows:
+                    session.execute(insert(table.__table__), table_rows)
+            if previous is not None:
+                # The old checkpoint's block stays only if it produced rows.
+                session.execute(
+                    delete(IndexedBlock).where(
+                        IndexedBlock.number == previous.block_number,
+                        IndexedBlock.has_rows.is_(False),
+                    )
+                )
+            blocks = [
+                {"number": n, "hash": h, "has_rows": True}
+                for n, h in sorted(chunk.row_blocks.items())
+            ]
+            if chunk.end not in chunk.row_blocks:
+                blocks.append({"number": chunk.end, "hash": chunk.end_hash, "has_rows": False})
+            session.execute(insert(IndexedBlock.__table__), blocks)
+            values = {"block_number": chunk.end, "block_hash": chunk.end_hash}
+            if previous is None:
+                session.execute(
+                    insert(Checkpoint.__table__), [{"name": self.checkpoint_name, **values}]
+                )
+            else:
+                session.execute(
+                    update(Checkpoint).where(Checkpoint.name == self.checkpoint_name).values(values)
+                )
+            session.commit()
+
+    def _rewind_if_forked(self) -> int | None:
+        """Undo rows from blocks the node no longer has; returns the block rewound to, if any."""
+        checkpoint = self._load_checkpoint()
+        if checkpoint is None:
+            return None
+        if (
+            self._block_hashes([checkpoint.block_number])[checkpoint.block_number]
+            == checkpoint.block_hash
+        ):
+            return None
+        fork = self._fork_point(checkpoint.block_number)
+        with Session(self.engine) as session:
+            keep = fork[0] if fork else self.deployment.deploy_block - 1
+            for table in LOG_TABLES:
+                session.execute(delete(table).where(table.block_number > keep))
+            session.execute(delete(IndexedBlock).where(IndexedBlock.number > keep))
+            if fork is None:
+                session.execute(delete(Checkpoint).where(Checkpoint.name == self.checkpoint_name))
+            else:
+                session.execute(
+                    update(Checkpoint)
+                    .where(Checkpoint.name == self.checkpoint_name)
+                    .values(block_number=fork[0], block_hash=fork[1])
+                )
+            session.commit()
+        log.warning(
+            "chain reorganisation: checkpoint block %d (%s) is no longer canonical; "
+            "deleted rows above block %d and re-indexing from there",
+            checkpoint.block_number,
+            checkpoint.block_hash,
+            keep,
+        )
+        return keep
+
+    def _fork_point(self, below: int) -> tuple[int, str] | None:
+        """The newest stored block under `below` whose hash the node still has."""
+        while True:
+            with Session(self.engine) as session:
+                stored = session.execute(
+                    select(IndexedBlock.number, IndexedBlock.hash)
+                    .where(IndexedBlock.number < below)
+                    .order_by(IndexedBlock.number.desc())
+                    .limit(HASHES_PER_REQUEST)
+                ).all()
+            if not stored:
+                return None
+            current = self._block_hashes([number for number, _ in stored])
+            for number, block_hash in stored:
+                if current[number] == block_hash:
+                    return number, block_hash
+            below = stored[-1][0]
+
+
+def rebuild(w3: Web3, deployment: Deployment, engine: Engine, **options: Any) -> IndexProgress:
+    """Drop the read model and index it again from the deployment block (the chain is the truth)."""
+    drop_read_model(engine)
+    create_read_model(engine)
+    return Indexer(w3, deployment, engine, **options).run_once()
+
+
+def _is_too_large(exc: RpcUnavailable) -> bool:
+    message = str(exc).lower()
+    return any(marker in message for marker in _TOO_LARGE_MARKERS)
+
+
+def _append_rows(rows: dict[type[SQLModel], list[dict[str, Any]]], record: DecodedLog) -> None:
+    ref = record.ref
+    where = {"block_number": ref.block_number, "tx_hash": ref.tx_hash, "log_index": ref.log_index}
+    if isinstance(record, BatchCreated):
+        rows[Batch].append(
+            {
+                "batch_id": record.batch_id,
+                "uri": record.uri,
+                "kind": record.kind.name,
+                "product_class": record.product_class,
+                "creator": record.creator,
+                **where,
+            }
+        )
+        # The contract accepts a parent listed twice; genealogy is a set.
+        for parent in dict.fromkeys(record.parents):
+            rows[BatchParent].append({"child_id": record.batch_id, "parent_id": parent, **where})
+    elif isinstance(record, BatchStatusChanged):
+        rows[StatusChange].append(
+            {
+                "batch_id": record.batch_id,
+                "from_status": record.from_status.name,
+                "to_status": record.to_status.name,
+                "changed_by": record.by,
+                "reason": record.reason,
+                **where,
+            }
+        )
+    elif isinstance(record, OrganizationRegistered):
+        rows[Organization].append(
+            {"account": record.account, "did": record.did, "name": record.name, **where}
+        )
+    elif isinstance(record, OrganizationStatusChanged):
+        rows[OrganizationStatusChange].append(
+            {"account": record.account, "active": record.active, **where}
+        )
+    elif isinstance(record, RoleChanged):
+        rows[RoleAssignment].append(
+            {
+                "role": record.role,
+                "role_id": record.role_id,
+                "account": record.account,
+                "granted": record.granted,
+                "sender": record.sender,
+                **where,
+            }
+        )
+
+
+def _event_row(event: EventRecorded, payload: str | None) -> dict[str, Any]:
+    columns = payload_columns(payload)
+    return {
+        "batch_id": event.batch_id,
+        "event_index": event.event_index,
+        "payload_hash": event.payload_hash,
+        "kind": event.kind.name,
+        "recorder": event.recorder,
+        "block_number": event.ref.block_number,
+        "block_hash": event.ref.block_hash,
+        "tx_hash": event.ref.tx_hash,
+        "log_index": event.ref.log_index,
+        "position": event.position,
+        "payload": payload,
+        "event_type": columns.event_type,
+        "event_time": columns.event_time,
+        "biz_step": columns.biz_step,
+    }
