@@ -155,7 +155,7 @@ def _payload_hash_on_chain(w3, tx_hash: str, log_index: int) -> str:
 
 def _batches_table(session: Session) -> Table:
     table = Table(title="Batches on the ledger (from the read model)")
-    for column in ("Digital Link", "status", "events", "made from"):
+    for column in ("GTIN", "lot", "status", "events", "made from"):
         table.add_column(column)
     for link in (BULK_LOT, VIAL_LOT):
         history = queries.batch_history(session, batch_id=link.batch_id)
@@ -163,5 +163,5 @@ def _batches_table(session: Session) -> Table:
         parents = ", ".join(
             (queries.batch_history(session, batch_id=p).batch.uri.rsplit("/", 1)[-1]) for p in history.parents
         )
-        table.add_row(link.uri, history.status, str(len(history.events)), parents or "—")
+        table.add_row(link.gtin, link.value, history.status, str(len(history.events)), parents or "—")
     return table

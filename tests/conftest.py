@@ -23,7 +23,6 @@ from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFORMANCE_DIR = REPO_ROOT.parent / "shared" / "conformance" / "epcis"
 REQUIRE_SERVICES = os.environ.get("PROVENANCE_REQUIRE_SERVICES") == "1"
 
 # anvil's deterministic development accounts (mnemonic "test test ... junk").

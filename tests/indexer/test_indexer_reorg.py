@@ -18,6 +18,7 @@ from ledger_client.indexer import queries
 from ledger_client.indexer.indexer import Indexer, rebuild
 from ledger_client.indexer.read_model import Batch, IndexedBlock, LedgerEvent
 from ledger_client.local_chain import running_anvil
+from ledger_client.nonces import NonceManager
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +32,13 @@ def w3(compiled: None) -> Iterator[Web3]:
     """Overrides the session's chain: snapshots and reverts here must not touch other tests."""
     with running_anvil() as chain:
         yield connect(chain.rpc_url)
+
+
+def revert(consortium, snapshot: str) -> None:
+    """Revert the chain to `snapshot`; every actor's nonces are read again from it."""
+    assert rpc(consortium.w3, "anvil_revert", [snapshot]) is True
+    for account in (consortium.governor, consortium.operator, consortium.quality):
+        NonceManager.of(consortium.w3, account.address).resync()
 
 
 def payloads_of(engine, batch_id: bytes) -> list[bytes]:
@@ -70,8 +78,7 @@ def test_revert_to_a_longer_replacement_chain(w3, consortium, databases):
     with Session(engine) as session:
         assert queries.batch_status(session, batch_id=lot) == "QUARANTINED"
 
-    assert rpc(w3, "anvil_revert", [snapshot]) is True
-    writer = consortium.writer()  # nonces re-read from the reverted chain
+    revert(consortium, snapshot)
     writer.create_batch(REPLACEMENT)
     record(writer, lot, [epcis_payload(20), epcis_payload(21), epcis_payload(22)])
     rpc(w3, "anvil_mine", [hex(5)])
@@ -103,8 +110,8 @@ def test_revert_to_a_shorter_chain_below_the_checkpoint(w3, consortium, database
     before = indexer.run_once()
     assert before.events == 4
 
-    rpc(w3, "anvil_revert", [snapshot])
-    record(consortium.writer(), lot, [epcis_payload(100)])
+    revert(consortium, snapshot)
+    record(writer, lot, [epcis_payload(100)])
     assert w3.eth.block_number < before.checkpoint
 
     progress = indexer.run_once()
