@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -37,9 +38,25 @@ from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
 
 GOVERNOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-PRE_PRAGUE = {"frontier", "homestead", "tangerine", "spuriousdragon", "byzantium", "constantinople",
-              "petersburg", "istanbul", "muirglacier", "berlin", "london", "arrowglacier",
-              "grayglacier", "paris", "merge", "shanghai", "cancun"}
+PRE_PRAGUE = {
+    "frontier",
+    "homestead",
+    "tangerine",
+    "spuriousdragon",
+    "byzantium",
+    "constantinople",
+    "petersburg",
+    "istanbul",
+    "muirglacier",
+    "berlin",
+    "london",
+    "arrowglacier",
+    "grayglacier",
+    "paris",
+    "merge",
+    "shanghai",
+    "cancun",
+}
 CONTEXT = ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"]
 
 
@@ -49,13 +66,13 @@ def make_payloads(lot: DigitalLink, count: int) -> list[bytes]:
     for n in range(count):
         event = {
             "type": "ObjectEvent",
-            "eventID": f"ni:///sha-256;{n:064x}?ver=CBV2.0",
+            "eventID": f"urn:uuid:6d0e3a8c-{n % 65536:04x}-4e5f-9a1b-{n:012x}",
             "eventTime": f"2026-11-{1 + n % 28:02d}T{n % 24:02d}:{n % 60:02d}:00.000Z",
             "eventTimeZoneOffset": "+01:00",
             "action": "OBSERVE",
             "bizStep": "shipping",
             "disposition": "in_transit",
-            "epcList": [f"https://id.gs1.org/01/{lot.gtin}/21/SN{n:07d}{k}" for k in range(4)],
+            "epcList": [f"https://id.gs1.org/01/{lot.gtin}/21/SN{n:07d}{k}" for k in range(2)],
             "readPoint": {"id": "https://id.gs1.org/414/9506000000001"},
             "bizLocation": {"id": "https://id.gs1.org/414/9506000000018"},
         }
@@ -63,9 +80,12 @@ def make_payloads(lot: DigitalLink, count: int) -> list[bytes]:
     return payloads
 
 
-def indexed_count(engine) -> int:
+def indexed_count(engine, lot: DigitalLink | None = None) -> int:
+    query = select(func.count()).select_from(LedgerEvent)
+    if lot is not None:
+        query = query.where(LedgerEvent.batch_id == "0x" + lot.batch_id.hex())
     with Session(engine) as session:
-        return session.exec(select(func.count()).select_from(LedgerEvent)).one()[0]
+        return session.exec(query).one()[0]
 
 
 def naive(w3, deployment: Deployment, operator, lot: DigitalLink, payloads: list[bytes]) -> float:
@@ -89,10 +109,15 @@ def batched(w3, deployment, operator, lot, payloads, db_url: str) -> tuple[float
     indexer = Indexer(w3, deployment, engine)
     done = threading.Event()
 
+    failures: list[BaseException] = []
+
     def follow() -> None:
-        while indexed_count(engine) < len(payloads) and not done.is_set():
-            indexer.run_once()
-            time.sleep(0.02)
+        try:
+            while indexed_count(engine, lot) < len(payloads) and not done.is_set():
+                indexer.run_once()
+                time.sleep(0.02)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
 
     writer = LedgerWriter(TransactionSender(w3, operator), deployment)
     started = time.perf_counter()
@@ -102,29 +127,38 @@ def batched(w3, deployment, operator, lot, payloads, db_url: str) -> tuple[float
     thread.join(timeout=600)
     done.set()
     elapsed = time.perf_counter() - started
-    assert indexed_count(engine) == len(payloads), "the indexer did not catch up"
+    if failures:
+        raise failures[0]
+    assert indexed_count(engine, lot) == len(payloads), "the indexer did not catch up"
     return len(payloads) / elapsed, anchored.gas_used
 
 
 def peak_indexer_mb(rpc_url: str, deployment_path: Path, db_url: str) -> float:
-    """Rebuild in a child process and read its peak resident memory."""
-    code = (
-        "import sys, resource; from ledger_client.chain import connect;"
-        "from ledger_client.deployment import Deployment;"
-        "from ledger_client.indexer.database import make_engine;"
-        "from ledger_client.indexer.indexer import rebuild;"
-        f"rebuild(connect({rpc_url!r}), Deployment.load(__import__('pathlib').Path({str(deployment_path)!r})), make_engine({db_url!r}));"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    """Rebuild in a child process (this script with --rebuild-child) and read its peak RSS."""
+    command = [sys.executable, __file__, "--rebuild-child", rpc_url, str(deployment_path), db_url]
+    subprocess.run(command, check=True)
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def rebuild_child(rpc_url: str, deployment_path: str, db_url: str) -> None:
+    rebuild(connect(rpc_url), Deployment.load(Path(deployment_path)), make_engine(db_url))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1,000 events, 100 naive, 10,000 for memory")
+    parser.add_argument(
+        "--quick", action="store_true", help="1,000 events, 100 naive, 10,000 for memory"
+    )
+    parser.add_argument(
+        "--rebuild-child", nargs=3, metavar=("RPC", "DEPLOYMENT", "DB"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
-    events, naive_events, memory_events = (1_000, 100, 10_000) if args.quick else (10_000, 500, 100_000)
+    if args.rebuild_child:
+        rebuild_child(*args.rebuild_child)
+        return
+    events, naive_events, memory_events = (
+        (1_000, 100, 10_000) if args.quick else (10_000, 500, 100_000)
+    )
 
     with running_anvil() as chain, tempfile.TemporaryDirectory() as tmp:
         w3 = connect(chain.rpc_url)
@@ -132,7 +166,9 @@ def main() -> None:
         deployment_path = Path(tmp) / "deployment.json"
         deployment.save(deployment_path)
         governor = Account.from_key(GOVERNOR_KEY)
-        MembershipClient(TransactionSender(w3, governor), deployment).grant_role(Role.OPERATOR, governor.address)
+        MembershipClient(TransactionSender(w3, governor), deployment).grant_role(
+            Role.OPERATOR, governor.address
+        )
         writer = LedgerWriter(TransactionSender(w3, governor), deployment)
         lots = [DigitalLink.lot("09506000134352", name) for name in ("NAIVE", "BATCHED", "MEMORY")]
         for lot in lots:
@@ -157,30 +193,36 @@ def main() -> None:
         rebuild_engine = make_engine(db_url)
         started = time.perf_counter()
         rebuild(w3, deployment, rebuild_engine)
-        rebuild_rate = (indexed_count(rebuild_engine) - naive_events) / (time.perf_counter() - started)
+        rebuild_rate = (indexed_count(rebuild_engine) - naive_events) / (
+            time.perf_counter() - started
+        )
         print(f"rebuild: {rebuild_rate:,.0f} events/s", file=sys.stderr)
 
         memory_payloads = make_payloads(lots[2], memory_events)
         writer.record_events(lots[2].batch_id, [(EventKind.OTHER, p) for p in memory_payloads])
         peak_mb = peak_indexer_mb(chain.rpc_url, deployment_path, f"sqlite:///{tmp}/memory.db")
-        print(f"indexer peak memory over {memory_events + events + naive_events} events: {peak_mb:.0f} MB",
-              file=sys.stderr)
+        total = memory_events + events + naive_events
+        print(f"indexer peak memory over {total} events: {peak_mb:.0f} MB", file=sys.stderr)
 
-    print(json.dumps({
-        "bench": "anchor_events",
-        "events": events,
-        "payload_bytes": round(mean_size),
-        "events_per_s": round(rate),
-        "naive_events_per_s": round(naive_rate, 1),
-        "ratio": round(rate / naive_rate, 1),
-        "gas_per_event": round(gas_per_event),
-        "gas_floor_per_event": round(floor),
-        "gas_floor_ratio": round(gas_per_event / floor, 3),
-        "hardfork": hardfork,
-        "rebuild_events_per_s": round(rebuild_rate),
-        "indexer_peak_mb": round(peak_mb, 1),
-        "indexer_peak_events": memory_events + events + naive_events,
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "anchor_events",
+                "events": events,
+                "payload_bytes": round(mean_size),
+                "events_per_s": round(rate),
+                "naive_events_per_s": round(naive_rate, 1),
+                "ratio": round(rate / naive_rate, 1),
+                "gas_per_event": round(gas_per_event),
+                "gas_floor_per_event": round(floor),
+                "gas_floor_ratio": round(gas_per_event / floor, 3),
+                "hardfork": hardfork,
+                "rebuild_events_per_s": round(rebuild_rate),
+                "indexer_peak_mb": round(peak_mb, 1),
+                "indexer_peak_events": memory_events + events + naive_events,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

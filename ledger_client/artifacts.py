@@ -27,7 +27,10 @@ class Artifact:
 
 
 def _sources() -> dict[str, Path]:
-    return {f"src/{p.relative_to(SOURCES_DIR).as_posix()}": p for p in sorted(SOURCES_DIR.rglob("*.sol"))}
+    return {
+        f"src/{p.relative_to(SOURCES_DIR).as_posix()}": p
+        for p in sorted(SOURCES_DIR.rglob("*.sol"))
+    }
 
 
 def _standard_input(sources: dict[str, Path]) -> dict:

@@ -35,7 +35,12 @@ def event_gas_bound(payload: bytes) -> int:
 
 def transaction_gas_bound(payloads: Sequence[bytes]) -> int:
     """Gas limit for one `recordEvents` transaction: no estimate round trip on the hot path."""
-    return TX_BASE_GAS + CALL_FIXED_GAS + 40 * CALL_OVERHEAD_BYTES + sum(map(event_gas_bound, payloads))
+    return (
+        TX_BASE_GAS
+        + CALL_FIXED_GAS
+        + 40 * CALL_OVERHEAD_BYTES
+        + sum(map(event_gas_bound, payloads))
+    )
 
 
 def split_events(

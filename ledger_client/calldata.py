@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 from eth_utils import function_signature_to_4byte_selector
 
-RECORD_EVENTS_SELECTOR = function_signature_to_4byte_selector("recordEvents(bytes32,uint8[],bytes[])")
+RECORD_EVENTS_SELECTOR = function_signature_to_4byte_selector(
+    "recordEvents(bytes32,uint8[],bytes[])"
+)
 
 
 def _word(value: int) -> bytes:

@@ -16,8 +16,11 @@ from rich.console import Console
 from ledger_client.config import LedgerSettings
 from ledger_client.errors import LedgerError
 
-app = typer.Typer(help="Provenance Ledger: lifecycle, compliance and credentials on a PoA chain.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Provenance Ledger: lifecycle, compliance and credentials on a PoA chain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 index_app = typer.Typer(help="The SQL read model built from chain logs.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 
@@ -45,14 +48,18 @@ def clear_errors(command: F) -> F:
 def chain(
     port: Annotated[int, typer.Option(help="JSON-RPC port")] = 8545,
     block_time: Annotated[float, typer.Option(help="Seconds per block (0: one block per tx)")] = 0,
-    state: Annotated[Path | None, typer.Option(help="Load the chain from / dump it to this file")] = None,
+    state: Annotated[
+        Path | None, typer.Option(help="Load the chain from / dump it to this file")
+    ] = None,
 ) -> None:
     """Run a local anvil chain in the foreground until Ctrl-C."""
     from ledger_client.local_chain import start_anvil
 
     load = state if state and state.exists() else None
     local = start_anvil(port=port, block_time=block_time or None, dump_state=state, load_state=load)
-    console.print(f"anvil running at [bold]{local.rpc_url}[/bold] (chain id 31337); Ctrl-C stops it")
+    console.print(
+        f"anvil running at [bold]{local.rpc_url}[/bold] (chain id 31337); Ctrl-C stops it"
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
@@ -66,7 +73,9 @@ def chain(
 
 @app.command()
 @clear_errors
-def compile(force: Annotated[bool, typer.Option(help="Recompile even if unchanged")] = False) -> None:
+def compile(
+    force: Annotated[bool, typer.Option(help="Recompile even if unchanged")] = False,
+) -> None:
     """Compile contracts/src into build/artifacts (skipped when the sources are unchanged)."""
     from ledger_client.artifacts import compile_contracts
 
@@ -97,6 +106,74 @@ def demo() -> None:
     from ledger_client.demo import run_demo
 
     run_demo(LedgerSettings().state_dir, console)
+
+
+def _indexer_context(settings: LedgerSettings):  # noqa: ANN202 - internal
+    from ledger_client.chain import connect
+    from ledger_client.deployment import Deployment
+    from ledger_client.indexer.database import create_read_model, make_engine
+
+    w3 = connect(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
+    deployment = Deployment.load(settings.deployment_path)
+    deployment.check_chain(w3)
+    engine = make_engine(settings.resolved_database_url)
+    create_read_model(engine)
+    return w3, deployment, engine
+
+
+@index_app.command("rebuild")
+@clear_errors
+def index_rebuild() -> None:
+    """Drop the read model and rebuild it from the chain alone."""
+    from ledger_client.indexer.indexer import rebuild
+
+    settings = LedgerSettings()
+    w3, deployment, engine = _indexer_context(settings)
+    with console.status(
+        f"rebuilding {engine.url.render_as_string()} from block {deployment.deploy_block}…"
+    ):
+        progress = rebuild(
+            w3,
+            deployment,
+            engine,
+            confirmations=settings.confirmations,
+            chunk_blocks=settings.log_chunk_blocks,
+        )
+    console.print(
+        f"rebuilt: {progress.logs:,} logs, {progress.events:,} events up to block "
+        f"{progress.checkpoint} ({progress.events_per_second:,.0f} events/s)"
+    )
+
+
+@index_app.command("run")
+@clear_errors
+def index_run(
+    follow: Annotated[bool, typer.Option(help="Keep indexing new blocks until Ctrl-C")] = False,
+    poll: Annotated[float, typer.Option(help="Seconds between polls with --follow")] = 1.0,
+) -> None:
+    """Index new blocks into the read model, from its checkpoint."""
+    from ledger_client.indexer.indexer import Indexer
+
+    settings = LedgerSettings()
+    w3, deployment, engine = _indexer_context(settings)
+    indexer = Indexer(
+        w3,
+        deployment,
+        engine,
+        confirmations=settings.confirmations,
+        chunk_blocks=settings.log_chunk_blocks,
+    )
+    if not follow:
+        progress = indexer.run_once()
+        console.print(f"indexed {progress.logs:,} logs up to block {progress.checkpoint}")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    console.print("following the chain; Ctrl-C stops")
+    try:
+        indexer.follow(poll_s=poll, stop_event=stop)
+    except KeyboardInterrupt:
+        stop.set()
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -63,8 +63,10 @@ def run_demo(state_dir: Path, console: Console) -> None:
         accounts = {name: Account.from_key(key) for name, key in DEMO_KEYS.items()}
         deployment = deploy_contracts(w3, governor_key=DEMO_KEYS["governor"])
         deployment.save(demo_dir / "deployment.json")
-        step(f"deployed Membership {deployment.addresses['Membership']}, "
-             f"ProvenanceLedger {deployment.addresses['ProvenanceLedger']}")
+        step(
+            f"deployed Membership {deployment.addresses['Membership']}, "
+            f"ProvenanceLedger {deployment.addresses['ProvenanceLedger']}"
+        )
 
         def writer(name: str) -> LedgerWriter:
             return LedgerWriter(TransactionSender(w3, accounts[name]), deployment)
@@ -72,42 +74,66 @@ def run_demo(state_dir: Path, console: Console) -> None:
         governor = MembershipClient(TransactionSender(w3, accounts["governor"]), deployment)
         for name, (org_name, roles) in ORGANIZATIONS.items():
             address = accounts[name].address
-            governor.register_organization(address, did=f"did:pkh:eip155:{w3.eth.chain_id}:{address}",
-                                           name=org_name)
+            governor.register_organization(
+                address, did=f"did:pkh:eip155:{w3.eth.chain_id}:{address}", name=org_name
+            )
             for role in roles:
                 governor.grant_role(role, address)
             step(f"consortium member {org_name}: {', '.join(r.name for r in roles)}")
 
         manufacturer = writer("manufacturer")
         manufacturer.create_batch(BULK_LOT.uri, product_class=BULK_LOT.product_class)
-        anchored = anchor_document(manufacturer, demo_events.lot_lifecycle(BULK_LOT), batch_id=BULK_LOT.batch_id)
-        step(f"lot {BULK_LOT.uri}: {anchored.event_count} EPCIS events anchored "
-             f"({anchored.gas_used:,} gas)")
+        anchored = anchor_document(
+            manufacturer, demo_events.lot_lifecycle(BULK_LOT), batch_id=BULK_LOT.batch_id
+        )
+        step(
+            f"lot {BULK_LOT.uri}: {anchored.event_count} EPCIS events anchored "
+            f"({anchored.gas_used:,} gas)"
+        )
 
         logistics = writer("logistics")
-        logistics.create_batch(VIAL_LOT.uri, product_class=VIAL_LOT.product_class,
-                               kind=BatchKind.LOT, parents=[BULK_LOT.batch_id])
-        anchor_document(logistics, demo_events.transformation(BULK_LOT, VIAL_LOT), batch_id=VIAL_LOT.batch_id)
+        logistics.create_batch(
+            VIAL_LOT.uri,
+            product_class=VIAL_LOT.product_class,
+            kind=BatchKind.LOT,
+            parents=[BULK_LOT.batch_id],
+        )
+        anchor_document(
+            logistics, demo_events.transformation(BULK_LOT, VIAL_LOT), batch_id=VIAL_LOT.batch_id
+        )
         step(f"transformation into derived lot {VIAL_LOT.uri}")
 
         quality = writer("quality")
         quality.quarantine(VIAL_LOT.batch_id, "temperature excursion reported in transit")
         step("quality lab quarantined the vial lot")
-        _expect_refusal(step, "shipping the quarantined lot",
-                        lambda: anchor_document(logistics, demo_events.lot_lifecycle(VIAL_LOT),
-                                                batch_id=VIAL_LOT.batch_id))
-        anchor_document(quality_operator(w3, deployment, governor, accounts["quality"]),
-                        demo_events.inspection(VIAL_LOT), batch_id=VIAL_LOT.batch_id)
+        _expect_refusal(
+            step,
+            "shipping the quarantined lot",
+            lambda: anchor_document(
+                logistics, demo_events.lot_lifecycle(VIAL_LOT), batch_id=VIAL_LOT.batch_id
+            ),
+        )
+        anchor_document(
+            quality_operator(w3, deployment, governor, accounts["quality"]),
+            demo_events.inspection(VIAL_LOT),
+            batch_id=VIAL_LOT.batch_id,
+        )
         step("inspection event accepted while quarantined")
         quality.release(VIAL_LOT.batch_id, "inspection passed")
         step("quality lab released the vial lot")
-        _expect_refusal(step, "an outsider creating a lot",
-                        lambda: writer("outsider").create_batch(DigitalLink.lot("09506000134352", "X").uri))
+        _expect_refusal(
+            step,
+            "an outsider creating a lot",
+            lambda: writer("outsider").create_batch(DigitalLink.lot("09506000134352", "X").uri),
+        )
 
         engine = make_engine(f"sqlite:///{demo_dir / 'read_model.db'}")
         create_read_model(engine)
         progress = Indexer(w3, deployment, engine).run_once()
-        step(f"indexed {progress.logs} logs up to block {progress.checkpoint} into {demo_dir / 'read_model.db'}")
+        step(
+            f"indexed {progress.logs} logs up to block {progress.checkpoint} "
+            f"into {demo_dir / 'read_model.db'}"
+        )
 
         with Session(engine) as session:
             console.print(_batches_table(session))
@@ -117,14 +143,20 @@ def run_demo(state_dir: Path, console: Console) -> None:
             on_chain = _payload_hash_on_chain(w3, first.tx_hash, first.log_index)
             recomputed = "0x" + event_hash(first.payload.encode()).hex()
             verdict = "[green]matches[/green]" if on_chain == recomputed else "[red]DIFFERS[/red]"
-            step(f"event 0 of {BULK_LOT.value}: keccak256(payload) {recomputed[:18]}… {verdict} "
-                 f"the hash emitted in tx {first.tx_hash[:18]}…")
+            step(
+                f"event 0 of {BULK_LOT.value}: keccak256(payload) {recomputed[:18]}… {verdict} "
+                f"the hash emitted in tx {first.tx_hash[:18]}…"
+            )
             summary = queries.summary(session)
-            step(f"read model: {summary.batches} batches, {summary.events} events, "
-                 f"{summary.status_changes} status changes, {summary.organizations} organizations")
+            step(
+                f"read model: {summary.batches} batches, {summary.events} events, "
+                f"{summary.status_changes} status changes, {summary.organizations} organizations"
+            )
 
 
-def quality_operator(w3, deployment, governor: MembershipClient, quality: LocalAccount) -> LedgerWriter:
+def quality_operator(
+    w3, deployment, governor: MembershipClient, quality: LocalAccount
+) -> LedgerWriter:
     """The lab records its inspection as an operator: grant it the role on first use."""
     if not governor.has_role(Role.OPERATOR, quality.address):
         governor.grant_role(Role.OPERATOR, quality.address)
@@ -161,7 +193,10 @@ def _batches_table(session: Session) -> Table:
         history = queries.batch_history(session, batch_id=link.batch_id)
         assert history is not None
         parents = ", ".join(
-            (queries.batch_history(session, batch_id=p).batch.uri.rsplit("/", 1)[-1]) for p in history.parents
+            (queries.batch_history(session, batch_id=p).batch.uri.rsplit("/", 1)[-1])
+            for p in history.parents
         )
-        table.add_row(link.gtin, link.value, history.status, str(len(history.events)), parents or "—")
+        table.add_row(
+            link.gtin, link.value, history.status, str(len(history.events)), parents or "—"
+        )
     return table

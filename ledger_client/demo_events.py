@@ -35,29 +35,59 @@ def lot_lifecycle(lot: DigitalLink) -> dict[str, Any]:
     """Commissioning, packing and shipping of a lot, as one EPCIS document."""
     quantity = [{"epcClass": lot.uri, "quantity": 1200, "uom": "EA"}]
     return document(
-        _event("ObjectEvent", "2026-11-02T08:00:00Z", "commissioning", action="ADD",
-               quantityList=quantity, disposition="active", readPoint={"id": SITE}),
-        _event("ObjectEvent", "2026-11-02T12:30:00Z", "packing", action="OBSERVE",
-               quantityList=quantity, disposition="in_progress", readPoint={"id": SITE}),
-        _event("ObjectEvent", "2026-11-03T06:10:00Z", "shipping", action="OBSERVE",
-               quantityList=quantity, disposition="in_transit", readPoint={"id": SITE},
-               destinationList=[{"type": "location", "destination": WAREHOUSE}]),
+        _event(
+            "ObjectEvent",
+            "2026-11-02T08:00:00Z",
+            "commissioning",
+            action="ADD",
+            quantityList=quantity,
+            disposition="active",
+            readPoint={"id": SITE},
+        ),
+        _event(
+            "ObjectEvent",
+            "2026-11-02T12:30:00Z",
+            "packing",
+            action="OBSERVE",
+            quantityList=quantity,
+            disposition="in_progress",
+            readPoint={"id": SITE},
+        ),
+        _event(
+            "ObjectEvent",
+            "2026-11-03T06:10:00Z",
+            "shipping",
+            action="OBSERVE",
+            quantityList=quantity,
+            disposition="in_transit",
+            readPoint={"id": SITE},
+            destinationList=[{"type": "location", "destination": WAREHOUSE}],
+        ),
     )
 
 
 def transformation(source: DigitalLink, derived: DigitalLink) -> dict[str, Any]:
     """The bulk lot filled into vials: a TransformationEvent from `source` to `derived`."""
     return document(
-        _event("TransformationEvent", "2026-11-04T09:00:00Z", "commissioning",
-               inputQuantityList=[{"epcClass": source.uri, "quantity": 1200, "uom": "EA"}],
-               outputQuantityList=[{"epcClass": derived.uri, "quantity": 6000, "uom": "EA"}],
-               readPoint={"id": WAREHOUSE}),
+        _event(
+            "TransformationEvent",
+            "2026-11-04T09:00:00Z",
+            "commissioning",
+            inputQuantityList=[{"epcClass": source.uri, "quantity": 1200, "uom": "EA"}],
+            outputQuantityList=[{"epcClass": derived.uri, "quantity": 6000, "uom": "EA"}],
+            readPoint={"id": WAREHOUSE},
+        ),
     )
 
 
 def inspection(lot: DigitalLink) -> dict[str, Any]:
     return document(
-        _event("ObjectEvent", "2026-11-05T10:00:00Z", "inspecting", action="OBSERVE",
-               quantityList=[{"epcClass": lot.uri, "quantity": 12, "uom": "EA"}],
-               readPoint={"id": WAREHOUSE}),
+        _event(
+            "ObjectEvent",
+            "2026-11-05T10:00:00Z",
+            "inspecting",
+            action="OBSERVE",
+            quantityList=[{"epcClass": lot.uri, "quantity": 12, "uom": "EA"}],
+            readPoint={"id": WAREHOUSE},
+        ),
     )

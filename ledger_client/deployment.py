@@ -18,7 +18,9 @@ class Deployment:
     addresses: dict[str, str]
     deploy_block: int
     deployer: str
-    deployed_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    deployed_at: str = field(
+        default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
+    )
 
     def address(self, contract: str) -> str:
         try:

@@ -94,18 +94,24 @@ class LedgerWriter:
         """
         if not events:
             raise revert_class("ProvenanceLedgerNoEvents")(
-                "ProvenanceLedgerNoEvents", {"batchId": "0x" + batch_id.hex()}, "no events to record"
+                "ProvenanceLedgerNoEvents",
+                {"batchId": "0x" + batch_id.hex()},
+                "no events to record",
             )
         kinds = [int(kind) for kind, _ in events]
         payloads = [payload for _, payload in events]
         # One small simulated call reveals an unknown batch, a missing role, the pause
         # or a quarantine before any transaction is sent.
         self.sender.estimate_gas(
-            self.address, encode_record_events(batch_id, kinds[:1], payloads[:1]), context="recordEvents"
+            self.address,
+            encode_record_events(batch_id, kinds[:1], payloads[:1]),
+            context="recordEvents",
         )
         fees = self.sender.current_fees()
         tx_hashes = []
-        for span in split_events(payloads, max_tx_bytes=self.max_tx_bytes, max_tx_gas=self.max_tx_gas):
+        for span in split_events(
+            payloads, max_tx_bytes=self.max_tx_bytes, max_tx_gas=self.max_tx_gas
+        ):
             chunk = payloads[span.start : span.stop]
             data = encode_record_events(batch_id, kinds[span.start : span.stop], chunk)
             gas = transaction_gas_bound(chunk)

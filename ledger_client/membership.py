@@ -26,7 +26,9 @@ class MembershipClient:
     def __init__(self, sender: TransactionSender, deployment: Deployment) -> None:
         self.sender = sender
         self.address = deployment.address("Membership")
-        self.contract = sender.w3.eth.contract(address=self.address, abi=load_artifact("Membership").abi)
+        self.contract = sender.w3.eth.contract(
+            address=self.address, abi=load_artifact("Membership").abi
+        )
 
     def _write(self, function: str, *args: object) -> Receipt:
         data = self.contract.encode_abi(function, args=list(args))
@@ -57,5 +59,7 @@ class MembershipClient:
         return self.contract.functions.paused().call()
 
     def organization(self, account: str) -> Organization | None:
-        did, name, active, _ = self.contract.functions.organization(Web3.to_checksum_address(account)).call()
+        did, name, active, _ = self.contract.functions.organization(
+            Web3.to_checksum_address(account)
+        ).call()
         return Organization(account, did, name, active) if did else None

@@ -6,7 +6,6 @@ import threading
 
 from web3 import Web3
 
-
 _MANAGERS: dict[tuple[str, str], NonceManager] = {}
 _MANAGERS_LOCK = threading.Lock()
 

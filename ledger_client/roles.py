@@ -32,4 +32,6 @@ class Role(StrEnum):
             raise ValueError(f"unknown role {name!r}; known roles: {known}") from None
 
 
-ROLE_NAMES: dict[bytes, str] = {role.id: role.value for role in Role} | {b"\x00" * 32: "DEFAULT_ADMIN_ROLE"}
+ROLE_NAMES: dict[bytes, str] = {role.id: role.value for role in Role} | {
+    b"\x00" * 32: "DEFAULT_ADMIN_ROLE"
+}

@@ -31,7 +31,9 @@ class Receipt:
 class TransactionSender:
     """Sends transactions for one account: estimate (revealing reverts), sign, send, wait."""
 
-    def __init__(self, w3: Web3, account: LocalAccount, *, receipt_timeout_s: float = 120.0) -> None:
+    def __init__(
+        self, w3: Web3, account: LocalAccount, *, receipt_timeout_s: float = 120.0
+    ) -> None:
         self.w3 = w3
         self.account = account
         self.nonces = NonceManager.of(w3, account.address)
@@ -39,7 +41,7 @@ class TransactionSender:
         self.chain_id = w3.eth.chain_id
 
     def estimate_gas(self, to: str | None, data: bytes, *, context: str = "") -> int:
-        """Gas for the call (`to=None` deploys); raises the decoded custom error when it would revert."""
+        """Gas for the call (`to=None` deploys); a would-be revert raises its decoded error."""
         call = {"from": self.account.address, "data": data} | ({"to": to} if to else {})
         try:
             return self.w3.eth.estimate_gas(call)  # type: ignore[arg-type]
@@ -76,14 +78,17 @@ class TransactionSender:
         for attempt in (1, 2):
             signed = self.account.sign_transaction({**tx, "nonce": self.nonces.next()})
             response = self.w3.provider.make_request(
-                "eth_sendRawTransaction", ["0x" + signed.raw_transaction.hex()]  # type: ignore[arg-type]
+                "eth_sendRawTransaction",
+                ["0x" + signed.raw_transaction.hex()],  # type: ignore[arg-type]
             )
             if "error" not in response:
                 break
             self.nonces.resync()
             # Another process sent from this account: re-read its nonce and try once more.
             if attempt == 2 or "nonce" not in str(response["error"]).lower():
-                raise LedgerError(f"{context}: the node rejected the transaction: {response['error']}")
+                raise LedgerError(
+                    f"{context}: the node rejected the transaction: {response['error']}"
+                )
         return response["result"]
 
     def wait(self, tx_hashes: Sequence[str], *, context: str = "") -> list[Receipt]:
@@ -101,7 +106,8 @@ class TransactionSender:
                 missing = [h for h, r in pending.items() if r is None]
                 raise TransactionTimeout(
                     f"{context}: no receipt after {self.receipt_timeout_s:.0f}s for "
-                    f"{len(missing)} transaction(s), first {missing[0]}; is the chain producing blocks?"
+                    f"{len(missing)} transaction(s), first {missing[0]}; "
+                    "is the chain producing blocks?"
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
@@ -141,7 +147,9 @@ class TransactionSender:
         data_hex = (response.get("error") or {}).get("data")
         if isinstance(data_hex, str):
             return decode_revert(data_hex, context=context)
-        return LedgerError(f"{context}: transaction {tx_hash} reverted (out of gas or state changed)")
+        return LedgerError(
+            f"{context}: transaction {tx_hash} reverted (out of gas or state changed)"
+        )
 
 
 def _revert_data(exc: Web3RPCError) -> str | None:

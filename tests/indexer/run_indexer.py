@@ -7,7 +7,7 @@ With `--hang-at-event-commit K`, the K-th database commit that would add ledger
 events first writes `PATH` (JSON: events visible inside the uncommitted
 transaction, events committed so far) and then sleeps instead of committing, so
 the caller can SIGKILL the process between its row writes and its commit.
-Prints one JSON line with the run's progress when it finishes.
+Prints one JSON line with the run's progress and peak memory when it finishes.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import time
 from pathlib import Path
 
@@ -72,7 +73,9 @@ def main() -> None:
         chunk_blocks=args.chunk_blocks,
     )
     progress = indexer.run_once()
-    print(json.dumps({"checkpoint": progress.checkpoint, "events": progress.events}))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report = {"checkpoint": progress.checkpoint, "events": progress.events, "seconds": progress.seconds}
+    print(json.dumps(report | {"peak_rss_mb": round(peak_mb, 1)}))
 
 
 if __name__ == "__main__":

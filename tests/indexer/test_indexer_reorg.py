@@ -35,8 +35,19 @@ def w3(compiled: None) -> Iterator[Web3]:
 
 
 def revert(consortium, snapshot: str) -> None:
-    """Revert the chain to `snapshot`; every actor's nonces are read again from it."""
+    """Revert the chain to `snapshot`."""
     assert rpc(consortium.w3, "anvil_revert", [snapshot]) is True
+    resync_nonces(consortium)
+
+
+def reorg(consortium, depth: int) -> None:
+    """Replace the last `depth` blocks with empty ones; their transactions are gone."""
+    rpc(consortium.w3, "anvil_reorg", [depth, []])
+    resync_nonces(consortium)
+
+
+def resync_nonces(consortium) -> None:
+    # Nonce managers are process-wide: read every actor's nonce again from the new chain.
     for account in (consortium.governor, consortium.operator, consortium.quality):
         NonceManager.of(consortium.w3, account.address).resync()
 
@@ -132,7 +143,7 @@ def test_same_height_reorg_replaces_the_tip(w3, consortium, databases):
     indexer = Indexer(w3, consortium.deployment, engine)
     head = indexer.run_once().checkpoint
 
-    rpc(w3, "anvil_reorg", [2, []])  # the last two blocks replaced by empty ones
+    reorg(consortium, 2)
 
     progress = indexer.run_once()
     assert w3.eth.block_number == head
@@ -155,7 +166,7 @@ def test_with_confirmations_a_reorged_tip_is_never_indexed(w3, consortium, datab
     assert first.checkpoint == head - 2
     assert payloads_of(engine, lot) == [epcis_payload(0)]  # events 1 and 2 are not deep enough yet
 
-    rpc(w3, "anvil_reorg", [2, []])
+    reorg(consortium, 2)
     rpc(w3, "anvil_mine", [hex(2)])
     progress = indexer.run_once()
 

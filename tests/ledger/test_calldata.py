@@ -15,7 +15,9 @@ pytestmark = pytest.mark.unit
 def test_matches_eth_abi(batch_id, events):
     kinds = [k for k, _ in events]
     payloads = [p for _, p in events]
-    expected = RECORD_EVENTS_SELECTOR + encode(["bytes32", "uint8[]", "bytes[]"], [batch_id, kinds, payloads])
+    expected = RECORD_EVENTS_SELECTOR + encode(
+        ["bytes32", "uint8[]", "bytes[]"], [batch_id, kinds, payloads]
+    )
     assert encode_record_events(batch_id, kinds, payloads) == expected
 
 

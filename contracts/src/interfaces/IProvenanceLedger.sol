@@ -71,11 +71,7 @@ interface IProvenanceLedger {
     );
 
     event BatchStatusChanged(
-        bytes32 indexed batchId,
-        BatchStatus from,
-        BatchStatus to,
-        address indexed by,
-        string reason
+        bytes32 indexed batchId, BatchStatus from, BatchStatus to, address indexed by, string reason
     );
 
     /**
@@ -86,12 +82,9 @@ interface IProvenanceLedger {
      * yet created; every parent exists.
      * Emits {BatchCreated}.
      */
-    function createBatch(
-        BatchKind kind,
-        bytes32 productClass,
-        bytes32[] calldata parents,
-        string calldata uri
-    ) external returns (bytes32 batchId);
+    function createBatch(BatchKind kind, bytes32 productClass, bytes32[] calldata parents, string calldata uri)
+        external
+        returns (bytes32 batchId);
 
     /**
      * @notice Records EPCIS events of one batch; `payloads[i]` is the canonical
