@@ -74,7 +74,11 @@ def main() -> None:
     )
     progress = indexer.run_once()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    report = {"checkpoint": progress.checkpoint, "events": progress.events, "seconds": progress.seconds}
+    report = {
+        "checkpoint": progress.checkpoint,
+        "events": progress.events,
+        "seconds": progress.seconds,
+    }
     print(json.dumps(report | {"peak_rss_mb": round(peak_mb, 1)}))
 
 

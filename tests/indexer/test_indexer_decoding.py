@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger_client.calldata import encode_record_events
 from ledger_client.indexer.decoding import (
@@ -230,14 +232,39 @@ def test_decode_record_events_call(decoder):
     payloads = [b'{"a":1}', "é".encode() * 40, b"x"]
     call = decode_record_events(tx_for(payloads)["input"], selector=decoder.record_events_selector)
     assert call.batch_id == BATCH
-    assert call.kinds == (0, 0, 0)
     assert call.payloads == tuple(payloads)
     assert (
         decode_record_events("0xdeadbeef" + "00" * 64, selector=decoder.record_events_selector)
         is None
     )
-    truncated = tx_for(payloads)["input"][:200]
-    assert decode_record_events(truncated, selector=decoder.record_events_selector) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    batch=st.binary(min_size=32, max_size=32),
+    payloads=st.lists(st.binary(max_size=100), max_size=8),
+    cut=st.integers(min_value=0, max_value=400),
+)
+def test_decode_record_events_agrees_with_eth_abi_and_never_raises(batch, payloads, cut):
+    selector = "0x" + keccak(text="recordEvents(bytes32,uint8[],bytes[])")[:4].hex()
+    encoded = encode(["bytes32", "uint8[]", "bytes[]"], [batch, [1] * len(payloads), payloads])
+    call = decode_record_events(selector + encoded.hex(), selector=selector)
+    assert (call.batch_id, call.payloads) == ("0x" + batch.hex(), tuple(payloads))
+    truncated = selector + encoded[: max(0, len(encoded) - cut - 1)].hex()
+    # Cut calldata decodes to None, or to the same payloads when only padding was cut.
+    assert decode_record_events(truncated, selector=selector) in (None, call)
+
+
+def test_decode_record_events_refuses_offsets_outside_the_calldata(decoder):
+    selector = decoder.record_events_selector
+    huge = (2**255).to_bytes(32, "big")
+    encoded = bytearray(
+        encode(["bytes32", "uint8[]", "bytes[]"], [b"\x01" * 32, [0], [b"payload"]])
+    )
+    for at in (64, 160, 192, 224):  # payloads offset, count, element offset, element length
+        forged = encoded.copy()
+        forged[at : at + 32] = huge
+        assert decode_record_events(selector + forged.hex(), selector=selector) is None
 
 
 def test_payloads_taken_by_position_and_checked_against_the_hash(decoder, caplog):
