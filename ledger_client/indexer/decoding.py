@@ -171,18 +171,36 @@ def _is_word(abi_type: str) -> bool:
     )
 
 
-def _word_value(abi_type: str, word: str) -> Any:
-    """One 32-byte ABI word (64 hex digits) as a Python value."""
-    if abi_type == "bytes32":
-        return "0x" + word.lower()
-    if abi_type == "address":
-        return checksum("0x" + word[24:])
+def _hex_word(word: str) -> str:
+    return "0x" + word.lower()
+
+
+def _address_word(word: str) -> str:
+    return checksum("0x" + word[24:])
+
+
+def _bool_word(word: str) -> bool:
+    return int(word, 16) != 0
+
+
+def _uint_word(word: str) -> int:
+    return int(word, 16)
+
+
+def _int_word(word: str) -> int:
     value = int(word, 16)
+    return value - (1 << 256) if value >= 1 << 255 else value
+
+
+def _word_reader(abi_type: str) -> Callable[[str], Any]:
+    """Reads one 32-byte ABI word of `abi_type` given as 64 hex digits."""
+    if abi_type == "bytes32":
+        return _hex_word
+    if abi_type == "address":
+        return _address_word
     if abi_type == "bool":
-        return value != 0
-    if abi_type.startswith("int") and value >= 1 << 255:
-        return value - (1 << 256)
-    return value
+        return _bool_word
+    return _int_word if abi_type.startswith("int") else _uint_word
 
 
 def _abi_value(abi_type: str, value: Any) -> Any:
@@ -199,9 +217,24 @@ def _abi_value(abi_type: str, value: Any) -> Any:
 @dataclass(frozen=True)
 class _EventSpec:
     name: str
-    indexed: tuple[tuple[str, str], ...]
-    data: tuple[tuple[str, str], ...]
-    data_is_words: bool
+    indexed: tuple[tuple[str, Callable[[str], Any]], ...]
+    # Single-word data is sliced from the hex; otherwise eth_abi decodes `data_types`.
+    data_words: tuple[tuple[str, Callable[[str], Any]], ...] | None
+    data_types: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, entry: Mapping[str, Any]) -> _EventSpec:
+        data = tuple((p["name"], p["type"]) for p in entry["inputs"] if not p["indexed"])
+        return cls(
+            name=entry["name"],
+            indexed=tuple(
+                (p["name"], _word_reader(p["type"])) for p in entry["inputs"] if p["indexed"]
+            ),
+            data_words=tuple((name, _word_reader(t)) for name, t in data)
+            if all(_is_word(t) for _, t in data)
+            else None,
+            data_types=data,
+        )
 
 
 class LogDecoder:
@@ -214,18 +247,7 @@ class LogDecoder:
             for entry in abi:
                 if entry["type"] == "event" and entry["name"] in _BUILDERS:
                     topic0 = "0x" + keccak(signature(entry).encode()).hex()
-                    self._specs[topic0] = _EventSpec(
-                        name=entry["name"],
-                        indexed=tuple(
-                            (p["name"], p["type"]) for p in entry["inputs"] if p["indexed"]
-                        ),
-                        data=tuple(
-                            (p["name"], p["type"]) for p in entry["inputs"] if not p["indexed"]
-                        ),
-                        data_is_words=all(
-                            _is_word(p["type"]) for p in entry["inputs"] if not p["indexed"]
-                        ),
-                    )
+                    self._specs[topic0] = _EventSpec.of(entry)
                 elif entry["type"] == "function" and entry["name"] == RECORD_EVENTS:
                     self.record_events_selector = "0x" + keccak(signature(entry).encode())[:4].hex()
 
@@ -258,19 +280,18 @@ class LogDecoder:
         if len(topics) != len(spec.indexed) + 1:
             raise ValueError(f"{spec.name} log with {len(topics)} topics: {raw!r}")
         args = {
-            name: _word_value(t, topic[2:])
-            for (name, t), topic in zip(spec.indexed, topics[1:], strict=True)
+            name: read(topic[2:])
+            for (name, read), topic in zip(spec.indexed, topics[1:], strict=True)
         }
         data = raw["data"][2:]
-        if spec.data_is_words:
-            if len(data) != 64 * len(spec.data):
+        if spec.data_words is not None:
+            if len(data) != 64 * len(spec.data_words):
                 raise ValueError(f"{spec.name} log with {len(data) // 2} data bytes: {raw!r}")
-            for i, (name, t) in enumerate(spec.data):
-                args[name] = _word_value(t, data[64 * i : 64 * (i + 1)])
+            for i, (name, read) in enumerate(spec.data_words):
+                args[name] = read(data[64 * i : 64 * i + 64])
         else:
-            types = [t for _, t in spec.data]
-            values = abi_decode(types, bytes.fromhex(data))
-            for (name, t), value in zip(spec.data, values, strict=True):
+            values = abi_decode([t for _, t in spec.data_types], bytes.fromhex(data))
+            for (name, t), value in zip(spec.data_types, values, strict=True):
                 args[name] = _abi_value(t, value)
         ref = LogRef(
             block_number=int(raw["blockNumber"], 16),

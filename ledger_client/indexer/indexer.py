@@ -213,6 +213,8 @@ class Indexer:
     def _chunks(self, target: int) -> Iterator[_Chunk]:
         checkpoint = self._load_checkpoint()
         start = checkpoint.block_number + 1 if checkpoint else self.deployment.deploy_block
+        # The block each chunk must still sit on: the last one written before it.
+        parent_hash = checkpoint.block_hash if checkpoint else None
         while start <= target:
             end = min(start + self._window - 1, target)
             try:
@@ -224,8 +226,9 @@ class Indexer:
                 log.info("eth_getLogs over %d blocks refused, halving: %s", end - start + 1, exc)
                 continue
             raw_logs, end = self._cap(raw_logs, start, end)
-            yield self._read_chunk(start, end, raw_logs)
-            start = end + 1
+            chunk = self._read_chunk(start, end, raw_logs, parent_hash)
+            yield chunk
+            start, parent_hash = end + 1, chunk.end_hash
 
     def _cap(self, raw_logs: list[dict], start: int, end: int) -> tuple[list[dict], int]:
         """Keep at most `max_logs_per_chunk` logs, cut at a block boundary; adapt the window."""
@@ -241,7 +244,9 @@ class Indexer:
             self._window = min(self.chunk_blocks, self._window * 2)
         return raw_logs, end
 
-    def _read_chunk(self, start: int, end: int, raw_logs: list[dict]) -> _Chunk:
+    def _read_chunk(
+        self, start: int, end: int, raw_logs: list[dict], parent_hash: str | None
+    ) -> _Chunk:
         rows: dict[type[SQLModel], list[dict[str, Any]]] = {table: [] for table in LOG_TABLES}
         block_hashes: dict[int, str] = {}
         recorded: dict[str, list[EventRecorded]] = defaultdict(list)
@@ -264,19 +269,29 @@ class Indexer:
             rows[LedgerEvent].extend(
                 _event_row(e, text) for e, text in zip(events, texts, strict=True)
             )
-        end_hash = self._verify_unforked(end, block_hashes)
+        end_hash = self._verify_unforked(start, end, block_hashes, parent_hash)
         return _Chunk(start, end, end_hash, rows, block_hashes, len(raw_logs))
 
-    def _verify_unforked(self, end: int, block_hashes: dict[int, str]) -> str:
-        """The end block's hash, after checking the logs' newest block is still canonical."""
-        numbers = [end] + ([max(block_hashes)] if block_hashes else [])
+    def _verify_unforked(
+        self, start: int, end: int, block_hashes: dict[int, str], parent_hash: str | None
+    ) -> str:
+        """The end block's hash, once the chunk is known to be one piece of the node's chain.
+
+        Read after the logs and transactions: the block under the chunk still has the hash
+        written for it, and the newest block with logs still has the logs' block hash.
+        """
+        newest = max(block_hashes, default=None)
+        numbers = [end]
+        numbers += [newest] if newest is not None else []
+        numbers += [start - 1] if parent_hash is not None else []
         current = self._block_hashes(numbers)
-        end_hash = current.get(end)
+        if parent_hash is not None and current[start - 1] != parent_hash:
+            raise _ChunkForked(f"block {start - 1}, under blocks {start}..{end}, changed hash")
+        if newest is not None and current[newest] != block_hashes[newest]:
+            raise _ChunkForked(f"block {newest} changed hash while it was read")
+        end_hash = current[end]
         if end_hash is None:
             raise _ChunkForked(f"block {end} is no longer on the node")
-        newest = max(block_hashes, default=None)
-        if newest is not None and current.get(newest) != block_hashes[newest]:
-            raise _ChunkForked(f"block {newest} changed hash while it was read")
         return end_hash
 
     def _transactions(

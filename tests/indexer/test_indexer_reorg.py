@@ -17,6 +17,7 @@ from ledger_client.chain import connect, rpc
 from ledger_client.indexer import queries
 from ledger_client.indexer.indexer import Indexer, rebuild
 from ledger_client.indexer.read_model import Batch, IndexedBlock, LedgerEvent
+from ledger_client.ledger import EventKind
 from ledger_client.local_chain import running_anvil
 from ledger_client.nonces import NonceManager
 
@@ -175,4 +176,31 @@ def test_with_confirmations_a_reorged_tip_is_never_indexed(w3, consortium, datab
     assert payloads_of(engine, lot) == [epcis_payload(0)]
     with Session(engine) as session:
         assert len(session.scalars(select(LedgerEvent)).all()) == 1
+    assert_matches_node(w3, engine)
+
+
+def test_reorg_between_two_chunks_of_one_run_is_caught(w3, consortium, databases):
+    writer = consortium.writer()
+    lot = writer.create_batch(LOT)
+    blocks = [
+        writer.record_events(lot, [(EventKind.OTHER, epcis_payload(i))]).receipts[0].block_number
+        for i in range(4)
+    ]
+    engine = databases.engine()
+    indexer = Indexer(w3, consortium.deployment, engine, chunk_blocks=1)
+    commit = indexer._commit
+    reorged = []
+
+    def commit_then_reorg(chunk) -> None:
+        commit(chunk)
+        if chunk.end == blocks[0] and not reorged:  # the first event is written: replace its block
+            reorg(consortium, w3.eth.block_number - blocks[0] + 1)
+            reorged.append(chunk.end)
+
+    indexer._commit = commit_then_reorg
+    progress = indexer.run_once()
+
+    assert reorged and progress.rewound_to == blocks[0] - 1
+    assert progress.checkpoint == w3.eth.block_number
+    assert payloads_of(engine, lot) == []
     assert_matches_node(w3, engine)

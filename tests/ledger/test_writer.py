@@ -140,3 +140,34 @@ def test_deployment_record_of_another_chain_is_refused(consortium, tmp_path):
     wrong.save(record)
     with pytest.raises(DeploymentError, match="chain 1 but the node .* is chain 31337"):
         Deployment.load(record).check_chain(consortium.w3)
+
+
+def test_malformed_epcis_document_lists_paths_and_sends_nothing(consortium):
+    from ledger_client.anchoring import anchor_document
+    from ledger_client.epcis.validation import InvalidEpcisEvent
+
+    writer = consortium.writer()
+    lot = writer.create_batch(LOT)
+    nonce_before = consortium.w3.eth.get_transaction_count(consortium.operator.address)
+    document = {
+        "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": "2026-11-21T10:00:00Z",
+        "epcisBody": {
+            "eventList": [
+                {"type": "ObjectEvent", "eventTime": "yesterday", "eventTimeZoneOffset": "+00:00",
+                 "action": "ADD", "epcList": []},
+                {"type": "ObjectEvent", "eventTime": "2026-11-21T10:00:00Z", "action": "ADD",
+                 "epcList": []},
+            ]
+        },
+    }
+    with pytest.raises(InvalidEpcisEvent) as info:
+        anchor_document(writer, document, batch_id=lot)
+    paths = [path for path, _ in info.value.problems]
+    assert "$.epcisBody.eventList[0].eventTime" in paths
+    assert "$.epcisBody.eventList[1].eventTimeZoneOffset" in paths
+    assert "$.epcisBody.eventList[0].eventTime" in str(info.value)
+    assert consortium.w3.eth.get_transaction_count(consortium.operator.address) == nonce_before
+    assert writer.batch(lot).event_count == 0
