@@ -359,7 +359,7 @@ class Indexer:
 
     def _commit(self, chunk: _Chunk) -> None:
         with Session(self.engine) as session:
-            previous = session.get(Checkpoint, self.checkpoint_name)
+            previous = session.get(Checkpoint, self.checkpoint_name, with_for_update=True)
             if previous is not None and previous.block_number >= chunk.start:
                 raise IndexerError(
                     f"another indexer advanced the checkpoint to {previous.block_number} "

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title Cold-chain compliance: versioned rules, anchored reading windows and
+/// on-chain enforcement from device-signed readings.
+/// @notice The shared specification is `oracle_bridge/RULES.md`; the Python rule
+/// engine implements the same evaluation and both run `test/fixtures/rule_cases.json`.
+interface IColdChainCompliance {
+    /// @dev One sensor reading, signed by `device` as EIP-712 typed data under the domain
+    /// {name: "ColdChainCompliance", version: "1", chainId, verifyingContract: this}.
+    struct Reading {
+        address device;
+        bytes32 batchId;
+        uint64 seq;
+        uint64 timestamp;
+        int32 tempMilliC;
+        uint16 humidityPermille;
+    }
+
+    /// @dev `signature` is 65 bytes r || s || v with v = 27 or 28 and a low s.
+    struct SignedReading {
+        Reading reading;
+        bytes signature;
+    }
+
+    /// @dev Valid iff hardMinMilliC <= minMilliC < maxMilliC <= hardMaxMilliC.
+    /// `maxDataGapSeconds` zero disables the data-gap rule. `requireCalibration` is
+    /// stored and published with the rule; the evaluation does not read it.
+    struct Rule {
+        int32 minMilliC;
+        int32 maxMilliC;
+        int32 hardMinMilliC;
+        int32 hardMaxMilliC;
+        uint32 allowedExcursionSeconds;
+        uint32 maxDataGapSeconds;
+        bool requireCalibration;
+    }
+
+    /// @dev One per (batchId, device); all zero before the first reading.
+    struct ComplianceState {
+        uint64 lastSeq;
+        uint64 lastTimestamp;
+        bool inExcursion;
+        uint64 excursionStart;
+    }
+
+    /// @dev Same numbering as the Python rule engine.
+    enum Decision {
+        NONE,
+        EXCURSION_STARTED,
+        EXCURSION_EXTENDED,
+        EXCURSION_ENDED,
+        QUARANTINE_EXCURSION,
+        QUARANTINE_HARD_LIMIT,
+        QUARANTINE_DATA_GAP
+    }
+
+    /// @dev The signature at `index` of the submitted array is malformed (not 65 bytes,
+    /// high s, bad v), recovers no address, or recovers an address other than its device.
+    error ColdChainComplianceInvalidSignature(uint256 index);
+    error ColdChainComplianceInvalidRule(
+        bytes32 productClass, int32 hardMinMilliC, int32 minMilliC, int32 maxMilliC, int32 hardMaxMilliC
+    );
+    /// @dev No rule was ever set for the batch's product class.
+    error ColdChainComplianceNoRule(bytes32 productClass);
+    error ColdChainComplianceUnknownBatch(bytes32 batchId);
+    error ColdChainComplianceNoReadings();
+    error ColdChainComplianceInvalidWindow(bytes32 batchId, uint64 firstSeq, uint64 lastSeq);
+    /// @dev `packedReadings` is not 28 + 7 * (lastSeq - firstSeq + 1) bytes long.
+    error ColdChainComplianceInvalidPackedLength(bytes32 batchId, uint256 expected, uint256 actual);
+    /// @dev RULES.md P1: `seq` is not above the (batch, device) state's `lastSeq`.
+    error ColdChainComplianceStaleSequence(bytes32 batchId, address device, uint64 seq, uint64 lastSeq);
+    /// @dev RULES.md P2: `timestamp` is below the (batch, device) state's `lastTimestamp`.
+    error ColdChainComplianceTimestampRegression(
+        bytes32 batchId, address device, uint64 timestamp, uint64 lastTimestamp
+    );
+    /// @dev RULES.md P3: during an excursion `seq` must be `lastSeq + 1`.
+    error ColdChainComplianceNonContiguous(bytes32 batchId, address device, uint64 seq, uint64 lastSeq);
+
+    event RuleSet(bytes32 indexed productClass, uint32 version, Rule rule);
+
+    /// @dev Readings `firstSeq..lastSeq` of `device` for `batchId`: their Merkle root is
+    /// `merkleRoot`, their packed bytes are in this transaction's calldata.
+    event ReadingsAnchored(
+        bytes32 indexed batchId, address indexed device, bytes32 merkleRoot, uint64 firstSeq, uint64 lastSeq
+    );
+
+    /// @dev Reading `seq` of `device` changed the compliance state (`decision` is never NONE).
+    event ComplianceDecision(
+        bytes32 indexed batchId, address indexed device, uint64 seq, uint32 ruleVersion, Decision decision
+    );
+
+    /// @dev This contract quarantined `batchId` in the ledger because of reading `seq`.
+    event ExcursionQuarantine(
+        bytes32 indexed batchId, uint32 ruleVersion, address indexed device, uint64 seq, Decision reason
+    );
+
+    /**
+     * @notice Sets the rule of `productClass`, bumping its version (the first rule is
+     * version 1). Compliance states in progress are evaluated under the new rule from
+     * their next reading on.
+     * Requirements: caller authorized as QUALITY_ROLE; the rule is valid.
+     * Emits {RuleSet}.
+     */
+    function setRule(bytes32 productClass, Rule calldata rule_) external;
+
+    /**
+     * @notice Anchors a window of one device's readings of one batch. `packedReadings`
+     * is a 28-byte header [device address (20)][first timestamp uint64 (8)] followed by
+     * one 7-byte record per reading, seq `firstSeq..lastSeq` in order:
+     * [uint16 seconds since the previous reading (0 for the first)][int24 tempMilliC]
+     * [uint16 humidityPermille], all big-endian. Nothing is stored.
+     * Requirements: caller authorized as ORACLE_ROLE; batch exists; firstSeq <= lastSeq;
+     * packedReadings is 28 + 7 * (lastSeq - firstSeq + 1) bytes long.
+     * Emits {ReadingsAnchored}.
+     */
+    function anchorReadings(
+        bytes32 batchId,
+        bytes32 merkleRoot,
+        uint64 firstSeq,
+        uint64 lastSeq,
+        bytes calldata packedReadings
+    ) external;
+
+    /**
+     * @notice Verifies and evaluates signed readings in order, each against its
+     * (batch, device) compliance state (RULES.md), and quarantines a batch whose rule
+     * one breaks. The whole call reverts if any reading is refused.
+     * Requirements, per reading, in this order: caller authorized as ORACLE_ROLE; a
+     * valid signature by `reading.device`; the batch exists; its product class has a
+     * rule; RULES.md preconditions P1-P3 hold; the device is registered, active,
+     * assigned to the batch and `seq` is above its last accepted sequence number.
+     * Emits {ComplianceDecision} per reading whose decision is not NONE; on a
+     * QUARANTINE_* decision while the batch is ACTIVE or RELEASED, quarantines it in
+     * the ledger and emits {ExcursionQuarantine}.
+     */
+    function submitReadings(SignedReading[] calldata signedReadings) external;
+
+    /// @notice The rule of `productClass` and its version (version 0: no rule yet).
+    function rule(bytes32 productClass) external view returns (Rule memory, uint32 version);
+
+    /// @notice The compliance state of `device`'s readings for `batchId`.
+    function complianceState(bytes32 batchId, address device) external view returns (ComplianceState memory);
+
+    /// @notice The EIP-712 digest a device signs for `reading` under this contract's domain.
+    function hashReading(Reading calldata reading) external view returns (bytes32);
+}

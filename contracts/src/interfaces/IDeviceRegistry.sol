@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title Registry of the devices (sensors, loggers) that sign cold-chain readings.
+/// @notice Each device is its own secp256k1 account (`did:pkh:eip155:{chainId}:{device}`),
+/// owned by the organization that registered it, assigned to at most one batch at a
+/// time, and carries the last sequence number the compliance contract accepted from it.
+interface IDeviceRegistry {
+    /// @dev `registeredAt` doubles as the "registered" flag (block timestamps are never zero).
+    struct Device {
+        string did;
+        address owner;
+        bytes32 assignedBatch;
+        bool active;
+        uint64 lastSeq;
+        uint64 registeredAt;
+    }
+
+    error DeviceRegistryZeroAddress();
+    error DeviceRegistryDeviceExists(address device);
+    error DeviceRegistryInvalidDid(address device);
+    error DeviceRegistryUnknownDevice(address device);
+    error DeviceRegistryInactiveDevice(address device);
+    /// @dev Only the organization that registered `device` may assign it.
+    error DeviceRegistryNotOwner(address device, address account);
+    error DeviceRegistryUnknownBatch(bytes32 batchId);
+    /// @dev `device` is assigned to `assigned` (zero when unassigned), not to `batchId`.
+    error DeviceRegistryNotAssigned(address device, bytes32 batchId, bytes32 assigned);
+    /// @dev `seq` is not above the device's last accepted sequence number.
+    error DeviceRegistryStaleSequence(address device, uint64 seq, uint64 lastSeq);
+    /// @dev Only the compliance contract set by the governor may accept readings.
+    error DeviceRegistryNotCompliance(address account);
+
+    event DeviceRegistered(address indexed device, address indexed owner, string did);
+    event DeviceActiveChanged(address indexed device, bool active, address indexed by);
+    /// @param batchId the new assignment (zero: unassigned); `previousBatchId` the one it replaces.
+    event DeviceAssigned(address indexed device, bytes32 indexed batchId, bytes32 previousBatchId);
+    event ComplianceSet(address indexed previousCompliance, address indexed compliance);
+    /// @dev The compliance contract accepted reading `seq` of `device` for `batchId`.
+    event ReadingAccepted(address indexed device, bytes32 indexed batchId, uint64 seq);
+
+    /**
+     * @notice Registers `device` with its DID, owned by the caller's organization.
+     * The device starts active, unassigned, with no accepted reading.
+     * Requirements: caller authorized as OPERATOR_ROLE; `device` non-zero and not
+     * registered; `did` non-empty.
+     * Emits {DeviceRegistered}.
+     */
+    function registerDevice(address device, string calldata did) external;
+
+    /**
+     * @notice Activates or deactivates `device`; an inactive device's readings are refused.
+     * Requirements: `device` registered; caller is its owner (still authorized as
+     * OPERATOR_ROLE) or is authorized as GOVERNOR_ROLE.
+     * Emits {DeviceActiveChanged}.
+     */
+    function setDeviceActive(address device, bool active) external;
+
+    /**
+     * @notice Assigns `device` to `batchId` (replacing any earlier assignment), or
+     * unassigns it when `batchId` is zero. The device's sequence counter carries over.
+     * Requirements: caller authorized as OPERATOR_ROLE; `device` registered and owned
+     * by the caller; `batchId` zero or a batch of the ledger.
+     * Emits {DeviceAssigned}.
+     */
+    function assignDevice(address device, bytes32 batchId) external;
+
+    /**
+     * @notice Sets the compliance contract, the only caller of {acceptReading}. The
+     * governor may set it again later (to move to a new compliance contract).
+     * Requirements: caller authorized as GOVERNOR_ROLE; `compliance_` non-zero.
+     * Emits {ComplianceSet}.
+     */
+    function setCompliance(address compliance_) external;
+
+    /**
+     * @notice Accepts reading `seq` of `device` for `batchId` and records `seq` as the
+     * device's last sequence number.
+     * Requirements: caller is the compliance contract; `device` registered, active and
+     * assigned to `batchId`; `seq` above the device's last accepted sequence number.
+     * Emits {ReadingAccepted}.
+     */
+    function acceptReading(address device, bytes32 batchId, uint64 seq) external;
+
+    /// @notice The stored device (`registeredAt` zero when unknown).
+    function device(address device_) external view returns (Device memory);
+
+    /// @notice The compliance contract allowed to accept readings (zero until set).
+    function compliance() external view returns (address);
+}

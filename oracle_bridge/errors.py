@@ -1,0 +1,101 @@
+"""Exceptions of the oracle bridge: one root, specific subclasses, messages that say what to do."""
+
+from __future__ import annotations
+
+
+class BridgeError(Exception):
+    """Root of every error raised by `oracle_bridge`."""
+
+
+class MalformedReading(BridgeError):
+    """A reading (or its JSON form) has a missing, extra or out-of-range field.
+
+    `field` names the offending field as the JSON form spells it (e.g. `tempMilliC`).
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"reading field {field!r}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class InvalidDomain(BridgeError):
+    """The EIP-712 domain has a bad chain id or contract address."""
+
+
+class InvalidSignature(BridgeError):
+    """A reading's signature is malformed, malleable, or not by the reading's device.
+
+    `reason` says which, in words fit for a rejection response.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid reading signature: {reason}")
+        self.reason = reason
+
+
+class WrongDevice(BridgeError):
+    """A device key was asked to sign a reading that names another device."""
+
+
+class InvalidRule(BridgeError):
+    """A cold-chain rule breaks hardMin <= min < max <= hardMax or a field's range."""
+
+
+class RuleViolation(BridgeError):
+    """A reading breaks a precondition of the rule engine; it is rejected, never decided on."""
+
+
+class StaleSequence(RuleViolation):
+    """The reading's seq is not above the last accepted one (a replay or a lower seq)."""
+
+    def __init__(self, *, seq: int, last_seq: int) -> None:
+        super().__init__(f"reading seq {seq} is not above the last accepted seq {last_seq}")
+        self.seq = seq
+        self.last_seq = last_seq
+
+
+class TimestampRegression(RuleViolation):
+    """The reading's timestamp is before the last accepted reading's timestamp."""
+
+    def __init__(self, *, timestamp: int, last_timestamp: int) -> None:
+        super().__init__(
+            f"reading timestamp {timestamp} is before the last accepted timestamp {last_timestamp}"
+        )
+        self.timestamp = timestamp
+        self.last_timestamp = last_timestamp
+
+
+class NonContiguous(RuleViolation):
+    """During an excursion the next reading must carry exactly the next seq."""
+
+    def __init__(self, *, seq: int, expected_seq: int) -> None:
+        super().__init__(
+            f"reading seq {seq} skips readings during an excursion; send seq {expected_seq} first"
+        )
+        self.seq = seq
+        self.expected_seq = expected_seq
+
+
+class MissingPreviousReading(BridgeError):
+    """A data-gap decision needs the previous reading submitted too, and it was not given."""
+
+
+class PackingError(BridgeError):
+    """Readings cannot be packed together; `index` is the first that does not fit.
+
+    The caller closes the anchoring window before `index` and starts a new one there.
+    """
+
+    def __init__(self, index: int, problem: str) -> None:
+        super().__init__(f"reading {index} cannot be packed with the ones before it: {problem}")
+        self.index = index
+        self.problem = problem
+
+
+class MalformedPacking(BridgeError):
+    """Packed readings bytes have a wrong length or a first record with a non-zero delta."""
+
+
+class NoReadings(BridgeError):
+    """A statistic was asked of an empty set of readings."""
