@@ -14,7 +14,8 @@ def checksum_address(raw: bytes) -> str:
     hex_address = raw.hex()
     hash_hex = keccak256(hex_address.encode("ascii")).hex()
     return "0x" + "".join(
-        c.upper() if c > "9" and h >= "8" else c for c, h in zip(hex_address, hash_hex, strict=False)
+        c.upper() if c > "9" and h >= "8" else c
+        for c, h in zip(hex_address, hash_hex, strict=False)
     )
 
 

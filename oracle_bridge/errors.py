@@ -99,3 +99,7 @@ class MalformedPacking(BridgeError):
 
 class NoReadings(BridgeError):
     """A statistic was asked of an empty set of readings."""
+
+
+class InvalidDeviceKey(BridgeError):
+    """A device private key is not 32 bytes (64 hex digits) of a valid secp256k1 scalar."""

@@ -32,43 +32,43 @@ contract DeviceRegistry is IDeviceRegistry {
     }
 
     /// @inheritdoc IDeviceRegistry
-    function registerDevice(address device, string calldata did) external onlyAuthorized(Roles.OPERATOR) {
-        _checkNewDevice(device, did);
-        _doRegisterDevice(device, did);
+    function registerDevice(address account, string calldata did) external onlyAuthorized(Roles.OPERATOR) {
+        _checkNewDevice(account, did);
+        _doRegisterDevice(account, did);
     }
 
     /// @inheritdoc IDeviceRegistry
-    function setDeviceActive(address device, bool active) external {
-        _checkOwnerOrGovernor(device);
-        _doSetDeviceActive(device, active);
+    function setDeviceActive(address account, bool active) external {
+        _checkOwnerOrGovernor(account);
+        _doSetDeviceActive(account, active);
     }
 
     /// @inheritdoc IDeviceRegistry
-    function assignDevice(address device, bytes32 batchId) external onlyAuthorized(Roles.OPERATOR) {
-        _checkOwner(device);
+    function assignDevice(address account, bytes32 batchId) external onlyAuthorized(Roles.OPERATOR) {
+        _checkOwner(account);
         if (batchId != bytes32(0) && _ledger.batch(batchId).status == IProvenanceLedger.BatchStatus.NONE) {
             revert DeviceRegistryUnknownBatch(batchId);
         }
-        _doAssignDevice(device, batchId);
+        _doAssignDevice(account, batchId);
     }
 
     /// @inheritdoc IDeviceRegistry
-    function setCompliance(address compliance_) external onlyAuthorized(Roles.GOVERNOR) {
-        if (compliance_ == address(0)) revert DeviceRegistryZeroAddress();
-        _doSetCompliance(compliance_);
+    function setCompliance(address newCompliance) external onlyAuthorized(Roles.GOVERNOR) {
+        if (newCompliance == address(0)) revert DeviceRegistryZeroAddress();
+        _doSetCompliance(newCompliance);
     }
 
     /// @inheritdoc IDeviceRegistry
-    function acceptReading(address device, bytes32 batchId, uint64 seq) external {
+    function acceptReading(address account, bytes32 batchId, uint64 seq) external {
         if (msg.sender != _compliance) revert DeviceRegistryNotCompliance(msg.sender);
-        Device storage stored = _devices[device];
-        _checkReading(stored, device, batchId, seq);
-        _doAcceptReading(stored, device, batchId, seq);
+        Device storage stored = _devices[account];
+        _checkReading(stored, account, batchId, seq);
+        _doAcceptReading(stored, account, batchId, seq);
     }
 
     /// @inheritdoc IDeviceRegistry
-    function device(address device_) external view returns (Device memory) {
-        return _devices[device_];
+    function device(address account) external view returns (Device memory) {
+        return _devices[account];
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -76,66 +76,66 @@ contract DeviceRegistry is IDeviceRegistry {
         return _compliance;
     }
 
-    function _checkNewDevice(address device, string calldata did) internal view {
-        if (device == address(0)) revert DeviceRegistryZeroAddress();
-        if (_devices[device].registeredAt != 0) revert DeviceRegistryDeviceExists(device);
-        if (bytes(did).length == 0) revert DeviceRegistryInvalidDid(device);
+    function _checkNewDevice(address account, string calldata did) internal view {
+        if (account == address(0)) revert DeviceRegistryZeroAddress();
+        if (_devices[account].registeredAt != 0) revert DeviceRegistryDeviceExists(account);
+        if (bytes(did).length == 0) revert DeviceRegistryInvalidDid(account);
     }
 
-    function _checkRegistered(address device) internal view returns (address owner) {
-        Device storage stored = _devices[device];
-        if (stored.registeredAt == 0) revert DeviceRegistryUnknownDevice(device);
+    function _checkRegistered(address account) internal view returns (address owner) {
+        Device storage stored = _devices[account];
+        if (stored.registeredAt == 0) revert DeviceRegistryUnknownDevice(account);
         return stored.owner;
     }
 
-    function _checkOwner(address device) internal view {
-        if (_checkRegistered(device) != msg.sender) revert DeviceRegistryNotOwner(device, msg.sender);
+    function _checkOwner(address account) internal view {
+        if (_checkRegistered(account) != msg.sender) revert DeviceRegistryNotOwner(account, msg.sender);
     }
 
     /// @dev The owner acts through its OPERATOR_ROLE; anyone else must be a governor.
-    function _checkOwnerOrGovernor(address device) internal view {
-        bytes32 role = _checkRegistered(device) == msg.sender ? Roles.OPERATOR : Roles.GOVERNOR;
+    function _checkOwnerOrGovernor(address account) internal view {
+        bytes32 role = _checkRegistered(account) == msg.sender ? Roles.OPERATOR : Roles.GOVERNOR;
         _membership.authorize(role, msg.sender);
     }
 
-    function _checkReading(Device storage stored, address device, bytes32 batchId, uint64 seq) internal view {
-        if (stored.registeredAt == 0) revert DeviceRegistryUnknownDevice(device);
-        if (!stored.active) revert DeviceRegistryInactiveDevice(device);
+    function _checkReading(Device storage stored, address account, bytes32 batchId, uint64 seq) internal view {
+        if (stored.registeredAt == 0) revert DeviceRegistryUnknownDevice(account);
+        if (!stored.active) revert DeviceRegistryInactiveDevice(account);
         bytes32 assigned = stored.assignedBatch;
-        if (assigned != batchId) revert DeviceRegistryNotAssigned(device, batchId, assigned);
+        if (assigned != batchId) revert DeviceRegistryNotAssigned(account, batchId, assigned);
         uint64 lastSeq = stored.lastSeq;
-        if (seq <= lastSeq) revert DeviceRegistryStaleSequence(device, seq, lastSeq);
+        if (seq <= lastSeq) revert DeviceRegistryStaleSequence(account, seq, lastSeq);
     }
 
-    function _doRegisterDevice(address device, string calldata did) internal {
-        Device storage stored = _devices[device];
+    function _doRegisterDevice(address account, string calldata did) internal {
+        Device storage stored = _devices[account];
         stored.did = did;
         stored.owner = msg.sender;
         stored.active = true;
         stored.registeredAt = uint64(block.timestamp);
-        emit DeviceRegistered(device, msg.sender, did);
+        emit DeviceRegistered(account, msg.sender, did);
     }
 
-    function _doSetDeviceActive(address device, bool active) internal {
-        _devices[device].active = active;
-        emit DeviceActiveChanged(device, active, msg.sender);
+    function _doSetDeviceActive(address account, bool active) internal {
+        _devices[account].active = active;
+        emit DeviceActiveChanged(account, active, msg.sender);
     }
 
-    function _doAssignDevice(address device, bytes32 batchId) internal {
-        Device storage stored = _devices[device];
+    function _doAssignDevice(address account, bytes32 batchId) internal {
+        Device storage stored = _devices[account];
         bytes32 previous = stored.assignedBatch;
         stored.assignedBatch = batchId;
-        emit DeviceAssigned(device, batchId, previous);
+        emit DeviceAssigned(account, batchId, previous);
     }
 
-    function _doSetCompliance(address compliance_) internal {
+    function _doSetCompliance(address newCompliance) internal {
         address previous = _compliance;
-        _compliance = compliance_;
-        emit ComplianceSet(previous, compliance_);
+        _compliance = newCompliance;
+        emit ComplianceSet(previous, newCompliance);
     }
 
-    function _doAcceptReading(Device storage stored, address device, bytes32 batchId, uint64 seq) internal {
+    function _doAcceptReading(Device storage stored, address account, bytes32 batchId, uint64 seq) internal {
         stored.lastSeq = seq;
-        emit ReadingAccepted(device, batchId, seq);
+        emit ReadingAccepted(account, batchId, seq);
     }
 }

@@ -102,7 +102,7 @@ interface IColdChainCompliance {
      * Requirements: caller authorized as QUALITY_ROLE; the rule is valid.
      * Emits {RuleSet}.
      */
-    function setRule(bytes32 productClass, Rule calldata rule_) external;
+    function setRule(bytes32 productClass, Rule calldata newRule) external;
 
     /**
      * @notice Anchors a window of one device's readings of one batch. `packedReadings`

@@ -40,50 +40,52 @@ interface IDeviceRegistry {
     event ReadingAccepted(address indexed device, bytes32 indexed batchId, uint64 seq);
 
     /**
-     * @notice Registers `device` with its DID, owned by the caller's organization.
-     * The device starts active, unassigned, with no accepted reading.
-     * Requirements: caller authorized as OPERATOR_ROLE; `device` non-zero and not
+     * @notice Registers the device whose account (signing address) is `account`, with
+     * its DID, owned by the caller's organization. The device starts active, unassigned,
+     * with no accepted reading.
+     * Requirements: caller authorized as OPERATOR_ROLE; `account` non-zero and not
      * registered; `did` non-empty.
      * Emits {DeviceRegistered}.
      */
-    function registerDevice(address device, string calldata did) external;
+    function registerDevice(address account, string calldata did) external;
 
     /**
-     * @notice Activates or deactivates `device`; an inactive device's readings are refused.
-     * Requirements: `device` registered; caller is its owner (still authorized as
+     * @notice Activates or deactivates device `account`; an inactive device's readings
+     * are refused.
+     * Requirements: `account` registered; caller is its owner (still authorized as
      * OPERATOR_ROLE) or is authorized as GOVERNOR_ROLE.
      * Emits {DeviceActiveChanged}.
      */
-    function setDeviceActive(address device, bool active) external;
+    function setDeviceActive(address account, bool active) external;
 
     /**
-     * @notice Assigns `device` to `batchId` (replacing any earlier assignment), or
-     * unassigns it when `batchId` is zero. The device's sequence counter carries over.
-     * Requirements: caller authorized as OPERATOR_ROLE; `device` registered and owned
+     * @notice Assigns device `account` to `batchId` (replacing any earlier assignment),
+     * or unassigns it when `batchId` is zero. The device's sequence counter carries over.
+     * Requirements: caller authorized as OPERATOR_ROLE; `account` registered and owned
      * by the caller; `batchId` zero or a batch of the ledger.
      * Emits {DeviceAssigned}.
      */
-    function assignDevice(address device, bytes32 batchId) external;
+    function assignDevice(address account, bytes32 batchId) external;
 
     /**
      * @notice Sets the compliance contract, the only caller of {acceptReading}. The
      * governor may set it again later (to move to a new compliance contract).
-     * Requirements: caller authorized as GOVERNOR_ROLE; `compliance_` non-zero.
+     * Requirements: caller authorized as GOVERNOR_ROLE; `newCompliance` non-zero.
      * Emits {ComplianceSet}.
      */
-    function setCompliance(address compliance_) external;
+    function setCompliance(address newCompliance) external;
 
     /**
-     * @notice Accepts reading `seq` of `device` for `batchId` and records `seq` as the
-     * device's last sequence number.
-     * Requirements: caller is the compliance contract; `device` registered, active and
+     * @notice Accepts reading `seq` of device `account` for `batchId` and records `seq`
+     * as the device's last sequence number.
+     * Requirements: caller is the compliance contract; `account` registered, active and
      * assigned to `batchId`; `seq` above the device's last accepted sequence number.
      * Emits {ReadingAccepted}.
      */
-    function acceptReading(address device, bytes32 batchId, uint64 seq) external;
+    function acceptReading(address account, bytes32 batchId, uint64 seq) external;
 
-    /// @notice The stored device (`registeredAt` zero when unknown).
-    function device(address device_) external view returns (Device memory);
+    /// @notice The device registered at `account` (`registeredAt` zero when unknown).
+    function device(address account) external view returns (Device memory);
 
     /// @notice The compliance contract allowed to accept readings (zero until set).
     function compliance() external view returns (address);

@@ -1,0 +1,159 @@
+"""The device side: a sensor's key that signs readings, and reading streams for the simulator.
+
+Real gateways use `DeviceKey` as-is; `ReadingProfile` produces the reading patterns the
+cold-chain rule reacts to (steady, excursion, data gap, hard limit).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from coincurve import PrivateKey
+
+from oracle_bridge.addresses import checksum_address
+from oracle_bridge.errors import InvalidDeviceKey, WrongDevice
+from oracle_bridge.hashing import keccak256
+from oracle_bridge.readings import Reading, ReadingDomain, SignedReading, digest
+
+_HEX_KEY = re.compile(r"(?:0x)?[0-9a-fA-F]{64}")
+
+
+class DeviceKey:
+    """A device's secp256k1 key; its Ethereum address is the device's on-chain identity."""
+
+    __slots__ = ("_key", "address")
+
+    def __init__(self, key: PrivateKey) -> None:
+        self._key = key
+        self.address: str = checksum_address(
+            keccak256(key.public_key.format(compressed=False)[1:])[12:]
+        )
+
+    @classmethod
+    def generate(cls) -> DeviceKey:
+        """A new random key (from the OS's secure random source)."""
+        return cls(PrivateKey())
+
+    @classmethod
+    def from_private_key(cls, private_key: bytes | str) -> DeviceKey:
+        """The key from its 32 raw bytes or 64 hex digits (with or without `0x`).
+
+        Raises:
+            InvalidDeviceKey: wrong length or encoding, or not a valid secp256k1 scalar.
+        """
+        if isinstance(private_key, str):
+            if not _HEX_KEY.fullmatch(private_key):
+                raise InvalidDeviceKey("a device private key is 64 hex digits, optionally 0x-first")
+            private_key = bytes.fromhex(private_key.removeprefix("0x"))
+        if not isinstance(private_key, bytes) or len(private_key) != 32:
+            raise InvalidDeviceKey("a device private key is 32 bytes")
+        try:
+            return cls(PrivateKey(private_key))
+        except ValueError:
+            raise InvalidDeviceKey("the private key is zero or not below the curve order") from None
+
+    @property
+    def private_key(self) -> bytes:
+        """The 32 secret bytes, for storing the key; never log them."""
+        return self._key.secret
+
+    def did(self, chain_id: int) -> str:
+        """The device's DID on chain `chain_id`: `did:pkh:eip155:{chainId}:{address}`."""
+        if type(chain_id) is not int or chain_id <= 0:
+            raise ValueError(f"chain id must be a positive integer, got {chain_id!r}")
+        return f"did:pkh:eip155:{chain_id}:{self.address}"
+
+    def sign(self, reading: Reading, *, domain: ReadingDomain) -> SignedReading:
+        """The reading signed for `domain`: 65 bytes r||s||v, low s, v = 27 or 28.
+
+        Raises:
+            WrongDevice: the reading names another device.
+        """
+        if reading.device != self.address:
+            raise WrongDevice(f"key of {self.address} cannot sign a reading of {reading.device}")
+        signature = self._key.sign_recoverable(digest(reading, domain=domain), hasher=None)
+        # libsecp256k1 always signs with low s; its recovery id 0/1 becomes v 27/28.
+        return SignedReading(
+            reading=reading, signature=signature[:64] + bytes((signature[64] + 27,))
+        )
+
+    def __repr__(self) -> str:
+        return f"DeviceKey(address={self.address!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingProfile:
+    """How a simulated device reports: stream start, reporting interval, normal conditions.
+
+    Every generator yields contiguous seqs from `first_seq`, the first reading at
+    `start_timestamp` and the next ones `interval_seconds` apart unless the pattern says
+    otherwise; `temp_milli_c` is the in-range temperature.
+    """
+
+    device: str
+    batch_id: bytes
+    start_timestamp: int
+    interval_seconds: int = 60
+    first_seq: int = 1
+    temp_milli_c: int = 5000
+    humidity_permille: int = 500
+
+    def __post_init__(self) -> None:
+        if self.interval_seconds <= 0:
+            raise ValueError(f"interval must be positive, got {self.interval_seconds}")
+
+    def steady(self, count: int) -> Iterator[Reading]:
+        """`count` in-range readings."""
+        return self._stream(self._in_range(count))
+
+    def excursion(
+        self, *, temp_milli_c: int, duration_seconds: int, before: int = 1, after: int = 1
+    ) -> Iterator[Reading]:
+        """`before` in-range readings, out-of-range readings whose last is exactly
+        `duration_seconds` after the first (the excursion length the rule measures), then
+        `after` in-range readings."""
+        if duration_seconds < 0:
+            raise ValueError(f"duration must not be negative, got {duration_seconds}")
+        steps = [(self.interval_seconds, temp_milli_c)]
+        covered = 0
+        while covered < duration_seconds:
+            step = min(self.interval_seconds, duration_seconds - covered)
+            steps.append((step, temp_milli_c))
+            covered += step
+        return self._stream([*self._in_range(before), *steps, *self._in_range(after)])
+
+    def data_gap(self, *, gap_seconds: int, before: int = 1, after: int = 1) -> Iterator[Reading]:
+        """`before` in-range readings, then silence: the next reading (the next seq) comes
+        `gap_seconds` after the previous one, followed by `after - 1` more."""
+        if before < 1 or after < 1:
+            raise ValueError("a data gap needs a reading before it and one after it")
+        steps = [*self._in_range(before), (gap_seconds, self.temp_milli_c)]
+        return self._stream([*steps, *self._in_range(after - 1)])
+
+    def hard_limit(
+        self, *, temp_milli_c: int, before: int = 1, after: int = 1
+    ) -> Iterator[Reading]:
+        """`before` in-range readings, one reading at `temp_milli_c`, `after` in-range ones."""
+        steps = [*self._in_range(before), (self.interval_seconds, temp_milli_c)]
+        return self._stream([*steps, *self._in_range(after)])
+
+    def _in_range(self, count: int) -> list[tuple[int, int]]:
+        return [(self.interval_seconds, self.temp_milli_c)] * count
+
+    def _stream(self, steps: Iterable[tuple[int, int]]) -> Iterator[Reading]:
+        """Readings from (seconds after the previous reading, temperature) steps; the first
+        step's delay is ignored: the stream starts at `start_timestamp`."""
+        timestamp = self.start_timestamp
+        for index, (delay, temp_milli_c) in enumerate(steps):
+            if index:
+                timestamp += delay
+            yield Reading(
+                device=self.device,
+                batch_id=self.batch_id,
+                seq=self.first_seq + index,
+                timestamp=timestamp,
+                temp_milli_c=temp_milli_c,
+                humidity_permille=self.humidity_permille,
+            )
