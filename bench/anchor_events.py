@@ -14,7 +14,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -38,6 +37,8 @@ from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
 
 GOVERNOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+# The naive way sends from its own account: two senders never share one account's nonces.
+NAIVE_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 PRE_PRAGUE = {
     "frontier",
     "homestead",
@@ -102,34 +103,32 @@ def naive(w3, deployment: Deployment, operator, lot: DigitalLink, payloads: list
     return len(payloads) / (time.perf_counter() - started)
 
 
-def batched(w3, deployment, operator, lot, payloads, db_url: str) -> tuple[float, int]:
-    """The project's path, with the indexer following the chain in parallel."""
+def batched(w3, deployment, operator, lot, payloads, deployment_path: Path, db_url: str):
+    """The project's path, with the indexer following the chain in its own process
+    (as `provenance index run --follow` does in production)."""
     engine = make_engine(db_url)
     create_read_model(engine)
-    indexer = Indexer(w3, deployment, engine)
-    done = threading.Event()
-
-    failures: list[BaseException] = []
-
-    def follow() -> None:
-        try:
-            while indexed_count(engine, lot) < len(payloads) and not done.is_set():
-                indexer.run_once()
-                time.sleep(0.02)
-        except BaseException as exc:  # reported by the main thread
-            failures.append(exc)
-
-    writer = LedgerWriter(TransactionSender(w3, operator), deployment)
-    started = time.perf_counter()
-    thread = threading.Thread(target=follow)
-    thread.start()
-    anchored = writer.record_events(lot.batch_id, [(EventKind.OTHER, p) for p in payloads])
-    anchoring_s = time.perf_counter() - started
-    thread.join(timeout=600)
-    done.set()
-    elapsed = time.perf_counter() - started
-    if failures:
-        raise failures[0]
+    command = [
+        sys.executable,
+        __file__,
+        "--follow-child",
+        w3.provider.endpoint_uri,
+        str(deployment_path),
+        db_url,
+        "0x" + lot.batch_id.hex(),
+        str(len(payloads)),
+    ]
+    follower = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert follower.stdout.readline().strip() == "ready", "the indexer did not start"
+        writer = LedgerWriter(TransactionSender(w3, operator), deployment)
+        started = time.perf_counter()
+        anchored = writer.record_events(lot.batch_id, [(EventKind.OTHER, p) for p in payloads])
+        anchoring_s = time.perf_counter() - started
+        follower.wait(timeout=600)
+        elapsed = time.perf_counter() - started
+    finally:
+        follower.kill()
     assert indexed_count(engine, lot) == len(payloads), "the indexer did not catch up"
     print(
         f"  anchored in {anchoring_s:.2f}s ({len(anchored.receipts)} transactions), "
@@ -137,6 +136,17 @@ def batched(w3, deployment, operator, lot, payloads, db_url: str) -> tuple[float
         file=sys.stderr,
     )
     return len(payloads) / elapsed, anchored.gas_used
+
+
+def follow_child(rpc_url: str, deployment_path: str, db_url: str, batch: str, count: str) -> None:
+    engine = make_engine(db_url)
+    indexer = Indexer(connect(rpc_url), Deployment.load(Path(deployment_path)), engine)
+    indexer.run_once()
+    print("ready", flush=True)
+    lot = type("Lot", (), {"batch_id": bytes.fromhex(batch[2:])})
+    while indexed_count(engine, lot) < int(count):
+        if indexer.run_once().logs == 0:
+            time.sleep(0.01)
 
 
 def peak_indexer_mb(rpc_url: str, deployment_path: Path, db_url: str) -> float:
@@ -170,16 +180,20 @@ def main() -> None:
     parser.add_argument(
         "--rebuild-child", nargs=3, metavar=("RPC", "DEPLOYMENT", "DB"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--follow-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rebuild_child:
         rebuild_child(*args.rebuild_child)
+        return
+    if args.follow_child:
+        follow_child(*args.follow_child)
         return
     events, naive_events, memory_events = (
         (1_000, 100, 10_000) if args.quick else (10_000, 500, 100_000)
     )
 
     with running_anvil() as chain, tempfile.TemporaryDirectory() as tmp:
-        w3, deployment, _, writer, governor = set_up(chain.rpc_url, Path(tmp))
+        w3, deployment, deployment_path, writer, governor = set_up(chain.rpc_url, Path(tmp))
         lots = [DigitalLink.lot("09506000134352", name) for name in ("NAIVE", "BATCHED")]
         for lot in lots:
             writer.create_batch(lot.uri)
@@ -188,11 +202,16 @@ def main() -> None:
         mean_size = sum(map(len, payloads)) / len(payloads)
         print(f"payloads: {events} events of {mean_size:.0f} bytes on average", file=sys.stderr)
 
-        naive_rate = naive(w3, deployment, governor, lots[0], make_payloads(lots[0], naive_events))
+        naive_account = Account.from_key(NAIVE_KEY)
+        MembershipClient(TransactionSender(w3, governor), deployment).grant_role(
+            Role.OPERATOR, naive_account.address
+        )
+        naive_payloads = make_payloads(lots[0], naive_events)
+        naive_rate = naive(w3, deployment, naive_account, lots[0], naive_payloads)
         print(f"naive: {naive_rate:,.0f} events/s over {naive_events} events", file=sys.stderr)
 
         db_url = f"sqlite:///{tmp}/bench.db"
-        rate, gas = batched(w3, deployment, governor, lots[1], payloads, db_url)
+        rate, gas = batched(w3, deployment, governor, lots[1], payloads, deployment_path, db_url)
         print(f"batched: {rate:,.0f} events/s anchored and indexed", file=sys.stderr)
 
         hardfork = w3.provider.make_request("anvil_nodeInfo", [])["result"]["hardFork"]

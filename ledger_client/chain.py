@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import requests
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
@@ -33,3 +36,28 @@ def rpc(w3: Web3, method: str, params: list) -> object:
     if "error" in response:
         raise RpcUnavailable(f"{method} failed: {response['error']}")
     return response["result"]
+
+
+log = logging.getLogger(__name__)
+# Nodes that refuse JSON-RPC batches, remembered so each is probed once.
+_NO_BATCHES: set[str] = set()
+
+
+def rpc_many(w3: Web3, calls: list[tuple[str, list]]) -> list[Any]:
+    """Results of `calls` in order: one JSON-RPC batch, or one call each where batches fail."""
+    node = str(getattr(w3.provider, "endpoint_uri", id(w3.provider)))
+    if node not in _NO_BATCHES and len(calls) > 1:
+        try:
+            responses = w3.provider.make_batch_request(calls)  # type: ignore[attr-defined,arg-type]
+        except (AttributeError, NotImplementedError, ValueError) as exc:
+            responses = exc
+        if isinstance(responses, list) and len(responses) == len(calls):
+            results = []
+            for (method, _), response in zip(calls, responses, strict=True):
+                if "error" in response:
+                    raise RpcUnavailable(f"{method} failed: {response['error']}")
+                results.append(response["result"])
+            return results
+        log.info("the node does not answer JSON-RPC batches (%r); calling one by one", responses)
+        _NO_BATCHES.add(node)
+    return [rpc(w3, method, params) for method, params in calls]

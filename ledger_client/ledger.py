@@ -43,6 +43,10 @@ def batch_id_of(uri: str) -> bytes:
     return keccak(text=uri)
 
 
+# Transactions per JSON-RPC batch when anchoring: anvil refuses request bodies of a few MB.
+SEND_GROUP = 4
+
+
 class LedgerWriter:
     """Writes to ProvenanceLedger with one account; reads its stored state."""
 
@@ -107,19 +111,25 @@ class LedgerWriter:
             encode_record_events(batch_id, kinds[:1], payloads[:1]),
             context="recordEvents",
         )
-        fees = self.sender.current_fees()
-        tx_hashes = []
-        for span in split_events(
-            payloads, max_tx_bytes=self.max_tx_bytes, max_tx_gas=self.max_tx_gas
-        ):
-            chunk = payloads[span.start : span.stop]
-            data = encode_record_events(batch_id, kinds[span.start : span.stop], chunk)
-            gas = transaction_gas_bound(chunk)
-            tx_hashes.append(
-                self.sender.send(self.address, data, gas=gas, fees=fees, context="recordEvents")
+        spans = list(
+            split_events(payloads, max_tx_bytes=self.max_tx_bytes, max_tx_gas=self.max_tx_gas)
+        )
+        calls = [
+            (
+                encode_record_events(
+                    batch_id, kinds[span.start : span.stop], payloads[span.start : span.stop]
+                ),
+                transaction_gas_bound(payloads[span.start : span.stop]),
             )
+            for span in spans
+        ]
+        tx_hashes = []
+        # Sent in groups so progress shows and one request body stays a few MB.
+        for start in range(0, len(calls), SEND_GROUP):
+            group = calls[start : start + SEND_GROUP]
+            tx_hashes += self.sender.send_many(self.address, group, context="recordEvents")
             if on_progress:
-                on_progress(len(span))
+                on_progress(sum(len(span) for span in spans[start : start + SEND_GROUP]))
         receipts = self.sender.wait(tx_hashes, context="recordEvents")
         return AnchoredEvents(receipts=receipts, event_count=len(events))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from oracle_bridge.hashing import keccak256
+from ledger_client.hashing import keccak256
 
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -19,8 +19,8 @@ def checksum_address(raw: bytes) -> str:
     )
 
 
-def parse_address(text: object) -> bytes:
-    """The 20 bytes of a `0x`-prefixed hex address.
+def normalize_address(text: object) -> str:
+    """The EIP-55 form of a `0x`-prefixed hex address given in any valid spelling.
 
     All-lowercase and all-uppercase hex are accepted; mixed case must be a correct EIP-55
     checksum, since a wrong one means the address was mistyped.
@@ -30,8 +30,8 @@ def parse_address(text: object) -> bytes:
     """
     if not isinstance(text, str) or not _HEX_ADDRESS.fullmatch(text):
         raise ValueError(f"{text!r} is not an address (0x followed by 40 hex digits)")
-    raw = bytes.fromhex(text[2:])
+    checksummed = checksum_address(bytes.fromhex(text[2:]))
     digits = text[2:]
-    if digits != digits.lower() and digits != digits.upper() and checksum_address(raw) != text:
-        raise ValueError(f"{text} has a wrong EIP-55 checksum; expected {checksum_address(raw)}")
-    return raw
+    if digits != digits.lower() and digits != digits.upper() and checksummed != text:
+        raise ValueError(f"{text} has a wrong EIP-55 checksum; expected {checksummed}")
+    return checksummed

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from coincurve import PrivateKey
 
+from ledger_client.hashing import keccak256
 from oracle_bridge.addresses import checksum_address
 from oracle_bridge.errors import InvalidDeviceKey, WrongDevice
-from oracle_bridge.hashing import keccak256
 from oracle_bridge.readings import Reading, ReadingDomain, SignedReading, digest
 
 _HEX_KEY = re.compile(r"(?:0x)?[0-9a-fA-F]{64}")

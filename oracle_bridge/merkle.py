@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from oracle_bridge.hashing import keccak256
+from ledger_client.hashing import keccak256
 from oracle_bridge.readings import Reading, struct_hash
 
 

@@ -10,9 +10,9 @@ from coincurve import PublicKey
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
+from ledger_client.hashing import keccak256
 from oracle_bridge.addresses import checksum_address
 from oracle_bridge.errors import InvalidSignature
-from oracle_bridge.hashing import keccak256
 from oracle_bridge.readings import ReadingDomain, SignedReading, digest, typed_data
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141

@@ -11,9 +11,9 @@ from json.encoder import encode_basestring
 from typing import Any
 
 import rfc8785
-from eth_utils import keccak
 
 from ledger_client.errors import LedgerError
+from ledger_client.hashing import keccak256
 
 JsonLdContext = str | Mapping[str, Any] | list[Any]
 """A JSON-LD `@context` value: a URI, an object, or an array of them."""
@@ -50,7 +50,7 @@ def canonicalize(value: Any) -> bytes:
 
 def event_hash(payload: bytes) -> bytes:
     """keccak256 of an anchored payload (32 bytes), as the ledger contract emits it."""
-    return keccak(payload)
+    return keccak256(payload)
 
 
 def self_describing(event: Mapping[str, Any], *, context: JsonLdContext) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
 from ledger_client.artifacts import load_artifact
+from ledger_client.hashing import keccak256
 from ledger_client.ledger import BatchKind, BatchStatus, EventKind
 from ledger_client.roles import ROLE_NAMES
 
@@ -391,7 +392,7 @@ def _payload_text(event: EventRecorded, call: RecordEventsCall) -> str | None:
     if call.batch_id != event.batch_id or event.position >= len(call.payloads):
         return None
     payload = call.payloads[event.position]
-    if "0x" + keccak(payload).hex() != event.payload_hash:
+    if keccak256(payload).hex() != event.payload_hash[2:]:
         return None
     try:
         return payload.decode("utf-8")

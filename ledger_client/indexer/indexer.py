@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 from web3 import Web3
 
-from ledger_client.chain import rpc
+from ledger_client.chain import rpc, rpc_many
 from ledger_client.deployment import Deployment
 from ledger_client.errors import LedgerError, RpcUnavailable
 from ledger_client.indexer.database import create_read_model, drop_read_model, for_writing
@@ -145,7 +145,6 @@ class Indexer:
                 "the ProvenanceLedger ABI has no recordEvents: rebuild the artifacts"
             )
         self._window = min(chunk_blocks, INITIAL_WINDOW_BLOCKS)
-        self._batch_requests = True
 
     # -- running ------------------------------------------------------------------------
 
@@ -300,7 +299,7 @@ class Indexer:
         hashes = list(recorded)
         for i in range(0, len(hashes), TRANSACTIONS_PER_REQUEST):
             group = hashes[i : i + TRANSACTIONS_PER_REQUEST]
-            txs = self._call_many([("eth_getTransactionByHash", [h]) for h in group])
+            txs = rpc_many(self.w3, [("eth_getTransactionByHash", [h]) for h in group])
             for tx_hash, tx in zip(group, txs, strict=True):
                 events = recorded[tx_hash]
                 if tx is None or (tx.get("blockHash") or "").lower() != events[0].ref.block_hash:
@@ -321,28 +320,8 @@ class Indexer:
 
     def _block_hashes(self, numbers: Sequence[int]) -> dict[int, str | None]:
         """The node's hash of each block number (None above its head)."""
-        blocks = self._call_many([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        blocks = rpc_many(self.w3, [("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
         return {n: (b["hash"].lower() if b else None) for n, b in zip(numbers, blocks, strict=True)}
-
-    def _call_many(self, calls: list[tuple[str, list]]) -> list[Any]:
-        """Results of `calls` in order: one JSON-RPC batch, or one call each where batches fail."""
-        if self._batch_requests and len(calls) > 1:
-            try:
-                responses = self.w3.provider.make_batch_request(calls)  # type: ignore[attr-defined,arg-type]
-            except (AttributeError, NotImplementedError, ValueError) as exc:
-                responses = exc
-            if isinstance(responses, list) and len(responses) == len(calls):
-                results = []
-                for (method, _), response in zip(calls, responses, strict=True):
-                    if "error" in response:
-                        raise RpcUnavailable(f"{method} failed: {response['error']}")
-                    results.append(response["result"])
-                return results
-            log.info(
-                "the node does not answer JSON-RPC batches (%r); calling one by one", responses
-            )
-            self._batch_requests = False
-        return [rpc(self.w3, method, params) for method, params in calls]
 
     # -- writing the read model -----------------------------------------------------------
 

@@ -72,7 +72,9 @@ def test_hashes_equal_eth_account_encode_typed_data(r: Reading, domain: ReadingD
     message = encode_typed_data(full_message=spec_typed_data(r, domain))
     assert domain.separator == message.header
     assert struct_hash(r) == message.body
-    assert digest(r, domain=domain) == keccak(b"\x19" + message.version + message.header + message.body)
+    assert digest(r, domain=domain) == keccak(
+        b"\x19" + message.version + message.header + message.body
+    )
 
 
 @given(readings, domains)

@@ -26,6 +26,10 @@ abstract contract Test {
         vm.assertEq(left, right, message);
     }
 
+    function assertEq(int256 left, int256 right, string memory message) internal pure {
+        vm.assertEq(left, right, message);
+    }
+
     function assertEq(address left, address right, string memory message) internal pure {
         vm.assertEq(left, right, message);
     }
