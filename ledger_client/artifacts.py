@@ -16,7 +16,6 @@ SOURCES_DIR = CONTRACTS_DIR / "src"
 SOLC_WRAPPER = CONTRACTS_DIR / "tools" / "solc"
 NODE_MODULES = REPO_ROOT / "node_modules"
 ARTIFACTS_DIR = REPO_ROOT / "build" / "artifacts"
-DEPLOYABLE = ("Membership", "ProvenanceLedger")
 
 
 @dataclass(frozen=True)

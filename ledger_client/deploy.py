@@ -1,4 +1,4 @@
-"""Deploy Membership and ProvenanceLedger and describe them in a deployment record."""
+"""Deploy the consortium's contracts, wire them together, describe them in a deployment record."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from web3 import Web3
 from ledger_client.artifacts import load_artifact
 from ledger_client.deployment import Deployment
 from ledger_client.errors import DeploymentError
+from ledger_client.membership import MembershipClient
+from ledger_client.roles import Role
 from ledger_client.transactions import Receipt, TransactionSender
 
 
 def _create(sender: TransactionSender, name: str, *args: object) -> Receipt:
     artifact = load_artifact(name)
     factory = sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    receipt = sender.transact(
-        None, factory.constructor(*args).data_in_transaction, context=f"deploy {name}"
-    )
+    data = factory.constructor(*args).data_in_transaction
+    receipt = sender.transact(None, data, context=f"deploy {name}")
     if not receipt.contract_address:
         raise DeploymentError(
             f"deploying {name} created no contract (transaction {receipt.tx_hash})"
@@ -25,18 +26,42 @@ def _create(sender: TransactionSender, name: str, *args: object) -> Receipt:
 
 
 def deploy_contracts(w3: Web3, *, governor_key: str) -> Deployment:
-    """Deploy the ledger's contracts with `governor_key` as the consortium's first governor."""
+    """Deploy Membership, ProvenanceLedger, DeviceRegistry and ColdChainCompliance with
+    `governor_key` as the consortium's first governor, and wire them: the compliance
+    contract holds QUARANTINE_ROLE and is the only caller the registry accepts readings from.
+    """
     sender = TransactionSender(w3, Account.from_key(governor_key))
-    membership = _create(sender, "Membership", sender.account.address)
-    ledger = _create(
-        sender, "ProvenanceLedger", Web3.to_checksum_address(membership.contract_address)
+    addresses: dict[str, str] = {}
+
+    def create(name: str, *args: object) -> Receipt:
+        receipt = _create(sender, name, *args)
+        addresses[name] = Web3.to_checksum_address(receipt.contract_address)
+        return receipt
+
+    first = create("Membership", sender.account.address)
+    create("ProvenanceLedger", addresses["Membership"])
+    create("DeviceRegistry", addresses["Membership"], addresses["ProvenanceLedger"])
+    create(
+        "ColdChainCompliance",
+        addresses["Membership"],
+        addresses["ProvenanceLedger"],
+        addresses["DeviceRegistry"],
     )
-    return Deployment(
+    deployment = Deployment(
         chain_id=sender.chain_id,
-        addresses={
-            "Membership": Web3.to_checksum_address(membership.contract_address),
-            "ProvenanceLedger": Web3.to_checksum_address(ledger.contract_address),
-        },
-        deploy_block=membership.block_number,
+        addresses=addresses,
+        deploy_block=first.block_number,
         deployer=sender.account.address,
     )
+    MembershipClient(sender, deployment).grant_role(
+        Role.QUARANTINE, addresses["ColdChainCompliance"]
+    )
+    registry = w3.eth.contract(
+        address=addresses["DeviceRegistry"], abi=load_artifact("DeviceRegistry").abi
+    )
+    sender.transact(
+        addresses["DeviceRegistry"],
+        registry.encode_abi("setCompliance", args=[addresses["ColdChainCompliance"]]),
+        context="DeviceRegistry.setCompliance",
+    )
+    return deployment

@@ -77,6 +77,11 @@ def w3(anvil: LocalChain) -> Web3:
 
 @pytest.fixture
 def consortium(w3: Web3) -> Consortium:
+    return make_consortium(w3)
+
+
+def make_consortium(w3: Web3) -> Consortium:
+    """Deploy fresh contracts and grant the roles of `Consortium`."""
     governor = Account.from_key(ANVIL_KEYS[0])
     deployment = deploy_contracts(w3, governor_key="0x" + governor.key.hex().removeprefix("0x"))
     operator, quality, outsider = (Account.from_key(k) for k in ANVIL_KEYS[1:4])
