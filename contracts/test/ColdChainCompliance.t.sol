@@ -103,9 +103,7 @@ contract ColdChainComplianceTest is ColdChainBase {
         assertEq(stored.maxMilliC, 0, "zero rule");
     }
 
-    function testFuzz_SetRule_RevertsUnlessLimitsAreOrdered(int32 hardMin, int32 min, int32 max, int32 hardMax)
-        public
-    {
+    function testFuzz_SetRule_RevertsUnlessLimitsAreOrdered(int32 hardMin, int32 min, int32 max, int32 hardMax) public {
         IColdChainCompliance.Rule memory rule = _defaultRule();
         (rule.hardMinMilliC, rule.minMilliC, rule.maxMilliC, rule.hardMaxMilliC) = (hardMin, min, max, hardMax);
         bool valid = hardMin <= min && min < max && max <= hardMax;
@@ -177,9 +175,7 @@ contract ColdChainComplianceTest is ColdChainBase {
 
     function test_AnchorReadings_RevertsOnUnknownBatch() public {
         bytes32 missing = keccak256("missing");
-        vm.expectRevert(
-            abi.encodeWithSelector(IColdChainCompliance.ColdChainComplianceUnknownBatch.selector, missing)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IColdChainCompliance.ColdChainComplianceUnknownBatch.selector, missing));
         vm.prank(oracle);
         compliance.anchorReadings(missing, bytes32(0), 1, 1, _packed(device, T0, 1));
     }
@@ -213,7 +209,9 @@ contract ColdChainComplianceTest is ColdChainBase {
     function test_AnchorReadings_WholeUint64RangeDoesNotOverflow() public {
         uint256 expected = 28 + 7 * (uint256(type(uint64).max) + 1);
         vm.expectRevert(
-            abi.encodeWithSelector(IColdChainCompliance.ColdChainComplianceInvalidPackedLength.selector, lot, expected, 35)
+            abi.encodeWithSelector(
+                IColdChainCompliance.ColdChainComplianceInvalidPackedLength.selector, lot, expected, 35
+            )
         );
         vm.prank(oracle);
         compliance.anchorReadings(lot, bytes32(0), 0, type(uint64).max, _packed(device, T0, 1));
@@ -349,8 +347,7 @@ contract ColdChainComplianceTest is ColdChainBase {
     function test_SubmitReadings_RejectsAnotherChainId() public {
         IColdChainCompliance.Reading memory reading = _reading(device, lot, 1, T0, FROZEN);
         IColdChainCompliance.SignedReading memory signed = IColdChainCompliance.SignedReading({
-            reading: reading,
-            signature: _signature(DEVICE_KEY, _digest(reading, 1, address(compliance)))
+            reading: reading, signature: _signature(DEVICE_KEY, _digest(reading, 1, address(compliance)))
         });
         _expectRefused(signed, _invalidSignature(0));
 
@@ -366,8 +363,7 @@ contract ColdChainComplianceTest is ColdChainBase {
         IColdChainCompliance.Reading memory reading = _reading(device, lot, 1, T0, FROZEN);
         ColdChainCompliance twin = new ColdChainCompliance(membership, ledger, registry);
         IColdChainCompliance.SignedReading memory signed = IColdChainCompliance.SignedReading({
-            reading: reading,
-            signature: _signature(DEVICE_KEY, _digest(reading, block.chainid, address(twin)))
+            reading: reading, signature: _signature(DEVICE_KEY, _digest(reading, block.chainid, address(twin)))
         });
         _expectRefused(signed, _invalidSignature(0));
 
@@ -530,7 +526,9 @@ contract ColdChainComplianceTest is ColdChainBase {
         vm.expectEmit(address(compliance));
         emit IColdChainCompliance.ComplianceDecision(lot, device, 2, 1, Q_HARD);
         vm.expectEmit(address(ledger));
-        emit IProvenanceLedger.BatchStatusChanged(lot, ACTIVE, QUARANTINED, address(compliance), "cold-chain: hard limit");
+        emit IProvenanceLedger.BatchStatusChanged(
+            lot, ACTIVE, QUARANTINED, address(compliance), "cold-chain: hard limit"
+        );
         vm.expectEmit(address(compliance));
         emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, 2, Q_HARD);
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 60, 25_001)));
@@ -592,7 +590,9 @@ contract ColdChainComplianceTest is ColdChainBase {
         vm.prank(quality);
         ledger.release(lot, "inspected");
         vm.expectEmit(address(ledger));
-        emit IProvenanceLedger.BatchStatusChanged(lot, RELEASED, QUARANTINED, address(compliance), "cold-chain: hard limit");
+        emit IProvenanceLedger.BatchStatusChanged(
+            lot, RELEASED, QUARANTINED, address(compliance), "cold-chain: hard limit"
+        );
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 60, FROZEN)));
     }
 

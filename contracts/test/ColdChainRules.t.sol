@@ -162,10 +162,7 @@ contract ColdChainRulesTest is ColdChainBase {
         }
     }
 
-    function testFuzz_IsValid_IsTheOrderingOfTheLimits(int32 hardMin, int32 min, int32 max, int32 hardMax)
-        public
-        pure
-    {
+    function testFuzz_IsValid_IsTheOrderingOfTheLimits(int32 hardMin, int32 min, int32 max, int32 hardMax) public pure {
         IColdChainCompliance.Rule memory rule = IColdChainCompliance.Rule({
             minMilliC: min,
             maxMilliC: max,
@@ -176,7 +173,9 @@ contract ColdChainRulesTest is ColdChainBase {
             requireCalibration: false
         });
         assertEq(
-            ColdChainRules.isValid(rule), hardMin <= min && min < max && max <= hardMax, "hardMin <= min < max <= hardMax"
+            ColdChainRules.isValid(rule),
+            hardMin <= min && min < max && max <= hardMax,
+            "hardMin <= min < max <= hardMax"
         );
     }
 

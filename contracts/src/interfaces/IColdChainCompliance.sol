@@ -126,13 +126,16 @@ interface IColdChainCompliance {
      * @notice Verifies and evaluates signed readings in order, each against its
      * (batch, device) compliance state (RULES.md), and quarantines a batch whose rule
      * one breaks. The whole call reverts if any reading is refused.
-     * Requirements, per reading, in this order: caller authorized as ORACLE_ROLE; a
-     * valid signature by `reading.device`; the batch exists; its product class has a
-     * rule; RULES.md preconditions P1-P3 hold; the device is registered, active,
-     * assigned to the batch and `seq` is above its last accepted sequence number.
+     * Requirements: caller authorized as ORACLE_ROLE; at least one reading; then per
+     * reading, in this order: a valid signature by `reading.device`; the batch exists;
+     * its product class has a rule; RULES.md preconditions P1-P3 hold against the
+     * (batch, device) state; the device is registered, active, assigned to the batch and
+     * `seq` is above its last accepted sequence number (DeviceRegistry errors); and, for a
+     * quarantine, this contract holds QUARANTINE_ROLE.
      * Emits {ComplianceDecision} per reading whose decision is not NONE; on a
      * QUARANTINE_* decision while the batch is ACTIVE or RELEASED, quarantines it in
-     * the ledger and emits {ExcursionQuarantine}.
+     * the ledger and emits {ExcursionQuarantine} (a batch already QUARANTINED, RECALLED
+     * or DESTROYED gets the decision only).
      */
     function submitReadings(SignedReading[] calldata signedReadings) external;
 

@@ -9,8 +9,9 @@ import {IColdChainCompliance} from "../interfaces/IColdChainCompliance.sol";
 library ColdChainRules {
     /// @notice Whether `rule` is valid: hardMin <= min < max <= hardMax.
     function isValid(IColdChainCompliance.Rule memory rule) internal pure returns (bool) {
-        return rule.hardMinMilliC <= rule.minMilliC && rule.minMilliC < rule.maxMilliC
-            && rule.maxMilliC <= rule.hardMaxMilliC;
+        return
+            rule.hardMinMilliC <= rule.minMilliC && rule.minMilliC < rule.maxMilliC
+                && rule.maxMilliC <= rule.hardMaxMilliC;
     }
 
     /**
@@ -22,11 +23,7 @@ library ColdChainRules {
         IColdChainCompliance.Rule memory rule,
         IColdChainCompliance.ComplianceState memory state,
         IColdChainCompliance.Reading memory reading
-    )
-        internal
-        pure
-        returns (IColdChainCompliance.ComplianceState memory next, IColdChainCompliance.Decision decision)
-    {
+    ) internal pure returns (IColdChainCompliance.ComplianceState memory next, IColdChainCompliance.Decision decision) {
         checkPreconditions(state, reading);
         next = IColdChainCompliance.ComplianceState({
             lastSeq: reading.seq,
@@ -35,7 +32,7 @@ library ColdChainRules {
             excursionStart: state.excursionStart
         });
         int32 temp = reading.tempMilliC;
-        // P1 guarantees lastSeq < seq, so lastSeq + 1 cannot overflow; P2 keeps the subtractions non-negative.
+        // P1 keeps lastSeq + 1 from overflowing; P2 (and excursionStart <= lastTimestamp) keeps the subtractions >= 0.
         if (temp < rule.hardMinMilliC || temp > rule.hardMaxMilliC) {
             decision = IColdChainCompliance.Decision.QUARANTINE_HARD_LIMIT;
         } else if (

@@ -120,12 +120,7 @@ abstract contract ColdChainBase is Test {
         returns (IColdChainCompliance.Reading memory)
     {
         return IColdChainCompliance.Reading({
-            device: device,
-            batchId: batchId,
-            seq: seq,
-            timestamp: timestamp,
-            tempMilliC: temp,
-            humidityPermille: 550
+            device: device, batchId: batchId, seq: seq, timestamp: timestamp, tempMilliC: temp, humidityPermille: 550
         });
     }
 
@@ -137,9 +132,7 @@ abstract contract ColdChainBase is Test {
         returns (bytes32)
     {
         bytes32 domainSeparator = keccak256(
-            abi.encode(
-                DOMAIN_TYPEHASH, keccak256("ColdChainCompliance"), keccak256("1"), chainId, verifyingContract
-            )
+            abi.encode(DOMAIN_TYPEHASH, keccak256("ColdChainCompliance"), keccak256("1"), chainId, verifyingContract)
         );
         bytes32 structHash = keccak256(
             abi.encode(
@@ -168,8 +161,7 @@ abstract contract ColdChainBase is Test {
         returns (IColdChainCompliance.SignedReading memory)
     {
         return IColdChainCompliance.SignedReading({
-            reading: reading,
-            signature: _signature(key, _digest(reading, block.chainid, address(compliance)))
+            reading: reading, signature: _signature(key, _digest(reading, block.chainid, address(compliance)))
         });
     }
 
@@ -216,7 +208,9 @@ abstract contract ColdChainBase is Test {
         IColdChainCompliance.ComplianceState memory state,
         IColdChainCompliance.Reading memory reading
     ) internal pure returns (IColdChainCompliance.ComplianceState memory next, IColdChainCompliance.Decision decision) {
-        next = IColdChainCompliance.ComplianceState(reading.seq, reading.timestamp, state.inExcursion, state.excursionStart);
+        next = IColdChainCompliance.ComplianceState(
+            reading.seq, reading.timestamp, state.inExcursion, state.excursionStart
+        );
         int256 temp = reading.tempMilliC;
         bool hard = temp < rule.hardMinMilliC || temp > rule.hardMaxMilliC;
         bool gap = rule.maxDataGapSeconds > 0 && state.lastSeq != 0 && reading.seq == state.lastSeq + 1
@@ -287,10 +281,11 @@ abstract contract ColdChainBase is Test {
         );
     }
 
-    function _regression(
-        IColdChainCompliance.Reading memory reading,
-        IColdChainCompliance.ComplianceState memory state
-    ) internal pure returns (bytes memory) {
+    function _regression(IColdChainCompliance.Reading memory reading, IColdChainCompliance.ComplianceState memory state)
+        internal
+        pure
+        returns (bytes memory)
+    {
         return abi.encodeWithSelector(
             IColdChainCompliance.ColdChainComplianceTimestampRegression.selector,
             reading.batchId,
