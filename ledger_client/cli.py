@@ -1,20 +1,18 @@
-"""The `provenance` command line: chain, compile, deploy, index, demo."""
+"""The `provenance` command line: chain, compile, deploy, index, demo, device, bridge."""
 
 from __future__ import annotations
 
-import functools
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ledger_client.config import LedgerSettings
-from ledger_client.errors import LedgerError
+from ledger_client.terminal import clear_errors, console
+from oracle_bridge.cli import bridge_app, device_app
 
 app = typer.Typer(
     help="Provenance Ledger: lifecycle, compliance and credentials on a PoA chain.",
@@ -23,24 +21,8 @@ app = typer.Typer(
 )
 index_app = typer.Typer(help="The SQL read model built from chain logs.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
-
-console = Console()
-errors = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., object])
-
-
-def clear_errors(command: F) -> F:
-    """Turn every LedgerError into one red line on stderr and exit status 1, no traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: object, **kwargs: object) -> object:
-        try:
-            return command(*args, **kwargs)
-        except LedgerError as exc:
-            errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
+app.add_typer(device_app, name="device")
+app.add_typer(bridge_app, name="bridge")
 
 
 @app.command()

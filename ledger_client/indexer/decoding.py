@@ -145,6 +145,8 @@ _BUILDERS: dict[str, Callable[[LogRef, dict[str, Any]], DecodedLog]] = {
     "RoleRevoked": lambda ref, a: RoleChanged(ref, a["role"], a["account"], a["sender"], False),
 }
 RECORD_EVENTS = "recordEvents"
+EVENT_RECORDED_SIGNATURE = "EventRecorded(bytes32,bytes32,address,uint64,uint8,uint32)"
+_EVENT_KINDS = tuple(EventKind)
 
 
 @lru_cache(maxsize=4096)
@@ -244,6 +246,7 @@ class LogDecoder:
     def __init__(self, *, abis: Iterable[Sequence[Mapping[str, Any]]]) -> None:
         self._specs: dict[str, _EventSpec] = {}
         self.record_events_selector: str | None = None
+        self._event_recorded_topic = "0x" + keccak(EVENT_RECORDED_SIGNATURE.encode()).hex()
         for abi in abis:
             for entry in abi:
                 if entry["type"] == "event" and entry["name"] in _BUILDERS:
@@ -251,6 +254,28 @@ class LogDecoder:
                     self._specs[topic0] = _EventSpec.of(entry)
                 elif entry["type"] == "function" and entry["name"] == RECORD_EVENTS:
                     self.record_events_selector = "0x" + keccak(signature(entry).encode())[:4].hex()
+
+    def _event_recorded(self, raw: Mapping[str, Any], topics: list[str]) -> EventRecorded:
+        """The hot path: one EventRecorded per anchored event, decoded by slicing."""
+        data = raw["data"]
+        if len(data) != 2 + 64 * 3:
+            raise ValueError(f"EventRecorded log with {len(data) // 2 - 1} data bytes: {raw!r}")
+        ref = LogRef(
+            block_number=int(raw["blockNumber"], 16),
+            block_hash=raw["blockHash"].lower(),
+            tx_hash=raw["transactionHash"].lower(),
+            log_index=int(raw["logIndex"], 16),
+            address=raw["address"].lower(),
+        )
+        return EventRecorded(
+            ref,
+            topics[1].lower(),
+            topics[2].lower(),
+            checksum("0x" + topics[3][26:]),
+            int(data[2:66], 16),
+            _EVENT_KINDS[int(data[66:130], 16)],
+            int(data[130:194], 16),
+        )
 
     @classmethod
     def for_contracts(cls) -> LogDecoder:
@@ -275,6 +300,8 @@ class LogDecoder:
         topics = raw["topics"]
         if not topics or raw.get("removed"):
             return None
+        if topics[0] == self._event_recorded_topic and len(topics) == 4:
+            return self._event_recorded(raw, topics)
         spec = self._specs.get(topics[0].lower())
         if spec is None:
             return None
