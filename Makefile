@@ -24,7 +24,7 @@ node_modules/.installed: package.json package-lock.json
 demo: install
 	$(VENV)/bin/provenance demo
 
-test: install test-contracts test-python
+test: install lint test-contracts test-python
 
 test-contracts: install
 	cd contracts && FOUNDRY_PROFILE=$(FORGE_PROFILE) ../$(FORGE) test --offline --use ./tools/solc
@@ -35,6 +35,7 @@ test-python: install
 
 lint: install
 	$(VENV)/bin/ruff check ledger_client credentials api oracle_bridge tests bench
+	cd contracts && ../$(FORGE) fmt --check
 
 bench: install
 	$(PY) bench/anchor_events.py --quick

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ledger_client.hashing import keccak256
 
 _HEX_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 
+# Cached: the bridge checksums the same few device addresses for every reading it loads.
+@lru_cache(maxsize=65_536)
 def checksum_address(raw: bytes) -> str:
     """The EIP-55 mixed-case form of a 20-byte address."""
     hex_address = raw.hex()

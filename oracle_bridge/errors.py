@@ -103,3 +103,49 @@ class NoReadings(BridgeError):
 
 class InvalidDeviceKey(BridgeError):
     """A device private key is not 32 bytes (64 hex digits) of a valid secp256k1 scalar."""
+
+
+class BrokerUnavailable(BridgeError):
+    """The MQTT broker cannot be reached, or it refused the connection or the subscription."""
+
+
+class DeliveryFailed(BridgeError):
+    """A reading could not be handed to the bridge: no answer, no acknowledgement, or refused."""
+
+
+class DeviceRefused(BridgeError):
+    """The device policy refuses a device's readings for a batch.
+
+    `code` is a stable identifier (`unknown_device`, `inactive_device`, ...); `reason` says
+    it in words fit for a rejection response.
+    """
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"device refused: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class NoRule(BridgeError):
+    """The batch is unknown, or its product class has no cold-chain rule; set one with
+    `provenance rule set` (QUALITY role)."""
+
+
+class ChainUnavailable(BridgeError):
+    """The chain did not answer; the caller retries later (ingest: the sender redelivers)."""
+
+
+class ReadingNotFound(BridgeError):
+    """No reading with this device and seq is in the bridge's inbox."""
+
+
+class ReadingNotAnchored(BridgeError):
+    """The reading is in the inbox but its window is not anchored on chain yet; retry later."""
+
+
+class ProofInvalid(BridgeError):
+    """A reading's proof does not hold against the chain; the message says which check failed."""
+
+
+class MalformedBatch(BridgeError):
+    """A batch body of signed readings is not a JSON array; nothing in it was ingested."""

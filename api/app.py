@@ -1,0 +1,45 @@
+"""The HTTP application: `create_app(bridge)` for `provenance bridge run`, OpenAPI at `/docs`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from api.deps import HealthProbe, ServedBridge
+from api.routes import health, readings
+from oracle_bridge.sources import ReadingIngestor
+
+# 1 MiB: about 2,800 signed readings per batch.
+DEFAULT_MAX_BODY_BYTES = 1 << 20
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable OpenAPI operation ids, `{tag}-{function}`, for generated clients."""
+    return f"{route.tags[0]}-{route.name}"
+
+
+def create_app(
+    bridge_or_ingestor: ServedBridge | ReadingIngestor,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> FastAPI:
+    """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, and it
+    answers `/healthz`) or a bare ingestor (then `/healthz` checks nothing)."""
+    ingestor: ReadingIngestor
+    probe: HealthProbe | None
+    if isinstance(bridge_or_ingestor, ServedBridge):
+        ingestor, probe = bridge_or_ingestor.ingestor, bridge_or_ingestor
+    else:
+        ingestor, probe = bridge_or_ingestor, None
+    app = FastAPI(
+        title="Provenance Ledger",
+        summary="Device-signed readings in; provenance, compliance and credentials out.",
+        version="0.1.0",
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.ingestor = ingestor
+    app.state.health_probe = probe
+    app.state.max_body_bytes = max_body_bytes
+    app.include_router(readings.router)
+    app.include_router(health.router)
+    return app

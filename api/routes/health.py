@@ -1,0 +1,50 @@
+"""Liveness and readiness of the bridge: `GET /healthz`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from api.deps import HealthProbe, HealthProbeDep
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: bool | None = Field(description="the bridge database answers (null: not checked)")
+    chain: bool | None = Field(description="the chain's node answers (null: not checked)")
+    inbox_backlog: int | None = Field(
+        description="accepted readings not yet in an anchoring window (null: unknown)"
+    )
+
+
+def _check(probe: HealthProbe) -> Health:
+    database = probe.database_reachable()
+    chain = probe.chain_reachable()
+    backlog = probe.inbox_backlog() if database else None
+    return Health(
+        status="ok" if database and chain else "degraded",
+        database=database,
+        chain=chain,
+        inbox_backlog=backlog,
+    )
+
+
+@router.get(
+    "/healthz",
+    response_model=Health,
+    summary="Bridge health",
+    responses={503: {"model": Health, "description": "the database or the chain is unreachable"}},
+)
+async def healthz(probe: HealthProbeDep, response: Response) -> Health:
+    """`ok` (200) when the bridge's database and chain node answer, else `degraded` (503)."""
+    if probe is None:
+        return Health(status="ok", database=None, chain=None, inbox_backlog=None)
+    health = await run_in_threadpool(_check, probe)
+    if health.status != "ok":
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return health

@@ -1,0 +1,115 @@
+"""HTTP ingress of device-signed readings (DESIGN §7, §8): `POST /api/v1/readings`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.deps import IngestorDep, MaxBodyBytesDep
+from oracle_bridge.errors import BridgeError, MalformedBatch
+from oracle_bridge.sources.batch import ingest_batch, split_json_array
+
+_log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/v1", tags=["readings"])
+
+
+class SignedReadingBody(BaseModel):
+    """One signed reading as a device sends it (documentation of the request body only:
+    each item is passed verbatim to the bridge, which judges it)."""
+
+    device: str = Field(examples=["0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"])
+    batchId: str = Field(description="32-byte on-chain batch id, 0x hex")
+    seq: int = Field(ge=0, description="strictly increasing per device")
+    timestamp: int = Field(ge=0, description="device clock, Unix seconds")
+    tempMilliC: int = Field(description="temperature in milli-degrees Celsius")
+    humidityPermille: int = Field(ge=0, le=65535)
+    signature: str = Field(description="65-byte r||s||v EIP-712 signature, 0x hex")
+
+
+class ReadingResult(BaseModel):
+    """What became of the batch's item `index` (0-based)."""
+
+    index: int
+    status: Literal["accepted", "duplicate", "rejected"]
+    reason: str | None = Field(description="why it was rejected (it is kept as a dead letter)")
+    device: str | None
+    seq: int | None
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "array",
+                "items": SignedReadingBody.model_json_schema(),
+            }
+        }
+    },
+}
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    too_large = HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"the body exceeds {limit} bytes: send the readings in smaller batches",
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+@router.post(
+    "/readings",
+    response_model=list[ReadingResult],
+    summary="Submit device-signed readings",
+    responses={
+        400: {"model": Problem, "description": "the body is not a JSON array"},
+        413: {"model": Problem, "description": "the body is over the size limit"},
+        503: {"model": Problem, "description": "nothing more could be stored; retry the batch"},
+    },
+    openapi_extra={"requestBody": _REQUEST_BODY},
+)
+async def submit_readings(
+    request: Request, ingestor: IngestorDep, max_body_bytes: MaxBodyBytesDep
+) -> list[ReadingResult]:
+    """Ingest a JSON array of signed readings, in order.
+
+    200 means every item was processed: stored (`accepted`), already stored (`duplicate`),
+    or `rejected` and kept as a dead letter with its reason. Items are judged one by one, so
+    one bad item does not refuse the others. After a 503, resend the whole batch: the items
+    stored before the failure come back as `duplicate`.
+    """
+    body = await _read_body(request, max_body_bytes)
+    try:
+        items = split_json_array(body)
+    except MalformedBatch as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    source = f"http:{request.client.host}" if request.client else "http"
+    try:
+        results = await run_in_threadpool(ingest_batch, ingestor, items, source=source)
+    except (BridgeError, SQLAlchemyError):
+        _log.exception("could not ingest a batch of %d readings", len(items))
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the bridge cannot store readings right now; retry the whole batch later",
+        ) from None
+    return [ReadingResult(**asdict(result)) for result in results]

@@ -1,0 +1,219 @@
+"""The running oracle bridge: ingestor, window closer and submitter over one database.
+
+`Bridge.start()` runs the window closer and the submitter in two threads; ingress adapters
+call `bridge.ingestor.accept` from their own threads. Ingest never waits for the chain
+beyond the (cached) device policy, so it keeps working while the chain is down; the
+submitter backs off and catches up.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from web3 import Web3
+
+from ledger_client.chain import connect
+from ledger_client.deployment import Deployment
+from ledger_client.indexer.database import make_engine
+from ledger_client.transactions import TransactionSender
+from oracle_bridge.config import BridgeSettings
+from oracle_bridge.ingest import Ingestor
+from oracle_bridge.policy import (
+    CHAIN_ERRORS,
+    CalibrationCheck,
+    ChainDevicePolicy,
+    ChainRuleSource,
+    DevicePolicy,
+    RuleSource,
+)
+from oracle_bridge.readings import ReadingDomain
+from oracle_bridge.store import InboxReading, create_bridge_tables, reading_session
+from oracle_bridge.submitter import Backoff, SubmitReport, Submitter
+from oracle_bridge.windows import ClosedWindow, WindowCloser
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunReport:
+    """What one `Bridge.run_once` did."""
+
+    windows_closed: list[ClosedWindow] = field(default_factory=list)
+    submitted: SubmitReport = field(default_factory=SubmitReport)
+
+
+class Bridge:
+    """One oracle bridge: owns its ingestor, window closer, submitter and their threads."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        w3: Web3,
+        deployment: Deployment,
+        oracle: LocalAccount,
+        policy: DevicePolicy,
+        rules: RuleSource,
+        settings: BridgeSettings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        create_bridge_tables(engine)
+        self.engine = engine
+        self.w3 = w3
+        self.deployment = deployment
+        self.settings = settings
+        self.domain = ReadingDomain(
+            chain_id=deployment.chain_id,
+            verifying_contract=deployment.address("ColdChainCompliance"),
+        )
+        self.ingestor = Ingestor(
+            engine=engine,
+            domain=self.domain,
+            policy=policy,
+            max_message_bytes=settings.max_message_bytes,
+            max_future_skew_s=settings.max_future_skew_s,
+            clock=clock,
+        )
+        self.windows = WindowCloser(
+            engine=engine,
+            rules=rules,
+            max_readings=settings.window_max_readings,
+            max_age_s=settings.window_max_age_s,
+            submission_max_readings=settings.submission_max_readings,
+            clock=clock,
+        )
+        self.submitter = Submitter(
+            engine=engine,
+            sender=TransactionSender(
+                w3, oracle, receipt_timeout_s=settings.ledger.receipt_timeout_s
+            ),
+            deployment=deployment,
+            log_chunk_blocks=settings.ledger.log_chunk_blocks,
+        )
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    @classmethod
+    def from_settings(
+        cls, settings: BridgeSettings | None = None, *, calibration: CalibrationCheck | None = None
+    ) -> Bridge:
+        """The bridge the settings describe: the node at PROVENANCE_RPC_URL, the deployment
+        record under the state directory, the bridge database, the oracle key.
+
+        Raises:
+            RpcUnavailable, DeploymentError, ConfigurationError: with what to fix.
+        """
+        settings = settings or BridgeSettings()
+        ledger = settings.ledger
+        w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
+        deployment = Deployment.load(ledger.deployment_path)
+        deployment.check_chain(w3)
+        settings.require_real_key(deployment.chain_id)
+        rules = ChainRuleSource(w3, deployment, cache_s=settings.policy_cache_s)
+        return cls(
+            engine=make_engine(settings.resolved_database_url),
+            w3=w3,
+            deployment=deployment,
+            oracle=Account.from_key(settings.oracle_private_key),
+            policy=ChainDevicePolicy(
+                w3,
+                deployment,
+                rules=rules,
+                calibration=calibration,
+                cache_s=settings.policy_cache_s,
+            ),
+            rules=rules,
+            settings=settings,
+        )
+
+    def run_once(self) -> RunReport:
+        """Close the due windows, then send until nothing more can go (deterministic tests)."""
+        closed = self.windows.close_due()
+        return RunReport(windows_closed=closed, submitted=self.submitter.drain())
+
+    def start(self) -> None:
+        """Start the window-closing and submitting threads (ingest needs none)."""
+        if self._threads:
+            raise RuntimeError("the bridge is already running")
+        self._stop.clear()
+        self._threads = [
+            threading.Thread(target=self._close_windows, name="bridge-windows", daemon=True),
+            threading.Thread(target=self._submit, name="bridge-submitter", daemon=True),
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the threads after their current step (nothing is lost: rows stay pending)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout_s)
+        self._threads = []
+
+    def __enter__(self) -> Bridge:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _close_windows(self) -> None:
+        while not self._stop.wait(self.settings.poll_interval_s):
+            try:
+                self.windows.close_due()
+            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+                log.exception("closing windows failed; retrying")
+
+    def _submit(self) -> None:
+        backoff = Backoff(self.settings.chain_backoff_min_s, self.settings.chain_backoff_max_s)
+        delay = self.settings.poll_interval_s
+        while not self._stop.wait(delay):
+            try:
+                report = self.submitter.run_once()
+            except CHAIN_ERRORS as exc:
+                delay = backoff.failed()
+                log.warning("the chain refused or did not answer (%s); retry in %.1fs", exc, delay)
+                continue
+            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+                delay = backoff.failed()
+                log.exception("submitting failed; retry in %.1fs", delay)
+                continue
+            backoff.succeeded()
+            delay = 0.0 if report.progressed else self.settings.poll_interval_s
+
+    # -- health (the HTTP app's `/healthz` probe) --------------------------------------------
+
+    def database_reachable(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def chain_reachable(self) -> bool:
+        try:
+            self.w3.eth.block_number  # noqa: B018 - the probe itself
+        except CHAIN_ERRORS:
+            return False
+        return True
+
+    def inbox_backlog(self) -> int:
+        """Accepted readings not yet taken into an anchoring window."""
+        with reading_session(self.engine) as session:
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(InboxReading)
+                    .where(InboxReading.window_id.is_(None))  # type: ignore[union-attr]
+                )
+                or 0
+            )

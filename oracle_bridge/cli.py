@@ -1,0 +1,368 @@
+"""`provenance device …` (keys, the reading simulator) and `provenance bridge run`."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import time
+from collections import Counter
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from ledger_client.errors import ConfigurationError, DeploymentError
+from ledger_client.identifiers import DigitalLink, InvalidIdentifier
+from ledger_client.terminal import clear_errors, console
+from oracle_bridge.device import DeviceKey
+from oracle_bridge.errors import BrokerUnavailable, InvalidDeviceKey
+from oracle_bridge.readings import ReadingDomain
+from oracle_bridge.simulator import Profile
+
+device_app = typer.Typer(help="Device keys and the signed-reading simulator.", no_args_is_help=True)
+bridge_app = typer.Typer(help="The oracle bridge: readings in, anchors out.", no_args_is_help=True)
+
+
+class Transport(StrEnum):
+    HTTP = "http"
+    MQTT = "mqtt"
+
+
+ANVIL_CHAIN_ID = 31337
+HTTP_BATCH_SIZE = 100
+# The event of each profile when not given: an excursion of 12 °C for 45 min, a 2 h data
+# gap, one reading at 30 °C (each breaks the RULES.md example rule of 2-8 °C, 30 min, 1 h).
+EVENT_DEFAULTS: dict[Profile, tuple[float, int]] = {
+    Profile.STEADY: (5.0, 0),
+    Profile.EXCURSION: (12.0, 2700),
+    Profile.GAP: (5.0, 7200),
+    Profile.HARD_LIMIT: (30.0, 0),
+}
+
+
+def write_key_file(path: Path, key: DeviceKey) -> None:
+    """Store `key` as JSON `{address, privateKey}`, readable by its owner only.
+
+    Raises:
+        InvalidDeviceKey: the file exists already (a key is never overwritten).
+    """
+    record = {"address": key.address, "privateKey": "0x" + key.private_key.hex()}
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise InvalidDeviceKey(f"{path} exists already; choose another --out") from None
+    except OSError as exc:
+        raise InvalidDeviceKey(f"cannot write the key file {path}: {exc.strerror}") from None
+    with os.fdopen(descriptor, "w") as file:
+        file.write(json.dumps(record, indent=2) + "\n")
+
+
+def read_key_file(path: Path) -> DeviceKey:
+    """The key in `path`: a `device keygen` JSON file, or a file holding just the hex key.
+
+    Raises:
+        InvalidDeviceKey: unreadable, malformed, or its address does not match its key.
+    """
+    try:
+        text = path.read_text().strip()
+    except OSError as exc:
+        raise InvalidDeviceKey(f"cannot read the key file {path}: {exc.strerror}") from None
+    if not text.startswith("{"):
+        return _key_in(path, text)
+    try:
+        record = json.loads(text)
+        private_key = record["privateKey"]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidDeviceKey(
+            f"the key file {path} is not a `provenance device keygen` file (JSON with privateKey)"
+        ) from None
+    key = _key_in(path, private_key)
+    if str(record.get("address", key.address)).lower() != key.address.lower():
+        raise InvalidDeviceKey(f"the key file {path} names {record['address']}, not its key's")
+    return key
+
+
+def _key_in(path: Path, private_key: object) -> DeviceKey:
+    try:
+        return DeviceKey.from_private_key(private_key)  # type: ignore[arg-type]
+    except InvalidDeviceKey as exc:
+        raise InvalidDeviceKey(f"the key file {path} holds no valid key: {exc}") from None
+
+
+def parse_batch_id(lot: str) -> bytes:
+    """The on-chain batch id of a lot given as its Digital Link URI or as `0x` + 64 hex digits.
+
+    Raises:
+        InvalidIdentifier: neither form.
+    """
+    if lot.startswith("0x"):
+        try:
+            batch_id = bytes.fromhex(lot[2:])
+        except ValueError:
+            batch_id = b""
+        if len(batch_id) != 32:
+            raise InvalidIdentifier(f"batch id {lot!r} is not 0x and 64 hex digits")
+        return batch_id
+    return DigitalLink.parse(lot).batch_id
+
+
+def _domain(chain_id: int | None, contract: str | None) -> ReadingDomain:
+    """The signing domain from the options, the deployment record filling what is missing."""
+    if chain_id is None or contract is None:
+        from ledger_client.config import LedgerSettings
+        from ledger_client.deployment import Deployment
+
+        try:
+            deployment = Deployment.load(LedgerSettings().deployment_path)
+        except DeploymentError as exc:
+            raise DeploymentError(f"{exc} (or pass --chain-id and --contract)") from None
+        chain_id = chain_id if chain_id is not None else deployment.chain_id
+        contract = contract or deployment.address("ColdChainCompliance")
+    return ReadingDomain(chain_id=chain_id, verifying_contract=contract)
+
+
+@device_app.command("keygen")
+@clear_errors
+def keygen(
+    out: Annotated[
+        Path | None, typer.Option(help="Write the key to this new file (owner-only)")
+    ] = None,
+    chain_id: Annotated[
+        int, typer.Option(min=1, help="Chain of the device's did:pkh")
+    ] = ANVIL_CHAIN_ID,
+) -> None:
+    """Generate a device key; print its address and did:pkh (and the key, without --out)."""
+    key = DeviceKey.generate()
+    did = key.did(chain_id)
+    if out is not None:
+        write_key_file(out, key)
+    console.print(f"address      {key.address}", highlight=False, soft_wrap=True)
+    console.print(f"did          {did}", highlight=False, soft_wrap=True)
+    if out is not None:
+        console.print(f"key file     {out}", highlight=False, soft_wrap=True)
+    else:
+        console.print(f"private key  0x{key.private_key.hex()}", highlight=False, soft_wrap=True)
+        console.print("[yellow]keep the private key secret: it is not stored anywhere[/yellow]")
+
+
+@device_app.command("simulate")
+@clear_errors
+def simulate(
+    lot: Annotated[
+        str, typer.Option(help="The lot's Digital Link URI, or its 0x on-chain batch id")
+    ],
+    key: Annotated[Path | None, typer.Option(help="Key file from `device keygen`")] = None,
+    key_hex: Annotated[
+        str | None, typer.Option(help="The device key as hex (prefer --key: not in ps)")
+    ] = None,
+    profile: Annotated[Profile, typer.Option(help="Reading pattern")] = Profile.STEADY,
+    count: Annotated[
+        int, typer.Option(min=1, help="In-range readings (before the event, if any)")
+    ] = 10,
+    interval: Annotated[int, typer.Option(min=1, help="Device seconds between readings")] = 60,
+    event_temp: Annotated[
+        float | None, typer.Option(help="°C of the excursion or hard-limit reading")
+    ] = None,
+    event_seconds: Annotated[
+        int | None, typer.Option(min=0, help="Excursion length or data gap, in seconds")
+    ] = None,
+    start_seq: Annotated[int, typer.Option(min=0, help="Seq of the first reading")] = 1,
+    start_time: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Unix time of the first reading (default: the last reading is timed now); "
+            "continue an earlier run after its last reading's time",
+        ),
+    ] = None,
+    transport: Annotated[Transport, typer.Option(help="How readings travel")] = Transport.HTTP,
+    url: Annotated[str, typer.Option(help="Bridge base URL (http)")] = "http://127.0.0.1:8000",
+    host: Annotated[str, typer.Option(help="MQTT broker host (mqtt)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="MQTT broker port (mqtt)")] = 1883,
+    topic_prefix: Annotated[
+        str, typer.Option(help="MQTT topic prefix (mqtt)")
+    ] = "provenance/readings",
+    chain_id: Annotated[
+        int | None, typer.Option(help="Signing domain chain id (default: the deployment record)")
+    ] = None,
+    contract: Annotated[
+        str | None,
+        typer.Option(help="ColdChainCompliance address (default: the deployment record)"),
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(min=0.001, help="Readings per second (default: no pause)")
+    ] = None,
+) -> None:
+    """Sign a profile's readings with a device key and stream them to the bridge."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from oracle_bridge.simulator import (
+        HttpReadingSender,
+        PublishingSender,
+        ReadingSender,
+        send_readings,
+        simulated_readings,
+    )
+
+    if (key is None) == (key_hex is None):
+        raise ConfigurationError("pass exactly one of --key KEYFILE and --key-hex HEX")
+    if transport is Transport.HTTP and not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"--url must start with http:// or https://, got {url!r}")
+    device = read_key_file(key) if key is not None else _key_from_hex(key_hex or "")
+    batch_id = parse_batch_id(lot)
+    domain = _domain(chain_id, contract)
+    default_temp, default_seconds = EVENT_DEFAULTS[profile]
+    readings = simulated_readings(
+        device=device.address,
+        batch_id=batch_id,
+        profile=profile,
+        count=count,
+        interval_s=interval,
+        first_seq=start_seq,
+        end_timestamp=int(time.time()),
+        start_timestamp=start_time,
+        event_temp_milli_c=round((event_temp if event_temp is not None else default_temp) * 1000),
+        event_seconds=event_seconds if event_seconds is not None else default_seconds,
+    )
+    signed = [device.sign(reading, domain=domain) for reading in readings]
+
+    with contextlib.ExitStack() as connection:
+        sender: ReadingSender
+        if transport is Transport.HTTP:
+            sender, batch_size = HttpReadingSender(url), HTTP_BATCH_SIZE
+        else:
+            from oracle_bridge.sources.mqtt import MqttPublisher
+
+            publisher = connection.enter_context(MqttPublisher(host=host, port=port))
+            sender, batch_size = PublishingSender(publisher, topic_prefix=topic_prefix), 1
+        with Progress(
+            TextColumn(f"{profile} → {transport}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task("sending", total=len(signed))
+            outcomes = send_readings(
+                signed,
+                sender,
+                batch_size=batch_size,
+                rate=rate,
+                on_sent=lambda sent: progress.advance(task, sent),
+            )
+
+    counts = Counter(outcome.status for outcome in outcomes)
+    summary = ", ".join(f"{number} {status}" for status, number in counts.items())
+    console.print(
+        f"{len(signed)} readings of {device.address} (seq {start_seq}–{readings[-1].seq}, "
+        f"time {readings[0].timestamp}–{readings[-1].timestamp}) for batch 0x{batch_id.hex()}: "
+        f"{summary}",
+        highlight=False,
+        soft_wrap=True,
+    )
+    rejected = [outcome.reason for outcome in outcomes if outcome.status == "rejected"]
+    if rejected:
+        console.print(f"[yellow]first rejection:[/yellow] {rejected[0]}", highlight=False)
+
+
+def _key_from_hex(key_hex: str) -> DeviceKey:
+    try:
+        return DeviceKey.from_private_key(key_hex.strip())
+    except InvalidDeviceKey as exc:
+        raise InvalidDeviceKey(f"--key-hex: {exc}") from None
+
+
+def _settings_problem(error: ValidationError) -> str:
+    """The first invalid setting, named by its environment variable."""
+    prefix = "PROVENANCE_BRIDGE_" if error.title == "BridgeSettings" else "PROVENANCE_"
+    first = error.errors()[0]
+    name = prefix + "_".join(str(part) for part in first["loc"]).upper()
+    return f"{name}: {first['msg']}"
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    try:
+        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(info[0], socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(info[4])
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another --http-port"
+        ) from None
+    return sock
+
+
+@bridge_app.command("run")
+@clear_errors
+def run(
+    http_host: Annotated[str, typer.Option(help="Address the HTTP API listens on")] = "127.0.0.1",
+    http_port: Annotated[int, typer.Option(help="Port of the HTTP API")] = 8000,
+    mqtt: Annotated[bool, typer.Option(help="Also take readings from the MQTT broker")] = True,
+    mqtt_client_id: Annotated[
+        str | None,
+        typer.Option(
+            help="This instance's MQTT client id, stable across restarts "
+            "(default: provenance-bridge-HOSTNAME)",
+            envvar="PROVENANCE_BRIDGE_MQTT_CLIENT_ID",
+        ),
+    ] = None,
+) -> None:
+    """Run the bridge: HTTP ingress and API, MQTT ingress, anchoring; Ctrl-C or SIGTERM stops."""
+    listening = _listening_socket(http_host, http_port)
+
+    import uvicorn
+
+    from api.app import create_app
+    from oracle_bridge.bridge import Bridge
+    from oracle_bridge.config import BridgeSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = BridgeSettings()
+    except ValidationError as exc:
+        raise ConfigurationError(_settings_problem(exc)) from None
+    bridge = Bridge.from_settings(settings)
+    source = None
+    if mqtt:
+        from oracle_bridge.sources.mqtt import MqttSource
+
+        source = MqttSource(
+            bridge.ingestor,
+            host=settings.mqtt_host,
+            port=settings.mqtt_port,
+            topic_prefix=settings.mqtt_topic_prefix,
+            shared_group=settings.mqtt_shared_group,
+            client_id=mqtt_client_id or f"provenance-bridge-{socket.gethostname()}",
+        )
+    server = uvicorn.Server(uvicorn.Config(create_app(bridge), log_level="info"))
+    # uvicorn re-raises the signal that stopped it: let SIGTERM end here, through `finally`.
+    signal.signal(signal.SIGTERM, lambda *_: None)
+    bridge.start()
+    try:
+        if source is not None:
+            try:
+                source.start()
+            except BrokerUnavailable as exc:
+                raise BrokerUnavailable(f"{exc} (or run with --no-mqtt)") from None
+        console.print(
+            f"bridge running: HTTP http://{http_host}:{http_port} (OpenAPI at /docs)"
+            + (f", MQTT {source.subscription}" if source else "")
+            + "; Ctrl-C stops",
+            highlight=False,
+            soft_wrap=True,
+        )
+        server.run(sockets=[listening])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if source is not None:
+            source.stop()
+        bridge.stop()
+        listening.close()
+    console.print("bridge stopped")

@@ -1,0 +1,87 @@
+"""Settings of the oracle bridge: `PROVENANCE_BRIDGE_*` variables, plus the ledger's own
+`PROVENANCE_*` settings (RPC URL, state directory, deployment record) it shares."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger_client.config import ANVIL_DEV_KEY, LedgerSettings
+from ledger_client.errors import ConfigurationError
+
+# anvil's fifth development key: the embedded default's oracle, refused on any other chain.
+ANVIL_ORACLE_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"
+_DEVELOPMENT_KEYS = frozenset({ANVIL_DEV_KEY, ANVIL_ORACLE_KEY})
+
+
+class BridgeSettings(BaseSettings):
+    """How the bridge ingests, batches and submits readings."""
+
+    model_config = SettingsConfigDict(env_prefix="PROVENANCE_BRIDGE_", extra="ignore")
+
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    # The bridge's own database (inbox, outboxes, dead letters); SQLite under the state
+    # directory by default, PostgreSQL by URL.
+    database_url: str = ""
+    # The account holding ORACLE_ROLE that anchors and submits readings.
+    oracle_private_key: str = Field(default=ANVIL_ORACLE_KEY, repr=False)
+
+    max_message_bytes: int = Field(default=4096, ge=256)
+    max_future_skew_s: int = Field(default=300, ge=0)
+    window_max_readings: int = Field(default=1000, ge=1, le=10_000)
+    window_max_age_s: float = Field(default=5.0, ge=0)
+    # Readings per submitReadings transaction, kept well under the per-transaction gas cap.
+    submission_max_readings: int = Field(default=100, ge=1, le=200)
+    # How long a device's registry entry and a batch's rule are trusted without re-reading.
+    policy_cache_s: float = Field(default=2.0, ge=0)
+    poll_interval_s: float = Field(default=0.2, gt=0)
+    chain_backoff_min_s: float = Field(default=0.5, gt=0)
+    chain_backoff_max_s: float = Field(default=30.0, gt=0)
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_topic_prefix: str = "provenance/readings"
+    mqtt_shared_group: str = "provenance-bridge"
+
+    @field_validator("oracle_private_key")
+    @classmethod
+    def _hex_key(cls, value: str) -> str:
+        raw = value.removeprefix("0x")
+        if len(raw) != 64 or any(c not in "0123456789abcdefABCDEF" for c in raw):
+            raise ValueError("PROVENANCE_BRIDGE_ORACLE_PRIVATE_KEY must be 32 bytes of hex")
+        return "0x" + raw.lower()
+
+    @field_validator("mqtt_topic_prefix")
+    @classmethod
+    def _topic_prefix(cls, value: str) -> str:
+        if not value or value.endswith("/") or any(c in value for c in "+#"):
+            raise ValueError("the MQTT topic prefix is a topic without wildcards or a final '/'")
+        return value
+
+    @model_validator(mode="after")
+    def _backoff_bounds(self) -> BridgeSettings:
+        if self.chain_backoff_min_s > self.chain_backoff_max_s:
+            raise ValueError("PROVENANCE_BRIDGE_CHAIN_BACKOFF_MIN_S exceeds ..._MAX_S")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The bridge database's URL; `bridge.db` under the state directory by default."""
+        return self.database_url or f"sqlite:///{self.ledger.state_dir / 'bridge.db'}"
+
+    def mqtt_topic(self, device: str) -> str:
+        """The topic a device publishes its signed readings to: `{prefix}/{device}`."""
+        return f"{self.mqtt_topic_prefix}/{device}"
+
+    @property
+    def mqtt_subscription(self) -> str:
+        """The shared subscription bridge instances split the devices' readings over."""
+        return f"$share/{self.mqtt_shared_group}/{self.mqtt_topic_prefix}/+"
+
+    def require_real_key(self, chain_id: int) -> None:
+        """Refuse anvil's published development keys on any chain but anvil's."""
+        if self.oracle_private_key in _DEVELOPMENT_KEYS and chain_id != 31337:
+            raise ConfigurationError(
+                f"PROVENANCE_BRIDGE_ORACLE_PRIVATE_KEY is a public anvil key but chain {chain_id}"
+                " is not a local anvil: set the key of the bridge's ORACLE account"
+            )

@@ -1,0 +1,86 @@
+"""Batched ingress: a JSON array of signed readings, each item ingested as sent.
+
+Items are split out of the body as their exact bytes (not parsed and re-serialised), so the
+ingestor judges, and dead-letters, precisely what the sender wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from oracle_bridge.errors import MalformedBatch
+from oracle_bridge.sources import IngestStatus, ReadingIngestor
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+def split_json_array(body: bytes) -> list[bytes]:
+    """The exact bytes of each element of the JSON array `body`.
+
+    Raises:
+        MalformedBatch: `body` is not UTF-8 JSON, or not an array.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedBatch(f"the body is not UTF-8 text: {exc}") from None
+    position = _skip_whitespace(text, 0)
+    if not text.startswith("[", position):
+        raise MalformedBatch("the body must be a JSON array of signed readings")
+    items: list[bytes] = []
+    position = _skip_whitespace(text, position + 1)
+    if text.startswith("]", position):
+        return _finish(text, position, items)
+    while True:
+        try:
+            _, end = _DECODER.raw_decode(text, position)
+        except json.JSONDecodeError as exc:
+            raise MalformedBatch(f"the body is not valid JSON: {exc}") from None
+        items.append(text[position:end].encode("utf-8"))
+        position = _skip_whitespace(text, end)
+        if text.startswith("]", position):
+            return _finish(text, position, items)
+        if not text.startswith(",", position):
+            raise MalformedBatch(f"the body is not valid JSON: expected ',' or ']' at {position}")
+        position = _skip_whitespace(text, position + 1)
+
+
+def _skip_whitespace(text: str, position: int) -> int:
+    match = _WHITESPACE.match(text, position)
+    assert match is not None  # the pattern matches the empty string
+    return match.end()
+
+
+def _finish(text: str, closing: int, items: list[bytes]) -> list[bytes]:
+    if _skip_whitespace(text, closing + 1) != len(text):
+        raise MalformedBatch("the body is not valid JSON: data after the array")
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    """The outcome of the batch's item number `index` (0-based)."""
+
+    index: int
+    status: IngestStatus
+    reason: str | None
+    device: str | None
+    seq: int | None
+
+
+def ingest_batch(ingestor: ReadingIngestor, items: list[bytes], *, source: str) -> list[ItemResult]:
+    """Hand each item to `ingestor` in order; one result per item.
+
+    Raises whatever `accept` raises: the items before the failing one are stored, and a
+    retry of the whole batch reports them as duplicates.
+    """
+    results = []
+    for index, raw in enumerate(items):
+        outcome = ingestor.accept(raw, source=source)
+        results.append(
+            ItemResult(index, outcome.status, outcome.reason, outcome.device, outcome.seq)
+        )
+    return results

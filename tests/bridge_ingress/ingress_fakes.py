@@ -1,0 +1,113 @@
+"""An in-memory ingestor (the bridge's `Ingestor` contract without a store) and signed readings
+for the ingress tests."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from oracle_bridge.device import DeviceKey
+from oracle_bridge.errors import BridgeError, InvalidSignature, MalformedReading
+from oracle_bridge.readings import Reading, ReadingDomain, SignedReading, from_json, to_json
+from oracle_bridge.verification import verify
+
+# anvil's first development key: a fixed device for readable failures
+DEVICE = DeviceKey.from_private_key(
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+)
+DOMAIN = ReadingDomain(
+    chain_id=31337, verifying_contract="0x5FbDB2315678afecb367f032d93F642f64180aa3"
+)
+BATCH_ID = bytes.fromhex("ab" * 32)
+T0 = 1_700_000_000
+
+
+def signed_json(seq: int, *, key: DeviceKey = DEVICE) -> bytes:
+    """The JSON bytes of reading `seq` of `key`'s device, signed for `DOMAIN`."""
+    reading = Reading(
+        device=key.address,
+        batch_id=BATCH_ID,
+        seq=seq,
+        timestamp=T0 + 60 * seq,
+        temp_milli_c=5000,
+        humidity_permille=500,
+    )
+    return to_json(key.sign(reading, domain=DOMAIN)).encode()
+
+
+class StoreUnavailable(BridgeError):
+    """The fake's stand-in for a database that is down."""
+
+
+@dataclass(frozen=True)
+class FakeResult:
+    status: str
+    reason: str | None = None
+    device: str | None = None
+    seq: int | None = None
+
+
+@dataclass
+class FakeIngestor:
+    """Parses, verifies (when given a domain), deduplicates on (device, seq), dead-letters the rest.
+
+    `fail_times` makes the next calls raise `StoreUnavailable`; `gate`, when set, makes every
+    call wait for it before deciding. All calls are recorded, in order, in `calls`.
+    """
+
+    domain: ReadingDomain | None = None
+    max_message_bytes: int = 4096
+    fail_times: int = 0
+    gate: threading.Event | None = None
+    calls: list[tuple[bytes, str]] = field(default_factory=list)
+    stored: dict[tuple[str, int], SignedReading] = field(default_factory=dict)
+    dead_letters: list[tuple[bytes, str]] = field(default_factory=list)
+    returned: list[FakeResult] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def accept(self, raw: bytes, *, source: str) -> FakeResult:
+        with self._changed:
+            self.calls.append((raw, source))
+            self._changed.notify_all()
+        if self.gate is not None:
+            self.gate.wait()
+        with self._changed:
+            if self.fail_times:
+                self.fail_times -= 1
+                raise StoreUnavailable("the store is down")
+            result = self._decide(raw)
+            self.returned.append(result)
+            self._changed.notify_all()
+            return result
+
+    def _decide(self, raw: bytes) -> FakeResult:
+        if len(raw) > self.max_message_bytes:
+            return self._dead_letter(raw, f"message of {len(raw)} bytes is over the limit")
+        try:
+            signed = from_json(raw)
+            if self.domain is not None:
+                verify(signed, domain=self.domain)
+        except (MalformedReading, InvalidSignature) as exc:
+            return self._dead_letter(raw, str(exc))
+        key = (signed.reading.device, signed.reading.seq)
+        status = "duplicate" if key in self.stored else "accepted"
+        self.stored.setdefault(key, signed)
+        return FakeResult(status, None, *key)
+
+    def _dead_letter(self, raw: bytes, reason: str) -> FakeResult:
+        self.dead_letters.append((raw, reason))
+        return FakeResult("rejected", reason)
+
+    def wait_until(self, condition: Callable[[FakeIngestor], bool], timeout_s: float = 10) -> None:
+        """Block until `condition(self)` holds; fail the test after `timeout_s`."""
+        deadline = time.monotonic() + timeout_s
+        with self._changed:
+            while not condition(self):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"timed out: {len(self.calls)} calls, {len(self.returned)} returned"
+                    )
+                self._changed.wait(remaining)

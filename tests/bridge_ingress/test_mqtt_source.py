@@ -1,0 +1,172 @@
+"""MQTT ingress end to end through the real Mosquitto, with an in-memory ingestor."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+
+import pytest
+from ingress_fakes import DEVICE, FakeIngestor, signed_json
+
+from ledger_client.local_chain import free_port
+from oracle_bridge.device import DeviceKey
+from oracle_bridge.errors import BrokerUnavailable
+from oracle_bridge.sources import reading_topic
+from oracle_bridge.sources.mqtt import MqttPublisher, MqttSource
+
+pytestmark = pytest.mark.services
+
+PAHO_LOG = "oracle_bridge.sources.mqtt.paho"
+
+
+def pubacks(caplog: pytest.LogCaptureFixture) -> int:
+    return sum(r.getMessage().startswith("Sending PUBACK") for r in caplog.records)
+
+
+def wait_for(condition, timeout_s: float = 10) -> None:  # noqa: ANN001 - test helper
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_readings_arrive_and_are_acknowledged_only_after_accept_returned(
+    mqtt_sources, publisher, topic_prefix, caplog
+):
+    caplog.set_level(logging.DEBUG, logger=PAHO_LOG)
+    gate = threading.Event()
+    ingestor = FakeIngestor(gate=gate)
+    mqtt_sources(ingestor)
+    topic = reading_topic(topic_prefix, DEVICE.address)
+    for seq in range(1, 6):
+        publisher.publish(topic, signed_json(seq))
+
+    ingestor.wait_until(lambda fake: len(fake.calls) == 1)
+    time.sleep(0.3)
+    assert pubacks(caplog) == 0, "a message was acknowledged while accept had not returned"
+    gate.set()
+    ingestor.wait_until(lambda fake: len(fake.returned) == 5)
+    wait_for(lambda: pubacks(caplog) == 5)
+
+    assert [seq for _, seq in ingestor.stored] == [1, 2, 3, 4, 5]
+    assert {source for _, source in ingestor.calls} == {f"mqtt:{topic}"}
+    assert [raw for raw, _ in ingestor.calls] == [signed_json(seq) for seq in range(1, 6)]
+
+
+def test_a_message_whose_accept_raised_is_redelivered_and_then_acknowledged(
+    mqtt_sources, publisher, topic_prefix, caplog
+):
+    caplog.set_level(logging.DEBUG, logger=PAHO_LOG)
+    ingestor = FakeIngestor(fail_times=1)
+    mqtt_sources(ingestor)
+    publisher.publish(reading_topic(topic_prefix, DEVICE.address), signed_json(1))
+
+    ingestor.wait_until(lambda fake: len(fake.returned) == 1)
+    assert [raw for raw, _ in ingestor.calls] == [signed_json(1)] * 2
+    assert ingestor.returned[0].status == "accepted"
+    wait_for(lambda: pubacks(caplog) == 1)
+
+
+def test_a_message_unacknowledged_at_stop_comes_back_to_the_restarted_instance(
+    mqtt_sources, publisher, topic_prefix
+):
+    gate = threading.Event()
+    first = FakeIngestor(gate=gate)
+    client_id = f"test-bridge-{uuid.uuid4().hex[:12]}"
+    source = mqtt_sources(first, client_id=client_id)
+    publisher.publish(reading_topic(topic_prefix, DEVICE.address), signed_json(7))
+    first.wait_until(lambda fake: len(fake.calls) == 1)
+
+    source.stop(timeout_s=0.2)  # accept still running: the message must stay unacknowledged
+    gate.set()
+    first.wait_until(lambda fake: len(fake.returned) == 1)
+
+    second = FakeIngestor()
+    mqtt_sources(second, client_id=client_id)
+    second.wait_until(lambda fake: len(fake.returned) == 1)
+    assert [raw for raw, _ in second.calls] == [signed_json(7)]
+
+
+def test_two_instances_on_one_shared_subscription_split_the_messages(
+    mqtt_sources, publisher, topic_prefix
+):
+    ingestors = [FakeIngestor(), FakeIngestor()]
+    for ingestor in ingestors:
+        mqtt_sources(ingestor)
+    devices = [DeviceKey.generate() for _ in range(4)]
+    sent = {signed_json(seq, key=device): None for device in devices for seq in range(1, 11)}
+    for raw in sent:
+        device = raw.split(b'"device":"')[1][:42].decode()
+        publisher.publish(reading_topic(topic_prefix, device), raw)
+
+    wait_for(lambda: sum(len(i.returned) for i in ingestors) == len(sent))
+    time.sleep(0.2)  # nothing arrives twice
+    received = [[raw for raw, _ in ingestor.calls] for ingestor in ingestors]
+    assert all(received), "each instance gets a share of the messages"
+    assert sorted(received[0] + received[1]) == sorted(sent)
+    assert not set(received[0]) & set(received[1])
+
+
+def test_oversized_and_malformed_payloads_reach_the_ingestor_and_are_acknowledged(
+    mqtt_sources, publisher, topic_prefix
+):
+    ingestor = FakeIngestor()
+    client_id = f"test-bridge-{uuid.uuid4().hex[:12]}"
+    source = mqtt_sources(ingestor, client_id=client_id)
+    topic = reading_topic(topic_prefix, DEVICE.address)
+    bad = [b"not json", b"", b'{"device": 1}', b"[" * 200_000, signed_json(1)[:-2] + b"}"]
+    for payload in bad:
+        publisher.publish(topic, payload)
+
+    ingestor.wait_until(lambda fake: len(fake.returned) == len(bad))
+    assert [raw for raw, _ in ingestor.dead_letters] == bad
+    assert {result.status for result in ingestor.returned} == {"rejected"}
+
+    source.stop()
+    publisher.publish(topic, signed_json(2))  # a marker behind anything redelivered
+    again = FakeIngestor()
+    mqtt_sources(again, client_id=client_id)
+    again.wait_until(lambda fake: len(fake.returned) == 1)
+    time.sleep(0.2)
+    assert [raw for raw, _ in again.calls] == [signed_json(2)], "rejections were acknowledged"
+
+
+def test_an_unreachable_broker_is_a_clear_error():
+    port = free_port()
+    source = MqttSource(
+        FakeIngestor(),
+        host="127.0.0.1",
+        port=port,
+        topic_prefix="provenance/readings",
+        shared_group="bridge",
+        client_id="unreachable",
+    )
+    with pytest.raises(BrokerUnavailable, match=f"no MQTT broker answers at 127.0.0.1:{port}"):
+        source.start()
+    source.stop()  # nothing to stop, and no error either
+    with pytest.raises(BrokerUnavailable, match="no MQTT broker answers"):
+        MqttPublisher(host="127.0.0.1", port=port).connect()
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"topic_prefix": "a/+/b"}, "wildcards"),
+        ({"topic_prefix": "a/"}, "must be non-empty"),
+        ({"shared_group": "a/b"}, "shared group"),
+        ({"client_id": ""}, "fixed client id"),
+    ],
+)
+def test_bad_subscription_settings_are_refused(options, problem):
+    settings = {
+        "host": "127.0.0.1",
+        "port": 1883,
+        "topic_prefix": "provenance/readings",
+        "shared_group": "bridge",
+        "client_id": "bridge-1",
+        **options,
+    }
+    with pytest.raises(ValueError, match=problem):
+        MqttSource(FakeIngestor(), **settings)

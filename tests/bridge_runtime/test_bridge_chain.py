@@ -1,0 +1,394 @@
+"""The bridge end to end on a real anvil: readings in, windows anchored, lots quarantined."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from bridge_runtime_factories import (
+    ORACLE,
+    RULE,
+    T0,
+    ColdChain,
+    bridge_settings,
+    payload,
+    signed_of,
+)
+from sqlalchemy import select, update
+from web3 import HTTPProvider, Web3
+
+from ledger_client.chain import connect, rpc
+from ledger_client.lifecycle import BatchStatus
+from ledger_client.local_chain import free_port
+from oracle_bridge.anchors import READINGS_ANCHORED_TOPIC, AnchoredWindow, decode_readings_anchored
+from oracle_bridge.bridge import Bridge
+from oracle_bridge.device import DeviceKey
+from oracle_bridge.errors import ProofInvalid
+from oracle_bridge.merkle import MerkleTree, leaf
+from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.proofs import reading_proof, verify_against_chain
+from oracle_bridge.readings import SignedReading
+from oracle_bridge.store import (
+    ComplianceSubmission,
+    ReadingWindow,
+    SubmissionStatus,
+    WindowStatus,
+    reading_session,
+    writing,
+)
+from tests.conftest import make_consortium
+
+pytestmark = pytest.mark.integration
+
+EXCURSION_C = 9000  # above the rule's 8 °C, below its 25 °C hard limit
+
+
+@pytest.fixture(scope="module")
+def cold_chain(w3) -> ColdChain:
+    """One consortium for the module: every test makes lots and devices of its own."""
+    return ColdChain(make_consortium(w3), ORACLE)
+
+
+@pytest.fixture
+def engine(databases):
+    return databases.engine()
+
+
+def make_bridge(cold_chain: ColdChain, engine, *, w3: Web3 | None = None, **settings) -> Bridge:
+    c = cold_chain.consortium
+    w3 = w3 or c.w3
+    rules = ChainRuleSource(w3, c.deployment, cache_s=60)
+    return Bridge(
+        engine=engine,
+        w3=w3,
+        deployment=c.deployment,
+        oracle=ORACLE,
+        policy=ChainDevicePolicy(w3, c.deployment, rules=rules, cache_s=60),
+        rules=rules,
+        settings=bridge_settings(**settings),
+        clock=lambda: T0 + 100_000,
+    )
+
+
+def feed(bridge: Bridge, device: DeviceKey, batch_id: bytes, temps: dict[int, int], **fields):
+    """Readings seq -> temperature, 60 s apart unless `timestamp` says otherwise."""
+    signed = []
+    for seq, temp in temps.items():
+        reading = signed_of(
+            device, seq, domain=bridge.domain, batch_id=batch_id, temp_milli_c=temp, **fields
+        )
+        result = bridge.ingestor.accept(payload(reading), source="test")
+        assert result.status == "accepted", result
+        signed.append(reading)
+    return signed
+
+
+def anchorings(cold_chain: ColdChain, batch_id: bytes) -> list[AnchoredWindow]:
+    c = cold_chain.consortium
+    logs = rpc(
+        c.w3,
+        "eth_getLogs",
+        [
+            {
+                "address": c.deployment.address("ColdChainCompliance"),
+                "topics": [READINGS_ANCHORED_TOPIC, "0x" + batch_id.hex()],
+                "fromBlock": hex(c.deployment.deploy_block),
+                "toBlock": "latest",
+            }
+        ],
+    )
+    return [decode_readings_anchored(raw) for raw in logs]  # type: ignore[union-attr,misc]
+
+
+def status_of(cold_chain: ColdChain, batch_id: bytes) -> BatchStatus:
+    return cold_chain.consortium.writer().batch(batch_id).status
+
+
+def chain_state(cold_chain: ColdChain, batch_id: bytes, device: DeviceKey) -> tuple:
+    return tuple(cold_chain.compliance.functions.complianceState(batch_id, device.address).call())
+
+
+def rows(engine, model):
+    with reading_session(engine) as session:
+        return list(session.scalars(select(model).order_by(model.id)))
+
+
+def test_readings_are_anchored_in_windows_with_their_roots(cold_chain, engine):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(cold_chain, engine, window_max_readings=10)
+    signed = feed(bridge, device, lot, dict.fromkeys(range(1, 26), 5000))
+
+    report = bridge.run_once()
+
+    assert [(w.first_seq, w.last_seq) for w in report.windows_closed] == [
+        (1, 10),
+        (11, 20),
+        (21, 25),
+    ]
+    assert report.submitted.windows_anchored == 3
+    assert [w.status for w in rows(engine, ReadingWindow)] == [WindowStatus.ANCHORED] * 3
+    expected = [
+        MerkleTree([leaf(s.reading) for s in signed[start:stop]]).root
+        for start, stop in ((0, 10), (10, 20), (20, 25))
+    ]
+    logs = anchorings(cold_chain, lot)
+    assert [(a.batch_id, a.device, a.first_seq, a.last_seq) for a in logs] == [
+        (lot, device.address, 1, 10),
+        (lot, device.address, 11, 20),
+        (lot, device.address, 21, 25),
+    ]
+    assert [a.merkle_root for a in logs] == expected
+    assert rows(engine, ComplianceSubmission) == []
+    assert status_of(cold_chain, lot) is BatchStatus.ACTIVE
+    assert not bridge.run_once().submitted.progressed
+    assert bridge.inbox_backlog() == 0
+    assert bridge.database_reachable() and bridge.chain_reachable()
+
+
+def test_an_excursion_longer_than_the_rule_quarantines_the_lot(cold_chain, engine):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(cold_chain, engine, window_max_readings=8)
+    # 60 s apart: seq 2..13 out of range span 660 s > 600 s allowed
+    temps = {1: 5000} | dict.fromkeys(range(2, 14), EXCURSION_C) | {14: 5000, 15: 5000}
+    feed(bridge, device, lot, temps)
+
+    bridge.run_once()
+
+    assert status_of(cold_chain, lot) is BatchStatus.QUARANTINED
+    submissions = rows(engine, ComplianceSubmission)
+    assert submissions and {s.status for s in submissions} == {SubmissionStatus.CONFIRMED}
+    # seq 13 quarantined (and reset the excursion): the in-range 14 changes nothing on chain
+    assert chain_state(cold_chain, lot, device)[0] == 13
+
+
+def test_a_shorter_excursion_does_not_quarantine(cold_chain, engine):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(cold_chain, engine)
+    temps = {1: 5000} | dict.fromkeys(range(2, 12), EXCURSION_C) | {12: 5000, 13: 5000}
+    feed(bridge, device, lot, temps)  # seq 2..11 span 540 s
+
+    bridge.run_once()
+
+    assert status_of(cold_chain, lot) is BatchStatus.ACTIVE
+    last_seq, last_timestamp, in_excursion, _ = chain_state(cold_chain, lot, device)
+    assert (last_seq, last_timestamp, in_excursion) == (12, T0 + 720, False)
+
+
+def test_a_hard_limit_reading_quarantines_the_lot(cold_chain, engine):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(cold_chain, engine)
+    feed(bridge, device, lot, {1: 5000, 2: 5000, 3: 26_000, 4: 5000})
+
+    bridge.run_once()
+
+    assert status_of(cold_chain, lot) is BatchStatus.QUARANTINED
+    assert chain_state(cold_chain, lot, device)[0] == 3
+
+
+def test_a_data_gap_quarantines_the_lot(cold_chain, engine):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(cold_chain, engine)
+    feed(bridge, device, lot, {1: 5000, 2: 5000})
+    bridge.run_once()
+    assert status_of(cold_chain, lot) is BatchStatus.ACTIVE
+    feed(bridge, device, lot, {3: 5000}, timestamp=T0 + 120 + RULE.max_data_gap_seconds + 1)
+
+    bridge.run_once()
+
+    assert status_of(cold_chain, lot) is BatchStatus.QUARANTINED
+    assert chain_state(cold_chain, lot, device)[0] == 3
+
+
+def test_a_stored_reading_proves_itself_against_the_chain(cold_chain, engine):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(cold_chain, engine, window_max_readings=7)
+    signed = feed(bridge, device, lot, dict.fromkeys(range(1, 11), 5000))
+    bridge.run_once()
+    c = cold_chain.consortium
+
+    proof = reading_proof(engine, device=device.address, seq=9)
+    verified = verify_against_chain(c.w3, c.deployment, proof)
+
+    assert proof.signed == signed[8]
+    assert (proof.first_seq, proof.last_seq, proof.leaf_index) == (8, 10, 1)
+    (window,) = [w for w in anchorings(cold_chain, lot) if w.first_seq == 8]
+    assert (verified.merkle_root, verified.anchor_tx_hash) == (window.merkle_root, window.tx_hash)
+
+    # A doctored reading, a foreign signature, a wrong transaction: none holds.
+    doctored = SignedReading(
+        reading=signed_of(device, 9, domain=bridge.domain, batch_id=lot, temp_milli_c=5001).reading,
+        signature=signed[8].signature,
+    )
+    stranger = DeviceKey.generate()
+    bad_signature = SignedReading(
+        reading=signed[8].reading,
+        signature=stranger.sign(
+            signed_of(stranger, 9, domain=bridge.domain).reading, domain=bridge.domain
+        ).signature,
+    )
+    other_tx = next(w.tx_hash for w in anchorings(cold_chain, lot) if w.first_seq == 1)
+    for tampered, message in (
+        (proof.__class__(**{**proof.__dict__, "signed": doctored}), "different values"),
+        (proof.__class__(**{**proof.__dict__, "signed": bad_signature}), "signature"),
+        (proof.__class__(**{**proof.__dict__, "anchor_tx_hash": other_tx}), "anchors no window"),
+        (proof.__class__(**{**proof.__dict__, "proof": proof.proof[::-1]}), "Merkle proof"),
+    ):
+        with pytest.raises(ProofInvalid, match=message):
+            verify_against_chain(c.w3, c.deployment, tampered)
+
+
+class Crash(Exception):
+    """Stands for the process dying at a chosen instant."""
+
+
+def test_restart_mid_stream_never_anchors_a_window_twice(cold_chain, engine, monkeypatch):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    first = make_bridge(cold_chain, engine, window_max_readings=5)
+    temps = {seq: EXCURSION_C if 8 <= seq <= 9 else 5000 for seq in range(1, 13)}
+    feed(first, device, lot, {s: t for s, t in temps.items() if s <= 12})
+
+    # Crash 1: the node took the anchoring transactions, the bridge died before recording them.
+    real_send_many = first.submitter.sender.send_many
+
+    def send_then_die(*args, **kwargs):
+        real_send_many(*args, **kwargs)
+        raise Crash
+
+    monkeypatch.setattr(first.submitter.sender, "send_many", send_then_die)
+    with pytest.raises(Crash):
+        first.run_once()
+    assert {w.status for w in rows(engine, ReadingWindow)} == {WindowStatus.PENDING}
+    assert len(anchorings(cold_chain, lot)) == 3  # (1-5, 6-10, 11-12) are on chain, unrecorded
+
+    # Crash 2: a new bridge finds them by their logs; then it sends the submission and dies.
+    second = make_bridge(cold_chain, engine, window_max_readings=5)
+    real_send = second.submitter.sender.send
+
+    def submit_then_die(*args, **kwargs):
+        real_send(*args, **kwargs)
+        raise Crash
+
+    monkeypatch.setattr(second.submitter.sender, "send", submit_then_die)
+    with pytest.raises(Crash):
+        second.run_once()
+    assert {w.status for w in rows(engine, ReadingWindow)} == {WindowStatus.ANCHORED}
+    assert chain_state(cold_chain, lot, device)[0] == 10  # the excursion 8-9 ended at 10
+    (submission,) = rows(engine, ComplianceSubmission)
+    assert submission.status == SubmissionStatus.PENDING
+
+    # A third bridge resolves the submission from the chain's state and carries on.
+    third = make_bridge(cold_chain, engine, window_max_readings=5)
+    nonce_before = cold_chain.consortium.w3.eth.get_transaction_count(ORACLE.address)
+    third.run_once()
+    assert cold_chain.consortium.w3.eth.get_transaction_count(ORACLE.address) == nonce_before
+    (submission,) = rows(engine, ComplianceSubmission)
+    assert (submission.status, submission.resolved_from_chain) == (SubmissionStatus.CONFIRMED, True)
+
+    feed(third, device, lot, dict.fromkeys(range(13, 18), 5000))
+    third.run_once()
+    starts = [(a.first_seq, a.last_seq) for a in anchorings(cold_chain, lot)]
+    assert starts == [(1, 5), (6, 10), (11, 12), (13, 17)]
+    assert status_of(cold_chain, lot) is BatchStatus.ACTIVE
+
+
+def test_sent_windows_are_resolved_by_receipt_after_a_restart(cold_chain, engine, monkeypatch):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    first = make_bridge(cold_chain, engine, window_max_readings=4)
+    feed(first, device, lot, dict.fromkeys(range(1, 9), 5000))
+
+    def die_while_waiting(hashes, *, wait):
+        if wait:
+            raise Crash
+        return real_receipts(hashes, wait=wait)
+
+    real_receipts = first.submitter._receipts
+    monkeypatch.setattr(first.submitter, "_receipts", die_while_waiting)
+    with pytest.raises(Crash):
+        first.run_once()
+    assert {w.status for w in rows(engine, ReadingWindow)} == {WindowStatus.SENT}
+
+    make_bridge(cold_chain, engine).run_once()
+
+    windows = rows(engine, ReadingWindow)
+    assert {w.status for w in windows} == {WindowStatus.ANCHORED}
+    assert [(a.first_seq, a.tx_hash) for a in anchorings(cold_chain, lot)] == [
+        (w.first_seq, w.tx_hash) for w in windows
+    ]
+
+
+def test_a_stale_sequence_revert_is_resolved_from_chain_state(cold_chain, engine, monkeypatch):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(cold_chain, engine)
+    feed(bridge, device, lot, {1: 5000, 2: EXCURSION_C, 3: 5000})
+    bridge.run_once()
+    (submission,) = rows(engine, ComplianceSubmission)
+    assert submission.status == SubmissionStatus.CONFIRMED
+    # As if the confirmation was never recorded and the chain's state read raced it.
+    with writing(engine) as session:
+        session.execute(
+            update(ComplianceSubmission).values(status=SubmissionStatus.PENDING, tx_hash=None)
+        )
+    stale_reads = [0]  # one read that misses the landed readings
+    real = bridge.submitter._chain_last_seq
+    monkeypatch.setattr(
+        bridge.submitter,
+        "_chain_last_seq",
+        lambda b, d: stale_reads.pop() if stale_reads else real(b, d),
+    )
+
+    first_pass = bridge.submitter.run_once()  # estimate reverts StaleSequence: pending again
+    assert rows(engine, ComplianceSubmission)[0].status == SubmissionStatus.PENDING
+    assert first_pass.submissions_sent == 0
+    bridge.submitter.run_once()
+
+    (submission,) = rows(engine, ComplianceSubmission)
+    assert (submission.status, submission.resolved_from_chain) == (SubmissionStatus.CONFIRMED, True)
+
+
+def test_a_submission_the_chain_refuses_for_good_is_failed(cold_chain, engine):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(cold_chain, engine)
+    feed(bridge, device, lot, {1: 5000, 2: EXCURSION_C, 3: 5000})
+    cold_chain.set_active(device, False)  # after the bridge accepted the readings
+
+    report = bridge.run_once()
+
+    assert report.submitted.windows_anchored == 1
+    assert report.submitted.submissions_failed == 1
+    (submission,) = rows(engine, ComplianceSubmission)
+    assert submission.status == SubmissionStatus.FAILED
+    assert "DeviceRegistryInactiveDevice" in (submission.error or "")
+
+
+def test_ingest_keeps_working_while_the_chain_is_down(cold_chain, engine, anvil):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    w3 = connect(anvil.rpc_url)
+    bridge = make_bridge(cold_chain, engine, w3=w3)
+    feed(bridge, device, lot, {1: 5000})  # the device's registration is now cached
+    w3.provider = HTTPProvider(f"http://127.0.0.1:{free_port()}", request_kwargs={"timeout": 1})
+    with bridge:
+        feed(bridge, device, lot, dict.fromkeys(range(2, 6), 5000))
+        time.sleep(0.3)
+        assert not bridge.chain_reachable()
+        assert rows(engine, ReadingWindow)  # closed, waiting to be anchored
+        assert anchorings(cold_chain, lot) == []
+        w3.provider = HTTPProvider(anvil.rpc_url)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and {w.status for w in rows(engine, ReadingWindow)} != {
+            WindowStatus.ANCHORED
+        }:
+            time.sleep(0.05)
+    assert {w.status for w in rows(engine, ReadingWindow)} == {WindowStatus.ANCHORED}
+    assert sorted(a.first_seq for a in anchorings(cold_chain, lot))[0] == 1
+    assert max(a.last_seq for a in anchorings(cold_chain, lot)) == 5

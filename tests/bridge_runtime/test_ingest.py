@@ -1,0 +1,362 @@
+"""Ingestor.accept: every rejection is dead-lettered verbatim and changes nothing else."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+from bridge_runtime_factories import (
+    BATCH,
+    DOMAIN,
+    OTHER_BATCH,
+    RULE,
+    T0,
+    dead_letters,
+    payload,
+    signed_of,
+    snapshot,
+    with_fields,
+)
+from sqlalchemy import func, select
+
+from oracle_bridge.device import DeviceKey
+from oracle_bridge.errors import ChainUnavailable
+from oracle_bridge.ingest import SIGNATURE_MISMATCH, Ingestor
+from oracle_bridge.policy import InMemoryDevicePolicy, InMemoryRuleSource
+from oracle_bridge.readings import ReadingDomain, SignedReading
+from oracle_bridge.store import InboxReading, reading_session
+from oracle_bridge.verification import SECP256K1_N
+
+pytestmark = pytest.mark.unit
+
+
+def inbox(engine) -> list[InboxReading]:
+    with reading_session(engine) as session:
+        return list(session.scalars(select(InboxReading).order_by(InboxReading.seq)))
+
+
+def assert_rejected(ingestor, raw: bytes, *, reason: str, code: str, device=None, seq=None):
+    """Accept `raw`, expect a rejection, one new dead letter, and no other change."""
+    before = snapshot(ingestor.engine)
+    letters_before = len(dead_letters(ingestor.engine))
+    result = ingestor.accept(raw, source="test")
+    assert (result.status, result.reason) == ("rejected", reason)
+    assert (result.device, result.seq) == (device, seq)
+    letters = dead_letters(ingestor.engine)
+    assert len(letters) == letters_before + 1
+    letter = letters[-1]
+    assert (letter.reason, letter.reason_code, letter.source) == (reason, code, "test")
+    assert letter.payload == raw
+    assert (letter.device, letter.seq) == (device, seq)
+    assert snapshot(ingestor.engine) == before
+
+
+def test_a_valid_reading_is_stored_with_its_digest(ingestor, device):
+    signed = signed_of(device, 1)
+    result = ingestor.accept(payload(signed), source="mqtt:provenance/readings/x")
+    assert (result.status, result.reason, result.device, result.seq) == (
+        "accepted",
+        None,
+        device.address,
+        1,
+    )
+    (row,) = inbox(ingestor.engine)
+    assert row.signed_reading() == signed
+    assert row.source == "mqtt:provenance/readings/x"
+    assert row.window_id is None
+    assert dead_letters(ingestor.engine) == []
+
+
+def test_redelivery_is_a_duplicate_and_not_dead_lettered(ingestor, device):
+    raw = payload(signed_of(device, 1))
+    assert ingestor.accept(raw, source="mqtt").status == "accepted"
+    before = snapshot(ingestor.engine)
+    result = ingestor.accept(raw, source="mqtt")
+    assert (result.status, result.reason, result.seq) == ("duplicate", None, 1)
+    assert dead_letters(ingestor.engine) == []
+    assert snapshot(ingestor.engine) == before
+
+
+def test_forged_signature_is_rejected(ingestor, device):
+    forger = DeviceKey.generate()
+    forged = forger.sign(signed_of(forger, 1).reading, domain=DOMAIN)
+    raw = with_fields(forged, device=device.address)
+    assert_rejected(
+        ingestor,
+        raw,
+        reason=SIGNATURE_MISMATCH,
+        code="signature_mismatch",
+        device=device.address,
+        seq=1,
+    )
+
+
+@pytest.mark.parametrize(
+    "domain",
+    [
+        ReadingDomain(chain_id=1, verifying_contract=DOMAIN.verifying_contract),
+        ReadingDomain(chain_id=DOMAIN.chain_id, verifying_contract="0x" + "d1" * 20),
+    ],
+    ids=["another chain", "another contract"],
+)
+def test_signature_for_another_domain_is_rejected(ingestor, device, domain):
+    raw = payload(signed_of(device, 1, domain=domain))
+    assert_rejected(
+        ingestor,
+        raw,
+        reason=SIGNATURE_MISMATCH,
+        code="signature_mismatch",
+        device=device.address,
+        seq=1,
+    )
+
+
+def test_high_s_signature_is_rejected_as_invalid(ingestor, device):
+    signed = signed_of(device, 1)
+    s = int.from_bytes(signed.signature[32:64], "big")
+    flipped = (
+        signed.signature[:32]
+        + (SECP256K1_N - s).to_bytes(32, "big")
+        + bytes([55 - signed.signature[64]])
+    )
+    raw = payload(SignedReading(reading=signed.reading, signature=flipped))
+    assert_rejected(
+        ingestor,
+        raw,
+        reason="invalid signature: s is in the upper half of the curve order (malleable signature)",
+        code="invalid_signature",
+        device=device.address,
+        seq=1,
+    )
+
+
+def test_short_signature_is_rejected_as_invalid(ingestor, device):
+    signed = signed_of(device, 1)
+    raw = payload(SignedReading(reading=signed.reading, signature=signed.signature[:64]))
+    assert_rejected(
+        ingestor,
+        raw,
+        reason="invalid signature: 64-byte (EIP-2098) signatures are not accepted; send r||s||v",
+        code="invalid_signature",
+        device=device.address,
+        seq=1,
+    )
+
+
+def test_replayed_seq_with_different_content_is_rejected(ingestor, device):
+    assert ingestor.accept(payload(signed_of(device, 5)), source="t").status == "accepted"
+    replay = payload(signed_of(device, 5, temp_milli_c=5100))
+    assert_rejected(
+        ingestor,
+        replay,
+        reason="replayed seq with different content",
+        code="replayed_seq",
+        device=device.address,
+        seq=5,
+    )
+
+
+def test_lower_seq_than_accepted_is_rejected(ingestor, device):
+    assert ingestor.accept(payload(signed_of(device, 5)), source="t").status == "accepted"
+    assert_rejected(
+        ingestor,
+        payload(signed_of(device, 4)),
+        reason="lower seq than already accepted",
+        code="lower_seq",
+        device=device.address,
+        seq=4,
+    )
+
+
+def test_timestamp_before_the_previous_reading_is_rejected(ingestor, device):
+    assert ingestor.accept(payload(signed_of(device, 5)), source="t").status == "accepted"
+    assert_rejected(
+        ingestor,
+        payload(signed_of(device, 6, timestamp=T0)),
+        reason="timestamp before the device's previous reading",
+        code="timestamp_regression",
+        device=device.address,
+        seq=6,
+    )
+
+
+def test_unknown_device_is_rejected(ingestor):
+    stranger = DeviceKey.generate()
+    assert_rejected(
+        ingestor,
+        payload(signed_of(stranger, 1)),
+        reason="unknown device",
+        code="unknown_device",
+        device=stranger.address,
+        seq=1,
+    )
+
+
+def test_inactive_device_is_rejected(ingestor, policy, device):
+    policy.register(device.address, batch_id=BATCH, active=False)
+    assert_rejected(
+        ingestor,
+        payload(signed_of(device, 1)),
+        reason="inactive device",
+        code="inactive_device",
+        device=device.address,
+        seq=1,
+    )
+
+
+def test_device_assigned_to_another_batch_is_rejected(ingestor, device):
+    assert_rejected(
+        ingestor,
+        payload(signed_of(device, 1, batch_id=OTHER_BATCH)),
+        reason="device not assigned to this batch",
+        code="unassigned_device",
+        device=device.address,
+        seq=1,
+    )
+
+
+def test_batch_without_rule_is_rejected(ingestor, policy, rules, device):
+    del rules.rules[BATCH]
+    assert_rejected(
+        ingestor,
+        payload(signed_of(device, 1)),
+        reason="no cold-chain rule for this batch's product class",
+        code="no_rule",
+        device=device.address,
+        seq=1,
+    )
+
+
+def test_calibration_required_refuses_without_credential(engine, device, clock):
+    rules = InMemoryRuleSource({BATCH: replace(RULE, require_calibration=True)})
+    calibrated: set[str] = set()
+    policy = InMemoryDevicePolicy(
+        rules=rules, calibration=lambda *, device, batch_id: device in calibrated
+    )
+    policy.register(device.address, batch_id=BATCH)
+    ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock)
+    assert_rejected(
+        ingestor,
+        payload(signed_of(device, 1)),
+        reason="no valid calibration credential",
+        code="uncalibrated_device",
+        device=device.address,
+        seq=1,
+    )
+    calibrated.add(device.address)
+    assert ingestor.accept(payload(signed_of(device, 1)), source="t").status == "accepted"
+
+
+def test_timestamp_in_the_future_is_rejected(ingestor, device, clock):
+    raw = payload(signed_of(device, 1, timestamp=int(clock.now) + 301))
+    assert_rejected(
+        ingestor,
+        raw,
+        reason="timestamp in the future",
+        code="future_timestamp",
+        device=device.address,
+        seq=1,
+    )
+    ok = payload(signed_of(device, 1, timestamp=int(clock.now) + 300))
+    assert ingestor.accept(ok, source="t").status == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (
+            b"{not json",
+            "malformed: (reading) is not JSON: Expecting property name enclosed in "
+            "double quotes: line 1 column 2 (char 1)",
+        ),
+        (b"[1, 2]", "malformed: (reading) must be a JSON object, got list"),
+        (b"\xff\xfe", None),
+    ],
+    ids=["not json", "not an object", "not utf-8"],
+)
+def test_malformed_json_is_rejected(ingestor, raw, reason):
+    result = ingestor.accept(raw, source="http")
+    assert result.status == "rejected"
+    assert result.reason is not None and result.reason.startswith("malformed: (reading) ")
+    if reason is not None:
+        assert result.reason == reason
+    (letter,) = dead_letters(ingestor.engine)
+    assert (letter.reason_code, letter.payload, letter.device, letter.seq) == (
+        "malformed",
+        raw,
+        None,
+        None,
+    )
+    assert snapshot(ingestor.engine) == {name: [] for name in snapshot(ingestor.engine)}
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"tempMilliC": ...}, "malformed: tempMilliC is missing"),
+        ({"seq": "7"}, "malformed: seq must be an integer, got '7'"),
+        ({"extra": 1}, "malformed: extra is not a field of a signed reading"),
+        ({"seq": 2**63}, "malformed: seq 9223372036854775808 is above 2^63-1"),
+        ({"tempMilliC": 9_000_000}, "malformed: tempMilliC 9000000 is beyond ±8388.607 °C"),
+    ],
+    ids=["missing field", "string seq", "extra field", "seq beyond int64", "temp beyond int24"],
+)
+def test_malformed_reading_is_rejected_naming_the_field(ingestor, device, changes, reason):
+    raw = with_fields(signed_of(device, 1), **changes)
+    result = ingestor.accept(raw, source="http")
+    assert (result.status, result.reason) == ("rejected", reason)
+    (letter,) = dead_letters(ingestor.engine)
+    assert (letter.reason, letter.reason_code, letter.payload) == (reason, "malformed", raw)
+    assert all(rows == [] for rows in snapshot(ingestor.engine).values())
+
+
+def test_oversized_message_is_rejected_before_parsing(ingestor, device):
+    raw = with_fields(signed_of(device, 1), padding="x" * 5000)
+    result = ingestor.accept(raw, source="http")
+    assert (result.status, result.reason, result.device) == ("rejected", "oversized", None)
+    (letter,) = dead_letters(ingestor.engine)
+    assert letter.reason_code == "oversized"
+    assert letter.payload == raw[:4096]  # kept up to the limit only
+    assert inbox(ingestor.engine) == []
+
+
+def test_chain_unavailable_raises_and_stores_nothing(engine, device, clock):
+    class DownPolicy:
+        def check(self, device: str, batch_id: bytes) -> None:
+            raise ChainUnavailable("the chain did not answer (ConnectionError)")
+
+    ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=DownPolicy(), clock=clock)
+    with pytest.raises(ChainUnavailable):
+        ingestor.accept(payload(signed_of(device, 1)), source="t")
+    assert dead_letters(engine) == []
+    assert inbox(engine) == []
+
+
+def test_concurrent_accepts_store_each_reading_once(ingestor, policy, rules):
+    devices = [DeviceKey.generate() for _ in range(4)]
+    for d in devices:
+        policy.register(d.address, batch_id=BATCH)
+    raws = [payload(signed_of(d, seq)) for d in devices for seq in range(1, 26)]
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def worker(chunk: list[bytes]) -> None:
+        for raw in chunk:
+            # every message twice: at-least-once delivery
+            for _ in range(2):
+                status = ingestor.accept(raw, source="t").status
+                with lock:
+                    results.append(status)
+
+    per_device = [raws[i * 25 : (i + 1) * 25] for i in range(4)]
+    threads = [threading.Thread(target=worker, args=(chunk,)) for chunk in per_device * 2]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count("accepted") == 100
+    assert results.count("duplicate") == 300
+    with reading_session(ingestor.engine) as session:
+        assert session.scalar(select(func.count()).select_from(InboxReading)) == 100
+    assert dead_letters(ingestor.engine) == []

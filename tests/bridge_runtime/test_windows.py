@@ -1,0 +1,267 @@
+"""Windows: when they close, what they hold, and what the rule engine queues for the chain."""
+
+from __future__ import annotations
+
+import pytest
+from bridge_runtime_factories import BATCH, RULE, T0, payload, signed_of
+from sqlalchemy import select
+
+from oracle_bridge.device import DeviceKey
+from oracle_bridge.errors import PackingError
+from oracle_bridge.merkle import MerkleTree, leaf
+from oracle_bridge.packing import pack, unpack
+from oracle_bridge.rules import ComplianceState, Decision
+from oracle_bridge.store import (
+    ComplianceSubmission,
+    DeviceComplianceState,
+    InboxReading,
+    ReadingWindow,
+    WindowStatus,
+    reading_session,
+)
+from oracle_bridge.windows import WindowCloser, evaluate_window, plan_window
+
+pytestmark = pytest.mark.unit
+
+
+def closer(engine, rules, clock, **options) -> WindowCloser:
+    values = {"max_readings": 1000, "max_age_s": 5.0, "submission_max_readings": 100}
+    values.update(options)
+    return WindowCloser(engine=engine, rules=rules, clock=clock, **values)
+
+
+def feed(ingestor, device, seqs, **fields) -> None:
+    for seq in seqs:
+        per_seq = {k: v(seq) if callable(v) else v for k, v in fields.items()}
+        result = ingestor.accept(payload(signed_of(device, seq, **per_seq)), source="t")
+        assert result.status == "accepted", result
+
+
+def windows(engine) -> list[ReadingWindow]:
+    with reading_session(engine) as session:
+        return list(session.scalars(select(ReadingWindow).order_by(ReadingWindow.first_seq)))
+
+
+def submissions(engine) -> list[ComplianceSubmission]:
+    with reading_session(engine) as session:
+        return list(session.scalars(select(ComplianceSubmission).order_by(ComplianceSubmission.id)))
+
+
+def submitted_seqs(engine) -> list[list[int]]:
+    with reading_session(engine) as session:
+        seq_of = dict(session.execute(select(InboxReading.id, InboxReading.seq)).all())
+    return [[seq_of[i] for i in s.reading_ids] for s in submissions(engine)]
+
+
+# -- plan_window (pure) -------------------------------------------------------------------
+
+
+def test_plan_waits_for_more_readings_until_the_oldest_is_old_enough(device):
+    readings = [signed_of(device, seq) for seq in (1, 2, 3)]
+    received = [100.0, 101.0, 102.0]
+    assert plan_window(readings, received, now=104.9, max_readings=10, max_age_s=5) is None
+    plan = plan_window(readings, received, now=105.0, max_readings=10, max_age_s=5)
+    assert plan is not None and plan.count == 3
+    assert plan.packed == pack([r.reading for r in readings])
+
+
+def test_plan_closes_a_full_window_at_once(device):
+    readings = [signed_of(device, seq) for seq in range(1, 8)]
+    plan = plan_window(readings, [100.0] * 7, now=100.0, max_readings=5, max_age_s=5)
+    assert plan is not None and plan.count == 5
+
+
+def test_plan_stops_at_a_seq_gap_and_waits_for_the_missing_seq(device):
+    readings = [signed_of(device, seq) for seq in (1, 2, 4, 5)]
+    assert plan_window(readings, [100.0] * 4, now=101.0, max_readings=3, max_age_s=5) is None
+    plan = plan_window(readings, [100.0] * 4, now=105.0, max_readings=3, max_age_s=5)
+    assert plan is not None and plan.count == 2
+
+
+def test_plan_closes_before_a_reading_that_cannot_be_packed(device):
+    readings = [
+        signed_of(device, 1, timestamp=T0),
+        signed_of(device, 2, timestamp=T0 + 60),
+        signed_of(device, 3, timestamp=T0 + 60 + 70_000),  # more than uint16 seconds later
+    ]
+    plan = plan_window(readings, [100.0] * 3, now=100.0, max_readings=10, max_age_s=5)
+    assert plan is not None and plan.count == 2
+
+
+def test_plan_refuses_a_first_reading_that_cannot_be_packed(device):
+    readings = [signed_of(device, 1, temp_milli_c=9_000_000)]
+    with pytest.raises(PackingError):
+        plan_window(readings, [100.0], now=200.0, max_readings=10, max_age_s=5)
+
+
+# -- evaluate_window (pure) ---------------------------------------------------------------
+
+
+def test_steady_readings_submit_nothing(device):
+    verdict = evaluate_window(
+        rule=RULE,
+        state=ComplianceState(),
+        submitted_seq=0,
+        readings=[signed_of(device, seq) for seq in range(1, 6)],
+        previous=None,
+    )
+    assert verdict.to_submit == []
+    assert verdict.state == ComplianceState(last_seq=5, last_timestamp=T0 + 300)
+    assert verdict.halted_reason is None
+
+
+def test_every_reading_of_an_excursion_is_submitted(device):
+    temps = {1: 5000, 2: 9000, 3: 9000, 4: 5000, 5: 5000}
+    verdict = evaluate_window(
+        rule=RULE,
+        state=ComplianceState(),
+        submitted_seq=0,
+        readings=[signed_of(device, s, temp_milli_c=t) for s, t in temps.items()],
+        previous=None,
+    )
+    assert verdict.to_submit == [
+        (2, Decision.EXCURSION_STARTED),
+        (3, Decision.EXCURSION_EXTENDED),
+        (4, Decision.EXCURSION_ENDED),
+    ]
+    assert verdict.submitted_seq == 4
+
+
+def test_a_data_gap_submits_the_reading_before_it_from_an_earlier_window(device):
+    before = signed_of(device, 3)
+    verdict = evaluate_window(
+        rule=RULE,
+        state=ComplianceState(last_seq=3, last_timestamp=before.reading.timestamp),
+        submitted_seq=0,
+        readings=[signed_of(device, 4, timestamp=before.reading.timestamp + 3601)],
+        previous=before,
+    )
+    assert verdict.to_submit == [(3, Decision.NONE), (4, Decision.QUARANTINE_DATA_GAP)]
+
+
+def test_a_seq_missing_during_an_excursion_halts_the_engine(device):
+    verdict = evaluate_window(
+        rule=RULE,
+        state=ComplianceState(),
+        submitted_seq=0,
+        readings=[signed_of(device, 1, temp_milli_c=9000), signed_of(device, 3)],
+        previous=None,
+    )
+    assert verdict.to_submit == [(1, Decision.EXCURSION_STARTED)]
+    assert verdict.state.last_seq == 1 and verdict.state.in_excursion
+    assert "send seq 2 first" in (verdict.halted_reason or "")
+
+
+# -- WindowCloser over the database -------------------------------------------------------
+
+
+def test_closing_writes_window_marks_readings_and_advances_state(
+    engine, ingestor, rules, device, clock
+):
+    feed(ingestor, device, range(1, 8))
+    assert closer(engine, rules, clock).close_due() == []  # too young yet
+    clock.now += 5
+    (closed,) = closer(engine, rules, clock).close_due()
+    assert (closed.first_seq, closed.last_seq, closed.submissions) == (1, 7, 0)
+    (window,) = windows(engine)
+    expected = [signed_of(device, seq).reading for seq in range(1, 8)]
+    assert window.status == WindowStatus.PENDING
+    assert window.merkle_root == MerkleTree([leaf(r) for r in expected]).root
+    assert unpack(window.packed, batch_id=BATCH, first_seq=1) == expected
+    with reading_session(engine) as session:
+        assert {r.window_id for r in session.scalars(select(InboxReading))} == {window.id}
+        state = session.get(DeviceComplianceState, (BATCH, device.address))
+    assert state is not None
+    assert (state.last_seq, state.last_timestamp, state.in_excursion) == (7, T0 + 420, False)
+    assert submissions(engine) == []
+
+
+def test_full_windows_close_at_once_and_split(engine, ingestor, rules, device, clock):
+    feed(ingestor, device, range(1, 26))
+    closed = closer(engine, rules, clock, max_readings=10).close_due()
+    assert [(w.first_seq, w.last_seq) for w in closed] == [(1, 10), (11, 20)]
+    clock.now += 5
+    closed = closer(engine, rules, clock, max_readings=10).close_due()
+    assert [(w.first_seq, w.last_seq) for w in closed] == [(21, 25)]
+
+
+def test_a_seq_gap_starts_a_new_window(engine, ingestor, rules, device, clock):
+    feed(ingestor, device, [1, 2, 3, 7, 8])
+    clock.now += 5
+    closed = closer(engine, rules, clock).close_due()
+    assert [(w.first_seq, w.last_seq) for w in closed] == [(1, 3), (7, 8)]
+
+
+def test_devices_get_windows_of_their_own(engine, ingestor, policy, rules, device, clock):
+    other = DeviceKey.generate()
+    policy.register(other.address, batch_id=BATCH)
+    feed(ingestor, device, range(1, 4))
+    feed(ingestor, other, range(1, 3))
+    clock.now += 5
+    closed = closer(engine, rules, clock).close_due()
+    assert sorted((w.device, w.first_seq, w.last_seq) for w in closed) == sorted(
+        [(device.address, 1, 3), (other.address, 1, 2)]
+    )
+
+
+def test_excursion_readings_are_queued_for_submission(engine, ingestor, rules, device, clock):
+    temps = [5000, 9000, 9000, 9000, 5000, 5000]
+    feed(ingestor, device, range(1, 7), temp_milli_c=lambda seq: temps[seq - 1])
+    clock.now += 5
+    (closed,) = closer(engine, rules, clock).close_due()
+    assert closed.submissions == 1
+    (submission,) = submissions(engine)
+    assert submitted_seqs(engine) == [[2, 3, 4, 5]]
+    assert submission.decisions == [1, 2, 2, 3]
+    assert submission.window_id == windows(engine)[0].id
+
+
+def test_submissions_are_split_into_transactions_of_bounded_size(
+    engine, ingestor, rules, device, clock
+):
+    feed(ingestor, device, range(1, 12), temp_milli_c=lambda seq: 5000 if seq == 1 else 9000)
+    clock.now += 5
+    closer(engine, rules, clock, submission_max_readings=4).close_due()
+    assert submitted_seqs(engine) == [[2, 3, 4, 5], [6, 7, 8, 9], [10, 11]]
+
+
+def test_data_gap_across_windows_submits_the_previous_reading(
+    engine, ingestor, rules, device, clock
+):
+    feed(ingestor, device, [1, 2])
+    clock.now += 5
+    closer(engine, rules, clock).close_due()
+    gap_at = T0 + 120 + 3601
+    feed(ingestor, device, [3], timestamp=gap_at)
+    clock.now += 5
+    closer(engine, rules, clock).close_due()
+    assert submitted_seqs(engine) == [[2, 3]]
+    assert submissions(engine)[0].decisions == [0, 6]
+    assert [(w.first_seq, w.last_seq) for w in windows(engine)] == [(1, 2), (3, 3)]
+
+
+def test_a_halted_pair_is_still_anchored_but_no_longer_evaluated(
+    engine, ingestor, rules, device, clock
+):
+    feed(ingestor, device, [1, 2], temp_milli_c=9000)
+    feed(ingestor, device, [4, 5])  # seq 3 never arrives: the excursion cannot be followed
+    clock.now += 5
+    closer(engine, rules, clock).close_due()
+    assert [(w.first_seq, w.last_seq) for w in windows(engine)] == [(1, 2), (4, 5)]
+    assert submitted_seqs(engine) == [[1, 2]]
+    with reading_session(engine) as session:
+        state = session.get(DeviceComplianceState, (BATCH, device.address))
+    assert state is not None and "send seq 3 first" in (state.halted_reason or "")
+    feed(ingestor, device, [6, 7])
+    clock.now += 5
+    closer(engine, rules, clock).close_due()
+    assert len(windows(engine)) == 3
+    assert submitted_seqs(engine) == [[1, 2]]
+
+
+def test_pairs_without_a_rule_wait(engine, ingestor, rules, device, clock):
+    feed(ingestor, device, [1, 2])
+    del rules.rules[BATCH]
+    clock.now += 5
+    assert closer(engine, rules, clock).close_due() == []
+    assert windows(engine) == []
