@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -11,6 +12,7 @@ from bridge_runtime_factories import (
     T0,
     ColdChain,
     bridge_settings,
+    dead_letters,
     payload,
     signed_of,
 )
@@ -23,7 +25,7 @@ from ledger_client.local_chain import free_port
 from oracle_bridge.anchors import READINGS_ANCHORED_TOPIC, AnchoredWindow, decode_readings_anchored
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.errors import ProofInvalid
+from oracle_bridge.errors import ChainUnavailable, ProofInvalid
 from oracle_bridge.merkle import MerkleTree, leaf
 from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.proofs import reading_proof, verify_against_chain
@@ -54,16 +56,18 @@ def engine(databases):
     return databases.engine()
 
 
-def make_bridge(cold_chain: ColdChain, engine, *, w3: Web3 | None = None, **settings) -> Bridge:
+def make_bridge(
+    cold_chain: ColdChain, engine, *, w3: Web3 | None = None, cache_s: float = 60, **settings
+) -> Bridge:
     c = cold_chain.consortium
     w3 = w3 or c.w3
-    rules = ChainRuleSource(w3, c.deployment, cache_s=60)
+    rules = ChainRuleSource(w3, c.deployment, cache_s=cache_s)
     return Bridge(
         engine=engine,
         w3=w3,
         deployment=c.deployment,
         oracle=ORACLE,
-        policy=ChainDevicePolicy(w3, c.deployment, rules=rules, cache_s=60),
+        policy=ChainDevicePolicy(w3, c.deployment, rules=rules, cache_s=cache_s),
         rules=rules,
         settings=bridge_settings(**settings),
         clock=lambda: T0 + 100_000,
@@ -374,11 +378,18 @@ def test_ingest_keeps_working_while_the_chain_is_down(cold_chain, engine, anvil)
     lot = cold_chain.lot()
     device = cold_chain.device(lot)
     w3 = connect(anvil.rpc_url)
-    bridge = make_bridge(cold_chain, engine, w3=w3)
-    feed(bridge, device, lot, {1: 5000})  # the device's registration is now cached
+    # No cache freshness: while the chain is down every answer comes from the last one seen.
+    bridge = make_bridge(cold_chain, engine, w3=w3, cache_s=0)
+    feed(bridge, device, lot, {1: 5000})
     w3.provider = HTTPProvider(f"http://127.0.0.1:{free_port()}", request_kwargs={"timeout": 1})
     with bridge:
         feed(bridge, device, lot, dict.fromkeys(range(2, 6), 5000))
+        # A device never seen cannot be judged: nothing is stored, the sender must retry.
+        stranger = DeviceKey.generate()
+        with pytest.raises(ChainUnavailable):
+            bridge.ingestor.accept(
+                payload(signed_of(stranger, 1, domain=bridge.domain, batch_id=lot)), source="t"
+            )
         time.sleep(0.3)
         assert not bridge.chain_reachable()
         assert rows(engine, ReadingWindow)  # closed, waiting to be anchored
@@ -390,5 +401,34 @@ def test_ingest_keeps_working_while_the_chain_is_down(cold_chain, engine, anvil)
         }:
             time.sleep(0.05)
     assert {w.status for w in rows(engine, ReadingWindow)} == {WindowStatus.ANCHORED}
-    assert sorted(a.first_seq for a in anchorings(cold_chain, lot))[0] == 1
-    assert max(a.last_seq for a in anchorings(cold_chain, lot)) == 5
+    assert [(a.first_seq, a.last_seq) for a in anchorings(cold_chain, lot)][-1][1] == 5
+    assert dead_letters(engine) == []
+
+
+def test_concurrent_ingest_serializes_per_device(cold_chain, engine):
+    """Several threads deliver the same readings at once (QoS 1 redeliveries, several
+    bridge threads): each reading is stored once, the others are duplicates."""
+    lot = cold_chain.lot()
+    devices = [cold_chain.device(lot) for _ in range(3)]
+    bridge = make_bridge(cold_chain, engine)
+    raws = {
+        d.address: [
+            payload(signed_of(d, seq, domain=bridge.domain, batch_id=lot)) for seq in range(1, 21)
+        ]
+        for d in devices
+    }
+    statuses: list[str] = []
+
+    def deliver(messages: list[bytes]) -> None:
+        for raw in messages:
+            statuses.append(bridge.ingestor.accept(raw, source="t").status)
+
+    threads = [threading.Thread(target=deliver, args=(m,)) for m in list(raws.values()) * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert (statuses.count("accepted"), statuses.count("duplicate")) == (60, 120)
+    bridge.run_once()
+    assert {(w.first_seq, w.last_seq) for w in rows(engine, ReadingWindow)} == {(1, 20)}
+    assert len(anchorings(cold_chain, lot)) == 3
