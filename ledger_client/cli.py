@@ -86,8 +86,9 @@ def deploy() -> None:
 def demo() -> None:
     """Run the main job end to end on a throw-away local anvil and SQLite."""
     from ledger_client.demo import run_demo
+    from oracle_bridge.demo import cold_chain_story
 
-    run_demo(LedgerSettings().state_dir, console)
+    run_demo(LedgerSettings().state_dir, console, chapters=[cold_chain_story])
 
 
 def _indexer_context(settings: LedgerSettings):  # noqa: ANN202 - internal

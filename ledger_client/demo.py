@@ -9,14 +9,14 @@ refused; the read model indexed from chain logs and one event verified against t
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.table import Table
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ledger_client import demo_events
 from ledger_client.anchoring import anchor_document
@@ -28,6 +28,7 @@ from ledger_client.identifiers import DigitalLink
 from ledger_client.indexer import queries
 from ledger_client.indexer.database import create_read_model, make_engine
 from ledger_client.indexer.indexer import Indexer
+from ledger_client.indexer.read_model import Batch
 from ledger_client.ledger import BatchKind, LedgerWriter
 from ledger_client.local_chain import running_anvil
 from ledger_client.membership import MembershipClient
@@ -40,7 +41,7 @@ DEMO_KEYS = {
     "manufacturer": "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
     "logistics": "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
     "quality": "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-    "outsider": "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "outsider": "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
 }
 ORGANIZATIONS = {
     "manufacturer": ("Nordvax Biologics", [Role.OPERATOR]),
@@ -51,7 +52,12 @@ BULK_LOT = DigitalLink.lot("09506000134352", "VAX-2026-11A")
 VIAL_LOT = DigitalLink.lot("09506000134376", "VIAL-2026-11A")
 
 
-def run_demo(state_dir: Path, console: Console) -> None:
+DemoChapter = Callable[..., None]
+
+
+def run_demo(state_dir: Path, console: Console, *, chapters: Sequence[DemoChapter] = ()) -> None:
+    """The ledger story, then each of `chapters` on the same chain (keyword arguments
+    w3, deployment, accounts, demo_dir, step), then the read model's summary."""
     demo_dir = state_dir / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)
     demo_dir.mkdir(parents=True)
@@ -127,6 +133,9 @@ def run_demo(state_dir: Path, console: Console) -> None:
             lambda: writer("outsider").create_batch(DigitalLink.lot("09506000134352", "X").uri),
         )
 
+        for chapter in chapters:
+            chapter(w3=w3, deployment=deployment, accounts=accounts, demo_dir=demo_dir, step=step)
+
         engine = make_engine(f"sqlite:///{demo_dir / 'read_model.db'}")
         create_read_model(engine)
         progress = Indexer(w3, deployment, engine).run_once()
@@ -189,8 +198,9 @@ def _batches_table(session: Session) -> Table:
     table = Table(title="Batches on the ledger (from the read model)")
     for column in ("GTIN", "lot", "status", "events", "made from"):
         table.add_column(column)
-    for link in (BULK_LOT, VIAL_LOT):
-        history = queries.batch_history(session, batch_id=link.batch_id)
+    for batch in session.exec(select(Batch).order_by(Batch.block_number)):
+        link = DigitalLink.parse(batch.uri)
+        history = queries.batch_history(session, batch_id=batch.batch_id)
         assert history is not None
         parents = ", ".join(
             (queries.batch_history(session, batch_id=p).batch.uri.rsplit("/", 1)[-1])

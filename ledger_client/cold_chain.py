@@ -1,0 +1,99 @@
+"""Typed wrappers of DeviceRegistry and ColdChainCompliance's administrative side.
+
+The bridge's hot paths (anchoring windows, submitting signed readings) live in
+`oracle_bridge`; this is what organizations do by hand: enrol devices, assign them to
+lots, set a product class's rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from web3 import Web3
+
+from ledger_client.artifacts import load_artifact
+from ledger_client.deployment import Deployment
+from ledger_client.transactions import Receipt, TransactionSender
+
+
+@dataclass(frozen=True)
+class ColdChainRule:
+    """A product class's rule as the contract stores it (milli-°C, seconds)."""
+
+    min_milli_c: int
+    max_milli_c: int
+    hard_min_milli_c: int
+    hard_max_milli_c: int
+    allowed_excursion_seconds: int
+    max_data_gap_seconds: int
+    require_calibration: bool = False
+
+    def as_tuple(self) -> tuple:
+        return (
+            self.min_milli_c,
+            self.max_milli_c,
+            self.hard_min_milli_c,
+            self.hard_max_milli_c,
+            self.allowed_excursion_seconds,
+            self.max_data_gap_seconds,
+            self.require_calibration,
+        )
+
+
+@dataclass(frozen=True)
+class RegisteredDevice:
+    account: str
+    did: str
+    owner: str
+    assigned_batch: bytes
+    active: bool
+    last_seq: int
+
+
+class _Contract:
+    name: str
+
+    def __init__(self, sender: TransactionSender, deployment: Deployment) -> None:
+        self.sender = sender
+        self.address = deployment.address(self.name)
+        self.contract = sender.w3.eth.contract(
+            address=self.address, abi=load_artifact(self.name).abi
+        )
+
+    def _write(self, function: str, *args: object) -> Receipt:
+        data = self.contract.encode_abi(function, args=list(args))
+        return self.sender.transact(self.address, data, context=f"{self.name}.{function}")
+
+
+class DeviceRegistryClient(_Contract):
+    """Devices of the sender's organization (OPERATOR): enrol, assign, (de)activate."""
+
+    name = "DeviceRegistry"
+
+    def register_device(self, account: str, *, did: str) -> Receipt:
+        return self._write("registerDevice", Web3.to_checksum_address(account), did)
+
+    def assign_device(self, account: str, batch_id: bytes) -> Receipt:
+        return self._write("assignDevice", Web3.to_checksum_address(account), batch_id)
+
+    def set_device_active(self, account: str, active: bool) -> Receipt:
+        return self._write("setDeviceActive", Web3.to_checksum_address(account), active)
+
+    def device(self, account: str) -> RegisteredDevice | None:
+        did, owner, assigned, active, last_seq, _ = self.contract.functions.device(
+            Web3.to_checksum_address(account)
+        ).call()
+        return RegisteredDevice(account, did, owner, assigned, active, last_seq) if did else None
+
+
+class ComplianceRulesClient(_Contract):
+    """Cold-chain rules per product class (QUALITY writes, anyone reads)."""
+
+    name = "ColdChainCompliance"
+
+    def set_rule(self, product_class: bytes, rule: ColdChainRule) -> Receipt:
+        return self._write("setRule", product_class, rule.as_tuple())
+
+    def rule(self, product_class: bytes) -> tuple[ColdChainRule, int] | None:
+        stored, version = self.contract.functions.rule(product_class).call()
+        return (ColdChainRule(*stored), version) if version else None
