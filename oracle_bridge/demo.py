@@ -14,7 +14,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from ledger_client.cold_chain import ColdChainRule, ComplianceRulesClient, DeviceRegistryClient
 from ledger_client.deployment import Deployment
 from ledger_client.identifiers import DigitalLink
 from ledger_client.indexer.database import make_engine
@@ -25,15 +24,17 @@ from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import ANVIL_ORACLE_KEY, BridgeSettings
+from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
 from oracle_bridge.device import DeviceKey, ReadingProfile
 from oracle_bridge.mkt import mean_kinetic_temperature
 from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.proofs import reading_proof, verify_against_chain
 from oracle_bridge.readings import to_json
+from oracle_bridge.rules import Rule
 
 SHIPPED_LOT = DigitalLink.lot("09506000134352", "VAX-2026-11B")
 # 2-8 °C, hard limits -5 / 25 °C, 15 minutes out of range allowed, at most 1 h of silence.
-VACCINE_RULE = ColdChainRule(2_000, 8_000, -5_000, 25_000, 15 * 60, 3_600)
+VACCINE_RULE = Rule(2_000, 8_000, -5_000, 25_000, 15 * 60, 3_600)
 READING_INTERVAL_S = 300
 
 

@@ -21,6 +21,7 @@ from ledger_client.errors import ContractRevert
 from ledger_client.hashing import keccak256
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
+from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import RuleViolation
 from oracle_bridge.readings import Reading, ReadingDomain, digest
@@ -48,9 +49,6 @@ class Compliance:
         self.contract = w3.eth.contract(
             address=self.address, abi=load_artifact("ColdChainCompliance").abi
         )
-        self.registry = w3.eth.contract(
-            address=d.address("DeviceRegistry"), abi=load_artifact("DeviceRegistry").abi
-        )
         self.domain = ReadingDomain(chain_id=w3.eth.chain_id, verifying_contract=self.address)
         self.oracle = Account.from_key(ORACLE_KEY)
         consortium.membership().grant_role(Role.ORACLE, self.oracle.address)
@@ -64,26 +62,15 @@ class Compliance:
         lot = DigitalLink.lot("09506000134352", f"RULE-{index}")
         product = keccak256(f"https://id.gs1.org/01/0950600013{index:04d}".encode())
         self.c.writer().create_batch(lot.uri, product_class=product)
-        r = Rule.from_json_object(rule)
-        self.send(
-            self.c.quality,
-            self.contract,
-            "setRule",
-            product,
-            (
-                r.min_milli_c,
-                r.max_milli_c,
-                r.hard_min_milli_c,
-                r.hard_max_milli_c,
-                r.allowed_excursion_seconds,
-                r.max_data_gap_seconds,
-                r.require_calibration,
-            ),
-        )
+        rules = ComplianceRulesClient(self.c.sender(self.c.quality), self.c.deployment)
+        rules.set_rule(product, Rule.from_json_object(rule))
+        assert rules.rule(product) == (Rule.from_json_object(rule), 1)
         device = DeviceKey.generate()
-        did = device.did(self.domain.chain_id)
-        self.send(self.c.operator, self.registry, "registerDevice", device.address, did)
-        self.send(self.c.operator, self.registry, "assignDevice", device.address, lot.batch_id)
+        registry = DeviceRegistryClient(self.c.sender(self.c.operator), self.c.deployment)
+        registry.register_device(device.address, did=device.did(self.domain.chain_id))
+        registry.assign_device(device.address, lot.batch_id)
+        enrolled = registry.device(device.address)
+        assert enrolled is not None and enrolled.assigned_batch == lot.batch_id and enrolled.active
         return lot.batch_id, device
 
     def submit(self, signed) -> Decision:

@@ -1,7 +1,7 @@
 """Typed wrappers of DeviceRegistry and ColdChainCompliance's administrative side.
 
-The bridge's hot paths (anchoring windows, submitting signed readings) live in
-`oracle_bridge`; this is what organizations do by hand: enrol devices, assign them to
+The bridge's hot paths (anchoring windows, submitting signed readings) live in the
+submitter; this is what organizations do by hand: enrol devices, assign them to
 lots, set a product class's rule.
 """
 
@@ -14,30 +14,7 @@ from web3 import Web3
 from ledger_client.artifacts import load_artifact
 from ledger_client.deployment import Deployment
 from ledger_client.transactions import Receipt, TransactionSender
-
-
-@dataclass(frozen=True)
-class ColdChainRule:
-    """A product class's rule as the contract stores it (milli-°C, seconds)."""
-
-    min_milli_c: int
-    max_milli_c: int
-    hard_min_milli_c: int
-    hard_max_milli_c: int
-    allowed_excursion_seconds: int
-    max_data_gap_seconds: int
-    require_calibration: bool = False
-
-    def as_tuple(self) -> tuple:
-        return (
-            self.min_milli_c,
-            self.max_milli_c,
-            self.hard_min_milli_c,
-            self.hard_max_milli_c,
-            self.allowed_excursion_seconds,
-            self.max_data_gap_seconds,
-            self.require_calibration,
-        )
+from oracle_bridge.rules import Rule
 
 
 @dataclass(frozen=True)
@@ -91,9 +68,23 @@ class ComplianceRulesClient(_Contract):
 
     name = "ColdChainCompliance"
 
-    def set_rule(self, product_class: bytes, rule: ColdChainRule) -> Receipt:
-        return self._write("setRule", product_class, rule.as_tuple())
+    def set_rule(self, product_class: bytes, rule: Rule) -> Receipt:
+        return self._write("setRule", product_class, _rule_tuple(rule))
 
-    def rule(self, product_class: bytes) -> tuple[ColdChainRule, int] | None:
+    def rule(self, product_class: bytes) -> tuple[Rule, int] | None:
+        """The class's rule and its version; None before the first `set_rule`."""
         stored, version = self.contract.functions.rule(product_class).call()
-        return (ColdChainRule(*stored), version) if version else None
+        return (Rule(*stored), version) if version else None
+
+
+def _rule_tuple(rule: Rule) -> tuple:
+    """The contract's `Rule` struct, fields in declaration order."""
+    return (
+        rule.min_milli_c,
+        rule.max_milli_c,
+        rule.hard_min_milli_c,
+        rule.hard_max_milli_c,
+        rule.allowed_excursion_seconds,
+        rule.max_data_gap_seconds,
+        rule.require_calibration,
+    )
