@@ -11,10 +11,13 @@ _MANAGERS_LOCK = threading.Lock()
 
 
 class NonceManager:
-    """Hands out consecutive nonces for one account, starting from the node's pending count.
+    """Hands out consecutive nonces for one account.
 
-    Several threads may send for the same account: each `next()` is unique. After a
-    failed send, `resync()` re-reads the node so a gap never blocks later transactions.
+    Several threads may send for the same account: each reserved nonce is unique. Each
+    reservation also reads the node's pending count and jumps ahead when the node is
+    ahead — another process (a restarted bridge, an operator's wallet) sent from this
+    account — so a stale counter never produces "nonce too low". After a failed send,
+    `resync()` starts again from the node (also after a chain revert, where it is behind).
     """
 
     def __init__(self, w3: Web3, address: str) -> None:
@@ -33,13 +36,18 @@ class NonceManager:
                 manager = _MANAGERS[key] = cls(w3, address)
             return manager
 
-    def next(self) -> int:
+    def reserve(self, count: int) -> int:
+        """The first of `count` consecutive nonces now reserved for the caller."""
         with self._lock:
-            if self._next is None:
-                self._next = self._w3.eth.get_transaction_count(self._address, "pending")
-            nonce = self._next
-            self._next += 1
-            return nonce
+            pending = self._w3.eth.get_transaction_count(self._address, "pending")
+            if self._next is None or pending > self._next:
+                self._next = pending
+            first = self._next
+            self._next += count
+            return first
+
+    def next(self) -> int:
+        return self.reserve(1)
 
     def resync(self) -> None:
         with self._lock:

@@ -99,6 +99,7 @@ class TransactionSender:
         The hot path of anchoring: no estimate, one fee look-up, one round trip.
         """
         fees = self.current_fees()
+        first_nonce = self.nonces.reserve(len(calls))
         raw = [
             "0x"
             + self.account.sign_transaction(
@@ -107,11 +108,11 @@ class TransactionSender:
                     "to": to,
                     "data": data,
                     "gas": gas,
-                    "nonce": self.nonces.next(),
+                    "nonce": first_nonce + offset,
                     **fees,
                 }
             ).raw_transaction.hex()
-            for data, gas in calls
+            for offset, (data, gas) in enumerate(calls)
         ]
         try:
             return rpc_many(self.w3, [("eth_sendRawTransaction", [tx]) for tx in raw])
