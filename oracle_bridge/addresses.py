@@ -31,7 +31,15 @@ def normalize_address(text: object) -> str:
     Raises:
         ValueError: not a string of `0x` and 40 hex digits, or a wrong checksum.
     """
-    if not isinstance(text, str) or not _HEX_ADDRESS.fullmatch(text):
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not an address (0x followed by 40 hex digits)")
+    return _normalize(text)
+
+
+# Cached: every reading of a device names it in the same spelling.
+@lru_cache(maxsize=65_536)
+def _normalize(text: str) -> str:
+    if not _HEX_ADDRESS.fullmatch(text):
         raise ValueError(f"{text!r} is not an address (0x followed by 40 hex digits)")
     checksummed = checksum_address(bytes.fromhex(text[2:]))
     digits = text[2:]

@@ -1,9 +1,11 @@
 """The running oracle bridge: ingestor, window closer and submitter over one database.
 
 `Bridge.start()` runs the window closer and the submitter in two threads; ingress adapters
-call `bridge.ingestor.accept` from their own threads. Ingest never waits for the chain
+call `bridge.ingestor.accept_many` from their own threads. Ingest never waits for the chain
 beyond the (cached) device policy, so it keeps working while the chain is down; the
-submitter backs off and catches up.
+submitter backs off and catches up. A stored reading that may decide a quarantine wakes the
+window closer, and every closed window wakes the submitter, so a quarantine reaches the
+chain in the next block rather than after the window's age and a polling delay.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from eth_account import Account
@@ -35,6 +37,7 @@ from oracle_bridge.policy import (
     RuleSource,
 )
 from oracle_bridge.readings import ReadingDomain
+from oracle_bridge.screening import Screened
 from oracle_bridge.store import InboxReading, create_bridge_tables, reading_session
 from oracle_bridge.submitter import Backoff, SubmitReport, Submitter
 from oracle_bridge.windows import ClosedWindow, WindowCloser
@@ -74,13 +77,19 @@ class Bridge:
             chain_id=deployment.chain_id,
             verifying_contract=deployment.address("ColdChainCompliance"),
         )
+        self._stop = threading.Event()
+        # Set when there may be work before the next poll: a quarantine, a closed window.
+        self._windows_due = threading.Event()
+        self._submissions_due = threading.Event()
         self.ingestor = Ingestor(
             engine=engine,
             domain=self.domain,
             policy=policy,
             max_message_bytes=settings.max_message_bytes,
             max_future_skew_s=settings.max_future_skew_s,
+            screening_workers=settings.screening_workers,
             clock=clock,
+            on_stored=self._stored,
         )
         self.windows = WindowCloser(
             engine=engine,
@@ -89,6 +98,7 @@ class Bridge:
             max_age_s=settings.window_max_age_s,
             submission_max_readings=settings.submission_max_readings,
             clock=clock,
+            on_closed=self._submissions_due.set,
         )
         self.submitter = Submitter(
             engine=engine,
@@ -98,7 +108,6 @@ class Bridge:
             deployment=deployment,
             log_chunk_blocks=settings.ledger.log_chunk_blocks,
         )
-        self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
     @classmethod
@@ -154,9 +163,16 @@ class Bridge:
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the threads after their current step (nothing is lost: rows stay pending)."""
         self._stop.set()
+        self._windows_due.set()
+        self._submissions_due.set()
         for thread in self._threads:
             thread.join(timeout_s)
         self._threads = []
+
+    def close(self) -> None:
+        """Stop the threads, then the ingestor's screening processes (no ingest after this)."""
+        self.stop()
+        self.ingestor.close()
 
     def __enter__(self) -> Bridge:
         self.start()
@@ -165,8 +181,20 @@ class Bridge:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
+    def _stored(self, readings: Sequence[Screened]) -> None:
+        if self.windows.notice(readings):
+            self._windows_due.set()
+
+    @staticmethod
+    def _wait(event: threading.Event, timeout_s: float) -> None:
+        event.wait(timeout_s)
+        event.clear()
+
     def _close_windows(self) -> None:
-        while not self._stop.wait(self.settings.poll_interval_s):
+        while not self._stop.is_set():
+            self._wait(self._windows_due, self.settings.poll_interval_s)
+            if self._stop.is_set():
+                return
             try:
                 self.windows.close_due()
             except Exception:  # noqa: BLE001 - the loop must outlive any one failure
@@ -174,19 +202,27 @@ class Bridge:
 
     def _submit(self) -> None:
         backoff = Backoff(self.settings.chain_backoff_min_s, self.settings.chain_backoff_max_s)
-        delay = self.settings.poll_interval_s
-        while not self._stop.wait(delay):
+        delay, failing = self.settings.poll_interval_s, False
+        while not self._stop.is_set():
+            if failing:  # closed windows do not cut a backoff short
+                self._stop.wait(delay)
+            else:
+                self._wait(self._submissions_due, delay)
+            if self._stop.is_set():
+                return
             try:
-                report = self.submitter.run_once()
+                # Receipts are recorded by later passes: what becomes due meanwhile goes out.
+                report = self.submitter.run_once(wait=False)
             except CHAIN_ERRORS as exc:
-                delay = backoff.failed()
+                delay, failing = backoff.failed(), True
                 log.warning("the chain refused or did not answer (%s); retry in %.1fs", exc, delay)
                 continue
             except Exception:  # noqa: BLE001 - the loop must outlive any one failure
-                delay = backoff.failed()
+                delay, failing = backoff.failed(), True
                 log.exception("submitting failed; retry in %.1fs", delay)
                 continue
             backoff.succeeded()
+            failing = False
             delay = 0.0 if report.progressed else self.settings.poll_interval_s
 
     # -- health (the HTTP app's `/healthz` probe) --------------------------------------------

@@ -363,6 +363,6 @@ def run(
     finally:
         if source is not None:
             source.stop()
-        bridge.stop()
+        bridge.close()
         listening.close()
     console.print("bridge stopped")

@@ -8,15 +8,20 @@ keccak256(struct_hash(reading)): hashing twice keeps a leaf from ever equalling 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from ledger_client.hashing import keccak256
-from oracle_bridge.readings import Reading, struct_hash
+from oracle_bridge.readings import Reading, struct_hash, struct_hashes
 
 
 def leaf(reading: Reading) -> bytes:
     """The reading's leaf: keccak256(EIP-712 hashStruct(reading))."""
     return keccak256(struct_hash(reading))
+
+
+def leaves(readings: Iterable[Reading]) -> list[bytes]:
+    """`leaf` of each reading, faster for a window's readings (one device, one batch)."""
+    return [keccak256(hashed) for hashed in struct_hashes(readings)]
 
 
 def hash_pair(a: bytes, b: bytes) -> bytes:

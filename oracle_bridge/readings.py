@@ -8,8 +8,9 @@ the fields packed by hand, because `eth_account.messages.encode_typed_data` is ~
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ledger_client.hashing import keccak256
@@ -32,7 +33,6 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 UINT256_MAX = 2**256 - 1
 
 _ADDRESS_PAD = bytes(12)
-_HEX_BYTES = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 
 # JSON key -> (Reading attribute, lowest, highest) for the integer fields.
 _INTEGER_FIELDS: dict[str, tuple[str, int, int]] = {
@@ -80,6 +80,28 @@ class Reading:
             _check_integer(name, getattr(self, attribute), low, high)
         object.__setattr__(self, "device", device)
 
+    @classmethod
+    def stored(
+        cls,
+        device: str,
+        batch_id: bytes,
+        seq: int,
+        timestamp: int,
+        temp_milli_c: int,
+        humidity_permille: int,
+    ) -> Reading:
+        """A reading rebuilt from values the bridge validated before storing them, without
+        checking them again (the window closer rebuilds every stored reading)."""
+        reading = object.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(reading, "device", device)
+        setattr_(reading, "batch_id", batch_id)
+        setattr_(reading, "seq", seq)
+        setattr_(reading, "timestamp", timestamp)
+        setattr_(reading, "temp_milli_c", temp_milli_c)
+        setattr_(reading, "humidity_permille", humidity_permille)
+        return reading
+
 
 @dataclass(frozen=True, slots=True)
 class SignedReading:
@@ -123,18 +145,39 @@ class ReadingDomain:
         )
 
 
-def struct_hash(reading: Reading) -> bytes:
-    """EIP-712 `hashStruct` of the reading (the contract's `hashReading` before the domain)."""
-    return keccak256(
-        READING_TYPE_HASH
-        + _ADDRESS_PAD
-        + bytes.fromhex(reading.device[2:])
-        + reading.batch_id
-        + reading.seq.to_bytes(32, "big")
+# Cached: the readings of one device and batch all begin with the same words.
+@lru_cache(maxsize=65_536)
+def _struct_head(device: str, batch_id: bytes) -> bytes:
+    """The encoded type hash, device and batch id: the first words of `hashStruct`'s input."""
+    return READING_TYPE_HASH + _ADDRESS_PAD + bytes.fromhex(device[2:]) + batch_id
+
+
+def _struct_tail(reading: Reading) -> bytes:
+    return (
+        reading.seq.to_bytes(32, "big")
         + reading.timestamp.to_bytes(32, "big")
         + reading.temp_milli_c.to_bytes(32, "big", signed=True)
         + reading.humidity_permille.to_bytes(32, "big")
     )
+
+
+def struct_hash(reading: Reading) -> bytes:
+    """EIP-712 `hashStruct` of the reading (the contract's `hashReading` before the domain)."""
+    return keccak256(_struct_head(reading.device, reading.batch_id) + _struct_tail(reading))
+
+
+def struct_hashes(readings: Iterable[Reading]) -> list[bytes]:
+    """`struct_hash` of each reading; the device and batch words are encoded once per run of
+    readings that share them (a window's readings all do)."""
+    hashes = []
+    owner: tuple[str, bytes] | None = None
+    head = b""
+    for reading in readings:
+        if owner != (reading.device, reading.batch_id):
+            owner = (reading.device, reading.batch_id)
+            head = _struct_head(*owner)
+        hashes.append(keccak256(head + _struct_tail(reading)))
+    return hashes
 
 
 def digest(reading: Reading, *, domain: ReadingDomain) -> bytes:
@@ -199,9 +242,16 @@ def to_json(signed: SignedReading) -> str:
 
 
 def _hex_bytes(name: str, value: object) -> bytes:
-    if not isinstance(value, str) or not _HEX_BYTES.fullmatch(value):
-        raise MalformedReading(name, f"must be 0x-prefixed hex bytes, got {value!r}")
-    return bytes.fromhex(value[2:])
+    if isinstance(value, str) and value.startswith("0x"):
+        try:
+            raw = bytes.fromhex(value[2:])
+        except ValueError:
+            pass
+        else:
+            # `fromhex` skips whitespace: a shorter result means the text was not pure hex.
+            if 2 * len(raw) == len(value) - 2:
+                return raw
+    raise MalformedReading(name, f"must be 0x-prefixed hex bytes, got {value!r}")
 
 
 def from_json_object(obj: object) -> SignedReading:
@@ -216,11 +266,11 @@ def from_json_object(obj: object) -> SignedReading:
     """
     if not isinstance(obj, dict):
         raise MalformedReading("(reading)", f"must be a JSON object, got {type(obj).__name__}")
-    missing = sorted(_JSON_KEYS - obj.keys())
-    if missing:
-        raise MalformedReading(missing[0], "is missing")
-    unknown = sorted(obj.keys() - _JSON_KEYS)
-    if unknown:
+    if obj.keys() != _JSON_KEYS:
+        missing = sorted(_JSON_KEYS - obj.keys())
+        if missing:
+            raise MalformedReading(missing[0], "is missing")
+        unknown = sorted(obj.keys() - _JSON_KEYS)
         raise MalformedReading(unknown[0], "is not a field of a signed reading")
     batch_id = _hex_bytes("batchId", obj["batchId"])
     if len(batch_id) != 32:
@@ -228,23 +278,30 @@ def from_json_object(obj: object) -> SignedReading:
     signature = _hex_bytes("signature", obj["signature"])
     for name, (_, low, high) in _INTEGER_FIELDS.items():
         _check_integer(name, obj[name], low, high)
-    reading = Reading(
-        device=obj["device"],
-        batch_id=batch_id,
-        seq=obj["seq"],
-        timestamp=obj["timestamp"],
-        temp_milli_c=obj["tempMilliC"],
-        humidity_permille=obj["humidityPermille"],
+    try:
+        device = normalize_address(obj["device"])
+    except ValueError as exc:
+        raise MalformedReading("device", str(exc)) from None
+    # Every field is checked above, as `Reading` would check it: skip checking them twice.
+    reading = Reading.stored(
+        device,
+        batch_id,
+        obj["seq"],
+        obj["timestamp"],
+        obj["tempMilliC"],
+        obj["humidityPermille"],
     )
     return SignedReading(reading=reading, signature=signature)
 
 
 def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise MalformedReading(key, "appears twice")
-        obj[key] = value
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise MalformedReading(key, "appears twice")
+            seen.add(key)
     return obj
 
 

@@ -74,15 +74,16 @@ class InboxReading(SQLModel, table=True):
 
 
 def signed_reading_of(row: Any) -> SignedReading:
-    """The signed reading of an inbox row: an `InboxReading`, or a Core row of its table."""
+    """The signed reading of an inbox row: an `InboxReading`, or a Core row of its table
+    (its values were validated before they were stored)."""
     return SignedReading(
-        reading=Reading(
-            device=row.device,
-            batch_id=row.batch_id,
-            seq=row.seq,
-            timestamp=row.timestamp,
-            temp_milli_c=row.temp_milli_c,
-            humidity_permille=row.humidity_permille,
+        reading=Reading.stored(
+            row.device,
+            row.batch_id,
+            row.seq,
+            row.timestamp,
+            row.temp_milli_c,
+            row.humidity_permille,
         ),
         signature=row.signature,
     )

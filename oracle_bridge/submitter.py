@@ -1,8 +1,9 @@
 """The outbox worker: anchors windows and submits compliance readings, exactly once.
 
 Per (batch, device), windows are anchored and submissions sent in order, a submission only
-after its window is anchored. Every send is recorded (SENT + tx hash) before its receipt is
-awaited, so a restarted bridge resolves it by receipt. A window is never anchored twice:
+once its window's anchoring was sent (the oracle's nonce order puts the anchoring first, so
+both can land in the same block). Every send is recorded (SENT + tx hash) before its receipt
+is awaited, so a restarted bridge resolves it by receipt. A window is never anchored twice:
 one whose transaction is unknown is first looked for among the chain's `ReadingsAnchored`
 logs. A submission is trimmed to the readings the chain's compliance state has not seen,
 so a resend after a crash cannot loop on `StaleSequence`.
@@ -15,13 +16,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, bindparam, select, update
 from web3 import Web3
 
 from ledger_client.artifacts import load_artifact
 from ledger_client.chain import rpc, rpc_many
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ContractRevert
+from ledger_client.indexer.database import for_writing
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.anchors import (
     READINGS_ANCHORED_TOPIC,
@@ -40,6 +42,7 @@ from oracle_bridge.store import (
 )
 
 log = logging.getLogger(__name__)
+_WINDOW = ReadingWindow.__table__  # type: ignore[attr-defined]
 
 # Reverts that no resend can cure: the submission is marked FAILED and the pair moves on.
 PERMANENT_REFUSALS = frozenset(
@@ -120,7 +123,7 @@ class Submitter:
         self.log_chunk_blocks = log_chunk_blocks
 
     def drain(self, *, max_passes: int = 100) -> SubmitReport:
-        """Run passes until one makes no progress (for tests and `run_once`)."""
+        """Run waiting passes until one makes no progress (for tests and `run_once`)."""
         total = SubmitReport()
         for _ in range(max_passes):
             report = self.run_once()
@@ -129,18 +132,47 @@ class Submitter:
                 break
         return total
 
-    def run_once(self) -> SubmitReport:
-        """One pass: resolve sent rows, anchor pending windows, send due submissions.
+    def run_once(self, *, wait: bool = True) -> SubmitReport:
+        """One pass: resolve sent rows, anchor pending windows, send due submissions, then
+        (with `wait`) wait for the receipts of what it sent and record them. Without `wait`
+        the pass returns at once and a later pass records the receipts, so a running bridge
+        sends what becomes due (a quarantine) while earlier transactions are being mined.
 
         Raises whatever the chain raises (unreachable node, an unexpected revert such as a
         missing ORACLE role or the consortium's pause); the caller backs off and retries.
         """
         report = SubmitReport()
         self._resolve_sent_windows(report)
-        self._anchor_pending_windows(report)
+        windows = self._anchor_pending_windows(report)
         self._resolve_sent_submissions(report)
-        self._send_due_submissions(report)
+        submissions = self._send_due_submissions(report)
+        if wait and (windows or submissions):
+            self._settle_sent(windows, submissions, report)
         return report
+
+    def _settle_sent(
+        self,
+        windows: Sequence[ReadingWindow],
+        submissions: Sequence[ComplianceSubmission],
+        report: SubmitReport,
+    ) -> None:
+        """Wait for the receipts of this pass's transactions and record what they say."""
+        receipts = self._receipts(
+            [w.tx_hash for w in windows] + [s.tx_hash for s in submissions], wait=True
+        )
+        if windows:
+            self._settle_windows(windows, receipts)
+            report.windows_anchored += sum(1 for w in windows if w.status == WindowStatus.ANCHORED)
+        for submission in submissions:
+            self._settle_submission(submission, receipts.get(submission.tx_hash or ""), report)
+        reverted = [
+            w.tx_hash
+            for w in windows
+            if w.status == WindowStatus.PENDING and receipts.get(w.tx_hash or "") is not None
+        ]
+        if reverted:
+            # Recorded above; now raise the decoded revert so the caller backs off.
+            self.sender.wait(reverted[:1], context="anchorReadings")
 
     # -- windows ---------------------------------------------------------------------------
 
@@ -153,7 +185,8 @@ class Submitter:
             self._settle_windows(sent, self._receipts([w.tx_hash for w in sent], wait=False))
             report.windows_anchored += sum(1 for w in sent if w.status == WindowStatus.ANCHORED)
 
-    def _anchor_pending_windows(self, report: SubmitReport) -> None:
+    def _anchor_pending_windows(self, report: SubmitReport) -> list[ReadingWindow]:
+        """Send the pending windows' anchorings (recorded SENT); the windows sent."""
         with reading_session(self.engine) as session:
             pending = session.scalars(
                 select(ReadingWindow)
@@ -167,11 +200,14 @@ class Submitter:
                 # An earlier send may still land: look for it once it has.
                 pending = [w for w in pending if w.send_attempted_block is None]
             else:
+                # Nothing of ours is pending: the node's count is the next nonce, also when it
+                # lost what we sent (a restart drops its pool) or a send failed half way.
+                self.sender.nonces.resync()
                 found = self._mark_found_anchorings(attempted)
                 report.windows_anchored += len(found)
                 pending = [w for w in pending if w.id not in found]
         if not pending:
-            return
+            return []
         calls = []
         for window in pending:
             data = encode_anchor_readings(
@@ -199,55 +235,58 @@ class Submitter:
             hashes = self.sender.send_many(
                 self.address, calls[start : start + SEND_GROUP], context="anchorReadings"
             )
-            with writing(self.engine) as session:
-                for window, tx_hash in zip(group, hashes, strict=True):
-                    window.status, window.tx_hash = WindowStatus.SENT, tx_hash
-                    session.execute(
-                        update(ReadingWindow)
-                        .where(ReadingWindow.id == window.id)  # type: ignore[arg-type]
-                        .values(status=WindowStatus.SENT, tx_hash=tx_hash)
-                    )
+            for window, tx_hash in zip(group, hashes, strict=True):
+                window.status, window.tx_hash = WindowStatus.SENT, tx_hash
+            self._update_windows(
+                [{"status": WindowStatus.SENT, "tx_hash": w.tx_hash, "window": w.id} for w in group]
+            )
             report.windows_sent += len(group)
-        receipts = self._receipts([w.tx_hash for w in pending], wait=True)
-        self._settle_windows(pending, receipts)
-        report.windows_anchored += sum(1 for w in pending if w.status == WindowStatus.ANCHORED)
-        reverted = [
-            w.tx_hash
-            for w in pending
-            if w.status == WindowStatus.PENDING and receipts.get(w.tx_hash or "") is not None
-        ]
-        if reverted:
-            # Recorded above; now raise the decoded revert so the caller backs off.
-            self.sender.wait(reverted[:1], context="anchorReadings")
+        return list(pending)
 
     def _settle_windows(
         self, windows: Sequence[ReadingWindow], receipts: dict[str, dict | None]
     ) -> None:
         """Record what the receipts say: anchored, reverted (pending again) or unknown."""
-        with writing(self.engine) as session:
-            for window in windows:
-                receipt = receipts.get(window.tx_hash or "")
-                if receipt is None:
-                    if self._transaction_known(window.tx_hash):
-                        continue
-                    log.warning("anchoring %s was dropped by the node; resending", window.tx_hash)
-                    values = {"status": WindowStatus.PENDING, "tx_hash": None}
-                elif int(receipt["status"], 16) == 1:
-                    values = {
-                        "status": WindowStatus.ANCHORED,
-                        "block_number": int(receipt["blockNumber"], 16),
-                    }
-                else:
-                    log.warning(
-                        "anchoring %s reverted; the window is pending again", window.tx_hash
-                    )
-                    values = {"status": WindowStatus.PENDING}
-                session.execute(
-                    update(ReadingWindow)
-                    .where(ReadingWindow.id == window.id)  # type: ignore[arg-type]
-                    .values(**values)
+        known = self._transactions_known(
+            [w.tx_hash for w in windows if receipts.get(w.tx_hash or "") is None]
+        )
+        changes = []
+        for window in windows:
+            receipt = receipts.get(window.tx_hash or "")
+            if receipt is None:
+                if window.tx_hash in known:
+                    continue
+                log.warning("anchoring %s was dropped by the node; resending", window.tx_hash)
+                values = {"status": WindowStatus.PENDING, "tx_hash": None}
+            elif int(receipt["status"], 16) == 1:
+                values = {
+                    "status": WindowStatus.ANCHORED,
+                    "block_number": int(receipt["blockNumber"], 16),
+                }
+            else:
+                log.warning("anchoring %s reverted; the window is pending again", window.tx_hash)
+                values = {"status": WindowStatus.PENDING}
+            changes.append(values | {"window": window.id})
+            window.status = values["status"]  # type: ignore[assignment]
+        self._update_windows(changes)
+
+    def _update_windows(self, changes: Sequence[dict[str, object]]) -> None:
+        """Apply `changes` (new column values and the `window` id each) in one transaction:
+        one statement per set of columns changed, executed for all its windows at once."""
+        shapes: dict[tuple[str, ...], list[dict[str, object]]] = {}
+        for change in changes:
+            columns = tuple(sorted(key for key in change if key != "window"))
+            shapes.setdefault(columns, []).append(change)
+        if not shapes:
+            return
+        with for_writing(self.engine).begin() as connection:
+            for columns, rows in shapes.items():
+                statement = (
+                    update(_WINDOW)
+                    .where(_WINDOW.c.id == bindparam("window"))
+                    .values({column: bindparam(column) for column in columns})
                 )
-                window.status = values["status"]  # type: ignore[assignment]
+                connection.execute(statement, rows)
 
     def _mark_found_anchorings(self, windows: Sequence[ReadingWindow]) -> set[int]:
         """Mark ANCHORED the windows a `ReadingsAnchored` log already records; their ids."""
@@ -301,7 +340,8 @@ class Submitter:
             for submission in sent:
                 self._settle_submission(submission, receipts.get(submission.tx_hash or ""), report)
 
-    def _send_due_submissions(self, report: SubmitReport) -> None:
+    def _send_due_submissions(self, report: SubmitReport) -> list[ComplianceSubmission]:
+        """Send the due submissions (recorded SENT); the submissions sent."""
         sent = []
         for submission in self._due_submissions():
             readings = self._unsubmitted_readings(submission)
@@ -339,14 +379,11 @@ class Submitter:
             submission.tx_hash = tx_hash
             sent.append(submission)
             report.submissions_sent += 1
-        if sent:
-            receipts = self._receipts([s.tx_hash for s in sent], wait=True)
-            for submission in sent:
-                self._settle_submission(submission, receipts.get(submission.tx_hash or ""), report)
+        return sent
 
     def _due_submissions(self) -> list[ComplianceSubmission]:
-        """Per (batch, device), its oldest pending submission, once its window is anchored
-        and nothing of the pair is in flight."""
+        """Per (batch, device), its oldest pending submission, once its window's anchoring
+        was sent and nothing of the pair's submissions is in flight."""
         with reading_session(self.engine) as session:
             open_rows = session.scalars(
                 select(ComplianceSubmission)
@@ -357,11 +394,13 @@ class Submitter:
                 )
                 .order_by(ComplianceSubmission.id)
             ).all()
-            anchored = set(
+            anchoring_sent = set(
                 session.scalars(
                     select(ReadingWindow.id).where(
                         ReadingWindow.id.in_({s.window_id for s in open_rows}),  # type: ignore[union-attr]
-                        ReadingWindow.status == WindowStatus.ANCHORED,
+                        ReadingWindow.status.in_(  # type: ignore[attr-defined]
+                            [WindowStatus.SENT, WindowStatus.ANCHORED]
+                        ),
                     )
                 )
             )
@@ -371,7 +410,10 @@ class Submitter:
             if pair in seen:
                 continue
             seen.add(pair)
-            if submission.status == SubmissionStatus.PENDING and submission.window_id in anchored:
+            if (
+                submission.status == SubmissionStatus.PENDING
+                and submission.window_id in anchoring_sent
+            ):
                 due.append(submission)
         return due
 
@@ -395,6 +437,8 @@ class Submitter:
         if receipt is None:
             if not self._transaction_known(submission.tx_hash):
                 log.warning("submission %s was dropped by the node; resending", submission.tx_hash)
+                # Its nonce is free again: resend from the node's count, not after it.
+                self.sender.nonces.resync()
                 self._set(submission, status=SubmissionStatus.PENDING, tx_hash=None)
             return
         if int(receipt["status"], 16) == 1:
@@ -463,6 +507,14 @@ class Submitter:
 
     def _transaction_known(self, tx_hash: str | None) -> bool:
         return bool(tx_hash) and rpc(self.w3, "eth_getTransactionByHash", [tx_hash]) is not None
+
+    def _transactions_known(self, tx_hashes: Sequence[str | None]) -> set[str]:
+        """The transactions the node knows (mined or pending), asked in one request."""
+        hashes = [h for h in tx_hashes if h]
+        if not hashes:
+            return set()
+        found = rpc_many(self.w3, [("eth_getTransactionByHash", [h]) for h in hashes])
+        return {h for h, tx in zip(hashes, found, strict=True) if tx is not None}
 
     def _transactions_in_flight(self) -> bool:
         """Whether the oracle account has sent transactions the chain has not mined yet."""

@@ -6,6 +6,8 @@ Rejected: 64-byte EIP-2098 signatures, other v values and high-s (malleable) sig
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from coincurve import PublicKey
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -41,7 +43,13 @@ def _recover_raw(message_digest: bytes, signature: bytes) -> bytes:
         )
     except ValueError:
         raise InvalidSignature("no public key recovers from this signature") from None
-    return keccak256(public_key.format(compressed=False)[1:])[12:]
+    return _address_of(public_key.format(compressed=False))
+
+
+# Cached: the bridge recovers the same few device keys over and over.
+@lru_cache(maxsize=65_536)
+def _address_of(uncompressed_public_key: bytes) -> bytes:
+    return keccak256(uncompressed_public_key[1:])[12:]
 
 
 def recover_signer(message_digest: bytes, signature: bytes) -> str:

@@ -2,36 +2,39 @@
 
 A window closes when it holds `max_readings` readings, when its oldest reading waited
 `max_age_s` (so a missing seq delays it at most that long: packing needs contiguous seqs,
-so a gap starts a new window), or when the next reading cannot be packed with it. Closing
-runs the rule engine over the window in seq order and, in one transaction, writes the
-window (the anchoring outbox), marks its readings, advances the compliance state and writes
-the `submitReadings` outbox entries for the readings the contract must see.
+so a gap starts a new window), when the next reading cannot be packed with it, or at once
+when a reading in it decides a quarantine. Closing runs the rule engine over the window in
+seq order and, in one transaction for all the windows of a pass, writes each window (the
+anchoring outbox), marks its readings, advances the compliance state and writes the
+`submitReadings` outbox entries for the readings the contract must see.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
+from ledger_client.indexer.database import for_writing
 from oracle_bridge.errors import ChainUnavailable, NoRule, PackingError, RuleViolation
-from oracle_bridge.merkle import MerkleTree, leaf
+from oracle_bridge.merkle import MerkleTree, leaves
 from oracle_bridge.packing import pack
 from oracle_bridge.policy import RuleSource
-from oracle_bridge.readings import SignedReading
+from oracle_bridge.readings import Reading, SignedReading
 from oracle_bridge.rules import ComplianceState, Decision, Rule, evaluate, readings_to_submit
+from oracle_bridge.screening import Screened
 from oracle_bridge.store import (
     ComplianceSubmission,
     DeviceComplianceState,
     InboxReading,
     ReadingWindow,
     reading_session,
-    signed_reading_of,
-    writing,
 )
 
 log = logging.getLogger(__name__)
@@ -53,12 +56,14 @@ def plan_window(
     now: float,
     max_readings: int,
     max_age_s: float,
+    close_now: bool = False,
 ) -> WindowPlan | None:
     """The window to close now from a pair's pending readings (in seq order), or None.
 
     The window is the longest packable run of contiguous seqs from the first reading, at
     most `max_readings`; it closes when full, when the next reading cannot be packed with
-    it, or when its oldest reading was received `max_age_s` ago.
+    it, when its oldest reading was received `max_age_s` ago, or with `close_now` (a
+    reading in it decides a quarantine).
 
     Raises:
         PackingError: the first reading cannot be packed at all.
@@ -81,7 +86,7 @@ def plan_window(
         count, cut_by_packing = exc.index, True
         packed = pack(plain[:count])
     aged = now - min(received_at[:count]) >= max_age_s
-    if count == max_readings or cut_by_packing or aged:
+    if close_now or count == max_readings or cut_by_packing or aged:
         return WindowPlan(count=count, packed=packed)
     return None
 
@@ -143,7 +148,13 @@ class ClosedWindow:
 
 
 class WindowCloser:
-    """Closes due windows; safe to run next to ingestion (each window is one transaction)."""
+    """Closes due windows; safe to run next to ingestion.
+
+    Each pass drafts the windows of every due (batch, device) pair outside any write
+    transaction, then writes them all in one. Readings the ingestor reports through
+    `notice` that may decide a quarantine get their window closed at the next pass, in a
+    transaction of its own before the others, instead of when it is full or old.
+    """
 
     def __init__(
         self,
@@ -154,6 +165,7 @@ class WindowCloser:
         max_age_s: float = 5.0,
         submission_max_readings: int = 100,
         clock: Callable[[], float] = time.time,
+        on_closed: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.rules = rules
@@ -161,18 +173,80 @@ class WindowCloser:
         self.max_age_s = max_age_s
         self.submission_max_readings = submission_max_readings
         self._clock = clock
+        self._on_closed = on_closed
+        self._lock = threading.Lock()
+        self._watched: set[tuple[bytes, str]] = set()
+        # (seq, timestamp) of the last reading noticed per pair: what a data gap is seen from.
+        self._last_noticed: dict[tuple[bytes, str], tuple[int, int]] = {}
+
+    def notice(self, stored: Sequence[Screened]) -> bool:
+        """Note readings the ingestor just stored; True when one of them may decide a
+        quarantine (out of the rule's range, or after a data gap), so the next pass should
+        run now. Never raises: a pair whose rule cannot be read is left to the usual timing."""
+        rules: dict[bytes, Rule | None] = {}
+        urgent = False
+        with self._lock:
+            for item in stored:
+                if item.batch_id not in rules:
+                    try:
+                        rules[item.batch_id] = self.rules.rule(item.batch_id)
+                    except (NoRule, ChainUnavailable):
+                        rules[item.batch_id] = None
+                rule = rules[item.batch_id]
+                pair = (item.batch_id, item.device)
+                last = self._last_noticed.get(pair)
+                if last is None or last[0] < item.seq:
+                    self._last_noticed[pair] = (item.seq, item.timestamp)
+                if rule is None:
+                    continue
+                gap = (
+                    rule.max_data_gap_seconds > 0
+                    and last is not None
+                    and item.seq == last[0] + 1
+                    and item.timestamp - last[1] > rule.max_data_gap_seconds
+                )
+                if gap or not rule.min_milli_c <= item.temp_milli_c <= rule.max_milli_c:
+                    self._watched.add(pair)
+                    urgent = True
+        return urgent
 
     def close_due(self) -> list[ClosedWindow]:
-        """Close every window that is due now; pairs whose rule cannot be read wait."""
+        """Close every window that is due now, first those that may decide a quarantine;
+        pairs whose rule cannot be read wait."""
+        with self._lock:
+            watched, self._watched = self._watched, set()
         closed = []
-        for batch_id, device in self._due_pairs(self._clock()):
-            try:
-                rule = self.rules.rule(batch_id)
-            except (NoRule, ChainUnavailable) as exc:
-                log.warning("windows of %s on 0x%s wait: %s", device, batch_id.hex(), exc)
-                continue
-            while (window := self._close_next(batch_id, device, rule)) is not None:
-                closed.append(window)
+        if watched:
+            closed += self._close(sorted(watched), watched=watched)
+        closed += self._close(self._due_pairs(self._clock()), watched=set())
+        return closed
+
+    def _close(
+        self, pairs: Sequence[tuple[bytes, str]], *, watched: set[tuple[bytes, str]]
+    ) -> list[ClosedWindow]:
+        rules: dict[bytes, Rule] = {}
+        ready = []
+        for batch_id, device in pairs:
+            if batch_id not in rules:
+                try:
+                    rules[batch_id] = self.rules.rule(batch_id)
+                except (NoRule, ChainUnavailable) as exc:
+                    log.warning("windows of lot 0x%s wait: %s", batch_id.hex(), exc)
+                    continue
+            ready.append((batch_id, device))
+        if not ready:
+            return []
+        drafts = self._draft(ready, rules, now=self._clock(), watched=watched)
+        if not drafts:
+            return []
+        try:
+            closed = self._write(drafts)
+        except (_Conflict, IntegrityError):
+            # Another closer took some of these readings first; the next pass starts afresh.
+            log.info("windows of %d pair(s) were closed concurrently", len(drafts))
+            return []
+        if self._on_closed is not None:
+            self._on_closed()
         return closed
 
     def _due_pairs(self, now: float) -> list[tuple[bytes, str]]:
@@ -188,156 +262,400 @@ class WindowCloser:
         with reading_session(self.engine) as session:
             return [(row.batch_id, row.device) for row in session.execute(pending)]
 
-    def _close_next(self, batch_id: bytes, device: str, rule: Rule) -> ClosedWindow | None:
-        draft = self._draft(batch_id, device, rule)
-        if draft is None:
-            return None
-        try:
-            return self._write(draft)
-        except (_Conflict, IntegrityError):
-            # Another closer took these readings first; the next pass starts from its result.
-            log.info("window of %s on 0x%s was closed concurrently", device, batch_id.hex())
-            return None
-
-    def _draft(self, batch_id: bytes, device: str, rule: Rule) -> _Draft | None:
-        """Everything the next window writes, computed outside any write transaction so
-        ingestion is never held up by the hashing and the rule engine."""
-        with reading_session(self.engine) as session:
-            # Core rows, not ORM objects: a window loads up to `max_readings` of them.
-            rows = session.execute(
-                select(_INBOX)
-                .where(
-                    _INBOX.c.batch_id == batch_id,
-                    _INBOX.c.device == device,
-                    _INBOX.c.window_id.is_(None),
-                )
-                .order_by(_INBOX.c.seq)
-                .limit(self.max_readings)
-            ).all()
-            signed = [signed_reading_of(row) for row in rows]
-            plan = plan_window(
-                signed,
-                [row.received_at for row in rows],
-                now=self._clock(),
-                max_readings=self.max_readings,
-                max_age_s=self.max_age_s,
+    def _draft(
+        self,
+        pairs: Sequence[tuple[bytes, str]],
+        rules: dict[bytes, Rule],
+        *,
+        now: float,
+        watched: set[tuple[bytes, str]],
+    ) -> list[_PairDraft]:
+        """Every window of the pairs due now, computed from one read of the database and
+        outside any write transaction, so ingestion is never held up by the hashing and the
+        rule engine."""
+        limit = self.max_readings * _WINDOWS_PER_PAIR_AND_PASS
+        with self.engine.connect() as connection:
+            states = _states(connection, pairs)
+            previous_rows = _rows_at(
+                connection,
+                [
+                    (device, state.last_seq)
+                    for (_, device), state in states.items()
+                    if state.last_seq and state.halted_reason is None
+                ],
             )
-            if plan is None:
-                return None
-            rows, signed = rows[: plan.count], signed[: plan.count]
-            stored = session.get(DeviceComplianceState, (batch_id, device))
-            before = stored or DeviceComplianceState(batch_id=batch_id, device=device)
-            previous_row = None
-            if before.last_seq and before.halted_reason is None:
-                previous_row = session.execute(
-                    select(_INBOX).where(_INBOX.c.device == device, _INBOX.c.seq == before.last_seq)
-                ).first()
-        draft = _Draft(
-            window=ReadingWindow(
-                batch_id=batch_id,
-                device=device,
-                first_seq=rows[0].seq,
-                last_seq=rows[-1].seq,
-                merkle_root=MerkleTree([leaf(s.reading) for s in signed]).root,
-                packed=plan.packed,
-                created_at=self._clock(),
-            ),
-            count=plan.count,
-            before=(before.last_seq, before.last_submitted_seq, before.halted_reason),
-            state=DeviceComplianceState(**before.model_dump()),
-        )
-        if before.halted_reason is not None:
-            return draft
-        verdict = evaluate_window(
-            rule=rule,
-            state=before.engine_state,
-            submitted_seq=before.last_submitted_seq,
-            readings=signed,
-            previous=signed_reading_of(previous_row) if previous_row is not None else None,
-        )
-        draft.state.advance(verdict.state)
-        draft.state.last_submitted_seq = verdict.submitted_seq
-        if verdict.halted_reason is not None:
-            draft.state.halted_reason = verdict.halted_reason
-            log.error(
-                "compliance of %s on 0x%s halted: %s; the contract would refuse its readings",
+            pending = {
+                (batch_id, device): connection.execute(
+                    _PENDING_OF_PAIR, {"p_batch": batch_id, "p_device": device, "p_limit": limit}
+                ).all()
+                for batch_id, device in pairs
+            }
+        drafts = []
+        for batch_id, device in pairs:
+            state = states.get((batch_id, device))
+            draft = self._draft_pair(
+                batch_id,
                 device,
-                batch_id.hex(),
-                verdict.halted_reason,
+                rules[batch_id],
+                pending[(batch_id, device)],
+                state=state,
+                previous_row=previous_rows.get((device, state.last_seq)) if state else None,
+                now=now,
+                watched=(batch_id, device) in watched,
             )
-        ids = {row.seq: row.id for row in rows}
+            if draft.windows:
+                drafts.append(draft)
+        return drafts
+
+    def _draft_pair(
+        self,
+        batch_id: bytes,
+        device: str,
+        rule: Rule,
+        rows: Sequence[Any],
+        *,
+        state: _State | None,
+        previous_row: Any,
+        now: float,
+        watched: bool,
+    ) -> _PairDraft:
+        """The windows due now among one pair's pending rows (`_PENDING_COLUMNS`, seq order)."""
+        state = state or _State()
+        draft = _PairDraft(
+            batch_id=batch_id,
+            device=device,
+            before=(state.last_seq, state.last_submitted_seq, state.halted_reason),
+            state=state,
+        )
+        signed = [_signed(batch_id, device, row) for row in rows]
+        received = [row[-1] for row in rows]
+        ids = {row[1]: row[0] for row in rows}
+        previous = None
         if previous_row is not None:
-            ids[previous_row.seq] = previous_row.id
-        for start in range(0, len(verdict.to_submit), self.submission_max_readings):
-            chunk = verdict.to_submit[start : start + self.submission_max_readings]
-            draft.submissions.append(
-                ([ids[seq] for seq, _ in chunk], [int(decision) for _, decision in chunk])
+            ids[previous_row[1]] = previous_row[0]
+            previous = _signed(batch_id, device, previous_row)
+        start = 0
+        while start < len(rows):
+            window = self._next_window(
+                rule,
+                draft.state,
+                signed[start:],
+                received[start:],
+                previous,
+                now=now,
+                watched=watched,
             )
+            if window is None:
+                break
+            count, packed, verdict = window
+            taken = signed[start : start + count]
+            self._advance(draft, verdict)
+            draft.windows.append(
+                _WindowDraft(
+                    first_seq=taken[0].reading.seq,
+                    last_seq=taken[-1].reading.seq,
+                    count=count,
+                    merkle_root=MerkleTree(leaves(s.reading for s in taken)).root,
+                    packed=packed,
+                    submissions=self._submissions(verdict, ids),
+                )
+            )
+            previous = taken[-1]
+            start += count
         return draft
 
-    def _write(self, draft: _Draft) -> ClosedWindow:
-        """Write the drafted window, its readings' marks, state and submissions at once.
+    def _next_window(
+        self,
+        rule: Rule,
+        state: _State,
+        readings: Sequence[SignedReading],
+        received_at: Sequence[float],
+        previous: SignedReading | None,
+        *,
+        now: float,
+        watched: bool,
+    ) -> tuple[int, bytes, WindowEvaluation | None] | None:
+        """(count, packed, the rule engine's verdict or None when halted) of the pair's next
+        window, if it is due: full, old, cut by packing, or deciding a quarantine."""
+        options = {"now": now, "max_readings": self.max_readings, "max_age_s": self.max_age_s}
+        plan = plan_window(readings, received_at, **options)  # type: ignore[arg-type]
+        if plan is None and not (watched and state.halted_reason is None):
+            return None
+        run = plan or plan_window(readings, received_at, close_now=True, **options)  # type: ignore[arg-type]
+        assert run is not None
+        verdict = None
+        if state.halted_reason is None:
+            verdict = evaluate_window(
+                rule=rule,
+                state=state.engine_state,
+                submitted_seq=state.last_submitted_seq,
+                readings=readings[: run.count],
+                previous=previous,
+            )
+        if plan is None and not (
+            verdict is not None and any(decision.quarantines for _, decision in verdict.to_submit)
+        ):
+            return None
+        return run.count, run.packed, verdict
+
+    def _advance(self, draft: _PairDraft, verdict: WindowEvaluation | None) -> None:
+        if verdict is None:
+            return
+        draft.state = _State(
+            last_seq=verdict.state.last_seq,
+            last_timestamp=verdict.state.last_timestamp,
+            in_excursion=verdict.state.in_excursion,
+            excursion_start=verdict.state.excursion_start,
+            last_submitted_seq=verdict.submitted_seq,
+            halted_reason=verdict.halted_reason,
+        )
+        if verdict.halted_reason is not None:
+            log.error(
+                "compliance of %s on 0x%s halted: %s; the contract would refuse its readings",
+                draft.device,
+                draft.batch_id.hex(),
+                verdict.halted_reason,
+            )
+
+    def _submissions(
+        self, verdict: WindowEvaluation | None, ids: dict[int, int]
+    ) -> list[tuple[list[int], list[int]]]:
+        if verdict is None:
+            return []
+        chunks = []
+        for start in range(0, len(verdict.to_submit), self.submission_max_readings):
+            chunk = verdict.to_submit[start : start + self.submission_max_readings]
+            chunks.append(
+                ([ids[seq] for seq, _ in chunk], [int(decision) for _, decision in chunk])
+            )
+        return chunks
+
+    def _write(self, drafts: Sequence[_PairDraft]) -> list[ClosedWindow]:
+        """Write the drafted windows, their readings' marks, states and submissions at once.
 
         Raises:
-            _Conflict: the pair's state or readings changed since the draft was made.
+            _Conflict: a pair's state or readings changed since its draft was made.
         """
-        window = draft.window
-        with writing(self.engine) as session:
-            stored = session.get(DeviceComplianceState, (window.batch_id, window.device))
-            current = (
-                (stored.last_seq, stored.last_submitted_seq, stored.halted_reason)
-                if stored
-                else (0, 0, None)
-            )
-            if current != draft.before:
-                raise _Conflict
-            session.add(window)
-            session.flush()
-            assert window.id is not None
-            taken = session.execute(
-                update(_INBOX)
-                .where(
-                    _INBOX.c.device == window.device,
-                    _INBOX.c.seq >= window.first_seq,
-                    _INBOX.c.seq <= window.last_seq,
-                    _INBOX.c.window_id.is_(None),
-                )
-                .values(window_id=window.id)
-            ).rowcount
-            if taken != draft.count:
-                raise _Conflict
-            session.merge(draft.state)
+        planned = [(draft, window) for draft in drafts for window in draft.windows]
+        with for_writing(self.engine).begin() as connection:
+            current = _states(connection, [(d.batch_id, d.device) for d in drafts])
+            for draft in drafts:
+                state = current.get((draft.batch_id, draft.device)) or _State()
+                if (state.last_seq, state.last_submitted_seq, state.halted_reason) != draft.before:
+                    raise _Conflict
             now = self._clock()
-            for reading_ids, decisions in draft.submissions:
-                session.add(
-                    ComplianceSubmission(
-                        batch_id=window.batch_id,
-                        device=window.device,
-                        window_id=window.id,
-                        reading_ids=reading_ids,
-                        decisions=decisions,
-                        created_at=now,
-                    )
+            ids = (
+                connection.execute(
+                    insert(_WINDOW).returning(_WINDOW.c.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "batch_id": draft.batch_id,
+                            "device": draft.device,
+                            "first_seq": window.first_seq,
+                            "last_seq": window.last_seq,
+                            "merkle_root": window.merkle_root,
+                            "packed": window.packed,
+                            "created_at": now,
+                        }
+                        for draft, window in planned
+                    ],
                 )
-        return ClosedWindow(
-            window.id,
-            window.batch_id,
-            window.device,
-            window.first_seq,
-            window.last_seq,
-            len(draft.submissions),
+                .scalars()
+                .all()
+            )
+            taken = connection.execute(
+                _MARK_READINGS,
+                [
+                    {
+                        "m_window": window_id,
+                        "m_device": draft.device,
+                        "m_first": window.first_seq,
+                        "m_last": window.last_seq,
+                    }
+                    for window_id, (draft, window) in zip(ids, planned, strict=True)
+                ],
+            ).rowcount
+            if taken != sum(window.count for _, window in planned):
+                raise _Conflict
+            submissions = [
+                {
+                    "batch_id": draft.batch_id,
+                    "device": draft.device,
+                    "window_id": window_id,
+                    "reading_ids": reading_ids,
+                    "decisions": decisions,
+                    "created_at": now,
+                }
+                for window_id, (draft, window) in zip(ids, planned, strict=True)
+                for reading_ids, decisions in window.submissions
+            ]
+            if submissions:
+                connection.execute(insert(_SUBMISSION), submissions)
+            states = [
+                {"batch_id": d.batch_id, "device": d.device, **d.state.values()} for d in drafts
+            ]
+            known = [s for s in states if (s["batch_id"], s["device"]) in current]
+            if known:
+                connection.execute(
+                    _UPDATE_STATE, [{f"s_{k}": v for k, v in s.items()} for s in known]
+                )
+            new = [s for s in states if (s["batch_id"], s["device"]) not in current]
+            if new:
+                connection.execute(insert(_STATE), new)
+        return [
+            ClosedWindow(
+                window_id,
+                draft.batch_id,
+                draft.device,
+                window.first_seq,
+                window.last_seq,
+                len(window.submissions),
+            )
+            for window_id, (draft, window) in zip(ids, planned, strict=True)
+        ]
+
+
+# A pair's pending readings loaded per pass: a backlog is worked off over several passes.
+_WINDOWS_PER_PAIR_AND_PASS = 8
+_WINDOW = ReadingWindow.__table__  # type: ignore[attr-defined]
+_SUBMISSION = ComplianceSubmission.__table__  # type: ignore[attr-defined]
+_STATE = DeviceComplianceState.__table__  # type: ignore[attr-defined]
+_PENDING_COLUMNS = (
+    _INBOX.c.id,
+    _INBOX.c.seq,
+    _INBOX.c.timestamp,
+    _INBOX.c.temp_milli_c,
+    _INBOX.c.humidity_permille,
+    _INBOX.c.signature,
+    _INBOX.c.received_at,
+)
+_PENDING_OF_PAIR = (
+    select(*_PENDING_COLUMNS)
+    .where(
+        _INBOX.c.batch_id == bindparam("p_batch"),
+        _INBOX.c.device == bindparam("p_device"),
+        _INBOX.c.window_id.is_(None),
+    )
+    .order_by(_INBOX.c.seq)
+    .limit(bindparam("p_limit"))
+)
+_MARK_READINGS = (
+    update(_INBOX)
+    .where(
+        _INBOX.c.device == bindparam("m_device"),
+        _INBOX.c.seq >= bindparam("m_first"),
+        _INBOX.c.seq <= bindparam("m_last"),
+        _INBOX.c.window_id.is_(None),
+    )
+    .values(window_id=bindparam("m_window"))
+)
+_STATE_FIELDS = (
+    "last_seq",
+    "last_timestamp",
+    "in_excursion",
+    "excursion_start",
+    "last_submitted_seq",
+    "halted_reason",
+)
+_UPDATE_STATE = (
+    update(_STATE)
+    .where(_STATE.c.batch_id == bindparam("s_batch_id"), _STATE.c.device == bindparam("s_device"))
+    .values({name: bindparam(f"s_{name}") for name in _STATE_FIELDS})
+)
+# (batch, device) pairs or (device, seq) pairs per look-up statement.
+_PAIRS_PER_LOOKUP = 400
+
+
+@dataclass(frozen=True)
+class _State:
+    """A pair's stored compliance state (`DeviceComplianceState`'s fields)."""
+
+    last_seq: int = 0
+    last_timestamp: int = 0
+    in_excursion: bool = False
+    excursion_start: int = 0
+    last_submitted_seq: int = 0
+    halted_reason: str | None = None
+
+    @property
+    def engine_state(self) -> ComplianceState:
+        return ComplianceState(
+            last_seq=self.last_seq,
+            last_timestamp=self.last_timestamp,
+            in_excursion=self.in_excursion,
+            excursion_start=self.excursion_start,
         )
+
+    def values(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in _STATE_FIELDS}
+
+
+def _states(
+    connection: Connection, pairs: Sequence[tuple[bytes, str]]
+) -> dict[tuple[bytes, str], _State]:
+    """The stored compliance states of the (batch, device) pairs that have one."""
+    found = {}
+    for start in range(0, len(pairs), _PAIRS_PER_LOOKUP):
+        chunk = list(pairs[start : start + _PAIRS_PER_LOOKUP])
+        rows = connection.execute(
+            select(_STATE).where(
+                tuple_(_STATE.c.batch_id, _STATE.c.device).in_(bindparam("pairs", expanding=True))
+            ),
+            {"pairs": chunk},
+        )
+        for row in rows:
+            found[(row.batch_id, row.device)] = _State(
+                **{n: row._mapping[n] for n in _STATE_FIELDS}
+            )
+    return found
+
+
+def _rows_at(connection: Connection, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Any]:
+    """The inbox rows (`_PENDING_COLUMNS`) of the (device, seq) pairs."""
+    found = {}
+    for start in range(0, len(keys), _PAIRS_PER_LOOKUP):
+        chunk = list(keys[start : start + _PAIRS_PER_LOOKUP])
+        rows = connection.execute(
+            select(_INBOX.c.device, *_PENDING_COLUMNS).where(
+                tuple_(_INBOX.c.device, _INBOX.c.seq).in_(bindparam("keys", expanding=True))
+            ),
+            {"keys": chunk},
+        )
+        for row in rows:
+            found[(row[0], row[2])] = tuple(row[1:])
+    return found
+
+
+def _signed(batch_id: bytes, device: str, row: Any) -> SignedReading:
+    """The signed reading of a `_PENDING_COLUMNS` row."""
+    _, seq, timestamp, temp_milli_c, humidity_permille, signature, _ = row
+    return SignedReading(
+        Reading.stored(device, batch_id, seq, timestamp, temp_milli_c, humidity_permille),
+        signature,
+    )
 
 
 @dataclass
-class _Draft:
-    window: ReadingWindow
+class _WindowDraft:
+    first_seq: int
+    last_seq: int
     count: int
+    merkle_root: bytes
+    packed: bytes
+    # (reading ids, decisions) of each submitReadings transaction
+    submissions: list[tuple[list[int], list[int]]]
+
+
+@dataclass
+class _PairDraft:
+    batch_id: bytes
+    device: str
     # (last_seq, last_submitted_seq, halted_reason) the draft was computed from
     before: tuple[int, int, str | None]
-    state: DeviceComplianceState
-    submissions: list[tuple[list[int], list[int]]] = field(default_factory=list)
+    # the pair's state after its last drafted window
+    state: _State
+    windows: list[_WindowDraft] = field(default_factory=list)
 
 
 class _Conflict(Exception):
-    """The pair changed between drafting and writing a window."""
+    """A pair changed between drafting and writing its windows."""

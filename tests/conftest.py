@@ -1,29 +1,43 @@
-"""Shared fixtures: a real anvil per test session, fresh contracts per test, funded actors."""
+"""Shared fixtures: a real anvil per test session, fresh contracts per test, funded actors;
+the machine's PostgreSQL and Mosquitto (skipped when unreachable, failing instead under
+PROVENANCE_REQUIRE_SERVICES=1) with fresh bridge databases and MQTT sources on them."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import socket
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
+import psycopg
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import Engine
 from web3 import Web3
 
 from ledger_client.artifacts import compile_contracts
 from ledger_client.chain import connect
 from ledger_client.deploy import deploy_contracts
 from ledger_client.deployment import Deployment
+from ledger_client.indexer.database import make_engine
 from ledger_client.ledger import LedgerWriter
 from ledger_client.local_chain import LocalChain, start_anvil
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
+from oracle_bridge.sources import ReadingIngestor
+from oracle_bridge.sources.mqtt import MqttPublisher, MqttSource
+from oracle_bridge.store import create_bridge_tables
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_SERVICES = os.environ.get("PROVENANCE_REQUIRE_SERVICES") == "1"
+PG_HOST, PG_PORT, PG_DATABASE = "127.0.0.1", 5432, "test"
+PG_USERS = ("postgres", "root")
+MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
 
 # anvil's deterministic development accounts (mnemonic "test test ... junk").
 ANVIL_KEYS = [
@@ -100,3 +114,122 @@ def deployment(consortium: Consortium) -> Deployment:
 @pytest.fixture
 def writer(consortium: Consortium) -> LedgerWriter:
     return consortium.writer()
+
+
+def _unavailable(reason: str) -> NoReturn:
+    if REQUIRE_SERVICES:
+        pytest.fail(reason)
+    pytest.skip(reason)  # only without PROVENANCE_REQUIRE_SERVICES=1
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test PostgreSQL's URL; skips when it is unreachable, fails instead under
+    PROVENANCE_REQUIRE_SERVICES=1."""
+    errors = []
+    for user in PG_USERS:
+        try:
+            with psycopg.connect(
+                host=PG_HOST, port=PG_PORT, dbname=PG_DATABASE, user=user, connect_timeout=3
+            ):
+                return f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
+        except psycopg.OperationalError as exc:
+            errors.append(f"as {user}: {str(exc).strip()}")
+    _unavailable(
+        f"PostgreSQL unreachable at {PG_HOST}:{PG_PORT}/{PG_DATABASE} ({'; '.join(errors)})"
+    )
+
+
+class BridgeDatabases:
+    """Fresh bridge databases of one backend (a SQLite file or a PostgreSQL schema)."""
+
+    def __init__(self, backend: str, directory: Path, postgres_url: str | None) -> None:
+        self.backend = backend
+        self._directory = directory
+        self._postgres_url = postgres_url
+        self._schemas: list[str] = []
+        self._engines: list[Engine] = []
+
+    def url(self) -> str:
+        if self.backend == "sqlite":
+            return f"sqlite:///{self._directory / f'bridge_{uuid.uuid4().hex[:8]}.db'}"
+        schema = f"bridge_test_{uuid.uuid4().hex[:12]}"
+        self._admin(f"CREATE SCHEMA {schema}")
+        self._schemas.append(schema)
+        return f"{self._postgres_url}?options=-csearch_path%3D{schema}"
+
+    def engine(self, url: str | None = None) -> Engine:
+        engine = make_engine(url or self.url())
+        create_bridge_tables(engine)
+        self._engines.append(engine)
+        return engine
+
+    def close(self) -> None:
+        for engine in self._engines:
+            engine.dispose()
+        for schema in self._schemas:
+            self._admin(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    def _admin(self, sql: str) -> None:
+        assert self._postgres_url is not None
+        with psycopg.connect(self._postgres_url, autocommit=True) as connection:
+            connection.execute(sql)
+
+
+@dataclass(frozen=True)
+class Broker:
+    host: str
+    port: int
+
+
+@pytest.fixture(scope="session")
+def broker() -> Broker:
+    """Mosquitto at 127.0.0.1:1883; skips when unreachable, fails instead under
+    PROVENANCE_REQUIRE_SERVICES=1."""
+    try:
+        with socket.create_connection((MQTT_HOST, MQTT_PORT), timeout=3):
+            return Broker(MQTT_HOST, MQTT_PORT)
+    except OSError as exc:
+        _unavailable(f"Mosquitto unreachable at {MQTT_HOST}:{MQTT_PORT} ({exc})")
+
+
+@pytest.fixture
+def topic_prefix() -> str:
+    """A topic tree of this test's own, so leftovers of other runs never reach it."""
+    return f"provenance-test/{uuid.uuid4().hex[:12]}/readings"
+
+
+SourceFactory = Callable[..., MqttSource]
+
+
+@pytest.fixture
+def mqtt_sources(broker: Broker, topic_prefix: str) -> Iterator[SourceFactory]:
+    """Builds started MQTT sources on this test's topics (one shared group); stops them all."""
+    group = f"bridge-{uuid.uuid4().hex[:8]}"
+    started: list[MqttSource] = []
+
+    def start(ingestor: ReadingIngestor, *, client_id: str | None = None) -> MqttSource:
+        source = MqttSource(
+            ingestor,
+            host=broker.host,
+            port=broker.port,
+            topic_prefix=topic_prefix,
+            shared_group=group,
+            client_id=client_id or f"test-bridge-{uuid.uuid4().hex[:12]}",
+            session_expiry_s=60,
+            reconnect_min_s=0.1,
+            reconnect_max_s=1.0,
+        )
+        source.start()
+        started.append(source)
+        return source
+
+    yield start
+    for source in started:
+        source.stop(timeout_s=5)
+
+
+@pytest.fixture
+def publisher(broker: Broker) -> Iterator[MqttPublisher]:
+    with MqttPublisher(host=broker.host, port=broker.port) as connected:
+        yield connected

@@ -84,19 +84,19 @@ async def _read_body(request: Request, limit: int) -> bytes:
     responses={
         400: {"model": Problem, "description": "the body is not a JSON array"},
         413: {"model": Problem, "description": "the body is over the size limit"},
-        503: {"model": Problem, "description": "nothing more could be stored; retry the batch"},
+        503: {"model": Problem, "description": "nothing was stored; retry the whole batch"},
     },
     openapi_extra={"requestBody": _REQUEST_BODY},
 )
 async def submit_readings(
     request: Request, ingestor: IngestorDep, max_body_bytes: MaxBodyBytesDep
 ) -> list[ReadingResult]:
-    """Ingest a JSON array of signed readings, in order.
+    """Ingest a JSON array of signed readings, in order, in one database transaction.
 
     200 means every item was processed: stored (`accepted`), already stored (`duplicate`),
     or `rejected` and kept as a dead letter with its reason. Items are judged one by one, so
-    one bad item does not refuse the others. After a 503, resend the whole batch: the items
-    stored before the failure come back as `duplicate`.
+    one bad item does not refuse the others. A 503 means nothing of the batch was stored:
+    resend it whole (items an earlier attempt stored come back as `duplicate`).
     """
     body = await _read_body(request, max_body_bytes)
     try:

@@ -1,11 +1,13 @@
 """Ingress adapters: where signed readings enter the bridge.
 
-Every adapter hands each raw reading to one `ReadingIngestor` and acknowledges its sender
-only after `accept` returned, since by then the reading is stored or dead-lettered.
+Every adapter hands the raw readings it has to one `ReadingIngestor`, a batch at a time, and
+acknowledges their senders only after `accept_many` returned, since by then every one of them
+is stored or dead-lettered.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, Protocol
 
 IngestStatus = Literal["accepted", "duplicate", "rejected"]
@@ -30,10 +32,13 @@ class IngestOutcome(Protocol):
 class ReadingIngestor(Protocol):
     """The bridge's inbox door (`oracle_bridge.ingest.Ingestor`)."""
 
-    def accept(self, raw: bytes, *, source: str) -> IngestOutcome:
-        """Verify and durably store (or dead-letter) one raw reading; thread-safe.
+    def accept_many(
+        self, raws: Sequence[bytes], *, source: str | Sequence[str]
+    ) -> Sequence[IngestOutcome]:
+        """Verify and durably store (or dead-letter) raw readings, one outcome each, in order;
+        `source` is one for all or one per reading. Thread-safe.
 
-        Raises only when nothing durable happened: the sender must retry.
+        Raises only when nothing durable happened: the senders must retry.
         """
         ...
 

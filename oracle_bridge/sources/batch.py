@@ -72,15 +72,12 @@ class ItemResult:
 
 
 def ingest_batch(ingestor: ReadingIngestor, items: list[bytes], *, source: str) -> list[ItemResult]:
-    """Hand each item to `ingestor` in order; one result per item.
+    """Hand the items to `ingestor` as one batch; one result per item, in order.
 
-    Raises whatever `accept` raises: the items before the failing one are stored, and a
-    retry of the whole batch reports them as duplicates.
+    Raises whatever `accept_many` raises: then nothing of the batch was stored, and a retry
+    of the whole batch is the remedy.
     """
-    results = []
-    for index, raw in enumerate(items):
-        outcome = ingestor.accept(raw, source=source)
-        results.append(
-            ItemResult(index, outcome.status, outcome.reason, outcome.device, outcome.seq)
-        )
-    return results
+    return [
+        ItemResult(index, outcome.status, outcome.reason, outcome.device, outcome.seq)
+        for index, outcome in enumerate(ingestor.accept_many(items, source=source))
+    ]

@@ -4,8 +4,8 @@ The only module that imports paho. Devices publish each signed reading as JSON t
 `{prefix}/{device}` at QoS 1. Bridge instances share the device load through one shared
 subscription `$share/{group}/{prefix}/+`. Each instance keeps a persistent session (a fixed
 client id, clean start off), so messages it received but never acknowledged are redelivered to
-it after a reconnect or a restart: acknowledging only after `accept` returned is what makes
-"acknowledged means stored" hold end to end.
+it after a reconnect or a restart: acknowledging only after `accept_many` returned is what
+makes "acknowledged means stored" hold end to end.
 """
 
 from __future__ import annotations
@@ -64,12 +64,13 @@ _STOP = object()
 class MqttSource:
     """Feeds readings from an MQTT shared subscription to an ingestor.
 
-    Each message is acknowledged (PUBACK) only after `ingestor.accept` returned, whatever the
-    outcome (accepted, duplicate, dead-lettered): all are durable. Messages are processed in
-    order by one worker thread, so a slow store never stalls the network thread (keepalives,
-    acknowledgements); the broker keeps at most `receive_maximum` messages unacknowledged, which
-    bounds the backlog. When `accept` raises, the message stays unacknowledged and the
-    connection is dropped after a growing pause, so the broker redelivers it on reconnect.
+    Each message is acknowledged (PUBACK) only after `ingestor.accept_many` returned for it,
+    whatever the outcome (accepted, duplicate, dead-lettered): all are durable. Messages are
+    processed in order by one worker thread, so a slow store never stalls the network thread
+    (keepalives, acknowledgements); it takes all the messages waiting as one batch. The broker
+    keeps at most `receive_maximum` messages unacknowledged, which bounds the backlog and the
+    batch. When `accept_many` raises, the batch stays unacknowledged and the connection is
+    dropped after a growing pause, so the broker redelivers it on reconnect.
     Lost connections are re-established with exponential backoff.
 
     `client_id` must be stable per bridge instance (its broker session holds what was not yet
@@ -254,27 +255,50 @@ class MqttSource:
 
     def _work(self) -> None:
         failures = 0
-        while True:
-            delivery = self._queue.get()
-            if not isinstance(delivery, _Delivery):
-                return
+        stopping = False
+        while not stopping:
+            deliveries, stopping = self._next_deliveries()
+            if not deliveries:
+                continue
             try:
-                self._ingestor.accept(delivery.payload, source="mqtt:" + delivery.topic)
-            except Exception:
-                # Nothing durable happened: leave the message to the broker's redelivery.
-                _log.exception(
-                    "could not ingest the message on %s; it stays unacknowledged", delivery.topic
+                self._ingestor.accept_many(
+                    [delivery.payload for delivery in deliveries],
+                    source=["mqtt:" + delivery.topic for delivery in deliveries],
                 )
-                if delivery.generation == self._generation:
+            except Exception:
+                # Nothing durable happened: leave the messages to the broker's redelivery.
+                _log.exception(
+                    "could not ingest %d message(s) (first on %s); they stay unacknowledged",
+                    len(deliveries),
+                    deliveries[0].topic,
+                )
+                generation = max(delivery.generation for delivery in deliveries)
+                if generation == self._generation:
                     failures += 1
                     self._stopping.wait(self._pause_after(failures))
-                    self._drop_connection(delivery.generation)
+                    self._drop_connection(generation)
                 continue
             failures = 0
             with self._lock:
-                # An acknowledgement belongs to the connection that delivered the message.
-                if delivery.generation == self._generation:
-                    self._client.ack(delivery.mid, delivery.qos)
+                for delivery in deliveries:
+                    # An acknowledgement belongs to the connection that delivered the message.
+                    if delivery.generation == self._generation:
+                        self._client.ack(delivery.mid, delivery.qos)
+
+    def _next_deliveries(self) -> tuple[list[_Delivery], bool]:
+        """The messages waiting (at least one, waiting for it; at most `receive_maximum`,
+        which is all the broker lets be unacknowledged), and whether `stop()` came after them."""
+        deliveries: list[_Delivery] = []
+        item = self._queue.get()
+        while isinstance(item, _Delivery):
+            deliveries.append(item)
+            if len(deliveries) == self._receive_maximum:
+                return deliveries, False
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return deliveries, False
+        return deliveries, True
 
     def _pause_after(self, failures: int) -> float:
         return min(self._reconnect_max_s, self._reconnect_min_s * 2 ** (failures - 1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from oracle_bridge.device import DeviceKey
@@ -53,8 +53,9 @@ class FakeResult:
 class FakeIngestor:
     """Parses, verifies (when given a domain), deduplicates on (device, seq), dead-letters the rest.
 
-    `fail_times` makes the next calls raise `StoreUnavailable`; `gate`, when set, makes every
-    call wait for it before deciding. All calls are recorded, in order, in `calls`.
+    `fail_times` makes the next calls raise `StoreUnavailable` (storing nothing of their
+    batch); `gate`, when set, makes every call wait for it before deciding. Every reading
+    handed over is recorded, in order, in `calls`.
     """
 
     domain: ReadingDomain | None = None
@@ -62,14 +63,24 @@ class FakeIngestor:
     fail_times: int = 0
     gate: threading.Event | None = None
     calls: list[tuple[bytes, str]] = field(default_factory=list)
+    # The size of each batch handed over, in order.
+    batches: list[int] = field(default_factory=list)
     stored: dict[tuple[str, int], SignedReading] = field(default_factory=dict)
     dead_letters: list[tuple[bytes, str]] = field(default_factory=list)
     returned: list[FakeResult] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     def accept(self, raw: bytes, *, source: str) -> FakeResult:
+        return self.accept_many([raw], source=source)[0]
+
+    def accept_many(
+        self, raws: Sequence[bytes], *, source: str | Sequence[str]
+    ) -> list[FakeResult]:
+        """All or nothing, like the bridge's one transaction per batch."""
+        sources = [source] * len(raws) if isinstance(source, str) else list(source)
         with self._changed:
-            self.calls.append((raw, source))
+            self.calls.extend(zip(raws, sources, strict=True))
+            self.batches.append(len(raws))
             self._changed.notify_all()
         if self.gate is not None:
             self.gate.wait()
@@ -77,10 +88,10 @@ class FakeIngestor:
             if self.fail_times:
                 self.fail_times -= 1
                 raise StoreUnavailable("the store is down")
-            result = self._decide(raw)
-            self.returned.append(result)
+            results = [self._decide(raw) for raw in raws]
+            self.returned.extend(results)
             self._changed.notify_all()
-            return result
+            return results
 
     def _decide(self, raw: bytes) -> FakeResult:
         if len(raw) > self.max_message_bytes:

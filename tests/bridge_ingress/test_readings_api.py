@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -116,9 +117,16 @@ def test_an_oversized_chunked_body_is_413(client, ingestor):
     assert ingestor.calls == []
 
 
+def test_a_batch_is_handed_to_the_ingestor_as_one_batch(client, ingestor):
+    body = batch(signed_json(1), signed_json(2), signed_json(3))
+    assert client.post("/api/v1/readings", content=body).status_code == 200
+    assert ingestor.batches == [3]
+
+
 def test_a_store_failure_is_503_and_a_retry_reports_the_stored_items_as_duplicates(ingestor):
     failing_second = FailOnCall(ingestor, call=2)
     client = TestClient(create_app(failing_second))
+    assert client.post("/api/v1/readings", content=batch(signed_json(1))).status_code == 200
     body = batch(signed_json(1), signed_json(2), signed_json(3))
 
     failed = client.post("/api/v1/readings", content=body)
@@ -132,17 +140,19 @@ def test_a_store_failure_is_503_and_a_retry_reports_the_stored_items_as_duplicat
 
 @dataclass
 class FailOnCall:
-    """Passes calls to `inner`, except call number `call`, which raises."""
+    """Passes calls to `inner`, except call number `call`, which raises (storing nothing)."""
 
     inner: FakeIngestor
     call: int
     calls: int = 0
 
-    def accept(self, raw: bytes, *, source: str) -> FakeResult:
+    def accept_many(
+        self, raws: Sequence[bytes], *, source: str | Sequence[str]
+    ) -> list[FakeResult]:
         self.calls += 1
         if self.calls == self.call:
             raise StoreUnavailable("the store is down")
-        return self.inner.accept(raw, source=source)
+        return self.inner.accept_many(raws, source=source)
 
 
 def test_the_openapi_document_has_stable_ids_and_the_array_body(client):

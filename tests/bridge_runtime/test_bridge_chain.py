@@ -104,6 +104,16 @@ def anchorings(cold_chain: ColdChain, batch_id: bytes) -> list[AnchoredWindow]:
     return [decode_readings_anchored(raw) for raw in logs]  # type: ignore[union-attr,misc]
 
 
+def anchorings_once_mined(cold_chain: ColdChain, batch_id: bytes, count: int) -> list:
+    """`anchorings`, after waiting (at most 10 s) for `count` of them to be mined."""
+    deadline = time.monotonic() + 10
+    found = anchorings(cold_chain, batch_id)
+    while len(found) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+        found = anchorings(cold_chain, batch_id)
+    return found
+
+
 def status_of(cold_chain: ColdChain, batch_id: bytes) -> BatchStatus:
     return cold_chain.consortium.writer().batch(batch_id).status
 
@@ -269,7 +279,8 @@ def test_restart_mid_stream_never_anchors_a_window_twice(cold_chain, engine, mon
     with pytest.raises(Crash):
         first.run_once()
     assert {w.status for w in rows(engine, ReadingWindow)} == {WindowStatus.PENDING}
-    assert len(anchorings(cold_chain, lot)) == 3  # (1-5, 6-10, 11-12) are on chain, unrecorded
+    # (1-5, 6-10, 11-12) are on chain, unrecorded; anvil mines just after answering the send.
+    assert len(anchorings_once_mined(cold_chain, lot, 3)) == 3
 
     # Crash 2: a new bridge finds them by their logs; then it sends the submission and dies.
     second = make_bridge(cold_chain, engine, window_max_readings=5)

@@ -360,3 +360,125 @@ def test_concurrent_accepts_store_each_reading_once(ingestor, policy, rules):
     with reading_session(ingestor.engine) as session:
         assert session.scalar(select(func.count()).select_from(InboxReading)) == 100
     assert dead_letters(ingestor.engine) == []
+
+
+def mixed_batch(device: DeviceKey, other: DeviceKey, stranger: DeviceKey) -> list[bytes]:
+    """A batch with every outcome, several of them depending on items earlier in the batch."""
+    forger = DeviceKey.generate()
+    forged = forger.sign(signed_of(forger, 9).reading, domain=DOMAIN)
+    return [
+        payload(signed_of(device, 3)),
+        payload(signed_of(device, 3)),  # the same again: duplicate
+        payload(signed_of(device, 5)),
+        payload(signed_of(device, 4)),  # below 5, never stored: lower seq
+        payload(signed_of(device, 3, temp_milli_c=5100)),  # replayed seq
+        payload(signed_of(device, 6, timestamp=T0)),  # timestamp regression
+        payload(signed_of(other, 1)),
+        payload(signed_of(other, 2)),
+        with_fields(forged, device=other.address),  # signature mismatch
+        payload(signed_of(stranger, 1)),  # unknown device
+        b"{not json",
+        with_fields(signed_of(device, 8), padding="x" * 5000),  # oversized
+        payload(signed_of(device, 7)),
+        payload(signed_of(other, 2)),  # duplicate of an item of this batch
+        payload(signed_of(device, 1)),  # below what the inbox held before: lower seq
+        payload(signed_of(device, 2)),  # stored before the batch: duplicate
+    ]
+
+
+def outcomes(results) -> list[tuple]:
+    return [(r.status, r.reason, r.device, r.seq) for r in results]
+
+
+def letters_of(engine) -> list[tuple]:
+    return [
+        (
+            letter.source,
+            letter.payload,
+            letter.reason_code,
+            letter.reason,
+            letter.device,
+            letter.seq,
+        )
+        for letter in dead_letters(engine)
+    ]
+
+
+def inbox_of(engine) -> list[tuple]:
+    return [(row.device, row.seq, row.digest, row.source, row.window_id) for row in inbox(engine)]
+
+
+@pytest.mark.parametrize("workers", [0, 2], ids=["in process", "worker processes"])
+def test_accept_many_decides_each_item_as_accept_would_in_turn(
+    databases, policy, device, clock, workers
+):
+    other, stranger = DeviceKey.generate(), DeviceKey.generate()
+    policy.register(other.address, batch_id=BATCH)
+    one_by_one = Ingestor(engine=databases.engine(), domain=DOMAIN, policy=policy, clock=clock)
+    batched = Ingestor(
+        engine=databases.engine(),
+        domain=DOMAIN,
+        policy=policy,
+        clock=clock,
+        screening_workers=workers,
+    )
+    try:
+        for ingestor in (one_by_one, batched):
+            assert ingestor.accept(payload(signed_of(device, 2)), source="before").status == (
+                "accepted"
+            )
+        raws = mixed_batch(device, other, stranger) * (5 if workers else 1)
+
+        expected = [one_by_one.accept(raw, source="t") for raw in raws]
+        results = batched.accept_many(raws, source="t")
+    finally:
+        batched.close()
+
+    assert outcomes(results) == outcomes(expected)
+    assert {r.status for r in results} == {"accepted", "duplicate", "rejected"}
+    assert letters_of(batched.engine) == letters_of(one_by_one.engine)
+    assert inbox_of(batched.engine) == inbox_of(one_by_one.engine)
+
+
+def test_accept_many_takes_a_source_per_item(ingestor, device):
+    raws = [payload(signed_of(device, seq)) for seq in (1, 2)] + [b"[]"]
+    results = ingestor.accept_many(raws, source=["mqtt:a", "mqtt:b", "mqtt:c"])
+    assert [r.status for r in results] == ["accepted", "accepted", "rejected"]
+    assert [row.source for row in inbox(ingestor.engine)] == ["mqtt:a", "mqtt:b"]
+    assert [letter.source for letter in dead_letters(ingestor.engine)] == ["mqtt:c"]
+    with pytest.raises(ValueError, match="2 sources for 3 readings"):
+        ingestor.accept_many(raws, source=["x", "y"])
+    assert ingestor.accept_many([], source="t") == []
+
+
+def test_accept_many_stores_nothing_when_the_chain_cannot_judge_one_device(engine, device, clock):
+    class HalfDownPolicy:
+        def check(self, device_address: str, batch_id: bytes) -> None:
+            if device_address != device.address:
+                raise ChainUnavailable("the chain did not answer (ConnectionError)")
+
+    ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=HalfDownPolicy(), clock=clock)
+    raws = [
+        b"{not json",
+        payload(signed_of(device, 1)),
+        payload(signed_of(DeviceKey.generate(), 1)),
+    ]
+    with pytest.raises(ChainUnavailable):
+        ingestor.accept_many(raws, source="t")
+    assert dead_letters(engine) == []
+    assert inbox(engine) == []
+
+
+def test_accept_many_reports_what_it_stored(engine, policy, device, clock):
+    stored: list[list[tuple[str, int]]] = []
+    ingestor = Ingestor(
+        engine=engine,
+        domain=DOMAIN,
+        policy=policy,
+        clock=clock,
+        on_stored=lambda items: stored.append([(i.device, i.seq) for i in items]),
+    )
+    raws = [payload(signed_of(device, seq)) for seq in (1, 2, 2)] + [b"[]"]
+    ingestor.accept_many(raws, source="t")
+    ingestor.accept_many(raws[:1], source="t")  # a duplicate only: nothing new to report
+    assert stored == [[(device.address, 1), (device.address, 2)]]

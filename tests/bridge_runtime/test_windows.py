@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from bridge_runtime_factories import BATCH, RULE, T0, payload, signed_of
+from bridge_runtime_factories import BATCH, DOMAIN, RULE, T0, payload, signed_of
 from sqlalchemy import select
 
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import PackingError
+from oracle_bridge.ingest import Ingestor
 from oracle_bridge.merkle import MerkleTree, leaf
 from oracle_bridge.packing import pack, unpack
 from oracle_bridge.rules import ComplianceState, Decision
@@ -265,3 +266,65 @@ def test_pairs_without_a_rule_wait(engine, ingestor, rules, device, clock):
     clock.now += 5
     assert closer(engine, rules, clock).close_due() == []
     assert windows(engine) == []
+
+
+# -- closing at once on a quarantine ------------------------------------------------------
+
+
+class Noticing:
+    """An ingestor that reports what it stores to a window closer, as the bridge wires them;
+    `accept` returns whether the closer took the batch for a possible quarantine."""
+
+    def __init__(self, engine, policy, clock, windows_closer: WindowCloser) -> None:
+        self.hints: list[bool] = []
+        self.ingestor = Ingestor(
+            engine=engine,
+            domain=DOMAIN,
+            policy=policy,
+            clock=clock,
+            on_stored=lambda items: self.hints.append(windows_closer.notice(items)),
+        )
+
+    def accept(self, device, temps: dict[int, int], **fields) -> bool:
+        raws = [payload(signed_of(device, s, temp_milli_c=t, **fields)) for s, t in temps.items()]
+        assert {r.status for r in self.ingestor.accept_many(raws, source="t")} == {"accepted"}
+        return self.hints.pop()
+
+
+def test_a_reading_that_decides_a_quarantine_closes_its_window_at_once(
+    engine, policy, rules, device, clock
+):
+    windows_closer = closer(engine, rules, clock)
+    noticing = Noticing(engine, policy, clock, windows_closer)
+    # out of range from seq 2, 60 s apart: 600 s (seq 12) is still allowed, seq 13 is not
+    assert noticing.accept(device, {1: 5000} | dict.fromkeys(range(2, 13), 9000))
+    assert windows_closer.close_due() == []  # an excursion so far, nothing to decide at once
+
+    assert noticing.accept(device, {13: 9000, 14: 9000})
+    (closed,) = windows_closer.close_due()
+    assert (closed.first_seq, closed.last_seq) == (1, 14)
+    assert submissions(engine)[-1].decisions[-2:] == [
+        Decision.QUARANTINE_EXCURSION,
+        Decision.EXCURSION_STARTED,
+    ]
+
+
+def test_a_hard_limit_or_a_data_gap_closes_at_once_and_in_range_readings_wait(
+    engine, policy, rules, device, clock
+):
+    windows_closer = closer(engine, rules, clock)
+    noticing = Noticing(engine, policy, clock, windows_closer)
+    assert not noticing.accept(device, {1: 5000, 2: 5000})
+    assert windows_closer.close_due() == []
+
+    assert noticing.accept(device, {3: 26_000})
+    assert [(w.first_seq, w.last_seq) for w in windows_closer.close_due()] == [(1, 3)]
+
+    other = DeviceKey.generate()
+    policy.register(other.address, batch_id=BATCH)
+    assert not noticing.accept(other, {1: 5000})
+    assert noticing.accept(other, {2: 5000}, timestamp=T0 + 60 + 3601)
+    assert [(w.device, w.first_seq, w.last_seq) for w in windows_closer.close_due()] == [
+        (other.address, 1, 2)
+    ]
+    assert submissions(engine)[-1].decisions == [Decision.NONE, Decision.QUARANTINE_DATA_GAP]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -12,28 +11,6 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger_client.indexer.database import create_read_model, make_engine
-
-PG_HOST, PG_PORT, PG_DATABASE = "127.0.0.1", 5432, "test"
-PG_USERS = ("postgres", "root")
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The test PostgreSQL's URL; skips when it is unreachable, fails instead under
-    PROVENANCE_REQUIRE_SERVICES=1."""
-    errors = []
-    for user in PG_USERS:
-        try:
-            with psycopg.connect(
-                host=PG_HOST, port=PG_PORT, dbname=PG_DATABASE, user=user, connect_timeout=3
-            ):
-                return f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{PG_DATABASE}"
-        except psycopg.OperationalError as exc:
-            errors.append(f"as {user}: {str(exc).strip()}")
-    reason = f"PostgreSQL unreachable at {PG_HOST}:{PG_PORT}/{PG_DATABASE} ({'; '.join(errors)})"
-    if os.environ.get("PROVENANCE_REQUIRE_SERVICES") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)  # only without PROVENANCE_REQUIRE_SERVICES=1
 
 
 class ReadModelDatabases:

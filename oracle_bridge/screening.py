@@ -1,0 +1,111 @@
+"""The checks of a raw reading that need nothing but its bytes, the domain and the time.
+
+Size, JSON, the stored ranges, the signature (recovered under the bridge's EIP-712 domain)
+and the clock skew, cheapest first. Pure and picklable both ways, so the ingestor can screen
+a large batch in worker processes; the checks that need the chain (device policy) and the
+database (sequence) follow in the ingestor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from oracle_bridge.errors import InvalidSignature, MalformedReading
+from oracle_bridge.packing import INT24_MAX, INT24_MIN
+from oracle_bridge.readings import ReadingDomain, digest, from_json
+from oracle_bridge.store import MAX_STORED_INT
+from oracle_bridge.verification import recover_signer
+
+SIGNATURE_MISMATCH = "signature does not match device (signed for another chain or contract?)"
+
+
+class Screened(NamedTuple):
+    """A reading signed by its own device: the inbox row's fields."""
+
+    device: str
+    batch_id: bytes
+    seq: int
+    timestamp: int
+    temp_milli_c: int
+    humidity_permille: int
+    signature: bytes
+    # EIP-712 digest under the bridge's domain: tells a redelivery from a replay.
+    digest: bytes
+
+
+class Refusal(NamedTuple):
+    """Why a raw reading is dead-lettered; `device` and `seq` once its payload parsed."""
+
+    code: str
+    reason: str
+    device: str | None = None
+    seq: int | None = None
+
+
+def screen(
+    raw: bytes,
+    *,
+    domain: ReadingDomain,
+    now: float,
+    max_message_bytes: int,
+    max_future_skew_s: int,
+) -> Screened | Refusal:
+    """`raw` as a verified reading, or the first check it fails (see the module)."""
+    if len(raw) > max_message_bytes:
+        return Refusal("oversized", "oversized")
+    try:
+        signed = from_json(raw)
+    except MalformedReading as exc:
+        return Refusal("malformed", f"malformed: {exc.field} {exc.problem}")
+    reading = signed.reading
+    device, seq = reading.device, reading.seq
+    if seq > MAX_STORED_INT:
+        return Refusal("malformed", f"malformed: seq {seq} is above 2^63-1", device, seq)
+    if not INT24_MIN <= reading.temp_milli_c <= INT24_MAX:
+        return Refusal(
+            "malformed",
+            f"malformed: tempMilliC {reading.temp_milli_c} is beyond ±8388.607 °C",
+            device,
+            seq,
+        )
+    message_digest = digest(reading, domain=domain)
+    try:
+        signer = recover_signer(message_digest, signed.signature)
+    except InvalidSignature as exc:
+        return Refusal("invalid_signature", f"invalid signature: {exc.reason}", device, seq)
+    if signer != device:
+        return Refusal("signature_mismatch", SIGNATURE_MISMATCH, device, seq)
+    if reading.timestamp > now + max_future_skew_s:
+        return Refusal("future_timestamp", "timestamp in the future", device, seq)
+    return Screened(
+        device,
+        reading.batch_id,
+        seq,
+        reading.timestamp,
+        reading.temp_milli_c,
+        reading.humidity_permille,
+        signed.signature,
+        message_digest,
+    )
+
+
+def screen_all(
+    raws: Sequence[bytes],
+    *,
+    domain: ReadingDomain,
+    now: float,
+    max_message_bytes: int,
+    max_future_skew_s: int,
+) -> list[Screened | Refusal]:
+    """`screen` of every raw reading, in order (one task for a worker process)."""
+    return [
+        screen(
+            raw,
+            domain=domain,
+            now=now,
+            max_message_bytes=max_message_bytes,
+            max_future_skew_s=max_future_skew_s,
+        )
+        for raw in raws
+    ]
