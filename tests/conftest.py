@@ -140,8 +140,11 @@ def postgres_url() -> str:
     )
 
 
-class BridgeDatabases:
-    """Fresh bridge databases of one backend (a SQLite file or a PostgreSQL schema)."""
+class ScratchDatabases:
+    """Fresh databases of one backend (a SQLite file or a PostgreSQL schema) holding the
+    tables `create_tables` makes, all removed after the test."""
+
+    prefix = "test"
 
     def __init__(self, backend: str, directory: Path, postgres_url: str | None) -> None:
         self.backend = backend
@@ -150,19 +153,35 @@ class BridgeDatabases:
         self._schemas: list[str] = []
         self._engines: list[Engine] = []
 
+    def create_tables(self, engine: Engine) -> None:
+        raise NotImplementedError
+
     def url(self) -> str:
+        """The URL of a new, empty database."""
         if self.backend == "sqlite":
-            return f"sqlite:///{self._directory / f'bridge_{uuid.uuid4().hex[:8]}.db'}"
-        schema = f"bridge_test_{uuid.uuid4().hex[:12]}"
+            return f"sqlite:///{self._directory / f'{self.prefix}_{uuid.uuid4().hex[:8]}.db'}"
+        schema = f"{self.prefix}_test_{uuid.uuid4().hex[:12]}"
         self._admin(f"CREATE SCHEMA {schema}")
         self._schemas.append(schema)
         return f"{self._postgres_url}?options=-csearch_path%3D{schema}"
 
     def engine(self, url: str | None = None) -> Engine:
+        """An engine on `url` (a new database by default) with the tables created."""
         engine = make_engine(url or self.url())
-        create_bridge_tables(engine)
+        self.create_tables(engine)
         self._engines.append(engine)
         return engine
+
+    def delete(self, engine: Engine) -> None:
+        """Delete the database behind `engine` entirely and leave an empty one in its place."""
+        engine.dispose()
+        if self.backend == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(engine.url.database) + suffix).unlink(missing_ok=True)
+        else:
+            schema = engine.url.query["options"].split("=", 1)[1]
+            self._admin(f"DROP SCHEMA {schema} CASCADE")
+            self._admin(f"CREATE SCHEMA {schema}")
 
     def close(self) -> None:
         for engine in self._engines:
@@ -174,6 +193,13 @@ class BridgeDatabases:
         assert self._postgres_url is not None
         with psycopg.connect(self._postgres_url, autocommit=True) as connection:
             connection.execute(sql)
+
+
+class BridgeDatabases(ScratchDatabases):
+    prefix = "bridge"
+
+    def create_tables(self, engine: Engine) -> None:
+        create_bridge_tables(engine)
 
 
 @dataclass(frozen=True)

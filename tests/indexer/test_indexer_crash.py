@@ -34,7 +34,7 @@ def test_sigkill_before_commit_then_restart_loses_and_doubles_nothing(
         record(writer, lot, payloads[start : start + PER_TX])  # one block each
     deployment_path = tmp_path / "deployment.json"
     consortium.deployment.save(deployment_path)
-    url = databases.new_url()
+    url = databases.url()
     engine = databases.engine(url)
     marker = tmp_path / "hanging.json"
     stderr = tmp_path / "indexer.stderr"

@@ -35,7 +35,7 @@ def test_indexing_100k_events_stays_under_300_mb(
         )
     deployment_path = tmp_path / "deployment.json"
     consortium.deployment.save(deployment_path)
-    url = databases.new_url()
+    url = databases.url()
     engine = databases.engine(url)
 
     finished = subprocess.run(
