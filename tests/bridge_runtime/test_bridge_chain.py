@@ -122,6 +122,17 @@ def chain_state(cold_chain: ColdChain, batch_id: bytes, device: DeviceKey) -> tu
     return tuple(cold_chain.compliance.functions.complianceState(batch_id, device.address).call())
 
 
+def last_seq_once_mined(cold_chain: ColdChain, batch_id: bytes, device: DeviceKey, seq: int) -> int:
+    """The contract's lastSeq for the pair, after waiting (at most 10 s) for it to reach `seq`:
+    anvil mines just after answering the send."""
+    deadline = time.monotonic() + 10
+    last_seq = chain_state(cold_chain, batch_id, device)[0]
+    while last_seq < seq and time.monotonic() < deadline:
+        time.sleep(0.05)
+        last_seq = chain_state(cold_chain, batch_id, device)[0]
+    return last_seq
+
+
 def rows(engine, model):
     with reading_session(engine) as session:
         return list(session.scalars(select(model).order_by(model.id)))
@@ -294,7 +305,8 @@ def test_restart_mid_stream_never_anchors_a_window_twice(cold_chain, engine, mon
     with pytest.raises(Crash):
         second.run_once()
     assert {w.status for w in rows(engine, ReadingWindow)} == {WindowStatus.ANCHORED}
-    assert chain_state(cold_chain, lot, device)[0] == 10  # the excursion 8-9 ended at 10
+    # The excursion 8-9 ended at 10; the submission was sent just before the crash.
+    assert last_seq_once_mined(cold_chain, lot, device, 10) == 10
     (submission,) = rows(engine, ComplianceSubmission)
     assert submission.status == SubmissionStatus.PENDING
 
