@@ -35,6 +35,8 @@ test-python: install
 
 lint: install
 	$(VENV)/bin/ruff check ledger_client credentials api oracle_bridge tests bench
+	$(VENV)/bin/ruff format --check ledger_client credentials api oracle_bridge tests bench
+	$(VENV)/bin/mypy
 	cd contracts && ../$(FORGE) fmt --check
 
 bench: install

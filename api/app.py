@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
+from api.auditor_sessions import AuditorRefused, AuditorSessions
 from api.deps import HealthProbe, ServedBridge
-from api.routes import health, readings
+from api.routes import auditors, credentials, health, readings
+from credentials.verify import CredentialVerifier
 from oracle_bridge.sources import ReadingIngestor
 
 # 1 MiB: about 2,800 signed readings per batch.
@@ -22,9 +25,13 @@ def create_app(
     bridge_or_ingestor: ServedBridge | ReadingIngestor,
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    auditor_sessions: AuditorSessions | None = None,
+    credential_verifier: CredentialVerifier | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, and it
-    answers `/healthz`) or a bare ingestor (then `/healthz` checks nothing)."""
+    answers `/healthz`) or a bare ingestor (then `/healthz` checks nothing); with
+    `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
+    `credential_verifier` they verify credentials (`/api/v1/credentials/verify`)."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -40,6 +47,17 @@ def create_app(
     app.state.ingestor = ingestor
     app.state.health_probe = probe
     app.state.max_body_bytes = max_body_bytes
+    app.state.auditor_sessions = auditor_sessions
+    app.state.credential_verifier = credential_verifier
     app.include_router(readings.router)
     app.include_router(health.router)
+    app.include_router(auditors.router)
+    app.include_router(credentials.router)
+
+    @app.exception_handler(AuditorRefused)
+    async def _refused(request: Request, exc: AuditorRefused) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.reason}, status_code=exc.status, headers={"WWW-Authenticate": "Bearer"}
+        )
+
     return app

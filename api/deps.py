@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Protocol, runtime_checkable
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, HTTPException, Request
 
+from api.auditor_sessions import AuditorRefused, AuditorSessions
+from credentials.verify import CredentialVerifier
 from oracle_bridge.sources import ReadingIngestor
 
 
@@ -25,7 +27,9 @@ class HealthProbe(Protocol):
 class ServedBridge(HealthProbe, Protocol):
     """A running bridge (`oracle_bridge.bridge.Bridge`): its ingestor and its health."""
 
-    ingestor: ReadingIngestor
+    # Read-only, so a bridge whose attribute is a concrete `Ingestor` matches too.
+    @property
+    def ingestor(self) -> ReadingIngestor: ...
 
 
 def _ingestor(request: Request) -> ReadingIngestor:
@@ -43,3 +47,38 @@ def _max_body_bytes(request: Request) -> int:
 IngestorDep = Annotated[ReadingIngestor, Depends(_ingestor)]
 HealthProbeDep = Annotated[HealthProbe | None, Depends(_health_probe)]
 MaxBodyBytesDep = Annotated[int, Depends(_max_body_bytes)]
+
+
+def _auditor_sessions(request: Request) -> AuditorSessions:
+    sessions = request.app.state.auditor_sessions
+    if sessions is None:
+        raise HTTPException(404, "this server does not authenticate auditors")
+    return sessions
+
+
+AuditorSessionsDep = Annotated[AuditorSessions, Depends(_auditor_sessions)]
+
+
+def _current_auditor(
+    sessions: AuditorSessionsDep, authorization: Annotated[str | None, Header()] = None
+) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    try:
+        return sessions.auditor(token if scheme.lower() == "bearer" else None)
+    except AuditorRefused as exc:
+        raise HTTPException(
+            exc.status, exc.reason, headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+
+
+CurrentAuditor = Annotated[str, Depends(_current_auditor)]
+
+
+def _credential_verifier(request: Request) -> CredentialVerifier:
+    verifier = request.app.state.credential_verifier
+    if verifier is None:
+        raise HTTPException(404, "this server does not verify credentials")
+    return verifier
+
+
+CredentialVerifierDep = Annotated[CredentialVerifier, Depends(_credential_verifier)]

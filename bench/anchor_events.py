@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -152,14 +151,19 @@ def follow_child(rpc_url: str, deployment_path: str, db_url: str, batch: str, co
 
 
 def peak_indexer_mb(rpc_url: str, deployment_path: Path, db_url: str) -> float:
-    """Rebuild in a child process (this script with --rebuild-child) and read its peak RSS."""
+    """Rebuild in a child process (this script with --rebuild-child); the child's own peak
+    resident memory, which it prints last (VmHWM: `ru_maxrss` would carry this process's
+    peak over the child's exec)."""
     command = [sys.executable, __file__, "--rebuild-child", rpc_url, str(deployment_path), db_url]
-    subprocess.run(command, check=True)
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    finished = subprocess.run(command, check=True, capture_output=True, text=True)
+    return float(finished.stdout.split()[-1])
 
 
 def rebuild_child(rpc_url: str, deployment_path: str, db_url: str) -> None:
     rebuild(connect(rpc_url), Deployment.load(Path(deployment_path)), make_engine(db_url))
+    with open("/proc/self/status") as status:
+        peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+    print(peak_kb / 1024)
 
 
 def set_up(rpc_url: str, directory: Path):

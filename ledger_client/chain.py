@@ -48,7 +48,8 @@ def rpc_many(w3: Web3, calls: list[tuple[str, list]]) -> list[Any]:
     node = str(getattr(w3.provider, "endpoint_uri", id(w3.provider)))
     if node not in _NO_BATCHES and len(calls) > 1:
         try:
-            responses = w3.provider.make_batch_request(calls)  # type: ignore[attr-defined,arg-type]
+            # Not every provider class batches: those without it raise AttributeError here.
+            responses = w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
         except (AttributeError, NotImplementedError, ValueError) as exc:
             responses = exc
         if isinstance(responses, list) and len(responses) == len(calls):

@@ -1,4 +1,5 @@
-"""The `provenance` command line: chain, compile, deploy, index, demo, device, bridge."""
+"""The `provenance` command line: chain, compile, deploy, index, demo, device, bridge,
+credential."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from credentials.cli import credential_app
 from ledger_client.config import LedgerSettings
 from ledger_client.terminal import clear_errors, console
 from oracle_bridge.cli import bridge_app, device_app
@@ -23,6 +25,7 @@ index_app = typer.Typer(help="The SQL read model built from chain logs.", no_arg
 app.add_typer(index_app, name="index")
 app.add_typer(device_app, name="device")
 app.add_typer(bridge_app, name="bridge")
+app.add_typer(credential_app, name="credential")
 
 
 @app.command()
@@ -85,10 +88,11 @@ def deploy() -> None:
 @clear_errors
 def demo() -> None:
     """Run the main job end to end on a throw-away local anvil and SQLite."""
+    from credentials.demo import credentials_story
     from ledger_client.demo import run_demo
     from oracle_bridge.demo import cold_chain_story
 
-    run_demo(LedgerSettings().state_dir, console, chapters=[cold_chain_story])
+    run_demo(LedgerSettings().state_dir, console, chapters=[cold_chain_story, credentials_story])
 
 
 def _indexer_context(settings: LedgerSettings):  # noqa: ANN202 - internal

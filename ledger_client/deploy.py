@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eth_account import Account
+from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from ledger_client.artifacts import load_artifact
@@ -13,7 +14,8 @@ from ledger_client.roles import Role
 from ledger_client.transactions import Receipt, TransactionSender
 
 
-def _create(sender: TransactionSender, name: str, *args: object) -> Receipt:
+def _create(sender: TransactionSender, name: str, *args: object) -> tuple[Receipt, ChecksumAddress]:
+    """The receipt of deploying contract `name` and the checksummed address it created."""
     artifact = load_artifact(name)
     factory = sender.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     data = factory.constructor(*args).data_in_transaction
@@ -22,20 +24,20 @@ def _create(sender: TransactionSender, name: str, *args: object) -> Receipt:
         raise DeploymentError(
             f"deploying {name} created no contract (transaction {receipt.tx_hash})"
         )
-    return receipt
+    return receipt, Web3.to_checksum_address(receipt.contract_address)
 
 
 def deploy_contracts(w3: Web3, *, governor_key: str) -> Deployment:
-    """Deploy Membership, ProvenanceLedger, DeviceRegistry and ColdChainCompliance with
-    `governor_key` as the consortium's first governor, and wire them: the compliance
-    contract holds QUARANTINE_ROLE and is the only caller the registry accepts readings from.
+    """Deploy Membership, ProvenanceLedger, DeviceRegistry, ColdChainCompliance and
+    CredentialRegistry with `governor_key` as the consortium's first governor, and wire them:
+    the compliance contract holds QUARANTINE_ROLE and is the only caller the device registry
+    accepts readings from.
     """
     sender = TransactionSender(w3, Account.from_key(governor_key))
-    addresses: dict[str, str] = {}
+    addresses: dict[str, ChecksumAddress] = {}
 
     def create(name: str, *args: object) -> Receipt:
-        receipt = _create(sender, name, *args)
-        addresses[name] = Web3.to_checksum_address(receipt.contract_address)
+        receipt, addresses[name] = _create(sender, name, *args)
         return receipt
 
     first = create("Membership", sender.account.address)
@@ -47,6 +49,7 @@ def deploy_contracts(w3: Web3, *, governor_key: str) -> Deployment:
         addresses["ProvenanceLedger"],
         addresses["DeviceRegistry"],
     )
+    create("CredentialRegistry", addresses["Membership"], addresses["ProvenanceLedger"])
     deployment = Deployment(
         chain_id=sender.chain_id,
         addresses=addresses,

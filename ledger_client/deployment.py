@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from eth_typing import ChecksumAddress
 from web3 import Web3
 
 from ledger_client.errors import DeploymentError
@@ -15,14 +16,14 @@ from ledger_client.errors import DeploymentError
 @dataclass(frozen=True)
 class Deployment:
     chain_id: int
-    addresses: dict[str, str]
+    addresses: dict[str, ChecksumAddress]
     deploy_block: int
     deployer: str
     deployed_at: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )
 
-    def address(self, contract: str) -> str:
+    def address(self, contract: str) -> ChecksumAddress:
         try:
             return self.addresses[contract]
         except KeyError:

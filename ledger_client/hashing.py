@@ -22,7 +22,7 @@ def _keccak256_object(data: bytes) -> bytes:
 
 
 if _raw_api.backend == "cffi":
-    _lib = _keccak._raw_keccak_lib
+    _lib = _keccak._raw_keccak_lib  # type: ignore[attr-defined]  # private; not in its stubs
     _ffi = _raw_api.ffi
 
     class _ThreadState(threading.local):

@@ -78,8 +78,12 @@ def start_anvil(
         if process.poll() is not None:
             raise ToolchainError(f"anvil exited at start with code {process.returncode}")
         try:
-            body = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
-            if requests.post(chain.rpc_url, json=body, timeout=1).ok:
+            answer = requests.post(
+                chain.rpc_url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+                timeout=1,
+            )
+            if answer.ok:
                 return chain
         except requests.RequestException:
             time.sleep(0.05)

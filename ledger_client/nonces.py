@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+from eth_typing import ChecksumAddress
 from web3 import Web3
 
 _MANAGERS: dict[tuple[str, str], NonceManager] = {}
@@ -20,14 +21,14 @@ class NonceManager:
     `resync()` starts again from the node (also after a chain revert, where it is behind).
     """
 
-    def __init__(self, w3: Web3, address: str) -> None:
+    def __init__(self, w3: Web3, address: ChecksumAddress) -> None:
         self._w3 = w3
         self._address = address
         self._lock = threading.Lock()
         self._next: int | None = None
 
     @classmethod
-    def of(cls, w3: Web3, address: str) -> NonceManager:
+    def of(cls, w3: Web3, address: ChecksumAddress) -> NonceManager:
         """The process-wide manager of `address` on this node: every sender shares it."""
         key = (str(getattr(w3.provider, "endpoint_uri", id(w3.provider))), address.lower())
         with _MANAGERS_LOCK:

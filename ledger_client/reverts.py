@@ -43,7 +43,7 @@ def _render(value: object, abi_type: str, internal_type: str) -> object:
         return SOLIDITY_ENUMS[internal_type](value).name
     if abi_type == "bytes32" and isinstance(value, bytes):
         return ROLE_NAMES.get(value, "0x" + value.hex())
-    if abi_type == "address":
+    if abi_type == "address" and isinstance(value, str):
         return to_checksum_address(value)
     if isinstance(value, bytes):
         return "0x" + value.hex()

@@ -5,10 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
+from eth_account.types import TransactionDictType
+from eth_typing import HexStr
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
+from web3.types import RPCEndpoint, TxParams
 
 from ledger_client.chain import rpc, rpc_many
 from ledger_client.errors import LedgerError, RpcUnavailable, TransactionTimeout
@@ -42,11 +46,15 @@ class TransactionSender:
 
     def estimate_gas(self, to: str | None, data: bytes, *, context: str = "") -> int:
         """Gas for the call (`to=None` deploys); a would-be revert raises its decoded error."""
-        call = {"from": self.account.address, "data": data} | ({"to": to} if to else {})
+        call: TxParams = {"from": self.account.address, "data": data}
+        if to:
+            call["to"] = to
         try:
-            return self.w3.eth.estimate_gas(call)  # type: ignore[arg-type]
+            return self.w3.eth.estimate_gas(call)
         except (ContractCustomError, ContractLogicError) as exc:
-            raise decode_revert(exc.data, context=context) from None
+            # web3 passes through a node's nested (dict) error data as is: only hex decodes.
+            revert_data = exc.data if isinstance(exc.data, str) else None
+            raise decode_revert(revert_data, context=context) from None
         except Web3RPCError as exc:
             data_hex = _revert_data(exc)
             if data_hex is not None:
@@ -68,9 +76,9 @@ class TransactionSender:
         """
         if gas is None:
             gas = int(self.estimate_gas(to, data, context=context) * GAS_MARGIN)
-        tx = {
+        tx: TransactionDictType = {
             "chainId": self.chain_id,
-            **({"to": to} if to else {}),
+            **({"to": HexStr(to)} if to else {}),
             "data": data,
             "gas": gas,
             **(fees or self.current_fees()),
@@ -78,8 +86,7 @@ class TransactionSender:
         for attempt in (1, 2):
             signed = self.account.sign_transaction({**tx, "nonce": self.nonces.next()})
             response = self.w3.provider.make_request(
-                "eth_sendRawTransaction",
-                ["0x" + signed.raw_transaction.hex()],  # type: ignore[arg-type]
+                RPCEndpoint("eth_sendRawTransaction"), ["0x" + signed.raw_transaction.hex()]
             )
             if "error" not in response:
                 break
@@ -105,7 +112,7 @@ class TransactionSender:
             + self.account.sign_transaction(
                 {
                     "chainId": self.chain_id,
-                    "to": to,
+                    "to": HexStr(to),
                     "data": data,
                     "gas": gas,
                     "nonce": first_nonce + offset,
@@ -170,10 +177,11 @@ class TransactionSender:
         return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
 
     def _revert_of(self, tx_hash: str, block: int, context: str) -> LedgerError:
-        tx = rpc(self.w3, "eth_getTransactionByHash", [tx_hash])
+        tx = cast(dict[str, Any], rpc(self.w3, "eth_getTransactionByHash", [tx_hash]))
         call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}
-        response = self.w3.provider.make_request("eth_call", [call, hex(block - 1)])
-        data_hex = (response.get("error") or {}).get("data")
+        response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, hex(block - 1)])
+        error = response.get("error")
+        data_hex = error.get("data") if error else None
         if isinstance(data_hex, str):
             return decode_revert(data_hex, context=context)
         return LedgerError(

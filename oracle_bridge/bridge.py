@@ -11,6 +11,7 @@ chain in the next block rather than after the window's age and a polling delay.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import col
 from web3 import Web3
 
 from ledger_client.chain import connect
@@ -28,6 +30,7 @@ from ledger_client.indexer.database import make_engine
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.ingest import Ingestor
+from oracle_bridge.lease import Lease
 from oracle_bridge.policy import (
     CHAIN_ERRORS,
     CalibrationCheck,
@@ -99,9 +102,18 @@ class Bridge:
             submission_max_readings=settings.submission_max_readings,
             clock=clock,
             on_closed=self._submissions_due.set,
+            drafting=self.ingestor.pool,
+        )
+        self.lease = Lease(
+            engine,
+            # Stable across restarts: a restarted instance takes its lease back at once.
+            holder=settings.instance_name or f"{socket.gethostname()}:{oracle.address}",
+            ttl_s=settings.submitter_lease_s,
+            clock=clock,
         )
         self.submitter = Submitter(
             engine=engine,
+            lease=self.lease,
             sender=TransactionSender(
                 w3, oracle, receipt_timeout_s=settings.ledger.receipt_timeout_s
             ),
@@ -167,6 +179,11 @@ class Bridge:
         self._submissions_due.set()
         for thread in self._threads:
             thread.join(timeout_s)
+        if self._threads:
+            try:
+                self.lease.release()
+            except SQLAlchemyError:
+                log.warning("could not give up the submitter lease; it expires on its own")
         self._threads = []
 
     def close(self) -> None:
@@ -249,7 +266,7 @@ class Bridge:
                 session.scalar(
                     select(func.count())
                     .select_from(InboxReading)
-                    .where(InboxReading.window_id.is_(None))  # type: ignore[union-attr]
+                    .where(col(InboxReading.window_id).is_(None))
                 )
                 or 0
             )

@@ -319,6 +319,9 @@ def run(
     import uvicorn
 
     from api.app import create_app
+    from api.auditor_sessions import AuditorSessions, auditor_role_holder
+    from credentials.calibration import calibration_check
+    from credentials.verify import CredentialVerifier
     from oracle_bridge.bridge import Bridge
     from oracle_bridge.config import BridgeSettings
 
@@ -327,7 +330,7 @@ def run(
         settings = BridgeSettings()
     except ValidationError as exc:
         raise ConfigurationError(_settings_problem(exc)) from None
-    bridge = Bridge.from_settings(settings)
+    bridge = Bridge.from_settings(settings, calibration=calibration_check(settings))
     source = None
     if mqtt:
         from oracle_bridge.sources.mqtt import MqttSource
@@ -340,7 +343,17 @@ def run(
             shared_group=settings.mqtt_shared_group,
             client_id=mqtt_client_id or f"provenance-bridge-{socket.gethostname()}",
         )
-    server = uvicorn.Server(uvicorn.Config(create_app(bridge), log_level="info"))
+    api = create_app(
+        bridge,
+        auditor_sessions=AuditorSessions(
+            domain=settings.api_domain or f"{http_host}:{http_port}",
+            is_auditor=auditor_role_holder(bridge.w3, bridge.deployment),
+        ),
+        credential_verifier=CredentialVerifier(
+            bridge.w3, bridge.deployment, log_chunk_blocks=settings.ledger.log_chunk_blocks
+        ),
+    )
+    server = uvicorn.Server(uvicorn.Config(api, log_level="info"))
     # uvicorn re-raises the signal that stopped it: let SIGTERM end here, through `finally`.
     signal.signal(signal.SIGTERM, lambda *_: None)
     bridge.start()

@@ -23,6 +23,9 @@ class BridgeSettings(BaseSettings):
     # The bridge's own database (inbox, outboxes, dead letters); SQLite under the state
     # directory by default, PostgreSQL by URL.
     database_url: str = ""
+    # Where the issued credentials are kept (calibration certificates for rules that
+    # require calibration); the bridge's database by default.
+    credential_database_url: str = ""
     # The account holding ORACLE_ROLE that anchors and submits readings.
     oracle_private_key: str = Field(default=ANVIL_ORACLE_KEY, repr=False)
 
@@ -37,6 +40,13 @@ class BridgeSettings(BaseSettings):
     # How long a device's registry entry and a batch's rule are trusted without re-reading.
     policy_cache_s: float = Field(default=2.0, ge=0)
     poll_interval_s: float = Field(default=0.2, gt=0)
+    # Instances sharing a database: the one holding the lease sends; another takes over
+    # this long after the holder last renewed it (a clean stop gives it up at once).
+    submitter_lease_s: float = Field(default=10.0, gt=0)
+    # Names this instance in the lease (default: host and oracle address).
+    instance_name: str = ""
+    # The domain auditors sign their presentations for (default: the HTTP host:port).
+    api_domain: str = ""
     chain_backoff_min_s: float = Field(default=0.5, gt=0)
     chain_backoff_max_s: float = Field(default=30.0, gt=0)
 
@@ -70,6 +80,11 @@ class BridgeSettings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The bridge database's URL; `bridge.db` under the state directory by default."""
         return self.database_url or f"sqlite:///{self.ledger.state_dir / 'bridge.db'}"
+
+    @property
+    def resolved_credential_database_url(self) -> str:
+        """The credential store's URL: the bridge database's unless set."""
+        return self.credential_database_url or self.resolved_database_url
 
     def mqtt_topic(self, device: str) -> str:
         """The topic a device publishes its signed readings to: `{prefix}/{device}`."""

@@ -66,17 +66,6 @@ class TimestampRegression(RuleViolation):
         self.last_timestamp = last_timestamp
 
 
-class NonContiguous(RuleViolation):
-    """During an excursion the next reading must carry exactly the next seq."""
-
-    def __init__(self, *, seq: int, expected_seq: int) -> None:
-        super().__init__(
-            f"reading seq {seq} skips readings during an excursion; send seq {expected_seq} first"
-        )
-        self.seq = seq
-        self.expected_seq = expected_seq
-
-
 class MissingPreviousReading(BridgeError):
     """A data-gap decision needs the previous reading submitted too, and it was not given."""
 

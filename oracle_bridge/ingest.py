@@ -15,12 +15,11 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from multiprocessing import get_context
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, TypedDict
 
 from sqlalchemy import (
     CompoundSelect,
     Connection,
-    Dialect,
     Engine,
     bindparam,
     insert,
@@ -32,19 +31,28 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from ledger_client.indexer.database import for_writing
-from oracle_bridge.errors import DeviceRefused
+from ledger_client.indexer.read_model import table_of
 from oracle_bridge.policy import DevicePolicy
 from oracle_bridge.readings import ReadingDomain
-from oracle_bridge.screening import SIGNATURE_MISMATCH, Refusal, Screened, screen_all
+from oracle_bridge.screening import (
+    SIGNATURE_MISMATCH,
+    Refusal,
+    Screened,
+    prepare_worker,
+    screen_all,
+)
 from oracle_bridge.store import MAX_STORED_INT, DeadLetter, InboxReading
 
 __all__ = ["SIGNATURE_MISMATCH", "IngestResult", "Ingestor"]
 
 # Core statements built once: the ORM's per-call overhead is ~10x the SQLite work here.
-_INBOX = InboxReading.__table__  # type: ignore[attr-defined]
+_INBOX = table_of(InboxReading)
 _HEAD_COLUMNS = (_INBOX.c.device, _INBOX.c.seq, _INBOX.c.batch_id, _INBOX.c.timestamp)
 _INSERT_READING = insert(_INBOX)
-_INSERT_DEAD_LETTER = insert(DeadLetter.__table__)  # type: ignore[attr-defined]
+_DIGESTS_OF = select(_INBOX.c.device, _INBOX.c.seq, _INBOX.c.digest).where(
+    tuple_(_INBOX.c.device, _INBOX.c.seq).in_(bindparam("pairs", expanding=True))
+)
+_INSERT_DEAD_LETTER = insert(table_of(DeadLetter))
 _LOCK_DEVICES = text(
     "SELECT pg_advisory_xact_lock(key) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS key"
     " ORDER BY key) AS keys"
@@ -55,6 +63,8 @@ _DEVICES_PER_LOOKUP = 200
 _PAIRS_PER_LOOKUP = 400
 # Below this many readings a batch is screened in this process: a worker round trip costs more.
 _POOL_MIN_BATCH = 64
+# Rows per multi-row INSERT on SQLite: 990 parameters, under every SQLite's limit (999).
+_ROWS_PER_SQLITE_INSERT = 99
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,15 @@ class IngestResult:
     reason: str | None = None
     device: str | None = None
     seq: int | None = None
+
+
+class _ScreenOptions(TypedDict):
+    """The keyword arguments of `screen_all` besides the readings."""
+
+    domain: ReadingDomain
+    now: float
+    max_message_bytes: int
+    max_future_skew_s: int
 
 
 class _Head(NamedTuple):
@@ -104,21 +123,23 @@ class Ingestor:
         self._clock = clock
         self._on_stored = on_stored
         self._writer = for_writing(engine)
-        self._postgres = engine.dialect.name == "postgresql"
         self._workers = screening_workers
-        self._pool: ProcessPoolExecutor | None = None
+        # The screening processes; the bridge's window closer drafts windows in them too.
+        self.pool: ProcessPoolExecutor | None = None
         if screening_workers > 0:
             # Spawned, not forked: the bridge's threads may hold locks at any instant.
-            self._pool = ProcessPoolExecutor(screening_workers, mp_context=get_context("spawn"))
+            self.pool = ProcessPoolExecutor(
+                screening_workers, mp_context=get_context("spawn"), initializer=prepare_worker
+            )
             # Start them now, not when the first large batch would wait for them.
             for _ in range(screening_workers):
-                self._pool.submit(int)
+                self.pool.submit(int)
 
     def close(self) -> None:
         """End the screening worker processes (if any)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+        if self.pool is not None:
+            self.pool.shutdown()
+            self.pool = None
 
     def accept(self, raw: bytes, *, source: str) -> IngestResult:
         """Verify `raw` (one signed reading as JSON) and store it in the inbox.
@@ -164,35 +185,30 @@ class Ingestor:
         return results
 
     def _screen(self, raws: Sequence[bytes], *, now: float) -> list[Screened | Refusal]:
-        options = {
+        options: _ScreenOptions = {
             "domain": self.domain,
             "now": now,
             "max_message_bytes": self.max_message_bytes,
             "max_future_skew_s": self.max_future_skew_s,
         }
-        if self._pool is None or len(raws) < _POOL_MIN_BATCH:
-            return screen_all(raws, **options)  # type: ignore[arg-type]
+        if self.pool is None or len(raws) < _POOL_MIN_BATCH:
+            return screen_all(raws, **options)
         size = -(-len(raws) // self._workers)
         tasks = [
-            self._pool.submit(screen_all, raws[start : start + size], **options)
+            self.pool.submit(screen_all, raws[start : start + size], **options)
             for start in range(0, len(raws), size)
         ]
         return [item for task in tasks for item in task.result()]
 
     def _judge(self, screened: list[Screened | Refusal]) -> list[Screened | Refusal]:
-        """Refuse the readings of devices the policy refuses (asked once per device and batch)."""
-        verdicts: dict[tuple[str, bytes], Refusal | None] = {}
+        """Refuse the readings of devices the policy refuses (asked once for the batch)."""
+        verdicts = self.policy.check_many(
+            {(item.device, item.batch_id) for item in screened if isinstance(item, Screened)}
+        )
         judged: list[Screened | Refusal] = []
         for item in screened:
             if isinstance(item, Screened):
-                key = (item.device, item.batch_id)
-                if key not in verdicts:
-                    try:
-                        self.policy.check(item.device, item.batch_id)
-                        verdicts[key] = None
-                    except DeviceRefused as exc:
-                        verdicts[key] = Refusal(exc.code, exc.reason)
-                refusal = verdicts[key]
+                refusal = verdicts[(item.device, item.batch_id)]
                 if refusal is not None:
                     item = Refusal(refusal.code, refusal.reason, item.device, item.seq)
             judged.append(item)
@@ -213,13 +229,9 @@ class Ingestor:
         accepted: list[Screened] = []
         with self._writer.begin() as connection:
             devices = sorted({item.device for item in judged if isinstance(item, Screened)})
-            if self._postgres and devices:
-                # SQLite's BEGIN IMMEDIATE already serializes writers.
-                keys = sorted(
-                    {int.from_bytes(bytes.fromhex(d[2:18]), "big", signed=True) for d in devices}
-                )
-                connection.execute(_LOCK_DEVICES, {"keys": keys})
+            lock_devices(connection, devices)
             heads = _heads(connection, devices)
+            late = _LateReadings(connection)
             digests = _digests(
                 connection,
                 {
@@ -232,9 +244,12 @@ class Ingestor:
             )
             for raw, source, item in zip(raws, sources, judged, strict=True):
                 if isinstance(item, Screened):
-                    verdict = _sequence_verdict(item, heads.get(item.device), digests)
+                    verdict = _sequence_verdict(item, heads.get(item.device), digests, late)
                     if verdict == "accepted":
-                        heads[item.device] = _Head(item.seq, item.batch_id, item.timestamp)
+                        head = heads.get(item.device)
+                        if head is None or head.seq < item.seq:
+                            heads[item.device] = _Head(item.seq, item.batch_id, item.timestamp)
+                        late.note(item)
                         digests[(item.device, item.seq)] = item.digest
                         rows.append(_inbox_row(item, received_at, source))
                         accepted.append(item)
@@ -269,27 +284,117 @@ class Ingestor:
 
 
 def _sequence_verdict(
-    item: Screened, head: _Head | None, digests: dict[tuple[str, int], bytes]
+    item: Screened,
+    head: _Head | None,
+    digests: dict[tuple[str, int], bytes],
+    late: _LateReadings,
 ) -> Literal["accepted", "duplicate"] | Refusal:
     """Whether `item` may follow its device's highest accepted reading `head`, is the same
     reading again (a redelivery), or why it is refused; `digests` has the (device, seq)
     pairs up to `head` that exist."""
     if head is None or head.seq < item.seq:
         if head is not None and head.batch_id == item.batch_id and item.timestamp < head.timestamp:
-            # The contract would refuse it (TimestampRegression) and stall the state.
-            return Refusal(
-                "timestamp_regression",
-                "timestamp before the device's previous reading",
-                item.device,
-                item.seq,
-            )
+            return _timestamp_regression(item, "timestamp before the device's previous reading")
         return "accepted"
     stored = digests.get((item.device, item.seq))
     if stored is None:
-        return Refusal("lower_seq", "lower seq than already accepted", item.device, item.seq)
+        return late.verdict(item)
     if stored == item.digest:
         return "duplicate"
     return Refusal("replayed_seq", "replayed seq with different content", item.device, item.seq)
+
+
+def _timestamp_regression(item: Screened, reason: str) -> Refusal:
+    # The contract would refuse it (TimestampRegression) and stall the state.
+    return Refusal("timestamp_regression", reason, item.device, item.seq)
+
+
+class _LateReadings:
+    """Judges readings that arrive after a higher seq of their device: delivered out of
+    order (two bridge instances on one shared subscription, a gateway's retry), they are
+    accepted while no window has taken a seq at or above theirs (the window closer waits
+    for a missing seq up to the window age) and their timestamp fits between their stored
+    neighbours. Rare, so looked up one at a time."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._sealed: dict[str, int] = {}
+        # Readings accepted earlier in this transaction, not yet in the inbox table.
+        self._accepted: dict[str, list[tuple[int, bytes, int]]] = {}
+
+    def note(self, item: Screened) -> None:
+        self._accepted.setdefault(item.device, []).append((item.seq, item.batch_id, item.timestamp))
+
+    def verdict(self, item: Screened) -> Literal["accepted"] | Refusal:
+        if item.device not in self._sealed:
+            sealed = self._connection.execute(_SEALED_SEQ, {"device": item.device}).scalar()
+            self._sealed[item.device] = sealed or 0
+        if item.seq <= self._sealed[item.device]:
+            return Refusal(
+                "lower_seq",
+                "lower seq than a reading already anchored in a window",
+                item.device,
+                item.seq,
+            )
+        neighbours = [
+            (seq, timestamp)
+            for seq, batch_id, timestamp in self._accepted.get(item.device, [])
+            if batch_id == item.batch_id
+        ]
+        for query in (_PREVIOUS_READING, _NEXT_READING):
+            row = self._connection.execute(
+                query, {"device": item.device, "seq": item.seq, "batch_id": item.batch_id}
+            ).first()
+            if row is not None:
+                neighbours.append((row.seq, row.timestamp))
+        if any(
+            (seq < item.seq and timestamp > item.timestamp)
+            or (seq > item.seq and timestamp < item.timestamp)
+            for seq, timestamp in neighbours
+        ):
+            return _timestamp_regression(
+                item, "timestamp out of order with the device's neighbouring readings"
+            )
+        return "accepted"
+
+
+# The device's highest seq a window holds: walks its index back over the pending few.
+_SEALED_SEQ = (
+    select(_INBOX.c.seq)
+    .where(_INBOX.c.device == bindparam("device"), _INBOX.c.window_id.is_not(None))
+    .order_by(_INBOX.c.seq.desc())
+    .limit(1)
+)
+_PREVIOUS_READING = (
+    select(_INBOX.c.seq, _INBOX.c.timestamp)
+    .where(
+        _INBOX.c.device == bindparam("device"),
+        _INBOX.c.batch_id == bindparam("batch_id"),
+        _INBOX.c.seq < bindparam("seq"),
+    )
+    .order_by(_INBOX.c.seq.desc())
+    .limit(1)
+)
+_NEXT_READING = (
+    select(_INBOX.c.seq, _INBOX.c.timestamp)
+    .where(
+        _INBOX.c.device == bindparam("device"),
+        _INBOX.c.batch_id == bindparam("batch_id"),
+        _INBOX.c.seq > bindparam("seq"),
+    )
+    .order_by(_INBOX.c.seq)
+    .limit(1)
+)
+
+
+def lock_devices(connection: Connection, devices: Sequence[str]) -> None:
+    """Serialize this transaction with every other that writes these devices' inbox rows
+    (ingest, the window closer). PostgreSQL only: SQLite's BEGIN IMMEDIATE already
+    serializes writers."""
+    if connection.dialect.name != "postgresql" or not devices:
+        return
+    keys = sorted({int.from_bytes(bytes.fromhex(d[2:18]), "big", signed=True) for d in devices})
+    connection.execute(_LOCK_DEVICES, {"keys": keys})
 
 
 def _heads(connection: Connection, devices: Sequence[str]) -> dict[str, _Head]:
@@ -324,34 +429,32 @@ def _digests(connection: Connection, pairs: set[tuple[str, int]]) -> dict[tuple[
     ordered = sorted(pairs)
     for start in range(0, len(ordered), _PAIRS_PER_LOOKUP):
         chunk = ordered[start : start + _PAIRS_PER_LOOKUP]
-        statement = select(_INBOX.c.device, _INBOX.c.seq, _INBOX.c.digest).where(
-            tuple_(_INBOX.c.device, _INBOX.c.seq).in_(bindparam("pairs", expanding=True))
-        )
-        for row in connection.execute(statement, {"pairs": chunk}):
+        for row in connection.execute(_DIGESTS_OF, {"pairs": chunk}):
             found[(row.device, row.seq)] = row.digest
     return found
 
 
 def _insert_readings(connection: Connection, rows: list[tuple[object, ...]]) -> None:
-    """Insert inbox rows (`_INBOX_ROW_KEYS` order) with the driver's own executemany:
-    SQLAlchemy's per-row parameter handling costs about half as much as SQLite's insert."""
-    sql, order = _insert_statement(connection.dialect)
-    if order is None:
+    """Insert inbox rows (`_INBOX_ROW_KEYS` order). On SQLite, as multi-row INSERTs through
+    the driver: an executemany releases and retakes the GIL around every row, which stalls
+    for a whole switch interval per row while another thread of the bridge computes."""
+    if connection.dialect.name != "sqlite":
         named = [dict(zip(_INBOX_ROW_KEYS, row, strict=True)) for row in rows]
-        connection.exec_driver_sql(sql, named)  # type: ignore[arg-type]
-    elif order == _INBOX_ROW_KEYS:
-        connection.exec_driver_sql(sql, rows)  # type: ignore[arg-type]
-    else:
-        positions = [_INBOX_ROW_KEYS.index(key) for key in order]
-        ordered = [tuple(row[i] for i in positions) for row in rows]
-        connection.exec_driver_sql(sql, ordered)  # type: ignore[arg-type]
+        connection.execute(_INSERT_READING, named)
+        return
+    for start in range(0, len(rows), _ROWS_PER_SQLITE_INSERT):
+        chunk = rows[start : start + _ROWS_PER_SQLITE_INSERT]
+        connection.exec_driver_sql(
+            _sqlite_insert(len(chunk)), tuple(value for row in chunk for value in row)
+        )
 
 
-@lru_cache(maxsize=4)
-def _insert_statement(dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
-    """The inbox insert in the driver's parameter style; the parameter order if positional."""
-    compiled = _INSERT_READING.compile(dialect=dialect, column_keys=list(_INBOX_ROW_KEYS))
-    return compiled.string, tuple(compiled.positiontup or ()) if compiled.positional else None
+@lru_cache(maxsize=8)
+def _sqlite_insert(count: int) -> str:
+    """INSERT of `count` inbox rows, positional parameters."""
+    columns = ", ".join(_INBOX_ROW_KEYS)
+    row = "(" + ", ".join("?" * len(_INBOX_ROW_KEYS)) + ")"
+    return f"INSERT INTO {_INBOX.name} ({columns}) VALUES " + ", ".join([row] * count)
 
 
 # A `Screened` reading's fields are the inbox row's first columns.

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import requests
+from eth_abi import decode
+from eth_utils import function_signature_to_4byte_selector
+from eth_utils.abi import collapse_if_tuple
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from ledger_client.artifacts import load_artifact
+from ledger_client.chain import rpc_many
 from ledger_client.deployment import Deployment
 from ledger_client.errors import LedgerError
 from ledger_client.lifecycle import BatchStatus
@@ -30,6 +34,9 @@ INACTIVE_DEVICE = "inactive device"
 UNASSIGNED_DEVICE = "device not assigned to this batch"
 UNCALIBRATED_DEVICE = "no valid calibration credential"
 NO_RULE = "no cold-chain rule for this batch's product class"
+
+# `DeviceRegistry.device(address)` calldata, but for the address's 40 hex digits.
+_DEVICE_SELECTOR = "0x" + function_signature_to_4byte_selector("device(address)").hex() + "0" * 24
 
 # What a chain read can raise when the node is down or answers garbage.
 CHAIN_ERRORS = (requests.RequestException, OSError, Web3Exception, LedgerError)
@@ -43,6 +50,14 @@ class DevicePolicy(Protocol):
             DeviceRefused: unknown, inactive, not assigned to the batch, the batch has no
                 rule, or the rule requires a calibration credential the device lacks.
             ChainUnavailable: the answer is not known and the chain cannot be asked.
+        """
+
+    def check_many(self, pairs: Collection[tuple[str, bytes]]) -> dict[tuple[str, bytes], Verdict]:
+        """`check` of each (device, batch id) pair, what the chain must tell asked for all
+        of them at once: None where the device may report, else why not.
+
+        Raises:
+            ChainUnavailable: an answer is not known and the chain cannot be asked.
         """
 
 
@@ -83,7 +98,7 @@ def calibration_required(
     *, rule: Rule, device: str, batch_id: bytes, calibration: CalibrationCheck | None
 ) -> None:
     """Refuse the device when the batch's rule requires calibration and `calibration`
-    (the credentials layer's check; none yet) does not vouch for it."""
+    (the credentials layer's check, `credentials.calibration`) does not vouch for it."""
     if rule.require_calibration and not (
         calibration is not None and calibration(device=device, batch_id=batch_id)
     ):
@@ -105,6 +120,18 @@ def _check(
         raise DeviceRefused("no_rule", NO_RULE) from None
     calibration_required(rule=rule, device=device, batch_id=batch_id, calibration=calibration)
 
+
+def _verdict(**check: Any) -> Verdict:
+    """`_check` as a value: None, or the refusal it raised."""
+    try:
+        _check(**check)
+    except DeviceRefused as exc:
+        return exc
+    return None
+
+
+# What `DevicePolicy.check_many` says of a pair: None (may report) or the refusal.
+Verdict = DeviceRefused | None
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -135,6 +162,36 @@ class _ChainCache(Generic[K, V]):
         with self._lock:
             self._values[key] = (now, value)
         return value
+
+    def get_many(
+        self, keys: Collection[K], load_many: Callable[[list[K]], dict[K, V]]
+    ) -> dict[K, V]:
+        """`get` of each key; those not fresh are loaded together, by one `load_many`."""
+        now = self._clock()
+        with self._lock:
+            cached = {key: self._values.get(key) for key in keys}
+        values = {
+            key: entry[1]
+            for key, entry in cached.items()
+            if entry is not None and now - entry[0] < self._ttl_s
+        }
+        stale = [key for key in cached if key not in values]
+        if not stale:
+            return values
+        try:
+            loaded = load_many(stale)
+        except CHAIN_ERRORS as exc:
+            for key in stale:
+                entry = cached[key]
+                if entry is None:
+                    raise ChainUnavailable(
+                        f"the chain did not answer ({type(exc).__name__})"
+                    ) from exc
+                values[key] = entry[1]
+            return values
+        with self._lock:
+            self._values.update((key, (now, value)) for key, value in loaded.items())
+        return values | loaded
 
 
 class ChainRuleSource:
@@ -188,10 +245,13 @@ class ChainDevicePolicy:
         cache_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._w3 = w3
         self._registry = w3.eth.contract(
             address=deployment.address("DeviceRegistry"),
             abi=load_artifact("DeviceRegistry").abi,
         )
+        outputs = self._registry.get_function_by_name("device").abi["outputs"]
+        self._device_types = [collapse_if_tuple(output) for output in outputs]
         self._rules = rules
         self._calibration = calibration
         self._cache: _ChainCache[str, RegisteredDevice | None] = _ChainCache(cache_s, clock)
@@ -205,6 +265,19 @@ class ChainDevicePolicy:
             calibration=self._calibration,
         )
 
+    def check_many(self, pairs: Collection[tuple[str, bytes]]) -> dict[tuple[str, bytes], Verdict]:
+        registered = self._cache.get_many({device for device, _ in pairs}, self._load_many)
+        return {
+            (device, batch_id): _verdict(
+                registered=registered[device],
+                device=device,
+                batch_id=batch_id,
+                rules=self._rules,
+                calibration=self._calibration,
+            )
+            for device, batch_id in pairs
+        }
+
     def _load(self, device: str) -> RegisteredDevice | None:
         _, _, assigned_batch, active, _, registered_at = self._registry.functions.device(
             device
@@ -212,6 +285,27 @@ class ChainDevicePolicy:
         if registered_at == 0:
             return None
         return RegisteredDevice(active=active, assigned_batch=assigned_batch)
+
+    def _load_many(self, devices: list[str]) -> dict[str, RegisteredDevice | None]:
+        """The registry's entries of `devices`, read in one JSON-RPC batch of calls."""
+        calls = [
+            (
+                "eth_call",
+                [{"to": self._registry.address, "data": _DEVICE_SELECTOR + device[2:]}, "latest"],
+            )
+            for device in devices
+        ]
+        loaded: dict[str, RegisteredDevice | None] = {}
+        for device, result in zip(devices, rpc_many(self._w3, calls), strict=True):
+            ((_, _, assigned_batch, active, _, registered_at),) = decode(
+                self._device_types, bytes.fromhex(result[2:])
+            )
+            loaded[device] = (
+                RegisteredDevice(active=active, assigned_batch=assigned_batch)
+                if registered_at
+                else None
+            )
+        return loaded
 
 
 class InMemoryRuleSource:
@@ -246,3 +340,15 @@ class InMemoryDevicePolicy:
             rules=self._rules,
             calibration=self._calibration,
         )
+
+    def check_many(self, pairs: Collection[tuple[str, bytes]]) -> dict[tuple[str, bytes], Verdict]:
+        return {
+            (device, batch_id): _verdict(
+                registered=self.devices.get(device),
+                device=device,
+                batch_id=batch_id,
+                rules=self._rules,
+                calibration=self._calibration,
+            )
+            for device, batch_id in pairs
+        }

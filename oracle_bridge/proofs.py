@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlmodel import col, select
 from web3 import Web3
 
 from ledger_client.chain import rpc
@@ -76,10 +77,10 @@ def reading_proof(engine: Engine, *, device: str, seq: int) -> ReadingProof:
             select(InboxReading)
             .where(
                 InboxReading.device == device,
-                InboxReading.seq >= window.first_seq,  # type: ignore[arg-type]
-                InboxReading.seq <= window.last_seq,  # type: ignore[arg-type]
+                col(InboxReading.seq) >= window.first_seq,
+                col(InboxReading.seq) <= window.last_seq,
             )
-            .order_by(InboxReading.seq)
+            .order_by(col(InboxReading.seq))
         ).all()
     tree = merkle.MerkleTree([merkle.leaf(r.signed_reading().reading) for r in rows])
     index = seq - window.first_seq

@@ -1,6 +1,6 @@
 """The cold-chain rule engine: one pure function, mirrored exactly by `ColdChainCompliance`.
 
-`oracle_bridge/RULES.md` is the specification both follow; the comments P1-P3 and 1-4 below
+`oracle_bridge/RULES.md` is the specification both follow; the comments P1-P2 and 1-5 below
 are its numbering. The bridge runs `evaluate` over every reading to decide which ones the
 contract must see (`must_submit`, `readings_to_submit`).
 """
@@ -14,7 +14,6 @@ from enum import IntEnum
 from oracle_bridge.errors import (
     InvalidRule,
     MissingPreviousReading,
-    NonContiguous,
     StaleSequence,
     TimestampRegression,
 )
@@ -34,6 +33,7 @@ class Decision(IntEnum):
     QUARANTINE_EXCURSION = 4
     QUARANTINE_HARD_LIMIT = 5
     QUARANTINE_DATA_GAP = 6
+    QUARANTINE_MISSING_EVIDENCE = 7
 
     @property
     def quarantines(self) -> bool:
@@ -45,6 +45,7 @@ QUARANTINE_REASONS: Mapping[Decision, str] = {
     Decision.QUARANTINE_EXCURSION: "cold-chain: excursion too long",
     Decision.QUARANTINE_HARD_LIMIT: "cold-chain: hard limit",
     Decision.QUARANTINE_DATA_GAP: "cold-chain: data gap",
+    Decision.QUARANTINE_MISSING_EVIDENCE: "cold-chain: reading missing during excursion",
 }
 
 # snake_case field -> the contract's / fixture's camelCase name
@@ -137,19 +138,19 @@ def evaluate(
     Raises:
         StaleSequence: seq not above `state.last_seq` (P1).
         TimestampRegression: timestamp before `state.last_timestamp` (P2).
-        NonContiguous: during an excursion, seq is not `state.last_seq + 1` (P3).
     """
     seq, timestamp, temp = reading.seq, reading.timestamp, reading.temp_milli_c
     if seq <= state.last_seq:
         raise StaleSequence(seq=seq, last_seq=state.last_seq)
     if timestamp < state.last_timestamp:
         raise TimestampRegression(timestamp=timestamp, last_timestamp=state.last_timestamp)
-    if state.in_excursion and seq != state.last_seq + 1:
-        raise NonContiguous(seq=seq, expected_seq=state.last_seq + 1)
 
     in_excursion, excursion_start = state.in_excursion, state.excursion_start
     if temp < rule.hard_min_milli_c or temp > rule.hard_max_milli_c:
         decision = Decision.QUARANTINE_HARD_LIMIT
+    elif in_excursion and seq != state.last_seq + 1:
+        # A reading withheld during an excursion quarantines: it could have shown anything.
+        decision = Decision.QUARANTINE_MISSING_EVIDENCE
     elif (
         rule.max_data_gap_seconds > 0
         and state.last_seq != 0
@@ -186,7 +187,8 @@ def evaluate(
 
 def must_submit(*, state_before: ComplianceState, decision: Decision) -> bool:
     """Whether the contract must see the reading: it changes compliance state, or it is
-    evidence inside an excursion (so an in-range reading can never be hidden)."""
+    evidence inside an excursion (so an in-range reading can never be hidden, and the
+    contract's last seq during an excursion is the engine's: both see a missing one)."""
     return decision != Decision.NONE or state_before.in_excursion
 
 

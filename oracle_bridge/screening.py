@@ -109,3 +109,9 @@ def screen_all(
         )
         for raw in raws
     ]
+
+
+def prepare_worker() -> None:
+    """A worker process's initializer: imports what screening and window drafting need,
+    before the first batch waits for it."""
+    import oracle_bridge.windows  # noqa: F401 - the window closer drafts in these processes too

@@ -183,6 +183,16 @@ class DeadLetter(SQLModel, table=True):
     seq: int | None = Field(default=None, sa_type=BigInteger)
 
 
+class SubmitterLease(SQLModel, table=True):
+    """Which bridge instance anchors and submits for this database, until when."""
+
+    __tablename__ = "bridge_submitter_lease"
+
+    name: str = Field(primary_key=True, max_length=40)
+    holder: str = Field(max_length=200)
+    expires_at: float
+
+
 BRIDGE_TABLES = [
     SQLModel.metadata.tables[model.__tablename__]
     for model in (
@@ -191,6 +201,7 @@ BRIDGE_TABLES = [
         ComplianceSubmission,
         DeviceComplianceState,
         DeadLetter,
+        SubmitterLease,
     )
 ]
 

@@ -15,8 +15,10 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import cast
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Engine, bindparam, update
+from sqlmodel import col, select
 from web3 import Web3
 
 from ledger_client.artifacts import load_artifact
@@ -24,6 +26,7 @@ from ledger_client.chain import rpc, rpc_many
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ContractRevert
 from ledger_client.indexer.database import for_writing
+from ledger_client.indexer.read_model import table_of
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.anchors import (
     READINGS_ANCHORED_TOPIC,
@@ -31,6 +34,7 @@ from oracle_bridge.anchors import (
     decode_readings_anchored,
     encode_anchor_readings,
 )
+from oracle_bridge.lease import Lease
 from oracle_bridge.store import (
     ComplianceSubmission,
     InboxReading,
@@ -42,13 +46,12 @@ from oracle_bridge.store import (
 )
 
 log = logging.getLogger(__name__)
-_WINDOW = ReadingWindow.__table__  # type: ignore[attr-defined]
+_WINDOW = table_of(ReadingWindow)
 
 # Reverts that no resend can cure: the submission is marked FAILED and the pair moves on.
 PERMANENT_REFUSALS = frozenset(
     {
         "ColdChainComplianceInvalidSignature",
-        "ColdChainComplianceNonContiguous",
         "ColdChainComplianceTimestampRegression",
         "ColdChainComplianceUnknownBatch",
         "ColdChainComplianceNoRule",
@@ -101,7 +104,8 @@ class SubmitReport:
 
 
 class Submitter:
-    """Sends the outboxes with the bridge's ORACLE account. Run it from one thread."""
+    """Sends the outboxes with the bridge's ORACLE account. Run it from one thread; with a
+    `lease`, instances sharing the database take turns (see `oracle_bridge.lease`)."""
 
     def __init__(
         self,
@@ -111,8 +115,11 @@ class Submitter:
         deployment: Deployment,
         max_windows_per_pass: int = 64,
         log_chunk_blocks: int = 2_000,
+        lease: Lease | None = None,
     ) -> None:
         self.engine = engine
+        # Shared database: only the lease's holder sends (None: this submitter is alone).
+        self.lease = lease
         self.sender = sender
         self.w3: Web3 = sender.w3
         self.address = deployment.address("ColdChainCompliance")
@@ -133,19 +140,24 @@ class Submitter:
         return total
 
     def run_once(self, *, wait: bool = True) -> SubmitReport:
-        """One pass: resolve sent rows, anchor pending windows, send due submissions, then
-        (with `wait`) wait for the receipts of what it sent and record them. Without `wait`
-        the pass returns at once and a later pass records the receipts, so a running bridge
-        sends what becomes due (a quarantine) while earlier transactions are being mined.
+        """One pass: anchor pending windows, send due submissions, resolve what earlier
+        passes sent, then (with `wait`) wait for the receipts of what it sent and record
+        them. Without `wait` the pass returns at once and a later pass records the receipts,
+        so a running bridge sends what becomes due (a quarantine) while earlier transactions
+        are being mined.
 
         Raises whatever the chain raises (unreachable node, an unexpected revert such as a
         missing ORACLE role or the consortium's pause); the caller backs off and retries.
         """
         report = SubmitReport()
-        self._resolve_sent_windows(report)
+        if self.lease is not None and not self.lease.hold():
+            return report
+        # New work first: a quarantine's anchoring and submission go out before the pass
+        # looks at what earlier passes sent.
         windows = self._anchor_pending_windows(report)
-        self._resolve_sent_submissions(report)
         submissions = self._send_due_submissions(report)
+        self._resolve_sent_windows(report, excluding={w.id for w in windows})
+        self._resolve_sent_submissions(report, excluding={s.id for s in submissions})
         if wait and (windows or submissions):
             self._settle_sent(windows, submissions, report)
         return report
@@ -168,7 +180,9 @@ class Submitter:
         reverted = [
             w.tx_hash
             for w in windows
-            if w.status == WindowStatus.PENDING and receipts.get(w.tx_hash or "") is not None
+            if w.tx_hash is not None
+            and w.status == WindowStatus.PENDING
+            and receipts.get(w.tx_hash) is not None
         ]
         if reverted:
             # Recorded above; now raise the decoded revert so the caller backs off.
@@ -176,11 +190,13 @@ class Submitter:
 
     # -- windows ---------------------------------------------------------------------------
 
-    def _resolve_sent_windows(self, report: SubmitReport) -> None:
+    def _resolve_sent_windows(self, report: SubmitReport, *, excluding: set[int | None]) -> None:
+        """Record the receipts of the windows sent before, but those in `excluding`."""
         with reading_session(self.engine) as session:
             sent = session.scalars(
                 select(ReadingWindow).where(ReadingWindow.status == WindowStatus.SENT)
             ).all()
+        sent = [w for w in sent if w.id not in excluding]
         if sent:
             self._settle_windows(sent, self._receipts([w.tx_hash for w in sent], wait=False))
             report.windows_anchored += sum(1 for w in sent if w.status == WindowStatus.ANCHORED)
@@ -191,7 +207,7 @@ class Submitter:
             pending = session.scalars(
                 select(ReadingWindow)
                 .where(ReadingWindow.status == WindowStatus.PENDING)
-                .order_by(ReadingWindow.id)
+                .order_by(col(ReadingWindow.id))
                 .limit(self.max_windows_per_pass)
             ).all()
         attempted = [w for w in pending if w.send_attempted_block is not None]
@@ -222,11 +238,14 @@ class Submitter:
         self.sender.estimate_gas(self.address, calls[0][0], context="anchorReadings")
         head = self.w3.eth.block_number
         with writing(self.engine) as session:
+            if self.lease is not None and not self.lease.held_in(session.connection()):
+                log.warning("the submitter lease passed to another instance; not sending")
+                return []
             session.execute(
                 update(ReadingWindow)
                 .where(
-                    ReadingWindow.id.in_([w.id for w in pending]),  # type: ignore[union-attr]
-                    ReadingWindow.send_attempted_block.is_(None),  # type: ignore[union-attr]
+                    col(ReadingWindow.id).in_([w.id for w in pending]),
+                    col(ReadingWindow.send_attempted_block).is_(None),
                 )
                 .values(send_attempted_block=head)
             )
@@ -250,24 +269,24 @@ class Submitter:
         known = self._transactions_known(
             [w.tx_hash for w in windows if receipts.get(w.tx_hash or "") is None]
         )
-        changes = []
+        changes: list[dict[str, object]] = []
         for window in windows:
             receipt = receipts.get(window.tx_hash or "")
+            status: WindowStatus
+            values: dict[str, object]
             if receipt is None:
                 if window.tx_hash in known:
                     continue
                 log.warning("anchoring %s was dropped by the node; resending", window.tx_hash)
-                values = {"status": WindowStatus.PENDING, "tx_hash": None}
+                status, values = WindowStatus.PENDING, {"tx_hash": None}
             elif int(receipt["status"], 16) == 1:
-                values = {
-                    "status": WindowStatus.ANCHORED,
-                    "block_number": int(receipt["blockNumber"], 16),
-                }
+                status = WindowStatus.ANCHORED
+                values = {"block_number": int(receipt["blockNumber"], 16)}
             else:
                 log.warning("anchoring %s reverted; the window is pending again", window.tx_hash)
-                values = {"status": WindowStatus.PENDING}
-            changes.append(values | {"window": window.id})
-            window.status = values["status"]  # type: ignore[assignment]
+                status, values = WindowStatus.PENDING, {}
+            changes.append({"status": status, **values, "window": window.id})
+            window.status = status
         self._update_windows(changes)
 
     def _update_windows(self, changes: Sequence[dict[str, object]]) -> None:
@@ -295,32 +314,28 @@ class Submitter:
         head = self.w3.eth.block_number
         found: dict[int, tuple[str, int]] = {}
         for chunk_start in range(start, head + 1, self.log_chunk_blocks):
-            logs = rpc(
-                self.w3,
-                "eth_getLogs",
-                [
-                    {
-                        "address": self.address,
-                        "topics": [READINGS_ANCHORED_TOPIC],
-                        "fromBlock": hex(chunk_start),
-                        "toBlock": hex(min(chunk_start + self.log_chunk_blocks - 1, head)),
-                    }
-                ],
-            )
-            for raw in logs:  # type: ignore[union-attr]
+            query = {
+                "address": self.address,
+                "topics": [READINGS_ANCHORED_TOPIC],
+                "fromBlock": hex(chunk_start),
+                "toBlock": hex(min(chunk_start + self.log_chunk_blocks - 1, head)),
+            }
+            logs = cast(list[dict], rpc(self.w3, "eth_getLogs", [query]))
+            for raw in logs:
                 anchored = decode_readings_anchored(raw)
                 if anchored is None:
                     continue
                 key = (anchored.batch_id, anchored.device, anchored.first_seq, anchored.merkle_root)
                 window = wanted.get(key)
-                if window is not None and window.id not in found:
-                    found[window.id] = (anchored.tx_hash, anchored.block_number)  # type: ignore[index]
+                # (A stored window always has its id.)
+                if window is not None and window.id is not None and window.id not in found:
+                    found[window.id] = (anchored.tx_hash, anchored.block_number)
         if found:
             with writing(self.engine) as session:
                 for window_id, (tx_hash, block) in found.items():
                     session.execute(
                         update(ReadingWindow)
-                        .where(ReadingWindow.id == window_id)  # type: ignore[arg-type]
+                        .where(col(ReadingWindow.id) == window_id)
                         .values(status=WindowStatus.ANCHORED, tx_hash=tx_hash, block_number=block)
                     )
             log.info("%d window(s) were already anchored; not sending them again", len(found))
@@ -328,13 +343,17 @@ class Submitter:
 
     # -- submissions -----------------------------------------------------------------------
 
-    def _resolve_sent_submissions(self, report: SubmitReport) -> None:
+    def _resolve_sent_submissions(
+        self, report: SubmitReport, *, excluding: set[int | None]
+    ) -> None:
+        """Record the receipts of the submissions sent before, but those in `excluding`."""
         with reading_session(self.engine) as session:
             sent = session.scalars(
                 select(ComplianceSubmission).where(
                     ComplianceSubmission.status == SubmissionStatus.SENT
                 )
             ).all()
+        sent = [s for s in sent if s.id not in excluding]
         if sent:
             receipts = self._receipts([s.tx_hash for s in sent], wait=False)
             for submission in sent:
@@ -388,19 +407,17 @@ class Submitter:
             open_rows = session.scalars(
                 select(ComplianceSubmission)
                 .where(
-                    ComplianceSubmission.status.in_(  # type: ignore[attr-defined]
+                    col(ComplianceSubmission.status).in_(
                         [SubmissionStatus.PENDING, SubmissionStatus.SENT]
                     )
                 )
-                .order_by(ComplianceSubmission.id)
+                .order_by(col(ComplianceSubmission.id))
             ).all()
             anchoring_sent = set(
                 session.scalars(
                     select(ReadingWindow.id).where(
-                        ReadingWindow.id.in_({s.window_id for s in open_rows}),  # type: ignore[union-attr]
-                        ReadingWindow.status.in_(  # type: ignore[attr-defined]
-                            [WindowStatus.SENT, WindowStatus.ANCHORED]
-                        ),
+                        col(ReadingWindow.id).in_({s.window_id for s in open_rows}),
+                        col(ReadingWindow.status).in_([WindowStatus.SENT, WindowStatus.ANCHORED]),
                     )
                 )
             )
@@ -423,9 +440,7 @@ class Submitter:
             rows = {
                 row.id: row
                 for row in session.scalars(
-                    select(InboxReading).where(
-                        InboxReading.id.in_(submission.reading_ids)  # type: ignore[union-attr]
-                    )
+                    select(InboxReading).where(col(InboxReading.id).in_(submission.reading_ids))
                 )
             }
         chain_last_seq = self._chain_last_seq(submission.batch_id, submission.device)
@@ -475,7 +490,7 @@ class Submitter:
         with writing(self.engine) as session:
             session.execute(
                 update(ComplianceSubmission)
-                .where(ComplianceSubmission.id == submission.id)  # type: ignore[arg-type]
+                .where(col(ComplianceSubmission.id) == submission.id)
                 .values(**values)
             )
 

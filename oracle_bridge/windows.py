@@ -15,14 +15,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from ledger_client.indexer.database import for_writing
+from ledger_client.indexer.read_model import table_of
 from oracle_bridge.errors import ChainUnavailable, NoRule, PackingError, RuleViolation
+from oracle_bridge.ingest import lock_devices
 from oracle_bridge.merkle import MerkleTree, leaves
 from oracle_bridge.packing import pack
 from oracle_bridge.policy import RuleSource
@@ -38,7 +42,7 @@ from oracle_bridge.store import (
 )
 
 log = logging.getLogger(__name__)
-_INBOX = InboxReading.__table__  # type: ignore[attr-defined]
+_INBOX = table_of(InboxReading)
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,8 @@ def evaluate_window(
 
     `submitted_seq` is the last seq already queued for the chain; `previous` the reading
     with seq `state.last_seq`, which a data gap at the first reading needs submitted too.
-    A reading the contract would refuse (a precondition of RULES.md, e.g. a seq missing
-    during an excursion) halts evaluation there: `halted_reason` says why.
+    A reading the contract would refuse (a precondition of RULES.md: a replayed or lower
+    seq, a timestamp regression) halts evaluation there: `halted_reason` says why.
     """
     to_submit: list[tuple[int, Decision]] = []
     for signed in readings:
@@ -166,6 +170,7 @@ class WindowCloser:
         submission_max_readings: int = 100,
         clock: Callable[[], float] = time.time,
         on_closed: Callable[[], None] | None = None,
+        drafting: Executor | None = None,
     ) -> None:
         self.engine = engine
         self.rules = rules
@@ -174,6 +179,7 @@ class WindowCloser:
         self.submission_max_readings = submission_max_readings
         self._clock = clock
         self._on_closed = on_closed
+        self._drafting = drafting
         self._lock = threading.Lock()
         self._watched: set[tuple[bytes, str]] = set()
         # (seq, timestamp) of the last reading noticed per pair: what a data gap is seen from.
@@ -251,12 +257,12 @@ class WindowCloser:
 
     def _due_pairs(self, now: float) -> list[tuple[bytes, str]]:
         pending = (
-            select(InboxReading.batch_id, InboxReading.device)
-            .where(InboxReading.window_id.is_(None))  # type: ignore[union-attr]
-            .group_by(InboxReading.batch_id, InboxReading.device)
+            select(col(InboxReading.batch_id), col(InboxReading.device))
+            .where(col(InboxReading.window_id).is_(None))
+            .group_by(col(InboxReading.batch_id), col(InboxReading.device))
             .having(
                 (func.count() >= self.max_readings)
-                | (func.min(InboxReading.received_at) <= now - self.max_age_s)
+                | (func.min(col(InboxReading.received_at)) <= now - self.max_age_s)
             )
         )
         with reading_session(self.engine) as session:
@@ -290,145 +296,42 @@ class WindowCloser:
                 ).all()
                 for batch_id, device in pairs
             }
-        drafts = []
+        jobs = []
         for batch_id, device in pairs:
             state = states.get((batch_id, device))
-            draft = self._draft_pair(
-                batch_id,
-                device,
-                rules[batch_id],
-                pending[(batch_id, device)],
-                state=state,
-                previous_row=previous_rows.get((device, state.last_seq)) if state else None,
-                now=now,
-                watched=(batch_id, device) in watched,
-            )
-            if draft.windows:
-                drafts.append(draft)
-        return drafts
-
-    def _draft_pair(
-        self,
-        batch_id: bytes,
-        device: str,
-        rule: Rule,
-        rows: Sequence[Any],
-        *,
-        state: _State | None,
-        previous_row: Any,
-        now: float,
-        watched: bool,
-    ) -> _PairDraft:
-        """The windows due now among one pair's pending rows (`_PENDING_COLUMNS`, seq order)."""
-        state = state or _State()
-        draft = _PairDraft(
-            batch_id=batch_id,
-            device=device,
-            before=(state.last_seq, state.last_submitted_seq, state.halted_reason),
-            state=state,
-        )
-        signed = [_signed(batch_id, device, row) for row in rows]
-        received = [row[-1] for row in rows]
-        ids = {row[1]: row[0] for row in rows}
-        previous = None
-        if previous_row is not None:
-            ids[previous_row[1]] = previous_row[0]
-            previous = _signed(batch_id, device, previous_row)
-        start = 0
-        while start < len(rows):
-            window = self._next_window(
-                rule,
-                draft.state,
-                signed[start:],
-                received[start:],
-                previous,
-                now=now,
-                watched=watched,
-            )
-            if window is None:
-                break
-            count, packed, verdict = window
-            taken = signed[start : start + count]
-            self._advance(draft, verdict)
-            draft.windows.append(
-                _WindowDraft(
-                    first_seq=taken[0].reading.seq,
-                    last_seq=taken[-1].reading.seq,
-                    count=count,
-                    merkle_root=MerkleTree(leaves(s.reading for s in taken)).root,
-                    packed=packed,
-                    submissions=self._submissions(verdict, ids),
+            previous = previous_rows.get((device, state.last_seq)) if state else None
+            jobs.append(
+                _PairJob(
+                    batch_id=batch_id,
+                    device=device,
+                    rule=rules[batch_id],
+                    rows=[tuple(row) for row in pending[(batch_id, device)]],
+                    state=state or _State(),
+                    previous_row=previous,
+                    now=now,
+                    watched=(batch_id, device) in watched,
+                    max_readings=self.max_readings,
+                    max_age_s=self.max_age_s,
+                    submission_max_readings=self.submission_max_readings,
                 )
             )
-            previous = taken[-1]
-            start += count
-        return draft
-
-    def _next_window(
-        self,
-        rule: Rule,
-        state: _State,
-        readings: Sequence[SignedReading],
-        received_at: Sequence[float],
-        previous: SignedReading | None,
-        *,
-        now: float,
-        watched: bool,
-    ) -> tuple[int, bytes, WindowEvaluation | None] | None:
-        """(count, packed, the rule engine's verdict or None when halted) of the pair's next
-        window, if it is due: full, old, cut by packing, or deciding a quarantine."""
-        options = {"now": now, "max_readings": self.max_readings, "max_age_s": self.max_age_s}
-        plan = plan_window(readings, received_at, **options)  # type: ignore[arg-type]
-        if plan is None and not (watched and state.halted_reason is None):
-            return None
-        run = plan or plan_window(readings, received_at, close_now=True, **options)  # type: ignore[arg-type]
-        assert run is not None
-        verdict = None
-        if state.halted_reason is None:
-            verdict = evaluate_window(
-                rule=rule,
-                state=state.engine_state,
-                submitted_seq=state.last_submitted_seq,
-                readings=readings[: run.count],
-                previous=previous,
-            )
-        if plan is None and not (
-            verdict is not None and any(decision.quarantines for _, decision in verdict.to_submit)
-        ):
-            return None
-        return run.count, run.packed, verdict
-
-    def _advance(self, draft: _PairDraft, verdict: WindowEvaluation | None) -> None:
-        if verdict is None:
-            return
-        draft.state = _State(
-            last_seq=verdict.state.last_seq,
-            last_timestamp=verdict.state.last_timestamp,
-            in_excursion=verdict.state.in_excursion,
-            excursion_start=verdict.state.excursion_start,
-            last_submitted_seq=verdict.submitted_seq,
-            halted_reason=verdict.halted_reason,
-        )
-        if verdict.halted_reason is not None:
-            log.error(
-                "compliance of %s on 0x%s halted: %s; the contract would refuse its readings",
-                draft.device,
-                draft.batch_id.hex(),
-                verdict.halted_reason,
-            )
-
-    def _submissions(
-        self, verdict: WindowEvaluation | None, ids: dict[int, int]
-    ) -> list[tuple[list[int], list[int]]]:
-        if verdict is None:
-            return []
-        chunks = []
-        for start in range(0, len(verdict.to_submit), self.submission_max_readings):
-            chunk = verdict.to_submit[start : start + self.submission_max_readings]
-            chunks.append(
-                ([ids[seq] for seq, _ in chunk], [int(decision) for _, decision in chunk])
-            )
-        return chunks
+        if self._drafting is not None and sum(len(job.rows) for job in jobs) >= _POOL_MIN_ROWS:
+            chunk = -(-len(jobs) // _DRAFTING_TASKS)
+            drafted = list(self._drafting.map(_draft_pair, jobs, chunksize=chunk))
+        else:
+            drafted = [_draft_pair(job) for job in jobs]
+        for draft in drafted:
+            halted = draft.state.halted_reason
+            if halted is not None and halted != draft.before[2]:
+                log.error(
+                    "compliance of %s on 0x%s halted: %s; the contract would refuse its readings",
+                    draft.device,
+                    draft.batch_id.hex(),
+                    halted,
+                )
+        with self._lock:
+            self._watched.update((d.batch_id, d.device) for d in drafted if d.awaits_seq)
+        return [draft for draft in drafted if draft.windows]
 
     def _write(self, drafts: Sequence[_PairDraft]) -> list[ClosedWindow]:
         """Write the drafted windows, their readings' marks, states and submissions at once.
@@ -438,13 +341,14 @@ class WindowCloser:
         """
         planned = [(draft, window) for draft in drafts for window in draft.windows]
         with for_writing(self.engine).begin() as connection:
+            lock_devices(connection, sorted({d.device for d in drafts}))
             current = _states(connection, [(d.batch_id, d.device) for d in drafts])
             for draft in drafts:
                 state = current.get((draft.batch_id, draft.device)) or _State()
                 if (state.last_seq, state.last_submitted_seq, state.halted_reason) != draft.before:
                     raise _Conflict
             now = self._clock()
-            ids = (
+            ids: Sequence[int] = (
                 connection.execute(
                     insert(_WINDOW).returning(_WINDOW.c.id, sort_by_parameter_order=True),
                     [
@@ -476,6 +380,9 @@ class WindowCloser:
                 ],
             ).rowcount
             if taken != sum(window.count for _, window in planned):
+                raise _Conflict
+            if _left_behind(connection, drafts):
+                # A late reading arrived below a drafted window: the next pass takes it.
                 raise _Conflict
             submissions = [
                 {
@@ -517,9 +424,13 @@ class WindowCloser:
 
 # A pair's pending readings loaded per pass: a backlog is worked off over several passes.
 _WINDOWS_PER_PAIR_AND_PASS = 8
-_WINDOW = ReadingWindow.__table__  # type: ignore[attr-defined]
-_SUBMISSION = ComplianceSubmission.__table__  # type: ignore[attr-defined]
-_STATE = DeviceComplianceState.__table__  # type: ignore[attr-defined]
+# Fewer pending readings in a pass are drafted in this thread: a worker round trip costs more.
+_POOL_MIN_ROWS = 256
+# Tasks a pass's pairs are split into for the workers.
+_DRAFTING_TASKS = 4
+_WINDOW = table_of(ReadingWindow)
+_SUBMISSION = table_of(ComplianceSubmission)
+_STATE = table_of(DeviceComplianceState)
 _PENDING_COLUMNS = (
     _INBOX.c.id,
     _INBOX.c.seq,
@@ -564,6 +475,20 @@ _UPDATE_STATE = (
 )
 # (batch, device) pairs or (device, seq) pairs per look-up statement.
 _PAIRS_PER_LOOKUP = 400
+_STATES_OF_PAIRS = select(_STATE).where(
+    tuple_(_STATE.c.batch_id, _STATE.c.device).in_(bindparam("pairs", expanding=True))
+)
+_LOWEST_PENDING = (
+    select(_INBOX.c.batch_id, _INBOX.c.device, func.min(_INBOX.c.seq).label("seq"))
+    .where(
+        tuple_(_INBOX.c.batch_id, _INBOX.c.device).in_(bindparam("pairs", expanding=True)),
+        _INBOX.c.window_id.is_(None),
+    )
+    .group_by(_INBOX.c.batch_id, _INBOX.c.device)
+)
+_ROWS_AT = select(_INBOX.c.device, *_PENDING_COLUMNS).where(
+    tuple_(_INBOX.c.device, _INBOX.c.seq).in_(bindparam("keys", expanding=True))
+)
 
 
 @dataclass(frozen=True)
@@ -597,12 +522,7 @@ def _states(
     found = {}
     for start in range(0, len(pairs), _PAIRS_PER_LOOKUP):
         chunk = list(pairs[start : start + _PAIRS_PER_LOOKUP])
-        rows = connection.execute(
-            select(_STATE).where(
-                tuple_(_STATE.c.batch_id, _STATE.c.device).in_(bindparam("pairs", expanding=True))
-            ),
-            {"pairs": chunk},
-        )
+        rows = connection.execute(_STATES_OF_PAIRS, {"pairs": chunk})
         for row in rows:
             found[(row.batch_id, row.device)] = _State(
                 **{n: row._mapping[n] for n in _STATE_FIELDS}
@@ -610,20 +530,163 @@ def _states(
     return found
 
 
+def _left_behind(connection: Connection, drafts: Sequence[_PairDraft]) -> bool:
+    """Whether a pair still has a pending reading below its last drafted window's end (a
+    reading stored after the draft was made, in a gap the window closed over)."""
+    ends = {(d.batch_id, d.device): d.windows[-1].last_seq for d in drafts}
+    pairs = list(ends)
+    for start in range(0, len(pairs), _PAIRS_PER_LOOKUP):
+        rows = connection.execute(
+            _LOWEST_PENDING, {"pairs": pairs[start : start + _PAIRS_PER_LOOKUP]}
+        )
+        if any(row.seq <= ends[(row.batch_id, row.device)] for row in rows):
+            return True
+    return False
+
+
 def _rows_at(connection: Connection, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Any]:
     """The inbox rows (`_PENDING_COLUMNS`) of the (device, seq) pairs."""
     found = {}
     for start in range(0, len(keys), _PAIRS_PER_LOOKUP):
         chunk = list(keys[start : start + _PAIRS_PER_LOOKUP])
-        rows = connection.execute(
-            select(_INBOX.c.device, *_PENDING_COLUMNS).where(
-                tuple_(_INBOX.c.device, _INBOX.c.seq).in_(bindparam("keys", expanding=True))
-            ),
-            {"keys": chunk},
-        )
+        rows = connection.execute(_ROWS_AT, {"keys": chunk})
         for row in rows:
             found[(row[0], row[2])] = tuple(row[1:])
     return found
+
+
+@dataclass(frozen=True)
+class _PairJob:
+    """What drafting one pair's windows needs: picklable, so a worker process can do it."""
+
+    batch_id: bytes
+    device: str
+    rule: Rule
+    # `_PENDING_COLUMNS` of its pending readings, in seq order
+    rows: list[tuple[Any, ...]]
+    state: _State
+    # `_PENDING_COLUMNS` of the reading at `state.last_seq` (a data gap may need it)
+    previous_row: tuple[Any, ...] | None
+    now: float
+    watched: bool
+    max_readings: int
+    max_age_s: float
+    submission_max_readings: int
+
+
+def _draft_pair(job: _PairJob) -> _PairDraft:
+    """The windows of one pair due now (pure: hashing, packing and the rule engine)."""
+    state = job.state
+    draft = _PairDraft(
+        batch_id=job.batch_id,
+        device=job.device,
+        before=(state.last_seq, state.last_submitted_seq, state.halted_reason),
+        state=state,
+    )
+    signed = [_signed(job.batch_id, job.device, row) for row in job.rows]
+    received = [row[-1] for row in job.rows]
+    ids = {row[1]: row[0] for row in job.rows}
+    previous = None
+    if job.previous_row is not None:
+        ids[job.previous_row[1]] = job.previous_row[0]
+        previous = _signed(job.batch_id, job.device, job.previous_row)
+    start = 0
+    while start < len(signed):
+        try:
+            window = _next_window(job, draft.state, signed[start:], received[start:], previous)
+        except _AwaitsSeq:
+            draft.awaits_seq = True
+            break
+        if window is None:
+            break
+        count, packed, verdict = window
+        taken = signed[start : start + count]
+        if verdict is not None:
+            draft.state = _State(
+                last_seq=verdict.state.last_seq,
+                last_timestamp=verdict.state.last_timestamp,
+                in_excursion=verdict.state.in_excursion,
+                excursion_start=verdict.state.excursion_start,
+                last_submitted_seq=verdict.submitted_seq,
+                halted_reason=verdict.halted_reason,
+            )
+        draft.windows.append(
+            _WindowDraft(
+                first_seq=taken[0].reading.seq,
+                last_seq=taken[-1].reading.seq,
+                count=count,
+                merkle_root=MerkleTree(leaves(s.reading for s in taken)).root,
+                packed=packed,
+                submissions=_submission_chunks(verdict, ids, job.submission_max_readings),
+            )
+        )
+        previous = taken[-1]
+        start += count
+    return draft
+
+
+class _PlanOptions(TypedDict):
+    """The keyword arguments of `plan_window` a pair's job fixes."""
+
+    now: float
+    max_readings: int
+    max_age_s: float
+
+
+def _next_window(
+    job: _PairJob,
+    state: _State,
+    readings: Sequence[SignedReading],
+    received_at: Sequence[float],
+    previous: SignedReading | None,
+) -> tuple[int, bytes, WindowEvaluation | None] | None:
+    """(count, packed, the rule engine's verdict or None when halted) of the pair's next
+    window, if it is due: full, old, cut by packing, or deciding a quarantine."""
+    options: _PlanOptions = {
+        "now": job.now,
+        "max_readings": job.max_readings,
+        "max_age_s": job.max_age_s,
+    }
+    plan = plan_window(readings, received_at, **options)
+    if plan is None and not (job.watched and state.halted_reason is None):
+        return None
+
+    if plan is None and state.last_seq and readings[0].reading.seq != state.last_seq + 1:
+        # A seq is missing before it (delivered out of order, or lost): deciding now could
+        # quarantine on readings the missing one contradicts, so wait for it, at most until
+        # the window is due anyway.
+        raise _AwaitsSeq
+    run = plan or plan_window(readings, received_at, close_now=True, **options)
+    assert run is not None
+    verdict = None
+    if state.halted_reason is None:
+        verdict = evaluate_window(
+            rule=job.rule,
+            state=state.engine_state,
+            submitted_seq=state.last_submitted_seq,
+            readings=readings[: run.count],
+            previous=previous,
+        )
+    if plan is None and not (
+        verdict is not None and any(decision.quarantines for _, decision in verdict.to_submit)
+    ):
+        return None
+    return run.count, run.packed, verdict
+
+
+def _submission_chunks(
+    verdict: WindowEvaluation | None, ids: dict[int, int], size: int
+) -> list[tuple[list[int], list[int]]]:
+    """(reading ids, decisions) of each `submitReadings` the verdict needs, `size` at most."""
+    if verdict is None:
+        return []
+    return [
+        (
+            [ids[seq] for seq, _ in verdict.to_submit[start : start + size]],
+            [int(decision) for _, decision in verdict.to_submit[start : start + size]],
+        )
+        for start in range(0, len(verdict.to_submit), size)
+    ]
 
 
 def _signed(batch_id: bytes, device: str, row: Any) -> SignedReading:
@@ -655,6 +718,12 @@ class _PairDraft:
     # the pair's state after its last drafted window
     state: _State
     windows: list[_WindowDraft] = field(default_factory=list)
+    # A reading that may decide a quarantine waits behind a missing seq (still watched).
+    awaits_seq: bool = False
+
+
+class _AwaitsSeq(Exception):
+    """A pair's next reading may decide a quarantine but a seq before it is missing."""
 
 
 class _Conflict(Exception):

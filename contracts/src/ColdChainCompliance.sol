@@ -192,6 +192,7 @@ contract ColdChainCompliance is IColdChainCompliance, EIP712 {
     function _quarantineReason(Decision decision) internal pure returns (string memory) {
         if (decision == Decision.QUARANTINE_EXCURSION) return "cold-chain: excursion too long";
         if (decision == Decision.QUARANTINE_HARD_LIMIT) return "cold-chain: hard limit";
-        return "cold-chain: data gap";
+        if (decision == Decision.QUARANTINE_DATA_GAP) return "cold-chain: data gap";
+        return "cold-chain: reading missing during excursion";
     }
 }

@@ -24,6 +24,8 @@ contract ColdChainComplianceTest is ColdChainBase {
     IColdChainCompliance.Decision internal constant Q_EXCURSION = IColdChainCompliance.Decision.QUARANTINE_EXCURSION;
     IColdChainCompliance.Decision internal constant Q_HARD = IColdChainCompliance.Decision.QUARANTINE_HARD_LIMIT;
     IColdChainCompliance.Decision internal constant Q_GAP = IColdChainCompliance.Decision.QUARANTINE_DATA_GAP;
+    IColdChainCompliance.Decision internal constant Q_MISSING =
+    IColdChainCompliance.Decision.QUARANTINE_MISSING_EVIDENCE;
 
     bytes32 internal lot;
     address internal device;
@@ -392,18 +394,15 @@ contract ColdChainComplianceTest is ColdChainBase {
         _expectRefused(_signed(DEVICE_KEY, _reading(device, lot, 5, T0 + 60, FROZEN)), _stale(lot, device, 5, 5));
     }
 
-    function test_SubmitReadings_RejectsTimestampRegressionAndGapsInAnExcursion() public {
+    function test_SubmitReadings_RejectsTimestampRegressionInAnExcursion() public {
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, 9000)));
         _expectRefused(
-            _signed(DEVICE_KEY, _reading(device, lot, 2, T0 - 1, FROZEN)),
+            _signed(DEVICE_KEY, _reading(device, lot, 3, T0 - 1, FROZEN)),
             abi.encodeWithSelector(
                 IColdChainCompliance.ColdChainComplianceTimestampRegression.selector, lot, device, T0 - 1, T0
             )
         );
-        _expectRefused(
-            _signed(DEVICE_KEY, _reading(device, lot, 3, T0 + 60, FROZEN)),
-            abi.encodeWithSelector(IColdChainCompliance.ColdChainComplianceNonContiguous.selector, lot, device, 3, 1)
-        );
+        assertTrue(compliance.complianceState(lot, device).inExcursion, "the excursion goes on");
     }
 
     /// @dev The registry's counter is per device, across batches: a reading cannot reuse a
@@ -571,6 +570,104 @@ contract ColdChainComplianceTest is ColdChainBase {
         vm.expectEmit(address(compliance));
         emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, 2, Q_GAP);
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 3601, 5000)));
+    }
+
+    function test_SubmitReadings_SeqMissingInAnExcursionQuarantinesWithItsReason() public {
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, 5000)));
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 60, 9000)));
+        // Seq 3 is withheld; seq 4 is in range and well within the allowance and the gap limit.
+        vm.expectEmit(address(compliance));
+        emit IColdChainCompliance.ComplianceDecision(lot, device, 4, 1, Q_MISSING);
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.BatchStatusChanged(
+            lot, ACTIVE, QUARANTINED, address(compliance), "cold-chain: reading missing during excursion"
+        );
+        vm.expectEmit(address(compliance));
+        emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, 4, Q_MISSING);
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 4, T0 + 120, 5000)));
+
+        assertEq(uint256(_status(lot)), uint256(QUARANTINED), "quarantined");
+        IColdChainCompliance.ComplianceState memory state = compliance.complianceState(lot, device);
+        assertEq(state.lastSeq, 4, "lastSeq advances over the missing seq");
+        assertEq(state.lastTimestamp, T0 + 120, "lastTimestamp");
+        assertFalse(state.inExcursion, "a quarantine clears the excursion");
+        assertEq(state.excursionStart, 0, "a quarantine zeroes excursionStart");
+        assertEq(registry.device(device).lastSeq, 4, "device lastSeq");
+        // The withheld reading, sent late, is stale: it cannot undo the decision.
+        _expectRefused(_signed(DEVICE_KEY, _reading(device, lot, 3, T0 + 90, 5000)), _stale(lot, device, 3, 4));
+    }
+
+    /// @dev One submission holding an excursion and a reading after several missing seqs.
+    function test_SubmitReadings_SeveralMissingSeqsInOneSubmissionQuarantine() public {
+        IColdChainCompliance.SignedReading[] memory batch = new IColdChainCompliance.SignedReading[](3);
+        batch[0] = _signed(DEVICE_KEY, _reading(device, lot, 1, T0, 9000));
+        batch[1] = _signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 60, 9500));
+        batch[2] = _signed(DEVICE_KEY, _reading(device, lot, 9, T0 + 120, 9000));
+        vm.expectEmit(address(compliance));
+        emit IColdChainCompliance.ComplianceDecision(lot, device, 1, 1, STARTED);
+        vm.expectEmit(address(compliance));
+        emit IColdChainCompliance.ComplianceDecision(lot, device, 2, 1, EXTENDED);
+        vm.expectEmit(address(compliance));
+        emit IColdChainCompliance.ComplianceDecision(lot, device, 9, 1, Q_MISSING);
+        vm.expectEmit(address(compliance));
+        emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, 9, Q_MISSING);
+        vm.prank(oracle);
+        compliance.submitReadings(batch);
+        assertEq(uint256(_status(lot)), uint256(QUARANTINED), "quarantined");
+
+        // The out-of-range reading after the quarantine starts a fresh excursion.
+        vm.expectEmit(address(compliance));
+        emit IColdChainCompliance.ComplianceDecision(lot, device, 10, 1, STARTED);
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 10, T0 + 180, 9000)));
+        assertEq(compliance.complianceState(lot, device).excursionStart, T0 + 180, "a fresh excursion");
+    }
+
+    function test_SubmitReadings_HardLimitAfterAMissingSeqIsAHardLimitQuarantine() public {
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, 9000)));
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.BatchStatusChanged(
+            lot, ACTIVE, QUARANTINED, address(compliance), "cold-chain: hard limit"
+        );
+        vm.expectEmit(address(compliance));
+        emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, 3, Q_HARD);
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 3, T0 + 60, FROZEN)));
+    }
+
+    function test_SubmitReadings_SeqMissingOutsideAnExcursionDecidesNothing() public {
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, 5000)));
+        vm.recordLogs();
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 5, T0 + 60, 5000)));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(_countLogs(logs, address(compliance), IColdChainCompliance.ComplianceDecision.selector), 0, "NONE");
+        assertEq(uint256(_status(lot)), uint256(ACTIVE), "still active");
+    }
+
+    function test_SubmitReadings_SeqMissingOnAHeldBatchOnlyRecordsTheDecision() public {
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, FROZEN)));
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 60, 9000)));
+        vm.recordLogs();
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 4, T0 + 120, 9000)));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(uint256(_decisionIn(logs)), uint256(Q_MISSING), "the decision is still emitted");
+        assertEq(
+            _countLogs(logs, address(compliance), IColdChainCompliance.ExcursionQuarantine.selector), 0, "no quarantine"
+        );
+        assertEq(_countLogs(logs, address(ledger), IProvenanceLedger.BatchStatusChanged.selector), 0, "no ledger call");
+    }
+
+    /// @dev Any number of withheld readings, any in-range or out-of-range temperature within
+    /// the hard limits, any delay: the lot is quarantined, never stalled.
+    function testFuzz_SubmitReadings_SeqMissingInAnExcursionAlwaysQuarantines(uint64 skipped, uint32 delay, int32 temp)
+        public
+    {
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, 9000)));
+        uint64 seq = 2 + uint64(bound(skipped, 1, type(uint64).max - 2));
+        temp = int32(-5000 + int256(bound(uint32(temp), 0, 30_000)));
+        vm.recordLogs();
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, seq, T0 + delay, temp)));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(uint256(_decisionIn(logs)), uint256(Q_MISSING), "missing evidence");
+        assertEq(uint256(_status(lot)), uint256(QUARANTINED), "quarantined");
     }
 
     function test_SubmitReadings_HeldBatchIsNotQuarantinedAgain() public {

@@ -95,8 +95,8 @@ contract ColdChainRulesTest is ColdChainBase {
         state.lastSeq = uint64(bound(state.lastSeq, 0, type(uint64).max - 1_000));
         state.lastTimestamp = uint64(bound(state.lastTimestamp, 0, type(uint64).max / 2));
         state.excursionStart = state.inExcursion ? uint64(bound(state.excursionStart, 0, state.lastTimestamp)) : 0;
-        // Within the preconditions: contiguous in an excursion, otherwise sometimes a skip.
-        uint64 seq = state.lastSeq + (state.inExcursion ? 1 : uint64(bound(seqStep, 1, 3)));
+        // Within the preconditions: mostly the next seq, sometimes a skip (in or out of an excursion).
+        uint64 seq = state.lastSeq + uint64(bound(seqStep, 1, 3));
         uint64 timestamp = state.lastTimestamp + uint64(bound(timeStep, 0, 2 * uint256(rule.maxDataGapSeconds) + 10));
         IColdChainCompliance.Reading memory reading =
             _reading(address(0xD), bytes32(0), seq, timestamp, _fuzzTemp(rule, tempPick, tempNoise));
@@ -137,6 +137,40 @@ contract ColdChainRulesTest is ColdChainBase {
         assertEq(next.excursionStart, 0, "a quarantine zeroes excursionStart");
     }
 
+    /// @dev Whatever was skipped, however long ago and whatever the temperature (within the
+    /// hard limits): a seq missing during an excursion quarantines and starts afresh.
+    function testFuzz_Evaluate_SeqMissingInAnExcursionQuarantines(
+        int32[4] memory limits,
+        uint32 allowed,
+        uint32 maxGap,
+        IColdChainCompliance.ComplianceState memory state,
+        uint64 skipped,
+        uint64 timeStep,
+        int32 temp
+    ) public view {
+        IColdChainCompliance.Rule memory rule = _fuzzRule(limits, allowed, maxGap);
+        state.inExcursion = true;
+        state.lastSeq = uint64(bound(state.lastSeq, 0, type(uint64).max - 2));
+        state.lastTimestamp = uint64(bound(state.lastTimestamp, 0, type(uint64).max / 2));
+        state.excursionStart = uint64(bound(state.excursionStart, 0, state.lastTimestamp));
+        uint64 seq = state.lastSeq + 1 + uint64(bound(skipped, 1, type(uint64).max - state.lastSeq - 1));
+        uint64 timestamp = state.lastTimestamp + uint64(bound(timeStep, 0, type(uint64).max / 2));
+        temp = int32(_boundInt(temp, rule.hardMinMilliC, rule.hardMaxMilliC));
+        IColdChainCompliance.Reading memory reading = _reading(address(0xD), bytes32(0), seq, timestamp, temp);
+
+        (IColdChainCompliance.ComplianceState memory next, IColdChainCompliance.Decision decision) =
+            harness.evaluate(rule, state, reading);
+        assertEq(
+            uint256(decision),
+            uint256(IColdChainCompliance.Decision.QUARANTINE_MISSING_EVIDENCE),
+            "a missing seq quarantines"
+        );
+        assertEq(next.lastSeq, seq, "lastSeq advances over the missing seqs");
+        assertEq(next.lastTimestamp, timestamp, "lastTimestamp advances");
+        assertFalse(next.inExcursion, "a quarantine clears the excursion");
+        assertEq(next.excursionStart, 0, "a quarantine zeroes excursionStart");
+    }
+
     function testFuzz_Evaluate_PreconditionsRevertInOrder(
         IColdChainCompliance.ComplianceState memory state,
         uint64 seq,
@@ -149,13 +183,11 @@ contract ColdChainRulesTest is ColdChainBase {
             expected = _stale(reading, state);
         } else if (timestamp < state.lastTimestamp) {
             expected = _regression(reading, state);
-        } else if (state.inExcursion && seq != state.lastSeq + 1) {
-            expected = _nonContiguous(reading, state);
         }
         try harness.evaluate(_defaultRule(), state, reading) returns (
             IColdChainCompliance.ComplianceState memory next, IColdChainCompliance.Decision
         ) {
-            assertEq(expected.length, 0, "accepted only when P1-P3 hold");
+            assertEq(expected.length, 0, "accepted only when P1 and P2 hold");
             assertEq(next.lastSeq, seq, "an accepted reading becomes lastSeq");
         } catch (bytes memory reason) {
             assertEq(reason, expected, "the first broken precondition's error");
@@ -279,7 +311,6 @@ contract ColdChainRulesTest is ColdChainBase {
         bytes32 id = keccak256(bytes(name));
         if (id == keccak256("StaleSequence")) return _stale(reading, state);
         if (id == keccak256("TimestampRegression")) return _regression(reading, state);
-        if (id == keccak256("NonContiguous")) return _nonContiguous(reading, state);
         revert(string.concat("unknown error name in the fixture: ", name));
     }
 

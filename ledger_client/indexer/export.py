@@ -20,6 +20,7 @@ from ledger_client.indexer.read_model import (
     OrganizationStatusChange,
     RoleAssignment,
     StatusChange,
+    table_of,
 )
 
 # Every table, in a fixed order, each sorted by a key unique within it.
@@ -45,7 +46,7 @@ def canonical_export(engine: Engine) -> Iterator[bytes]:
     """
     with engine.connect() as connection:
         for model, order in _EXPORT_ORDER:
-            table = model.__table__
+            table = table_of(model)
             columns = sorted(table.columns.keys())
             query = select(*(table.c[c] for c in columns)).order_by(*(table.c[c] for c in order))
             result = connection.execution_options(

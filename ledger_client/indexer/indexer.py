@@ -15,12 +15,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import requests
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.orm import Session
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col, select
 from web3 import Web3
 
 from ledger_client.chain import rpc, rpc_many
@@ -50,6 +50,7 @@ from ledger_client.indexer.read_model import (
     OrganizationStatusChange,
     RoleAssignment,
     StatusChange,
+    table_of,
 )
 
 log = logging.getLogger(__name__)
@@ -307,7 +308,7 @@ class Indexer:
                 yield tx, events
 
     def _head(self) -> int:
-        return int(rpc(self.w3, "eth_blockNumber", []), 16)
+        return int(cast(str, rpc(self.w3, "eth_blockNumber", [])), 16)
 
     def _get_logs(self, start: int, end: int) -> list[dict]:
         query = {
@@ -316,7 +317,7 @@ class Indexer:
             "address": [self.ledger_address, self.membership_address],
             "topics": [self._decoder.topics],
         }
-        return rpc(self.w3, "eth_getLogs", [query])  # type: ignore[return-value]
+        return cast(list[dict], rpc(self.w3, "eth_getLogs", [query]))
 
     def _block_hashes(self, numbers: Sequence[int]) -> dict[int, str | None]:
         """The node's hash of each block number (None above its head)."""
@@ -346,13 +347,13 @@ class Indexer:
                 )
             for table, table_rows in chunk.rows.items():
                 if table_rows:
-                    session.execute(insert(table.__table__), table_rows)
+                    session.execute(insert(table_of(table)), table_rows)
             if previous is not None:
                 # The old checkpoint's block stays only if it produced rows.
                 session.execute(
                     delete(IndexedBlock).where(
-                        IndexedBlock.number == previous.block_number,
-                        IndexedBlock.has_rows.is_(False),
+                        col(IndexedBlock.number) == previous.block_number,
+                        col(IndexedBlock.has_rows).is_(False),
                     )
                 )
             blocks = [
@@ -361,15 +362,17 @@ class Indexer:
             ]
             if chunk.end not in chunk.row_blocks:
                 blocks.append({"number": chunk.end, "hash": chunk.end_hash, "has_rows": False})
-            session.execute(insert(IndexedBlock.__table__), blocks)
+            session.execute(insert(table_of(IndexedBlock)), blocks)
             values = {"block_number": chunk.end, "block_hash": chunk.end_hash}
             if previous is None:
                 session.execute(
-                    insert(Checkpoint.__table__), [{"name": self.checkpoint_name, **values}]
+                    insert(table_of(Checkpoint)), [{"name": self.checkpoint_name, **values}]
                 )
             else:
                 session.execute(
-                    update(Checkpoint).where(Checkpoint.name == self.checkpoint_name).values(values)
+                    update(Checkpoint)
+                    .where(col(Checkpoint.name) == self.checkpoint_name)
+                    .values(values)
                 )
             session.commit()
 
@@ -387,14 +390,16 @@ class Indexer:
         with Session(self.engine) as session:
             keep = fork[0] if fork else self.deployment.deploy_block - 1
             for table in LOG_TABLES:
-                session.execute(delete(table).where(table.block_number > keep))
-            session.execute(delete(IndexedBlock).where(IndexedBlock.number > keep))
+                session.execute(delete(table).where(col(table.block_number) > keep))
+            session.execute(delete(IndexedBlock).where(col(IndexedBlock.number) > keep))
             if fork is None:
-                session.execute(delete(Checkpoint).where(Checkpoint.name == self.checkpoint_name))
+                session.execute(
+                    delete(Checkpoint).where(col(Checkpoint.name) == self.checkpoint_name)
+                )
             else:
                 session.execute(
                     update(Checkpoint)
-                    .where(Checkpoint.name == self.checkpoint_name)
+                    .where(col(Checkpoint.name) == self.checkpoint_name)
                     .values(block_number=fork[0], block_hash=fork[1])
                 )
             session.commit()
@@ -413,8 +418,8 @@ class Indexer:
             with Session(self.engine) as session:
                 stored = session.execute(
                     select(IndexedBlock.number, IndexedBlock.hash)
-                    .where(IndexedBlock.number < below)
-                    .order_by(IndexedBlock.number.desc())
+                    .where(col(IndexedBlock.number) < below)
+                    .order_by(col(IndexedBlock.number).desc())
                     .limit(HASHES_PER_REQUEST)
                 ).all()
             if not stored:

@@ -7,13 +7,15 @@ case or the raw 32 bytes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Subquery, func, label, literal
+from sqlalchemy.orm import Mapped, Session
+from sqlmodel import SQLModel, col, select
 
 from ledger_client.indexer.decoding import checksum
 from ledger_client.indexer.read_model import (
@@ -96,7 +98,7 @@ def batch_status(session: Session, *, batch_id: str | bytes) -> str | None:
     latest = session.scalars(
         select(StatusChange.to_status)
         .where(StatusChange.batch_id == key)
-        .order_by(StatusChange.block_number.desc(), StatusChange.log_index.desc())
+        .order_by(col(StatusChange.block_number).desc(), col(StatusChange.log_index).desc())
         .limit(1)
     ).first()
     if latest is not None:
@@ -115,7 +117,7 @@ def batch_history(session: Session, *, batch_id: str | bytes) -> BatchHistory | 
         session.scalars(
             select(StatusChange)
             .where(StatusChange.batch_id == key)
-            .order_by(StatusChange.block_number, StatusChange.log_index)
+            .order_by(col(StatusChange.block_number), col(StatusChange.log_index))
         )
     )
     return BatchHistory(
@@ -125,7 +127,7 @@ def batch_history(session: Session, *, batch_id: str | bytes) -> BatchHistory | 
             session.scalars(
                 select(LedgerEvent)
                 .where(LedgerEvent.batch_id == key)
-                .order_by(LedgerEvent.event_index)
+                .order_by(col(LedgerEvent.event_index))
             )
         ),
         status_changes=changes,
@@ -133,14 +135,14 @@ def batch_history(session: Session, *, batch_id: str | bytes) -> BatchHistory | 
             session.scalars(
                 select(BatchParent.parent_id)
                 .where(BatchParent.child_id == key)
-                .order_by(BatchParent.parent_id)
+                .order_by(col(BatchParent.parent_id))
             )
         ),
         children=list(
             session.scalars(
                 select(BatchParent.child_id)
                 .where(BatchParent.parent_id == key)
-                .order_by(BatchParent.child_id)
+                .order_by(col(BatchParent.child_id))
             )
         ),
     )
@@ -176,10 +178,10 @@ def events(
     if recorder is not None:
         query = query.where(LedgerEvent.recorder == checksum(recorder))
     if from_time is not None:
-        query = query.where(LedgerEvent.event_time >= _utc(from_time))
+        query = query.where(col(LedgerEvent.event_time) >= _utc(from_time))
     if until_time is not None:
-        query = query.where(LedgerEvent.event_time < _utc(until_time))
-    query = query.order_by(LedgerEvent.block_number, LedgerEvent.log_index)
+        query = query.where(col(LedgerEvent.event_time) < _utc(until_time))
+    query = query.order_by(col(LedgerEvent.block_number), col(LedgerEvent.log_index))
     return list(session.scalars(query.limit(max(0, min(limit, MAX_PAGE))).offset(max(0, offset))))
 
 
@@ -197,26 +199,30 @@ def genealogy(
     direction = Direction(direction)
     key = batch_key(batch_id)
     near, far = (
-        (BatchParent.child_id, BatchParent.parent_id)
+        (col(BatchParent.child_id), col(BatchParent.parent_id))
         if direction is Direction.BACKWARD
-        else (BatchParent.parent_id, BatchParent.child_id)
+        else (col(BatchParent.parent_id), col(BatchParent.child_id))
     )
     start = select(
-        BatchParent.child_id, BatchParent.parent_id, far.label("reached"), literal(1).label("depth")
+        col(BatchParent.child_id),
+        col(BatchParent.parent_id),
+        label("reached", far),
+        literal(1).label("depth"),
     ).where(near == key)
     walk = start.cte("walk", recursive=True)
     step = (
         select(
-            BatchParent.child_id,
-            BatchParent.parent_id,
-            far.label("reached"),
+            col(BatchParent.child_id),
+            col(BatchParent.parent_id),
+            label("reached", far),
             (walk.c.depth + 1).label("depth"),
         )
         .join(walk, near == walk.c.reached)
         .where(walk.c.depth < max_depth)
     )
     walk = walk.union(step)
-    rows = session.execute(
+    # The CTE's columns are untyped; these are the types of what it selects.
+    rows: Sequence[Row[str, str, int]] = session.execute(
         select(walk.c.child_id, walk.c.parent_id, func.min(walk.c.depth)).group_by(
             walk.c.child_id, walk.c.parent_id
         )
@@ -228,12 +234,14 @@ def genealogy(
 def organizations(session: Session) -> list[OrganizationState]:
     """Registered organizations in registration order, with their current activity."""
     latest = _latest(
-        OrganizationStatusChange, OrganizationStatusChange.account, OrganizationStatusChange.active
+        OrganizationStatusChange,
+        col(OrganizationStatusChange.account),
+        col(OrganizationStatusChange.active),
     )
-    rows = session.execute(
+    rows: Sequence[Row[str, str, str, bool | None]] = session.execute(
         select(Organization.account, Organization.did, Organization.name, latest.c.value)
         .outerjoin(latest, (latest.c.key == Organization.account) & (latest.c.rank == 1))
-        .order_by(Organization.block_number, Organization.log_index)
+        .order_by(col(Organization.block_number), col(Organization.log_index))
     ).all()
     return [
         OrganizationState(account, did, name, True if active is None else bool(active))
@@ -244,9 +252,9 @@ def organizations(session: Session) -> list[OrganizationState]:
 def role_members(session: Session, *, role: str) -> list[str]:
     """Accounts holding `role` now (`OPERATOR`, `OPERATOR_ROLE` or the `0x…` role id), sorted."""
     if role.startswith("0x"):
-        condition = RoleAssignment.role_id == role.lower()
+        condition = col(RoleAssignment.role_id) == role.lower()
     else:
-        condition = RoleAssignment.role == role.upper().removesuffix("_ROLE") + "_ROLE"
+        condition = col(RoleAssignment.role) == role.upper().removesuffix("_ROLE") + "_ROLE"
     ranked = (
         select(
             RoleAssignment.account,
@@ -254,7 +262,10 @@ def role_members(session: Session, *, role: str) -> list[str]:
             func.row_number()
             .over(
                 partition_by=RoleAssignment.account,
-                order_by=(RoleAssignment.block_number.desc(), RoleAssignment.log_index.desc()),
+                order_by=(
+                    col(RoleAssignment.block_number).desc(),
+                    col(RoleAssignment.log_index).desc(),
+                ),
             )
             .label("rank"),
         )
@@ -272,7 +283,7 @@ def role_members(session: Session, *, role: str) -> list[str]:
 
 def summary(session: Session) -> LedgerSummary:
     """Counts over the whole read model (for the demo and health checks)."""
-    latest = _latest(StatusChange, StatusChange.batch_id, StatusChange.to_status)
+    latest = _latest(StatusChange, col(StatusChange.batch_id), col(StatusChange.to_status))
     status = func.coalesce(latest.c.value, BatchStatus.ACTIVE.name)
     by_status = session.execute(
         select(status, func.count())
@@ -285,7 +296,7 @@ def summary(session: Session) -> LedgerSummary:
         batches=_count(session, Batch),
         events=_count(session, LedgerEvent),
         events_without_payload=session.scalar(
-            select(func.count()).select_from(LedgerEvent).where(LedgerEvent.payload.is_(None))
+            select(func.count()).select_from(LedgerEvent).where(col(LedgerEvent.payload).is_(None))
         )
         or 0,
         status_changes=_count(session, StatusChange),
@@ -296,18 +307,25 @@ def summary(session: Session) -> LedgerSummary:
     )
 
 
-def _latest(model: Any, key_column: Any, value_column: Any) -> Any:
+def _latest(
+    model: type[StatusChange] | type[OrganizationStatusChange],
+    key_column: Mapped[str],
+    value_column: Mapped[Any],
+) -> Subquery:
     """(key, value, rank) of each change row, rank 1 being the latest per key."""
     return select(
-        key_column.label("key"),
-        value_column.label("value"),
+        label("key", key_column),
+        label("value", value_column),
         func.row_number()
-        .over(partition_by=key_column, order_by=(model.block_number.desc(), model.log_index.desc()))
+        .over(
+            partition_by=key_column,
+            order_by=(col(model.block_number).desc(), col(model.log_index).desc()),
+        )
         .label("rank"),
     ).subquery()
 
 
-def _count(session: Session, model: Any) -> int:
+def _count(session: Session, model: type[SQLModel]) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 HASH_LENGTH = 66
@@ -29,6 +29,12 @@ def _address(**kwargs: Any) -> Any:
 
 def _block_number(**kwargs: Any) -> Any:
     return Field(sa_type=BigInteger, **kwargs)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table a table model is mapped to (for bulk inserts and column-wise reads)."""
+    # SQLModel's metaclass sets `__table__` on table models, but SQLModel does not declare it.
+    return model.__table__  # type: ignore[attr-defined]
 
 
 class Batch(SQLModel, table=True):
@@ -200,4 +206,4 @@ LOG_TABLES = (
     OrganizationStatusChange,
     RoleAssignment,
 )
-READ_MODEL_TABLES = [model.__table__ for model in (*LOG_TABLES, IndexedBlock, Checkpoint)]
+READ_MODEL_TABLES = [table_of(model) for model in (*LOG_TABLES, IndexedBlock, Checkpoint)]

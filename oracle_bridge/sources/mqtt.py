@@ -310,9 +310,11 @@ class MqttSource:
                 return
             self._generation += 1
             sock = self._client.socket()
-        if sock is not None:
+        # paho types this as its `SocketLike` protocol (no `shutdown`); over plain TCP it is a
+        # `socket.socket`.
+        if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)  # type: ignore[union-attr]
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class MqttPublisher:

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from eth_abi import decode
 from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,7 +26,7 @@ from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import RuleViolation
 from oracle_bridge.readings import Reading, ReadingDomain, digest
-from oracle_bridge.rules import ComplianceState, Decision, Rule, evaluate
+from oracle_bridge.rules import QUARANTINE_REASONS, ComplianceState, Decision, Rule, evaluate
 from tests.conftest import make_consortium
 
 pytestmark = pytest.mark.integration
@@ -36,6 +37,7 @@ CASES = json.loads(
 GOVERNOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 ORACLE_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"
 DECISION_TOPIC = "0x" + keccak256(b"ComplianceDecision(bytes32,address,uint64,uint32,uint8)").hex()
+STATUS_TOPIC = "0x" + keccak256(b"BatchStatusChanged(bytes32,uint8,uint8,address,string)").hex()
 
 
 class Compliance:
@@ -73,7 +75,8 @@ class Compliance:
         assert enrolled is not None and enrolled.assigned_batch == lot.batch_id and enrolled.active
         return lot.batch_id, device
 
-    def submit(self, signed) -> Decision:
+    def submit(self, signed) -> tuple[Decision, str | None]:
+        """The reading's decision, and the reason of the quarantine it caused (None: none)."""
         r = signed.reading
         item = (
             (r.device, r.batch_id, r.seq, r.timestamp, r.temp_milli_c, r.humidity_permille),
@@ -83,7 +86,15 @@ class Compliance:
         decisions = [
             int(log["data"][-64:], 16) for log in receipt.logs if log["topics"][0] == DECISION_TOPIC
         ]
-        return Decision(decisions[0]) if decisions else Decision.NONE
+        reasons = [
+            decode(["uint8", "uint8", "string"], bytes.fromhex(log["data"].removeprefix("0x")))[2]
+            for log in receipt.logs
+            if log["topics"][0] == STATUS_TOPIC
+        ]
+        return (
+            Decision(decisions[0]) if decisions else Decision.NONE,
+            reasons[0] if reasons else None,
+        )
 
 
 @pytest.mark.parametrize("index", range(len(CASES)), ids=[c["name"] for c in CASES])
@@ -93,6 +104,7 @@ def test_engine_and_contract_decide_alike(index, chain):
     rule = Rule.from_json_object(case["rule"])
     state = ComplianceState()
     error = case["error"] or {}
+    quarantined = False
     for position, raw in enumerate(case["readings"]):
         reading = Reading(
             device=device.address,
@@ -113,7 +125,14 @@ def test_engine_and_contract_decide_alike(index, chain):
             break
         state, decision = evaluate(rule=rule, state=state, reading=reading)
         assert decision == Decision(case["decisions"][position])
-        assert chain.submit(signed) == decision, f"reading {position}"
+        chain_decision, reason = chain.submit(signed)
+        assert chain_decision == decision, f"reading {position}"
+        # only the first quarantine of a case meets a live batch; its reason is the engine's
+        expected = (
+            QUARANTINE_REASONS[decision] if decision.quarantines and not quarantined else None
+        )
+        assert reason == expected, f"reading {position}"
+        quarantined = quarantined or decision.quarantines
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from oracle_bridge.errors import (
     BridgeError,
     InvalidRule,
     MissingPreviousReading,
-    NonContiguous,
     RuleViolation,
     StaleSequence,
     TimestampRegression,
@@ -53,7 +52,7 @@ def rule_and_stream(draw: st.DrawFn) -> tuple[Rule, list[Reading]]:
     steps = draw(
         st.lists(
             st.tuples(
-                st.sampled_from([1, 1, 1, 1, 2, 0, -1]),
+                st.sampled_from([1, 1, 1, 1, 2, 5, 0, -1]),
                 st.integers(-30, 4_000),
                 temps,
             ),
@@ -92,9 +91,14 @@ def test_decision_numbers_are_the_contracts() -> None:
         ("QUARANTINE_EXCURSION", 4),
         ("QUARANTINE_HARD_LIMIT", 5),
         ("QUARANTINE_DATA_GAP", 6),
+        ("QUARANTINE_MISSING_EVIDENCE", 7),
     ]
     assert {d for d in Decision if d.quarantines} == set(QUARANTINE_REASONS)
     assert QUARANTINE_REASONS[Decision.QUARANTINE_DATA_GAP] == "cold-chain: data gap"
+    assert (
+        QUARANTINE_REASONS[Decision.QUARANTINE_MISSING_EVIDENCE]
+        == "cold-chain: reading missing during excursion"
+    )
 
 
 def test_state_follows_an_excursion_through_its_end() -> None:
@@ -128,11 +132,35 @@ def test_errors_carry_the_offending_values() -> None:
     with pytest.raises(TimestampRegression) as regression:
         evaluate(rule=RULE, state=state, reading=reading(8, T0 - 1))
     assert (regression.value.timestamp, regression.value.last_timestamp) == (T0 - 1, T0)
-    with pytest.raises(NonContiguous) as gap:
-        evaluate(rule=RULE, state=state, reading=reading(10, T0))
-    assert (gap.value.seq, gap.value.expected_seq) == (10, 8)
-    assert "send seq 8 first" in str(gap.value)
-    assert isinstance(gap.value, BridgeError)
+    assert isinstance(stale.value, BridgeError)
+
+
+@pytest.mark.parametrize(
+    ("seq", "temp"),
+    [(6, 5000), (6, 9000), (6, 1000), (6, 25_000), (6, -5000), (1000, 5000)],
+    ids=["in range", "above max", "below min", "at hard max", "at hard min", "many missing"],
+)
+def test_a_seq_missing_in_an_excursion_quarantines_and_starts_afresh(seq: int, temp: int) -> None:
+    excursion = ComplianceState(
+        last_seq=4, last_timestamp=T0 + 60, in_excursion=True, excursion_start=T0
+    )
+    state, decision = evaluate(rule=RULE, state=excursion, reading=reading(seq, T0 + 120, temp))
+    assert decision is Decision.QUARANTINE_MISSING_EVIDENCE
+    assert state == ComplianceState(last_seq=seq, last_timestamp=T0 + 120)
+
+
+def test_a_missing_seq_is_judged_after_the_hard_limit_and_before_the_data_gap() -> None:
+    excursion = ComplianceState(
+        last_seq=4, last_timestamp=T0, in_excursion=True, excursion_start=T0
+    )
+    _, decision = evaluate(rule=RULE, state=excursion, reading=reading(6, T0 + 60, 25_001))
+    assert decision is Decision.QUARANTINE_HARD_LIMIT
+    _, decision = evaluate(rule=RULE, state=excursion, reading=reading(6, T0 + 3601, 9000))
+    assert decision is Decision.QUARANTINE_MISSING_EVIDENCE
+    # outside an excursion a missing seq decides nothing, and no data gap either
+    calm = replace(excursion, in_excursion=False)
+    _, decision = evaluate(rule=RULE, state=calm, reading=reading(6, T0 + 3601))
+    assert decision is Decision.NONE
 
 
 @pytest.mark.parametrize(
@@ -255,6 +283,22 @@ def test_hard_limit_always_quarantines(
     assert not after.in_excursion and after.excursion_start == 0
 
 
+@given(rule_and_stream())
+def test_a_missing_seq_never_stalls_an_excursion(case: tuple[Rule, list[Reading]]) -> None:
+    """Whatever came before, the first accepted reading after a missing seq in an excursion
+    quarantines: withholding readings cannot keep a lot out of quarantine."""
+    rule, stream = case
+    state = ComplianceState()
+    for r in stream:
+        try:
+            after, decision = evaluate(rule=rule, state=state, reading=r)
+        except RuleViolation:
+            continue
+        if state.in_excursion and r.seq != state.last_seq + 1:
+            assert decision.quarantines
+        state = after
+
+
 @settings(deadline=None)
 @given(rule_and_stream())
 def test_the_contract_decides_alike_on_just_the_submitted_readings(
@@ -271,6 +315,8 @@ def test_the_contract_decides_alike_on_just_the_submitted_readings(
             after, decision = evaluate(rule=rule, state=local, reading=r)
         except RuleViolation:
             continue
+        if local.in_excursion:  # so the chain sees the same missing seq
+            assert chain == local
         for sent in readings_to_submit(
             state_before=local,
             decision=decision,
@@ -297,6 +343,7 @@ def test_the_contract_decides_alike_on_just_the_submitted_readings(
         (True, Decision.EXCURSION_ENDED, True),
         (False, Decision.QUARANTINE_HARD_LIMIT, True),
         (False, Decision.QUARANTINE_DATA_GAP, True),
+        (True, Decision.QUARANTINE_MISSING_EVIDENCE, True),
     ],
 )
 def test_must_submit(in_excursion: bool, decision: Decision, expected: bool) -> None:
@@ -326,6 +373,21 @@ def test_data_gap_submits_the_previous_reading_first() -> None:
         readings_to_submit(
             state_before=before, decision=gap, reading=current, previous=current, submitted_seq=2
         )
+
+
+def test_a_missing_seq_in_an_excursion_submits_just_the_reading() -> None:
+    """The reading before the gap was in the excursion, so the chain has it already."""
+    previous = DEVICE.sign(reading(4, T0 + 60, 9000), domain=DOMAIN)
+    current = DEVICE.sign(reading(6, T0 + 120, 5000), domain=DOMAIN)
+    before = ComplianceState(last_seq=4, last_timestamp=T0 + 60, in_excursion=True)
+    submit = readings_to_submit(
+        state_before=before,
+        decision=Decision.QUARANTINE_MISSING_EVIDENCE,
+        reading=current,
+        previous=previous,
+        submitted_seq=4,
+    )
+    assert submit == (current,)
 
 
 def test_nothing_to_submit_for_an_unremarkable_reading() -> None:

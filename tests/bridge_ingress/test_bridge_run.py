@@ -117,6 +117,9 @@ def test_readings_over_http_and_mqtt_are_stored_and_anchored_then_sigterm_stops_
         200,
         {"status": "ok", "database": True, "chain": True, "inbox_backlog": 0},
     )
+    request = urllib.request.Request(bridge.url + "/api/v1/auth/challenge", method="POST")
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert json.load(response)["domain"] == bridge.url.removeprefix("http://")
 
     simulate = [
         "device", "simulate", "--key-hex", "0x" + device.private_key.hex(),

@@ -16,6 +16,7 @@ from ledger_client.hashing import keccak256
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
 from oracle_bridge.config import ANVIL_ORACLE_KEY, BridgeSettings
+from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.readings import Reading, ReadingDomain, SignedReading, to_json
 from oracle_bridge.rules import Rule
@@ -136,52 +137,29 @@ class ColdChain:
         )
         c.membership().grant_role(Role.ORACLE, self.oracle.address)
 
-    def _send(self, account: LocalAccount, contract, function: str, *args: object) -> None:
-        data = contract.encode_abi(function, args=list(args))
-        self.consortium.sender(account).transact(contract.address, data, context=function)
+    def _devices(self) -> DeviceRegistryClient:
+        c = self.consortium
+        return DeviceRegistryClient(c.sender(c.operator), c.deployment)
 
     def lot(self, rule: Rule = RULE) -> bytes:
         """A new lot of a new product class whose rule is `rule`; its batch id."""
         n = next(_lots)
         product_class = keccak256(f"bridge-runtime-product-{n}-{id(self)}".encode())
-        self._send(
-            self.consortium.quality,
-            self.compliance,
-            "setRule",
-            product_class,
-            (
-                rule.min_milli_c,
-                rule.max_milli_c,
-                rule.hard_min_milli_c,
-                rule.hard_max_milli_c,
-                rule.allowed_excursion_seconds,
-                rule.max_data_gap_seconds,
-                rule.require_calibration,
-            ),
-        )
+        c = self.consortium
+        ComplianceRulesClient(c.sender(c.quality), c.deployment).set_rule(product_class, rule)
         lot = DigitalLink.lot("09506000134352", f"BR-{n}-{id(self) % 10_000}")
-        self.consortium.writer().create_batch(lot.uri, product_class=product_class)
+        c.writer().create_batch(lot.uri, product_class=product_class)
         return lot.batch_id
 
     def device(self, batch_id: bytes) -> DeviceKey:
         """A new device, registered by the operator and assigned to `batch_id`."""
         device = DeviceKey.generate()
-        operator = self.consortium.operator
-        self._send(
-            operator,
-            self.registry,
-            "registerDevice",
-            device.address,
-            device.did(self.domain.chain_id),
-        )
-        self._send(operator, self.registry, "assignDevice", device.address, batch_id)
+        self._devices().register_device(device.address, did=device.did(self.domain.chain_id))
+        self.assign(device, batch_id)
         return device
 
+    def assign(self, device: DeviceKey, batch_id: bytes) -> None:
+        self._devices().assign_device(device.address, batch_id)
+
     def set_active(self, device: DeviceKey, active: bool) -> None:
-        self._send(
-            self.consortium.operator,
-            self.registry,
-            "setDeviceActive",
-            device.address,
-            active,
-        )
+        self._devices().set_device_active(device.address, active)

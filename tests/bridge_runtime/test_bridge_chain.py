@@ -25,7 +25,7 @@ from ledger_client.local_chain import free_port
 from oracle_bridge.anchors import READINGS_ANCHORED_TOPIC, AnchoredWindow, decode_readings_anchored
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.errors import ChainUnavailable, ProofInvalid
+from oracle_bridge.errors import ChainUnavailable, DeviceRefused, ProofInvalid
 from oracle_bridge.merkle import MerkleTree, leaf
 from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.proofs import reading_proof, verify_against_chain
@@ -214,6 +214,37 @@ def test_a_hard_limit_reading_quarantines_the_lot(cold_chain, engine):
     assert chain_state(cold_chain, lot, device)[0] == 3
 
 
+def test_a_window_and_its_submission_go_out_in_one_pass(cold_chain, engine):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(cold_chain, engine)
+    feed(bridge, device, lot, {1: 5000, 2: 26_000})
+    bridge.windows.close_due()
+
+    report = bridge.submitter.run_once()
+
+    assert (report.windows_sent, report.submissions_sent) == (1, 1)
+    assert (report.windows_anchored, report.submissions_confirmed) == (1, 1)
+    assert status_of(cold_chain, lot) is BatchStatus.QUARANTINED
+
+
+def test_a_running_bridge_quarantines_at_once_whatever_the_window_age(cold_chain, engine):
+    """The ingestor tells the window closer of a reading that may decide a quarantine; the
+    closer closes that window at once and wakes the submitter, long before the window's
+    age or the next poll."""
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(cold_chain, engine, window_max_age_s=3600, poll_interval_s=30)
+    with bridge:
+        feed(bridge, device, lot, {1: 5000, 2: 5000})
+        handed = time.monotonic()
+        feed(bridge, device, lot, {3: 26_000})
+        while status_of(cold_chain, lot) is not BatchStatus.QUARANTINED:
+            assert time.monotonic() - handed < 5, "not quarantined within 5 s"
+            time.sleep(0.02)
+    assert chain_state(cold_chain, lot, device)[0] == 3
+
+
 def test_a_data_gap_quarantines_the_lot(cold_chain, engine):
     lot = cold_chain.lot()
     device = cold_chain.device(lot)
@@ -397,6 +428,45 @@ def test_a_submission_the_chain_refuses_for_good_is_failed(cold_chain, engine):
     assert "DeviceRegistryInactiveDevice" in (submission.error or "")
 
 
+def test_the_chain_policy_judges_a_batch_of_devices_in_one_request(cold_chain, monkeypatch):
+    c = cold_chain.consortium
+    lot, other_lot = cold_chain.lot(), cold_chain.lot()
+    fine, inactive, elsewhere = (cold_chain.device(lot) for _ in range(3))
+    cold_chain.set_active(inactive, False)
+    cold_chain.assign(elsewhere, other_lot)
+    stranger = DeviceKey.generate()
+    pairs = {(d.address, lot) for d in (fine, inactive, elsewhere, stranger)}
+    rules = ChainRuleSource(c.w3, c.deployment, cache_s=60)
+    expected = {}
+    for device, batch_id in pairs:
+        try:
+            ChainDevicePolicy(c.w3, c.deployment, rules=rules).check(device, batch_id)
+            expected[(device, batch_id)] = None
+        except DeviceRefused as exc:
+            expected[(device, batch_id)] = exc.code
+    policy = ChainDevicePolicy(c.w3, c.deployment, rules=rules, cache_s=60)
+    requests = []
+    real_request = c.w3.provider.make_batch_request
+    monkeypatch.setattr(
+        c.w3.provider,
+        "make_batch_request",
+        lambda calls: requests.append(len(calls)) or real_request(calls),
+    )
+
+    verdicts = policy.check_many(pairs)
+
+    assert {pair: v.code if v else None for pair, v in verdicts.items()} == expected
+    assert set(expected.values()) == {
+        None,
+        "inactive_device",
+        "unassigned_device",
+        "unknown_device",
+    }
+    assert requests == [4]
+    policy.check_many(pairs)  # all cached now
+    assert requests == [4]
+
+
 def test_ingest_keeps_working_while_the_chain_is_down(cold_chain, engine, anvil):
     lot = cold_chain.lot()
     device = cold_chain.device(lot)
@@ -455,3 +525,32 @@ def test_concurrent_ingest_serializes_per_device(cold_chain, engine):
     bridge.run_once()
     assert {(w.first_seq, w.last_seq) for w in rows(engine, ReadingWindow)} == {(1, 20)}
     assert len(anchorings(cold_chain, lot)) == 3
+
+
+def test_bridges_sharing_a_database_take_turns_at_sending(cold_chain, engine):
+    """Both ingest and close windows; only the lease holder anchors. Once it stops (giving
+    the lease up), the other takes over, and no window goes out twice."""
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    first = make_bridge(cold_chain, engine, instance_name="first")
+    second = make_bridge(cold_chain, engine, instance_name="second")
+    feed(first, device, lot, dict.fromkeys((1, 2, 3), 5000))
+    first.windows.close_due()
+
+    assert first.submitter.drain().windows_anchored == 1
+    feed(second, device, lot, dict.fromkeys((4, 5), 5000))
+    second.windows.close_due()
+    assert not second.submitter.run_once().progressed, "the lease is the first bridge's"
+    assert [w.status for w in rows(engine, ReadingWindow)][-1] is WindowStatus.PENDING
+
+    with first:  # runs (its thread may anchor the window meanwhile), stops, gives the lease up
+        pass
+    assert second.lease.hold(), "a clean stop hands the lease over at once"
+    deadline = time.monotonic() + 10
+    # What the first sent before stopping is resolved by receipt once anvil has mined it.
+    while {w.status for w in rows(engine, ReadingWindow)} != {WindowStatus.ANCHORED}:
+        assert time.monotonic() < deadline, "the second bridge did not finish the anchoring"
+        second.submitter.run_once()
+        time.sleep(0.05)
+    found = anchorings_once_mined(cold_chain, lot, 2)
+    assert sorted((a.first_seq, a.last_seq) for a in found) == [(1, 3), (4, 5)]

@@ -27,6 +27,7 @@ from oracle_bridge.policy import InMemoryDevicePolicy, InMemoryRuleSource
 from oracle_bridge.readings import ReadingDomain, SignedReading
 from oracle_bridge.store import InboxReading, reading_session
 from oracle_bridge.verification import SECP256K1_N
+from oracle_bridge.windows import WindowCloser
 
 pytestmark = pytest.mark.unit
 
@@ -157,16 +158,53 @@ def test_replayed_seq_with_different_content_is_rejected(ingestor, device):
     )
 
 
-def test_lower_seq_than_accepted_is_rejected(ingestor, device):
-    assert ingestor.accept(payload(signed_of(device, 5)), source="t").status == "accepted"
-    assert_rejected(
-        ingestor,
-        payload(signed_of(device, 4)),
-        reason="lower seq than already accepted",
-        code="lower_seq",
-        device=device.address,
-        seq=4,
-    )
+def test_a_reading_delivered_after_a_higher_seq_is_accepted(ingestor, device):
+    """Two bridge instances or a gateway's retry can deliver a device's readings out of
+    order: nothing is windowed yet, so the earlier seq still fits."""
+    for seq in (5, 3, 4):
+        assert ingestor.accept(payload(signed_of(device, seq)), source="t").status == "accepted"
+    assert [row.seq for row in inbox(ingestor.engine)] == [3, 4, 5]
+    again = ingestor.accept(payload(signed_of(device, 4)), source="t")
+    assert again.status == "duplicate"
+    assert dead_letters(ingestor.engine) == []
+
+
+def test_accept_many_takes_a_device_s_readings_in_any_order(ingestor, device):
+    raws = [payload(signed_of(device, seq)) for seq in (2, 1, 4, 3, 1)]
+    results = ingestor.accept_many(raws, source="t")
+    assert [r.status for r in results] == ["accepted"] * 4 + ["duplicate"]
+    assert [row.seq for row in inbox(ingestor.engine)] == [1, 2, 3, 4]
+
+
+def test_lower_seq_than_a_windowed_reading_is_rejected(ingestor, device, rules, clock):
+    feed = [payload(signed_of(device, seq)) for seq in (1, 2, 5)]
+    assert {r.status for r in ingestor.accept_many(feed, source="t")} == {"accepted"}
+    clock.now += 10
+    closed = WindowCloser(engine=ingestor.engine, rules=rules, clock=clock).close_due()
+    assert [(w.first_seq, w.last_seq) for w in closed] == [(1, 2), (5, 5)]
+    for seq in (3, 4):
+        assert_rejected(
+            ingestor,
+            payload(signed_of(device, seq)),
+            reason="lower seq than a reading already anchored in a window",
+            code="lower_seq",
+            device=device.address,
+            seq=seq,
+        )
+
+
+def test_a_late_reading_out_of_time_order_with_its_neighbours_is_rejected(ingestor, device):
+    for seq in (3, 5):
+        assert ingestor.accept(payload(signed_of(device, seq)), source="t").status == "accepted"
+    for timestamp in (T0 + 60 * 3 - 1, T0 + 60 * 5 + 1):
+        assert_rejected(
+            ingestor,
+            payload(signed_of(device, 4, timestamp=timestamp)),
+            reason="timestamp out of order with the device's neighbouring readings",
+            code="timestamp_regression",
+            device=device.address,
+            seq=4,
+        )
 
 
 def test_timestamp_before_the_previous_reading_is_rejected(ingestor, device):
@@ -323,7 +361,7 @@ def test_oversized_message_is_rejected_before_parsing(ingestor, device):
 
 def test_chain_unavailable_raises_and_stores_nothing(engine, device, clock):
     class DownPolicy:
-        def check(self, device: str, batch_id: bytes) -> None:
+        def check_many(self, pairs: object) -> dict:
             raise ChainUnavailable("the chain did not answer (ConnectionError)")
 
     ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=DownPolicy(), clock=clock)
@@ -453,9 +491,10 @@ def test_accept_many_takes_a_source_per_item(ingestor, device):
 
 def test_accept_many_stores_nothing_when_the_chain_cannot_judge_one_device(engine, device, clock):
     class HalfDownPolicy:
-        def check(self, device_address: str, batch_id: bytes) -> None:
-            if device_address != device.address:
+        def check_many(self, pairs: set[tuple[str, bytes]]) -> dict:
+            if {d for d, _ in pairs} != {device.address}:
                 raise ChainUnavailable("the chain did not answer (ConnectionError)")
+            return dict.fromkeys(pairs)
 
     ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=HalfDownPolicy(), clock=clock)
     raws = [

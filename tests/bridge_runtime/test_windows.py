@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
 import pytest
 from bridge_runtime_factories import BATCH, DOMAIN, RULE, T0, payload, signed_of
 from sqlalchemy import select
@@ -140,17 +143,21 @@ def test_a_data_gap_submits_the_reading_before_it_from_an_earlier_window(device)
     assert verdict.to_submit == [(3, Decision.NONE), (4, Decision.QUARANTINE_DATA_GAP)]
 
 
-def test_a_seq_missing_during_an_excursion_halts_the_engine(device):
+def test_a_seq_missing_during_an_excursion_quarantines(device):
+    after_gap = signed_of(device, 3)
     verdict = evaluate_window(
         rule=RULE,
         state=ComplianceState(),
         submitted_seq=0,
-        readings=[signed_of(device, 1, temp_milli_c=9000), signed_of(device, 3)],
+        readings=[signed_of(device, 1, temp_milli_c=9000), after_gap],
         previous=None,
     )
-    assert verdict.to_submit == [(1, Decision.EXCURSION_STARTED)]
-    assert verdict.state.last_seq == 1 and verdict.state.in_excursion
-    assert "send seq 2 first" in (verdict.halted_reason or "")
+    assert verdict.to_submit == [
+        (1, Decision.EXCURSION_STARTED),
+        (3, Decision.QUARANTINE_MISSING_EVIDENCE),
+    ]
+    assert verdict.state == ComplianceState(last_seq=3, last_timestamp=after_gap.reading.timestamp)
+    assert verdict.halted_reason is None
 
 
 # -- WindowCloser over the database -------------------------------------------------------
@@ -241,23 +248,23 @@ def test_data_gap_across_windows_submits_the_previous_reading(
     assert [(w.first_seq, w.last_seq) for w in windows(engine)] == [(1, 2), (3, 3)]
 
 
-def test_a_halted_pair_is_still_anchored_but_no_longer_evaluated(
+def test_a_seq_withheld_during_an_excursion_quarantines_the_lot(
     engine, ingestor, rules, device, clock
 ):
     feed(ingestor, device, [1, 2], temp_milli_c=9000)
-    feed(ingestor, device, [4, 5])  # seq 3 never arrives: the excursion cannot be followed
+    feed(ingestor, device, [4, 5])  # seq 3 never arrives: the lot must not escape quarantine
     clock.now += 5
     closer(engine, rules, clock).close_due()
     assert [(w.first_seq, w.last_seq) for w in windows(engine)] == [(1, 2), (4, 5)]
-    assert submitted_seqs(engine) == [[1, 2]]
+    assert submitted_seqs(engine) == [[1, 2], [4]]
+    assert [s.decisions for s in submissions(engine)] == [
+        [Decision.EXCURSION_STARTED, Decision.EXCURSION_EXTENDED],
+        [Decision.QUARANTINE_MISSING_EVIDENCE],
+    ]
     with reading_session(engine) as session:
         state = session.get(DeviceComplianceState, (BATCH, device.address))
-    assert state is not None and "send seq 3 first" in (state.halted_reason or "")
-    feed(ingestor, device, [6, 7])
-    clock.now += 5
-    closer(engine, rules, clock).close_due()
-    assert len(windows(engine)) == 3
-    assert submitted_seqs(engine) == [[1, 2]]
+    assert state is not None and state.halted_reason is None
+    assert (state.last_seq, state.in_excursion, state.excursion_start) == (5, False, 0)
 
 
 def test_pairs_without_a_rule_wait(engine, ingestor, rules, device, clock):
@@ -309,6 +316,58 @@ def test_a_reading_that_decides_a_quarantine_closes_its_window_at_once(
     ]
 
 
+@pytest.mark.parametrize(
+    ("missing_temp", "decisions"),
+    [
+        (9000, [Decision.QUARANTINE_EXCURSION]),
+        # The missing reading was in range: it ended the excursion, the next one is short,
+        # so nothing is decided at once and the window closes when due.
+        (5000, [Decision.EXCURSION_ENDED, Decision.EXCURSION_STARTED]),
+    ],
+)
+def test_a_breach_behind_a_missing_seq_waits_for_it(
+    engine, policy, rules, device, clock, missing_temp, decisions
+):
+    """Readings delivered out of order: deciding at once would judge the breach without
+    the reading before it, which may end the excursion."""
+    windows_closer = closer(engine, rules, clock)
+    noticing = Noticing(engine, policy, clock, windows_closer)
+    noticing.accept(device, {1: 5000} | dict.fromkeys(range(2, 6), 9000))
+    clock.now += 5
+    assert [(w.first_seq, w.last_seq) for w in windows_closer.close_due()] == [(1, 5)]
+
+    # seq 13 is 660 s after the excursion's start at seq 2: too long, if seq 6 is out too
+    assert noticing.accept(device, dict.fromkeys(range(7, 14), 9000))
+    assert windows_closer.close_due() == []
+    assert windows_closer.close_due() == [], "still waiting for seq 6, still watched"
+
+    noticing.accept(device, {6: missing_temp})
+    if Decision.QUARANTINE_EXCURSION not in decisions:
+        assert windows_closer.close_due() == []
+        clock.now += 5
+    (closed,) = windows_closer.close_due()
+    assert (closed.first_seq, closed.last_seq) == (6, 13)
+    decided = [Decision(d) for s in submissions(engine) for d in s.decisions]
+    quiet = (Decision.NONE, Decision.EXCURSION_EXTENDED)
+    assert [d for d in decided if d not in quiet] == [Decision.EXCURSION_STARTED, *decisions]
+
+
+def test_a_breach_behind_a_seq_that_never_comes_is_decided_once_its_window_is_due(
+    engine, policy, rules, device, clock
+):
+    windows_closer = closer(engine, rules, clock)
+    noticing = Noticing(engine, policy, clock, windows_closer)
+    noticing.accept(device, {1: 5000, 2: 5000})
+    clock.now += 5
+    windows_closer.close_due()
+    assert noticing.accept(device, {4: 26_000})  # past the hard limit, seq 3 never comes
+    assert windows_closer.close_due() == []
+    clock.now += 5
+    (closed,) = windows_closer.close_due()
+    assert (closed.first_seq, closed.last_seq) == (4, 4)
+    assert submissions(engine)[-1].decisions == [Decision.QUARANTINE_HARD_LIMIT]
+
+
 def test_a_hard_limit_or_a_data_gap_closes_at_once_and_in_range_readings_wait(
     engine, policy, rules, device, clock
 ):
@@ -328,3 +387,56 @@ def test_a_hard_limit_or_a_data_gap_closes_at_once_and_in_range_readings_wait(
         (other.address, 1, 2)
     ]
     assert submissions(engine)[-1].decisions == [Decision.NONE, Decision.QUARANTINE_DATA_GAP]
+
+
+def test_drafting_in_worker_processes_closes_the_same_windows(databases, policy, rules, clock):
+    devices = [DeviceKey.generate() for _ in range(3)]
+    temps = {seq: 9000 if 40 <= seq <= 60 or seq == 150 else 5000 for seq in range(1, 201)}
+    engines = [databases.engine(), databases.engine()]
+    for device in devices:
+        policy.register(device.address, batch_id=BATCH)
+    for engine in engines:
+        ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock)
+        for device in devices:
+            feed(ingestor, device, temps, temp_milli_c=lambda seq: temps[seq])
+    clock.now += 5
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        in_workers = closer(engines[0], rules, clock, max_readings=64, drafting=pool).close_due()
+    in_thread = closer(engines[1], rules, clock, max_readings=64).close_due()
+
+    def shape(engine, closed):
+        seqs = submitted_seqs(engine)
+        return (
+            sorted((w.device, w.first_seq, w.last_seq, w.submissions) for w in closed),
+            sorted((w.device, w.first_seq, w.merkle_root, w.packed) for w in windows(engine)),
+            sorted((s.device, seqs[n], s.decisions) for n, s in enumerate(submissions(engine))),
+        )
+
+    assert len(in_workers) == 3 * 4
+    assert shape(engines[0], in_workers) == shape(engines[1], in_thread)
+
+
+def test_a_late_reading_stored_while_a_window_is_drafted_over_its_gap_waits_for_the_next_pass(
+    databases, policy, rules, device, clock
+):
+    """Drafting happens outside the write transaction: a late seq stored in between, below
+    the drafted window, makes the write give way; the next pass closes one window for all."""
+    engine = databases.engine()
+    policy.register(device.address, batch_id=BATCH)
+    ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock)
+    feed(ingestor, device, (1, 2, 4, 5))
+    clock.now += 10
+    window_closer = closer(engine, rules, clock)
+    draft = window_closer._draft
+
+    def draft_then_the_late_reading_arrives(*args, **kwargs):
+        drafts = draft(*args, **kwargs)
+        feed(ingestor, device, (3,))
+        return drafts
+
+    window_closer._draft = draft_then_the_late_reading_arrives
+    assert window_closer.close_due() == []
+    assert windows(engine) == []
+    window_closer._draft = draft
+
+    assert [(w.first_seq, w.last_seq) for w in window_closer.close_due()] == [(1, 5)]

@@ -28,4 +28,12 @@ def test_demo_runs_end_to_end(tmp_path):
     assert "VAX-2026-11B is QUARANTINED on chain by ColdChainCompliance" in out
     assert "proven against the chain alone" in out
     assert "matches the hash emitted" in out
+    assert "quality lab holds ISSUER, trusted for CalibrationCertificate" in out
+    assert "lot VAX-2026-11C commissioned as did:key:zQ3s" in out
+    for kind in ("CalibrationCertificate → logger", "CertificateOfAnalysis →", "FitForUse →"):
+        line = next(line for line in out.splitlines() if kind in line)
+        assert ": valid (proof ✓ schema ✓ anchored ✓" in line, line
+    assert "quarantined: FitForUse NOT valid — not_suspended ✗" in out
+    assert "released: FitForUse valid again" in out
+    assert "no ColdChainComplianceCredential for lot VAX-2026-11B" in out
     assert (tmp_path / "demo" / "read_model.db").exists()

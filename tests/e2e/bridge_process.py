@@ -14,6 +14,7 @@ it holds unacknowledged) survives each crash.
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import signal
@@ -28,6 +29,8 @@ def run_bridge() -> None:
     logging.basicConfig(
         level=logging.INFO, format=f"{os.getpid()} %(levelname)s %(name)s: %(message)s"
     )
+    # The test sends SIGUSR1 to a bridge that does not stop: its threads' stacks go to the log.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     bridge = Bridge.from_settings()
     settings = bridge.settings
     source = MqttSource(

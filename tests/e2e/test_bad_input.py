@@ -87,7 +87,9 @@ def replayed(scene: Scene) -> bytes:
 
 
 def lower_seq(scene: Scene) -> bytes:
+    """Below a seq a window already holds (before that, a late seq is still welcome)."""
     scene.accepted(scene.signed(2))
+    assert [(w.first_seq, w.last_seq) for w in scene.bridge.windows.close_due()] == [(2, 2)]
     return scene.signed(1)
 
 
@@ -109,7 +111,11 @@ def for_another_contract(scene: Scene) -> bytes:
 CASES: dict[str, tuple[Callable[[Scene], bytes], str, str]] = {
     "forged signature": (forged, "signature_mismatch", SIGNATURE_MISMATCH),
     "replayed reading": (replayed, "replayed_seq", "replayed seq with different content"),
-    "lower seq": (lower_seq, "lower_seq", "lower seq than already accepted"),
+    "lower seq": (
+        lower_seq,
+        "lower_seq",
+        "lower seq than a reading already anchored in a window",
+    ),
     "signed for another chain": (for_another_chain, "signature_mismatch", SIGNATURE_MISMATCH),
     "signed for another contract": (
         for_another_contract,

@@ -57,6 +57,7 @@ class BridgeProcesses:
     """Bridge processes forked by `bridge_process.py`; every one is gone after `close()`."""
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
+        self._log_path = log
         self._log = log.open("w")
         self._parent = subprocess.Popen(
             [sys.executable, str(BRIDGE_PROCESS)],
@@ -91,8 +92,19 @@ class BridgeProcesses:
 
     def kill(self, pid: int, signum: int = signal.SIGKILL) -> None:
         os.kill(pid, signum)
-        wait_for(lambda: not _exists(pid), f"bridge process {pid} to end", timeout_s=15)
+        # A clean stop lets each thread finish its step first, which Bridge.stop bounds at 30 s.
+        timeout_s = 15 if signum == signal.SIGKILL else 45
+        try:
+            wait_for(lambda: not _exists(pid), f"bridge process {pid} to end", timeout_s=timeout_s)
+        except AssertionError as exc:
+            os.kill(pid, signal.SIGUSR1)  # its threads' stacks, into the log
+            time.sleep(1)
+            raise AssertionError(f"{exc}; its log ends:\n{self.log_tail()}") from None
         self._alive.discard(pid)
+
+    def log_tail(self, lines: int = 150) -> str:
+        self._log.flush()
+        return "\n".join(self._log_path.read_text().splitlines()[-lines:])
 
     def close(self) -> None:
         for pid in list(self._alive):

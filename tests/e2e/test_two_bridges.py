@@ -1,7 +1,6 @@
 """Two bridge instances share the devices' readings through one MQTT shared subscription and
 one PostgreSQL database: each reading is taken by exactly one of them, stored once, and
-anchored once. Only one instance runs the window closer and submitter (the runtime's
-documented limit: one submitter per bridge database)."""
+anchored once. Both close windows; the one holding the submitter lease anchors and submits."""
 
 from __future__ import annotations
 
@@ -19,14 +18,17 @@ from e2e_factories import (
     steady_readings,
     wait_for,
 )
+from eth_account import Account
 from sqlalchemy import func, select
 
 from ledger_client.deployment import Deployment
+from ledger_client.roles import Role
 from oracle_bridge.ingest import IngestResult
 from oracle_bridge.readings import SignedReading
 from oracle_bridge.sources import reading_topic
 from oracle_bridge.store import DeadLetter, InboxReading, reading_session
 from tests.bridge_runtime.bridge_runtime_factories import dead_letters, payload
+from tests.conftest import ANVIL_KEYS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 
@@ -52,9 +54,15 @@ def shared(cold_chain, bridges, anvil, publisher) -> Shared:
     lot = cold_chain.lot()
     devices = [cold_chain.device(lot) for _ in range(DEVICES)]
     database_url = bridges.database_url("postgresql")
+    # Each instance sends from an ORACLE account of its own (DESIGN §9); they take turns.
+    second_oracle = Account.from_key(ANVIL_KEYS[5])
+    c.membership().grant_role(Role.ORACLE, second_oracle.address)
     first = bridges.start(c.deployment, rpc_url=anvil.rpc_url, database_url=database_url)
     second = bridges.start(
-        c.deployment, rpc_url=anvil.rpc_url, database_url=database_url, submitter=False
+        c.deployment,
+        rpc_url=anvil.rpc_url,
+        database_url=database_url,
+        oracle_private_key="0x" + second_oracle.key.hex().removeprefix("0x"),
     )
     start_time = int(time.time()) - 60 * READINGS_PER_DEVICE
     streams = [
@@ -118,4 +126,18 @@ def test_each_reading_is_judged_by_one_instance_stored_once_and_anchored_once(sh
     stored = readings_of(
         s for s in shared.readings if (s.reading.device, s.reading.seq) in accepted
     )
+    assert coverage_problems(anchored_windows(c.w3, shared.deployment), stored) == []
+
+
+def test_no_reading_is_lost_when_a_device_s_readings_are_split_across_instances(shared, cold_chain):
+    """The instances may store a device's consecutive readings out of order; the later one
+    to arrive is still accepted (nothing is windowed above it yet), so every reading the
+    devices published is stored and anchored, and nothing is dead-lettered."""
+    first, second = shared.results
+    assert {r.status for r in first + second} == {"accepted"}
+    assert shared.dead_letters == []
+    published = {(s.reading.device, s.reading.seq) for s in shared.readings}
+    assert {(device, seq) for device, seq, _ in shared.stored} == published
+    c = cold_chain.consortium
+    stored = readings_of(shared.readings)
     assert coverage_problems(anchored_windows(c.w3, shared.deployment), stored) == []

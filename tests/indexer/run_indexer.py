@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import time
 from pathlib import Path
 
@@ -54,6 +53,17 @@ def hang_at_event_commit(engine: Engine, k: int, marker: Path) -> None:
     Session.commit = commit  # type: ignore[method-assign]
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory (VmHWM). Not `ru_maxrss`: Linux carries the
+    high-water mark of the address space an exec replaced, so a child of a large pytest
+    process would report the parent's peak."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("rpc_url")
@@ -73,7 +83,7 @@ def main() -> None:
         chunk_blocks=args.chunk_blocks,
     )
     progress = indexer.run_once()
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = peak_rss_mb()
     report = {
         "checkpoint": progress.checkpoint,
         "events": progress.events,

@@ -156,10 +156,19 @@ def test_malformed_epcis_document_lists_paths_and_sends_nothing(consortium):
         "creationDate": "2026-11-21T10:00:00Z",
         "epcisBody": {
             "eventList": [
-                {"type": "ObjectEvent", "eventTime": "yesterday", "eventTimeZoneOffset": "+00:00",
-                 "action": "ADD", "epcList": []},
-                {"type": "ObjectEvent", "eventTime": "2026-11-21T10:00:00Z", "action": "ADD",
-                 "epcList": []},
+                {
+                    "type": "ObjectEvent",
+                    "eventTime": "yesterday",
+                    "eventTimeZoneOffset": "+00:00",
+                    "action": "ADD",
+                    "epcList": [],
+                },
+                {
+                    "type": "ObjectEvent",
+                    "eventTime": "2026-11-21T10:00:00Z",
+                    "action": "ADD",
+                    "epcList": [],
+                },
             ]
         },
     }

@@ -52,7 +52,8 @@ interface IColdChainCompliance {
         EXCURSION_ENDED,
         QUARANTINE_EXCURSION,
         QUARANTINE_HARD_LIMIT,
-        QUARANTINE_DATA_GAP
+        QUARANTINE_DATA_GAP,
+        QUARANTINE_MISSING_EVIDENCE
     }
 
     /// @dev The signature at `index` of the submitted array is malformed (not 65 bytes,
@@ -74,8 +75,6 @@ interface IColdChainCompliance {
     error ColdChainComplianceTimestampRegression(
         bytes32 batchId, address device, uint64 timestamp, uint64 lastTimestamp
     );
-    /// @dev RULES.md P3: during an excursion `seq` must be `lastSeq + 1`.
-    error ColdChainComplianceNonContiguous(bytes32 batchId, address device, uint64 seq, uint64 lastSeq);
 
     event RuleSet(bytes32 indexed productClass, uint32 version, Rule rule);
 
@@ -128,7 +127,7 @@ interface IColdChainCompliance {
      * one breaks. The whole call reverts if any reading is refused.
      * Requirements: caller authorized as ORACLE_ROLE; at least one reading; then per
      * reading, in this order: a valid signature by `reading.device`; the batch exists;
-     * its product class has a rule; RULES.md preconditions P1-P3 hold against the
+     * its product class has a rule; RULES.md preconditions P1 and P2 hold against the
      * (batch, device) state; the device is registered, active, assigned to the batch and
      * `seq` is above its last accepted sequence number (DeviceRegistry errors); and, for a
      * quarantine, this contract holds QUARANTINE_ROLE.

@@ -16,8 +16,8 @@ library ColdChainRules {
 
     /**
      * @notice The compliance state after `reading` and the decision it causes.
-     * Reverts with the precondition errors P1 (StaleSequence), P2 (TimestampRegression)
-     * and P3 (NonContiguous), checked in that order.
+     * Reverts with the precondition errors P1 (StaleSequence) and P2 (TimestampRegression),
+     * checked in that order; then the first of rules 1-5 that matches decides.
      */
     function evaluate(
         IColdChainCompliance.Rule memory rule,
@@ -35,6 +35,9 @@ library ColdChainRules {
         // P1 keeps lastSeq + 1 from overflowing; P2 (and excursionStart <= lastTimestamp) keeps the subtractions >= 0.
         if (temp < rule.hardMinMilliC || temp > rule.hardMaxMilliC) {
             decision = IColdChainCompliance.Decision.QUARANTINE_HARD_LIMIT;
+        } else if (state.inExcursion && reading.seq != state.lastSeq + 1) {
+            // A reading withheld during an excursion quarantines: it could have shown anything.
+            decision = IColdChainCompliance.Decision.QUARANTINE_MISSING_EVIDENCE;
         } else if (
             rule.maxDataGapSeconds != 0 && state.lastSeq != 0 && reading.seq == state.lastSeq + 1
                 && reading.timestamp - state.lastTimestamp > rule.maxDataGapSeconds
@@ -61,7 +64,7 @@ library ColdChainRules {
         }
     }
 
-    /// @notice Reverts unless `reading` may follow `state` (RULES.md P1, P2, P3 in that order).
+    /// @notice Reverts unless `reading` may follow `state` (RULES.md P1, then P2).
     function checkPreconditions(
         IColdChainCompliance.ComplianceState memory state,
         IColdChainCompliance.Reading memory reading
@@ -74,11 +77,6 @@ library ColdChainRules {
         if (reading.timestamp < state.lastTimestamp) {
             revert IColdChainCompliance.ColdChainComplianceTimestampRegression(
                 reading.batchId, reading.device, reading.timestamp, state.lastTimestamp
-            );
-        }
-        if (state.inExcursion && reading.seq != state.lastSeq + 1) {
-            revert IColdChainCompliance.ColdChainComplianceNonContiguous(
-                reading.batchId, reading.device, reading.seq, state.lastSeq
             );
         }
     }

@@ -213,7 +213,6 @@ contract ColdChainComplianceHandler is ColdChainBase {
         }
         if (reading.seq <= state.lastSeq) return _stale(reading, state);
         if (reading.timestamp < state.lastTimestamp) return _regression(reading, state);
-        if (state.inExcursion && reading.seq != state.lastSeq + 1) return _nonContiguous(reading, state);
         return _predictDevice(reading);
     }
 

@@ -213,10 +213,12 @@ abstract contract ColdChainBase is Test {
         );
         int256 temp = reading.tempMilliC;
         bool hard = temp < rule.hardMinMilliC || temp > rule.hardMaxMilliC;
+        bool missing = state.inExcursion && reading.seq != state.lastSeq + 1;
         bool gap = rule.maxDataGapSeconds > 0 && state.lastSeq != 0 && reading.seq == state.lastSeq + 1
             && uint256(reading.timestamp) - state.lastTimestamp > rule.maxDataGapSeconds;
         bool outOfRange = temp < rule.minMilliC || temp > rule.maxMilliC;
         if (hard) return (_cleared(next), IColdChainCompliance.Decision.QUARANTINE_HARD_LIMIT);
+        if (missing) return (_cleared(next), IColdChainCompliance.Decision.QUARANTINE_MISSING_EVIDENCE);
         if (gap) return (_cleared(next), IColdChainCompliance.Decision.QUARANTINE_DATA_GAP);
         if (outOfRange && !state.inExcursion) {
             next.inExcursion = true;
@@ -266,7 +268,7 @@ abstract contract ColdChainBase is Test {
         }
     }
 
-    /// @dev RULES.md P1-P3 errors for `reading` refused against `state`.
+    /// @dev RULES.md P1 and P2 errors for `reading` refused against `state`.
     function _stale(IColdChainCompliance.Reading memory reading, IColdChainCompliance.ComplianceState memory state)
         internal
         pure
@@ -292,19 +294,6 @@ abstract contract ColdChainBase is Test {
             reading.device,
             reading.timestamp,
             state.lastTimestamp
-        );
-    }
-
-    function _nonContiguous(
-        IColdChainCompliance.Reading memory reading,
-        IColdChainCompliance.ComplianceState memory state
-    ) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(
-            IColdChainCompliance.ColdChainComplianceNonContiguous.selector,
-            reading.batchId,
-            reading.device,
-            reading.seq,
-            state.lastSeq
         );
     }
 

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+import {ICredentialRegistry} from "./interfaces/ICredentialRegistry.sol";
+import {IMembership} from "./interfaces/IMembership.sol";
+import {IProvenanceLedger} from "./interfaces/IProvenanceLedger.sol";
+import {Roles} from "./libraries/Roles.sol";
+
+/// @title Anchors, status and trust list of the consortium's verifiable credentials.
+/// @notice Issuers anchor, revoke and suspend their own credentials; the governor keeps
+/// the trust list; operators bind asset and person DIDs to ledger entities.
+/// @dev A credential's batch suspension is read from ProvenanceLedger at each status
+/// lookup, so a quarantine and its release move the status with no write here.
+contract CredentialRegistry is ICredentialRegistry {
+    /// @dev Issuer, both timestamps and both flags share one slot; the three hashes take one
+    /// each. 40-bit timestamps last until the year 36812.
+    struct StoredCredential {
+        address issuer;
+        uint40 anchoredAt;
+        uint40 validUntil;
+        bool revoked;
+        bool suspended;
+        bytes32 typeHash;
+        bytes32 subjectHash;
+        bytes32 suspendsWithBatch;
+    }
+
+    struct Binding {
+        bytes32 entityId;
+        address boundBy;
+    }
+
+    IMembership private immutable _membership;
+    IProvenanceLedger private immutable _ledger;
+
+    mapping(bytes32 credentialHash => StoredCredential) private _credentials;
+    /// @dev Times of the changes, ascending; they alternate (on, off, on...), so the issuer is
+    /// trusted while the count is odd. Appended even within one second, so the gas does not
+    /// depend on the block's timestamp and an estimate holds for the block that includes it.
+    mapping(address issuer => mapping(bytes32 typeHash => uint64[] changedAt)) private _trustChanges;
+    mapping(bytes32 didHash => Binding) private _bindings;
+
+    /// @param membership_ the contract that authorizes every writer.
+    /// @param ledger_ the ledger whose batches credentials are tied to and DIDs bound to.
+    constructor(IMembership membership_, IProvenanceLedger ledger_) {
+        _membership = membership_;
+        _ledger = ledger_;
+    }
+
+    modifier onlyAuthorized(bytes32 role) {
+        _membership.authorize(role, msg.sender);
+        _;
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function anchor(
+        bytes32 credentialHash,
+        bytes32 typeHash,
+        bytes32 subjectHash,
+        uint64 validUntil,
+        bytes32 suspendsWithBatch
+    ) external onlyAuthorized(Roles.ISSUER) {
+        _checkNewCredential(credentialHash, typeHash, validUntil, suspendsWithBatch);
+        _doAnchor(credentialHash, typeHash, subjectHash, validUntil, suspendsWithBatch);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function revoke(bytes32 credentialHash, string calldata reason) external onlyAuthorized(Roles.ISSUER) {
+        StoredCredential storage stored = _checkIssuerOf(credentialHash);
+        _doRevoke(stored, credentialHash, reason);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function suspend(bytes32 credentialHash, string calldata reason) external onlyAuthorized(Roles.ISSUER) {
+        StoredCredential storage stored = _checkIssuerOf(credentialHash);
+        if (stored.suspended) revert CredentialRegistryAlreadySuspended(credentialHash);
+        _doSetSuspended(stored, credentialHash, true, reason);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function unsuspend(bytes32 credentialHash, string calldata reason) external onlyAuthorized(Roles.ISSUER) {
+        StoredCredential storage stored = _checkIssuerOf(credentialHash);
+        if (!stored.suspended) revert CredentialRegistryNotSuspended(credentialHash);
+        _doSetSuspended(stored, credentialHash, false, reason);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function setTrusted(address issuer, bytes32 typeHash, bool trusted_) external onlyAuthorized(Roles.GOVERNOR) {
+        _checkTrustChange(issuer, typeHash, trusted_);
+        _doSetTrusted(issuer, typeHash, trusted_);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function bindSubject(string calldata did, bytes32 entityId) external onlyAuthorized(Roles.OPERATOR) {
+        bytes32 didHash = keccak256(bytes(did));
+        _checkNewBinding(did, didHash, entityId);
+        _doBindSubject(did, didHash, entityId);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function credential(bytes32 credentialHash) external view returns (Credential memory) {
+        StoredCredential storage stored = _credentials[credentialHash];
+        return Credential({
+            issuer: stored.issuer,
+            typeHash: stored.typeHash,
+            subjectHash: stored.subjectHash,
+            anchoredAt: stored.anchoredAt,
+            validUntil: stored.validUntil,
+            suspendsWithBatch: stored.suspendsWithBatch,
+            revoked: stored.revoked,
+            suspended: stored.suspended
+        });
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function status(bytes32 credentialHash) external view returns (CredentialStatus) {
+        return _status(credentialHash);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function statusMany(bytes32[] calldata credentialHashes)
+        external
+        view
+        returns (CredentialStatus[] memory statuses)
+    {
+        uint256 count = credentialHashes.length;
+        statuses = new CredentialStatus[](count);
+        for (uint256 i; i < count; ++i) {
+            statuses[i] = _status(credentialHashes[i]);
+        }
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function trusted(address issuer, bytes32 typeHash) external view returns (bool) {
+        return _trustChanges[issuer][typeHash].length % 2 == 1;
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function trustedAt(address issuer, bytes32 typeHash, uint64 timestamp) external view returns (bool) {
+        return _changesUpTo(_trustChanges[issuer][typeHash], timestamp) % 2 == 1;
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function boundEntity(bytes32 didHash) external view returns (bytes32 entityId, address boundBy) {
+        Binding storage binding = _bindings[didHash];
+        return (binding.entityId, binding.boundBy);
+    }
+
+    function _checkNewCredential(bytes32 credentialHash, bytes32 typeHash, uint64 validUntil, bytes32 batchId)
+        internal
+        view
+    {
+        if (credentialHash == bytes32(0)) revert CredentialRegistryZeroHash();
+        if (typeHash == bytes32(0)) revert CredentialRegistryZeroTypeHash();
+        StoredCredential storage stored = _credentials[credentialHash];
+        if (stored.anchoredAt != 0) revert CredentialRegistryAlreadyAnchored(credentialHash, stored.issuer);
+        if (validUntil > type(uint40).max) revert CredentialRegistryInvalidValidUntil(credentialHash, validUntil);
+        if (batchId != bytes32(0) && !_batchExists(batchId)) revert CredentialRegistryUnknownBatch(batchId);
+    }
+
+    /// @return stored the credential, when it is anchored, not revoked and issued by the caller.
+    function _checkIssuerOf(bytes32 credentialHash) internal view returns (StoredCredential storage stored) {
+        stored = _credentials[credentialHash];
+        if (stored.anchoredAt == 0) revert CredentialRegistryUnknownCredential(credentialHash);
+        if (stored.issuer != msg.sender) revert CredentialRegistryNotIssuer(credentialHash, msg.sender);
+        if (stored.revoked) revert CredentialRegistryRevoked(credentialHash);
+    }
+
+    function _checkTrustChange(address issuer, bytes32 typeHash, bool trusted_) internal view {
+        if (issuer == address(0)) revert CredentialRegistryZeroAddress();
+        if (typeHash == bytes32(0)) revert CredentialRegistryZeroTypeHash();
+        if ((_trustChanges[issuer][typeHash].length % 2 == 1) == trusted_) {
+            revert CredentialRegistryTrustUnchanged(issuer, typeHash, trusted_);
+        }
+    }
+
+    function _checkNewBinding(string calldata did, bytes32 didHash, bytes32 entityId) internal view {
+        if (bytes(did).length == 0) revert CredentialRegistryInvalidDid();
+        Binding storage binding = _bindings[didHash];
+        if (binding.boundBy != address(0)) revert CredentialRegistrySubjectAlreadyBound(didHash, binding.entityId);
+        if (!_batchExists(entityId) && !_isOrganization(entityId)) revert CredentialRegistryUnknownEntity(entityId);
+    }
+
+    function _status(bytes32 credentialHash) internal view returns (CredentialStatus) {
+        StoredCredential storage stored = _credentials[credentialHash];
+        if (stored.anchoredAt == 0) return CredentialStatus.NONE;
+        if (stored.revoked) return CredentialStatus.REVOKED;
+        uint40 validUntil = stored.validUntil;
+        if (validUntil != 0 && block.timestamp > validUntil) return CredentialStatus.EXPIRED;
+        // The ledger is asked only when nothing closer to hand decides.
+        if (stored.suspended || _batchHeld(stored.suspendsWithBatch)) return CredentialStatus.SUSPENDED;
+        return CredentialStatus.VALID;
+    }
+
+    /// @return count how many of `changes` (ascending) happened at or before `timestamp`.
+    function _changesUpTo(uint64[] storage changes, uint64 timestamp) internal view returns (uint256 count) {
+        uint256 high = changes.length;
+        while (count < high) {
+            uint256 mid = (count + high) / 2;
+            if (changes[mid] > timestamp) {
+                high = mid;
+            } else {
+                count = mid + 1;
+            }
+        }
+    }
+
+    function _batchExists(bytes32 batchId) internal view returns (bool) {
+        return _ledger.batch(batchId).status != IProvenanceLedger.BatchStatus.NONE;
+    }
+
+    /// @dev Whether `batchId` is set and its batch is QUARANTINED or RECALLED.
+    function _batchHeld(bytes32 batchId) internal view returns (bool) {
+        if (batchId == bytes32(0)) return false;
+        IProvenanceLedger.BatchStatus batchStatus = _ledger.batch(batchId).status;
+        return batchStatus == IProvenanceLedger.BatchStatus.QUARANTINED
+            || batchStatus == IProvenanceLedger.BatchStatus.RECALLED;
+    }
+
+    /// @dev Whether `entityId` is a registered organization's address, left-padded with zeros.
+    function _isOrganization(bytes32 entityId) internal view returns (bool) {
+        if (uint256(entityId) >> 160 != 0) return false;
+        return _membership.organization(address(uint160(uint256(entityId)))).registeredAt != 0;
+    }
+
+    function _doAnchor(
+        bytes32 credentialHash,
+        bytes32 typeHash,
+        bytes32 subjectHash,
+        uint64 validUntil,
+        bytes32 suspendsWithBatch
+    ) internal {
+        _credentials[credentialHash] = StoredCredential({
+            issuer: msg.sender,
+            anchoredAt: uint40(block.timestamp),
+            // Checked below 2^40 by _checkNewCredential.
+            validUntil: uint40(validUntil),
+            revoked: false,
+            suspended: false,
+            typeHash: typeHash,
+            subjectHash: subjectHash,
+            suspendsWithBatch: suspendsWithBatch
+        });
+        emit CredentialAnchored(credentialHash, msg.sender, subjectHash, typeHash, validUntil, suspendsWithBatch);
+    }
+
+    function _doRevoke(StoredCredential storage stored, bytes32 credentialHash, string calldata reason) internal {
+        stored.revoked = true;
+        emit CredentialRevoked(credentialHash, msg.sender, reason);
+    }
+
+    function _doSetSuspended(
+        StoredCredential storage stored,
+        bytes32 credentialHash,
+        bool suspended,
+        string calldata reason
+    ) internal {
+        stored.suspended = suspended;
+        if (suspended) {
+            emit CredentialSuspended(credentialHash, msg.sender, reason);
+        } else {
+            emit CredentialUnsuspended(credentialHash, msg.sender, reason);
+        }
+    }
+
+    function _doSetTrusted(address issuer, bytes32 typeHash, bool trusted_) internal {
+        // Changes in the same second all stay; the last of them decides that second.
+        _trustChanges[issuer][typeHash].push(uint64(block.timestamp));
+        emit TrustChanged(issuer, typeHash, trusted_, uint64(block.timestamp));
+    }
+
+    function _doBindSubject(string calldata did, bytes32 didHash, bytes32 entityId) internal {
+        _bindings[didHash] = Binding({entityId: entityId, boundBy: msg.sender});
+        emit SubjectBound(didHash, entityId, did, msg.sender);
+    }
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.24;
+
+/// @title Anchors, status and trust list of the consortium's verifiable credentials.
+/// @notice A credential is anchored by the `keccak256` of the VC its issuer signed, with
+/// its type (`keccak256` of the type name, e.g. "CalibrationCertificate") and subject
+/// (`keccak256` of the subject's DID). Only its issuer revokes or suspends it; a
+/// credential tied to a ledger batch reads as SUSPENDED while that batch is quarantined
+/// or recalled, with no transaction of its own. The governor's trust list of
+/// (issuer, type) keeps its whole history, so a verifier can ask who was trusted when.
+/// Asset and person DIDs are bound here to the ledger entity they name.
+interface ICredentialRegistry {
+    /// @dev NONE marks a hash never anchored. A revoked credential reads REVOKED whatever
+    /// else holds; then EXPIRED past `validUntil`; then SUSPENDED (by its issuer, or while
+    /// its `suspendsWithBatch` is QUARANTINED or RECALLED); otherwise VALID.
+    enum CredentialStatus {
+        NONE,
+        VALID,
+        REVOKED,
+        SUSPENDED,
+        EXPIRED
+    }
+
+    /// @dev `anchoredAt` doubles as the "anchored" flag (block timestamps are never zero).
+    /// `validUntil` zero: no expiry; `suspendsWithBatch` zero: tied to no batch.
+    /// `suspended` is the issuer's own suspension only (see {status} for the batch's).
+    struct Credential {
+        address issuer;
+        bytes32 typeHash;
+        bytes32 subjectHash;
+        uint64 anchoredAt;
+        uint64 validUntil;
+        bytes32 suspendsWithBatch;
+        bool revoked;
+        bool suspended;
+    }
+
+    error CredentialRegistryZeroHash();
+    error CredentialRegistryZeroTypeHash();
+    error CredentialRegistryZeroAddress();
+    error CredentialRegistryAlreadyAnchored(bytes32 credentialHash, address issuer);
+    /// @dev `validUntil` is past the largest stored timestamp (2^40 - 1, in the year 36812).
+    error CredentialRegistryInvalidValidUntil(bytes32 credentialHash, uint64 validUntil);
+    error CredentialRegistryUnknownCredential(bytes32 credentialHash);
+    /// @dev Only the credential's issuer may revoke, suspend or unsuspend it.
+    error CredentialRegistryNotIssuer(bytes32 credentialHash, address account);
+    /// @dev Revocation is final: a revoked credential takes no further change.
+    error CredentialRegistryRevoked(bytes32 credentialHash);
+    error CredentialRegistryAlreadySuspended(bytes32 credentialHash);
+    error CredentialRegistryNotSuspended(bytes32 credentialHash);
+    error CredentialRegistryUnknownBatch(bytes32 batchId);
+    /// @dev `issuer` is already (un)trusted for `typeHash` as `trusted` asks.
+    error CredentialRegistryTrustUnchanged(address issuer, bytes32 typeHash, bool trusted);
+    error CredentialRegistryInvalidDid();
+    /// @dev The DID was bound before, to `entityId`; bindings are permanent.
+    error CredentialRegistrySubjectAlreadyBound(bytes32 didHash, bytes32 entityId);
+    /// @dev `entityId` is neither a ledger batch nor a registered organization's address.
+    error CredentialRegistryUnknownEntity(bytes32 entityId);
+
+    event CredentialAnchored(
+        bytes32 indexed credentialHash,
+        address indexed issuer,
+        bytes32 indexed subjectHash,
+        bytes32 typeHash,
+        uint64 validUntil,
+        bytes32 suspendsWithBatch
+    );
+    event CredentialRevoked(bytes32 indexed credentialHash, address indexed issuer, string reason);
+    event CredentialSuspended(bytes32 indexed credentialHash, address indexed issuer, string reason);
+    event CredentialUnsuspended(bytes32 indexed credentialHash, address indexed issuer, string reason);
+    /// @param at the block timestamp from which the new trust holds.
+    event TrustChanged(address indexed issuer, bytes32 indexed typeHash, bool trusted, uint64 at);
+    event SubjectBound(bytes32 indexed didHash, bytes32 indexed entityId, string did, address boundBy);
+
+    /**
+     * @notice Anchors the credential whose VC hashes to `credentialHash`, issued by the
+     * caller, of type `typeHash` about subject `subjectHash` (zero when the VC names no
+     * subject), valid until `validUntil` (zero: no expiry). While ledger batch
+     * `suspendsWithBatch` (zero: none) is QUARANTINED or RECALLED, the credential reads
+     * as SUSPENDED.
+     * Requirements: caller authorized as ISSUER_ROLE; `credentialHash` and `typeHash`
+     * non-zero; `credentialHash` not anchored; `validUntil` below 2^40;
+     * `suspendsWithBatch` zero or a batch of the ledger.
+     * Emits {CredentialAnchored}.
+     */
+    function anchor(
+        bytes32 credentialHash,
+        bytes32 typeHash,
+        bytes32 subjectHash,
+        uint64 validUntil,
+        bytes32 suspendsWithBatch
+    ) external;
+
+    /**
+     * @notice Revokes credential `credentialHash`, for good.
+     * Requirements: caller authorized as ISSUER_ROLE and the credential's issuer; the
+     * credential anchored and not revoked.
+     * Emits {CredentialRevoked}.
+     */
+    function revoke(bytes32 credentialHash, string calldata reason) external;
+
+    /**
+     * @notice Suspends credential `credentialHash` until its issuer lifts the suspension.
+     * Requirements: caller authorized as ISSUER_ROLE and the credential's issuer; the
+     * credential anchored, not revoked and not suspended by its issuer.
+     * Emits {CredentialSuspended}.
+     */
+    function suspend(bytes32 credentialHash, string calldata reason) external;
+
+    /**
+     * @notice Lifts the issuer's suspension of credential `credentialHash` (a suspension
+     * through its batch lasts as long as the batch's quarantine or recall).
+     * Requirements: caller authorized as ISSUER_ROLE and the credential's issuer; the
+     * credential anchored, not revoked and suspended by its issuer.
+     * Emits {CredentialUnsuspended}.
+     */
+    function unsuspend(bytes32 credentialHash, string calldata reason) external;
+
+    /**
+     * @notice Puts `issuer` on the trust list for credentials of type `typeHash`, or
+     * takes it off, from this block's timestamp on; earlier times keep their answer.
+     * Requirements: caller authorized as GOVERNOR_ROLE; `issuer` non-zero; `typeHash`
+     * non-zero; the trust actually changes.
+     * Emits {TrustChanged}.
+     */
+    function setTrusted(address issuer, bytes32 typeHash, bool trusted) external;
+
+    /**
+     * @notice Binds DID `did` (an asset's `did:key` minted at commissioning, or a
+     * person's DID) to the ledger entity it names: for an asset the id of its lot or
+     * item, for a person the address of its organization as `bytes32(uint256(uint160(org)))`.
+     * Requirements: caller authorized as OPERATOR_ROLE; `did` non-empty and never bound;
+     * `entityId` a batch of the ledger or a registered organization.
+     * Emits {SubjectBound}.
+     */
+    function bindSubject(string calldata did, bytes32 entityId) external;
+
+    /// @notice The stored credential (`anchoredAt` zero when unknown).
+    function credential(bytes32 credentialHash) external view returns (Credential memory);
+
+    /// @notice The status of credential `credentialHash` now (see {CredentialStatus}).
+    function status(bytes32 credentialHash) external view returns (CredentialStatus);
+
+    /// @notice {status} of each of `credentialHashes`, in order, in one call.
+    function statusMany(bytes32[] calldata credentialHashes) external view returns (CredentialStatus[] memory);
+
+    /// @notice Whether `issuer` is on the trust list for `typeHash` now.
+    function trusted(address issuer, bytes32 typeHash) external view returns (bool);
+
+    /// @notice Whether `issuer` was on the trust list for `typeHash` at `timestamp`, as it
+    /// stood at the end of that second (a later timestamp gets today's answer).
+    function trustedAt(address issuer, bytes32 typeHash, uint64 timestamp) external view returns (bool);
+
+    /// @notice The entity DID `keccak256(bytes(did)) == didHash` is bound to, and who bound
+    /// it (both zero when unbound).
+    function boundEntity(bytes32 didHash) external view returns (bytes32 entityId, address boundBy);
+}

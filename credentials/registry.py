@@ -1,0 +1,173 @@
+"""Typed wrapper of CredentialRegistry: anchoring, revocation, suspension, trust list, subjects.
+
+Credential types and subject DIDs are passed by name; the wrapper hashes them as the
+contract stores them (`credentials.hashes`). A refused write raises the contract's custom
+error as a `ledger_client.errors.ContractRevert` subclass before anything is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from eth_abi import decode
+from web3 import Web3
+
+from credentials.hashes import subject_hash, type_hash
+from ledger_client.artifacts import load_artifact
+from ledger_client.chain import rpc
+from ledger_client.deployment import Deployment
+from ledger_client.transactions import Receipt, TransactionSender
+
+_NONE = b"\x00" * 32
+
+
+class CredentialStatus(IntEnum):
+    """`ICredentialRegistry.CredentialStatus`: REVOKED wins, then EXPIRED, then SUSPENDED."""
+
+    NONE = 0
+    VALID = 1
+    REVOKED = 2
+    SUSPENDED = 3
+    EXPIRED = 4
+
+
+@dataclass(frozen=True)
+class AnchoredCredential:
+    """A credential as anchored on chain. `suspended` is its issuer's own suspension; a
+    quarantine of `suspends_with_batch` shows in `CredentialRegistryClient.status` only."""
+
+    credential_hash: bytes
+    issuer: str
+    type_hash: bytes
+    subject_hash: bytes | None
+    anchored_at: int
+    valid_until: int | None
+    suspends_with_batch: bytes | None
+    revoked: bool
+    suspended: bool
+
+
+@dataclass(frozen=True)
+class SubjectBinding:
+    entity_id: bytes
+    bound_by: str
+
+
+class CredentialRegistryClient:
+    """Writes with the sender's roles (ISSUER anchors and revokes, GOVERNOR keeps the trust
+    list, OPERATOR binds subjects); anyone reads."""
+
+    name = "CredentialRegistry"
+
+    def __init__(self, sender: TransactionSender, deployment: Deployment) -> None:
+        self.sender = sender
+        self.address = deployment.address(self.name)
+        self.contract = sender.w3.eth.contract(
+            address=self.address, abi=load_artifact(self.name).abi
+        )
+
+    def _write(self, function: str, *args: object) -> Receipt:
+        data = self.contract.encode_abi(function, args=list(args))
+        return self.sender.transact(self.address, data, context=f"{self.name}.{function}")
+
+    def anchor(
+        self,
+        credential_hash: bytes,
+        *,
+        type_name: str,
+        subject_did: str | None = None,
+        valid_until: int | None = None,
+        suspends_with_batch: bytes | None = None,
+    ) -> Receipt:
+        """Anchor the credential whose VC hashes to `credential_hash`, issued by the sender.
+
+        `valid_until` is a Unix time (None: no expiry); while ledger batch
+        `suspends_with_batch` is quarantined or recalled the credential reads SUSPENDED.
+        """
+        return self._write(
+            "anchor",
+            credential_hash,
+            type_hash(type_name),
+            subject_hash(subject_did) if subject_did is not None else _NONE,
+            valid_until or 0,
+            suspends_with_batch or _NONE,
+        )
+
+    def revoke(self, credential_hash: bytes, reason: str) -> Receipt:
+        """Revoke for good; only the credential's issuer may."""
+        return self._write("revoke", credential_hash, reason)
+
+    def suspend(self, credential_hash: bytes, reason: str) -> Receipt:
+        return self._write("suspend", credential_hash, reason)
+
+    def unsuspend(self, credential_hash: bytes, reason: str) -> Receipt:
+        return self._write("unsuspend", credential_hash, reason)
+
+    def set_trusted(self, issuer: str, type_name: str, trusted: bool) -> Receipt:
+        """Put `issuer` on (or take it off) the trust list for `type_name`, from now on."""
+        return self._write(
+            "setTrusted", Web3.to_checksum_address(issuer), type_hash(type_name), trusted
+        )
+
+    def bind_subject(self, did: str, entity_id: bytes) -> Receipt:
+        """Bind `did` for good to a ledger batch id (an asset's DID) or to
+        `organization_entity_id(org)` (a person's DID)."""
+        return self._write("bindSubject", did, entity_id)
+
+    def credential(self, credential_hash: bytes) -> AnchoredCredential | None:
+        """The anchored credential; None when `credential_hash` was never anchored."""
+        (
+            issuer,
+            type_id,
+            subject_id,
+            anchored_at,
+            valid_until,
+            batch_id,
+            revoked,
+            suspended,
+        ) = self.contract.functions.credential(credential_hash).call()
+        if not anchored_at:
+            return None
+        return AnchoredCredential(
+            credential_hash=credential_hash,
+            issuer=issuer,
+            type_hash=type_id,
+            subject_hash=subject_id if subject_id != _NONE else None,
+            anchored_at=anchored_at,
+            valid_until=valid_until or None,
+            suspends_with_batch=batch_id if batch_id != _NONE else None,
+            revoked=revoked,
+            suspended=suspended,
+        )
+
+    def status(self, credential_hash: bytes) -> CredentialStatus:
+        return CredentialStatus(self.contract.functions.status(credential_hash).call())
+
+    def status_many(self, credential_hashes: Sequence[bytes]) -> list[CredentialStatus]:
+        """The status of each credential, in order, read in one JSON-RPC request."""
+        data = self.contract.encode_abi("statusMany", args=[list(credential_hashes)])
+        # Raw `eth_call`: web3's call would add its own eth_chainId round trips.
+        result = rpc(self.sender.w3, "eth_call", [{"to": self.address, "data": data}, "latest"])
+        (statuses,) = decode(["uint8[]"], bytes.fromhex(str(result).removeprefix("0x")))
+        return [CredentialStatus(s) for s in statuses]
+
+    def trusted(self, issuer: str, type_name: str) -> bool:
+        """Whether `issuer` is on the trust list for `type_name` now."""
+        return self.contract.functions.trusted(
+            Web3.to_checksum_address(issuer), type_hash(type_name)
+        ).call()
+
+    def trusted_at(self, issuer: str, type_name: str, timestamp: int) -> bool:
+        """Whether `issuer` was on the trust list for `type_name` at Unix time `timestamp`."""
+        return self.contract.functions.trustedAt(
+            Web3.to_checksum_address(issuer), type_hash(type_name), timestamp
+        ).call()
+
+    def bound_entity(self, did: str) -> SubjectBinding | None:
+        """The ledger entity `did` is bound to; None when it is unbound."""
+        entity_id, bound_by = self.contract.functions.boundEntity(subject_hash(did)).call()
+        if int(bound_by, 16) == 0:
+            return None
+        return SubjectBinding(entity_id=entity_id, bound_by=bound_by)

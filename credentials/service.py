@@ -1,0 +1,136 @@
+"""Issuing with anchoring, and revoking: what an issuer organization does, in one call each.
+
+The issuer's chain account is its DID (DESIGN §3), so the registry client must send from
+the signer's own account: CredentialRegistry records `msg.sender` as the issuer, and a
+verifier checks that it is the VC's issuer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from credentials import didkit_adapter
+from credentials.engine import ProofEngine
+from credentials.errors import CredentialError
+from credentials.identities import Signer, pkh_did
+from credentials.issue import credential_hash, issue
+from credentials.registry import CredentialRegistryClient
+from credentials.store import CredentialStore
+from credentials.types import CredentialType, parse_instant
+from ledger_client.transactions import Receipt
+
+
+def issue_and_anchor(
+    *,
+    registry: CredentialRegistryClient,
+    signer: Signer,
+    credential_type: CredentialType | str,
+    subject_did: str,
+    claims: Mapping[str, Any],
+    expiration_date: datetime | None = None,
+    suspends_with_batch: bytes | None = None,
+    store: CredentialStore | None = None,
+    issuance_date: datetime | None = None,
+    engine: ProofEngine = didkit_adapter,
+) -> dict[str, Any]:
+    """Issue a credential (see `issue.issue`), anchor its hash with its type, subject and
+    expiry (`validUntil` = expirationDate), and keep it in `store`; returns the signed VC.
+
+    While ledger batch `suspends_with_batch` is quarantined or recalled the credential reads
+    SUSPENDED (e.g. a lot's FitForUse). `issuance_date` defaults to now.
+
+    Raises:
+        CredentialError: the registry client does not send from the signer's account
+            (nothing is signed or sent); or what `issue` raises.
+        ContractRevert: the registry refused the anchor (e.g. the sender lacks
+            ISSUER_ROLE); nothing is stored.
+    """
+    _require_sender_is(registry, signer.did)
+    vc = issue(
+        credential_type=credential_type,
+        subject_did=subject_did,
+        claims=claims,
+        signer=signer,
+        issuance_date=issuance_date,
+        expiration_date=expiration_date,
+        engine=engine,
+    )
+    expires = vc.get("expirationDate")
+    receipt = registry.anchor(
+        credential_hash(vc),
+        type_name=vc["type"][1],
+        subject_did=subject_did,
+        valid_until=int(parse_instant(expires).timestamp()) if expires is not None else None,
+        suspends_with_batch=suspends_with_batch,
+    )
+    if store is not None:
+        store.add(vc, anchor_tx=receipt.tx_hash)
+    return vc
+
+
+def revoke_credential(
+    *,
+    registry: CredentialRegistryClient,
+    vc_or_hash: Mapping[str, Any] | bytes | str,
+    reason: str,
+    store: CredentialStore | None = None,
+) -> Receipt:
+    """Revoke a credential for good, given as the signed VC, its 32-byte hash or `0x` + 64
+    hex digits. The registry client must send from the credential's issuer account: from
+    the VC's issuer DID, else from the stored VC (`store`), else from the anchor record.
+
+    Raises:
+        CredentialError: the hash is malformed, the credential was never anchored, or the
+            sender is not its issuer (nothing is sent).
+        ContractRevert: the registry refused (e.g. it is revoked already).
+    """
+    if not reason:
+        raise CredentialError("give the reason for the revocation; it is recorded on chain")
+    vc, digest = _resolve(vc_or_hash, store)
+    if vc is not None:
+        _require_sender_is(registry, vc.get("issuer"))
+    else:
+        anchored = registry.credential(digest)
+        if anchored is None:
+            raise CredentialError(
+                f"credential 0x{digest.hex()} was never anchored on chain "
+                f"{registry.sender.chain_id}; check the hash"
+            )
+        issuer = pkh_did(chain_id=registry.sender.chain_id, address=anchored.issuer)
+        _require_sender_is(registry, issuer)
+    return registry.revoke(digest, reason)
+
+
+def _resolve(
+    vc_or_hash: Mapping[str, Any] | bytes | str, store: CredentialStore | None
+) -> tuple[Mapping[str, Any] | None, bytes]:
+    if isinstance(vc_or_hash, Mapping):
+        return vc_or_hash, credential_hash(vc_or_hash)
+    digest = vc_or_hash
+    if isinstance(digest, str):
+        try:
+            digest = bytes.fromhex(digest.removeprefix("0x"))
+        except ValueError:
+            digest = b""
+    if not isinstance(digest, bytes) or len(digest) != 32:
+        raise CredentialError(
+            f"{vc_or_hash!r} is not a credential hash: give 32 bytes or 0x and 64 hex digits"
+        )
+    return (store.get(digest) if store is not None else None), digest
+
+
+def _require_sender_is(registry: CredentialRegistryClient, issuer: object) -> None:
+    """Refuse unless the registry client sends from the account of did:pkh `issuer`."""
+    sender = to_checksum_address(registry.sender.account.address)
+    chain_id = registry.sender.chain_id
+    expected = pkh_did(chain_id=chain_id, address=sender)
+    if issuer != expected:
+        raise CredentialError(
+            f"the registry client sends from {sender} ({expected}) but the credential's "
+            f"issuer is {issuer}: CredentialRegistry records the sender as the issuer, so "
+            "send from the issuer's own account on this chain"
+        )

@@ -1,0 +1,135 @@
+"""Auditors authenticate by DID-auth: a presentation over a one-use challenge and this API's
+domain, from a did:pkh whose account holds AUDITOR_ROLE on chain (real anvil, real didkit)."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account import Account
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.auditor_sessions import AuditorSessions, auditor_role_holder
+from credentials.identities import account_signer
+from credentials.presentations import present
+from ledger_client.roles import Role
+from tests.bridge_ingress.ingress_fakes import FakeIngestor
+from tests.conftest import ANVIL_KEYS
+
+pytestmark = pytest.mark.integration
+
+DOMAIN = "audit.provenance.example"
+AUDITOR_KEY, OUTSIDER_KEY = ANVIL_KEYS[5], ANVIL_KEYS[3]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def client(consortium, clock) -> TestClient:
+    consortium.membership().grant_role(Role.AUDITOR, Account.from_key(AUDITOR_KEY).address)
+    sessions = AuditorSessions(
+        domain=DOMAIN,
+        is_auditor=auditor_role_holder(consortium.w3, consortium.deployment),
+        clock=clock,
+    )
+    return TestClient(create_app(FakeIngestor(), auditor_sessions=sessions))
+
+
+def signer_of(key: str, consortium):
+    return account_signer(key, chain_id=consortium.deployment.chain_id)
+
+
+def presentation(client: TestClient, signer, *, domain: str = DOMAIN, challenge=None) -> dict:
+    issued = client.post("/api/v1/auth/challenge").json()
+    assert issued["domain"] == DOMAIN
+    return present(
+        credentials=[],
+        holder=signer,
+        challenge=challenge or issued["challenge"],
+        domain=domain,
+    )
+
+
+def test_an_auditor_opens_a_session_and_is_known_by_its_did(client, consortium):
+    auditor = signer_of(AUDITOR_KEY, consortium)
+    opened = client.post("/api/v1/auth/session", json=presentation(client, auditor))
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["auditor"] == auditor.did
+    token = opened.json()["token"]
+    me = client.get("/api/v1/auth/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert (me.status_code, me.json()) == (200, {"auditor": auditor.did})
+
+
+def test_a_replayed_presentation_is_refused(client, consortium):
+    vp = presentation(client, signer_of(AUDITOR_KEY, consortium))
+    assert client.post("/api/v1/auth/session", json=vp).status_code == 200
+    replay = client.post("/api/v1/auth/session", json=vp)
+    assert replay.status_code == 401
+    assert "outstanding challenge" in replay.json()["detail"]
+
+
+def test_a_presentation_for_another_domain_is_refused(client, consortium):
+    vp = presentation(client, signer_of(AUDITOR_KEY, consortium), domain="evil.example")
+    refused = client.post("/api/v1/auth/session", json=vp)
+    assert refused.status_code == 401
+    assert "another verifier" in refused.json()["detail"]
+
+
+def test_a_presentation_over_a_challenge_never_issued_is_refused(client, consortium):
+    vp = presentation(client, signer_of(AUDITOR_KEY, consortium), challenge="made-up")
+    refused = client.post("/api/v1/auth/session", json=vp)
+    assert refused.status_code == 401
+    assert "outstanding challenge" in refused.json()["detail"]
+
+
+def test_a_tampered_presentation_is_refused_and_burns_its_challenge(client, consortium):
+    vp = presentation(client, signer_of(AUDITOR_KEY, consortium))
+    tampered = vp | {"holder": signer_of(OUTSIDER_KEY, consortium).did}
+    refused = client.post("/api/v1/auth/session", json=tampered)
+    assert refused.status_code == 401
+    assert "presentation rejected" in refused.json()["detail"]
+    assert client.post("/api/v1/auth/session", json=vp).status_code == 401
+
+
+def test_an_expired_challenge_is_refused(client, consortium, clock):
+    vp = presentation(client, signer_of(AUDITOR_KEY, consortium))
+    clock.now += 301
+    assert client.post("/api/v1/auth/session", json=vp).status_code == 401
+
+
+def test_a_holder_without_the_auditor_role_is_forbidden(client, consortium):
+    vp = presentation(client, signer_of(OUTSIDER_KEY, consortium))
+    refused = client.post("/api/v1/auth/session", json=vp)
+    assert refused.status_code == 403
+    assert "AUDITOR role" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize("header", [None, "Bearer nope", "Basic abc"])
+def test_protected_routes_need_a_live_session(client, header):
+    headers = {"Authorization": header} if header else {}
+    refused = client.get("/api/v1/auth/whoami", headers=headers)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_session_expires(client, consortium, clock):
+    vp = presentation(client, signer_of(AUDITOR_KEY, consortium))
+    token = client.post("/api/v1/auth/session", json=vp).json()["token"]
+    clock.now += 3601
+    me = client.get("/api/v1/auth/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert me.status_code == 401
+
+
+def test_without_auditor_sessions_the_routes_are_absent():
+    client = TestClient(create_app(FakeIngestor()))
+    assert client.post("/api/v1/auth/challenge").status_code == 404

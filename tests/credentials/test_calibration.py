@@ -1,0 +1,199 @@
+"""CredentialCalibrationCheck against a real anvil: a device counts as calibrated only while
+one of its stored calibration certificates verifies fully; the chain going away."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from credential_factories import claims
+from eth_account import Account
+from web3 import HTTPProvider
+
+from credentials.calibration import CredentialCalibrationCheck, calibration_check
+from credentials.identities import Signer, account_signer
+from credentials.issue import credential_hash
+from credentials.registry import CredentialRegistryClient
+from credentials.report import CheckName, Outcome
+from credentials.service import issue_and_anchor, revoke_credential
+from credentials.store import CredentialStore, create_credential_tables
+from credentials.types import CredentialType
+from credentials.verify import CredentialVerifier
+from ledger_client.chain import connect
+from ledger_client.config import LedgerSettings
+from ledger_client.indexer.database import make_engine
+from ledger_client.local_chain import free_port
+from ledger_client.roles import Role
+from oracle_bridge.config import BridgeSettings
+from oracle_bridge.contracts import DeviceRegistryClient
+from oracle_bridge.device import DeviceKey
+from oracle_bridge.errors import ChainUnavailable
+from tests.conftest import ANVIL_KEYS, Consortium, make_consortium
+
+pytestmark = pytest.mark.integration
+
+CALIBRATION = CredentialType.CALIBRATION_CERTIFICATE
+NO_BATCH = b"\x00" * 32
+
+
+@dataclass
+class Lab:
+    consortium: Consortium
+    signer: Signer
+    registry: CredentialRegistryClient
+
+    def device(self) -> DeviceKey:
+        """A new device registered by the operator."""
+        c = self.consortium
+        device = DeviceKey.generate()
+        DeviceRegistryClient(c.sender(c.operator), c.deployment).register_device(
+            device.address, did=device.did(c.deployment.chain_id)
+        )
+        return device
+
+    def calibrate(
+        self, device: DeviceKey, store: CredentialStore, *, kind: CredentialType = CALIBRATION
+    ) -> dict:
+        w3 = self.consortium.w3
+        issued = datetime.fromtimestamp(w3.eth.get_block("latest")["timestamp"], UTC)
+        sample = claims(kind)
+        sample["validUntil"] = (issued + timedelta(days=300)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return issue_and_anchor(
+            registry=self.registry,
+            signer=self.signer,
+            credential_type=kind,
+            subject_did=device.did(self.consortium.deployment.chain_id),
+            claims=sample,
+            issuance_date=issued,
+            expiration_date=issued + timedelta(days=365),
+            store=store,
+        )
+
+
+@pytest.fixture(scope="module")
+def lab(w3) -> Lab:
+    c = make_consortium(w3)
+    account = Account.from_key(ANVIL_KEYS[5])
+    c.membership().grant_role(Role.ISSUER, account.address)
+    CredentialRegistryClient(c.sender(c.governor), c.deployment).set_trusted(
+        account.address, CALIBRATION.value, True
+    )
+    return Lab(
+        consortium=c,
+        signer=account_signer(account.key, chain_id=c.deployment.chain_id),
+        registry=CredentialRegistryClient(c.sender(account), c.deployment),
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[CredentialStore]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'credentials.db'}")
+    create_credential_tables(engine)
+    yield CredentialStore(engine)
+    engine.dispose()
+
+
+def check_of(lab: Lab, store: CredentialStore, **options) -> CredentialCalibrationCheck:
+    options.setdefault("clock", lambda: time.time() + 3600)
+    return CredentialCalibrationCheck(
+        store, CredentialVerifier(lab.consortium.w3, lab.consortium.deployment, **options)
+    )
+
+
+def test_a_device_is_calibrated_while_its_certificate_verifies(lab, store):
+    device = lab.device()
+    check = check_of(lab, store)
+    assert not check(device=device.address, batch_id=NO_BATCH)
+
+    vc = lab.calibrate(device, store)
+    assert check(device=device.address, batch_id=NO_BATCH)
+    assert check(device=device.address.lower(), batch_id=NO_BATCH)
+
+    revoke_credential(registry=lab.registry, vc_or_hash=vc, reason="failed recheck")
+    assert not check(device=device.address, batch_id=NO_BATCH)
+
+
+def test_one_valid_certificate_among_several_is_enough(lab, store):
+    device = lab.device()
+    revoked = lab.calibrate(device, store)
+    lab.calibrate(device, store)
+    revoke_credential(registry=lab.registry, vc_or_hash=revoked, reason="superseded")
+
+    assert check_of(lab, store)(device=device.address, batch_id=NO_BATCH)
+
+
+def test_certificates_of_other_devices_and_lapsed_ones_do_not_count(lab, store):
+    device, other = lab.device(), lab.device()
+    vc = lab.calibrate(other, store)
+    assert not check_of(lab, store)(device=device.address, batch_id=NO_BATCH)
+
+    # The calibration's own validUntil (300 days) lapses before the credential expires.
+    lapsed = datetime.fromisoformat(vc["credentialSubject"]["validUntil"]) + timedelta(days=1)
+    assert check_of(lab, store)(device=other.address, batch_id=NO_BATCH)
+    assert not check_of(lab, store, clock=lapsed.timestamp)(device=other.address, batch_id=NO_BATCH)
+
+
+def test_a_suspended_certificate_does_not_count_until_lifted(lab, store):
+    device = lab.device()
+    vc = lab.calibrate(device, store)
+    check = check_of(lab, store)
+    digest = credential_hash(vc)
+
+    lab.registry.suspend(digest, "drift under review")
+    assert not check(device=device.address, batch_id=NO_BATCH)
+    lab.registry.unsuspend(digest, "recalibrated")
+    assert check(device=device.address, batch_id=NO_BATCH)
+
+
+def test_while_the_chain_is_down_a_device_keeps_its_last_verdict(lab, store, anvil):
+    device, stranger = lab.device(), lab.device()
+    lab.calibrate(device, store)
+    lab.calibrate(stranger, store)
+    w3 = connect(anvil.rpc_url)
+    check = CredentialCalibrationCheck(
+        store,
+        CredentialVerifier(w3, lab.consortium.deployment, clock=lambda: time.time() + 3600),
+    )
+    assert check(device=device.address, batch_id=NO_BATCH)
+
+    w3.provider = HTTPProvider(f"http://127.0.0.1:{free_port()}", request_kwargs={"timeout": 1})
+    assert check(device=device.address, batch_id=NO_BATCH)
+    with pytest.raises(ChainUnavailable):
+        check(device=stranger.address, batch_id=NO_BATCH)
+
+
+def test_the_bridge_check_shares_the_bridge_database_unless_configured(lab, anvil, tmp_path):
+    deployment = lab.consortium.deployment
+    deployment.save(tmp_path / "deployment.json")
+    ledger = LedgerSettings(rpc_url=anvil.rpc_url, state_dir=tmp_path)
+    bridge_db = f"sqlite:///{tmp_path / 'bridge.db'}"
+
+    shared = calibration_check(BridgeSettings(ledger=ledger, database_url=bridge_db))
+    own = calibration_check(
+        BridgeSettings(
+            ledger=ledger,
+            database_url=bridge_db,
+            credential_database_url=f"sqlite:///{tmp_path / 'credentials.db'}",
+        )
+    )
+
+    assert str(shared.store.engine.url) == bridge_db
+    assert str(own.store.engine.url).endswith("credentials.db")
+    device = lab.device()
+    vc = lab.calibrate(device, shared.store)
+    did = device.did(deployment.chain_id)
+    assert shared.store.of_subject(did) == [vc]
+    assert own.store.of_subject(did) == []
+    assert not own(device=device.address, batch_id=NO_BATCH)
+    # The check reads the deployment's chain; its clock is the real one, which the test
+    # chain's may run ahead of, so expiry is left out here.
+    report = shared.verifier.verify(vc)
+    assert all(
+        check.outcome is Outcome.PASSED
+        for check in report.checks
+        if check.name is not CheckName.NOT_EXPIRED
+    ), report.to_json()
