@@ -29,78 +29,27 @@ class CommissionedAsset:
     keystore: Path
 
 
-def commission_lot(
+def commission(
     *,
     writer: LedgerWriter,
     registry: CredentialRegistryClient,
     link: DigitalLink,
-    product_class: bytes,
     keystore_dir: Path,
+    product_class: bytes | None = None,
     passphrase: str | None = None,
 ) -> CommissionedAsset:
-    """Create lot `link` on chain, mint its did:key, keep the key encrypted under
-    `keystore_dir` and bind the DID to the lot's batch id.
+    """Create the lot or serialized item `link` names on chain, mint its did:key, keep the
+    key encrypted under `keystore_dir` and bind the DID to the batch id.
 
     `registry` writes with the writer's account (an OPERATOR: binding requires it): build
-    it from the writer's sender. The passphrase defaults to `PROVENANCE_KEYSTORE_PASSPHRASE`.
+    it from the writer's sender. The product class defaults to the link's GTIN; the
+    passphrase to `PROVENANCE_KEYSTORE_PASSPHRASE`.
 
     Raises:
-        ValueError: `link` names a serialized item (see `commission_item`), or `registry`
-            writes with another account than `writer`.
+        ValueError: `registry` writes with another account than `writer`.
         PassphraseRefused: the passphrase is missing, a placeholder or too short.
-        ContractRevert: the chain refused the lot or the binding (e.g. the lot exists).
+        ContractRevert: the chain refused the batch or the binding (e.g. it exists).
     """
-    if link.kind != "lot":
-        raise ValueError(f"{link.uri} names a serialized item: commission it with commission_item")
-    return _commission(
-        writer=writer,
-        registry=registry,
-        link=link,
-        kind=BatchKind.LOT,
-        product_class=product_class,
-        keystore_dir=keystore_dir,
-        passphrase=passphrase,
-    )
-
-
-def commission_item(
-    *,
-    writer: LedgerWriter,
-    registry: CredentialRegistryClient,
-    link: DigitalLink,
-    product_class: bytes,
-    keystore_dir: Path,
-    passphrase: str | None = None,
-) -> CommissionedAsset:
-    """`commission_lot` for serialized item `link` (`/01/{gtin}/21/{serial}`).
-
-    Raises:
-        ValueError: `link` names a lot, or the accounts differ.
-        PassphraseRefused, ContractRevert: as `commission_lot`.
-    """
-    if link.kind != "item":
-        raise ValueError(f"{link.uri} names a lot: commission it with commission_lot")
-    return _commission(
-        writer=writer,
-        registry=registry,
-        link=link,
-        kind=BatchKind.ITEM,
-        product_class=product_class,
-        keystore_dir=keystore_dir,
-        passphrase=passphrase,
-    )
-
-
-def _commission(
-    *,
-    writer: LedgerWriter,
-    registry: CredentialRegistryClient,
-    link: DigitalLink,
-    kind: BatchKind,
-    product_class: bytes,
-    keystore_dir: Path,
-    passphrase: str | None,
-) -> CommissionedAsset:
     # One account does both, so the binding is refused only when the lot was (no lot left
     # without its DID); and a refused passphrase stops us before anything is on chain.
     if registry.sender.account.address != writer.sender.account.address:
@@ -113,7 +62,11 @@ def _commission(
     # The key is on disk before its DID is anywhere: a bound DID never lacks its key.
     store_key(keystore, asset.private_key, passphrase=secret)
     try:
-        batch_id = writer.create_batch(link.uri, kind=kind, product_class=product_class)
+        batch_id = writer.create_batch(
+            link.uri,
+            kind=BatchKind.LOT if link.kind == "lot" else BatchKind.ITEM,
+            product_class=link.product_class if product_class is None else product_class,
+        )
         registry.bind_subject(asset.did, batch_id)
     except ContractRevert:
         # Refused before sending (estimated first): the DID was bound to nothing.

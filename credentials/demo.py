@@ -15,7 +15,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from credentials.assets import commission_lot
+from credentials.assets import commission
 from credentials.identities import account_signer
 from credentials.issue import credential_hash
 from credentials.registry import CredentialRegistryClient
@@ -65,11 +65,10 @@ def credentials_story(
         trust_list.set_trusted(lab.address, kind.value, True)
     step(f"quality lab holds ISSUER, trusted for {', '.join(kind.value for kind in LAB_TYPES)}")
 
-    asset = commission_lot(
+    asset = commission(
         writer=LedgerWriter(sender("manufacturer"), deployment),
         registry=CredentialRegistryClient(sender("manufacturer"), deployment),
         link=CERTIFIED_LOT,
-        product_class=CERTIFIED_LOT.product_class,
         keystore_dir=demo_dir / "keys",
         passphrase=DEMO_PASSPHRASE,
     )

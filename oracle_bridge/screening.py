@@ -8,14 +8,20 @@ database (sequence) follow in the ingestor.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from importlib.util import find_spec
+from types import ModuleType
 from typing import NamedTuple
 
+from oracle_bridge.addresses import normalize_address
 from oracle_bridge.errors import InvalidSignature, MalformedReading
 from oracle_bridge.packing import INT24_MAX, INT24_MIN
-from oracle_bridge.readings import ReadingDomain, digest, from_json
+from oracle_bridge.readings import READING_TYPE_HASH, ReadingDomain, digest, from_json
 from oracle_bridge.store import MAX_STORED_INT
 from oracle_bridge.verification import recover_signer
+
+log = logging.getLogger(__name__)
 
 SIGNATURE_MISMATCH = "signature does not match device (signed for another chain or contract?)"
 
@@ -98,17 +104,63 @@ def screen_all(
     max_message_bytes: int,
     max_future_skew_s: int,
 ) -> list[Screened | Refusal]:
-    """`screen` of every raw reading, in order (one task for a worker process)."""
-    return [
-        screen(
+    """`screen` of every raw reading, in order (one task for a worker process).
+
+    The readings that pass are screened in C (`_screen.c`, ~4x faster, without the GIL);
+    whatever it does not pass, Python screens again and words the refusal of.
+    """
+
+    def slowly(raw: bytes) -> Screened | Refusal:
+        return screen(
             raw,
             domain=domain,
             now=now,
             max_message_bytes=max_message_bytes,
             max_future_skew_s=max_future_skew_s,
         )
-        for raw in raws
+
+    if _native is None or not all(type(raw) is bytes for raw in raws):
+        return [slowly(raw) for raw in raws]
+    passed = _native.screen_many(
+        raws, READING_TYPE_HASH, domain.separator, now + max_future_skew_s, max_message_bytes
+    )
+    return [
+        (item is not None and _from_native(item)) or slowly(raw)
+        for raw, item in zip(raws, passed, strict=True)
     ]
+
+
+def _from_native(item: tuple) -> Screened | None:
+    """The C screen's fields as `Screened`; None if the device's spelling is refused (a
+    mixed-case address with a wrong checksum, which the C code leaves to Python)."""
+    try:
+        device = normalize_address(item[0])
+    except ValueError:
+        return None
+    return Screened(device, *item[1:])
+
+
+def native_screening() -> bool:
+    """Whether readings are screened in C (False where `_screen.c` could not be built)."""
+    return _native is not None
+
+
+def _load_native() -> ModuleType | None:
+    try:
+        from oracle_bridge import _screen  # type: ignore[attr-defined]
+    except ImportError:
+        log.warning("oracle_bridge._screen is not built: screening readings in Python (slower)")
+        return None
+    libraries = [find_spec(name) for name in ("coincurve._libsecp256k1", "Crypto.Hash._keccak")]
+    try:
+        _screen.load(*(spec.origin for spec in libraries if spec is not None))
+    except (ImportError, TypeError) as exc:
+        log.warning("screening readings in Python (slower): %s", exc)
+        return None
+    return _screen
+
+
+_native = _load_native()
 
 
 def prepare_worker() -> None:

@@ -15,7 +15,7 @@ import pytest
 from eth_account import Account
 from typer.testing import CliRunner
 
-from credentials.assets import commission_lot
+from credentials.assets import commission
 from credentials.keystore import PASSPHRASE_VARIABLE, load_key, store_key
 from credentials.registry import CredentialRegistryClient
 from ledger_client.cli import app
@@ -96,11 +96,10 @@ def ledger(consortium: Consortium, anvil, tmp_path: Path) -> Ledger:
         issuer.address, "FitForUse", True
     )
     issuer_key = store_key(tmp_path / "issuer.json", issuer.key, passphrase=PASSPHRASE)
-    asset = commission_lot(
+    asset = commission(
         writer=c.writer(),
         registry=CredentialRegistryClient(c.sender(c.operator), c.deployment),
         link=LOT,
-        product_class=LOT.product_class,
         keystore_dir=tmp_path / "assets",
         passphrase=PASSPHRASE,
     )

@@ -7,7 +7,8 @@ import stat
 
 import pytest
 
-from credentials.assets import CommissionedAsset, commission_item, commission_lot
+from credentials import assets
+from credentials.assets import CommissionedAsset
 from credentials.errors import PassphraseRefused
 from credentials.identities import asset_signer
 from credentials.keystore import PASSPHRASE_VARIABLE, load_key
@@ -30,11 +31,10 @@ def registry_of(consortium: Consortium, account=None) -> CredentialRegistryClien
 
 
 def commission(consortium: Consortium, link: DigitalLink, keystore_dir, **options):
-    return commission_lot(
+    return assets.commission(
         writer=consortium.writer(),
         registry=registry_of(consortium),
         link=link,
-        product_class=link.product_class,
         keystore_dir=keystore_dir,
         **({"passphrase": PASSPHRASE} | options),
     )
@@ -66,11 +66,10 @@ def test_a_commissioned_lot_is_on_chain_with_its_did_bound_and_its_key_encrypted
 def test_a_serialized_item_is_commissioned_the_same_way(consortium, tmp_path):
     link = DigitalLink.item(GTIN, "SN-COMM-1")
 
-    asset = commission_item(
+    asset = assets.commission(
         writer=consortium.writer(),
         registry=registry_of(consortium),
         link=link,
-        product_class=link.product_class,
         keystore_dir=tmp_path,
         passphrase=PASSPHRASE,
     )
@@ -105,11 +104,10 @@ def test_a_refused_passphrase_stops_before_anything_is_on_chain(consortium, tmp_
     monkeypatch.setenv(PASSPHRASE_VARIABLE, "changeme")
 
     with pytest.raises(PassphraseRefused):
-        commission_lot(
+        assets.commission(
             writer=consortium.writer(),
             registry=registry_of(consortium),
             link=link,
-            product_class=link.product_class,
             keystore_dir=tmp_path,
         )
 
@@ -121,11 +119,10 @@ def test_the_passphrase_comes_from_the_environment(consortium, tmp_path, monkeyp
     monkeypatch.setenv(PASSPHRASE_VARIABLE, PASSPHRASE)
     link = DigitalLink.lot(GTIN, "COMM-6")
 
-    asset = commission_lot(
+    asset = assets.commission(
         writer=consortium.writer(),
         registry=registry_of(consortium),
         link=link,
-        product_class=link.product_class,
         keystore_dir=tmp_path,
     )
 
@@ -135,29 +132,14 @@ def test_the_passphrase_comes_from_the_environment(consortium, tmp_path, monkeyp
 def test_one_account_commissions_and_binds(consortium, tmp_path):
     link = DigitalLink.lot(GTIN, "COMM-7")
     with pytest.raises(ValueError, match="one account"):
-        commission_lot(
+        assets.commission(
             writer=consortium.writer(),
             registry=registry_of(consortium, consortium.governor),
             link=link,
-            product_class=link.product_class,
             keystore_dir=tmp_path,
             passphrase=PASSPHRASE,
         )
     assert consortium.writer().batch(link.batch_id).status is BatchStatus.NONE
-
-
-def test_a_lot_and_an_item_are_not_confused(consortium, tmp_path):
-    with pytest.raises(ValueError, match="commission_item"):
-        commission(consortium, DigitalLink.item(GTIN, "SN-9"), tmp_path)
-    with pytest.raises(ValueError, match="commission_lot"):
-        commission_item(
-            writer=consortium.writer(),
-            registry=registry_of(consortium),
-            link=DigitalLink.lot(GTIN, "COMM-8"),
-            product_class=b"\x00" * 32,
-            keystore_dir=tmp_path,
-            passphrase=PASSPHRASE,
-        )
 
 
 def test_the_key_appears_in_no_log_and_no_repr(consortium, tmp_path, caplog, capsys):
