@@ -15,10 +15,9 @@ from eth_abi import decode
 from web3 import Web3
 
 from credentials.hashes import subject_hash, type_hash
-from ledger_client.artifacts import load_artifact
 from ledger_client.chain import rpc
-from ledger_client.deployment import Deployment
-from ledger_client.transactions import Receipt, TransactionSender
+from ledger_client.contract_client import ContractClient
+from ledger_client.transactions import Receipt
 
 _NONE = b"\x00" * 32
 
@@ -55,22 +54,11 @@ class SubjectBinding:
     bound_by: str
 
 
-class CredentialRegistryClient:
+class CredentialRegistryClient(ContractClient):
     """Writes with the sender's roles (ISSUER anchors and revokes, GOVERNOR keeps the trust
     list, OPERATOR binds subjects); anyone reads."""
 
     name = "CredentialRegistry"
-
-    def __init__(self, sender: TransactionSender, deployment: Deployment) -> None:
-        self.sender = sender
-        self.address = deployment.address(self.name)
-        self.contract = sender.w3.eth.contract(
-            address=self.address, abi=load_artifact(self.name).abi
-        )
-
-    def _write(self, function: str, *args: object) -> Receipt:
-        data = self.contract.encode_abi(function, args=list(args))
-        return self.sender.transact(self.address, data, context=f"{self.name}.{function}")
 
     def anchor(
         self,

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
-from ledger_client.artifacts import load_artifact
-from ledger_client.deployment import Deployment
+from ledger_client.contract_client import ContractClient
 from ledger_client.roles import Role
-from ledger_client.transactions import Receipt, TransactionSender
+from ledger_client.transactions import Receipt
 
 
 @dataclass(frozen=True)
@@ -20,19 +19,10 @@ class Organization:
     active: bool
 
 
-class MembershipClient:
+class MembershipClient(ContractClient):
     """Reads and (with a sender holding GOVERNOR) writes consortium membership."""
 
-    def __init__(self, sender: TransactionSender, deployment: Deployment) -> None:
-        self.sender = sender
-        self.address = deployment.address("Membership")
-        self.contract = sender.w3.eth.contract(
-            address=self.address, abi=load_artifact("Membership").abi
-        )
-
-    def _write(self, function: str, *args: object) -> Receipt:
-        data = self.contract.encode_abi(function, args=list(args))
-        return self.sender.transact(self.address, data, context=f"Membership.{function}")
+    name = "Membership"
 
     def register_organization(self, account: str, *, did: str, name: str) -> Receipt:
         return self._write("registerOrganization", Web3.to_checksum_address(account), did, name)

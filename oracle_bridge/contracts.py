@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
-from ledger_client.artifacts import load_artifact
-from ledger_client.deployment import Deployment
-from ledger_client.transactions import Receipt, TransactionSender
+from ledger_client.contract_client import ContractClient
+from ledger_client.transactions import Receipt
 from oracle_bridge.rules import Rule
 
 
@@ -27,22 +26,7 @@ class RegisteredDevice:
     last_seq: int
 
 
-class _Contract:
-    name: str
-
-    def __init__(self, sender: TransactionSender, deployment: Deployment) -> None:
-        self.sender = sender
-        self.address = deployment.address(self.name)
-        self.contract = sender.w3.eth.contract(
-            address=self.address, abi=load_artifact(self.name).abi
-        )
-
-    def _write(self, function: str, *args: object) -> Receipt:
-        data = self.contract.encode_abi(function, args=list(args))
-        return self.sender.transact(self.address, data, context=f"{self.name}.{function}")
-
-
-class DeviceRegistryClient(_Contract):
+class DeviceRegistryClient(ContractClient):
     """Devices of the sender's organization (OPERATOR): enrol, assign, (de)activate."""
 
     name = "DeviceRegistry"
@@ -63,7 +47,7 @@ class DeviceRegistryClient(_Contract):
         return RegisteredDevice(account, did, owner, assigned, active, last_seq) if did else None
 
 
-class ComplianceRulesClient(_Contract):
+class ComplianceRulesClient(ContractClient):
     """Cold-chain rules per product class (QUALITY writes, anyone reads)."""
 
     name = "ColdChainCompliance"

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -592,9 +592,8 @@ def _draft_pair(job: _PairJob) -> _PairDraft:
         previous = _signed(job.batch_id, job.device, job.previous_row)
     start = 0
     while start < len(signed):
-        try:
-            window = _next_window(job, draft.state, signed[start:], received[start:], previous)
-        except _AwaitsSeq:
+        window = _next_window(job, draft.state, signed[start:], received[start:], previous)
+        if window == "awaits seq":
             draft.awaits_seq = True
             break
         if window is None:
@@ -639,9 +638,10 @@ def _next_window(
     readings: Sequence[SignedReading],
     received_at: Sequence[float],
     previous: SignedReading | None,
-) -> tuple[int, bytes, WindowEvaluation | None] | None:
+) -> tuple[int, bytes, WindowEvaluation | None] | Literal["awaits seq"] | None:
     """(count, packed, the rule engine's verdict or None when halted) of the pair's next
-    window, if it is due: full, old, cut by packing, or deciding a quarantine."""
+    window, if it is due: full, old, cut by packing, or deciding a quarantine; "awaits seq"
+    when it may decide one but a seq before it is missing."""
     options: _PlanOptions = {
         "now": job.now,
         "max_readings": job.max_readings,
@@ -655,7 +655,7 @@ def _next_window(
         # A seq is missing before it (delivered out of order, or lost): deciding now could
         # quarantine on readings the missing one contradicts, so wait for it, at most until
         # the window is due anyway.
-        raise _AwaitsSeq
+        return "awaits seq"
     run = plan or plan_window(readings, received_at, close_now=True, **options)
     assert run is not None
     verdict = None
@@ -720,10 +720,6 @@ class _PairDraft:
     windows: list[_WindowDraft] = field(default_factory=list)
     # A reading that may decide a quarantine waits behind a missing seq (still watched).
     awaits_seq: bool = False
-
-
-class _AwaitsSeq(Exception):
-    """A pair's next reading may decide a quarantine but a seq before it is missing."""
 
 
 class _Conflict(Exception):
