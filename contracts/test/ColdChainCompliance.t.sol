@@ -6,6 +6,7 @@ import {IColdChainCompliance} from "../src/interfaces/IColdChainCompliance.sol";
 import {IDeviceRegistry} from "../src/interfaces/IDeviceRegistry.sol";
 import {IMembership} from "../src/interfaces/IMembership.sol";
 import {IProvenanceLedger} from "../src/interfaces/IProvenanceLedger.sol";
+import {Roles} from "../src/libraries/Roles.sol";
 import {ColdChainBase} from "./utils/ColdChainBase.sol";
 import {Vm} from "./utils/Vm.sol";
 
@@ -137,7 +138,7 @@ contract ColdChainComplianceTest is ColdChainBase {
     function test_SetRule_RevertsForUnauthorizedCallers() public {
         address[5] memory callers = [governor, operator, oracle, outsider, address(compliance)];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], QUALITY_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.QUALITY));
             vm.prank(callers[i]);
             compliance.setRule(PRODUCT, _defaultRule());
         }
@@ -223,7 +224,7 @@ contract ColdChainComplianceTest is ColdChainBase {
         bytes memory packed = _packed(device, T0, 1);
         address[5] memory callers = [governor, operator, quality, outsider, device];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], ORACLE_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.ORACLE));
             vm.prank(callers[i]);
             compliance.anchorReadings(lot, bytes32(0), 1, 1, packed);
         }
@@ -478,7 +479,7 @@ contract ColdChainComplianceTest is ColdChainBase {
             _one(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, FROZEN)));
         address[6] memory callers = [governor, operator, quality, outsider, device, address(compliance)];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], ORACLE_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.ORACLE));
             vm.prank(callers[i]);
             compliance.submitReadings(batch);
         }
@@ -497,7 +498,7 @@ contract ColdChainComplianceTest is ColdChainBase {
         membership.unpause();
         membership.setOrganizationActive(oracle, false);
         vm.stopPrank();
-        vm.expectRevert(_unauthorized(oracle, ORACLE_ROLE));
+        vm.expectRevert(_unauthorized(oracle, Roles.ORACLE));
         vm.prank(oracle);
         compliance.submitReadings(batch);
         _assertUntouched();
@@ -508,11 +509,11 @@ contract ColdChainComplianceTest is ColdChainBase {
         IColdChainCompliance.SignedReading[] memory batch =
             _one(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, FROZEN)));
         vm.startPrank(caller);
-        vm.expectRevert(_unauthorized(caller, QUALITY_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.QUALITY));
         compliance.setRule(PRODUCT, _defaultRule());
-        vm.expectRevert(_unauthorized(caller, ORACLE_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.ORACLE));
         compliance.anchorReadings(lot, bytes32(0), 1, 1, _packed(device, T0, 1));
-        vm.expectRevert(_unauthorized(caller, ORACLE_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.ORACLE));
         compliance.submitReadings(batch);
         vm.stopPrank();
         _assertUntouched();
@@ -524,13 +525,7 @@ contract ColdChainComplianceTest is ColdChainBase {
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, 5000)));
         vm.expectEmit(address(compliance));
         emit IColdChainCompliance.ComplianceDecision(lot, device, 2, 1, Q_HARD);
-        vm.expectEmit(address(ledger));
-        emit IProvenanceLedger.BatchStatusChanged(
-            lot, ACTIVE, QUARANTINED, address(compliance), "cold-chain: hard limit"
-        );
-        vm.expectEmit(address(compliance));
-        emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, 2, Q_HARD);
-        _submit(_signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 60, 25_001)));
+        _submitExpectingQuarantine(_reading(device, lot, 2, T0 + 60, 25_001), Q_HARD, "cold-chain: hard limit");
 
         assertEq(uint256(_status(lot)), uint256(QUARANTINED), "quarantined");
         // Nothing ships it on until quality releases it.
@@ -553,23 +548,15 @@ contract ColdChainComplianceTest is ColdChainBase {
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, 9000)));
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 1800, 9000)));
         assertEq(uint256(_status(lot)), uint256(ACTIVE), "exactly the allowance does not quarantine");
-        vm.expectEmit(address(ledger));
-        emit IProvenanceLedger.BatchStatusChanged(
-            lot, ACTIVE, QUARANTINED, address(compliance), "cold-chain: excursion too long"
+        _submitExpectingQuarantine(
+            _reading(device, lot, 3, T0 + 1801, 9000), Q_EXCURSION, "cold-chain: excursion too long"
         );
-        vm.expectEmit(address(compliance));
-        emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, 3, Q_EXCURSION);
-        _submit(_signed(DEVICE_KEY, _reading(device, lot, 3, T0 + 1801, 9000)));
         assertFalse(compliance.complianceState(lot, device).inExcursion, "a quarantine clears the excursion");
     }
 
     function test_SubmitReadings_DataGapQuarantinesWithItsReason() public {
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, 5000)));
-        vm.expectEmit(address(ledger));
-        emit IProvenanceLedger.BatchStatusChanged(lot, ACTIVE, QUARANTINED, address(compliance), "cold-chain: data gap");
-        vm.expectEmit(address(compliance));
-        emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, 2, Q_GAP);
-        _submit(_signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 3601, 5000)));
+        _submitExpectingQuarantine(_reading(device, lot, 2, T0 + 3601, 5000), Q_GAP, "cold-chain: data gap");
     }
 
     function test_SubmitReadings_SeqMissingInAnExcursionQuarantinesWithItsReason() public {
@@ -578,13 +565,9 @@ contract ColdChainComplianceTest is ColdChainBase {
         // Seq 3 is withheld; seq 4 is in range and well within the allowance and the gap limit.
         vm.expectEmit(address(compliance));
         emit IColdChainCompliance.ComplianceDecision(lot, device, 4, 1, Q_MISSING);
-        vm.expectEmit(address(ledger));
-        emit IProvenanceLedger.BatchStatusChanged(
-            lot, ACTIVE, QUARANTINED, address(compliance), "cold-chain: reading missing during excursion"
+        _submitExpectingQuarantine(
+            _reading(device, lot, 4, T0 + 120, 5000), Q_MISSING, "cold-chain: reading missing during excursion"
         );
-        vm.expectEmit(address(compliance));
-        emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, 4, Q_MISSING);
-        _submit(_signed(DEVICE_KEY, _reading(device, lot, 4, T0 + 120, 5000)));
 
         assertEq(uint256(_status(lot)), uint256(QUARANTINED), "quarantined");
         IColdChainCompliance.ComplianceState memory state = compliance.complianceState(lot, device);
@@ -624,13 +607,7 @@ contract ColdChainComplianceTest is ColdChainBase {
 
     function test_SubmitReadings_HardLimitAfterAMissingSeqIsAHardLimitQuarantine() public {
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, 9000)));
-        vm.expectEmit(address(ledger));
-        emit IProvenanceLedger.BatchStatusChanged(
-            lot, ACTIVE, QUARANTINED, address(compliance), "cold-chain: hard limit"
-        );
-        vm.expectEmit(address(compliance));
-        emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, 3, Q_HARD);
-        _submit(_signed(DEVICE_KEY, _reading(device, lot, 3, T0 + 60, FROZEN)));
+        _submitExpectingQuarantine(_reading(device, lot, 3, T0 + 60, FROZEN), Q_HARD, "cold-chain: hard limit");
     }
 
     function test_SubmitReadings_SeqMissingOutsideAnExcursionDecidesNothing() public {
@@ -709,11 +686,11 @@ contract ColdChainComplianceTest is ColdChainBase {
 
     function test_SubmitReadings_BreachRevertsWithoutTheQuarantineRole() public {
         vm.prank(governor);
-        membership.revokeRole(QUARANTINE_ROLE, address(compliance));
+        membership.revokeRole(Roles.QUARANTINE, address(compliance));
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, 5000)));
         _expectRefused(
             _signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 60, FROZEN)),
-            _unauthorized(address(compliance), QUARANTINE_ROLE)
+            _unauthorized(address(compliance), Roles.QUARANTINE)
         );
     }
 
@@ -812,6 +789,20 @@ contract ColdChainComplianceTest is ColdChainBase {
         assertEq(registry.device(device).lastSeq, deviceSeq, "device seq unchanged");
     }
 
+    /// @dev Submits `reading`, signed by the device, expecting it to quarantine the active lot
+    /// through the ledger with `reason` and then to emit ExcursionQuarantine for `decision`.
+    function _submitExpectingQuarantine(
+        IColdChainCompliance.Reading memory reading,
+        IColdChainCompliance.Decision decision,
+        string memory reason
+    ) internal {
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.BatchStatusChanged(lot, ACTIVE, QUARANTINED, address(compliance), reason);
+        vm.expectEmit(address(compliance));
+        emit IColdChainCompliance.ExcursionQuarantine(lot, 1, device, reading.seq, decision);
+        _submit(_signed(DEVICE_KEY, reading));
+    }
+
     function _submitAndExpectNoQuarantine(
         IColdChainCompliance.SignedReading memory signed,
         IProvenanceLedger.BatchStatus held
@@ -847,11 +838,6 @@ contract ColdChainComplianceTest is ColdChainBase {
             rule.maxMilliC,
             rule.hardMaxMilliC
         );
-    }
-
-    function _pause() internal {
-        vm.prank(governor);
-        membership.pause();
     }
 
     /// @dev GAS_SUBMITTED_READINGS signed readings from `firstSeq`, one a minute: all at 5 °C, or

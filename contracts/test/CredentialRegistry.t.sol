@@ -2,32 +2,19 @@
 pragma solidity ^0.8.24;
 
 import {CredentialRegistry} from "../src/CredentialRegistry.sol";
-import {Membership} from "../src/Membership.sol";
-import {ProvenanceLedger} from "../src/ProvenanceLedger.sol";
 import {ICredentialRegistry} from "../src/interfaces/ICredentialRegistry.sol";
 import {IMembership} from "../src/interfaces/IMembership.sol";
 import {IProvenanceLedger} from "../src/interfaces/IProvenanceLedger.sol";
-import {Test} from "./utils/Test.sol";
+import {Roles} from "../src/libraries/Roles.sol";
+import {ConsortiumBase} from "./utils/ConsortiumBase.sol";
 
-contract CredentialRegistryTest is Test {
-    Membership internal membership;
-    ProvenanceLedger internal ledger;
+contract CredentialRegistryTest is ConsortiumBase {
     CredentialRegistry internal registry;
 
-    address internal governor;
     address internal issuer;
     address internal otherIssuer;
-    address internal operator;
-    address internal quality;
-    address internal outsider;
 
     bytes32 internal lot;
-
-    bytes32 internal constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
-    bytes32 internal constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    bytes32 internal constant QUALITY_ROLE = keccak256("QUALITY_ROLE");
-    bytes32 internal constant ISSUER_ROLE = keccak256("ISSUER_ROLE");
-    bytes32 internal constant QUARANTINE_ROLE = keccak256("QUARANTINE_ROLE");
 
     bytes32 internal constant CREDENTIAL = keccak256("vc:calibration:logger-7");
     bytes32 internal constant CALIBRATION = keccak256("CalibrationCertificate");
@@ -43,26 +30,15 @@ contract CredentialRegistryTest is Test {
     ICredentialRegistry.CredentialStatus internal constant EXPIRED = ICredentialRegistry.CredentialStatus.EXPIRED;
 
     function setUp() public {
-        governor = makeAddr("governor");
+        _deployConsortium();
         issuer = makeAddr("issuer");
         otherIssuer = makeAddr("other-issuer");
-        operator = makeAddr("operator");
-        quality = makeAddr("quality");
-        outsider = makeAddr("outsider");
-
-        membership = new Membership(governor);
-        ledger = new ProvenanceLedger(membership);
         registry = new CredentialRegistry(membership, ledger);
 
-        vm.startPrank(governor);
-        membership.grantRole(ISSUER_ROLE, issuer);
-        membership.grantRole(ISSUER_ROLE, otherIssuer);
-        membership.grantRole(OPERATOR_ROLE, operator);
-        membership.grantRole(QUALITY_ROLE, quality);
-        membership.grantRole(QUARANTINE_ROLE, quality);
-        membership.registerOrganization(issuer, "did:pkh:eip155:31337:issuer", "Calibration Lab");
-        membership.registerOrganization(operator, "did:pkh:eip155:31337:operator", "Operator");
-        vm.stopPrank();
+        _enrol(issuer, Roles.ISSUER, "did:pkh:eip155:31337:issuer", "Calibration Lab");
+        _grant(Roles.ISSUER, otherIssuer);
+        _grant(Roles.QUALITY, quality);
+        _grant(Roles.QUARANTINE, quality);
 
         vm.warp(T0);
         vm.prank(operator);
@@ -107,7 +83,7 @@ contract CredentialRegistryTest is Test {
     function test_Anchor_RevertsForCallersWithoutIssuerRole() public {
         address[4] memory callers = [outsider, governor, operator, quality];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], ISSUER_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.ISSUER));
             vm.prank(callers[i]);
             registry.anchor(CREDENTIAL, CALIBRATION, SUBJECT, 0, bytes32(0));
         }
@@ -115,9 +91,8 @@ contract CredentialRegistryTest is Test {
     }
 
     function test_Anchor_RevertsForDeactivatedIssuer() public {
-        vm.prank(governor);
-        membership.setOrganizationActive(issuer, false);
-        vm.expectRevert(_unauthorized(issuer, ISSUER_ROLE));
+        _deactivate(issuer);
+        vm.expectRevert(_unauthorized(issuer, Roles.ISSUER));
         vm.prank(issuer);
         registry.anchor(CREDENTIAL, CALIBRATION, SUBJECT, 0, bytes32(0));
     }
@@ -207,7 +182,7 @@ contract CredentialRegistryTest is Test {
 
         address[3] memory callers = [outsider, governor, operator];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], ISSUER_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.ISSUER));
             vm.prank(callers[i]);
             registry.revoke(CREDENTIAL, "not mine");
         }
@@ -228,8 +203,7 @@ contract CredentialRegistryTest is Test {
         registry.suspend(CREDENTIAL, "under review");
         registry.revoke(CREDENTIAL, "review failed");
         vm.stopPrank();
-        vm.prank(quality);
-        ledger.quarantine(lot, "excursion");
+        _quarantineLot();
         _assertStatus(CREDENTIAL, REVOKED, "revoked beats suspended and quarantined");
         vm.warp(T0 + 2 days);
         _assertStatus(CREDENTIAL, REVOKED, "revoked beats expired");
@@ -285,9 +259,9 @@ contract CredentialRegistryTest is Test {
         address[2] memory callers = [outsider, governor];
         for (uint256 i; i < callers.length; ++i) {
             vm.startPrank(callers[i]);
-            vm.expectRevert(_unauthorized(callers[i], ISSUER_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.ISSUER));
             registry.unsuspend(CREDENTIAL, "not mine");
-            vm.expectRevert(_unauthorized(callers[i], ISSUER_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.ISSUER));
             registry.suspend(CREDENTIAL, "not mine");
             vm.stopPrank();
         }
@@ -308,42 +282,25 @@ contract CredentialRegistryTest is Test {
     // ---------------------------------------------------------------- batch suspension
 
     function test_Status_FollowsTheBatchQuarantineAndRelease() public {
-        _anchor(issuer, CREDENTIAL, 0, lot);
-        vm.prank(quality);
-        ledger.quarantine(lot, "excursion");
-        _assertStatus(CREDENTIAL, SUSPENDED, "quarantine suspends");
-        assertFalse(registry.credential(CREDENTIAL).suspended, "with no write to the credential");
-
-        vm.prank(quality);
-        ledger.release(lot, "inspected");
-        _assertStatus(CREDENTIAL, VALID, "release lifts the suspension");
+        _assertStatusFollowsTheLot(ledger.quarantine, "quarantine suspends");
     }
 
     function test_Status_FollowsTheBatchRecall() public {
-        _anchor(issuer, CREDENTIAL, 0, lot);
-        vm.prank(quality);
-        ledger.recall(lot, "supplier recall");
-        _assertStatus(CREDENTIAL, SUSPENDED, "recall suspends");
-        vm.prank(quality);
-        ledger.release(lot, "recall closed");
-        _assertStatus(CREDENTIAL, VALID, "release lifts the suspension");
+        _assertStatusFollowsTheLot(ledger.recall, "recall suspends");
     }
 
     function test_Status_UnaffectedByOtherBatches() public {
         _anchor(issuer, CREDENTIAL, 0, bytes32(0));
-        vm.prank(quality);
-        ledger.quarantine(lot, "excursion");
+        _quarantineLot();
         _assertStatus(CREDENTIAL, VALID, "tied to no batch");
     }
 
     function test_Status_IssuerSuspensionOutlastsTheBatchRelease() public {
         _anchor(issuer, CREDENTIAL, 0, lot);
-        vm.prank(quality);
-        ledger.quarantine(lot, "excursion");
+        _quarantineLot();
         vm.prank(issuer);
         registry.suspend(CREDENTIAL, "re-test the lot");
-        vm.prank(quality);
-        ledger.release(lot, "inspected");
+        _releaseLot();
         _assertStatus(CREDENTIAL, SUSPENDED, "the issuer's suspension stands");
         vm.prank(issuer);
         registry.unsuspend(CREDENTIAL, "re-tested");
@@ -364,8 +321,7 @@ contract CredentialRegistryTest is Test {
         _anchor(issuer, CREDENTIAL, T0 + 30 days, lot);
         vm.prank(issuer);
         registry.suspend(CREDENTIAL, "review");
-        vm.prank(quality);
-        ledger.quarantine(lot, "excursion");
+        _quarantineLot();
         vm.warp(T0 + 31 days);
         _assertStatus(CREDENTIAL, EXPIRED, "expiry is final, suspension is not");
     }
@@ -386,8 +342,7 @@ contract CredentialRegistryTest is Test {
         registry.revoke(hashes[1], "revoked");
         registry.suspend(hashes[2], "suspended");
         vm.stopPrank();
-        vm.prank(quality);
-        ledger.quarantine(lot, "excursion");
+        _quarantineLot();
         vm.warp(T0 + 2);
 
         ICredentialRegistry.CredentialStatus[] memory statuses = registry.statusMany(hashes);
@@ -458,7 +413,7 @@ contract CredentialRegistryTest is Test {
     function test_SetTrusted_RevertsForNonGovernors() public {
         address[4] memory callers = [issuer, operator, quality, outsider];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], GOVERNOR_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.GOVERNOR));
             vm.prank(callers[i]);
             registry.setTrusted(issuer, CALIBRATION, true);
         }
@@ -541,7 +496,7 @@ contract CredentialRegistryTest is Test {
     function test_BindSubject_RevertsForNonOperators() public {
         address[4] memory callers = [issuer, governor, quality, outsider];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], OPERATOR_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.OPERATOR));
             vm.prank(callers[i]);
             registry.bindSubject(ASSET_DID, lot);
         }
@@ -553,8 +508,7 @@ contract CredentialRegistryTest is Test {
 
     function test_Writers_RevertWhilePaused() public {
         _anchor(issuer, CREDENTIAL, 0, bytes32(0));
-        vm.prank(governor);
-        membership.pause();
+        _pause();
         bytes memory paused = abi.encodeWithSelector(IMembership.MembershipPaused.selector);
 
         vm.startPrank(issuer);
@@ -616,15 +570,15 @@ contract CredentialRegistryTest is Test {
         if (caller == governor || caller == issuer || caller == otherIssuer || caller == operator) caller = outsider;
         _anchor(issuer, CREDENTIAL, 0, bytes32(0));
         vm.startPrank(caller);
-        vm.expectRevert(_unauthorized(caller, ISSUER_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.ISSUER));
         registry.anchor(keccak256(abi.encode(caller)), CALIBRATION, SUBJECT, 0, bytes32(0));
-        vm.expectRevert(_unauthorized(caller, ISSUER_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.ISSUER));
         registry.revoke(CREDENTIAL, "fuzz");
-        vm.expectRevert(_unauthorized(caller, ISSUER_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.ISSUER));
         registry.suspend(CREDENTIAL, "fuzz");
-        vm.expectRevert(_unauthorized(caller, GOVERNOR_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.GOVERNOR));
         registry.setTrusted(caller, CALIBRATION, true);
-        vm.expectRevert(_unauthorized(caller, OPERATOR_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.OPERATOR));
         registry.bindSubject(ASSET_DID, lot);
         vm.stopPrank();
         _assertStatus(CREDENTIAL, VALID, "credential unchanged");
@@ -635,6 +589,31 @@ contract CredentialRegistryTest is Test {
     function _anchor(address by, bytes32 credentialHash, uint64 validUntil, bytes32 batchId) internal {
         vm.prank(by);
         registry.anchor(credentialHash, CALIBRATION, SUBJECT, validUntil, batchId);
+    }
+
+    /// @dev The quality lab quarantines the lot, as the compliance contract would on a breach.
+    function _quarantineLot() internal {
+        vm.prank(quality);
+        ledger.quarantine(lot, "excursion");
+    }
+
+    function _releaseLot() internal {
+        vm.prank(quality);
+        ledger.release(lot, "inspected");
+    }
+
+    /// @dev A credential tied to the lot reads SUSPENDED while the quality lab holds the lot by
+    /// `hold` (quarantine or recall), without a write to the credential, and VALID once released.
+    function _assertStatusFollowsTheLot(function(bytes32, string memory) external hold, string memory suspends)
+        internal
+    {
+        _anchor(issuer, CREDENTIAL, 0, lot);
+        vm.prank(quality);
+        hold(lot, "held by quality");
+        _assertStatus(CREDENTIAL, SUSPENDED, suspends);
+        assertFalse(registry.credential(CREDENTIAL).suspended, "with no write to the credential");
+        _releaseLot();
+        _assertStatus(CREDENTIAL, VALID, "release lifts the suspension");
     }
 
     function _setTrusted(uint64 at, bool trusted) internal {
@@ -665,9 +644,5 @@ contract CredentialRegistryTest is Test {
             }
             if (!seen) ++count;
         }
-    }
-
-    function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(IMembership.MembershipUnauthorizedAccount.selector, account, role);
     }
 }

@@ -2,52 +2,35 @@
 pragma solidity ^0.8.24;
 
 import {DeviceRegistry} from "../src/DeviceRegistry.sol";
-import {Membership} from "../src/Membership.sol";
-import {ProvenanceLedger} from "../src/ProvenanceLedger.sol";
 import {IDeviceRegistry} from "../src/interfaces/IDeviceRegistry.sol";
 import {IMembership} from "../src/interfaces/IMembership.sol";
 import {IProvenanceLedger} from "../src/interfaces/IProvenanceLedger.sol";
-import {Test} from "./utils/Test.sol";
+import {Roles} from "../src/libraries/Roles.sol";
+import {ConsortiumBase} from "./utils/ConsortiumBase.sol";
 
-contract DeviceRegistryTest is Test {
-    Membership internal membership;
-    ProvenanceLedger internal ledger;
+contract DeviceRegistryTest is ConsortiumBase {
     DeviceRegistry internal registry;
 
-    address internal governor;
-    address internal operator;
     address internal otherOperator;
     address internal compliance;
-    address internal outsider;
     address internal device;
 
     bytes32 internal lot;
     bytes32 internal otherLot;
 
-    bytes32 internal constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
-    bytes32 internal constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     bytes32 internal constant PRODUCT = keccak256("vaccine-2-8C");
     string internal constant DID = "did:pkh:eip155:31337:0xdevice";
 
     function setUp() public {
-        governor = makeAddr("governor");
-        operator = makeAddr("operator");
+        _deployConsortium();
         otherOperator = makeAddr("other-operator");
         compliance = makeAddr("compliance");
-        outsider = makeAddr("outsider");
         device = makeAddr("device");
-
-        membership = new Membership(governor);
-        ledger = new ProvenanceLedger(membership);
         registry = new DeviceRegistry(membership, ledger);
 
-        vm.startPrank(governor);
-        membership.grantRole(OPERATOR_ROLE, operator);
-        membership.grantRole(OPERATOR_ROLE, otherOperator);
-        membership.registerOrganization(operator, "did:pkh:eip155:31337:operator", "Operator");
-        membership.registerOrganization(otherOperator, "did:pkh:eip155:31337:other", "Other Operator");
+        _enrol(otherOperator, Roles.OPERATOR, "did:pkh:eip155:31337:other", "Other Operator");
+        vm.prank(governor);
         registry.setCompliance(compliance);
-        vm.stopPrank();
 
         vm.startPrank(operator);
         lot = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "urn:lot:1");
@@ -82,15 +65,14 @@ contract DeviceRegistryTest is Test {
     function test_RegisterDevice_RevertsForUnauthorizedCallers() public {
         address[3] memory callers = [outsider, governor, compliance];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], OPERATOR_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.OPERATOR));
             vm.prank(callers[i]);
             registry.registerDevice(device, DID);
         }
     }
 
     function test_RegisterDevice_RevertsWhenPausedOrDeactivated() public {
-        vm.prank(governor);
-        membership.pause();
+        _pause();
         vm.expectRevert(abi.encodeWithSelector(IMembership.MembershipPaused.selector));
         vm.prank(operator);
         registry.registerDevice(device, DID);
@@ -99,7 +81,7 @@ contract DeviceRegistryTest is Test {
         membership.unpause();
         membership.setOrganizationActive(operator, false);
         vm.stopPrank();
-        vm.expectRevert(_unauthorized(operator, OPERATOR_ROLE));
+        vm.expectRevert(_unauthorized(operator, Roles.OPERATOR));
         vm.prank(operator);
         registry.registerDevice(device, DID);
     }
@@ -140,7 +122,7 @@ contract DeviceRegistryTest is Test {
         _register();
         address[3] memory callers = [otherOperator, outsider, compliance];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], GOVERNOR_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.GOVERNOR));
             vm.prank(callers[i]);
             registry.setDeviceActive(device, false);
         }
@@ -149,9 +131,8 @@ contract DeviceRegistryTest is Test {
 
     function test_SetDeviceActive_OwnerNeedsAUsableOperatorRole() public {
         _register();
-        vm.prank(governor);
-        membership.setOrganizationActive(operator, false);
-        vm.expectRevert(_unauthorized(operator, OPERATOR_ROLE));
+        _deactivate(operator);
+        vm.expectRevert(_unauthorized(operator, Roles.OPERATOR));
         vm.prank(operator);
         registry.setDeviceActive(device, false);
     }
@@ -203,7 +184,7 @@ contract DeviceRegistryTest is Test {
 
         address[3] memory callers = [governor, outsider, compliance];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], OPERATOR_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.OPERATOR));
             vm.prank(callers[i]);
             registry.assignDevice(device, lot);
         }
@@ -230,7 +211,7 @@ contract DeviceRegistryTest is Test {
     function test_SetCompliance_RevertsForOthersAndZeroAddress() public {
         address[3] memory callers = [operator, outsider, compliance];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], GOVERNOR_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.GOVERNOR));
             vm.prank(callers[i]);
             registry.setCompliance(outsider);
         }
@@ -343,13 +324,13 @@ contract DeviceRegistryTest is Test {
         }
         _registerAndAssign();
         vm.startPrank(caller);
-        vm.expectRevert(_unauthorized(caller, OPERATOR_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.OPERATOR));
         registry.registerDevice(makeAddr("another-device"), DID);
-        vm.expectRevert(_unauthorized(caller, GOVERNOR_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.GOVERNOR));
         registry.setDeviceActive(device, false);
-        vm.expectRevert(_unauthorized(caller, OPERATOR_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.OPERATOR));
         registry.assignDevice(device, otherLot);
-        vm.expectRevert(_unauthorized(caller, GOVERNOR_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.GOVERNOR));
         registry.setCompliance(caller);
         vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryNotCompliance.selector, caller));
         registry.acceptReading(device, lot, 1);
@@ -371,9 +352,5 @@ contract DeviceRegistryTest is Test {
         _register();
         vm.prank(operator);
         registry.assignDevice(device, lot);
-    }
-
-    function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(IMembership.MembershipUnauthorizedAccount.selector, account, role);
     }
 }

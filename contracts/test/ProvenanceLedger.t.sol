@@ -1,30 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
-import {Membership} from "../src/Membership.sol";
-import {ProvenanceLedger} from "../src/ProvenanceLedger.sol";
 import {IMembership} from "../src/interfaces/IMembership.sol";
 import {IProvenanceLedger} from "../src/interfaces/IProvenanceLedger.sol";
-import {Test} from "./utils/Test.sol";
+import {Roles} from "../src/libraries/Roles.sol";
+import {ConsortiumBase} from "./utils/ConsortiumBase.sol";
 
-contract ProvenanceLedgerTest is Test {
-    Membership internal membership;
-    ProvenanceLedger internal ledger;
-
-    address internal governor;
-    address internal operator;
-    address internal quality;
+contract ProvenanceLedgerTest is ConsortiumBase {
     address internal compliance;
-    address internal outsider;
 
     uint256 private _nonce;
 
     uint256 internal constant GAS_EVENTS = 200;
     uint256 internal constant GAS_PAYLOAD_BYTES = 500;
-
-    bytes32 internal constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    bytes32 internal constant QUALITY_ROLE = keccak256("QUALITY_ROLE");
-    bytes32 internal constant QUARANTINE_ROLE = keccak256("QUARANTINE_ROLE");
 
     bytes32 internal constant PRODUCT = keccak256("vaccine-2-8C");
     string internal constant LOT_URI = "https://id.gs1.org/01/09506000134352/10/LOT001";
@@ -42,22 +30,10 @@ contract ProvenanceLedgerTest is Test {
     IProvenanceLedger.BatchStatus internal constant RECALLED = IProvenanceLedger.BatchStatus.RECALLED;
 
     function setUp() public {
-        governor = makeAddr("governor");
-        operator = makeAddr("operator");
-        quality = makeAddr("quality");
+        _deployConsortium();
         compliance = makeAddr("compliance");
-        outsider = makeAddr("outsider");
-
-        membership = new Membership(governor);
-        ledger = new ProvenanceLedger(membership);
-
-        vm.startPrank(governor);
-        membership.grantRole(OPERATOR_ROLE, operator);
-        membership.grantRole(QUALITY_ROLE, quality);
-        membership.grantRole(QUARANTINE_ROLE, compliance);
-        membership.registerOrganization(operator, "did:pkh:eip155:31337:operator", "Operator");
-        membership.registerOrganization(quality, "did:pkh:eip155:31337:quality", "Quality Lab");
-        vm.stopPrank();
+        _enrol(quality, Roles.QUALITY, "did:pkh:eip155:31337:quality", "Quality Lab");
+        _grant(Roles.QUARANTINE, compliance);
     }
 
     // ---------------------------------------------------------------- construction
@@ -122,7 +98,7 @@ contract ProvenanceLedgerTest is Test {
     function test_CreateBatch_RevertsForUnauthorizedCallers() public {
         address[3] memory callers = [outsider, quality, compliance];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], OPERATOR_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.OPERATOR));
             vm.prank(callers[i]);
             ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), LOT_URI);
         }
@@ -137,7 +113,7 @@ contract ProvenanceLedgerTest is Test {
 
     function test_CreateBatch_RevertsForDeactivatedOrganization() public {
         _deactivate(operator);
-        vm.expectRevert(_unauthorized(operator, OPERATOR_ROLE));
+        vm.expectRevert(_unauthorized(operator, Roles.OPERATOR));
         vm.prank(operator);
         ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), LOT_URI);
     }
@@ -209,7 +185,7 @@ contract ProvenanceLedgerTest is Test {
         bytes32 lot = _create(LOT_URI);
         address[3] memory callers = [outsider, quality, compliance];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], OPERATOR_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.OPERATOR));
             vm.prank(callers[i]);
             ledger.recordEvents(lot, _kinds(OTHER), _payloads("x"));
         }
@@ -226,7 +202,7 @@ contract ProvenanceLedgerTest is Test {
     function test_RecordEvents_RevertsForDeactivatedOrganization() public {
         bytes32 lot = _create(LOT_URI);
         _deactivate(operator);
-        vm.expectRevert(_unauthorized(operator, OPERATOR_ROLE));
+        vm.expectRevert(_unauthorized(operator, Roles.OPERATOR));
         vm.prank(operator);
         ledger.recordEvents(lot, _kinds(OTHER), _payloads("x"));
     }
@@ -442,7 +418,7 @@ contract ProvenanceLedgerTest is Test {
         bytes32 lot = _create(LOT_URI);
         address[3] memory callers = [outsider, operator, quality];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], QUARANTINE_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.QUARANTINE));
             vm.prank(callers[i]);
             ledger.quarantine(lot, "excursion");
         }
@@ -452,7 +428,7 @@ contract ProvenanceLedgerTest is Test {
         bytes32 lot = _batchIn(QUARANTINED);
         address[3] memory callers = [outsider, operator, compliance];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], QUALITY_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.QUALITY));
             vm.prank(callers[i]);
             ledger.release(lot, "cleared");
         }
@@ -462,7 +438,7 @@ contract ProvenanceLedgerTest is Test {
         bytes32 lot = _create(LOT_URI);
         address[3] memory callers = [outsider, operator, compliance];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], QUALITY_ROLE));
+            vm.expectRevert(_unauthorized(callers[i], Roles.QUALITY));
             vm.prank(callers[i]);
             ledger.recall(lot, "defect");
         }
@@ -486,17 +462,15 @@ contract ProvenanceLedgerTest is Test {
     function test_StatusChanges_RevertForDeactivatedOrganization() public {
         bytes32 lot = _batchIn(QUARANTINED);
         _deactivate(quality);
-        vm.expectRevert(_unauthorized(quality, QUALITY_ROLE));
+        vm.expectRevert(_unauthorized(quality, Roles.QUALITY));
         vm.prank(quality);
         ledger.release(lot, "");
-        vm.expectRevert(_unauthorized(quality, QUALITY_ROLE));
+        vm.expectRevert(_unauthorized(quality, Roles.QUALITY));
         vm.prank(quality);
         ledger.recall(lot, "");
 
-        vm.startPrank(governor);
-        membership.grantRole(QUARANTINE_ROLE, quality);
-        vm.stopPrank();
-        vm.expectRevert(_unauthorized(quality, QUARANTINE_ROLE));
+        _grant(Roles.QUARANTINE, quality);
+        vm.expectRevert(_unauthorized(quality, Roles.QUARANTINE));
         vm.prank(quality);
         ledger.quarantine(lot, "");
     }
@@ -605,15 +579,15 @@ contract ProvenanceLedgerTest is Test {
         if (caller == operator || caller == quality || caller == compliance) caller = outsider;
         bytes32 lot = _batchIn(QUARANTINED);
         vm.startPrank(caller);
-        vm.expectRevert(_unauthorized(caller, OPERATOR_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.OPERATOR));
         ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), ITEM_URI);
-        vm.expectRevert(_unauthorized(caller, OPERATOR_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.OPERATOR));
         ledger.recordEvents(lot, _kinds(INSPECTION), _payloads("x"));
-        vm.expectRevert(_unauthorized(caller, QUARANTINE_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.QUARANTINE));
         ledger.quarantine(lot, "");
-        vm.expectRevert(_unauthorized(caller, QUALITY_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.QUALITY));
         ledger.release(lot, "");
-        vm.expectRevert(_unauthorized(caller, QUALITY_ROLE));
+        vm.expectRevert(_unauthorized(caller, Roles.QUALITY));
         ledger.recall(lot, "");
         vm.stopPrank();
     }
@@ -727,25 +701,11 @@ contract ProvenanceLedgerTest is Test {
         }
     }
 
-    function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(IMembership.MembershipUnauthorizedAccount.selector, account, role);
-    }
-
     function _invalidTransition(bytes32 id, IProvenanceLedger.BatchStatus from, IProvenanceLedger.BatchStatus to)
         internal
         pure
         returns (bytes memory)
     {
         return abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerInvalidTransition.selector, id, from, to);
-    }
-
-    function _pause() internal {
-        vm.prank(governor);
-        membership.pause();
-    }
-
-    function _deactivate(address account) internal {
-        vm.prank(governor);
-        membership.setOrganizationActive(account, false);
     }
 }

@@ -22,7 +22,7 @@ from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
 from tests.bridge_ingress.ingress_fakes import FakeIngestor
 from tests.conftest import ANVIL_KEYS
-from tests.credentials.credential_factories import claims
+from tests.credentials.credential_factories import CHECK_NAMES, claims
 
 pytestmark = pytest.mark.integration
 
@@ -86,16 +86,7 @@ def test_an_auditor_verifies_a_credential_and_sees_a_quarantine_at_once(
 
     (report,) = client.post("/api/v1/credentials/verify", json=[credential], headers=auth).json()
     assert (report["valid"], failed_checks(report)) == (True, [])
-    assert [check["name"] for check in report["checks"]] == [
-        "proof",
-        "schema",
-        "anchored",
-        "not_revoked",
-        "not_suspended",
-        "issuer_trusted",
-        "not_expired",
-        "subject_bound",
-    ]
+    assert [check["name"] for check in report["checks"]] == CHECK_NAMES
 
     consortium.writer(consortium.quality).quarantine(lot, "inspection pending")
     (report,) = client.post("/api/v1/credentials/verify", json=[credential], headers=auth).json()

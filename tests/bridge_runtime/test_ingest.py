@@ -193,30 +193,33 @@ def test_lower_seq_than_a_windowed_reading_is_rejected(ingestor, device, rules, 
         )
 
 
-def test_a_late_reading_out_of_time_order_with_its_neighbours_is_rejected(ingestor, device):
-    for seq in (3, 5):
-        assert ingestor.accept(payload(signed_of(device, seq)), source="t").status == "accepted"
-    for timestamp in (T0 + 60 * 3 - 1, T0 + 60 * 5 + 1):
+@pytest.mark.parametrize(
+    ("stored", "seq", "timestamps", "reason"),
+    [
+        # a late seq 4 must fit between its stored neighbours 3 and 5, on either side
+        (
+            (3, 5),
+            4,
+            (T0 + 60 * 3 - 1, T0 + 60 * 5 + 1),
+            "timestamp out of order with the device's neighbouring readings",
+        ),
+        ((5,), 6, (T0,), "timestamp before the device's previous reading"),
+    ],
+    ids=["late reading between its neighbours", "before the previous reading"],
+)
+def test_a_timestamp_out_of_order_is_rejected(ingestor, device, stored, seq, timestamps, reason):
+    for stored_seq in stored:
+        raw = payload(signed_of(device, stored_seq))
+        assert ingestor.accept(raw, source="t").status == "accepted"
+    for timestamp in timestamps:
         assert_rejected(
             ingestor,
-            payload(signed_of(device, 4, timestamp=timestamp)),
-            reason="timestamp out of order with the device's neighbouring readings",
+            payload(signed_of(device, seq, timestamp=timestamp)),
+            reason=reason,
             code="timestamp_regression",
             device=device.address,
-            seq=4,
+            seq=seq,
         )
-
-
-def test_timestamp_before_the_previous_reading_is_rejected(ingestor, device):
-    assert ingestor.accept(payload(signed_of(device, 5)), source="t").status == "accepted"
-    assert_rejected(
-        ingestor,
-        payload(signed_of(device, 6, timestamp=T0)),
-        reason="timestamp before the device's previous reading",
-        code="timestamp_regression",
-        device=device.address,
-        seq=6,
-    )
 
 
 def test_unknown_device_is_rejected(ingestor):

@@ -30,6 +30,7 @@ from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import Reading, to_json
 from oracle_bridge.rules import Rule
 from tests.conftest import ANVIL_KEYS, Consortium
+from tests.credentials.credential_factories import CHECK_NAMES
 
 pytestmark = pytest.mark.integration
 
@@ -37,16 +38,6 @@ PASSPHRASE = "credential cli passphrase 2026"
 LOT = DigitalLink.lot("09506000134352", "CLI-1")
 # 2-8 °C, hard limits -5/25 °C, 10 min excursions, 1 h data gaps
 RULE = Rule(2000, 8000, -5000, 25000, 600, 3600)
-CHECKS = [
-    "proof",
-    "schema",
-    "anchored",
-    "not_revoked",
-    "not_suspended",
-    "issuer_trusted",
-    "not_expired",
-    "subject_bound",
-]
 
 runner = CliRunner()
 
@@ -67,20 +58,26 @@ class Ledger:
     def invoke(self, *args: str, **env: str):  # noqa: ANN201 - click's Result
         return runner.invoke(app, ["credential", *args], env={**self.env, **env})
 
-    def issue(self, out: Path, *extra: str):  # noqa: ANN201 - click's Result
-        result = self.invoke(
+    def issue_fit_for_use(  # noqa: ANN201 - click's Result
+        self, *extra: str, claims: Path | None = None, key: Path | None = None, **env: str
+    ):
+        """`credential issue FitForUse` about the lot: the sample claims and the trusted
+        issuer's keystore unless told otherwise; the outcome is the caller's to judge."""
+        return self.invoke(
             "issue",
             "FitForUse",
             "--subject",
             self.lot_did,
             "--claims",
-            str(self.claims),
+            str(claims or self.claims),
             "--key",
-            str(self.issuer_key),
-            "--out",
-            str(out),
+            str(key or self.issuer_key),
             *extra,
+            **env,
         )
+
+    def issue(self, out: Path, *extra: str):  # noqa: ANN201 - click's Result
+        result = self.issue_fit_for_use("--out", str(out), *extra)
         assert result.exit_code == 0, result.output
         return result
 
@@ -159,12 +156,12 @@ def test_issue_list_verify_revoke_verify(ledger, tmp_path):
     verified = ledger.invoke("verify", str(vc_file))
     assert verified.exit_code == 0, verified.output
     assert "valid: every check passed" in verified.stdout
-    assert all(name in verified.stdout for name in CHECKS)
+    assert all(name in verified.stdout for name in CHECK_NAMES)
     as_json = ledger.invoke("verify", str(vc_file), "--json")
     assert as_json.exit_code == 0
     report = json.loads(as_json.stdout)
     assert report["valid"] is True and report["credentialHash"] == digest
-    assert outcomes(report) == dict.fromkeys(CHECKS, "passed")
+    assert outcomes(report) == dict.fromkeys(CHECK_NAMES, "passed")
 
     revoked = ledger.invoke(
         "revoke",
@@ -184,43 +181,20 @@ def test_issue_list_verify_revoke_verify(ledger, tmp_path):
     assert after.exit_code == 1
     report = json.loads(after.stdout)
     assert report["valid"] is False
-    assert outcomes(report) == dict.fromkeys(CHECKS, "passed") | {"not_revoked": "failed"}
+    assert outcomes(report) == dict.fromkeys(CHECK_NAMES, "passed") | {"not_revoked": "failed"}
     human = ledger.invoke("verify", str(vc_file))
     assert human.exit_code == 1
     assert "not valid: not_revoked did not pass" in human.stdout
 
 
 def test_issue_writes_the_credential_alone_to_stdout(ledger):
-    plain = ledger.invoke(
-        "issue",
-        "FitForUse",
-        "--subject",
-        ledger.lot_did,
-        "--claims",
-        str(ledger.claims),
-        "--key",
-        str(ledger.issuer_key),
-        "--expires",
-        "2099-01-01",
-        "--suspends-with-lot",
-        LOT.uri,
-    )
+    plain = ledger.issue_fit_for_use("--expires", "2099-01-01", "--suspends-with-lot", LOT.uri)
     assert plain.exit_code == 0, plain.output
     vc = json.loads(plain.stdout)
     assert vc["expirationDate"] == "2099-01-01T00:00:00Z"
     assert "issued    FitForUse" in plain.stderr
 
-    machine = ledger.invoke(
-        "issue",
-        "FitForUse",
-        "--subject",
-        ledger.lot_did,
-        "--claims",
-        str(ledger.claims),
-        "--key",
-        str(ledger.issuer_key),
-        "--json",
-    )
+    machine = ledger.issue_fit_for_use("--json")
     assert machine.exit_code == 0, machine.output
     document = json.loads(machine.stdout)
     assert set(document) == {"credentialHash", "anchorTransaction", "out", "credential"}
@@ -270,15 +244,7 @@ def test_a_tampered_credential_fails_verify_on_its_proof(ledger, tmp_path):
 
 
 def test_a_wrong_passphrase_is_one_clear_line_and_nothing_is_issued(ledger, tmp_path):
-    result = ledger.invoke(
-        "issue",
-        "FitForUse",
-        "--subject",
-        ledger.lot_did,
-        "--claims",
-        str(ledger.claims),
-        "--key",
-        str(ledger.issuer_key),
+    result = ledger.issue_fit_for_use(
         "--out",
         str(tmp_path / "fit.json"),
         **{PASSPHRASE_VARIABLE: "not the passphrase of that file"},
@@ -308,16 +274,7 @@ def test_an_issuer_without_the_role_is_refused_by_the_chain(ledger, tmp_path):
     outsider_key = store_key(
         tmp_path / "outsider.json", ledger.consortium.outsider.key, passphrase=PASSPHRASE
     )
-    result = ledger.invoke(
-        "issue",
-        "FitForUse",
-        "--subject",
-        ledger.lot_did,
-        "--claims",
-        str(ledger.claims),
-        "--key",
-        str(outsider_key),
-    )
+    result = ledger.issue_fit_for_use(key=outsider_key)
     assert result.exit_code == 1
     assert "ISSUER_ROLE" in result.stderr and "Traceback" not in result.output
 
@@ -358,16 +315,7 @@ def test_bad_input_is_one_clear_line(ledger, tmp_path, args, message, monkeypatc
 def test_a_claims_file_that_breaks_the_schema_is_refused_with_its_path(ledger, tmp_path):
     claims = tmp_path / "bad.json"
     claims.write_text(json.dumps({"lot": LOT.uri, "colour": "blue"}))
-    result = ledger.invoke(
-        "issue",
-        "FitForUse",
-        "--subject",
-        ledger.lot_did,
-        "--claims",
-        str(claims),
-        "--key",
-        str(ledger.issuer_key),
-    )
+    result = ledger.issue_fit_for_use(claims=claims)
     assert result.exit_code == 1
     assert "FitForUse claims do not match" in result.stderr and "colour" in result.stderr
 

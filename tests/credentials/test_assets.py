@@ -30,13 +30,23 @@ def registry_of(consortium: Consortium, account=None) -> CredentialRegistryClien
     )
 
 
-def commission(consortium: Consortium, link: DigitalLink, keystore_dir, **options):
+def commission(
+    consortium: Consortium,
+    link: DigitalLink,
+    keystore_dir,
+    *,
+    passphrase: str | None = PASSPHRASE,
+    **options,
+):
+    """`assets.commission` by the operator under the test passphrase; `passphrase=None`
+    leaves the argument out, so commission reads PASSPHRASE_VARIABLE itself."""
+    if passphrase is not None:
+        options["passphrase"] = passphrase
     return assets.commission(
         writer=consortium.writer(),
-        registry=registry_of(consortium),
         link=link,
         keystore_dir=keystore_dir,
-        **({"passphrase": PASSPHRASE} | options),
+        **({"registry": registry_of(consortium)} | options),
     )
 
 
@@ -66,13 +76,7 @@ def test_a_commissioned_lot_is_on_chain_with_its_did_bound_and_its_key_encrypted
 def test_a_serialized_item_is_commissioned_the_same_way(consortium, tmp_path):
     link = DigitalLink.item(GTIN, "SN-COMM-1")
 
-    asset = assets.commission(
-        writer=consortium.writer(),
-        registry=registry_of(consortium),
-        link=link,
-        keystore_dir=tmp_path,
-        passphrase=PASSPHRASE,
-    )
+    asset = commission(consortium, link, tmp_path)
 
     assert consortium.writer().batch(link.batch_id).kind is BatchKind.ITEM
     assert registry_of(consortium).bound_entity(asset.did).entity_id == link.batch_id
@@ -104,12 +108,7 @@ def test_a_refused_passphrase_stops_before_anything_is_on_chain(consortium, tmp_
     monkeypatch.setenv(PASSPHRASE_VARIABLE, "changeme")
 
     with pytest.raises(PassphraseRefused):
-        assets.commission(
-            writer=consortium.writer(),
-            registry=registry_of(consortium),
-            link=link,
-            keystore_dir=tmp_path,
-        )
+        commission(consortium, link, tmp_path, passphrase=None)
 
     assert consortium.writer().batch(link.batch_id).status is BatchStatus.NONE
     assert list(tmp_path.iterdir()) == []
@@ -119,12 +118,7 @@ def test_the_passphrase_comes_from_the_environment(consortium, tmp_path, monkeyp
     monkeypatch.setenv(PASSPHRASE_VARIABLE, PASSPHRASE)
     link = DigitalLink.lot(GTIN, "COMM-6")
 
-    asset = assets.commission(
-        writer=consortium.writer(),
-        registry=registry_of(consortium),
-        link=link,
-        keystore_dir=tmp_path,
-    )
+    asset = commission(consortium, link, tmp_path, passphrase=None)
 
     assert asset_signer(load_key(asset.keystore)).did == asset.did
 
@@ -132,12 +126,8 @@ def test_the_passphrase_comes_from_the_environment(consortium, tmp_path, monkeyp
 def test_one_account_commissions_and_binds(consortium, tmp_path):
     link = DigitalLink.lot(GTIN, "COMM-7")
     with pytest.raises(ValueError, match="one account"):
-        assets.commission(
-            writer=consortium.writer(),
-            registry=registry_of(consortium, consortium.governor),
-            link=link,
-            keystore_dir=tmp_path,
-            passphrase=PASSPHRASE,
+        commission(
+            consortium, link, tmp_path, registry=registry_of(consortium, consortium.governor)
         )
     assert consortium.writer().batch(link.batch_id).status is BatchStatus.NONE
 

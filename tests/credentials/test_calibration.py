@@ -4,10 +4,8 @@ one of its stored calibration certificates verifies fully; the chain going away.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from credential_factories import claims
@@ -20,12 +18,11 @@ from credentials.issue import credential_hash
 from credentials.registry import CredentialRegistryClient
 from credentials.report import CheckName, Outcome
 from credentials.service import issue_and_anchor, revoke_credential
-from credentials.store import CredentialStore, create_credential_tables
+from credentials.store import CredentialStore
 from credentials.types import CredentialType
 from credentials.verify import CredentialVerifier
 from ledger_client.chain import connect
 from ledger_client.config import LedgerSettings
-from ledger_client.indexer.database import make_engine
 from ledger_client.local_chain import free_port
 from ledger_client.roles import Role
 from oracle_bridge.config import BridgeSettings
@@ -87,14 +84,6 @@ def lab(w3) -> Lab:
         signer=account_signer(account.key, chain_id=c.deployment.chain_id),
         registry=CredentialRegistryClient(c.sender(account), c.deployment),
     )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CredentialStore]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'credentials.db'}")
-    create_credential_tables(engine)
-    yield CredentialStore(engine)
-    engine.dispose()
 
 
 def check_of(lab: Lab, store: CredentialStore, **options) -> CredentialCalibrationCheck:

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 import pytest
-from credential_factories import T0, issue_sample, quality
+from credential_factories import CHECK_NAMES, T0, issue_sample, quality
 
 from credentials.report import (
     Check,
@@ -23,17 +23,6 @@ from credentials.report import (
 from credentials.types import CredentialType
 
 pytestmark = pytest.mark.unit
-
-NAMES = [
-    "proof",
-    "schema",
-    "anchored",
-    "not_revoked",
-    "not_suspended",
-    "issuer_trusted",
-    "not_expired",
-    "subject_bound",
-]
 
 
 @cache
@@ -55,7 +44,7 @@ def all_passed() -> VerificationReport:
 
 def test_a_report_holds_every_check_in_order_and_starts_unchecked() -> None:
     report = VerificationReport.unchecked()
-    assert [check.name.value for check in report.checks] == NAMES
+    assert [check.name.value for check in report.checks] == CHECK_NAMES
     assert {check.outcome for check in report.checks} == {Outcome.NOT_CHECKED}
     assert not report.valid
 
@@ -71,7 +60,7 @@ def test_valid_only_when_every_check_passed() -> None:
 
 def test_chain_checks_are_filled_in_later_without_reordering() -> None:
     offline = offline_report(fit_for_use(), now=T0 + timedelta(days=1))
-    assert [c.name.value for c in offline.checks] == NAMES
+    assert [c.name.value for c in offline.checks] == CHECK_NAMES
     assert offline.check(CheckName.PROOF).outcome is Outcome.PASSED
     assert offline.check(CheckName.SCHEMA).outcome is Outcome.PASSED
     assert offline.check(CheckName.NOT_EXPIRED).outcome is Outcome.PASSED
@@ -89,7 +78,7 @@ def test_chain_checks_are_filled_in_later_without_reordering() -> None:
         )
     ]
     complete = offline.with_checks(*chain)
-    assert [c.name.value for c in complete.checks] == NAMES
+    assert [c.name.value for c in complete.checks] == CHECK_NAMES
     assert complete.valid
     assert offline.check(CheckName.ANCHORED).outcome is Outcome.NOT_CHECKED  # unchanged
 
@@ -102,7 +91,7 @@ def test_report_is_plain_data() -> None:
             {"name": "proof", "outcome": "failed", "detail": "bad"},
             *(
                 {"name": name, "outcome": "not_checked", "detail": "not checked"}
-                for name in NAMES[1:]
+                for name in CHECK_NAMES[1:]
             ),
         ],
     }

@@ -3,10 +3,8 @@ the store, and the refusals that happen before anything is signed or sent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from credential_factories import claims
@@ -19,11 +17,9 @@ from credentials.identities import Signer, account_signer, mint_asset_did
 from credentials.issue import credential_hash
 from credentials.registry import CredentialRegistryClient, CredentialStatus
 from credentials.service import issue_and_anchor, revoke_credential
-from credentials.store import CredentialStore, create_credential_tables
 from credentials.types import CredentialType
 from ledger_client.errors import ContractRevert
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.database import make_engine
 from ledger_client.roles import Role
 from tests.conftest import ANVIL_KEYS, Consortium, make_consortium
 
@@ -70,14 +66,6 @@ def issuing(w3) -> Issuing:
         issuer=account_signer(account.key, chain_id=c.deployment.chain_id),
         asset=mint_asset_did().did,
     )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[CredentialStore]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'credentials.db'}")
-    create_credential_tables(engine)
-    yield CredentialStore(engine)
-    engine.dispose()
 
 
 def test_issue_and_anchor_anchors_the_hash_and_stores_the_credential(issuing, store):

@@ -153,6 +153,17 @@ class Ledger:
             **options,
         )
 
+    def sign_fit_for_use(self, *, issued_at: int) -> dict[str, Any]:
+        """A FitForUse about the lot, signed by quality at `issued_at` (chain time) and
+        left unanchored: what the chain then says about it is the test's to arrange."""
+        return issue(
+            credential_type=CredentialType.FIT_FOR_USE,
+            subject_did=self.asset,
+            claims=self.claims(CredentialType.FIT_FOR_USE),
+            signer=self.quality,
+            issuance_date=datetime.fromtimestamp(issued_at, UTC),
+        )
+
     def new_issuer(self, *trusted_for: CredentialType) -> tuple[LocalAccount, Signer]:
         """A funded account of its own with ISSUER_ROLE, trusted for `trusted_for`."""
         account = Account.create()
@@ -416,13 +427,7 @@ def test_a_lot_credential_about_another_lots_asset_fails_subject_bound(ledger):
 
 
 def test_a_credential_never_anchored_fails_anchored(ledger):
-    vc = issue(
-        credential_type=CredentialType.FIT_FOR_USE,
-        subject_did=ledger.asset,
-        claims=ledger.claims(CredentialType.FIT_FOR_USE),
-        signer=ledger.quality,
-        issuance_date=datetime.fromtimestamp(ledger.chain_time() - 1, UTC),
-    )
+    vc = ledger.sign_fit_for_use(issued_at=ledger.chain_time() - 1)
 
     report = ledger.verifier().verify(vc)
 
@@ -434,13 +439,7 @@ def test_a_credential_never_anchored_fails_anchored(ledger):
 
 
 def test_a_credential_anchored_about_another_subject_fails_anchored(ledger):
-    vc = issue(
-        credential_type=CredentialType.FIT_FOR_USE,
-        subject_did=ledger.asset,
-        claims=ledger.claims(CredentialType.FIT_FOR_USE),
-        signer=ledger.quality,
-        issuance_date=datetime.fromtimestamp(ledger.chain_time(), UTC),
-    )
+    vc = ledger.sign_fit_for_use(issued_at=ledger.chain_time())
     ledger.registry(ledger.consortium.quality).anchor(
         credential_hash(vc), type_name=CredentialType.FIT_FOR_USE.value, subject_did=ledger.person
     )

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IColdChainCompliance} from "../../src/interfaces/IColdChainCompliance.sol";
 import {IDeviceRegistry} from "../../src/interfaces/IDeviceRegistry.sol";
 import {IProvenanceLedger} from "../../src/interfaces/IProvenanceLedger.sol";
+import {Roles} from "../../src/libraries/Roles.sol";
 import {ColdChainBase} from "../utils/ColdChainBase.sol";
 import {Vm} from "../utils/Vm.sol";
 
@@ -121,7 +122,7 @@ contract ColdChainComplianceHandler is ColdChainBase {
         try compliance.submitReadings(_one(_signed(_keys[deviceSeed % (DEVICES - 1)], reading))) {
             ++unexpectedOutcomes;
         } catch (bytes memory reason) {
-            if (keccak256(reason) != keccak256(_unauthorized(caller, ORACLE_ROLE))) ++unexpectedOutcomes;
+            if (keccak256(reason) != keccak256(_unauthorized(caller, Roles.ORACLE))) ++unexpectedOutcomes;
         }
         _observe(bytes32(0));
     }

@@ -3,25 +3,17 @@ pragma solidity ^0.8.24;
 
 import {ColdChainCompliance} from "../../src/ColdChainCompliance.sol";
 import {DeviceRegistry} from "../../src/DeviceRegistry.sol";
-import {Membership} from "../../src/Membership.sol";
-import {ProvenanceLedger} from "../../src/ProvenanceLedger.sol";
 import {IColdChainCompliance} from "../../src/interfaces/IColdChainCompliance.sol";
-import {IMembership} from "../../src/interfaces/IMembership.sol";
 import {IProvenanceLedger} from "../../src/interfaces/IProvenanceLedger.sol";
-import {Test} from "./Test.sol";
+import {Roles} from "../../src/libraries/Roles.sol";
+import {ConsortiumBase} from "./ConsortiumBase.sol";
 import {Vm} from "./Vm.sol";
 
 /// @dev The four contracts deployed and wired as in production (the compliance contract
 /// holds QUARANTINE_ROLE and is the registry's compliance contract), the actors holding
 /// each role, and helpers to sign readings with an EIP-712 digest computed here
 /// independently of the contract.
-abstract contract ColdChainBase is Test {
-    bytes32 internal constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
-    bytes32 internal constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    bytes32 internal constant ORACLE_ROLE = keccak256("ORACLE_ROLE");
-    bytes32 internal constant QUALITY_ROLE = keccak256("QUALITY_ROLE");
-    bytes32 internal constant QUARANTINE_ROLE = keccak256("QUARANTINE_ROLE");
-
+abstract contract ColdChainBase is ConsortiumBase {
     bytes32 internal constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
     bytes32 internal constant READING_TYPEHASH = keccak256(
@@ -40,41 +32,24 @@ abstract contract ColdChainBase is Test {
     IProvenanceLedger.BatchStatus internal constant RECALLED = IProvenanceLedger.BatchStatus.RECALLED;
     IProvenanceLedger.BatchStatus internal constant DESTROYED = IProvenanceLedger.BatchStatus.DESTROYED;
 
-    Membership internal membership;
-    ProvenanceLedger internal ledger;
     DeviceRegistry internal registry;
     ColdChainCompliance internal compliance;
 
-    address internal governor;
-    address internal operator;
-    address internal quality;
     address internal oracle;
-    address internal outsider;
 
     uint256 private _uriNonce;
 
     function _deploy() internal {
-        governor = makeAddr("governor");
-        operator = makeAddr("operator");
-        quality = makeAddr("quality");
+        _deployConsortium();
         oracle = makeAddr("oracle");
-        outsider = makeAddr("outsider");
-
-        membership = new Membership(governor);
-        ledger = new ProvenanceLedger(membership);
         registry = new DeviceRegistry(membership, ledger);
         compliance = new ColdChainCompliance(membership, ledger, registry);
 
-        vm.startPrank(governor);
-        membership.grantRole(OPERATOR_ROLE, operator);
-        membership.grantRole(QUALITY_ROLE, quality);
-        membership.grantRole(ORACLE_ROLE, oracle);
-        membership.grantRole(QUARANTINE_ROLE, address(compliance));
-        membership.registerOrganization(operator, "did:pkh:eip155:31337:operator", "Operator");
-        membership.registerOrganization(quality, "did:pkh:eip155:31337:quality", "Quality Lab");
-        membership.registerOrganization(oracle, "did:pkh:eip155:31337:oracle", "Oracle Bridge");
+        _enrol(quality, Roles.QUALITY, "did:pkh:eip155:31337:quality", "Quality Lab");
+        _enrol(oracle, Roles.ORACLE, "did:pkh:eip155:31337:oracle", "Oracle Bridge");
+        _grant(Roles.QUARANTINE, address(compliance));
+        vm.prank(governor);
         registry.setCompliance(address(compliance));
-        vm.stopPrank();
     }
 
     // ---------------------------------------------------------------- setup helpers
@@ -295,10 +270,6 @@ abstract contract ColdChainBase is Test {
             reading.timestamp,
             state.lastTimestamp
         );
-    }
-
-    function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(IMembership.MembershipUnauthorizedAccount.selector, account, role);
     }
 
     function _invalidSignature(uint256 index) internal pure returns (bytes memory) {
