@@ -2,13 +2,14 @@
 calibration only while it holds a calibration certificate that verifies fully now.
 
 `CredentialCalibrationCheck` is an `oracle_bridge.policy.CalibrationCheck`; each call looks
-the device's certificates up in the credential store and verifies them (warm: one chain
-read). `calibration_check(settings)` builds the one `provenance bridge run` uses.
+the certificates of a batch's devices up in the credential store and verifies them all at
+once (warm: one chain read). `calibration_check(settings)` builds the one `bridge run` uses.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 
 from eth_utils import to_checksum_address
 
@@ -27,7 +28,7 @@ from oracle_bridge.policy import CHAIN_ERRORS
 class CredentialCalibrationCheck:
     """Whether a device holds a CalibrationCertificate from `store` that `verifier` finds
     valid now (every check passed: proof, anchor, not revoked or suspended, trusted lab,
-    registered device, in force). `batch_id` does not narrow it: a calibration is the
+    registered device, in force). The lot does not narrow it: a calibration is the
     instrument's, whatever it measures.
 
     While the chain does not answer, a device keeps the verdict it last had (as the
@@ -41,27 +42,34 @@ class CredentialCalibrationCheck:
         self._lock = threading.Lock()
         self._last: dict[str, bool] = {}
 
-    def __call__(self, *, device: str, batch_id: bytes) -> bool:
-        did = pkh_did(chain_id=self.verifier.chain_id, address=to_checksum_address(device))
-        certificates = [
-            vc
-            for vc in self.store.of_subject(did)
-            if vc["type"][1] == CredentialType.CALIBRATION_CERTIFICATE.value
-        ]
+    def __call__(self, devices: Collection[str]) -> set[str]:
+        dids = {
+            pkh_did(chain_id=self.verifier.chain_id, address=to_checksum_address(device)): device
+            for device in devices
+        }
+        certificates = self.store.of_subjects(
+            dids, type_name=CredentialType.CALIBRATION_CERTIFICATE.value
+        )
         try:
-            calibrated = any(r.valid for r in self.verifier.verify_many(certificates))
+            # One chain read for every certificate of the batch's devices.
+            reports = self.verifier.verify_many(certificates)
         except CHAIN_ERRORS as exc:
             with self._lock:
-                last = self._last.get(did)
-            if last is None:
-                raise ChainUnavailable(
-                    f"the chain did not answer ({type(exc).__name__}); cannot judge the "
-                    f"calibration of {device}"
-                ) from exc
-            return last
+                unknown = [device for did, device in dids.items() if did not in self._last]
+                if not unknown:
+                    return {device for did, device in dids.items() if self._last[did]}
+            raise ChainUnavailable(
+                f"the chain did not answer ({type(exc).__name__}); cannot judge the "
+                f"calibration of {', '.join(sorted(unknown))}"
+            ) from exc
+        valid = {
+            vc["credentialSubject"]["id"]
+            for vc, report in zip(certificates, reports, strict=True)
+            if report.valid
+        }
         with self._lock:
-            self._last[did] = calibrated
-        return calibrated
+            self._last.update((did, did in valid) for did in dids)
+        return {device for did, device in dids.items() if did in valid}
 
 
 def calibration_check(settings: BridgeSettings) -> CredentialCalibrationCheck:

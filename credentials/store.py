@@ -7,7 +7,7 @@ lower-case hex digits.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -90,6 +90,12 @@ class CredentialStore:
     def of_subject(self, did: str) -> list[dict[str, Any]]:
         """The credentials about `did`, oldest issued first."""
         return self._select(CredentialRecord.subject == did)
+
+    def of_subjects(self, dids: Collection[str], *, type_name: str) -> list[dict[str, Any]]:
+        """The credentials of one type about any of `dids`, oldest issued first (one query)."""
+        return self._select(
+            col(CredentialRecord.subject).in_(list(dids)), CredentialRecord.type == type_name
+        )
 
     def of_type(self, credential_type: str) -> list[dict[str, Any]]:
         """The credentials of one type (e.g. "CalibrationCertificate"), oldest issued first."""

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import requests
 from eth_abi import decode
@@ -72,8 +72,13 @@ class RuleSource(Protocol):
 
 
 class CalibrationCheck(Protocol):
-    def __call__(self, *, device: str, batch_id: bytes) -> bool:
-        """Whether `device` holds a valid calibration credential covering `batch_id`."""
+    def __call__(self, devices: Collection[str]) -> Collection[str]:
+        """Those of `devices` that hold a valid calibration credential now (asked once for
+        all the devices of a batch whose rule requires one).
+
+        Raises:
+            ChainUnavailable: an answer is not known and the chain cannot be asked.
+        """
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,40 +99,38 @@ def check_registration(registered: RegisteredDevice | None, *, batch_id: bytes) 
         raise DeviceRefused("unassigned_device", UNASSIGNED_DEVICE)
 
 
-def calibration_required(
-    *, rule: Rule, device: str, batch_id: bytes, calibration: CalibrationCheck | None
-) -> None:
-    """Refuse the device when the batch's rule requires calibration and `calibration`
-    (the credentials layer's check, `credentials.calibration`) does not vouch for it."""
-    if rule.require_calibration and not (
-        calibration is not None and calibration(device=device, batch_id=batch_id)
-    ):
-        raise DeviceRefused("uncalibrated_device", UNCALIBRATED_DEVICE)
-
-
-def _check(
+def _verdicts(
+    pairs: Collection[tuple[str, bytes]],
     *,
-    registered: RegisteredDevice | None,
-    device: str,
-    batch_id: bytes,
+    registered: Callable[[str], RegisteredDevice | None],
     rules: RuleSource,
     calibration: CalibrationCheck | None,
-) -> None:
-    check_registration(registered, batch_id=batch_id)
-    try:
-        rule = rules.rule(batch_id)
-    except NoRule:
-        raise DeviceRefused("no_rule", NO_RULE) from None
-    calibration_required(rule=rule, device=device, batch_id=batch_id, calibration=calibration)
-
-
-def _verdict(**check: Any) -> Verdict:
-    """`_check` as a value: None, or the refusal it raised."""
-    try:
-        _check(**check)
-    except DeviceRefused as exc:
-        return exc
-    return None
+) -> dict[tuple[str, bytes], Verdict]:
+    """Each pair's verdict: registration, the batch's rule, then calibration where the rule
+    requires it (the credentials layer's check, `credentials.calibration`, asked once)."""
+    verdicts: dict[tuple[str, bytes], Verdict] = {}
+    uncalibrated: list[tuple[str, bytes]] = []
+    for device, batch_id in pairs:
+        verdicts[(device, batch_id)] = None
+        try:
+            check_registration(registered(device), batch_id=batch_id)
+            try:
+                rule = rules.rule(batch_id)
+            except NoRule:
+                raise DeviceRefused("no_rule", NO_RULE) from None
+        except DeviceRefused as exc:
+            verdicts[(device, batch_id)] = exc
+            continue
+        if rule.require_calibration:
+            uncalibrated.append((device, batch_id))
+    if uncalibrated:
+        calibrated = set(calibration({d for d, _ in uncalibrated})) if calibration else set()
+        for device, batch_id in uncalibrated:
+            if device not in calibrated:
+                verdicts[(device, batch_id)] = DeviceRefused(
+                    "uncalibrated_device", UNCALIBRATED_DEVICE
+                )
+    return verdicts
 
 
 # What `DevicePolicy.check_many` says of a pair: None (may report) or the refusal.
@@ -257,26 +260,23 @@ class ChainDevicePolicy:
         self._cache: _ChainCache[str, RegisteredDevice | None] = _ChainCache(cache_s, clock)
 
     def check(self, device: str, batch_id: bytes) -> None:
-        _check(
-            registered=self._cache.get(device, self._load),
-            device=device,
-            batch_id=batch_id,
+        verdict = _verdicts(
+            [(device, batch_id)],
+            registered=lambda d: self._cache.get(d, self._load),
             rules=self._rules,
             calibration=self._calibration,
-        )
+        )[(device, batch_id)]
+        if verdict is not None:
+            raise verdict
 
     def check_many(self, pairs: Collection[tuple[str, bytes]]) -> dict[tuple[str, bytes], Verdict]:
         registered = self._cache.get_many({device for device, _ in pairs}, self._load_many)
-        return {
-            (device, batch_id): _verdict(
-                registered=registered[device],
-                device=device,
-                batch_id=batch_id,
-                rules=self._rules,
-                calibration=self._calibration,
-            )
-            for device, batch_id in pairs
-        }
+        return _verdicts(
+            pairs,
+            registered=registered.__getitem__,
+            rules=self._rules,
+            calibration=self._calibration,
+        )
 
     def _load(self, device: str) -> RegisteredDevice | None:
         _, _, assigned_batch, active, _, registered_at = self._registry.functions.device(
@@ -333,22 +333,11 @@ class InMemoryDevicePolicy:
         self.devices[device] = RegisteredDevice(active=active, assigned_batch=batch_id)
 
     def check(self, device: str, batch_id: bytes) -> None:
-        _check(
-            registered=self.devices.get(device),
-            device=device,
-            batch_id=batch_id,
-            rules=self._rules,
-            calibration=self._calibration,
-        )
+        verdict = self.check_many([(device, batch_id)])[(device, batch_id)]
+        if verdict is not None:
+            raise verdict
 
     def check_many(self, pairs: Collection[tuple[str, bytes]]) -> dict[tuple[str, bytes], Verdict]:
-        return {
-            (device, batch_id): _verdict(
-                registered=self.devices.get(device),
-                device=device,
-                batch_id=batch_id,
-                rules=self._rules,
-                calibration=self._calibration,
-            )
-            for device, batch_id in pairs
-        }
+        return _verdicts(
+            pairs, registered=self.devices.get, rules=self._rules, calibration=self._calibration
+        )

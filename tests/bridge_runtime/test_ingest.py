@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from dataclasses import replace
 
 import pytest
@@ -23,7 +24,7 @@ from sqlalchemy import func, select
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import ChainUnavailable
 from oracle_bridge.ingest import SIGNATURE_MISMATCH, Ingestor
-from oracle_bridge.policy import InMemoryDevicePolicy, InMemoryRuleSource
+from oracle_bridge.policy import UNCALIBRATED_DEVICE, InMemoryDevicePolicy, InMemoryRuleSource
 from oracle_bridge.readings import ReadingDomain, SignedReading
 from oracle_bridge.store import InboxReading, reading_session
 from oracle_bridge.verification import SECP256K1_N
@@ -272,9 +273,7 @@ def test_batch_without_rule_is_rejected(ingestor, policy, rules, device):
 def test_calibration_required_refuses_without_credential(engine, device, clock):
     rules = InMemoryRuleSource({BATCH: replace(RULE, require_calibration=True)})
     calibrated: set[str] = set()
-    policy = InMemoryDevicePolicy(
-        rules=rules, calibration=lambda *, device, batch_id: device in calibrated
-    )
+    policy = InMemoryDevicePolicy(rules=rules, calibration=lambda devices: calibrated & {*devices})
     policy.register(device.address, batch_id=BATCH)
     ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock)
     assert_rejected(
@@ -524,3 +523,26 @@ def test_accept_many_reports_what_it_stored(engine, policy, device, clock):
     ingestor.accept_many(raws, source="t")
     ingestor.accept_many(raws[:1], source="t")  # a duplicate only: nothing new to report
     assert stored == [[(device.address, 1), (device.address, 2)]]
+
+
+def test_calibration_is_asked_once_for_all_the_devices_of_a_batch(engine, clock):
+    devices = [DeviceKey.generate() for _ in range(3)]
+    asked: list[set[str]] = []
+
+    def calibration(candidates: Collection[str]) -> set[str]:
+        asked.append({*candidates})
+        return {devices[0].address, devices[2].address}
+
+    rules = InMemoryRuleSource({BATCH: replace(RULE, require_calibration=True)})
+    policy = InMemoryDevicePolicy(rules=rules, calibration=calibration)
+    for device in devices:
+        policy.register(device.address, batch_id=BATCH)
+    ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock)
+
+    results = ingestor.accept_many(
+        [payload(signed_of(device, seq)) for seq in (1, 2) for device in devices], source="t"
+    )
+
+    assert asked == [{device.address for device in devices}]
+    assert [r.status for r in results] == ["accepted", "rejected", "accepted"] * 2
+    assert {r.reason for r in results if r.status == "rejected"} == {UNCALIBRATED_DEVICE}

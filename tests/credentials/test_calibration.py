@@ -34,7 +34,6 @@ from tests.conftest import ANVIL_KEYS, Consortium, make_consortium
 pytestmark = pytest.mark.integration
 
 CALIBRATION = CredentialType.CALIBRATION_CERTIFICATE
-NO_BATCH = b"\x00" * 32
 
 
 @dataclass
@@ -93,17 +92,21 @@ def check_of(lab: Lab, store: CredentialStore, **options) -> CredentialCalibrati
     )
 
 
+def calibrated(check: CredentialCalibrationCheck, device: str) -> bool:
+    return check([device]) == {device}
+
+
 def test_a_device_is_calibrated_while_its_certificate_verifies(lab, store):
     device = lab.device()
     check = check_of(lab, store)
-    assert not check(device=device.address, batch_id=NO_BATCH)
+    assert not calibrated(check, device.address)
 
     vc = lab.calibrate(device, store)
-    assert check(device=device.address, batch_id=NO_BATCH)
-    assert check(device=device.address.lower(), batch_id=NO_BATCH)
+    assert calibrated(check, device.address)
+    assert calibrated(check, device.address.lower())
 
     revoke_credential(registry=lab.registry, vc_or_hash=vc, reason="failed recheck")
-    assert not check(device=device.address, batch_id=NO_BATCH)
+    assert not calibrated(check, device.address)
 
 
 def test_one_valid_certificate_among_several_is_enough(lab, store):
@@ -112,18 +115,54 @@ def test_one_valid_certificate_among_several_is_enough(lab, store):
     lab.calibrate(device, store)
     revoke_credential(registry=lab.registry, vc_or_hash=revoked, reason="superseded")
 
-    assert check_of(lab, store)(device=device.address, batch_id=NO_BATCH)
+    assert calibrated(check_of(lab, store), device.address)
+
+
+def test_the_devices_of_a_batch_are_judged_in_one_pass(lab, store, monkeypatch):
+    calibrated_devices = [lab.device() for _ in range(4)]
+    for device in calibrated_devices:
+        lab.calibrate(device, store)
+    devices = [device.address for device in calibrated_devices] + [lab.device().address]
+    check = check_of(lab, store)
+    check(devices)  # warm the verifier: then only the chain status is read
+    requests = counting_requests(lab.consortium.w3, monkeypatch)
+    for device in devices:
+        check([device])
+    one_by_one = len(requests)
+    requests.clear()
+
+    assert check(devices) == set(devices[:4])
+    assert (len(requests), one_by_one) == (1, 4)
+
+
+def counting_requests(w3, monkeypatch) -> list[str]:  # type: ignore[no-untyped-def]
+    """The JSON-RPC methods `w3` sends until the test ends (a batch counts once)."""
+    sent: list[str] = []
+    provider = w3.provider
+    make_request, make_batch = provider.make_request, provider.make_batch_request
+
+    def request(method, params):  # type: ignore[no-untyped-def]
+        sent.append(method)
+        return make_request(method, params)
+
+    def batch(requests):  # type: ignore[no-untyped-def]
+        sent.append("batch")
+        return make_batch(requests)
+
+    monkeypatch.setattr(provider, "make_request", request)
+    monkeypatch.setattr(provider, "make_batch_request", batch)
+    return sent
 
 
 def test_certificates_of_other_devices_and_lapsed_ones_do_not_count(lab, store):
     device, other = lab.device(), lab.device()
     vc = lab.calibrate(other, store)
-    assert not check_of(lab, store)(device=device.address, batch_id=NO_BATCH)
+    assert not calibrated(check_of(lab, store), device.address)
 
     # The calibration's own validUntil (300 days) lapses before the credential expires.
     lapsed = datetime.fromisoformat(vc["credentialSubject"]["validUntil"]) + timedelta(days=1)
-    assert check_of(lab, store)(device=other.address, batch_id=NO_BATCH)
-    assert not check_of(lab, store, clock=lapsed.timestamp)(device=other.address, batch_id=NO_BATCH)
+    assert calibrated(check_of(lab, store), other.address)
+    assert not calibrated(check_of(lab, store, clock=lapsed.timestamp), other.address)
 
 
 def test_a_suspended_certificate_does_not_count_until_lifted(lab, store):
@@ -133,9 +172,9 @@ def test_a_suspended_certificate_does_not_count_until_lifted(lab, store):
     digest = credential_hash(vc)
 
     lab.registry.suspend(digest, "drift under review")
-    assert not check(device=device.address, batch_id=NO_BATCH)
+    assert not calibrated(check, device.address)
     lab.registry.unsuspend(digest, "recalibrated")
-    assert check(device=device.address, batch_id=NO_BATCH)
+    assert calibrated(check, device.address)
 
 
 def test_while_the_chain_is_down_a_device_keeps_its_last_verdict(lab, store, anvil):
@@ -147,12 +186,12 @@ def test_while_the_chain_is_down_a_device_keeps_its_last_verdict(lab, store, anv
         store,
         CredentialVerifier(w3, lab.consortium.deployment, clock=lambda: time.time() + 3600),
     )
-    assert check(device=device.address, batch_id=NO_BATCH)
+    assert calibrated(check, device.address)
 
     w3.provider = HTTPProvider(f"http://127.0.0.1:{free_port()}", request_kwargs={"timeout": 1})
-    assert check(device=device.address, batch_id=NO_BATCH)
+    assert calibrated(check, device.address)
     with pytest.raises(ChainUnavailable):
-        check(device=stranger.address, batch_id=NO_BATCH)
+        calibrated(check, stranger.address)
 
 
 def test_the_bridge_check_shares_the_bridge_database_unless_configured(lab, anvil, tmp_path):
@@ -177,7 +216,7 @@ def test_the_bridge_check_shares_the_bridge_database_unless_configured(lab, anvi
     did = device.did(deployment.chain_id)
     assert shared.store.of_subject(did) == [vc]
     assert own.store.of_subject(did) == []
-    assert not own(device=device.address, batch_id=NO_BATCH)
+    assert not calibrated(own, device.address)
     # The check reads the deployment's chain; its clock is the real one, which the test
     # chain's may run ahead of, so expiry is left out here.
     report = shared.verifier.verify(vc)
