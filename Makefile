@@ -9,7 +9,7 @@ FORGE_PROFILE ?= default
 
 install: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py oracle_bridge/_screen.c
+$(VENV)/.installed: pyproject.toml setup.py oracle_bridge/_hotpath.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

@@ -8,20 +8,16 @@ database (sequence) follow in the ingestor.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
-from importlib.util import find_spec
-from types import ModuleType
 from typing import NamedTuple
 
 from oracle_bridge.addresses import normalize_address
 from oracle_bridge.errors import InvalidSignature, MalformedReading
+from oracle_bridge.native import hotpath
 from oracle_bridge.packing import INT24_MAX, INT24_MIN
 from oracle_bridge.readings import READING_TYPE_HASH, ReadingDomain, digest, from_json
 from oracle_bridge.store import MAX_STORED_INT
 from oracle_bridge.verification import recover_signer
-
-log = logging.getLogger(__name__)
 
 SIGNATURE_MISMATCH = "signature does not match device (signed for another chain or contract?)"
 
@@ -106,7 +102,7 @@ def screen_all(
 ) -> list[Screened | Refusal]:
     """`screen` of every raw reading, in order (one task for a worker process).
 
-    The readings that pass are screened in C (`_screen.c`, ~4x faster, without the GIL);
+    The readings that pass are screened in C (`_hotpath.c`, without the GIL);
     whatever it does not pass, Python screens again and words the refusal of.
     """
 
@@ -119,9 +115,9 @@ def screen_all(
             max_future_skew_s=max_future_skew_s,
         )
 
-    if _native is None or not all(type(raw) is bytes for raw in raws):
+    if hotpath is None or not all(type(raw) is bytes for raw in raws):
         return [slowly(raw) for raw in raws]
-    passed = _native.screen_many(
+    passed = hotpath.screen_many(
         raws, READING_TYPE_HASH, domain.separator, now + max_future_skew_s, max_message_bytes
     )
     return [
@@ -141,26 +137,8 @@ def _from_native(item: tuple) -> Screened | None:
 
 
 def native_screening() -> bool:
-    """Whether readings are screened in C (False where `_screen.c` could not be built)."""
-    return _native is not None
-
-
-def _load_native() -> ModuleType | None:
-    try:
-        from oracle_bridge import _screen  # type: ignore[attr-defined]
-    except ImportError:
-        log.warning("oracle_bridge._screen is not built: screening readings in Python (slower)")
-        return None
-    libraries = [find_spec(name) for name in ("coincurve._libsecp256k1", "Crypto.Hash._keccak")]
-    try:
-        _screen.load(*(spec.origin for spec in libraries if spec is not None))
-    except (ImportError, TypeError) as exc:
-        log.warning("screening readings in Python (slower): %s", exc)
-        return None
-    return _screen
-
-
-_native = _load_native()
+    """Whether readings are screened in C (False where `_hotpath.c` could not be built)."""
+    return hotpath is not None
 
 
 def prepare_worker() -> None:

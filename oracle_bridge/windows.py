@@ -27,7 +27,7 @@ from ledger_client.indexer.database import for_writing
 from ledger_client.indexer.read_model import table_of
 from oracle_bridge.errors import ChainUnavailable, NoRule, PackingError, RuleViolation
 from oracle_bridge.ingest import lock_devices
-from oracle_bridge.merkle import MerkleTree, leaves
+from oracle_bridge.merkle import window_root
 from oracle_bridge.packing import pack
 from oracle_bridge.policy import RuleSource
 from oracle_bridge.readings import Reading, SignedReading
@@ -614,7 +614,7 @@ def _draft_pair(job: _PairJob) -> _PairDraft:
                 first_seq=taken[0].reading.seq,
                 last_seq=taken[-1].reading.seq,
                 count=count,
-                merkle_root=MerkleTree(leaves(s.reading for s in taken)).root,
+                merkle_root=window_root([s.reading for s in taken]),
                 packed=packed,
                 submissions=_submission_chunks(verdict, ids, job.submission_max_readings),
             )

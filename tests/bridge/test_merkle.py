@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
-from bridge_factories import T0, reading
+from bridge_factories import T0, reading, readings
 from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oracle_bridge.merkle import MerkleTree, hash_pair, leaf, verify
+from oracle_bridge import native
+from oracle_bridge.merkle import MerkleTree, hash_pair, leaf, verify, window_root
 from oracle_bridge.readings import struct_hash
 
 pytestmark = pytest.mark.unit
@@ -96,3 +99,45 @@ def test_invalid_trees_and_indexes() -> None:
         MerkleTree([keccak(b"a")]).proof(1)
     with pytest.raises(IndexError):
         MerkleTree([keccak(b"a")]).proof(-1)
+
+
+def window_of(count: int, **fields: object) -> list:  # type: ignore[type-arg]
+    return [reading(seq, T0 + seq, temp_milli_c=-3000 + 7 * seq, **fields) for seq in range(count)]
+
+
+def test_window_roots_are_computed_in_c_here() -> None:
+    assert native.hotpath is not None
+
+
+@given(st.integers(min_value=1, max_value=300))
+def test_a_window_root_is_its_merkle_tree_root(count: int) -> None:
+    readings = window_of(count)
+    assert window_root(readings) == MerkleTree([leaf(r) for r in readings]).root
+
+
+@given(readings, st.integers(1, 5))
+def test_a_window_root_covers_every_field_value(first, count: int) -> None:  # type: ignore[no-untyped-def]
+    window = [replace(first, seq=first.seq // 2 + k) for k in range(count)]
+    assert window_root(window) == MerkleTree([leaf(r) for r in window]).root
+
+
+def test_a_window_root_changes_with_any_field_of_any_reading() -> None:
+    window = window_of(5)
+    root = window_root(window)
+    for field in ("timestamp", "temp_milli_c", "humidity_permille"):
+        changed = [
+            *window[:3],
+            replace(window[3], **{field: getattr(window[3], field) + 1}),
+            window[4],
+        ]
+        assert window_root(changed) != root, field
+
+
+def test_readings_of_several_devices_or_batches_are_rooted_in_python() -> None:
+    window = [*window_of(2), reading(9, T0, batch_id=b"\x01" * 32)]
+    assert window_root(window) == MerkleTree([leaf(r) for r in window]).root
+
+
+def test_an_empty_window_has_no_root() -> None:
+    with pytest.raises(ValueError, match="at least one leaf"):
+        window_root([])

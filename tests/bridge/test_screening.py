@@ -1,4 +1,4 @@
-"""Screening in C (`_screen.c`) decides every raw reading exactly as the Python `screen` does.
+"""Screening in C (`_hotpath.c`) decides every raw reading exactly as the Python `screen` does.
 
 The C code only passes readings; all else falls back to Python. So each case checks both
 that `screen_all` (C first) equals `screen` one by one, and, where it matters, which way
@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oracle_bridge import screening
+from oracle_bridge.native import hotpath
 from oracle_bridge.readings import (
     READING_TYPE_HASH,
     ReadingDomain,
@@ -43,7 +44,7 @@ def edited(change, **fields: object) -> bytes:  # type: ignore[no-untyped-def]
 
 
 def passed_in_c(raws: list[bytes]) -> list[bool]:
-    passed = screening._native.screen_many(  # type: ignore[union-attr]
+    passed = hotpath.screen_many(  # type: ignore[union-attr]
         raws,
         READING_TYPE_HASH,
         DOMAIN.separator,

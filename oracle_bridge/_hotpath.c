@@ -1,7 +1,9 @@
-/* The screening hot path in C: a batch of raw readings parsed, hashed (EIP-712) and their
- * signatures recovered, without the GIL.
+/* The bridge's per-reading hot path in C, without the GIL:
+ * - `screen_many`: a batch of raw readings parsed, hashed (EIP-712) and their signatures
+ *   recovered (oracle_bridge/screening.py);
+ * - `window_root`: the Merkle root of a window's readings (oracle_bridge/merkle.py).
  *
- * It only ever says yes: a reading in the exact shape devices send that passes every check of
+ * Screening only ever says yes: a reading in the exact shape devices send that passes every check of
  * `oracle_bridge.screening.screen` comes back as its fields; anything else (malformed, escaped,
  * oversized, a bad or foreign signature, a future timestamp, an unusual spelling) comes back
  * as None, and the Python `screen` decides it and words the refusal. So this file needs no
@@ -310,6 +312,101 @@ done:
     return result;
 }
 
+typedef struct {
+    unsigned long long seq, timestamp, humidity;
+    long long temp;
+} WindowReading;
+
+static void put_unsigned_word(unsigned char *word, unsigned long long value) {
+    memset(word, 0, 24);
+    for (int i = 31; i >= 24; i--, value >>= 8) word[i] = (unsigned char)value;
+}
+
+/* The Merkle root over one window's readings (one device, one batch), exactly as
+ * `MerkleTree(leaves(readings)).root` (merkle.py): a leaf is keccak256(hashStruct(reading)),
+ * a parent keccak256 of its two children in byte order, an unpaired last node moves up. */
+static PyObject *window_root(PyObject *self, PyObject *args) {
+    Py_buffer type_hash, device, batch_id;
+    PyObject *readings, *items = NULL, *result = NULL;
+    WindowReading *fields = NULL;
+    unsigned char *nodes = NULL;
+    void *state = NULL;
+    if (!keccak_init) {
+        PyErr_SetString(PyExc_RuntimeError, "call load() first");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*y*y*O", &type_hash, &device, &batch_id, &readings)) return NULL;
+    if (type_hash.len != 32 || device.len != 20 || batch_id.len != 32) {
+        PyErr_SetString(PyExc_ValueError, "a 32-byte type hash, 20-byte device, 32-byte batch id");
+        goto done;
+    }
+    items = PySequence_Fast(readings, "readings are (seq, timestamp, temp, humidity) tuples");
+    if (!items) goto done;
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(items);
+    if (count == 0) {
+        PyErr_SetString(PyExc_ValueError, "a Merkle tree needs at least one leaf");
+        goto done;
+    }
+    fields = PyMem_Calloc(count, sizeof *fields);
+    nodes = PyMem_Malloc(count * 32);
+    if (!fields || !nodes) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *reading = PySequence_Fast_GET_ITEM(items, i);
+        if (!PyTuple_Check(reading) || PyTuple_GET_SIZE(reading) != 4) {
+            PyErr_SetString(PyExc_TypeError, "readings are (seq, timestamp, temp, humidity) tuples");
+            goto done;
+        }
+        WindowReading *r = &fields[i];
+        r->seq = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(reading, 0));
+        r->timestamp = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(reading, 1));
+        r->temp = PyLong_AsLongLong(PyTuple_GET_ITEM(reading, 2));
+        r->humidity = PyLong_AsUnsignedLongLong(PyTuple_GET_ITEM(reading, 3));
+        if (PyErr_Occurred()) goto done;
+    }
+    if (keccak_init(&state, 64, 24)) {
+        PyErr_SetString(PyExc_RuntimeError, "keccak_init failed");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    unsigned char encoded[7 * 32], struct_hash[32], pair[64];
+    memcpy(encoded, type_hash.buf, 32);
+    memset(encoded + 32, 0, 12);
+    memcpy(encoded + 44, device.buf, 20);
+    memcpy(encoded + 64, batch_id.buf, 32);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        put_unsigned_word(encoded + 96, fields[i].seq);
+        put_unsigned_word(encoded + 128, fields[i].timestamp);
+        put_word(encoded + 160, fields[i].temp);
+        put_unsigned_word(encoded + 192, fields[i].humidity);
+        keccak256(state, encoded, sizeof encoded, struct_hash);
+        keccak256(state, struct_hash, 32, nodes + 32 * i);
+    }
+    for (Py_ssize_t level = count; level > 1; level = (level + 1) / 2) {
+        for (Py_ssize_t j = 0; j < level / 2; j++) {
+            const unsigned char *a = nodes + 64 * j, *b = a + 32;
+            int ordered = memcmp(a, b, 32) < 0;
+            memcpy(pair, ordered ? a : b, 32);
+            memcpy(pair + 32, ordered ? b : a, 32);
+            keccak256(state, pair, 64, nodes + 32 * j);
+        }
+        if (level % 2) memmove(nodes + 32 * (level / 2), nodes + 32 * (level - 1), 32);
+    }
+    Py_END_ALLOW_THREADS
+    result = PyBytes_FromStringAndSize((const char *)nodes, 32);
+done:
+    if (state) keccak_destroy(state);
+    PyMem_Free(fields);
+    PyMem_Free(nodes);
+    Py_XDECREF(items);
+    PyBuffer_Release(&type_hash);
+    PyBuffer_Release(&device);
+    PyBuffer_Release(&batch_id);
+    return result;
+}
+
 static void *symbol(void *library, const char *name) {
     void *found = dlsym(library, name);
     if (!found) PyErr_Format(PyExc_ImportError, "%s: %s", name, dlerror());
@@ -345,9 +442,12 @@ static PyMethodDef methods[] = {
     {"screen_many", screen_many, METH_VARARGS,
      "screen_many(raws, type_hash, separator, latest_timestamp, max_bytes) -> list of\n"
      "(device_text, batch_id, seq, timestamp, temp, humidity, signature, digest) or None."},
+    {"window_root", window_root, METH_VARARGS,
+     "window_root(type_hash, device, batch_id, readings) -> the 32-byte Merkle root of a\n"
+     "window's readings, each (seq, timestamp, temp, humidity)."},
     {NULL, NULL, 0, NULL}};
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "oracle_bridge._screen",
-                                    "The screening hot path (see _screen.c).", -1, methods};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "oracle_bridge._hotpath",
+                                    "The bridge's per-reading hot path (see _hotpath.c).", -1, methods};
 
-PyMODINIT_FUNC PyInit__screen(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__hotpath(void) { return PyModule_Create(&module); }
