@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from ledger_client.indexer.read_model import READ_MODEL_TABLES
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Execution option read by the SQLite `begin` hook: writers take the write lock up front.
 _BEGIN_MODE = "provenance_sqlite_begin"
+_HOLDS_WRITER = "provenance_sqlite_writer"
 
 
 def make_engine(url: str) -> Engine:
@@ -71,11 +73,49 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # 64 MiB of page cache (the default is 2 MiB): the bridge's inbox indexes stay in it.
+        cursor.execute("PRAGMA cache_size=-65536")
         cursor.close()
+
+    # One writer of this engine at a time, queued here: SQLite's busy handler would make
+    # the others poll for the write lock, sleeping up to 100 ms between tries.
+    writer = threading.Lock()
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(_BEGIN_MODE, "DEFERRED")
+        if mode == "IMMEDIATE":
+            writer.acquire()
+            try:
+                connection.exec_driver_sql(f"BEGIN {mode}")
+            except BaseException:
+                writer.release()
+                raise
+            connection.info[_HOLDS_WRITER] = True
+            return
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+    def _end(connection: Connection, *, commit: bool) -> None:
+        # Ended here, before the lock is passed on; SQLAlchemy's own COMMIT / ROLLBACK then
+        # finds no transaction open, which the sqlite3 module treats as nothing to do.
+        if not connection.info.pop(_HOLDS_WRITER, False):
+            return
+        try:
+            dbapi = connection.connection.dbapi_connection
+            if commit:
+                dbapi.commit()
+            else:
+                dbapi.rollback()
+        finally:
+            writer.release()
+
+    event.listen(engine, "commit", lambda connection: _end(connection, commit=True))
+    event.listen(engine, "rollback", lambda connection: _end(connection, commit=False))
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_connection: Any, record: Any) -> None:
+        # A connection returned mid-transaction (the pool rolls it back): pass the lock on.
+        if record is not None and record.info.pop(_HOLDS_WRITER, False):
+            writer.release()
 
     return engine
