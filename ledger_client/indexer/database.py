@@ -102,6 +102,7 @@ def _sqlite_engine(url: str) -> Engine:
             return
         try:
             dbapi = connection.connection.dbapi_connection
+            assert dbapi is not None  # a connection in a transaction has its DBAPI connection
             if commit:
                 dbapi.commit()
             else:
