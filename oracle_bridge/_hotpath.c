@@ -1,7 +1,13 @@
 /* The bridge's per-reading hot path in C, without the GIL:
  * - `screen_many`: a batch of raw readings parsed, hashed (EIP-712) and their signatures
  *   recovered (oracle_bridge/screening.py);
- * - `window_root`: the Merkle root of a window's readings (oracle_bridge/merkle.py).
+ * - `window_root`: the Merkle root of a window's readings (oracle_bridge/merkle.py);
+ * - `draft_window`: a pair's next anchoring window when it changes nothing but the pair's last
+ *   seq and timestamp (oracle_bridge/windows.py): planned, rule-checked, packed and hashed.
+ *
+ * Like screening, drafting only ever says yes: a window in which any reading would do more
+ * than that under the rule engine (or that anything else makes unusual) comes back as None,
+ * and the Python drafting decides it.
  *
  * Screening only ever says yes: a reading in the exact shape devices send that passes every check of
  * `oracle_bridge.screening.screen` comes back as its fields; anything else (malformed, escaped,
@@ -322,6 +328,37 @@ static void put_unsigned_word(unsigned char *word, unsigned long long value) {
     for (int i = 31; i >= 24; i--, value >>= 8) word[i] = (unsigned char)value;
 }
 
+/* The Merkle root of `count` readings of one device and batch into nodes[0..32) (`nodes` has
+ * room for `count` hashes): a leaf is keccak256(hashStruct(reading)), a parent keccak256 of
+ * its two children in byte order, an unpaired last node moves up (merkle.py). */
+static void merkle_root(void *state, const unsigned char *type_hash, const unsigned char *device,
+                        const unsigned char *batch_id, const WindowReading *fields,
+                        Py_ssize_t count, unsigned char *nodes) {
+    unsigned char encoded[7 * 32], struct_hash[32], pair[64];
+    memcpy(encoded, type_hash, 32);
+    memset(encoded + 32, 0, 12);
+    memcpy(encoded + 44, device, 20);
+    memcpy(encoded + 64, batch_id, 32);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        put_unsigned_word(encoded + 96, fields[i].seq);
+        put_unsigned_word(encoded + 128, fields[i].timestamp);
+        put_word(encoded + 160, fields[i].temp);
+        put_unsigned_word(encoded + 192, fields[i].humidity);
+        keccak256(state, encoded, sizeof encoded, struct_hash);
+        keccak256(state, struct_hash, 32, nodes + 32 * i);
+    }
+    for (Py_ssize_t level = count; level > 1; level = (level + 1) / 2) {
+        for (Py_ssize_t j = 0; j < level / 2; j++) {
+            const unsigned char *a = nodes + 64 * j, *b = a + 32;
+            int ordered = memcmp(a, b, 32) < 0;
+            memcpy(pair, ordered ? a : b, 32);
+            memcpy(pair + 32, ordered ? b : a, 32);
+            keccak256(state, pair, 64, nodes + 32 * j);
+        }
+        if (level % 2) memmove(nodes + 32 * (level / 2), nodes + 32 * (level - 1), 32);
+    }
+}
+
 /* The Merkle root over one window's readings (one device, one batch), exactly as
  * `MerkleTree(leaves(readings)).root` (merkle.py): a leaf is keccak256(hashStruct(reading)),
  * a parent keccak256 of its two children in byte order, an unpaired last node moves up. */
@@ -371,33 +408,187 @@ static PyObject *window_root(PyObject *self, PyObject *args) {
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS
-    unsigned char encoded[7 * 32], struct_hash[32], pair[64];
-    memcpy(encoded, type_hash.buf, 32);
-    memset(encoded + 32, 0, 12);
-    memcpy(encoded + 44, device.buf, 20);
-    memcpy(encoded + 64, batch_id.buf, 32);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        put_unsigned_word(encoded + 96, fields[i].seq);
-        put_unsigned_word(encoded + 128, fields[i].timestamp);
-        put_word(encoded + 160, fields[i].temp);
-        put_unsigned_word(encoded + 192, fields[i].humidity);
-        keccak256(state, encoded, sizeof encoded, struct_hash);
-        keccak256(state, struct_hash, 32, nodes + 32 * i);
-    }
-    for (Py_ssize_t level = count; level > 1; level = (level + 1) / 2) {
-        for (Py_ssize_t j = 0; j < level / 2; j++) {
-            const unsigned char *a = nodes + 64 * j, *b = a + 32;
-            int ordered = memcmp(a, b, 32) < 0;
-            memcpy(pair, ordered ? a : b, 32);
-            memcpy(pair + 32, ordered ? b : a, 32);
-            keccak256(state, pair, 64, nodes + 32 * j);
-        }
-        if (level % 2) memmove(nodes + 32 * (level / 2), nodes + 32 * (level - 1), 32);
-    }
+    merkle_root(state, type_hash.buf, device.buf, batch_id.buf, fields, count, nodes);
     Py_END_ALLOW_THREADS
     result = PyBytes_FromStringAndSize((const char *)nodes, 32);
 done:
     if (state) keccak_destroy(state);
+    PyMem_Free(fields);
+    PyMem_Free(nodes);
+    Py_XDECREF(items);
+    PyBuffer_Release(&type_hash);
+    PyBuffer_Release(&device);
+    PyBuffer_Release(&batch_id);
+    return result;
+}
+
+/* A pending reading as `_draft_pair` holds it: (id, seq, timestamp, temp, humidity, signature,
+ * received_at), the id and signature unused here. */
+typedef struct {
+    long long seq, timestamp, temp, humidity;
+    double received_at;
+} PendingReading;
+
+static int pending_reading(PyObject *row, PendingReading *r) {
+    if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) != 7) return 0;
+    r->seq = PyLong_AsLongLong(PyTuple_GET_ITEM(row, 1));
+    r->timestamp = PyLong_AsLongLong(PyTuple_GET_ITEM(row, 2));
+    r->temp = PyLong_AsLongLong(PyTuple_GET_ITEM(row, 3));
+    r->humidity = PyLong_AsLongLong(PyTuple_GET_ITEM(row, 4));
+    r->received_at = PyFloat_AsDouble(PyTuple_GET_ITEM(row, 6));
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return r->seq >= 0 && r->timestamp >= 0 && r->humidity >= 0 && r->humidity <= UINT16_MAX_;
+}
+
+/* The longest run `plan_window` would take from `r[0..limit)`: contiguous seqs, cut before
+ * the first reading packing refuses (*cut set); 0 when the first one cannot be packed. */
+static Py_ssize_t plan_run(const PendingReading *r, Py_ssize_t limit, int *cut) {
+    *cut = 0;
+    if (r[0].temp < INT24_MIN || r[0].temp > INT24_MAX) return 0;
+    for (Py_ssize_t i = 1; i < limit; i++) {
+        if (r[i].seq != r[i - 1].seq + 1) return i;
+        long long delta = r[i].timestamp - r[i - 1].timestamp;
+        if (r[i].temp < INT24_MIN || r[i].temp > INT24_MAX || delta < 0 || delta > 65535) {
+            *cut = 1;
+            return i;
+        }
+    }
+    return limit;
+}
+
+typedef struct {
+    long long min, max, hard_min, hard_max, allowed_excursion, max_data_gap;
+} Rule;
+
+/* Whether every reading gets decision NONE from `rules.evaluate` and leaves the pair out of
+ * an excursion (RULES.md), starting from (*last_seq, *last_timestamp), which it advances. */
+static int all_in_range(const PendingReading *r, Py_ssize_t count, const Rule *rule,
+                        long long *last_seq, long long *last_timestamp) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        if (r[i].seq <= *last_seq || r[i].timestamp < *last_timestamp) return 0;
+        if (r[i].temp < rule->min || r[i].temp > rule->max) return 0; /* hard limits lie outside */
+        if (rule->max_data_gap > 0 && *last_seq != 0 && r[i].seq == *last_seq + 1 &&
+            r[i].timestamp - *last_timestamp > rule->max_data_gap)
+            return 0;
+        *last_seq = r[i].seq, *last_timestamp = r[i].timestamp;
+    }
+    return 1;
+}
+
+static void put_big_endian(unsigned char *out, unsigned long long value, int bytes) {
+    for (int i = bytes - 1; i >= 0; i--, value >>= 8) out[i] = (unsigned char)value;
+}
+
+/* packing.pack of a planned run: [device][first timestamp] then 7 bytes a reading. */
+static void pack_run(const PendingReading *r, Py_ssize_t count, const unsigned char *device,
+                     unsigned char *out) {
+    memcpy(out, device, 20);
+    put_big_endian(out + 20, (unsigned long long)r[0].timestamp, 8);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        unsigned char *record = out + 28 + 7 * i;
+        put_big_endian(record, i ? (unsigned long long)(r[i].timestamp - r[i - 1].timestamp) : 0, 2);
+        put_big_endian(record + 2, (unsigned long long)r[i].temp & 0xFFFFFF, 3);
+        put_big_endian(record + 5, (unsigned long long)r[i].humidity, 2);
+    }
+}
+
+/* draft_window(type_hash, device, batch_id, rows, start, max_readings, now, max_age_s, rule,
+ * state): the window `windows._next_window` would draft from rows[start:] when it changes
+ * nothing but the pair's last seq and timestamp, as (count, packed, merkle_root, last_seq,
+ * last_timestamp); 0 when no window is due there; None when Python must decide. */
+static PyObject *draft_window(PyObject *self, PyObject *args) {
+    Py_buffer type_hash, device, batch_id;
+    PyObject *rows, *items = NULL, *result = NULL, *packed = NULL;
+    Py_ssize_t start, max_readings;
+    double now, max_age_s;
+    Rule rule;
+    long long last_seq, last_timestamp;
+    int in_excursion;
+    PendingReading *pending = NULL;
+    WindowReading *fields = NULL;
+    unsigned char *nodes = NULL;
+    void *state = NULL;
+    if (!keccak_init) {
+        PyErr_SetString(PyExc_RuntimeError, "call load() first");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*y*y*Onndd(LLLLLL)(LLp)", &type_hash, &device, &batch_id, &rows,
+                          &start, &max_readings, &now, &max_age_s, &rule.min, &rule.max,
+                          &rule.hard_min, &rule.hard_max, &rule.allowed_excursion,
+                          &rule.max_data_gap, &last_seq, &last_timestamp, &in_excursion))
+        return NULL;
+    if (type_hash.len != 32 || device.len != 20 || batch_id.len != 32) {
+        PyErr_SetString(PyExc_ValueError, "a 32-byte type hash, 20-byte device, 32-byte batch id");
+        goto done;
+    }
+    items = PySequence_Fast(rows, "rows are the pending readings' tuples");
+    if (!items) goto done;
+    Py_ssize_t available = PySequence_Fast_GET_SIZE(items) - start;
+    if (start < 0 || available < 1) {
+        PyErr_SetString(PyExc_IndexError, "start is not the index of a pending reading");
+        goto done;
+    }
+    Py_ssize_t limit = available < max_readings ? available : max_readings;
+    if (limit < 1) limit = 1;
+    pending = PyMem_Calloc(limit, sizeof *pending);
+    if (!pending) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t parsed = 0;
+    for (; parsed < limit; parsed++) {
+        if (!pending_reading(PySequence_Fast_GET_ITEM(items, start + parsed), &pending[parsed]))
+            break;
+    }
+    /* A reading that does not parse is Python's to judge, unless the run ends before it. */
+    int cut;
+    Py_ssize_t count = plan_run(pending, parsed ? parsed : 1, &cut);
+    if (!parsed || !count || (count == parsed && parsed < limit && !cut)) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    double oldest = pending[0].received_at;
+    for (Py_ssize_t i = 1; i < count; i++)
+        if (pending[i].received_at < oldest) oldest = pending[i].received_at;
+    if (!(count == max_readings || cut || now - oldest >= max_age_s)) {
+        result = PyLong_FromLong(0);
+        goto done;
+    }
+    if (in_excursion || !all_in_range(pending, count, &rule, &last_seq, &last_timestamp)) {
+        result = Py_NewRef(Py_None);
+        goto done;
+    }
+    packed = PyBytes_FromStringAndSize(NULL, 28 + 7 * count);
+    fields = PyMem_Calloc(count, sizeof *fields);
+    nodes = PyMem_Malloc(count * 32);
+    if (!packed || !fields || !nodes) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        fields[i].seq = (unsigned long long)pending[i].seq;
+        fields[i].timestamp = (unsigned long long)pending[i].timestamp;
+        fields[i].temp = pending[i].temp;
+        fields[i].humidity = (unsigned long long)pending[i].humidity;
+    }
+    if (keccak_init(&state, 64, 24)) {
+        PyErr_SetString(PyExc_RuntimeError, "keccak_init failed");
+        goto done;
+    }
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(packed);
+    Py_BEGIN_ALLOW_THREADS
+    pack_run(pending, count, device.buf, out);
+    merkle_root(state, type_hash.buf, device.buf, batch_id.buf, fields, count, nodes);
+    Py_END_ALLOW_THREADS
+    result = Py_BuildValue("(nOy#LL)", count, packed, (const char *)nodes, (Py_ssize_t)32,
+                           last_seq, last_timestamp);
+done:
+    if (state) keccak_destroy(state);
+    Py_XDECREF(packed);
+    PyMem_Free(pending);
     PyMem_Free(fields);
     PyMem_Free(nodes);
     Py_XDECREF(items);
@@ -445,6 +636,9 @@ static PyMethodDef methods[] = {
     {"window_root", window_root, METH_VARARGS,
      "window_root(type_hash, device, batch_id, readings) -> the 32-byte Merkle root of a\n"
      "window's readings, each (seq, timestamp, temp, humidity)."},
+    {"draft_window", draft_window, METH_VARARGS,
+     "draft_window(type_hash, device, batch_id, rows, start, max_readings, now, max_age_s, rule,\n"
+     "state) -> (count, packed, merkle_root, last_seq, last_timestamp), 0 (not due) or None."},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "oracle_bridge._hotpath",

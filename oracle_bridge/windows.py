@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, tuple_, update
@@ -28,9 +28,10 @@ from ledger_client.indexer.read_model import table_of
 from oracle_bridge.errors import ChainUnavailable, NoRule, PackingError, RuleViolation
 from oracle_bridge.ingest import lock_devices
 from oracle_bridge.merkle import window_root
+from oracle_bridge.native import hotpath
 from oracle_bridge.packing import pack
 from oracle_bridge.policy import RuleSource
-from oracle_bridge.readings import Reading, SignedReading
+from oracle_bridge.readings import READING_TYPE_HASH, Reading, SignedReading
 from oracle_bridge.rules import ComplianceState, Decision, Rule, evaluate, readings_to_submit
 from oracle_bridge.screening import Screened
 from oracle_bridge.store import (
@@ -583,16 +584,27 @@ def _draft_pair(job: _PairJob) -> _PairDraft:
         before=(state.last_seq, state.last_submitted_seq, state.halted_reason),
         state=state,
     )
-    signed = [_signed(job.batch_id, job.device, row) for row in job.rows]
-    received = [row[-1] for row in job.rows]
-    ids = {row[1]: row[0] for row in job.rows}
-    previous = None
-    if job.previous_row is not None:
-        ids[job.previous_row[1]] = job.previous_row[0]
-        previous = _signed(job.batch_id, job.device, job.previous_row)
+    rows = job.rows
+    # Built only if a window needs the rule engine in Python (an excursion, a gap, ...).
+    signed: list[SignedReading] = []
     start = 0
-    while start < len(signed):
-        window = _next_window(job, draft.state, signed[start:], received[start:], previous)
+    while start < len(rows):
+        benign = _benign_window(job, draft.state, start)
+        if benign == _NOT_DUE and not job.watched:
+            break
+        if isinstance(benign, tuple):
+            count, packed, merkle_root, last_seq, last_timestamp = benign
+            draft.state = replace(draft.state, last_seq=last_seq, last_timestamp=last_timestamp)
+            draft.windows.append(
+                _WindowDraft(rows[start][1], last_seq, count, merkle_root, packed, submissions=[])
+            )
+            start += count
+            continue
+        if not signed:
+            signed = [_signed(job.batch_id, job.device, row) for row in rows]
+        previous = signed[start - 1] if start else _previous_reading(job)
+        received = [row[-1] for row in rows[start:]]
+        window = _next_window(job, draft.state, signed[start:], received, previous)
         if window == "awaits seq":
             draft.awaits_seq = True
             break
@@ -616,12 +628,63 @@ def _draft_pair(job: _PairJob) -> _PairDraft:
                 count=count,
                 merkle_root=window_root([s.reading for s in taken]),
                 packed=packed,
-                submissions=_submission_chunks(verdict, ids, job.submission_max_readings),
+                submissions=_submission_chunks(
+                    verdict, _reading_ids(job), job.submission_max_readings
+                ),
             )
         )
-        previous = taken[-1]
         start += count
     return draft
+
+
+# `_benign_window`: no window is due at this reading.
+_NOT_DUE = 0
+
+
+def _benign_window(
+    job: _PairJob, state: _State, start: int
+) -> tuple[int, bytes, bytes, int, int] | int | None:
+    """The pair's next window from `job.rows[start]` when it is due and every reading in it
+    is in range (so it changes nothing but the pair's last seq and timestamp), drafted in C:
+    (count, packed, Merkle root, last seq, last timestamp); `_NOT_DUE`; or None where the
+    Python drafting must decide (no C module, a halted pair, an excursion, a gap, ...)."""
+    if hotpath is None or state.halted_reason is not None:
+        return None
+    rule = job.rule
+    return hotpath.draft_window(
+        READING_TYPE_HASH,
+        bytes.fromhex(job.device[2:]),
+        job.batch_id,
+        job.rows,
+        start,
+        job.max_readings,
+        job.now,
+        job.max_age_s,
+        (
+            rule.min_milli_c,
+            rule.max_milli_c,
+            rule.hard_min_milli_c,
+            rule.hard_max_milli_c,
+            rule.allowed_excursion_seconds,
+            rule.max_data_gap_seconds,
+        ),
+        (state.last_seq, state.last_timestamp, state.in_excursion),
+    )
+
+
+def _previous_reading(job: _PairJob) -> SignedReading | None:
+    """The signed reading at the pair's `state.last_seq`, if the job has it."""
+    if job.previous_row is None:
+        return None
+    return _signed(job.batch_id, job.device, job.previous_row)
+
+
+def _reading_ids(job: _PairJob) -> dict[int, int]:
+    """Inbox row id by seq, of the job's pending readings and its previous one."""
+    ids = {row[1]: row[0] for row in job.rows}
+    if job.previous_row is not None:
+        ids[job.previous_row[1]] = job.previous_row[0]
+    return ids
 
 
 class _PlanOptions(TypedDict):
