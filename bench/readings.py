@@ -9,7 +9,11 @@ Three measurements, each on a fresh local anvil and a fresh SQLite bridge databa
    reading, and every reading read back out of the anchoring calldata on chain.
 2. The naive way, on a sample: per reading, eth_account's `recover_naive`, `Ingestor.accept`
    (one row per transaction) and one `anchorReadings` transaction awaited.
-3. Excursion to quarantine, anvil mining a block every second and the bridge under a steady
+3. The bound: libsecp256k1's public-key recovery alone, one core, on the same readings
+   (`recover_per_s_per_core`): the bridge must recover every reading's signer, so twice
+   this is what two cores could ever verify; `recover_bound_fraction` is the bridge's
+   end-to-end rate as a share of that.
+4. Excursion to quarantine, anvil mining a block every second and the bridge under a steady
    background load: devices already in an excursion send the reading that makes it too long;
    timed from handing it to the bridge until the ledger's BatchStatusChanged (QUARANTINED) of
    its lot is in the chain's logs (polled every 20 ms).
@@ -37,6 +41,7 @@ from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
+from coincurve import PublicKey
 from eth_account import Account
 from sqlalchemy import func, select
 from web3 import Web3
@@ -62,7 +67,7 @@ from oracle_bridge.device import DeviceKey
 from oracle_bridge.merkle import MerkleTree, leaf, leaves
 from oracle_bridge.packing import pack, unpack
 from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
-from oracle_bridge.readings import Reading, ReadingDomain, from_json, to_json
+from oracle_bridge.readings import Reading, ReadingDomain, digest, from_json, to_json
 from oracle_bridge.rules import Rule
 from oracle_bridge.store import InboxReading, ReadingWindow, WindowStatus, reading_session
 from oracle_bridge.verification import recover_naive
@@ -88,6 +93,8 @@ BACKGROUND_DEVICES = 20
 # Excursions allowed in the quarantine phase: short, so few readings precede the breach.
 QUARANTINE_EXCURSION_S = 300
 LOG_POLL_S = 0.02
+# Readings whose signers the bound measurement recovers.
+RECOVER_SAMPLE = 20_000
 
 
 def progress(message: str) -> None:
@@ -337,6 +344,22 @@ def anchoring_figures(fleet: Fleet, bridge: Bridge, raws: list[bytes]) -> dict[s
     }
 
 
+def recover_per_s(raws: Sequence[bytes], *, domain: ReadingDomain) -> float:
+    """Signers recovered per second on one core with libsecp256k1 (coincurve) and nothing
+    else: the digests are computed before the clock starts."""
+    signed = [from_json(raw) for raw in raws]
+    jobs = [
+        (s.signature[:64] + bytes([s.signature[64] - 27]), digest(s.reading, domain=domain))
+        for s in signed
+    ]
+    started = time.perf_counter()
+    for signature, message_digest in jobs:
+        PublicKey.from_signature_and_message(signature, message_digest, hasher=None)
+    rate = len(jobs) / (time.perf_counter() - started)
+    progress(f"bound: libsecp256k1 recovers {rate:,.0f} signers/s on one core")
+    return rate
+
+
 def naive_throughput(fleet: Fleet, raws: list[bytes], path: Path) -> float:
     """Per reading: eth_account recovery, one row per transaction, one awaited anchoring."""
     bridge = make_bridge(fleet, path, screening_workers=0)
@@ -529,8 +552,12 @@ def main() -> None:
             # The same first readings again, into a database of their own.
             naive_raws = interleaved(streams)[:naive_sample]
             naive = naive_throughput(fleet, naive_raws, Path(tmp) / "naive.db")
+            recover = recover_per_s(interleaved(streams)[:RECOVER_SAMPLE], domain=fleet.domain)
         figures["naive_readings_per_s"] = round(naive, 1)
         figures["ratio"] = round(figures["readings_per_s"] / naive, 1)  # type: ignore[operator]
+        figures["recover_per_s_per_core"] = round(recover)
+        bound = (os.cpu_count() or 2) * recover
+        figures["recover_bound_fraction"] = round(figures["readings_per_s"] / bound, 3)  # type: ignore[operator]
         figures |= quarantine_latency(quarantines, Path(tmp) / "quarantine.db")
     figures["bridge_settings"] = BRIDGE_SETTINGS | {"senders": SENDERS, "send_batch": SEND_BATCH}
     print(json.dumps(figures))

@@ -26,7 +26,7 @@ from web3 import Web3
 
 from ledger_client.chain import connect
 from ledger_client.deployment import Deployment
-from ledger_client.indexer.database import make_engine
+from ledger_client.indexer.database import checkpoint, make_engine
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.ingest import Ingestor
@@ -46,6 +46,9 @@ from oracle_bridge.submitter import Backoff, SubmitReport, Submitter
 from oracle_bridge.windows import ClosedWindow, WindowCloser
 
 log = logging.getLogger(__name__)
+
+# How often the bridge checkpoints an SQLite database's write-ahead log.
+CHECKPOINT_INTERVAL_S = 0.5
 
 
 @dataclass
@@ -161,13 +164,14 @@ class Bridge:
         return RunReport(windows_closed=closed, submitted=self.submitter.drain())
 
     def start(self) -> None:
-        """Start the window-closing and submitting threads (ingest needs none)."""
+        """Start the window-closing, submitting and checkpointing threads (ingest needs none)."""
         if self._threads:
             raise RuntimeError("the bridge is already running")
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._close_windows, name="bridge-windows", daemon=True),
             threading.Thread(target=self._submit, name="bridge-submitter", daemon=True),
+            threading.Thread(target=self._checkpoint, name="bridge-checkpoint", daemon=True),
         ]
         for thread in self._threads:
             thread.start()
@@ -241,6 +245,14 @@ class Bridge:
             backoff.succeeded()
             failing = False
             delay = 0.0 if report.progressed else self.settings.poll_interval_s
+
+    def _checkpoint(self) -> None:
+        # Off the writers' path: a commit that had to checkpoint would hold up ingest.
+        while not self._stop.wait(CHECKPOINT_INTERVAL_S):
+            try:
+                checkpoint(self.engine)
+            except SQLAlchemyError:
+                log.warning("checkpointing the bridge database failed; retrying", exc_info=True)
 
     # -- health (the HTTP app's `/healthz` probe) --------------------------------------------
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
-from ledger_client.indexer.database import for_writing, make_engine
+from ledger_client.indexer.database import checkpoint, for_writing, make_engine
 
 # Far below SQLite's 30 s busy timeout: a writer left holding the lock shows as a hang here.
 JOIN_S = 5
@@ -92,3 +94,20 @@ def test_a_second_writer_waits_for_the_first_to_commit(engine: Engine) -> None:
     for thread in (holder, second):
         thread.join(JOIN_S)
     assert count(engine) == 11
+
+
+def in_database_file(path: Path) -> int:
+    """The count as the database file alone holds it (`immutable` ignores the WAL)."""
+    with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
+        return connection.execute("SELECT n FROM counter").fetchone()[0]
+
+
+def test_checkpoint_copies_the_write_ahead_log_into_the_database(
+    engine: Engine, tmp_path: Path
+) -> None:
+    checkpoint(engine)
+    for _ in range(20):
+        increment(engine)
+    assert in_database_file(tmp_path / "writers.db") == 0
+    checkpoint(engine)
+    assert in_database_file(tmp_path / "writers.db") == 20
