@@ -18,6 +18,7 @@ from ledger_client.chain import rpc, rpc_many
 from ledger_client.errors import LedgerError, RpcUnavailable, TransactionTimeout
 from ledger_client.nonces import NonceManager
 from ledger_client.reverts import decode_revert
+from ledger_client.signing import CallSigner
 
 # Head-room over eth_estimateGas: state can move between estimate and inclusion.
 GAS_MARGIN = 1.10
@@ -43,6 +44,7 @@ class TransactionSender:
         self.nonces = NonceManager.of(w3, account.address)
         self.receipt_timeout_s = receipt_timeout_s
         self.chain_id = w3.eth.chain_id
+        self._call_signer = CallSigner(account.key)
 
     def estimate_gas(self, to: str | None, data: bytes, *, context: str = "") -> int:
         """Gas for the call (`to=None` deploys); a would-be revert raises its decoded error."""
@@ -109,7 +111,7 @@ class TransactionSender:
         first_nonce = self.nonces.reserve(len(calls))
         raw = [
             "0x"
-            + self.account.sign_transaction(
+            + self._sign(
                 {
                     "chainId": self.chain_id,
                     "to": HexStr(to),
@@ -118,7 +120,7 @@ class TransactionSender:
                     "nonce": first_nonce + offset,
                     **fees,
                 }
-            ).raw_transaction.hex()
+            ).hex()
             for offset, (data, gas) in enumerate(calls)
         ]
         try:
@@ -168,12 +170,19 @@ class TransactionSender:
         """Send one transaction and wait for its receipt."""
         return self.wait([self.send(to, data, context=context)], context=context)[0]
 
+    def _sign(self, tx: TransactionDictType) -> bytes:
+        if CallSigner.handles(tx):
+            return self._call_signer.sign(tx)
+        return bytes(self.account.sign_transaction(tx).raw_transaction)
+
     def current_fees(self) -> dict[str, int]:
         """EIP-1559 fees that survive a doubling of the base fee (legacy price where none)."""
-        base_fee = self.w3.eth.get_block("pending").get("baseFeePerGas")
-        if base_fee is None:  # a pre-London or legacy-priced PoA network
+        # Raw calls: web3 would format the whole pending block to read one field of it.
+        block = cast(dict[str, Any], rpc(self.w3, "eth_getBlockByNumber", ["pending", False]))
+        if block.get("baseFeePerGas") is None:  # a pre-London or legacy-priced PoA network
             return {"gasPrice": self.w3.eth.gas_price}
-        tip = self.w3.eth.max_priority_fee
+        base_fee = int(block["baseFeePerGas"], 16)
+        tip = int(cast(str, rpc(self.w3, "eth_maxPriorityFeePerGas", [])), 16)
         return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
 
     def _revert_of(self, tx_hash: str, block: int, context: str) -> LedgerError:

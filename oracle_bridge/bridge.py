@@ -10,6 +10,7 @@ chain in the next block rather than after the window's age and a polling delay.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 import threading
@@ -47,6 +48,8 @@ from oracle_bridge.windows import ClosedWindow, WindowCloser
 
 log = logging.getLogger(__name__)
 
+# Allocations between young-generation collections while the bridge runs (Python: 700).
+GC_YOUNG_THRESHOLD = 20_000
 # How often the bridge checkpoints an SQLite database's write-ahead log.
 CHECKPOINT_INTERVAL_S = 0.5
 
@@ -124,6 +127,7 @@ class Bridge:
             log_chunk_blocks=settings.ledger.log_chunk_blocks,
         )
         self._threads: list[threading.Thread] = []
+        self._gc_threshold = gc.get_threshold()
 
     @classmethod
     def from_settings(
@@ -167,6 +171,12 @@ class Bridge:
         """Start the window-closing, submitting and checkpointing threads (ingest needs none)."""
         if self._threads:
             raise RuntimeError("the bridge is already running")
+        self._gc_threshold = gc.get_threshold()
+        # What exists now (modules, clients, caches) lives as long as the process: spare it
+        # the collector's scans, and let garbage build up longer between collections. The
+        # hot path makes few reference cycles; collections took ~5 µs a reading otherwise.
+        gc.freeze()
+        gc.set_threshold(GC_YOUNG_THRESHOLD, *self._gc_threshold[1:])
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._close_windows, name="bridge-windows", daemon=True),
@@ -188,6 +198,8 @@ class Bridge:
                 self.lease.release()
             except SQLAlchemyError:
                 log.warning("could not give up the submitter lease; it expires on its own")
+            gc.set_threshold(*self._gc_threshold)
+            gc.unfreeze()
         self._threads = []
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 
@@ -23,7 +24,7 @@ from ledger_client.chain import connect, rpc
 from ledger_client.lifecycle import BatchStatus
 from ledger_client.local_chain import free_port
 from oracle_bridge.anchors import READINGS_ANCHORED_TOPIC, AnchoredWindow, decode_readings_anchored
-from oracle_bridge.bridge import Bridge
+from oracle_bridge.bridge import GC_YOUNG_THRESHOLD, Bridge
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import ChainUnavailable, DeviceRefused, ProofInvalid
 from oracle_bridge.merkle import MerkleTree, leaf
@@ -243,6 +244,18 @@ def test_a_running_bridge_quarantines_at_once_whatever_the_window_age(cold_chain
             assert time.monotonic() - handed < 5, "not quarantined within 5 s"
             time.sleep(0.02)
     assert chain_state(cold_chain, lot, device)[0] == 3
+
+
+def test_a_running_bridge_collects_garbage_less_often_and_restores_the_collector(
+    cold_chain, engine
+):
+    before = gc.get_threshold()
+    bridge = make_bridge(cold_chain, engine)
+    with bridge:
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
 
 
 def test_a_data_gap_quarantines_the_lot(cold_chain, engine):
