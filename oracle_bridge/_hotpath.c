@@ -78,6 +78,13 @@ typedef struct {
     int ok;
 } Screened;
 
+/* Whether `load` bound the libraries; if not, a RuntimeError is set. */
+static int loaded(void) {
+    if (secp_context && keccak_init) return 1;
+    PyErr_SetString(PyExc_RuntimeError, "call load() first");
+    return 0;
+}
+
 static int hex_value(unsigned char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -241,10 +248,7 @@ static PyObject *screen_many(PyObject *self, PyObject *args) {
     Py_buffer type_hash, separator;
     double latest_timestamp;
     Py_ssize_t max_bytes;
-    if (!secp_context || !keccak_init) {
-        PyErr_SetString(PyExc_RuntimeError, "call load() first");
-        return NULL;
-    }
+    if (!loaded()) return NULL;
     if (!PyArg_ParseTuple(args, "Oy*y*dn", &raws, &type_hash, &separator, &latest_timestamp,
                           &max_bytes))
         return NULL;
@@ -328,6 +332,13 @@ static void put_unsigned_word(unsigned char *word, unsigned long long value) {
     for (int i = 31; i >= 24; i--, value >>= 8) word[i] = (unsigned char)value;
 }
 
+/* The buffers of the (type hash, device, batch id) that name a window's readings. */
+static void release_window_key(Py_buffer *type_hash, Py_buffer *device, Py_buffer *batch_id) {
+    PyBuffer_Release(type_hash);
+    PyBuffer_Release(device);
+    PyBuffer_Release(batch_id);
+}
+
 /* The Merkle root of `count` readings of one device and batch into nodes[0..32) (`nodes` has
  * room for `count` hashes): a leaf is keccak256(hashStruct(reading)), a parent keccak256 of
  * its two children in byte order, an unpaired last node moves up (merkle.py). */
@@ -368,10 +379,7 @@ static PyObject *window_root(PyObject *self, PyObject *args) {
     WindowReading *fields = NULL;
     unsigned char *nodes = NULL;
     void *state = NULL;
-    if (!keccak_init) {
-        PyErr_SetString(PyExc_RuntimeError, "call load() first");
-        return NULL;
-    }
+    if (!loaded()) return NULL;
     if (!PyArg_ParseTuple(args, "y*y*y*O", &type_hash, &device, &batch_id, &readings)) return NULL;
     if (type_hash.len != 32 || device.len != 20 || batch_id.len != 32) {
         PyErr_SetString(PyExc_ValueError, "a 32-byte type hash, 20-byte device, 32-byte batch id");
@@ -416,9 +424,7 @@ done:
     PyMem_Free(fields);
     PyMem_Free(nodes);
     Py_XDECREF(items);
-    PyBuffer_Release(&type_hash);
-    PyBuffer_Release(&device);
-    PyBuffer_Release(&batch_id);
+    release_window_key(&type_hash, &device, &batch_id);
     return result;
 }
 
@@ -511,14 +517,13 @@ static PyObject *draft_window(PyObject *self, PyObject *args) {
     WindowReading *fields = NULL;
     unsigned char *nodes = NULL;
     void *state = NULL;
-    if (!keccak_init) {
-        PyErr_SetString(PyExc_RuntimeError, "call load() first");
-        return NULL;
-    }
-    if (!PyArg_ParseTuple(args, "y*y*y*Onndd(LLLLLL)(LLp)", &type_hash, &device, &batch_id, &rows,
-                          &start, &max_readings, &now, &max_age_s, &rule.min, &rule.max,
+    if (!loaded()) return NULL;
+    int require_calibration; /* the device policy's business, not drafting's */
+    if (!PyArg_ParseTuple(args, "y*y*y*Onndd(LLLLLLp)(LLp)", &type_hash, &device, &batch_id,
+                          &rows, &start, &max_readings, &now, &max_age_s, &rule.min, &rule.max,
                           &rule.hard_min, &rule.hard_max, &rule.allowed_excursion,
-                          &rule.max_data_gap, &last_seq, &last_timestamp, &in_excursion))
+                          &rule.max_data_gap, &require_calibration, &last_seq, &last_timestamp,
+                          &in_excursion))
         return NULL;
     if (type_hash.len != 32 || device.len != 20 || batch_id.len != 32) {
         PyErr_SetString(PyExc_ValueError, "a 32-byte type hash, 20-byte device, 32-byte batch id");
@@ -592,9 +597,7 @@ done:
     PyMem_Free(fields);
     PyMem_Free(nodes);
     Py_XDECREF(items);
-    PyBuffer_Release(&type_hash);
-    PyBuffer_Release(&device);
-    PyBuffer_Release(&batch_id);
+    release_window_key(&type_hash, &device, &batch_id);
     return result;
 }
 

@@ -53,22 +53,9 @@ class ComplianceRulesClient(ContractClient):
     name = "ColdChainCompliance"
 
     def set_rule(self, product_class: bytes, rule: Rule) -> Receipt:
-        return self._write("setRule", product_class, _rule_tuple(rule))
+        return self._write("setRule", product_class, rule.as_struct())
 
     def rule(self, product_class: bytes) -> tuple[Rule, int] | None:
         """The class's rule and its version; None before the first `set_rule`."""
         stored, version = self.contract.functions.rule(product_class).call()
         return (Rule(*stored), version) if version else None
-
-
-def _rule_tuple(rule: Rule) -> tuple:
-    """The contract's `Rule` struct, fields in declaration order."""
-    return (
-        rule.min_milli_c,
-        rule.max_milli_c,
-        rule.hard_min_milli_c,
-        rule.hard_max_milli_c,
-        rule.allowed_excursion_seconds,
-        rule.max_data_gap_seconds,
-        rule.require_calibration,
-    )

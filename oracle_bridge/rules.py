@@ -96,6 +96,18 @@ class Rule:
                 f" <= {self.hard_max_milli_c}"
             )
 
+    def as_struct(self) -> tuple[int, int, int, int, int, int, bool]:
+        """The contract's `Rule` struct: the fields in declaration order."""
+        return (
+            self.min_milli_c,
+            self.max_milli_c,
+            self.hard_min_milli_c,
+            self.hard_max_milli_c,
+            self.allowed_excursion_seconds,
+            self.max_data_gap_seconds,
+            self.require_calibration,
+        )
+
     @classmethod
     def from_json_object(cls, obj: Mapping[str, object]) -> Rule:
         """A rule from its camelCase JSON form (as in the shared fixture);

@@ -650,7 +650,6 @@ def _benign_window(
     Python drafting must decide (no C module, a halted pair, an excursion, a gap, ...)."""
     if hotpath is None or state.halted_reason is not None:
         return None
-    rule = job.rule
     return hotpath.draft_window(
         READING_TYPE_HASH,
         bytes.fromhex(job.device[2:]),
@@ -660,14 +659,7 @@ def _benign_window(
         job.max_readings,
         job.now,
         job.max_age_s,
-        (
-            rule.min_milli_c,
-            rule.max_milli_c,
-            rule.hard_min_milli_c,
-            rule.hard_max_milli_c,
-            rule.allowed_excursion_seconds,
-            rule.max_data_gap_seconds,
-        ),
+        job.rule.as_struct(),
         (state.last_seq, state.last_timestamp, state.in_excursion),
     )
 
