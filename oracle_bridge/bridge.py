@@ -224,14 +224,16 @@ class Bridge:
         event.clear()
 
     def _close_windows(self) -> None:
+        # A pass at once (a restarted bridge's backlog), then whenever the next window comes
+        # of age, a reading may decide a quarantine, or a poll interval has passed.
         while not self._stop.is_set():
-            self._wait(self._windows_due, self.settings.poll_interval_s)
-            if self._stop.is_set():
-                return
             try:
                 self.windows.close_due()
             except Exception:  # noqa: BLE001 - the loop must outlive any one failure
                 log.exception("closing windows failed; retrying")
+            until_due = self.windows.seconds_until_due()
+            poll = self.settings.poll_interval_s
+            self._wait(self._windows_due, poll if until_due is None else min(poll, until_due))
 
     def _submit(self) -> None:
         backoff = Backoff(self.settings.chain_backoff_min_s, self.settings.chain_backoff_max_s)

@@ -21,7 +21,6 @@ from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col
 
 from ledger_client.indexer.database import for_writing
 from ledger_client.indexer.read_model import table_of
@@ -185,6 +184,7 @@ class WindowCloser:
         self._watched: set[tuple[bytes, str]] = set()
         # (seq, timestamp) of the last reading noticed per pair: what a data gap is seen from.
         self._last_noticed: dict[tuple[bytes, str], tuple[int, int]] = {}
+        self._next_due_at: float | None = None
 
     def notice(self, stored: Sequence[Screened]) -> bool:
         """Note readings the ingestor just stored; True when one of them may decide a
@@ -256,18 +256,25 @@ class WindowCloser:
             self._on_closed()
         return closed
 
+    def seconds_until_due(self) -> float | None:
+        """How long until the next pending window not yet due comes of age, as of the last
+        pass; None when the last pass saw no such window."""
+        with self._lock:
+            due_at = self._next_due_at
+        return None if due_at is None else max(0.0, due_at - self._clock())
+
     def _due_pairs(self, now: float) -> list[tuple[bytes, str]]:
-        pending = (
-            select(col(InboxReading.batch_id), col(InboxReading.device))
-            .where(col(InboxReading.window_id).is_(None))
-            .group_by(col(InboxReading.batch_id), col(InboxReading.device))
-            .having(
-                (func.count() >= self.max_readings)
-                | (func.min(col(InboxReading.received_at)) <= now - self.max_age_s)
-            )
-        )
+        """The pairs with a window due; notes when the next of the others comes of age."""
+        due, next_due_at = [], None
         with reading_session(self.engine) as session:
-            return [(row.batch_id, row.device) for row in session.execute(pending)]
+            for row in session.execute(_PENDING_PER_PAIR):
+                if row.pending >= self.max_readings or row.oldest <= now - self.max_age_s:
+                    due.append((row.batch_id, row.device))
+                elif next_due_at is None or row.oldest + self.max_age_s < next_due_at:
+                    next_due_at = row.oldest + self.max_age_s
+        with self._lock:
+            self._next_due_at = next_due_at
+        return due
 
     def _draft(
         self,
@@ -440,6 +447,18 @@ _PENDING_COLUMNS = (
     _INBOX.c.humidity_permille,
     _INBOX.c.signature,
     _INBOX.c.received_at,
+)
+# Per pair with pending readings: how many, and when the oldest was received (the
+# unwindowed index alone serves it).
+_PENDING_PER_PAIR = (
+    select(
+        _INBOX.c.batch_id,
+        _INBOX.c.device,
+        func.count().label("pending"),
+        func.min(_INBOX.c.received_at).label("oldest"),
+    )
+    .where(_INBOX.c.window_id.is_(None))
+    .group_by(_INBOX.c.batch_id, _INBOX.c.device)
 )
 _PENDING_OF_PAIR = (
     select(*_PENDING_COLUMNS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from bridge_runtime_factories import (
@@ -58,7 +59,13 @@ def engine(databases):
 
 
 def make_bridge(
-    cold_chain: ColdChain, engine, *, w3: Web3 | None = None, cache_s: float = 60, **settings
+    cold_chain: ColdChain,
+    engine,
+    *,
+    w3: Web3 | None = None,
+    cache_s: float = 60,
+    clock: Callable[[], float] = lambda: T0 + 100_000,
+    **settings,
 ) -> Bridge:
     c = cold_chain.consortium
     w3 = w3 or c.w3
@@ -71,7 +78,7 @@ def make_bridge(
         policy=ChainDevicePolicy(w3, c.deployment, rules=rules, cache_s=cache_s),
         rules=rules,
         settings=bridge_settings(**settings),
-        clock=lambda: T0 + 100_000,
+        clock=clock,
     )
 
 
@@ -244,6 +251,20 @@ def test_a_running_bridge_quarantines_at_once_whatever_the_window_age(cold_chain
             assert time.monotonic() - handed < 5, "not quarantined within 5 s"
             time.sleep(0.02)
     assert chain_state(cold_chain, lot, device)[0] == 3
+
+
+def test_a_running_bridge_anchors_a_window_as_it_comes_of_age_not_a_poll_later(cold_chain, engine):
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    bridge = make_bridge(
+        cold_chain, engine, clock=time.time, window_max_age_s=1.0, poll_interval_s=30
+    )
+    feed(bridge, device, lot, {1: 5000, 2: 5000})
+    handed = time.monotonic()
+    with bridge:  # its first pass finds the window not due yet, and when it will be
+        while {w.status for w in rows(engine, ReadingWindow)} != {WindowStatus.ANCHORED}:
+            assert time.monotonic() - handed < 5, "not anchored within 5 s of its 1 s age"
+            time.sleep(0.02)
 
 
 def test_a_running_bridge_collects_garbage_less_often_and_restores_the_collector(
