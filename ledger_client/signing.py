@@ -48,7 +48,7 @@ class CallSigner:
             tx["maxPriorityFeePerGas"],
             tx["maxFeePerGas"],
             tx["gas"],
-            bytes.fromhex(to[2:] if to.startswith("0x") else to),
+            bytes.fromhex(to.removeprefix("0x")),
             0,  # value
             tx["data"],
             [],  # access list

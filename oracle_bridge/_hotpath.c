@@ -5,15 +5,15 @@
  * - `draft_window`: a pair's next anchoring window when it changes nothing but the pair's last
  *   seq and timestamp (oracle_bridge/windows.py): planned, rule-checked, packed and hashed.
  *
- * Like screening, drafting only ever says yes: a window in which any reading would do more
- * than that under the rule engine (or that anything else makes unusual) comes back as None,
- * and the Python drafting decides it.
- *
  * Screening only ever says yes: a reading in the exact shape devices send that passes every check of
  * `oracle_bridge.screening.screen` comes back as its fields; anything else (malformed, escaped,
  * oversized, a bad or foreign signature, a future timestamp, an unusual spelling) comes back
  * as None, and the Python `screen` decides it and words the refusal. So this file needs no
  * error messages and cannot refuse what Python would accept.
+ *
+ * Drafting likewise only ever says yes: a window in which any reading would do more than
+ * advance the pair's last seq and timestamp under the rule engine (or that anything else
+ * makes unusual) comes back as None, and the Python drafting decides it.
  *
  * The cryptography is the libraries the Python side already uses, looked up at run time:
  * libsecp256k1 as bundled in coincurve, keccak as bundled in pycryptodome.

@@ -48,10 +48,43 @@ from oracle_bridge.windows import ClosedWindow, WindowCloser
 
 log = logging.getLogger(__name__)
 
-# Allocations between young-generation collections while the bridge runs (Python: 700).
+# Allocations between young-generation collections while a bridge runs (Python: 700).
 GC_YOUNG_THRESHOLD = 20_000
 # How often the bridge checkpoints an SQLite database's write-ahead log.
 CHECKPOINT_INTERVAL_S = 0.5
+
+
+class _CollectorTuning:
+    """The garbage collector's settings while any bridge of this process runs.
+
+    What exists when the first bridge starts (modules, clients, caches) lives as long as the
+    process: it is frozen out of the collector's scans, and young collections come less
+    often (the hot path makes few reference cycles; collections took ~5 µs a reading
+    otherwise). The last bridge to stop restores both.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._saved = gc.get_threshold()
+
+    def bridge_started(self) -> None:
+        with self._lock:
+            if self._running == 0:
+                self._saved = gc.get_threshold()
+                gc.freeze()
+                gc.set_threshold(GC_YOUNG_THRESHOLD, *self._saved[1:])
+            self._running += 1
+
+    def bridge_stopped(self) -> None:
+        with self._lock:
+            self._running -= 1
+            if self._running == 0:
+                gc.set_threshold(*self._saved)
+                gc.unfreeze()
+
+
+_COLLECTOR = _CollectorTuning()
 
 
 @dataclass
@@ -127,7 +160,6 @@ class Bridge:
             log_chunk_blocks=settings.ledger.log_chunk_blocks,
         )
         self._threads: list[threading.Thread] = []
-        self._gc_threshold = gc.get_threshold()
 
     @classmethod
     def from_settings(
@@ -168,21 +200,20 @@ class Bridge:
         return RunReport(windows_closed=closed, submitted=self.submitter.drain())
 
     def start(self) -> None:
-        """Start the window-closing, submitting and checkpointing threads (ingest needs none)."""
+        """Start the window-closing and submitting threads, and on SQLite the checkpointing
+        one (ingest needs none)."""
         if self._threads:
             raise RuntimeError("the bridge is already running")
-        self._gc_threshold = gc.get_threshold()
-        # What exists now (modules, clients, caches) lives as long as the process: spare it
-        # the collector's scans, and let garbage build up longer between collections. The
-        # hot path makes few reference cycles; collections took ~5 µs a reading otherwise.
-        gc.freeze()
-        gc.set_threshold(GC_YOUNG_THRESHOLD, *self._gc_threshold[1:])
+        _COLLECTOR.bridge_started()
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._close_windows, name="bridge-windows", daemon=True),
             threading.Thread(target=self._submit, name="bridge-submitter", daemon=True),
-            threading.Thread(target=self._checkpoint, name="bridge-checkpoint", daemon=True),
         ]
+        if self.engine.dialect.name == "sqlite":
+            self._threads.append(
+                threading.Thread(target=self._checkpoint, name="bridge-checkpoint", daemon=True)
+            )
         for thread in self._threads:
             thread.start()
 
@@ -198,8 +229,7 @@ class Bridge:
                 self.lease.release()
             except SQLAlchemyError:
                 log.warning("could not give up the submitter lease; it expires on its own")
-            gc.set_threshold(*self._gc_threshold)
-            gc.unfreeze()
+            _COLLECTOR.bridge_stopped()
         self._threads = []
 
     def close(self) -> None:
@@ -261,7 +291,7 @@ class Bridge:
             delay = 0.0 if report.progressed else self.settings.poll_interval_s
 
     def _checkpoint(self) -> None:
-        # Off the writers' path: a commit that had to checkpoint would hold up ingest.
+        # SQLite's WAL, off the writers' path: a commit that had to checkpoint holds up ingest.
         while not self._stop.wait(CHECKPOINT_INTERVAL_S):
             try:
                 checkpoint(self.engine)

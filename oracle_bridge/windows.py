@@ -606,6 +606,8 @@ def _draft_pair(job: _PairJob) -> _PairDraft:
     rows = job.rows
     # Built only if a window needs the rule engine in Python (an excursion, a gap, ...).
     signed: list[SignedReading] = []
+    received: list[float] = []
+    ids: dict[int, int] = {}
     start = 0
     while start < len(rows):
         benign = _benign_window(job, draft.state, start)
@@ -621,9 +623,10 @@ def _draft_pair(job: _PairJob) -> _PairDraft:
             continue
         if not signed:
             signed = [_signed(job.batch_id, job.device, row) for row in rows]
+            received = [row[-1] for row in rows]
+            ids = _reading_ids(job)
         previous = signed[start - 1] if start else _previous_reading(job)
-        received = [row[-1] for row in rows[start:]]
-        window = _next_window(job, draft.state, signed[start:], received, previous)
+        window = _next_window(job, draft.state, signed[start:], received[start:], previous)
         if window == "awaits seq":
             draft.awaits_seq = True
             break
@@ -647,9 +650,7 @@ def _draft_pair(job: _PairJob) -> _PairDraft:
                 count=count,
                 merkle_root=window_root([s.reading for s in taken]),
                 packed=packed,
-                submissions=_submission_chunks(
-                    verdict, _reading_ids(job), job.submission_max_readings
-                ),
+                submissions=_submission_chunks(verdict, ids, job.submission_max_readings),
             )
         )
         start += count

@@ -271,10 +271,14 @@ def test_a_running_bridge_collects_garbage_less_often_and_restores_the_collector
     cold_chain, engine
 ):
     before = gc.get_threshold()
-    bridge = make_bridge(cold_chain, engine)
-    with bridge:
+    first, second = make_bridge(cold_chain, engine), make_bridge(cold_chain, engine)
+    with first:
         assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
         assert gc.get_freeze_count() > 0
+        second.start()
+    # The last bridge of the process to stop restores the collector.
+    assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+    second.stop()
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
 
