@@ -7,9 +7,11 @@ FORGE_PROFILE ?= default
 
 .PHONY: install demo test test-python test-contracts lint bench clean
 
-install: $(VENV)/.installed node_modules/.installed
+install: node_modules/.installed $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py oracle_bridge/_hotpath.c
+# After the Node packages: the C module compiles libsecp256k1 from the npm package's source.
+$(VENV)/.installed: pyproject.toml setup.py oracle_bridge/_hotpath.c oracle_bridge/_batch_verify.c \
+		node_modules/.installed
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

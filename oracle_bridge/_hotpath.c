@@ -16,7 +16,9 @@
  * makes unusual) comes back as None, and the Python drafting decides it.
  *
  * The cryptography is the libraries the Python side already uses, looked up at run time:
- * libsecp256k1 as bundled in coincurve, keccak as bundled in pycryptodome.
+ * libsecp256k1 as bundled in coincurve, keccak as bundled in pycryptodome. Built WITH_BATCH_VERIFY
+ * (setup.py), screening remembers each device's key once a signature recovered to the device,
+ * and verifies the later readings of known devices in one batch (_batch_verify.c).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -24,7 +26,14 @@
 #include <dlfcn.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+#ifdef WITH_BATCH_VERIFY
+#include <pthread.h>
+
+#include "_batch_verify.h"
+#endif
 
 /* libsecp256k1's public API (include/secp256k1.h, secp256k1_recovery.h). */
 typedef struct secp256k1_context_struct secp256k1_context;
@@ -205,9 +214,9 @@ static void put_word(unsigned char *word, long long value) {
     for (int i = 31; i >= 24; i--, bits >>= 8) word[i] = (unsigned char)bits;
 }
 
-/* Every check of `screen` after the parse; fills r->digest. */
-static int verify_reading(void *state, Screened *r, const unsigned char *type_hash,
-                          const unsigned char *separator, double latest_timestamp) {
+/* Every check of `screen` after the parse but the signature's signer; fills r->digest. */
+static int check_reading(void *state, Screened *r, const unsigned char *type_hash,
+                         const unsigned char *separator, double latest_timestamp) {
     if (r->seq < 0 || r->timestamp < 0 || r->humidity < 0 || r->humidity > UINT16_MAX_ ||
         r->temp < INT24_MIN || r->temp > INT24_MAX || (double)r->timestamp > latest_timestamp)
         return 0;
@@ -230,18 +239,143 @@ static int verify_reading(void *state, Screened *r, const unsigned char *type_ha
     memcpy(message + 2, separator, 32);
     keccak256(state, encoded, sizeof encoded, message + 34);
     keccak256(state, message, sizeof message, r->digest);
+    return 1;
+}
 
+/* Whether the key recovered from the checked reading's signature is its device's; if so and
+ * `key` is given, the key (x || y) goes there. */
+static int recovers_device(void *state, const Screened *r, unsigned char *key) {
     secp256k1_ecdsa_recoverable_signature signature;
-    secp256k1_pubkey key;
+    secp256k1_pubkey recovered;
     unsigned char public_key[65], key_hash[32];
     size_t key_length = sizeof public_key;
-    if (!secp_parse_compact(secp_context, &signature, s, v - 27) ||
-        !secp_recover(secp_context, &key, &signature, r->digest) ||
-        !secp_serialize(secp_context, public_key, &key_length, &key, SECP256K1_EC_UNCOMPRESSED))
+    if (!secp_parse_compact(secp_context, &signature, r->signature, r->signature[64] - 27) ||
+        !secp_recover(secp_context, &recovered, &signature, r->digest) ||
+        !secp_serialize(secp_context, public_key, &key_length, &recovered,
+                        SECP256K1_EC_UNCOMPRESSED))
         return 0;
     keccak256(state, public_key + 1, 64, key_hash);
-    return !memcmp(key_hash + 12, r->device, 20);
+    if (memcmp(key_hash + 12, r->device, 20)) return 0;
+    if (key) memcpy(key, public_key + 1, 64);
+    return 1;
 }
+
+#ifdef WITH_BATCH_VERIFY
+/* The devices' public keys, each learnt from a signature that recovered to the device's address
+ * (so a key here is its device's): readings of known devices are verified in one batch
+ * (_batch_verify.c) instead of one recovery each. Open addressing, shared by the threads of a
+ * process under a mutex; a look-up probes at most KEY_PROBES slots (addresses ground to collide
+ * only miss the cache: their readings are recovered one by one, as without it) and the table
+ * starts afresh when half full. */
+#define KEY_SLOTS 65536
+#define KEY_PROBES 16
+typedef struct {
+    unsigned char device[20];
+    unsigned char key[64];
+    unsigned char used;
+} KnownKey;
+static KnownKey *known_keys;
+static size_t known_count;
+static int batch_ready;
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t device_slot(const unsigned char *device, size_t slots) {
+    uint64_t prefix;
+    memcpy(&prefix, device, sizeof prefix);
+    return (size_t)(prefix * 0x9E3779B97F4A7C15ULL >> 32) & (slots - 1);
+}
+
+/* Copies the device's known key into `key`; 0 if not known. Call with known_lock held. */
+static int known_key(const unsigned char *device, unsigned char *key) {
+    if (!known_keys) return 0;
+    for (size_t probe = 0, slot = device_slot(device, KEY_SLOTS); probe < KEY_PROBES;
+         probe++, slot = (slot + 1) & (KEY_SLOTS - 1)) {
+        KnownKey *entry = &known_keys[slot];
+        if (!entry->used) return 0;
+        if (!memcmp(entry->device, device, 20)) {
+            memcpy(key, entry->key, 64);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Remembers the device's key (recovered from its own signature). Call with known_lock held. */
+static void remember_key(const unsigned char *device, const unsigned char *key) {
+    if (!known_keys && !(known_keys = calloc(KEY_SLOTS, sizeof *known_keys))) return;
+    if (known_count >= KEY_SLOTS / 2) {
+        memset(known_keys, 0, KEY_SLOTS * sizeof *known_keys);
+        known_count = 0;
+    }
+    for (size_t probe = 0, slot = device_slot(device, KEY_SLOTS); probe < KEY_PROBES;
+         probe++, slot = (slot + 1) & (KEY_SLOTS - 1)) {
+        KnownKey *entry = &known_keys[slot];
+        if (entry->used && memcmp(entry->device, device, 20)) continue;
+        if (!entry->used) known_count++;
+        memcpy(entry->device, device, 20);
+        memcpy(entry->key, key, 64);
+        entry->used = 1;
+        return;
+    }
+}
+
+/* This batch's distinct devices, each with its index into the batch's keys. */
+typedef struct {
+    const unsigned char *device;
+    size_t key;
+} BatchDevice;
+
+/* The key index of `device` in this batch, adding `key` as a new one if the device is new. */
+static size_t batch_key(BatchDevice *devices, size_t slots, unsigned char (*keys)[64],
+                        size_t *key_count, const unsigned char *device, const unsigned char *key) {
+    size_t slot = device_slot(device, slots);
+    while (devices[slot].device && memcmp(devices[slot].device, device, 20))
+        slot = (slot + 1) & (slots - 1);
+    if (!devices[slot].device) {
+        devices[slot].device = device;
+        devices[slot].key = *key_count;
+        memcpy(keys[(*key_count)++], key, 64);
+    }
+    return devices[slot].key;
+}
+
+/* Decides r->ok for the checked readings: those of devices with known keys in one batch
+ * (each alone if the batch fails), the rest recovered one by one (their keys remembered). */
+static void verify_signers(void *state, Screened *screened, Py_ssize_t count) {
+    size_t slots = 2;
+    while (slots < 2 * (size_t)count) slots <<= 1;
+    BatchSignature *batch = malloc(count * sizeof *batch);
+    unsigned char(*keys)[64] = malloc(count * sizeof *keys);
+    BatchDevice *devices = calloc(slots, sizeof *devices);
+    Screened **batched = malloc(count * sizeof *batched);
+    size_t batch_count = 0, key_count = 0;
+    int can_batch = batch && keys && devices && batched;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        Screened *r = &screened[i];
+        if (!r->ok) continue;
+        unsigned char key[64];
+        pthread_mutex_lock(&known_lock);
+        int known = can_batch && known_key(r->device, key);
+        pthread_mutex_unlock(&known_lock);
+        if (known) {
+            batch[batch_count] = (BatchSignature){
+                r->signature, r->digest, (unsigned char)(r->signature[64] - 27),
+                batch_key(devices, slots, keys, &key_count, r->device, key)};
+            batched[batch_count++] = r;
+        } else if ((r->ok = recovers_device(state, r, key))) {
+            pthread_mutex_lock(&known_lock);
+            remember_key(r->device, key);
+            pthread_mutex_unlock(&known_lock);
+        }
+    }
+    if (batch_count && !batch_verify(batch_count, batch, key_count, (const unsigned char(*)[64])keys))
+        for (size_t j = 0; j < batch_count; j++) batched[j]->ok = recovers_device(state, batched[j], NULL);
+    free(batch);
+    free(keys);
+    free(devices);
+    free(batched);
+}
+#endif
 
 static PyObject *screen_many(PyObject *self, PyObject *args) {
     PyObject *raws;
@@ -289,8 +423,15 @@ static PyObject *screen_many(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < count; i++) {
         Screened *r = &screened[i];
         r->ok = lengths[i] <= max_bytes && parse_reading(texts[i], lengths[i], r) &&
-                verify_reading(state, r, type_hash.buf, separator.buf, latest_timestamp);
+                check_reading(state, r, type_hash.buf, separator.buf, latest_timestamp);
     }
+#ifdef WITH_BATCH_VERIFY
+    if (batch_ready)
+        verify_signers(state, screened, count);
+    else
+#endif
+        for (Py_ssize_t i = 0; i < count; i++)
+            if (screened[i].ok) screened[i].ok = recovers_device(state, &screened[i], NULL);
     Py_END_ALLOW_THREADS
     result = PyList_New(count);
     if (!result) goto done;
@@ -627,8 +768,79 @@ static PyObject *load(PyObject *self, PyObject *args) {
         return NULL;
     secp_context = secp_context_create(SECP256K1_CONTEXT_VERIFY);
     if (!secp_context) return PyErr_Format(PyExc_ImportError, "secp256k1_context_create failed");
+#ifdef WITH_BATCH_VERIFY
+    batch_ready = batch_verify_init();
+#endif
     Py_RETURN_NONE;
 }
+
+#ifdef WITH_BATCH_VERIFY
+/* Forgets every device key learnt (tests: the next readings are recovered one by one). */
+static PyObject *forget_keys(PyObject *self, PyObject *unused) {
+    pthread_mutex_lock(&known_lock);
+    if (known_keys) memset(known_keys, 0, KEY_SLOTS * sizeof *known_keys);
+    known_count = 0;
+    pthread_mutex_unlock(&known_lock);
+    Py_RETURN_NONE;
+}
+
+/* `batch_verify` on its own, for tests: keys are 64-byte x || y, items (signature65, digest,
+ * key index). */
+static PyObject *verify_batch(PyObject *self, PyObject *args) {
+    PyObject *key_list, *item_list, *keys_seq = NULL, *items_seq = NULL, *result = NULL;
+    if (!batch_ready) {
+        PyErr_SetString(PyExc_RuntimeError, "batch verification is not loaded");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "OO", &key_list, &item_list)) return NULL;
+    keys_seq = PySequence_Fast(key_list, "keys are a sequence");
+    items_seq = PySequence_Fast(item_list, "items are a sequence");
+    if (!keys_seq || !items_seq) goto done;
+    Py_ssize_t key_count = PySequence_Fast_GET_SIZE(keys_seq);
+    Py_ssize_t count = PySequence_Fast_GET_SIZE(items_seq);
+    unsigned char(*keys)[64] = PyMem_Calloc(key_count ? key_count : 1, 64);
+    BatchSignature *batch = PyMem_Calloc(count ? count : 1, sizeof *batch);
+    if (!keys || !batch) {
+        PyErr_NoMemory();
+        goto free_arrays;
+    }
+    for (Py_ssize_t k = 0; k < key_count; k++) {
+        PyObject *key = PySequence_Fast_GET_ITEM(keys_seq, k);
+        if (!PyBytes_Check(key) || PyBytes_GET_SIZE(key) != 64) {
+            PyErr_SetString(PyExc_ValueError, "a key is 64 bytes x || y");
+            goto free_arrays;
+        }
+        memcpy(keys[k], PyBytes_AS_STRING(key), 64);
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        const char *signature, *digest;
+        Py_ssize_t signature_length, digest_length, key;
+        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(items_seq, i), "y#y#n", &signature,
+                              &signature_length, &digest, &digest_length, &key))
+            goto free_arrays;
+        if (signature_length != 65 || digest_length != 32 || key < 0 || key >= key_count ||
+            (unsigned char)signature[64] < 27) {
+            PyErr_SetString(PyExc_ValueError, "an item is (65-byte signature, 32-byte digest, key)");
+            goto free_arrays;
+        }
+        batch[i] = (BatchSignature){(const unsigned char *)signature,
+                                    (const unsigned char *)digest,
+                                    (unsigned char)(signature[64] - 27), (size_t)key};
+    }
+    int verified;
+    Py_BEGIN_ALLOW_THREADS
+    verified = batch_verify(count, batch, key_count, (const unsigned char(*)[64])keys);
+    Py_END_ALLOW_THREADS
+    result = PyBool_FromLong(verified);
+free_arrays:
+    PyMem_Free(keys);
+    PyMem_Free(batch);
+done:
+    Py_XDECREF(keys_seq);
+    Py_XDECREF(items_seq);
+    return result;
+}
+#endif
 
 static PyMethodDef methods[] = {
     {"load", load, METH_VARARGS,
@@ -642,9 +854,23 @@ static PyMethodDef methods[] = {
     {"draft_window", draft_window, METH_VARARGS,
      "draft_window(type_hash, device, batch_id, rows, start, max_readings, now, max_age_s, rule,\n"
      "state) -> (count, packed, merkle_root, last_seq, last_timestamp), 0 (not due) or None."},
+#ifdef WITH_BATCH_VERIFY
+    {"forget_keys", forget_keys, METH_NOARGS, "forget_keys(): forget the device keys learnt."},
+    {"verify_batch", verify_batch, METH_VARARGS,
+     "verify_batch(keys, items) -> whether every (signature, digest, key index) verifies."},
+#endif
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "oracle_bridge._hotpath",
                                     "The bridge's per-reading hot path (see _hotpath.c).", -1, methods};
 
-PyMODINIT_FUNC PyInit__hotpath(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__hotpath(void) {
+    PyObject *created = PyModule_Create(&module);
+#ifdef WITH_BATCH_VERIFY
+    const long batch = 1;
+#else
+    const long batch = 0;
+#endif
+    if (created && PyModule_AddIntConstant(created, "BATCH_VERIFY", batch)) Py_CLEAR(created);
+    return created;
+}

@@ -71,6 +71,10 @@ def test_readings_are_screened_in_c_here() -> None:
     assert screening.native_screening()
 
 
+def test_readings_of_known_devices_are_batch_verified_here() -> None:
+    assert hotpath is not None and hotpath.BATCH_VERIFY == 1
+
+
 def test_a_plain_device_reading_passes_in_c_with_the_fields_python_finds() -> None:
     raws = [raw_of(seq, T0 + seq, temp_milli_c=-2500 + seq) for seq in range(1, 50)]
 
