@@ -22,7 +22,7 @@ from typing import Any, Literal, TypedDict
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger_client.indexer.database import for_writing
+from ledger_client.indexer.database import driver_rows, for_writing
 from ledger_client.indexer.read_model import table_of
 from oracle_bridge.errors import ChainUnavailable, NoRule, PackingError, RuleViolation
 from oracle_bridge.ingest import lock_devices
@@ -290,44 +290,55 @@ class WindowCloser:
         limit = self.max_readings * _WINDOWS_PER_PAIR_AND_PASS
         with self.engine.connect() as connection:
             states = _states(connection, pairs)
-            previous_rows = _rows_at(
-                connection,
-                [
-                    (device, state.last_seq)
-                    for (_, device), state in states.items()
-                    if state.last_seq and state.halted_reason is None
-                ],
-            )
             pending = {
-                (batch_id, device): connection.execute(
-                    _PENDING_OF_PAIR, {"p_batch": batch_id, "p_device": device, "p_limit": limit}
-                ).all()
+                (batch_id, device): driver_rows(
+                    connection,
+                    _PENDING_OF_PAIR,
+                    {"p_batch": batch_id, "p_device": device, "p_limit": limit},
+                )
                 for batch_id, device in pairs
             }
-        jobs = []
-        for batch_id, device in pairs:
-            state = states.get((batch_id, device))
-            previous = previous_rows.get((device, state.last_seq)) if state else None
-            jobs.append(
-                _PairJob(
-                    batch_id=batch_id,
-                    device=device,
-                    rule=rules[batch_id],
-                    rows=[tuple(row) for row in pending[(batch_id, device)]],
-                    state=state or _State(),
-                    previous_row=previous,
-                    now=now,
-                    watched=(batch_id, device) in watched,
-                    max_readings=self.max_readings,
-                    max_age_s=self.max_age_s,
-                    submission_max_readings=self.submission_max_readings,
-                )
+        jobs = [
+            _PairJob(
+                batch_id=batch_id,
+                device=device,
+                rule=rules[batch_id],
+                rows=pending[(batch_id, device)],
+                state=states.get((batch_id, device)) or _State(),
+                previous_row=None,
+                previous_read=False,
+                now=now,
+                watched=(batch_id, device) in watched,
+                max_readings=self.max_readings,
+                max_age_s=self.max_age_s,
+                submission_max_readings=self.submission_max_readings,
             )
+            for batch_id, device in pairs
+        ]
         if self._drafting is not None and sum(len(job.rows) for job in jobs) >= _POOL_MIN_ROWS:
             chunk = -(-len(jobs) // _DRAFTING_TASKS)
             drafted = list(self._drafting.map(_draft_pair, jobs, chunksize=chunk))
         else:
             drafted = [_draft_pair(job) for job in jobs]
+        # The few pairs whose windows need the rule engine in Python need their reading at
+        # `last_seq` too: read only for them, then drafted again here.
+        again = [job for job, draft in zip(jobs, drafted, strict=True) if draft.needs_previous]
+        if again:
+            with self.engine.connect() as connection:
+                previous_rows = _rows_at(
+                    connection, [(job.device, job.state.last_seq) for job in again]
+                )
+            redrafted = {
+                (job.batch_id, job.device): _draft_pair(
+                    replace(
+                        job,
+                        previous_row=previous_rows.get((job.device, job.state.last_seq)),
+                        previous_read=True,
+                    )
+                )
+                for job in again
+            }
+            drafted = [redrafted.get((d.batch_id, d.device), d) for d in drafted]
         for draft in drafted:
             halted = draft.state.halted_reason
             if halted is not None and halted != draft.before[2]:
@@ -585,8 +596,10 @@ class _PairJob:
     # `_PENDING_COLUMNS` of its pending readings, in seq order
     rows: list[tuple[Any, ...]]
     state: _State
-    # `_PENDING_COLUMNS` of the reading at `state.last_seq` (a data gap may need it)
+    # `_PENDING_COLUMNS` of the reading at `state.last_seq` (a data gap may need it), if
+    # `previous_read`: it is read only for the pairs whose drafting asks for it
     previous_row: tuple[Any, ...] | None
+    previous_read: bool
     now: float
     watched: bool
     max_readings: int
@@ -621,6 +634,8 @@ def _draft_pair(job: _PairJob) -> _PairDraft:
             )
             start += count
             continue
+        if not job.previous_read and state.last_seq and state.halted_reason is None:
+            return replace(draft, windows=[], needs_previous=True)
         if not signed:
             signed = [_signed(job.batch_id, job.device, row) for row in rows]
             received = [row[-1] for row in rows]
@@ -795,6 +810,8 @@ class _PairDraft:
     windows: list[_WindowDraft] = field(default_factory=list)
     # A reading that may decide a quarantine waits behind a missing seq (still watched).
     awaits_seq: bool = False
+    # The pair's windows need its reading at `last_seq`, which the job was made without.
+    needs_previous: bool = False
 
 
 class _Conflict(Exception):

@@ -41,6 +41,7 @@ def job(rows: list[tuple], state: _State = FRESH, **options: Any) -> _PairJob:
         "rows": rows,
         "state": state,
         "previous_row": previous,
+        "previous_read": True,
         "now": NOW,
         "watched": False,
         "max_readings": 1000,
@@ -193,3 +194,19 @@ def test_drafting_in_c_matches_python_on_any_rows(
 
 def _fields(rule: object) -> dict[str, object]:
     return {name: getattr(rule, name) for name in rule.__slots__}  # type: ignore[attr-defined]
+
+
+def test_a_window_needing_the_rule_engine_asks_for_the_previous_reading_first() -> None:
+    """Jobs are made without the reading at `last_seq`; only a pair whose windows need the
+    Python rule engine (here an excursion) asks for it, and is drafted with it after."""
+    state = _State(last_seq=10, last_timestamp=int(NOW) - 100)
+    excursion = [row(11 + n, int(NOW) - 90 + n, 9000, NOW - 60) for n in range(3)]
+    benign = [row(11 + n, int(NOW) - 90 + n, 5000, NOW - 60) for n in range(3)]
+
+    asks = _draft_pair(job(excursion, state, previous_row=None, previous_read=False))
+    plain = _draft_pair(job(benign, state, previous_row=None, previous_read=False))
+    full = _draft_pair(job(excursion, state))
+
+    assert asks.needs_previous and asks.windows == []
+    assert not plain.needs_previous and [w.count for w in plain.windows] == [3]
+    assert not full.needs_previous and full.windows and full.windows[0].submissions
