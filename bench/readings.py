@@ -69,7 +69,13 @@ from oracle_bridge.packing import pack, unpack
 from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import Reading, ReadingDomain, digest, from_json, to_json
 from oracle_bridge.rules import Rule
-from oracle_bridge.store import InboxReading, ReadingWindow, WindowStatus, reading_session
+from oracle_bridge.store import (
+    BRIDGE_SQLITE_CACHE_MIB,
+    InboxReading,
+    ReadingWindow,
+    WindowStatus,
+    reading_session,
+)
 from oracle_bridge.verification import recover_naive
 
 GOVERNOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
@@ -216,7 +222,7 @@ def interleaved(streams: Sequence[Sequence[bytes]]) -> list[bytes]:
 def make_bridge(fleet: Fleet, path: Path, **settings: object) -> Bridge:
     rules = ChainRuleSource(fleet.w3, fleet.deployment, cache_s=60)
     return Bridge(
-        engine=make_engine(f"sqlite:///{path}"),
+        engine=make_engine(f"sqlite:///{path}", sqlite_cache_mib=BRIDGE_SQLITE_CACHE_MIB),
         w3=fleet.w3,
         deployment=fleet.deployment,
         oracle=Account.from_key(ANVIL_ORACLE_KEY),

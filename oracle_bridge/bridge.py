@@ -42,7 +42,12 @@ from oracle_bridge.policy import (
 )
 from oracle_bridge.readings import ReadingDomain
 from oracle_bridge.screening import Screened
-from oracle_bridge.store import InboxReading, create_bridge_tables, reading_session
+from oracle_bridge.store import (
+    BRIDGE_SQLITE_CACHE_MIB,
+    InboxReading,
+    create_bridge_tables,
+    reading_session,
+)
 from oracle_bridge.submitter import Backoff, SubmitReport, Submitter
 from oracle_bridge.windows import ClosedWindow, WindowCloser
 
@@ -179,7 +184,9 @@ class Bridge:
         settings.require_real_key(deployment.chain_id)
         rules = ChainRuleSource(w3, deployment, cache_s=settings.policy_cache_s)
         return cls(
-            engine=make_engine(settings.resolved_database_url),
+            engine=make_engine(
+                settings.resolved_database_url, sqlite_cache_mib=BRIDGE_SQLITE_CACHE_MIB
+            ),
             w3=w3,
             deployment=deployment,
             oracle=Account.from_key(settings.oracle_private_key),

@@ -31,6 +31,7 @@ from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.proofs import reading_proof, verify_against_chain
 from oracle_bridge.readings import to_json
 from oracle_bridge.rules import Rule
+from oracle_bridge.store import BRIDGE_SQLITE_CACHE_MIB
 
 SHIPPED_LOT = DigitalLink.lot("09506000134352", "VAX-2026-11B")
 # 2-8 °C, hard limits -5 / 25 °C, 15 minutes out of range allowed, at most 1 h of silence.
@@ -67,7 +68,9 @@ def cold_chain_story(
     settings = BridgeSettings(window_max_age_s=0)
     chain_rules = ChainRuleSource(w3, deployment, cache_s=60)
     bridge = Bridge(
-        engine=make_engine(f"sqlite:///{demo_dir / 'bridge.db'}"),
+        engine=make_engine(
+            f"sqlite:///{demo_dir / 'bridge.db'}", sqlite_cache_mib=BRIDGE_SQLITE_CACHE_MIB
+        ),
         w3=w3,
         deployment=deployment,
         oracle=oracle,

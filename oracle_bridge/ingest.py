@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from multiprocessing import get_context
 from typing import Literal, NamedTuple, TypedDict
 
@@ -30,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from ledger_client.indexer.database import for_writing
+from ledger_client.indexer.database import driver_rows, for_writing
 from ledger_client.indexer.read_model import table_of
 from oracle_bridge.policy import DevicePolicy
 from oracle_bridge.readings import ReadingDomain
@@ -408,8 +409,10 @@ def _heads(connection: Connection, devices: Sequence[str]) -> dict[str, _Head]:
     for start in range(0, len(devices), _DEVICES_PER_LOOKUP):
         chunk = devices[start : start + _DEVICES_PER_LOOKUP]
         parameters = {f"device_{n}": device for n, device in enumerate(chunk)}
-        for row in connection.execute(_heads_statement(len(chunk)), parameters):
-            heads[row.device] = _Head(row.seq, row.batch_id, row.timestamp)
+        for device, seq, batch_id, timestamp in driver_rows(
+            connection, _heads_statement(len(chunk)), parameters
+        ):
+            heads[device] = _Head(seq, batch_id, timestamp)
     return heads
 
 
@@ -448,9 +451,7 @@ def _insert_readings(connection: Connection, rows: list[tuple[object, ...]]) -> 
         return
     for start in range(0, len(rows), _ROWS_PER_SQLITE_INSERT):
         chunk = rows[start : start + _ROWS_PER_SQLITE_INSERT]
-        connection.exec_driver_sql(
-            _sqlite_insert(len(chunk)), tuple(value for row in chunk for value in row)
-        )
+        connection.exec_driver_sql(_sqlite_insert(len(chunk)), tuple(chain.from_iterable(chunk)))
 
 
 @lru_cache(maxsize=8)

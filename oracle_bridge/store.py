@@ -23,6 +23,9 @@ from oracle_bridge.rules import ComplianceState
 _ID = BigInteger().with_variant(Integer(), "sqlite")
 # The bridge stores seqs and timestamps as signed 64-bit integers (ingest refuses larger).
 MAX_STORED_INT = 2**63 - 1
+# Page cache of a bridge's SQLite connections: the inbox's indexes stay in memory (with
+# SQLite's default 2 MiB, every batch's inserts re-read index pages).
+BRIDGE_SQLITE_CACHE_MIB = 64
 
 
 class WindowStatus(StrEnum):

@@ -18,22 +18,24 @@ from ledger_client.indexer.read_model import READ_MODEL_TABLES
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
+# SQLite's own default page cache (2 MiB a connection); hot writers ask for more.
+SQLITE_CACHE_MIB = 2
 # Execution option read by the SQLite `begin` hook: writers take the write lock up front.
 _BEGIN_MODE = "provenance_sqlite_begin"
 _HOLDS_WRITER = "provenance_sqlite_writer"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, sqlite_cache_mib: int = SQLITE_CACHE_MIB) -> Engine:
     """An engine for the read model at `url`.
 
-    `sqlite:///path` gets WAL, `synchronous=NORMAL` and a busy timeout; its transactions
-    begin DEFERRED unless taken from `for_writing(engine)`. `postgresql://...` (and
-    `postgres://...`) use psycopg 3.
+    `sqlite:///path` gets WAL, `synchronous=NORMAL`, a busy timeout and `sqlite_cache_mib`
+    of page cache per connection; its transactions begin DEFERRED unless taken from
+    `for_writing(engine)`. `postgresql://...` (and `postgres://...`) use psycopg 3.
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, cache_mib=sqlite_cache_mib)
     if backend in ("postgresql", "postgres"):
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -105,7 +107,7 @@ def drop_read_model(engine: Engine) -> None:
     SQLModel.metadata.drop_all(engine, tables=READ_MODEL_TABLES)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, *, cache_mib: int) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -119,8 +121,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        # 64 MiB of page cache (the default is 2 MiB): the bridge's inbox indexes stay in it.
-        cursor.execute("PRAGMA cache_size=-65536")
+        cursor.execute(f"PRAGMA cache_size={-1024 * cache_mib}")  # negative: KiB
         # A committing writer checkpoints once the WAL holds this many pages (~40 MiB; the
         # default is 1,000). Long-running writers checkpoint from a thread of their own
         # (`checkpoint`), so that a commit seldom pays for copying and syncing the WAL.

@@ -111,3 +111,17 @@ def test_checkpoint_copies_the_write_ahead_log_into_the_database(
     assert in_database_file(tmp_path / "writers.db") == 0
     checkpoint(engine)
     assert in_database_file(tmp_path / "writers.db") == 20
+
+
+def test_the_page_cache_is_sqlites_default_unless_asked_for(tmp_path: Path) -> None:
+    """Only the bridge's engines take the large cache; the indexer keeps SQLite's 2 MiB."""
+    default = make_engine(f"sqlite:///{tmp_path / 'read_model.db'}")
+    bridge = make_engine(f"sqlite:///{tmp_path / 'bridge.db'}", sqlite_cache_mib=64)
+    try:
+        with default.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -2048
+        with bridge.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+    finally:
+        default.dispose()
+        bridge.dispose()
