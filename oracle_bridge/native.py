@@ -3,7 +3,9 @@
 `hotpath` is the loaded module, or None where the install had no C compiler: then the
 callers (`screening.screen_all`, `merkle.window_root`) do the same work in Python, only
 slower. The C code uses the cryptography the Python side uses, found at run time:
-libsecp256k1 as bundled in coincurve, keccak as bundled in pycryptodome.
+libsecp256k1 as bundled in coincurve, keccak as bundled in pycryptodome. Where it was built
+with batch verification (`hotpath.BATCH_VERIFY`, see setup.py), it also carries
+libsecp256k1's internals for that, compiled in.
 """
 
 from __future__ import annotations
