@@ -69,3 +69,43 @@ def test_other_shapes_are_left_to_eth_account(change: dict) -> None:
     assert not CallSigner.handles(tx)
     with pytest.raises(ValueError, match="not an EIP-1559 call"):
         CallSigner(KEY).sign(tx)
+
+
+def test_signatures_with_leading_zero_bytes_are_encoded_as_eth_account_does() -> None:
+    """r or s below 2^248 (1 in 128 signatures) is an RLP integer without its zero bytes."""
+    base = {
+        "chainId": 31337,
+        "maxPriorityFeePerGas": 1,
+        "maxFeePerGas": 2_000_000_000,
+        "gas": 100_000,
+        "to": CONTRACT,
+        "data": b"\xaa",
+    }
+    found = {"r": None, "s": None}
+    for nonce in range(5000):
+        tx = {**base, "nonce": nonce}
+        signed = ACCOUNT.sign_transaction(tx)
+        for name in ("r", "s"):
+            if found[name] is None and getattr(signed, name) < 2**248:
+                found[name] = tx
+        if all(found.values()):
+            break
+    assert all(found.values())
+    for tx in found.values():
+        assert CallSigner(KEY).sign(tx) == bytes(ACCOUNT.sign_transaction(tx).raw_transaction)
+
+
+def test_a_negative_or_non_integer_field_is_refused() -> None:
+    tx = {
+        "chainId": 1,
+        "nonce": -1,
+        "maxPriorityFeePerGas": 1,
+        "maxFeePerGas": 2,
+        "gas": 21_000,
+        "to": CONTRACT,
+        "data": b"",
+    }
+    with pytest.raises(ValueError, match="non-negative integers"):
+        CallSigner(KEY).sign(tx)
+    with pytest.raises(ValueError, match="non-negative integers"):
+        CallSigner(KEY).sign({**tx, "nonce": 1, "gas": 2.5})
