@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import threading
+from typing import cast
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
+
+from ledger_client.chain import rpc
 
 _MANAGERS: dict[tuple[str, str], NonceManager] = {}
 _MANAGERS_LOCK = threading.Lock()
@@ -40,7 +43,9 @@ class NonceManager:
     def reserve(self, count: int) -> int:
         """The first of `count` consecutive nonces now reserved for the caller."""
         with self._lock:
-            pending = self._w3.eth.get_transaction_count(self._address, "pending")
+            pending = int(
+                cast(str, rpc(self._w3, "eth_getTransactionCount", [self._address, "pending"])), 16
+            )
             if self._next is None or pending > self._next:
                 self._next = pending
             first = self._next

@@ -21,7 +21,7 @@ from bridge_runtime_factories import (
 from sqlalchemy import select, update
 from web3 import HTTPProvider, Web3
 
-from ledger_client.chain import connect, rpc
+from ledger_client.chain import _LEAN, connect, rpc
 from ledger_client.lifecycle import BatchStatus
 from ledger_client.local_chain import free_port
 from oracle_bridge.anchors import READINGS_ANCHORED_TOPIC, AnchoredWindow, decode_readings_anchored
@@ -484,11 +484,10 @@ def test_the_chain_policy_judges_a_batch_of_devices_in_one_request(cold_chain, m
             expected[(device, batch_id)] = exc.code
     policy = ChainDevicePolicy(c.w3, c.deployment, rules=rules, cache_s=60)
     requests = []
-    real_request = c.w3.provider.make_batch_request
+    lean = _LEAN[c.w3.provider]  # the transport `connect` gave the provider
+    real_request = lean.call_many
     monkeypatch.setattr(
-        c.w3.provider,
-        "make_batch_request",
-        lambda calls: requests.append(len(calls)) or real_request(calls),
+        lean, "call_many", lambda calls: requests.append(len(calls)) or real_request(calls)
     )
 
     verdicts = policy.check_many(pairs)
