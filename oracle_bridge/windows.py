@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any, Literal, TypedDict
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger_client.indexer.database import driver_rows, for_writing
+from ledger_client.indexer.database import driver_rows, for_writing, make_engine
 from ledger_client.indexer.read_model import table_of
 from oracle_bridge.errors import ChainUnavailable, NoRule, PackingError, RuleViolation
 from oracle_bridge.ingest import lock_devices
@@ -34,6 +35,7 @@ from oracle_bridge.readings import READING_TYPE_HASH, Reading, SignedReading
 from oracle_bridge.rules import ComplianceState, Decision, Rule, evaluate, readings_to_submit
 from oracle_bridge.screening import Screened
 from oracle_bridge.store import (
+    BRIDGE_SQLITE_CACHE_MIB,
     ComplianceSubmission,
     DeviceComplianceState,
     InboxReading,
@@ -287,57 +289,38 @@ class WindowCloser:
         """Every window of the pairs due now, computed from one read of the database and
         outside any write transaction, so ingestion is never held up by the hashing and the
         rule engine."""
-        limit = self.max_readings * _WINDOWS_PER_PAIR_AND_PASS
-        with self.engine.connect() as connection:
-            states = _states(connection, pairs)
-            pending = {
-                (batch_id, device): driver_rows(
-                    connection,
-                    _PENDING_OF_PAIR,
-                    {"p_batch": batch_id, "p_device": device, "p_limit": limit},
+        options = _DraftOptions(
+            now=now,
+            watched=watched,
+            max_readings=self.max_readings,
+            max_age_s=self.max_age_s,
+            submission_max_readings=self.submission_max_readings,
+        )
+        url = _shared_url(self.engine)
+        if self._drafting is not None and url is not None and len(pairs) >= _POOL_MIN_PAIRS:
+            # The workers read their pairs' pending rows themselves (readers never wait for
+            # the writer): this process neither reads nor ships them.
+            chunk = -(-len(pairs) // _DRAFTING_TASKS)
+            tasks = [
+                self._drafting.submit(
+                    _read_and_draft, url, pairs[start : start + chunk], rules, options
                 )
-                for batch_id, device in pairs
-            }
-        jobs = [
-            _PairJob(
-                batch_id=batch_id,
-                device=device,
-                rule=rules[batch_id],
-                rows=pending[(batch_id, device)],
-                state=states.get((batch_id, device)) or _State(),
-                previous_row=None,
-                previous_read=False,
-                now=now,
-                watched=(batch_id, device) in watched,
-                max_readings=self.max_readings,
-                max_age_s=self.max_age_s,
-                submission_max_readings=self.submission_max_readings,
-            )
-            for batch_id, device in pairs
-        ]
-        if self._drafting is not None and sum(len(job.rows) for job in jobs) >= _POOL_MIN_ROWS:
-            chunk = -(-len(jobs) // _DRAFTING_TASKS)
-            drafted = list(self._drafting.map(_draft_pair, jobs, chunksize=chunk))
+                for start in range(0, len(pairs), chunk)
+            ]
+            drafted = [draft for task in tasks for draft in task.result()]
         else:
+            with self.engine.connect() as connection:
+                jobs = _jobs(connection, pairs, rules, options)
             drafted = [_draft_pair(job) for job in jobs]
         # The few pairs whose windows need the rule engine in Python need their reading at
         # `last_seq` too: read only for them, then drafted again here.
-        again = [job for job, draft in zip(jobs, drafted, strict=True) if draft.needs_previous]
+        again = [(d.batch_id, d.device) for d in drafted if d.needs_previous]
         if again:
             with self.engine.connect() as connection:
-                previous_rows = _rows_at(
-                    connection, [(job.device, job.state.last_seq) for job in again]
-                )
-            redrafted = {
-                (job.batch_id, job.device): _draft_pair(
-                    replace(
-                        job,
-                        previous_row=previous_rows.get((job.device, job.state.last_seq)),
-                        previous_read=True,
-                    )
-                )
-                for job in again
-            }
+                redrafted = {
+                    (job.batch_id, job.device): _draft_pair(job)
+                    for job in _jobs(connection, again, rules, options, with_previous=True)
+                }
             drafted = [redrafted.get((d.batch_id, d.device), d) for d in drafted]
         for draft in drafted:
             halted = draft.state.halted_reason
@@ -443,8 +426,8 @@ class WindowCloser:
 
 # A pair's pending readings loaded per pass: a backlog is worked off over several passes.
 _WINDOWS_PER_PAIR_AND_PASS = 8
-# Fewer pending readings in a pass are drafted in this thread: a worker round trip costs more.
-_POOL_MIN_ROWS = 256
+# Due pairs in a pass from which drafting goes to the worker processes (fewer: in-process).
+_POOL_MIN_PAIRS = 8
 # Tasks a pass's pairs are split into for the workers.
 _DRAFTING_TASKS = 4
 _WINDOW = table_of(ReadingWindow)
@@ -584,6 +567,91 @@ def _rows_at(connection: Connection, keys: Sequence[tuple[str, int]]) -> dict[tu
         for row in rows:
             found[(row[0], row[2])] = tuple(row[1:])
     return found
+
+
+@dataclass(frozen=True)
+class _DraftOptions:
+    """What a pass's drafting needs besides the pairs and their rules (picklable)."""
+
+    now: float
+    watched: set[tuple[bytes, str]]
+    max_readings: int
+    max_age_s: float
+    submission_max_readings: int
+
+
+def _jobs(
+    connection: Connection,
+    pairs: Sequence[tuple[bytes, str]],
+    rules: dict[bytes, Rule],
+    options: _DraftOptions,
+    *,
+    with_previous: bool = False,
+) -> list[_PairJob]:
+    """The drafting jobs of `pairs` from one read: states, pending rows and, if asked, each
+    pair's reading at its `last_seq`."""
+    states = _states(connection, pairs)
+    limit = options.max_readings * _WINDOWS_PER_PAIR_AND_PASS
+    previous_rows = (
+        _rows_at(
+            connection,
+            [
+                (device, state.last_seq)
+                for (_, device), state in states.items()
+                if state.last_seq and state.halted_reason is None
+            ],
+        )
+        if with_previous
+        else {}
+    )
+    jobs = []
+    for batch_id, device in pairs:
+        state = states.get((batch_id, device)) or _State()
+        jobs.append(
+            _PairJob(
+                batch_id=batch_id,
+                device=device,
+                rule=rules[batch_id],
+                rows=driver_rows(
+                    connection,
+                    _PENDING_OF_PAIR,
+                    {"p_batch": batch_id, "p_device": device, "p_limit": limit},
+                ),
+                state=state,
+                previous_row=previous_rows.get((device, state.last_seq)),
+                previous_read=with_previous,
+                now=options.now,
+                watched=(batch_id, device) in options.watched,
+                max_readings=options.max_readings,
+                max_age_s=options.max_age_s,
+                submission_max_readings=options.submission_max_readings,
+            )
+        )
+    return jobs
+
+
+def _shared_url(engine: Engine) -> str | None:
+    """The URL another process can open the same database by: PostgreSQL, or a SQLite file
+    (not an in-memory database)."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and (url.database or ":memory:") == ":memory:":
+        return None
+    return url.render_as_string(hide_password=False)
+
+
+@lru_cache(maxsize=4)
+def _worker_engine(url: str) -> Engine:
+    """A worker process's engine on the bridge's database, made once per process."""
+    return make_engine(url, sqlite_cache_mib=BRIDGE_SQLITE_CACHE_MIB)
+
+
+def _read_and_draft(
+    url: str, pairs: Sequence[tuple[bytes, str]], rules: dict[bytes, Rule], options: _DraftOptions
+) -> list[_PairDraft]:
+    """A worker's share of a pass: its pairs' rows read and their windows drafted."""
+    with _worker_engine(url).connect() as connection:
+        jobs = _jobs(connection, pairs, rules, options)
+    return [_draft_pair(job) for job in jobs]
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import pytest
 from bridge_runtime_factories import BATCH, DOMAIN, RULE, T0, payload, signed_of
 from sqlalchemy import select
 
+from oracle_bridge import windows as windows_module
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import PackingError
 from oracle_bridge.ingest import Ingestor
@@ -389,8 +390,20 @@ def test_a_hard_limit_or_a_data_gap_closes_at_once_and_in_range_readings_wait(
     assert submissions(engine)[-1].decisions == [Decision.NONE, Decision.QUARANTINE_DATA_GAP]
 
 
+class CountingPool(ProcessPoolExecutor):
+    """A process pool that counts the tasks submitted to it."""
+
+    submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
 def test_drafting_in_worker_processes_closes_the_same_windows(databases, policy, rules, clock):
-    devices = [DeviceKey.generate() for _ in range(3)]
+    """The workers read their pairs' rows from the database themselves (SQLite file or
+    PostgreSQL) and draft what this process would."""
+    devices = [DeviceKey.generate() for _ in range(windows_module._POOL_MIN_PAIRS + 1)]
     temps = {seq: 9000 if 40 <= seq <= 60 or seq == 150 else 5000 for seq in range(1, 201)}
     engines = [databases.engine(), databases.engine()]
     for device in devices:
@@ -400,8 +413,9 @@ def test_drafting_in_worker_processes_closes_the_same_windows(databases, policy,
         for device in devices:
             feed(ingestor, device, temps, temp_milli_c=lambda seq: temps[seq])
     clock.now += 5
-    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+    with CountingPool(2, mp_context=get_context("spawn")) as pool:
         in_workers = closer(engines[0], rules, clock, max_readings=64, drafting=pool).close_due()
+    assert pool.submitted > 1  # the pairs went to the workers, in several tasks
     in_thread = closer(engines[1], rules, clock, max_readings=64).close_due()
 
     def shape(engine, closed):
@@ -412,7 +426,7 @@ def test_drafting_in_worker_processes_closes_the_same_windows(databases, policy,
             sorted((s.device, seqs[n], s.decisions) for n, s in enumerate(submissions(engine))),
         )
 
-    assert len(in_workers) == 3 * 4
+    assert len(in_workers) == len(devices) * 4
     assert shape(engines[0], in_workers) == shape(engines[1], in_thread)
 
 
