@@ -15,6 +15,17 @@ KEY = bytes.fromhex("59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b7
 ACCOUNT = Account.from_key(KEY)
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
+# A plain call; tests change the fields they are about.
+CALL = {
+    "chainId": 31337,
+    "nonce": 7,
+    "maxPriorityFeePerGas": 1,
+    "maxFeePerGas": 2_000_000_000,
+    "gas": 100_000,
+    "to": CONTRACT,
+    "data": b"\x01\x02",
+}
+
 calls = st.fixed_dictionaries(
     {
         "chainId": st.integers(1, 2**64),
@@ -35,16 +46,7 @@ def test_a_call_is_signed_exactly_as_eth_account_signs_it(tx: dict) -> None:
 
 
 def test_the_signed_call_recovers_to_the_signer() -> None:
-    tx = {
-        "chainId": 31337,
-        "nonce": 7,
-        "maxPriorityFeePerGas": 1,
-        "maxFeePerGas": 2_000_000_000,
-        "gas": 100_000,
-        "to": CONTRACT,
-        "data": b"\x01\x02",
-    }
-    assert Account.recover_transaction(CallSigner(KEY).sign(tx)) == ACCOUNT.address
+    assert Account.recover_transaction(CallSigner(KEY).sign(CALL)) == ACCOUNT.address
 
 
 @pytest.mark.parametrize(
@@ -73,14 +75,7 @@ def test_other_shapes_are_left_to_eth_account(change: dict) -> None:
 
 def test_signatures_with_leading_zero_bytes_are_encoded_as_eth_account_does() -> None:
     """r or s below 2^248 (1 in 128 signatures) is an RLP integer without its zero bytes."""
-    base = {
-        "chainId": 31337,
-        "maxPriorityFeePerGas": 1,
-        "maxFeePerGas": 2_000_000_000,
-        "gas": 100_000,
-        "to": CONTRACT,
-        "data": b"\xaa",
-    }
+    base = {**CALL, "data": b"\xaa"}
     found = {"r": None, "s": None}
     for nonce in range(5000):
         tx = {**base, "nonce": nonce}
@@ -96,16 +91,7 @@ def test_signatures_with_leading_zero_bytes_are_encoded_as_eth_account_does() ->
 
 
 def test_a_negative_or_non_integer_field_is_refused() -> None:
-    tx = {
-        "chainId": 1,
-        "nonce": -1,
-        "maxPriorityFeePerGas": 1,
-        "maxFeePerGas": 2,
-        "gas": 21_000,
-        "to": CONTRACT,
-        "data": b"",
-    }
     with pytest.raises(ValueError, match="non-negative integers"):
-        CallSigner(KEY).sign(tx)
+        CallSigner(KEY).sign({**CALL, "nonce": -1})
     with pytest.raises(ValueError, match="non-negative integers"):
-        CallSigner(KEY).sign({**tx, "nonce": 1, "gas": 2.5})
+        CallSigner(KEY).sign({**CALL, "gas": 2.5})
