@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
 from multiprocessing import get_context
@@ -72,10 +71,10 @@ _WORKER_MIN_TASK = 500
 _ROWS_PER_SQLITE_INSERT = 99
 
 
-@dataclass(frozen=True)
-class IngestResult:
+class IngestResult(NamedTuple):
     """What became of one raw reading. `reason` is set when rejected; `device` and `seq`
-    once the payload parsed."""
+    once the payload parsed. (A named tuple: one is made per reading, at half a frozen
+    dataclass's cost.)"""
 
     status: Literal["accepted", "duplicate", "rejected"]
     reason: str | None = None

@@ -110,14 +110,17 @@ def _verdicts(
     requires it (the credentials layer's check, `credentials.calibration`, asked once)."""
     verdicts: dict[tuple[str, bytes], Verdict] = {}
     uncalibrated: list[tuple[str, bytes]] = []
+    rule_of: dict[bytes, Rule] = {}  # a lot's devices share its rule: asked once a lot
     for device, batch_id in pairs:
         verdicts[(device, batch_id)] = None
         try:
             check_registration(registered(device), batch_id=batch_id)
-            try:
-                rule = rules.rule(batch_id)
-            except NoRule:
-                raise DeviceRefused("no_rule", NO_RULE) from None
+            rule = rule_of.get(batch_id)
+            if rule is None:
+                try:
+                    rule = rule_of[batch_id] = rules.rule(batch_id)
+                except NoRule:
+                    raise DeviceRefused("no_rule", NO_RULE) from None
         except DeviceRefused as exc:
             verdicts[(device, batch_id)] = exc
             continue
