@@ -286,9 +286,10 @@ class WindowCloser:
         now: float,
         watched: set[tuple[bytes, str]],
     ) -> list[_PairDraft]:
-        """Every window of the pairs due now, computed from one read of the database and
-        outside any write transaction, so ingestion is never held up by the hashing and the
-        rule engine."""
+        """Every window of the pairs due now, computed outside any write transaction (so
+        ingestion is never held up by the hashing and the rule engine), from one read of the
+        database per task: each pair's draft is checked against its current state when
+        written, so tasks may read at slightly different moments."""
         options = _DraftOptions(
             now=now,
             watched=watched,
