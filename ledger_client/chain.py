@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import weakref
 from typing import Any
 
@@ -12,7 +11,7 @@ from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from ledger_client.errors import RpcUnavailable
-from ledger_client.json_rpc import JsonRpcClient
+from ledger_client.json_rpc import JsonRpcClient, ca_bundle
 
 # The lean transport of each provider `connect` made (none behind a proxy: web3's then).
 _LEAN: weakref.WeakKeyDictionary[Any, JsonRpcClient] = weakref.WeakKeyDictionary()
@@ -46,8 +45,7 @@ def _session(rpc_url: str) -> requests.Session:
     Credentials for a node go in its URL (https://user:password@host), which still works."""
     session = requests.Session()
     session.proxies = requests.utils.get_environ_proxies(rpc_url)
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    session.verify = bundle or True
+    session.verify = ca_bundle() or True
     session.trust_env = False
     return session
 

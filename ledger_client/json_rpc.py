@@ -26,6 +26,12 @@ import requests
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
+def ca_bundle() -> str | None:
+    """The CA bundle the environment names for HTTPS, as requests reads it (None: the
+    system's)."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+
+
 class JsonRpcClient:
     """POSTs JSON-RPC payloads to one node URL; safe to share between threads."""
 
@@ -34,7 +40,10 @@ class JsonRpcClient:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"not an http(s) node URL: {url!r}")
         self.url = url
-        self._https = parts.scheme == "https"
+        # One TLS context for every thread's connection (None: plain HTTP).
+        self._tls = (
+            ssl.create_default_context(cafile=ca_bundle()) if parts.scheme == "https" else None
+        )
         self._host = parts.hostname
         self._port = parts.port
         self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -103,13 +112,9 @@ class JsonRpcClient:
     def _connection(self) -> http.client.HTTPConnection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            if self._https:
-                bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            if self._tls is not None:
                 connection = http.client.HTTPSConnection(
-                    self._host,
-                    self._port,
-                    timeout=self._timeout_s,
-                    context=ssl.create_default_context(cafile=bundle),
+                    self._host, self._port, timeout=self._timeout_s, context=self._tls
                 )
             else:
                 connection = http.client.HTTPConnection(
