@@ -143,6 +143,8 @@ class Bridge:
             rules=rules,
             max_readings=settings.window_max_readings,
             max_age_s=settings.window_max_age_s,
+            idle_s=settings.window_idle_s or None,
+            idle_min_readings=settings.window_idle_min_readings,
             submission_max_readings=settings.submission_max_readings,
             clock=clock,
             on_closed=self._submissions_due.set,

@@ -209,6 +209,8 @@ class Ingestor:
         verdicts = self.policy.check_many(
             {(item.device, item.batch_id) for item in screened if isinstance(item, Screened)}
         )
+        if all(verdict is None for verdict in verdicts.values()):
+            return screened  # every device may report: nothing to change item by item
         judged: list[Screened | Refusal] = []
         for item in screened:
             if isinstance(item, Screened):
@@ -235,7 +237,7 @@ class Ingestor:
             devices = sorted({item.device for item in judged if isinstance(item, Screened)})
             lock_devices(connection, devices)
             heads = _heads(connection, devices)
-            late = _LateReadings(connection)
+            late = _LateReadings(connection, accepted)
             digests = _digests(
                 connection,
                 {
@@ -253,8 +255,6 @@ class Ingestor:
                         head = heads.get(item.device)
                         if head is None or head.seq < item.seq:
                             heads[item.device] = _Head(item.seq, item.batch_id, item.timestamp)
-                        late.note(item)
-                        digests[(item.device, item.seq)] = item.digest
                         rows.append(_inbox_row(item, received_at, source))
                         accepted.append(item)
                         results.append(IngestResult("accepted", None, item.device, item.seq))
@@ -300,7 +300,7 @@ def _sequence_verdict(
         if head is not None and head.batch_id == item.batch_id and item.timestamp < head.timestamp:
             return _timestamp_regression(item, "timestamp before the device's previous reading")
         return "accepted"
-    stored = digests.get((item.device, item.seq))
+    stored = digests.get((item.device, item.seq)) or late.digest(item.device, item.seq)
     if stored is None:
         return late.verdict(item)
     if stored == item.digest:
@@ -320,14 +320,25 @@ class _LateReadings:
     for a missing seq up to the window age) and their timestamp fits between their stored
     neighbours. Rare, so looked up one at a time."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, accepted: list[Screened]) -> None:
         self._connection = connection
         self._sealed: dict[str, int] = {}
-        # Readings accepted earlier in this transaction, not yet in the inbox table.
-        self._accepted: dict[str, list[tuple[int, bytes, int]]] = {}
+        # Readings accepted earlier in this transaction, not yet in the inbox table: the
+        # batch's list, indexed by (device, seq) only when a reading needs it (rare).
+        self._accepted = accepted
+        self._by_key: dict[tuple[str, int], Screened] = {}
+        self._indexed = 0
 
-    def note(self, item: Screened) -> None:
-        self._accepted.setdefault(item.device, []).append((item.seq, item.batch_id, item.timestamp))
+    def _earlier(self, device: str, seq: int) -> Screened | None:
+        for item in self._accepted[self._indexed :]:
+            self._by_key[(item.device, item.seq)] = item
+        self._indexed = len(self._accepted)
+        return self._by_key.get((device, seq))
+
+    def digest(self, device: str, seq: int) -> bytes | None:
+        """The digest of the reading accepted earlier in this batch at (device, seq)."""
+        earlier = self._earlier(device, seq)
+        return None if earlier is None else earlier.digest
 
     def verdict(self, item: Screened) -> Literal["accepted"] | Refusal:
         if item.device not in self._sealed:
@@ -341,9 +352,9 @@ class _LateReadings:
                 item.seq,
             )
         neighbours = [
-            (seq, timestamp)
-            for seq, batch_id, timestamp in self._accepted.get(item.device, [])
-            if batch_id == item.batch_id
+            (earlier.seq, earlier.timestamp)
+            for earlier in self._accepted
+            if earlier.device == item.device and earlier.batch_id == item.batch_id
         ]
         for query in (_PREVIOUS_READING, _NEXT_READING):
             row = self._connection.execute(

@@ -2,11 +2,14 @@
 
 A window closes when it holds `max_readings` readings, when its oldest reading waited
 `max_age_s` (so a missing seq delays it at most that long: packing needs contiguous seqs,
-so a gap starts a new window), when the next reading cannot be packed with it, or at once
-when a reading in it decides a quarantine. Closing runs the rule engine over the window in
-seq order and, in one transaction for all the windows of a pass, writes each window (the
-anchoring outbox), marks its readings, advances the compliance state and writes the
-`submitReadings` outbox entries for the readings the contract must see.
+so a gap starts a new window), when the next reading cannot be packed with it, at once
+when a reading in it decides a quarantine, or when its device has gone quiet: no new
+reading for `idle_s` while at least `idle_min_readings` contiguous ones wait (a burst, e.g. a
+gateway's backlog, is anchored without waiting out the age; the minimum keeps the
+transaction's fixed cost spread over enough readings). Closing runs the rule engine over
+the window in seq order and, in one transaction for all the windows of a pass, writes each
+window (the anchoring outbox), marks its readings, advances the compliance state and writes
+the `submitReadings` outbox entries for the readings the contract must see.
 """
 
 from __future__ import annotations
@@ -170,6 +173,8 @@ class WindowCloser:
         max_readings: int = 1000,
         max_age_s: float = 5.0,
         submission_max_readings: int = 100,
+        idle_s: float | None = None,
+        idle_min_readings: int = 100,
         clock: Callable[[], float] = time.time,
         on_closed: Callable[[], None] | None = None,
         drafting: Executor | None = None,
@@ -178,6 +183,9 @@ class WindowCloser:
         self.rules = rules
         self.max_readings = max_readings
         self.max_age_s = max_age_s
+        # None: windows never close for their device's silence.
+        self.idle_s = idle_s
+        self.idle_min_readings = idle_min_readings
         self.submission_max_readings = submission_max_readings
         self._clock = clock
         self._on_closed = on_closed
@@ -187,6 +195,10 @@ class WindowCloser:
         # (seq, timestamp) of the last reading noticed per pair: what a data gap is seen from.
         self._last_noticed: dict[tuple[bytes, str], tuple[int, int]] = {}
         self._next_due_at: float | None = None
+        # The pending readings per pair as of the last scan, plus those noticed since: which
+        # pairs may be due, so a pass scans the inbox only then (or every `_RESCAN_S`).
+        self._pending: dict[tuple[bytes, str], _Pending] = {}
+        self._scanned_at: float | None = None
 
     def notice(self, stored: Sequence[Screened]) -> bool:
         """Note readings the ingestor just stored; True when one of them may decide a
@@ -194,15 +206,26 @@ class WindowCloser:
         run now. Never raises: a pair whose rule cannot be read is left to the usual timing."""
         rules: dict[bytes, Rule | None] = {}
         urgent = False
+        now = self._clock()
         with self._lock:
             for item in stored:
+                pair, seq = (item.batch_id, item.device), item.seq
+                pending = self._pending.get(pair)
+                if pending is None:
+                    self._pending[pair] = _Pending(1, now, now, seq, seq)
+                else:  # inline: once per stored reading
+                    pending.count += 1
+                    pending.newest = now
+                    if seq > pending.last:
+                        pending.last = seq
+                    elif seq < pending.first:
+                        pending.first = seq
                 if item.batch_id not in rules:
                     try:
                         rules[item.batch_id] = self.rules.rule(item.batch_id)
                     except (NoRule, ChainUnavailable):
                         rules[item.batch_id] = None
                 rule = rules[item.batch_id]
-                pair = (item.batch_id, item.device)
                 last = self._last_noticed.get(pair)
                 if last is None or last[0] < item.seq:
                     self._last_noticed[pair] = (item.seq, item.timestamp)
@@ -227,11 +250,45 @@ class WindowCloser:
         closed = []
         if watched:
             closed += self._close(sorted(watched), watched=watched)
-        closed += self._close(self._due_pairs(self._clock()), watched=set())
+        now = self._clock()
+        if self._scan_needed(now):
+            due, idle = self._due_pairs(now)
+            closed += self._close(due, watched=set(), idle=idle)
         return closed
 
+    def _scan_needed(self, now: float) -> bool:
+        """Whether this pass must read which pairs are due from the inbox: none was read yet
+        or since windows were written, the last read is `_RESCAN_S` old (other instances'
+        readings), or a pair may be due by what was read and noticed since. Otherwise only
+        notes when the next pair may be due."""
+        with self._lock:
+            if self._scanned_at is None or now - self._scanned_at >= _RESCAN_S:
+                return True
+            next_due_at = None
+            for pending in self._pending.values():
+                due_at = self._due_at(pending)
+                if due_at <= now:
+                    return True
+                next_due_at = due_at if next_due_at is None else min(next_due_at, due_at)
+            self._next_due_at = next_due_at
+        return False
+
+    def _due_at(self, pending: _Pending) -> float:
+        """When a pair's window is due by its pending readings (full: at once)."""
+        if pending.count >= self.max_readings:
+            return -float("inf")
+        due_at = pending.oldest + self.max_age_s
+        if self._may_idle(pending):
+            assert self.idle_s is not None
+            due_at = min(due_at, pending.newest + self.idle_s)
+        return due_at
+
     def _close(
-        self, pairs: Sequence[tuple[bytes, str]], *, watched: set[tuple[bytes, str]]
+        self,
+        pairs: Sequence[tuple[bytes, str]],
+        *,
+        watched: set[tuple[bytes, str]],
+        idle: frozenset[tuple[bytes, str]] = frozenset(),
     ) -> list[ClosedWindow]:
         rules: dict[bytes, Rule] = {}
         ready = []
@@ -245,7 +302,7 @@ class WindowCloser:
             ready.append((batch_id, device))
         if not ready:
             return []
-        drafts = self._draft(ready, rules, now=self._clock(), watched=watched)
+        drafts = self._draft(ready, rules, now=self._clock(), watched=watched, idle=idle)
         if not drafts:
             return []
         try:
@@ -265,18 +322,39 @@ class WindowCloser:
             due_at = self._next_due_at
         return None if due_at is None else max(0.0, due_at - self._clock())
 
-    def _due_pairs(self, now: float) -> list[tuple[bytes, str]]:
-        """The pairs with a window due; notes when the next of the others comes of age."""
-        due, next_due_at = [], None
+    def _due_pairs(
+        self, now: float
+    ) -> tuple[list[tuple[bytes, str]], frozenset[tuple[bytes, str]]]:
+        """The pairs with a window due, and which of them are due only for being idle, as
+        the inbox has them; notes when the next of the others comes of age (or goes idle)."""
+        due, idle, next_due_at = [], set(), None
         with reading_session(self.engine) as session:
-            for row in session.execute(_PENDING_PER_PAIR):
-                if row.pending >= self.max_readings or row.oldest <= now - self.max_age_s:
-                    due.append((row.batch_id, row.device))
-                elif next_due_at is None or row.oldest + self.max_age_s < next_due_at:
-                    next_due_at = row.oldest + self.max_age_s
+            scanned = {
+                (row.batch_id, row.device): _Pending(*row[2:])
+                for row in session.execute(_PENDING_PER_PAIR)
+            }
+        for pair, pending in scanned.items():
+            due_at = self._due_at(pending)
+            if due_at <= now:
+                due.append(pair)
+                if pending.count < self.max_readings and pending.oldest > now - self.max_age_s:
+                    idle.add(pair)
+            elif next_due_at is None or due_at < next_due_at:
+                next_due_at = due_at
         with self._lock:
+            # Windows written by this pass make the next pass read again.
+            self._pending, self._scanned_at = scanned, (None if due else now)
             self._next_due_at = next_due_at
-        return due
+        return due, frozenset(idle)
+
+    def _may_idle(self, pending: _Pending) -> bool:
+        """Whether a pair's pending readings are enough, and contiguous, to close for their
+        device's silence: a missing seq is waited for."""
+        return (
+            self.idle_s is not None
+            and pending.count >= self.idle_min_readings
+            and pending.last - pending.first + 1 == pending.count
+        )
 
     def _draft(
         self,
@@ -285,6 +363,7 @@ class WindowCloser:
         *,
         now: float,
         watched: set[tuple[bytes, str]],
+        idle: frozenset[tuple[bytes, str]],
     ) -> list[_PairDraft]:
         """Every window of the pairs due now, computed outside any write transaction (so
         ingestion is never held up by the hashing and the rule engine), from one read of the
@@ -293,6 +372,7 @@ class WindowCloser:
         options = _DraftOptions(
             now=now,
             watched=watched,
+            idle=idle,
             max_readings=self.max_readings,
             max_age_s=self.max_age_s,
             submission_max_readings=self.submission_max_readings,
@@ -425,6 +505,23 @@ class WindowCloser:
         ]
 
 
+# How often the window closer reads the due pairs from the inbox even when what it read
+# last and noticed since shows none due: readings other instances stored are seen so.
+_RESCAN_S = 1.0
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A pair's pending readings: how many, when the oldest and newest were received, the
+    lowest and highest seq (`_PENDING_PER_PAIR`'s columns)."""
+
+    count: int
+    oldest: float
+    newest: float
+    first: int
+    last: int
+
+
 # A pair's pending readings loaded per pass: a backlog is worked off over several passes.
 _WINDOWS_PER_PAIR_AND_PASS = 8
 # Due pairs in a pass from which drafting goes to the worker processes (fewer: in-process).
@@ -443,23 +540,29 @@ _PENDING_COLUMNS = (
     _INBOX.c.signature,
     _INBOX.c.received_at,
 )
-# Per pair with pending readings: how many, and when the oldest was received (the
-# unwindowed index alone serves it).
+# Per pair with pending readings: how many, when the oldest and the newest were received,
+# the lowest and highest seq (the pending rows found by their index, grouped here).
 _PENDING_PER_PAIR = (
     select(
         _INBOX.c.batch_id,
         _INBOX.c.device,
         func.count().label("pending"),
         func.min(_INBOX.c.received_at).label("oldest"),
+        func.max(_INBOX.c.received_at).label("newest"),
+        func.min(_INBOX.c.seq).label("first"),
+        func.max(_INBOX.c.seq).label("last"),
     )
     .where(_INBOX.c.window_id.is_(None))
     .group_by(_INBOX.c.batch_id, _INBOX.c.device)
 )
+# A pair's pending readings lie above its last windowed seq (ingest refuses a seq at or
+# below a device's windowed ones): the unique (device, seq) index walks just those.
 _PENDING_OF_PAIR = (
     select(*_PENDING_COLUMNS)
     .where(
-        _INBOX.c.batch_id == bindparam("p_batch"),
         _INBOX.c.device == bindparam("p_device"),
+        _INBOX.c.seq > bindparam("p_after"),
+        _INBOX.c.batch_id == bindparam("p_batch"),
         _INBOX.c.window_id.is_(None),
     )
     .order_by(_INBOX.c.seq)
@@ -493,13 +596,16 @@ _PAIRS_PER_LOOKUP = 400
 _STATES_OF_PAIRS = select(_STATE).where(
     tuple_(_STATE.c.batch_id, _STATE.c.device).in_(bindparam("pairs", expanding=True))
 )
-_LOWEST_PENDING = (
-    select(_INBOX.c.batch_id, _INBOX.c.device, func.min(_INBOX.c.seq).label("seq"))
+_PENDING_BETWEEN = (
+    select(_INBOX.c.id)
     .where(
-        tuple_(_INBOX.c.batch_id, _INBOX.c.device).in_(bindparam("pairs", expanding=True)),
+        _INBOX.c.device == bindparam("device"),
+        _INBOX.c.seq > bindparam("after"),
+        _INBOX.c.seq <= bindparam("until"),
+        _INBOX.c.batch_id == bindparam("batch_id"),
         _INBOX.c.window_id.is_(None),
     )
-    .group_by(_INBOX.c.batch_id, _INBOX.c.device)
+    .limit(1)
 )
 _ROWS_AT = select(_INBOX.c.device, *_PENDING_COLUMNS).where(
     tuple_(_INBOX.c.device, _INBOX.c.seq).in_(bindparam("keys", expanding=True))
@@ -548,15 +654,19 @@ def _states(
 def _left_behind(connection: Connection, drafts: Sequence[_PairDraft]) -> bool:
     """Whether a pair still has a pending reading below its last drafted window's end (a
     reading stored after the draft was made, in a gap the window closed over)."""
-    ends = {(d.batch_id, d.device): d.windows[-1].last_seq for d in drafts}
-    pairs = list(ends)
-    for start in range(0, len(pairs), _PAIRS_PER_LOOKUP):
-        rows = connection.execute(
-            _LOWEST_PENDING, {"pairs": pairs[start : start + _PAIRS_PER_LOOKUP]}
-        )
-        if any(row.seq <= ends[(row.batch_id, row.device)] for row in rows):
-            return True
-    return False
+    return any(
+        connection.execute(
+            _PENDING_BETWEEN,
+            {
+                "device": d.device,
+                "batch_id": d.batch_id,
+                "after": d.before[0],
+                "until": d.windows[-1].last_seq,
+            },
+        ).first()
+        is not None
+        for d in drafts
+    )
 
 
 def _rows_at(connection: Connection, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], Any]:
@@ -576,6 +686,8 @@ class _DraftOptions:
 
     now: float
     watched: set[tuple[bytes, str]]
+    # Pairs due for their device's silence: their contiguous pending readings close as if old.
+    idle: frozenset[tuple[bytes, str]]
     max_readings: int
     max_age_s: float
     submission_max_readings: int
@@ -608,20 +720,24 @@ def _jobs(
     jobs = []
     for batch_id, device in pairs:
         state = states.get((batch_id, device)) or _State()
+        rows = driver_rows(
+            connection,
+            _PENDING_OF_PAIR,
+            {"p_batch": batch_id, "p_device": device, "p_after": state.last_seq, "p_limit": limit},
+        )
+        now = options.now
+        if (batch_id, device) in options.idle and _follows(state, rows):
+            now += options.max_age_s  # every pending reading counts as old enough
         jobs.append(
             _PairJob(
                 batch_id=batch_id,
                 device=device,
                 rule=rules[batch_id],
-                rows=driver_rows(
-                    connection,
-                    _PENDING_OF_PAIR,
-                    {"p_batch": batch_id, "p_device": device, "p_limit": limit},
-                ),
+                rows=rows,
                 state=state,
                 previous_row=previous_rows.get((device, state.last_seq)),
                 previous_read=with_previous,
-                now=options.now,
+                now=now,
                 watched=(batch_id, device) in options.watched,
                 max_readings=options.max_readings,
                 max_age_s=options.max_age_s,
@@ -629,6 +745,15 @@ def _jobs(
             )
         )
     return jobs
+
+
+def _follows(state: _State, rows: Sequence[tuple[Any, ...]]) -> bool:
+    """Whether pending `rows` (`_PENDING_COLUMNS`, seq order) continue the pair's windowed
+    readings with no seq missing, before or between them."""
+    if not rows:
+        return False
+    first, last = rows[0][1], rows[-1][1]
+    return last - first + 1 == len(rows) and (state.last_seq == 0 or first == state.last_seq + 1)
 
 
 def _shared_url(engine: Engine) -> str | None:

@@ -16,6 +16,7 @@ from oracle_bridge.ingest import Ingestor
 from oracle_bridge.merkle import MerkleTree, leaf
 from oracle_bridge.packing import pack, unpack
 from oracle_bridge.rules import ComplianceState, Decision
+from oracle_bridge.screening import Screened, screen_all
 from oracle_bridge.store import (
     ComplianceSubmission,
     DeviceComplianceState,
@@ -192,6 +193,116 @@ def test_full_windows_close_at_once_and_split(engine, ingestor, rules, device, c
     clock.now += 5
     closed = closer(engine, rules, clock, max_readings=10).close_due()
     assert [(w.first_seq, w.last_seq) for w in closed] == [(21, 25)]
+
+
+def screened(device, seq) -> Screened:
+    (item,) = screen_all(
+        [payload(signed_of(device, seq))],
+        domain=DOMAIN,
+        now=T0 + 100_000,
+        max_message_bytes=4096,
+        max_future_skew_s=300,
+    )
+    assert isinstance(item, Screened)
+    return item
+
+
+def feed_many(ingestor, device, seqs) -> None:
+    results = ingestor.accept_many([payload(signed_of(device, s)) for s in seqs], source="t")
+    assert {r.status for r in results} == {"accepted"}
+
+
+IDLE = {"idle_s": 0.25, "idle_min_readings": 20}
+
+
+def test_a_burst_closes_once_its_device_is_quiet_not_when_it_is_old(
+    engine, ingestor, rules, device, clock
+):
+    feed_many(ingestor, device, range(1, 31))
+    windows_of = closer(engine, rules, clock, **IDLE)
+    clock.now += 0.2  # still sending, as far as the closer can tell
+    assert windows_of.close_due() == []
+    assert windows_of.seconds_until_due() == pytest.approx(0.05)
+    clock.now += 0.05
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 30)]
+
+
+def test_a_quiet_device_with_few_readings_waits_for_the_age(
+    engine, ingestor, rules, device, clock
+):
+    feed_many(ingestor, device, range(1, 20))  # one short of the idle minimum
+    clock.now += 1
+    assert closer(engine, rules, clock, **IDLE).close_due() == []
+    clock.now += 4
+    assert len(closer(engine, rules, clock, **IDLE).close_due()) == 1
+
+
+@pytest.mark.parametrize(
+    ("windowed", "pending"),
+    [
+        ([], [*range(1, 11), *range(12, 32)]),  # a seq missing among the pending readings
+        (range(1, 6), range(7, 37)),  # a seq missing right after the last window
+    ],
+)
+def test_a_quiet_device_with_a_missing_seq_waits_for_it(
+    engine, ingestor, rules, device, clock, windowed, pending
+):
+    if windowed:
+        feed_many(ingestor, device, windowed)
+        clock.now += 5
+        assert len(closer(engine, rules, clock).close_due()) == 1
+    feed_many(ingestor, device, pending)
+    clock.now += 1
+    assert closer(engine, rules, clock, **IDLE).close_due() == []
+    clock.now += 4
+    assert len(closer(engine, rules, clock, **IDLE).close_due()) >= 1
+
+
+def test_idle_closing_continues_from_the_last_window(engine, ingestor, rules, device, clock):
+    feed_many(ingestor, device, range(1, 26))
+    windows_of = closer(engine, rules, clock, **IDLE)
+    clock.now += 1
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 25)]
+    feed_many(ingestor, device, range(26, 51))
+    clock.now += 1
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(26, 50)]
+
+
+def test_a_pass_reads_the_inbox_again_when_readings_it_noticed_may_be_due(
+    engine, ingestor, rules, device, clock
+):
+    windows_of = closer(engine, rules, clock, max_readings=10)
+    assert windows_of.close_due() == []  # read: nothing pending
+    feed_many(ingestor, device, range(1, 11))  # a full window, stored unnoticed
+    clock.now += 0.5
+    assert windows_of.close_due() == []  # not read again yet: nothing it knows of is due
+    windows_of.notice([screened(device, seq) for seq in range(1, 11)])
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 10)]
+
+
+def test_readings_another_instance_stored_are_seen_within_the_rescan_interval(
+    engine, ingestor, rules, device, clock
+):
+    windows_of = closer(engine, rules, clock, max_readings=10)
+    assert windows_of.close_due() == []
+    feed_many(ingestor, device, range(1, 11))  # as another instance would: never noticed
+    clock.now += windows_module._RESCAN_S - 0.01
+    assert windows_of.close_due() == []
+    clock.now += 0.01
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 10)]
+
+
+def test_noticed_readings_set_when_the_next_window_is_due(engine, ingestor, rules, device, clock):
+    windows_of = closer(engine, rules, clock)
+    assert windows_of.close_due() == []
+    assert windows_of.seconds_until_due() is None
+    feed_many(ingestor, device, range(1, 4))
+    windows_of.notice([screened(device, seq) for seq in range(1, 4)])
+    clock.now += 0.5
+    assert windows_of.close_due() == []
+    assert windows_of.seconds_until_due() == pytest.approx(4.5)
+    clock.now += 4.5
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 3)]
 
 
 def test_a_seq_gap_starts_a_new_window(engine, ingestor, rules, device, clock):
