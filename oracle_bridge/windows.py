@@ -251,27 +251,35 @@ class WindowCloser:
         if watched:
             closed += self._close(sorted(watched), watched=watched)
         now = self._clock()
-        if self._scan_needed(now):
+        with self._lock:
+            known = self._scanned_at is not None and now - self._scanned_at < _RESCAN_S
+        if known:
+            # What was read, noticed and taken since tells which pairs are due; drafting
+            # reads their rows and closes only what those make due.
+            with self._lock:
+                due, idle = self._classify(self._pending, now)
+        else:
             due, idle = self._due_pairs(now)
+        if due:
             closed += self._close(due, watched=set(), idle=idle)
         return closed
 
-    def _scan_needed(self, now: float) -> bool:
-        """Whether this pass must read which pairs are due from the inbox: none was read yet
-        or since windows were written, the last read is `_RESCAN_S` old (other instances'
-        readings), or a pair may be due by what was read and noticed since. Otherwise only
-        notes when the next pair may be due."""
-        with self._lock:
-            if self._scanned_at is None or now - self._scanned_at >= _RESCAN_S:
-                return True
-            next_due_at = None
-            for pending in self._pending.values():
-                due_at = self._due_at(pending)
-                if due_at <= now:
-                    return True
-                next_due_at = due_at if next_due_at is None else min(next_due_at, due_at)
-            self._next_due_at = next_due_at
-        return False
+    def _classify(
+        self, pending: dict[tuple[bytes, str], _Pending], now: float
+    ) -> tuple[list[tuple[bytes, str]], frozenset[tuple[bytes, str]]]:
+        """The pairs of `pending` with a window due, and which of them only for being idle;
+        notes when the next of the others comes of age (or goes idle). Call with the lock."""
+        due, idle, next_due_at = [], set(), None
+        for pair, readings in pending.items():
+            due_at = self._due_at(readings)
+            if due_at <= now:
+                due.append(pair)
+                if readings.count < self.max_readings and readings.oldest > now - self.max_age_s:
+                    idle.add(pair)
+            elif next_due_at is None or due_at < next_due_at:
+                next_due_at = due_at
+        self._next_due_at = next_due_at
+        return due, frozenset(idle)
 
     def _due_at(self, pending: _Pending) -> float:
         """When a pair's window is due by its pending readings (full: at once)."""
@@ -310,10 +318,32 @@ class WindowCloser:
         except (_Conflict, IntegrityError):
             # Another closer took some of these readings first; the next pass starts afresh.
             log.info("windows of %d pair(s) were closed concurrently", len(drafts))
+            with self._lock:
+                self._scanned_at = None
             return []
+        self._taken(drafts)
         if self._on_closed is not None:
             self._on_closed()
         return closed
+
+    def _taken(self, drafts: Sequence[_PairDraft]) -> None:
+        """Note what the written windows took from their pairs' pending readings, so the
+        next pass need not read the inbox to know (what the drafts did not see is dated when
+        noticed; the next scan, at most `_RESCAN_S` later, corrects any estimate)."""
+        with self._lock:
+            for draft in drafts:
+                pair = (draft.batch_id, draft.device)
+                pending = self._pending.get(pair)
+                if pending is None:
+                    continue
+                pending.count -= sum(window.count for window in draft.windows)
+                if pending.count <= 0:
+                    del self._pending[pair]
+                    continue
+                pending.first = draft.windows[-1].last_seq + 1
+                rest = draft.rest_oldest
+                pending.oldest = pending.newest if rest is None else rest
+            self._classify(self._pending, self._clock())
 
     def seconds_until_due(self) -> float | None:
         """How long until the next pending window not yet due comes of age, as of the last
@@ -325,27 +355,16 @@ class WindowCloser:
     def _due_pairs(
         self, now: float
     ) -> tuple[list[tuple[bytes, str]], frozenset[tuple[bytes, str]]]:
-        """The pairs with a window due, and which of them are due only for being idle, as
-        the inbox has them; notes when the next of the others comes of age (or goes idle)."""
-        due, idle, next_due_at = [], set(), None
+        """`_classify` of the pending readings as the inbox has them (read every
+        `_RESCAN_S`: readings other instances stored are seen so), kept for the next passes."""
         with reading_session(self.engine) as session:
             scanned = {
                 (row.batch_id, row.device): _Pending(*row[2:])
                 for row in session.execute(_PENDING_PER_PAIR)
             }
-        for pair, pending in scanned.items():
-            due_at = self._due_at(pending)
-            if due_at <= now:
-                due.append(pair)
-                if pending.count < self.max_readings and pending.oldest > now - self.max_age_s:
-                    idle.add(pair)
-            elif next_due_at is None or due_at < next_due_at:
-                next_due_at = due_at
         with self._lock:
-            # Windows written by this pass make the next pass read again.
-            self._pending, self._scanned_at = scanned, (None if due else now)
-            self._next_due_at = next_due_at
-        return due, frozenset(idle)
+            self._pending, self._scanned_at = scanned, now
+            return self._classify(scanned, now)
 
     def _may_idle(self, pending: _Pending) -> bool:
         """Whether a pair's pending readings are enough, and contiguous, to close for their
@@ -863,6 +882,8 @@ def _draft_pair(job: _PairJob) -> _PairDraft:
             )
         )
         start += count
+    if start < len(rows):
+        draft.rest_oldest = min(row[-1] for row in rows[start:])
     return draft
 
 
@@ -1006,6 +1027,8 @@ class _PairDraft:
     awaits_seq: bool = False
     # The pair's windows need its reading at `last_seq`, which the job was made without.
     needs_previous: bool = False
+    # When the oldest of the read pending readings left after the windows was received.
+    rest_oldest: float | None = None
 
 
 class _Conflict(Exception):

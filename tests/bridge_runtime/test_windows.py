@@ -227,9 +227,7 @@ def test_a_burst_closes_once_its_device_is_quiet_not_when_it_is_old(
     assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 30)]
 
 
-def test_a_quiet_device_with_few_readings_waits_for_the_age(
-    engine, ingestor, rules, device, clock
-):
+def test_a_quiet_device_with_few_readings_waits_for_the_age(engine, ingestor, rules, device, clock):
     feed_many(ingestor, device, range(1, 20))  # one short of the idle minimum
     clock.now += 1
     assert closer(engine, rules, clock, **IDLE).close_due() == []
@@ -290,6 +288,22 @@ def test_readings_another_instance_stored_are_seen_within_the_rescan_interval(
     assert windows_of.close_due() == []
     clock.now += 0.01
     assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 10)]
+
+
+def test_what_closed_windows_left_pending_comes_due_without_waiting_for_a_rescan(
+    engine, ingestor, rules, device, clock
+):
+    windows_of = closer(engine, rules, clock, max_readings=10, max_age_s=0.5)
+    for seqs in (range(1, 23), range(23, 26)):
+        feed_many(ingestor, device, seqs)
+        windows_of.notice([screened(device, seq) for seq in seqs])
+        clock.now += 0.2
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 10), (11, 20)]
+    # 21 and 22 came first: due 0.5 s after them, not after the newest
+    assert windows_of.seconds_until_due() == pytest.approx(0.1)
+    clock.now += 0.1  # under the rescan interval: known due from what the windows left
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(21, 25)]
+    assert windows_of.seconds_until_due() is None
 
 
 def test_noticed_readings_set_when_the_next_window_is_due(engine, ingestor, rules, device, clock):
