@@ -38,8 +38,10 @@ from oracle_bridge.screening import (
     SIGNATURE_MISMATCH,
     Refusal,
     Screened,
+    from_plain,
     prepare_worker,
     screen_all,
+    screen_all_plain,
 )
 from oracle_bridge.store import MAX_STORED_INT, DeadLetter, InboxReading
 
@@ -199,10 +201,10 @@ class Ingestor:
             return screen_all(raws, **options)
         size = max(-(-len(raws) // self._workers), _WORKER_MIN_TASK)
         tasks = [
-            self.pool.submit(screen_all, raws[start : start + size], **options)
+            self.pool.submit(screen_all_plain, raws[start : start + size], **options)
             for start in range(0, len(raws), size)
         ]
-        return [item for task in tasks for item in task.result()]
+        return [from_plain(item) for task in tasks for item in task.result()]
 
     def _judge(self, screened: list[Screened | Refusal]) -> list[Screened | Refusal]:
         """Refuse the readings of devices the policy refuses (asked once for the batch)."""

@@ -100,19 +100,43 @@ def screen_all(
     max_message_bytes: int,
     max_future_skew_s: int,
 ) -> list[Screened | Refusal]:
-    """`screen` of every raw reading, in order (one task for a worker process).
+    """`screen` of every raw reading, in order.
 
     The readings that pass are screened in C (`_hotpath.c`, without the GIL);
     whatever it does not pass, Python screens again and words the refusal of.
     """
-
-    def slowly(raw: bytes) -> Screened | Refusal:
-        return screen(
-            raw,
+    return [
+        from_plain(item)
+        for item in screen_all_plain(
+            raws,
             domain=domain,
             now=now,
             max_message_bytes=max_message_bytes,
             max_future_skew_s=max_future_skew_s,
+        )
+    ]
+
+
+def screen_all_plain(
+    raws: Sequence[bytes],
+    *,
+    domain: ReadingDomain,
+    now: float,
+    max_message_bytes: int,
+    max_future_skew_s: int,
+) -> list[tuple]:
+    """`screen_all` as plain tuples (`from_plain` makes them whole): a worker process's task,
+    since a named tuple pickles four times slower than a plain one (~1.8 µs against 0.45)."""
+
+    def slowly(raw: bytes) -> tuple:
+        return tuple(
+            screen(
+                raw,
+                domain=domain,
+                now=now,
+                max_message_bytes=max_message_bytes,
+                max_future_skew_s=max_future_skew_s,
+            )
         )
 
     if hotpath is None or not all(type(raw) is bytes for raw in raws):
@@ -126,14 +150,25 @@ def screen_all(
     ]
 
 
-def _from_native(item: tuple) -> Screened | None:
-    """The C screen's fields as `Screened`; None if the device's spelling is refused (a
-    mixed-case address with a wrong checksum, which the C code leaves to Python)."""
+_SCREENED_FIELDS = len(Screened._fields)
+
+
+def from_plain(item: tuple) -> Screened | Refusal:
+    """A `screen_all_plain` result as the named tuple it was."""
+    if len(item) == _SCREENED_FIELDS:
+        return Screened._make(item)
+    return Refusal._make(item)
+
+
+def _from_native(item: tuple) -> tuple | None:
+    """The C screen's fields as `Screened`'s (a plain tuple); None if the device's spelling
+    is refused (a mixed-case address with a wrong checksum, which the C code leaves to
+    Python)."""
     try:
         device = normalize_address(item[0])
     except ValueError:
         return None
-    return Screened(device, *item[1:])
+    return (device, *item[1:])
 
 
 def native_screening() -> bool:
