@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -311,6 +311,7 @@ class WindowCloser:
         if not ready:
             return []
         drafts = self._draft(ready, rules, now=self._clock(), watched=watched, idle=idle)
+        self._not_idle(idle - {(d.batch_id, d.device) for d in drafts})
         if not drafts:
             return []
         try:
@@ -368,12 +369,24 @@ class WindowCloser:
 
     def _may_idle(self, pending: _Pending) -> bool:
         """Whether a pair's pending readings are enough, and contiguous, to close for their
-        device's silence: a missing seq is waited for."""
+        device's silence: a missing seq is waited for. (A reading stored as the inbox was
+        read may be counted twice, so more readings than seqs is no gap; drafting checks
+        the rows themselves.)"""
         return (
             self.idle_s is not None
+            and not pending.gapped
             and pending.count >= self.idle_min_readings
-            and pending.last - pending.first + 1 == pending.count
+            and pending.last - pending.first + 1 <= pending.count
         )
+
+    def _not_idle(self, pairs: Collection[tuple[bytes, str]]) -> None:
+        """Pairs drafting found not to close for being idle (a seq is missing): not idle
+        again until the inbox is read again."""
+        with self._lock:
+            for pair in pairs:
+                pending = self._pending.get(pair)
+                if pending is not None:
+                    pending.gapped = True
 
     def _draft(
         self,
@@ -539,6 +552,8 @@ class _Pending:
     newest: float
     first: int
     last: int
+    # Drafting found a seq missing among them (they are not idle-closed until read again).
+    gapped: bool = False
 
 
 # A pair's pending readings loaded per pass: a backlog is worked off over several passes.
