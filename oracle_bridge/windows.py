@@ -199,6 +199,8 @@ class WindowCloser:
         # pairs may be due, so a pass scans the inbox only then (or every `_RESCAN_S`).
         self._pending: dict[tuple[bytes, str], _Pending] = {}
         self._scanned_at: float | None = None
+        # How many readings the last window this closer wrote for each pair holds.
+        self._last_window: dict[tuple[bytes, str], int] = {}
 
     def notice(self, stored: Sequence[Screened]) -> bool:
         """Note readings the ingestor just stored; True when one of them may decide a
@@ -271,7 +273,7 @@ class WindowCloser:
         notes when the next of the others comes of age (or goes idle). Call with the lock."""
         due, idle, next_due_at = [], set(), None
         for pair, readings in pending.items():
-            due_at = self._due_at(readings)
+            due_at = self._due_at(readings, self._last_window.get(pair, 0))
             if due_at <= now:
                 due.append(pair)
                 if readings.count < self.max_readings and readings.oldest > now - self.max_age_s:
@@ -281,12 +283,13 @@ class WindowCloser:
         self._next_due_at = next_due_at
         return due, frozenset(idle)
 
-    def _due_at(self, pending: _Pending) -> float:
-        """When a pair's window is due by its pending readings (full: at once)."""
+    def _due_at(self, pending: _Pending, last_window: int) -> float:
+        """When a pair's window is due by its pending readings (full: at once) and the size
+        of the last window written for it."""
         if pending.count >= self.max_readings:
             return -float("inf")
         due_at = pending.oldest + self.max_age_s
-        if self._may_idle(pending):
+        if self._may_idle(pending, last_window):
             assert self.idle_s is not None
             due_at = min(due_at, pending.newest + self.idle_s)
         return due_at
@@ -334,6 +337,7 @@ class WindowCloser:
         with self._lock:
             for draft in drafts:
                 pair = (draft.batch_id, draft.device)
+                self._last_window[pair] = draft.windows[-1].count
                 pending = self._pending.get(pair)
                 if pending is None:
                     continue
@@ -367,17 +371,17 @@ class WindowCloser:
             self._pending, self._scanned_at = scanned, now
             return self._classify(scanned, now)
 
-    def _may_idle(self, pending: _Pending) -> bool:
-        """Whether a pair's pending readings are enough, and contiguous, to close for their
-        device's silence: a missing seq is waited for. (A reading stored as the inbox was
-        read may be counted twice, so more readings than seqs is no gap; drafting checks
-        the rows themselves.)"""
-        return (
-            self.idle_s is not None
-            and not pending.gapped
-            and pending.count >= self.idle_min_readings
-            and pending.last - pending.first + 1 <= pending.count
-        )
+    def _may_idle(self, pending: _Pending, last_window: int) -> bool:
+        """Whether a pair's pending readings may close for their device's silence: enough of
+        them — `idle_min_readings`, or what makes the pair's last window and this one hold
+        twice that together (a burst's last readings: two anchorings' fixed cost still spread
+        over as many readings) — and contiguous (a missing seq is waited for; a reading
+        stored as the inbox was read may be counted twice, so more readings than seqs is no
+        gap: drafting checks the rows themselves)."""
+        if self.idle_s is None or pending.gapped:
+            return False
+        enough = max(1, min(self.idle_min_readings, 2 * self.idle_min_readings - last_window))
+        return pending.count >= enough and pending.last - pending.first + 1 <= pending.count
 
     def _not_idle(self, pairs: Collection[tuple[bytes, str]]) -> None:
         """Pairs drafting found not to close for being idle (a seq is missing): not idle

@@ -266,6 +266,21 @@ def test_idle_closing_continues_from_the_last_window(engine, ingestor, rules, de
     assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(26, 50)]
 
 
+def test_a_bursts_last_readings_close_when_quiet_if_its_last_two_windows_hold_enough(
+    engine, ingestor, rules, device, clock
+):
+    windows_of = closer(engine, rules, clock, **IDLE)  # 20 readings at least
+    feed_many(ingestor, device, range(1, 26))
+    clock.now += 1
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 25)]
+    feed_many(ingestor, device, range(26, 36))  # 10: with the last window's 25, under 40
+    clock.now += 1
+    assert windows_of.close_due() == []
+    feed_many(ingestor, device, range(36, 41))  # 15: 40 with the last window's 25
+    clock.now += 1
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(26, 40)]
+
+
 def test_a_pass_reads_the_inbox_again_when_readings_it_noticed_may_be_due(
     engine, ingestor, rules, device, clock
 ):
