@@ -174,7 +174,7 @@ class WindowCloser:
         max_age_s: float = 5.0,
         submission_max_readings: int = 100,
         idle_s: float | None = None,
-        idle_min_readings: int = 100,
+        idle_min_readings: int = 80,
         clock: Callable[[], float] = time.time,
         on_closed: Callable[[], None] | None = None,
         drafting: Executor | None = None,
@@ -195,8 +195,9 @@ class WindowCloser:
         # (seq, timestamp) of the last reading noticed per pair: what a data gap is seen from.
         self._last_noticed: dict[tuple[bytes, str], tuple[int, int]] = {}
         self._next_due_at: float | None = None
-        # The pending readings per pair as of the last scan, plus those noticed since: which
-        # pairs may be due, so a pass scans the inbox only then (or every `_RESCAN_S`).
+        # The pending readings per pair as the inbox was last read, kept current with what was
+        # noticed and taken since: a pass drafts the pairs these show due, and reads the
+        # inbox again only every `_RESCAN_S` (or after a write gave way).
         self._pending: dict[tuple[bytes, str], _Pending] = {}
         self._scanned_at: float | None = None
         # How many readings the last window this closer wrote for each pair holds.
@@ -255,12 +256,11 @@ class WindowCloser:
         now = self._clock()
         with self._lock:
             known = self._scanned_at is not None and now - self._scanned_at < _RESCAN_S
-        if known:
-            # What was read, noticed and taken since tells which pairs are due; drafting
-            # reads their rows and closes only what those make due.
-            with self._lock:
+            if known:
+                # What was read, noticed and taken since tells which pairs are due; drafting
+                # reads their rows and closes only what those make due.
                 due, idle = self._classify(self._pending, now)
-        else:
+        if not known:
             due, idle = self._due_pairs(now)
         if due:
             closed += self._close(due, watched=set(), idle=idle)
@@ -384,8 +384,8 @@ class WindowCloser:
         return pending.count >= enough and pending.last - pending.first + 1 <= pending.count
 
     def _not_idle(self, pairs: Collection[tuple[bytes, str]]) -> None:
-        """Pairs drafting found not to close for being idle (a seq is missing): not idle
-        again until the inbox is read again."""
+        """Pairs due for being idle that drafting did not close (a seq is missing, or their
+        rule could not be read): not idle again until the inbox is read again."""
         with self._lock:
             for pair in pairs:
                 pending = self._pending.get(pair)
