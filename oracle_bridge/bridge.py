@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 
 # Allocations between young-generation collections while a bridge runs (Python: 700).
 GC_YOUNG_THRESHOLD = 20_000
+# How soon the submitter looks again for receipts of transactions still unmined.
+RECEIPT_RECHECK_S = 0.2
 # How often the bridge checkpoints an SQLite database's write-ahead log.
 CHECKPOINT_INTERVAL_S = 0.5
 
@@ -297,7 +299,12 @@ class Bridge:
                 continue
             backoff.succeeded()
             failing = False
-            delay = 0.0 if report.progressed else self.settings.poll_interval_s
+            delay = self.settings.poll_interval_s
+            if report.progressed:
+                delay = 0.0
+            elif report.awaiting_receipts:
+                # anvil answers a send before it mines it: look again soon, not a poll later.
+                delay = min(delay, RECEIPT_RECHECK_S)
 
     def _checkpoint(self) -> None:
         # SQLite's WAL, off the writers' path: a commit that had to checkpoint holds up ingest.

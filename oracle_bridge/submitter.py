@@ -93,10 +93,12 @@ class SubmitReport:
     submissions_sent: int = 0
     submissions_confirmed: int = 0
     submissions_failed: int = 0
+    # Transactions of earlier passes still unmined when this one looked (not progress).
+    awaiting_receipts: int = 0
 
     @property
     def progressed(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self))
+        return any(getattr(self, f.name) for f in fields(self) if f.name != "awaiting_receipts")
 
     def add(self, other: SubmitReport) -> None:
         for f in fields(self):
@@ -200,6 +202,7 @@ class Submitter:
         if sent:
             self._settle_windows(sent, self._receipts([w.tx_hash for w in sent], wait=False))
             report.windows_anchored += sum(1 for w in sent if w.status == WindowStatus.ANCHORED)
+            report.awaiting_receipts += sum(1 for w in sent if w.status == WindowStatus.SENT)
 
     def _anchor_pending_windows(self, report: SubmitReport) -> list[ReadingWindow]:
         """Send the pending windows' anchorings (recorded SENT); the windows sent."""
@@ -358,6 +361,8 @@ class Submitter:
             receipts = self._receipts([s.tx_hash for s in sent], wait=False)
             for submission in sent:
                 self._settle_submission(submission, receipts.get(submission.tx_hash or ""), report)
+            unmined = [s for s in sent if receipts.get(s.tx_hash or "") is None]
+            report.awaiting_receipts += len(unmined)
 
     def _send_due_submissions(self, report: SubmitReport) -> list[ComplianceSubmission]:
         """Send the due submissions (recorded SENT); the submissions sent."""
