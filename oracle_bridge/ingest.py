@@ -26,11 +26,10 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
-    union_all,
 )
 from sqlalchemy.exc import IntegrityError
 
-from ledger_client.indexer.database import driver_rows, for_writing
+from ledger_client.indexer.database import driver_rows, for_writing, union_of_lookups
 from ledger_client.indexer.read_model import table_of
 from oracle_bridge.policy import DevicePolicy
 from oracle_bridge.readings import ReadingDomain
@@ -431,15 +430,15 @@ def _heads(connection: Connection, devices: Sequence[str]) -> dict[str, _Head]:
 # Cached per device count: building the statement anew costs ~30x executing it.
 @lru_cache(maxsize=_DEVICES_PER_LOOKUP)
 def _heads_statement(count: int) -> CompoundSelect:
-    latest = [
-        select(*_HEAD_COLUMNS)
-        .where(_INBOX.c.device == bindparam(f"device_{n}"))
-        .order_by(_INBOX.c.seq.desc())
-        .limit(1)
-        .subquery()
-        for n in range(count)
-    ]
-    return union_all(*(select(*query.c) for query in latest))
+    return union_of_lookups(
+        lambda n: (
+            select(*_HEAD_COLUMNS)
+            .where(_INBOX.c.device == bindparam(f"device_{n}"))
+            .order_by(_INBOX.c.seq.desc())
+            .limit(1)
+        ),
+        count,
+    )
 
 
 def _digests(connection: Connection, pairs: set[tuple[str, int]]) -> dict[tuple[str, int], bytes]:

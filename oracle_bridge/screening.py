@@ -9,7 +9,7 @@ database (sequence) follow in the ingestor.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from oracle_bridge.addresses import normalize_address
 from oracle_bridge.errors import InvalidSignature, MalformedReading
@@ -105,16 +105,14 @@ def screen_all(
     The readings that pass are screened in C (`_hotpath.c`, without the GIL);
     whatever it does not pass, Python screens again and words the refusal of.
     """
-    return [
-        from_plain(item)
-        for item in screen_all_plain(
-            raws,
-            domain=domain,
-            now=now,
-            max_message_bytes=max_message_bytes,
-            max_future_skew_s=max_future_skew_s,
-        )
-    ]
+    return _screen_many(
+        raws,
+        domain=domain,
+        now=now,
+        max_message_bytes=max_message_bytes,
+        max_future_skew_s=max_future_skew_s,
+        named=True,
+    )
 
 
 def screen_all_plain(
@@ -127,27 +125,48 @@ def screen_all_plain(
 ) -> list[tuple]:
     """`screen_all` as plain tuples (`from_plain` makes them whole): a worker process's task,
     since a named tuple pickles four times slower than a plain one (~1.8 µs against 0.45)."""
+    return _screen_many(
+        raws,
+        domain=domain,
+        now=now,
+        max_message_bytes=max_message_bytes,
+        max_future_skew_s=max_future_skew_s,
+        named=False,
+    )
+
+
+def _screen_many(
+    raws: Sequence[bytes],
+    *,
+    domain: ReadingDomain,
+    now: float,
+    max_message_bytes: int,
+    max_future_skew_s: int,
+    named: bool,
+) -> list[Any]:
+    """`screen_all` (`named`) or `screen_all_plain`: each result built once, in its form."""
 
     def slowly(raw: bytes) -> tuple:
-        return tuple(
-            screen(
-                raw,
-                domain=domain,
-                now=now,
-                max_message_bytes=max_message_bytes,
-                max_future_skew_s=max_future_skew_s,
-            )
+        result = screen(
+            raw,
+            domain=domain,
+            now=now,
+            max_message_bytes=max_message_bytes,
+            max_future_skew_s=max_future_skew_s,
         )
+        return result if named else tuple(result)
 
     if hotpath is None or not all(type(raw) is bytes for raw in raws):
         return [slowly(raw) for raw in raws]
     passed = hotpath.screen_many(
         raws, READING_TYPE_HASH, domain.separator, now + max_future_skew_s, max_message_bytes
     )
-    return [
-        (item is not None and _from_native(item)) or slowly(raw)
-        for raw, item in zip(raws, passed, strict=True)
-    ]
+    make = Screened._make if named else tuple
+    results = []
+    for raw, item in zip(raws, passed, strict=True):
+        fields = item is not None and _from_native(item)
+        results.append(make(fields) if fields else slowly(raw))
+    return results
 
 
 _SCREENED_FIELDS = len(Screened._fields)

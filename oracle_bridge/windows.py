@@ -23,10 +23,25 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal, TypedDict
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Engine,
+    bindparam,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
-from ledger_client.indexer.database import driver_rows, for_writing, make_engine
+from ledger_client.indexer.database import (
+    driver_rows,
+    for_writing,
+    make_engine,
+    union_of_lookups,
+)
 from ledger_client.indexer.read_model import table_of
 from oracle_bridge.errors import ChainUnavailable, NoRule, PackingError, RuleViolation
 from oracle_bridge.ingest import lock_devices
@@ -634,17 +649,6 @@ _PAIRS_PER_LOOKUP = 400
 _STATES_OF_PAIRS = select(_STATE).where(
     tuple_(_STATE.c.batch_id, _STATE.c.device).in_(bindparam("pairs", expanding=True))
 )
-_PENDING_BETWEEN = (
-    select(_INBOX.c.id)
-    .where(
-        _INBOX.c.device == bindparam("device"),
-        _INBOX.c.seq > bindparam("after"),
-        _INBOX.c.seq <= bindparam("until"),
-        _INBOX.c.batch_id == bindparam("batch_id"),
-        _INBOX.c.window_id.is_(None),
-    )
-    .limit(1)
-)
 _ROWS_AT = select(_INBOX.c.device, *_PENDING_COLUMNS).where(
     tuple_(_INBOX.c.device, _INBOX.c.seq).in_(bindparam("keys", expanding=True))
 )
@@ -692,18 +696,40 @@ def _states(
 def _left_behind(connection: Connection, drafts: Sequence[_PairDraft]) -> bool:
     """Whether a pair still has a pending reading below its last drafted window's end (a
     reading stored after the draft was made, in a gap the window closed over)."""
-    return any(
-        connection.execute(
-            _PENDING_BETWEEN,
-            {
-                "device": d.device,
-                "batch_id": d.batch_id,
-                "after": d.before[0],
-                "until": d.windows[-1].last_seq,
-            },
-        ).first()
-        is not None
-        for d in drafts
+    for start in range(0, len(drafts), _PAIRS_PER_UNION):
+        chunk = drafts[start : start + _PAIRS_PER_UNION]
+        parameters: dict[str, object] = {}
+        for n, draft in enumerate(chunk):
+            parameters[f"device_{n}"] = draft.device
+            parameters[f"batch_{n}"] = draft.batch_id
+            parameters[f"after_{n}"] = draft.before[0]
+            parameters[f"until_{n}"] = draft.windows[-1].last_seq
+        if driver_rows(connection, _pending_between_statement(len(chunk)), parameters):
+            return True
+    return False
+
+
+# Pairs per compound look-up (SQLite allows 500 terms in one compound SELECT).
+_PAIRS_PER_UNION = 200
+
+
+# Cached per pair count: building the statement anew costs far more than executing it.
+@lru_cache(maxsize=_PAIRS_PER_UNION)
+def _pending_between_statement(count: int) -> CompoundSelect:
+    """Any one pending reading of pair n with `after_n < seq <= until_n`, for each n."""
+    return union_of_lookups(
+        lambda n: (
+            select(_INBOX.c.id)
+            .where(
+                _INBOX.c.device == bindparam(f"device_{n}"),
+                _INBOX.c.seq > bindparam(f"after_{n}"),
+                _INBOX.c.seq <= bindparam(f"until_{n}"),
+                _INBOX.c.batch_id == bindparam(f"batch_{n}"),
+                _INBOX.c.window_id.is_(None),
+            )
+            .limit(1)
+        ),
+        count,
     )
 
 

@@ -24,7 +24,14 @@ from oracle_bridge.readings import (
     to_json,
     to_json_object,
 )
-from oracle_bridge.screening import Refusal, Screened, screen, screen_all
+from oracle_bridge.screening import (
+    Refusal,
+    Screened,
+    from_plain,
+    screen,
+    screen_all,
+    screen_all_plain,
+)
 from oracle_bridge.verification import SECP256K1_HALF_N, SECP256K1_N
 
 NOW = T0 + 100.0
@@ -55,9 +62,14 @@ def passed_in_c(raws: list[bytes]) -> list[bool]:
 
 
 def agrees(raws: list[bytes]) -> list[Screened | Refusal]:
-    """`screen_all`'s results, after checking they are Python's."""
+    """`screen_all`'s results, after checking they are Python's (named tuples of the same
+    kind, not just equal tuples) and that the plain form a worker returns makes them whole."""
+    expected = [screen(raw, **OPTIONS) for raw in raws]
     results = screen_all(raws, **OPTIONS)
-    assert results == [screen(raw, **OPTIONS) for raw in raws]
+    made_whole = [from_plain(item) for item in screen_all_plain(raws, **OPTIONS)]
+    for found in (results, made_whole):
+        assert found == expected
+        assert [type(item) for item in found] == [type(item) for item in expected]
     return results
 
 

@@ -570,14 +570,20 @@ def test_drafting_in_worker_processes_closes_the_same_windows(databases, policy,
     assert shape(engines[0], in_workers) == shape(engines[1], in_thread)
 
 
+@pytest.mark.parametrize("others", [0, 250], ids=["one pair", "among 250 other pairs"])
 def test_a_late_reading_stored_while_a_window_is_drafted_over_its_gap_waits_for_the_next_pass(
-    databases, policy, rules, device, clock
+    databases, policy, rules, device, clock, others
 ):
     """Drafting happens outside the write transaction: a late seq stored in between, below
-    the drafted window, makes the write give way; the next pass closes one window for all."""
+    the drafted window, makes the write give way; the next pass closes one window for all.
+    Among other drafted pairs (the check asks for all of them in compound statements of
+    up to 200), the late pair is found wherever it falls."""
     engine = databases.engine()
-    policy.register(device.address, batch_id=BATCH)
     ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock)
+    for other in [DeviceKey.generate() for _ in range(others)]:
+        policy.register(other.address, batch_id=BATCH)
+        feed(ingestor, other, (1, 2, 3))
+    policy.register(device.address, batch_id=BATCH)
     feed(ingestor, device, (1, 2, 4, 5))
     clock.now += 10
     window_closer = closer(engine, rules, clock)
@@ -593,4 +599,6 @@ def test_a_late_reading_stored_while_a_window_is_drafted_over_its_gap_waits_for_
     assert windows(engine) == []
     window_closer._draft = draft
 
-    assert [(w.first_seq, w.last_seq) for w in window_closer.close_due()] == [(1, 5)]
+    closed = window_closer.close_due()
+    assert [(w.first_seq, w.last_seq) for w in closed if w.device == device.address] == [(1, 5)]
+    assert len(closed) == others + 1
