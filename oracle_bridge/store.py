@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Engine, Index, Integer, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, Session, SQLModel
 
-from ledger_client.indexer.database import for_writing
+from ledger_client.indexer.database import for_writing, schema_change
 from oracle_bridge.readings import Reading, SignedReading
 from oracle_bridge.rules import ComplianceState
 
@@ -218,8 +218,8 @@ _RETIRED_INDEXES = ("ix_bridge_inbox_unwindowed",)
 def create_bridge_tables(engine: Engine) -> None:
     """Create the bridge's tables and indexes that do not exist yet (a database made by an
     earlier version gets its new indexes too), and drop the retired ones."""
-    SQLModel.metadata.create_all(engine, tables=BRIDGE_TABLES)
-    with engine.begin() as connection:
+    with schema_change(engine) as connection:
+        SQLModel.metadata.create_all(connection, tables=BRIDGE_TABLES)
         for table in BRIDGE_TABLES:
             for index in table.indexes:
                 index.create(connection, checkfirst=True)

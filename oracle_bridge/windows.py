@@ -288,26 +288,29 @@ class WindowCloser:
         notes when the next of the others comes of age (or goes idle). Call with the lock."""
         due, idle, next_due_at = [], set(), None
         for pair, readings in pending.items():
-            due_at = self._due_at(readings, self._last_window.get(pair, 0))
+            by_size_or_age, by_silence = self._due_at(readings, self._last_window.get(pair, 0))
+            due_at = min(by_size_or_age, by_silence)
             if due_at <= now:
                 due.append(pair)
-                if readings.count < self.max_readings and readings.oldest > now - self.max_age_s:
+                if by_size_or_age > now:
                     idle.add(pair)
             elif next_due_at is None or due_at < next_due_at:
                 next_due_at = due_at
         self._next_due_at = next_due_at
         return due, frozenset(idle)
 
-    def _due_at(self, pending: _Pending, last_window: int) -> float:
-        """When a pair's window is due by its pending readings (full: at once) and the size
-        of the last window written for it."""
-        if pending.count >= self.max_readings:
-            return -float("inf")
-        due_at = pending.oldest + self.max_age_s
+    def _due_at(self, pending: _Pending, last_window: int) -> tuple[float, float]:
+        """When a pair's window is due by size (full: at once) or age, and when by its
+        device's silence (never, unless `_may_idle`), from its pending readings and the
+        size of the last window written for it."""
+        never = float("inf")
+        full = pending.count >= self.max_readings
+        by_size_or_age = -never if full else pending.oldest + self.max_age_s
+        by_silence = never
         if self._may_idle(pending, last_window):
             assert self.idle_s is not None
-            due_at = min(due_at, pending.newest + self.idle_s)
-        return due_at
+            by_silence = pending.newest + self.idle_s
+        return by_size_or_age, by_silence
 
     def _close(
         self,
@@ -363,6 +366,7 @@ class WindowCloser:
                 pending.first = draft.windows[-1].last_seq + 1
                 rest = draft.rest_oldest
                 pending.oldest = pending.newest if rest is None else rest
+            # Only for `seconds_until_due`: when what the windows left comes due.
             self._classify(self._pending, self._clock())
 
     def seconds_until_due(self) -> float | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -16,6 +17,7 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.engine import Dialect, make_url
@@ -30,6 +32,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
 # SQLite's own default page cache (2 MiB a connection); hot writers ask for more.
 SQLITE_CACHE_MIB = 2
+# pg_advisory_xact_lock key held while a schema is created ("provschm" as a signed int64).
+_SCHEMA_LOCK_KEY = int.from_bytes(b"provschm", "big", signed=True)
+_LOCK_SCHEMA = text("SELECT pg_advisory_xact_lock(:key)")
 # Execution option read by the SQLite `begin` hook: writers take the write lock up front.
 _BEGIN_MODE = "provenance_sqlite_begin"
 _HOLDS_WRITER = "provenance_sqlite_writer"
@@ -117,14 +122,28 @@ def _compiled(statement: Executable, dialect: Dialect) -> SQLCompiler:
     return cast(SQLCompiler, statement.compile(dialect=dialect))  # type: ignore[attr-defined]
 
 
+@contextmanager
+def schema_change(engine: Engine) -> Iterator[Connection]:
+    """One transaction to create or drop tables and indexes in. On PostgreSQL, processes
+    starting together take turns (an advisory lock): the second finds what the first made
+    instead of failing on it (SQLAlchemy checks, then creates — a race without the lock).
+    SQLite's writers take turns already."""
+    with for_writing(engine).begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(_LOCK_SCHEMA, {"key": _SCHEMA_LOCK_KEY})
+        yield connection
+
+
 def create_read_model(engine: Engine) -> None:
     """Create the read model's tables (and indexes) that do not exist yet."""
-    SQLModel.metadata.create_all(engine, tables=READ_MODEL_TABLES)
+    with schema_change(engine) as connection:
+        SQLModel.metadata.create_all(connection, tables=READ_MODEL_TABLES)
 
 
 def drop_read_model(engine: Engine) -> None:
     """Drop every read model table; other tables in the same database stay."""
-    SQLModel.metadata.drop_all(engine, tables=READ_MODEL_TABLES)
+    with schema_change(engine) as connection:
+        SQLModel.metadata.drop_all(connection, tables=READ_MODEL_TABLES)
 
 
 def _sqlite_engine(url: str, *, cache_mib: int) -> Engine:
