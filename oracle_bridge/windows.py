@@ -215,8 +215,11 @@ class WindowCloser:
         # inbox again only every `_RESCAN_S` (or after a write gave way).
         self._pending: dict[tuple[bytes, str], _Pending] = {}
         self._scanned_at: float | None = None
-        # How many readings the last window this closer wrote for each pair holds.
-        self._last_window: dict[tuple[bytes, str], int] = {}
+        # How many readings the last window this closer wrote for each pair holds, and when.
+        self._last_window: dict[tuple[bytes, str], tuple[int, float]] = {}
+        # What is kept per pair outside the inbox is forgotten once the pair has been quiet
+        # for `_FORGET_AFTER_S`, so memory follows the pairs active lately, not all ever seen.
+        self._forgot_at = clock()
 
     def notice(self, stored: Sequence[Screened]) -> bool:
         """Note readings the ingestor just stored; True when one of them may decide a
@@ -288,7 +291,8 @@ class WindowCloser:
         notes when the next of the others comes of age (or goes idle). Call with the lock."""
         due, idle, next_due_at = [], set(), None
         for pair, readings in pending.items():
-            by_size_or_age, by_silence = self._due_at(readings, self._last_window.get(pair, 0))
+            last_window = self._last_window.get(pair, _NO_WINDOW)[0]
+            by_size_or_age, by_silence = self._due_at(readings, last_window)
             due_at = min(by_size_or_age, by_silence)
             if due_at <= now:
                 due.append(pair)
@@ -352,10 +356,11 @@ class WindowCloser:
         """Note what the written windows took from their pairs' pending readings, so the
         next pass need not read the inbox to know (what the drafts did not see is dated when
         noticed; the next scan, at most `_RESCAN_S` later, corrects any estimate)."""
+        now = self._clock()
         with self._lock:
             for draft in drafts:
                 pair = (draft.batch_id, draft.device)
-                self._last_window[pair] = draft.windows[-1].count
+                self._last_window[pair] = (draft.windows[-1].count, now)
                 pending = self._pending.get(pair)
                 if pending is None:
                     continue
@@ -367,7 +372,7 @@ class WindowCloser:
                 rest = draft.rest_oldest
                 pending.oldest = pending.newest if rest is None else rest
             # Only for `seconds_until_due`: when what the windows left comes due.
-            self._classify(self._pending, self._clock())
+            self._classify(self._pending, now)
 
     def seconds_until_due(self) -> float | None:
         """How long until the next pending window not yet due comes of age, as of the last
@@ -388,7 +393,20 @@ class WindowCloser:
             }
         with self._lock:
             self._pending, self._scanned_at = scanned, now
+            if now - self._forgot_at >= _FORGET_EVERY_S:
+                self._forget_quiet_pairs(now)
             return self._classify(scanned, now)
+
+    def _forget_quiet_pairs(self, now: float) -> None:
+        """Drop the last window and last noticed reading of pairs quiet for `_FORGET_AFTER_S`.
+        A burst is long over by then; a reading after so long a data gap is no longer seen
+        as urgent when noticed, so its window closes by age (`max_age_s`) and the rule
+        engine decides the gap then. Call with the lock."""
+        horizon = now - _FORGET_AFTER_S
+        self._forgot_at = now
+        self._last_window = {p: w for p, w in self._last_window.items() if w[1] >= horizon}
+        # Noticed readings carry the device's timestamp (seconds), refused if in the future.
+        self._last_noticed = {p: n for p, n in self._last_noticed.items() if n[1] >= horizon}
 
     def _may_idle(self, pending: _Pending, last_window: int) -> bool:
         """Whether a pair's pending readings may close for their device's silence: enough of
@@ -563,6 +581,11 @@ class WindowCloser:
 # How often the window closer reads the due pairs from the inbox even when what it read
 # last and noticed since shows none due: readings other instances stored are seen so.
 _RESCAN_S = 1.0
+# Per-pair memory beyond the inbox is dropped after this long without a reading or window,
+# checked this often (a pass over every pair remembered).
+_FORGET_AFTER_S = 24 * 3600.0
+_FORGET_EVERY_S = 60.0
+_NO_WINDOW = (0, 0.0)
 
 
 @dataclass(slots=True)

@@ -281,6 +281,24 @@ def test_a_bursts_last_readings_close_when_quiet_if_its_last_two_windows_hold_en
     assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(26, 40)]
 
 
+def test_a_closer_forgets_pairs_quiet_for_a_day(engine, ingestor, rules, device, clock):
+    """Per-pair memory follows the pairs active lately, not every pair ever seen: a day
+    later the pair's last window no longer helps close a few readings for idleness."""
+    windows_of = closer(engine, rules, clock, **IDLE)  # 20 readings at least
+    feed_many(ingestor, device, range(1, 26))
+    windows_of.notice([screened(device, seq) for seq in range(1, 26)])
+    clock.now += 1
+    assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 25)]
+    assert windows_of._last_window and windows_of._last_noticed
+
+    clock.now += windows_module._FORGET_AFTER_S + windows_module._FORGET_EVERY_S
+    assert windows_of.close_due() == []
+    assert windows_of._last_window == {} and windows_of._last_noticed == {}
+    feed_many(ingestor, device, range(26, 41))  # 15: with a remembered 25, twice 20
+    clock.now += 1
+    assert windows_of.close_due() == []
+
+
 def test_a_pass_reads_the_inbox_again_when_readings_it_noticed_may_be_due(
     engine, ingestor, rules, device, clock
 ):
