@@ -94,8 +94,8 @@ READING_INTERVAL_S = 10
 SENDERS = 2
 SEND_BATCH = 500
 # The bridge as benchmarked: defaults, but windows at most 2 s old (the default is 5 s) and
-# as many signature-screening processes as the machine has cores.
-BRIDGE_SETTINGS = {"window_max_age_s": 2.0, "screening_workers": os.cpu_count() or 2}
+# as many worker processes (window drafting) as the machine has cores.
+BRIDGE_SETTINGS = {"window_max_age_s": 2.0, "workers": os.cpu_count() or 2}
 # Quarantine phase: background readings per second while the breaching readings arrive.
 BACKGROUND_PER_S = 1000
 BACKGROUND_DEVICES = 20
@@ -284,7 +284,7 @@ def bridge_throughput(
 ) -> dict[str, float | int]:
     raws = interleaved(streams)
     bridge = make_bridge(fleet, path)
-    time.sleep(3)  # the screening workers start with the bridge
+    time.sleep(3)  # the worker processes start with the bridge
     try:
         with bridge:
             started = time.perf_counter()
@@ -398,7 +398,7 @@ def batch_verify_per_s(raws: Sequence[bytes], *, domain: ReadingDomain) -> float
 
 def naive_throughput(fleet: Fleet, raws: list[bytes], path: Path) -> float:
     """Per reading: eth_account recovery, one row per transaction, one awaited anchoring."""
-    bridge = make_bridge(fleet, path, screening_workers=0)
+    bridge = make_bridge(fleet, path, workers=0)
     sender = TransactionSender(fleet.w3, Account.from_key(NAIVE_ORACLE_KEY))
     address = fleet.deployment.address("ColdChainCompliance")
     try:

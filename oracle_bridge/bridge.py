@@ -50,6 +50,7 @@ from oracle_bridge.store import (
 )
 from oracle_bridge.submitter import Backoff, SubmitReport, Submitter
 from oracle_bridge.windows import ClosedWindow, WindowCloser
+from oracle_bridge.workers import start_workers
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +131,15 @@ class Bridge:
         # Set when there may be work before the next poll: a quarantine, a closed window.
         self._windows_due = threading.Event()
         self._submissions_due = threading.Event()
+        # Worker processes: window drafting (and screening where C is missing).
+        self.workers = start_workers(settings.workers)
         self.ingestor = Ingestor(
             engine=engine,
             domain=self.domain,
             policy=policy,
             max_message_bytes=settings.max_message_bytes,
             max_future_skew_s=settings.max_future_skew_s,
-            screening_workers=settings.screening_workers,
+            pool=self.workers,
             clock=clock,
             on_stored=self._stored,
         )
@@ -150,7 +153,7 @@ class Bridge:
             submission_max_readings=settings.submission_max_readings,
             clock=clock,
             on_closed=self._submissions_due.set,
-            drafting=self.ingestor.pool,
+            drafting=self.workers,
         )
         self.lease = Lease(
             engine,
@@ -244,9 +247,11 @@ class Bridge:
         self._threads = []
 
     def close(self) -> None:
-        """Stop the threads, then the ingestor's screening processes (no ingest after this)."""
+        """Stop the threads, then the worker processes (no ingest after this)."""
         self.stop()
-        self.ingestor.close()
+        if self.workers is not None:
+            self.workers.shutdown()
+            self.workers = None
 
     def __enter__(self) -> Bridge:
         self.start()

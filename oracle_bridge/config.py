@@ -41,8 +41,9 @@ class BridgeSettings(BaseSettings):
     window_idle_min_readings: int = Field(default=80, ge=1, le=10_000)
     # Readings per submitReadings transaction, kept well under the per-transaction gas cap.
     submission_max_readings: int = Field(default=100, ge=1, le=200)
-    # Worker processes that screen large batches (the signature recovery); 0: in-process.
-    screening_workers: int = Field(default=0, ge=0, le=64)
+    # Worker processes that draft anchoring windows (and screen large batches where the C
+    # hot path is missing); 0: all in the bridge's process. A busy bridge: its cores.
+    workers: int = Field(default=0, ge=0, le=64)
     # How long a device's registry entry and a batch's rule are trusted without re-reading.
     policy_cache_s: float = Field(default=2.0, ge=0)
     poll_interval_s: float = Field(default=0.2, gt=0)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor
 from functools import lru_cache
 from itertools import chain
-from multiprocessing import get_context
 from typing import Literal, NamedTuple, TypedDict
 
 from sqlalchemy import (
@@ -38,7 +37,7 @@ from oracle_bridge.screening import (
     Refusal,
     Screened,
     from_plain,
-    prepare_worker,
+    native_screening,
     screen_all,
     screen_all_plain,
 )
@@ -64,10 +63,10 @@ _DEVICES_PER_LOOKUP = 200
 _PAIRS_PER_LOOKUP = 400
 # Below this many readings a batch is screened in this process: a worker round trip costs more.
 _POOL_MIN_BATCH = 64
-# Readings per worker task at least: batch verification's cost per signature falls with the
-# batch (~2.5x below one recovery each at 250, ~3.5x at 1,000), so a batch of 500 goes to
-# one worker whole and concurrent batches keep the workers busy.
-_WORKER_MIN_TASK = 500
+# Readings per worker task: batch verification's cost per signature falls with the batch
+# (~2.5x below one recovery each at 250, ~3.5x at 1,000), so a batch of 500 goes to one
+# worker whole and concurrent batches keep the workers busy.
+_WORKER_TASK = 500
 # Rows per multi-row INSERT on SQLite: 990 parameters, under every SQLite's limit (999).
 _ROWS_PER_SQLITE_INSERT = 99
 
@@ -103,9 +102,9 @@ class _Head(NamedTuple):
 class Ingestor:
     """Verifies signed readings against one ColdChainCompliance domain and stores them.
 
-    Thread-safe: concurrent calls serialize per device in the database. With
-    `screening_workers`, large batches are screened in that many worker processes (the
-    signature recovery is CPU-bound and holds the GIL); `close()` ends them.
+    Thread-safe: concurrent calls serialize per device in the database, and screen their
+    batches in parallel (the C screen releases the GIL). Where screening runs in Python
+    (no C hot path), large batches go to `pool`'s worker processes if one is given.
     """
 
     def __init__(
@@ -116,7 +115,7 @@ class Ingestor:
         policy: DevicePolicy,
         max_message_bytes: int = 4096,
         max_future_skew_s: int = 300,
-        screening_workers: int = 0,
+        pool: Executor | None = None,
         clock: Callable[[], float] = time.time,
         on_stored: Callable[[Sequence[Screened]], None] | None = None,
     ) -> None:
@@ -128,23 +127,8 @@ class Ingestor:
         self._clock = clock
         self._on_stored = on_stored
         self._writer = for_writing(engine)
-        self._workers = screening_workers
-        # The screening processes; the bridge's window closer drafts windows in them too.
-        self.pool: ProcessPoolExecutor | None = None
-        if screening_workers > 0:
-            # Spawned, not forked: the bridge's threads may hold locks at any instant.
-            self.pool = ProcessPoolExecutor(
-                screening_workers, mp_context=get_context("spawn"), initializer=prepare_worker
-            )
-            # Start them now, not when the first large batch would wait for them.
-            for _ in range(screening_workers):
-                self.pool.submit(int)
-
-    def close(self) -> None:
-        """End the screening worker processes (if any)."""
-        if self.pool is not None:
-            self.pool.shutdown()
-            self.pool = None
+        # Only used where screening runs in Python: see `oracle_bridge.workers`.
+        self._pool = pool
 
     def accept(self, raw: bytes, *, source: str) -> IngestResult:
         """Verify `raw` (one signed reading as JSON) and store it in the inbox.
@@ -196,11 +180,11 @@ class Ingestor:
             "max_message_bytes": self.max_message_bytes,
             "max_future_skew_s": self.max_future_skew_s,
         }
-        if self.pool is None or len(raws) < _POOL_MIN_BATCH:
+        if self._pool is None or native_screening() or len(raws) < _POOL_MIN_BATCH:
             return screen_all(raws, **options)
-        size = max(-(-len(raws) // self._workers), _WORKER_MIN_TASK)
+        size = _WORKER_TASK
         tasks = [
-            self.pool.submit(screen_all_plain, raws[start : start + size], **options)
+            self._pool.submit(screen_all_plain, raws[start : start + size], **options)
             for start in range(0, len(raws), size)
         ]
         return [from_plain(item) for task in tasks for item in task.result()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import count
 from typing import TYPE_CHECKING
@@ -163,3 +164,13 @@ class ColdChain:
 
     def set_active(self, device: DeviceKey, active: bool) -> None:
         self._devices().set_device_active(device.address, active)
+
+
+class CountingPool(ProcessPoolExecutor):
+    """A process pool that counts the tasks submitted to it."""
+
+    submitted = 0
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Collection
 from dataclasses import replace
+from multiprocessing import get_context
 
 import pytest
 from bridge_runtime_factories import (
@@ -13,6 +14,7 @@ from bridge_runtime_factories import (
     OTHER_BATCH,
     RULE,
     T0,
+    CountingPool,
     dead_letters,
     payload,
     signed_of,
@@ -21,6 +23,7 @@ from bridge_runtime_factories import (
 )
 from sqlalchemy import func, select
 
+from oracle_bridge import ingest as ingest_module
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import ChainUnavailable
 from oracle_bridge.ingest import SIGNATURE_MISMATCH, Ingestor
@@ -450,17 +453,17 @@ def inbox_of(engine) -> list[tuple]:
 
 @pytest.mark.parametrize("workers", [0, 2], ids=["in process", "worker processes"])
 def test_accept_many_decides_each_item_as_accept_would_in_turn(
-    databases, policy, device, clock, workers
+    databases, policy, device, clock, workers, monkeypatch
 ):
+    """With worker processes, as where screening runs in Python (no C hot path)."""
     other, stranger = DeviceKey.generate(), DeviceKey.generate()
     policy.register(other.address, batch_id=BATCH)
     one_by_one = Ingestor(engine=databases.engine(), domain=DOMAIN, policy=policy, clock=clock)
+    pool = CountingPool(workers, mp_context=get_context("spawn")) if workers else None
+    if workers:
+        monkeypatch.setattr(ingest_module, "native_screening", lambda: False)
     batched = Ingestor(
-        engine=databases.engine(),
-        domain=DOMAIN,
-        policy=policy,
-        clock=clock,
-        screening_workers=workers,
+        engine=databases.engine(), domain=DOMAIN, policy=policy, clock=clock, pool=pool
     )
     try:
         for ingestor in (one_by_one, batched):
@@ -472,12 +475,29 @@ def test_accept_many_decides_each_item_as_accept_would_in_turn(
         expected = [one_by_one.accept(raw, source="t") for raw in raws]
         results = batched.accept_many(raws, source="t")
     finally:
-        batched.close()
+        if pool is not None:
+            pool.shutdown()
+
+    assert pool is None or pool.submitted >= 1
 
     assert outcomes(results) == outcomes(expected)
     assert {r.status for r in results} == {"accepted", "duplicate", "rejected"}
     assert letters_of(batched.engine) == letters_of(one_by_one.engine)
     assert inbox_of(batched.engine) == inbox_of(one_by_one.engine)
+
+
+def test_readings_screened_in_c_stay_in_the_ingesting_thread(engine, policy, device, clock):
+    """The C screen releases the GIL, so ingress threads screen in parallel without a worker
+    round trip (which cost more than it spared): the pool is left to window drafting."""
+    pool = CountingPool(1, mp_context=get_context("spawn"))
+    try:
+        ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock, pool=pool)
+        raws = [payload(signed_of(device, seq)) for seq in range(1, 201)]
+        results = ingestor.accept_many(raws, source="t")
+    finally:
+        pool.shutdown()
+    assert [r.status for r in results] == ["accepted"] * 200
+    assert pool.submitted == 0
 
 
 def test_accept_many_takes_a_source_per_item(ingestor, device):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 import pytest
-from bridge_runtime_factories import BATCH, DOMAIN, RULE, T0, payload, signed_of
+from bridge_runtime_factories import BATCH, DOMAIN, RULE, T0, CountingPool, payload, signed_of
 from sqlalchemy import select
 
 from oracle_bridge import windows as windows_module
@@ -546,16 +545,6 @@ def test_a_hard_limit_or_a_data_gap_closes_at_once_and_in_range_readings_wait(
         (other.address, 1, 2)
     ]
     assert submissions(engine)[-1].decisions == [Decision.NONE, Decision.QUARANTINE_DATA_GAP]
-
-
-class CountingPool(ProcessPoolExecutor):
-    """A process pool that counts the tasks submitted to it."""
-
-    submitted = 0
-
-    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
-        self.submitted += 1
-        return super().submit(fn, *args, **kwargs)
 
 
 def test_drafting_in_worker_processes_closes_the_same_windows(databases, policy, rules, clock):
