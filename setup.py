@@ -40,7 +40,12 @@ def hotpath() -> Extension:
         define_macros=macros,
         include_dirs=include_dirs,
         # libsecp256k1's symbols stay inside the module, apart from coincurve's build.
-        extra_compile_args=["-O2", "-fvisibility=hidden", "-Wno-unused-function", "-Wno-nonnull-compare"],
+        extra_compile_args=[
+            "-O2",
+            "-fvisibility=hidden",
+            "-Wno-unused-function",
+            "-Wno-nonnull-compare",
+        ],
         libraries=["dl"],
         optional=True,
     )
