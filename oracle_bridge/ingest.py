@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from functools import lru_cache
 from itertools import chain
-from typing import Literal, NamedTuple, TypedDict
+from typing import Literal, NamedTuple
 
 from sqlalchemy import (
     CompoundSelect,
@@ -36,6 +36,7 @@ from oracle_bridge.screening import (
     SIGNATURE_MISMATCH,
     Refusal,
     Screened,
+    ScreenOptions,
     from_plain,
     native_screening,
     screen_all,
@@ -80,15 +81,6 @@ class IngestResult(NamedTuple):
     reason: str | None = None
     device: str | None = None
     seq: int | None = None
-
-
-class _ScreenOptions(TypedDict):
-    """The keyword arguments of `screen_all` besides the readings."""
-
-    domain: ReadingDomain
-    now: float
-    max_message_bytes: int
-    max_future_skew_s: int
 
 
 class _Head(NamedTuple):
@@ -174,7 +166,7 @@ class Ingestor:
         return results
 
     def _screen(self, raws: Sequence[bytes], *, now: float) -> list[Screened | Refusal]:
-        options: _ScreenOptions = {
+        options: ScreenOptions = {
             "domain": self.domain,
             "now": now,
             "max_message_bytes": self.max_message_bytes,

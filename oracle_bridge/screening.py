@@ -9,7 +9,7 @@ database (sequence) follow in the ingestor.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypedDict, Unpack
 
 from oracle_bridge.addresses import normalize_address
 from oracle_bridge.errors import InvalidSignature, MalformedReading
@@ -92,47 +92,28 @@ def screen(
     )
 
 
-def screen_all(
-    raws: Sequence[bytes],
-    *,
-    domain: ReadingDomain,
-    now: float,
-    max_message_bytes: int,
-    max_future_skew_s: int,
-) -> list[Screened | Refusal]:
+class ScreenOptions(TypedDict):
+    """What `screen_all` needs besides the readings."""
+
+    domain: ReadingDomain
+    now: float
+    max_message_bytes: int
+    max_future_skew_s: int
+
+
+def screen_all(raws: Sequence[bytes], **options: Unpack[ScreenOptions]) -> list[Screened | Refusal]:
     """`screen` of every raw reading, in order.
 
     The readings that pass are screened in C (`_hotpath.c`, without the GIL);
     whatever it does not pass, Python screens again and words the refusal of.
     """
-    return _screen_many(
-        raws,
-        domain=domain,
-        now=now,
-        max_message_bytes=max_message_bytes,
-        max_future_skew_s=max_future_skew_s,
-        named=True,
-    )
+    return _screen_many(raws, named=True, **options)
 
 
-def screen_all_plain(
-    raws: Sequence[bytes],
-    *,
-    domain: ReadingDomain,
-    now: float,
-    max_message_bytes: int,
-    max_future_skew_s: int,
-) -> list[tuple]:
+def screen_all_plain(raws: Sequence[bytes], **options: Unpack[ScreenOptions]) -> list[tuple]:
     """`screen_all` as plain tuples (`from_plain` makes them whole): a worker process's task,
     since a named tuple pickles four times slower than a plain one (~1.8 µs against 0.45)."""
-    return _screen_many(
-        raws,
-        domain=domain,
-        now=now,
-        max_message_bytes=max_message_bytes,
-        max_future_skew_s=max_future_skew_s,
-        named=False,
-    )
+    return _screen_many(raws, named=False, **options)
 
 
 def _screen_many(
