@@ -338,6 +338,28 @@ def test_what_closed_windows_left_pending_comes_due_without_waiting_for_a_rescan
     assert windows_of.seconds_until_due() is None
 
 
+def test_a_backlog_is_closed_in_runs_each_written_before_the_next_is_drafted(
+    engine, ingestor, policy, rules, clock, monkeypatch
+):
+    """About `_RUN_READINGS` pending readings per run (a pair is never split): memory stays
+    bounded on a backlog, and each run wakes the submitter once it is written."""
+    monkeypatch.setattr(windows_module, "_RUN_READINGS", 25)
+    devices = [DeviceKey.generate() for _ in range(5)]
+    for device in devices:
+        policy.register(device.address, batch_id=BATCH)
+        feed_many(ingestor, device, range(1, 11))
+    written: list[int] = []
+
+    def on_closed() -> None:
+        written.append(len(windows(engine)))
+
+    windows_of = closer(engine, rules, clock, max_readings=10, on_closed=on_closed)
+    clock.now += 1
+    closed = windows_of.close_due()
+    assert sorted(w.device for w in closed) == sorted(d.address for d in devices)
+    assert written == [3, 5]  # 30 readings, then 20: two transactions
+
+
 def test_noticed_readings_set_when_the_next_window_is_due(engine, ingestor, rules, device, clock):
     windows_of = closer(engine, rules, clock)
     assert windows_of.close_due() == []
