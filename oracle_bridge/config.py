@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -12,6 +14,9 @@ from ledger_client.errors import ConfigurationError
 # anvil's fifth development key: the embedded default's oracle, refused on any other chain.
 ANVIL_ORACLE_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"
 _DEVELOPMENT_KEYS = frozenset({ANVIL_DEV_KEY, ANVIL_ORACLE_KEY})
+# Variables of settings since renamed: refused, not silently ignored (a bridge would run
+# without what its operator asked for).
+_RENAMED_VARIABLES = {"PROVENANCE_BRIDGE_SCREENING_WORKERS": "PROVENANCE_BRIDGE_WORKERS"}
 
 
 class BridgeSettings(BaseSettings):
@@ -76,6 +81,13 @@ class BridgeSettings(BaseSettings):
         if not value or value.endswith("/") or any(c in value for c in "+#"):
             raise ValueError("the MQTT topic prefix is a topic without wildcards or a final '/'")
         return value
+
+    @model_validator(mode="after")
+    def _no_renamed_variables(self) -> BridgeSettings:
+        for old, new in _RENAMED_VARIABLES.items():
+            if old in os.environ:
+                raise ValueError(f"{old} is now {new} (worker processes): rename it")
+        return self
 
     @model_validator(mode="after")
     def _backoff_bounds(self) -> BridgeSettings:
