@@ -393,14 +393,12 @@ def list_credentials(
 
 def _settings() -> BridgeSettings:
     """The bridge's settings (they hold the ledger's and the credential database's)."""
-    from oracle_bridge.config import BridgeSettings
+    from oracle_bridge.config import BridgeSettings, settings_problem
 
     try:
         return BridgeSettings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        location = "_".join(str(part) for part in first["loc"]).upper()
-        raise ConfigurationError(f"PROVENANCE_BRIDGE_{location}: {first['msg']}") from None
+        raise ConfigurationError(settings_problem(exc)) from None
 
 
 def _chain(settings: BridgeSettings) -> tuple[Web3, Deployment]:

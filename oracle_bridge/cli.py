@@ -277,14 +277,6 @@ def _key_from_hex(key_hex: str) -> DeviceKey:
         raise InvalidDeviceKey(f"--key-hex: {exc}") from None
 
 
-def _settings_problem(error: ValidationError) -> str:
-    """The first invalid setting, named by its environment variable."""
-    prefix = "PROVENANCE_BRIDGE_" if error.title == "BridgeSettings" else "PROVENANCE_"
-    first = error.errors()[0]
-    name = prefix + "_".join(str(part) for part in first["loc"]).upper()
-    return f"{name}: {first['msg']}"
-
-
 def _listening_socket(host: str, port: int) -> socket.socket:
     try:
         info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
@@ -323,13 +315,13 @@ def run(
     from credentials.calibration import calibration_check
     from credentials.verify import CredentialVerifier
     from oracle_bridge.bridge import Bridge
-    from oracle_bridge.config import BridgeSettings
+    from oracle_bridge.config import BridgeSettings, settings_problem
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         settings = BridgeSettings()
     except ValidationError as exc:
-        raise ConfigurationError(_settings_problem(exc)) from None
+        raise ConfigurationError(settings_problem(exc)) from None
     bridge = Bridge.from_settings(settings, calibration=calibration_check(settings))
     source = None
     if mqtt:

@@ -62,3 +62,33 @@ def test_deploy_then_index_rebuild_from_the_chain(anvil, tmp_path):
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "rebuilt:" in rebuilt.stdout
     assert (tmp_path / ".provenance" / "read_model.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "variables", "line"),
+    [
+        (
+            ["bridge", "run"],
+            {"PROVENANCE_BRIDGE_WINDOW_MAX_READINGS": "0"},
+            "error: PROVENANCE_BRIDGE_WINDOW_MAX_READINGS: Input should be greater than or equal"
+            " to 1",
+        ),
+        (
+            ["bridge", "run"],
+            {"PROVENANCE_BRIDGE_SCREENING_WORKERS": "2"},
+            "error: PROVENANCE_BRIDGE_SCREENING_WORKERS is now PROVENANCE_BRIDGE_WORKERS",
+        ),
+        (
+            ["credential", "list"],
+            {"PROVENANCE_BRIDGE_SCREENING_WORKERS": "2"},
+            "error: PROVENANCE_BRIDGE_SCREENING_WORKERS is now PROVENANCE_BRIDGE_WORKERS",
+        ),
+    ],
+    ids=["a bad value", "a renamed variable", "a renamed variable, credential command"],
+)
+def test_a_bad_bridge_setting_is_one_line_naming_its_variable(command, variables, line, tmp_path):
+    result = run_cli(*command, env=variables, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith(line), result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
