@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from oracle_bridge.config import BridgeSettings
 
 credential_app = typer.Typer(
-    help="Verifiable credentials: issue, verify, revoke, list; issuer keys.",
+    help="Verifiable credentials: issue, verify, revoke, list; issuer keys and trust.",
     no_args_is_help=True,
 )
 
@@ -323,6 +323,60 @@ def revoke(
     _line(f"in        transaction {receipt.tx_hash} (block {receipt.block_number})")
 
 
+@credential_app.command("trust")
+@clear_errors
+def trust(
+    issuer: Annotated[
+        str, typer.Argument(help="The issuer: its 0x account address or its did:pkh")
+    ],
+    type_name: Annotated[
+        str,
+        typer.Argument(metavar="TYPE", help="The credential type (a wrong one lists all)"),
+    ],
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Take the issuer off the list instead")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Put an issuer on the trust list of one credential type from now on, or take it off.
+
+    The governor's act, signed with PROVENANCE_PRIVATE_KEY. The list keeps its history: a
+    credential is judged by the list as it stood at its issuanceDate.
+    """
+    from eth_account import Account
+
+    from credentials.registry import CredentialRegistryClient
+    from credentials.types import credential_type
+    from ledger_client.transactions import TransactionSender
+
+    kind = credential_type(type_name)
+    address = _issuer_address(issuer)
+    settings = _settings()
+    w3, deployment = _chain(settings)
+    settings.ledger.require_real_key(deployment.chain_id)
+    sender = TransactionSender(
+        w3,
+        Account.from_key(settings.ledger.private_key),
+        receipt_timeout_s=settings.ledger.receipt_timeout_s,
+    )
+    receipt = CredentialRegistryClient(sender, deployment).set_trusted(
+        address, kind.value, not remove
+    )
+    if json_output:
+        _print_json(
+            {
+                "issuer": address,
+                "type": kind.value,
+                "trusted": not remove,
+                "transaction": receipt.tx_hash,
+                "blockNumber": receipt.block_number,
+            }
+        )
+        return
+    _line(f"{'untrusted' if remove else 'trusted':<9} {address} for {kind.value}")
+    _line(f"in        transaction {receipt.tx_hash} (block {receipt.block_number})")
+
+
 @credential_app.command("list")
 @clear_errors
 def list_credentials(
@@ -399,6 +453,18 @@ def _settings() -> BridgeSettings:
         return BridgeSettings()
     except ValidationError as exc:
         raise ConfigurationError(settings_problem(exc)) from None
+
+
+def _issuer_address(issuer: str) -> str:
+    """The checksummed account address of `issuer` (a 0x address or a did:pkh)."""
+    from web3 import Web3
+
+    candidate = issuer.rsplit(":", 1)[-1] if issuer.startswith("did:pkh:eip155:") else issuer
+    if not Web3.is_address(candidate):
+        raise ConfigurationError(
+            f"{issuer!r} is neither a 0x account address nor a did:pkh:eip155 DID"
+        )
+    return Web3.to_checksum_address(candidate)
 
 
 def _chain(settings: BridgeSettings) -> tuple[Web3, Deployment]:

@@ -418,3 +418,43 @@ def test_the_installed_command_reports_a_wrong_passphrase_without_traceback(ledg
     assert result.returncode == 1
     assert result.stderr.startswith("error: the passphrase does not open")
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_trust_puts_an_issuer_on_a_types_list_and_remove_takes_it_off(ledger):
+    c = ledger.consortium
+    registry = CredentialRegistryClient(c.sender(c.governor), c.deployment)
+    lab = Account.from_key(ANVIL_KEYS[5]).address
+    assert not registry.trusted(lab, "CertificateOfAnalysis")
+
+    added = ledger.invoke("trust", f"did:pkh:eip155:31337:{lab}", "CertificateOfAnalysis")
+    assert added.exit_code == 0, added.output
+    assert f"trusted   {lab} for CertificateOfAnalysis" in added.stdout
+    assert registry.trusted(lab, "CertificateOfAnalysis")
+    assert not registry.trusted(lab, "FitForUse")  # one type only
+
+    removed = ledger.invoke("trust", lab.lower(), "CertificateOfAnalysis", "--remove", "--json")
+    assert removed.exit_code == 0, removed.output
+    receipt = json.loads(removed.stdout)
+    assert receipt["issuer"] == lab and receipt["trusted"] is False
+    assert receipt["transaction"].startswith("0x")
+    assert not registry.trusted(lab, "CertificateOfAnalysis")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "env", "error"),
+    [
+        (["0x1234", "FitForUse"], {}, "neither a 0x account address nor a did:pkh"),
+        (["{lab}", "Fitness"], {}, "unknown credential type 'Fitness'"),
+        (["{lab}", "FitForUse"], {"PROVENANCE_PRIVATE_KEY": ANVIL_KEYS[3]}, "Unauthorized"),
+    ],
+    ids=["a malformed issuer", "an unknown type", "signed by an account that is not governor"],
+)
+def test_trust_refuses_with_one_line_and_changes_nothing(ledger, arguments, env, error):
+    c = ledger.consortium
+    registry = CredentialRegistryClient(c.sender(c.governor), c.deployment)
+    lab = Account.from_key(ANVIL_KEYS[5]).address
+    result = ledger.invoke("trust", *(a.format(lab=lab) for a in arguments), **env)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and error in result.stderr, result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert not registry.trusted(lab, "FitForUse")
