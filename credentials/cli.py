@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from oracle_bridge.config import BridgeSettings
 
 credential_app = typer.Typer(
-    help="Verifiable credentials: issue, verify, revoke, list; issuer keys and trust.",
+    help="Verifiable credentials: issue, verify, revoke, list; issuer keys, trust, assets.",
     no_args_is_help=True,
 )
 
@@ -321,6 +321,68 @@ def revoke(
     _line(f"revoked   {digest}")
     _line(f"reason    {reason}")
     _line(f"in        transaction {receipt.tx_hash} (block {receipt.block_number})")
+
+
+@credential_app.command("commission")
+@clear_errors
+def commission_asset(
+    link: Annotated[
+        str,
+        typer.Argument(metavar="URI", help="The lot's or serialized item's GS1 Digital Link URI"),
+    ],
+    keystore_dir: Annotated[
+        Path,
+        typer.Option(help="Where the asset's encrypted key is kept (created if missing)"),
+    ],
+    json_output: JsonOption = False,
+) -> None:
+    """Commission a lot or serialized item: create it on chain, mint its did:key and bind the
+    DID to it for good.
+
+    Signed with PROVENANCE_PRIVATE_KEY (an OPERATOR's). The asset's key is kept encrypted
+    under --keystore-dir (passphrase from PROVENANCE_KEYSTORE_PASSPHRASE), e.g. for its tag
+    to sign with later; nothing is left there when the chain refuses.
+    """
+    from eth_account import Account
+
+    from credentials.assets import commission
+    from credentials.registry import CredentialRegistryClient
+    from ledger_client.identifiers import DigitalLink
+    from ledger_client.ledger import LedgerWriter
+    from ledger_client.transactions import TransactionSender
+
+    parsed = DigitalLink.parse(link)
+    if keystore_dir.exists() and not keystore_dir.is_dir():
+        raise ConfigurationError(f"--keystore-dir {keystore_dir} is a file, not a directory")
+    settings = _settings()
+    w3, deployment = _chain(settings)
+    settings.ledger.require_real_key(deployment.chain_id)
+    sender = TransactionSender(
+        w3,
+        Account.from_key(settings.ledger.private_key),
+        receipt_timeout_s=settings.ledger.receipt_timeout_s,
+    )
+    keystore_dir.mkdir(parents=True, exist_ok=True)
+    asset = commission(
+        writer=LedgerWriter(sender, deployment),
+        registry=CredentialRegistryClient(sender, deployment),
+        link=parsed,
+        keystore_dir=keystore_dir,
+    )
+    if json_output:
+        _print_json(
+            {
+                "uri": asset.uri,
+                "batchId": _hex(asset.batch_id),
+                "did": asset.did,
+                "keystore": str(asset.keystore),
+            }
+        )
+        return
+    _line(f"commissioned {asset.uri}")
+    _line(f"batch id     {_hex(asset.batch_id)}")
+    _line(f"did          {asset.did}")
+    _line(f"keystore     {asset.keystore} (encrypted)")
 
 
 @credential_app.command("trust")

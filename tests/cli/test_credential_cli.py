@@ -458,3 +458,47 @@ def test_trust_refuses_with_one_line_and_changes_nothing(ledger, arguments, env,
     assert result.stderr.startswith("error: ") and error in result.stderr, result.stderr
     assert result.stderr.strip().count("\n") == 0
     assert not registry.trusted(lab, "FitForUse")
+
+
+def test_commission_creates_the_lot_and_binds_its_new_did_with_the_key_kept(ledger, tmp_path):
+    c = ledger.consortium
+    lot = DigitalLink.lot("09506000134352", "CLI-COMMISSION-1")
+    result = ledger.invoke(
+        "commission",
+        lot.uri,
+        "--keystore-dir",
+        str(tmp_path / "tags"),
+        "--json",
+        PROVENANCE_PRIVATE_KEY=ANVIL_KEYS[1],  # the consortium's operator
+    )
+    assert result.exit_code == 0, result.output
+    asset = json.loads(result.stdout)
+    assert asset["uri"] == lot.uri and asset["batchId"] == "0x" + lot.batch_id.hex()
+    assert c.writer().batch(lot.batch_id).created_at > 0
+    registry = CredentialRegistryClient(c.sender(c.governor), c.deployment)
+    binding = registry.bound_entity(asset["did"])
+    assert binding is not None and binding.entity_id == lot.batch_id
+    key = load_key(Path(asset["keystore"]), passphrase=PASSPHRASE)
+    assert asset["did"].startswith("did:key:") and len(key) == 32
+
+
+@pytest.mark.parametrize(
+    ("uri", "key", "error"),
+    [
+        (LOT.uri, ANVIL_KEYS[1], "BatchExists"),  # commissioned by the fixture already
+        ("https://id.gs1.org/01/09506000134352/10/CLI-COMMISSION-2", ANVIL_KEYS[3], "Unauthorized"),
+        ("https://example.com/not-a-digital-link", ANVIL_KEYS[1], "does not have the path"),
+    ],
+    ids=["a lot that exists", "signed by an account that is not operator", "a malformed URI"],
+)
+def test_commission_refuses_with_one_line_and_leaves_no_key_behind(
+    ledger, tmp_path, uri, key, error
+):
+    tags = tmp_path / "tags"
+    result = ledger.invoke(
+        "commission", uri, "--keystore-dir", str(tags), PROVENANCE_PRIVATE_KEY=key
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and error in result.stderr, result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert not tags.exists() or list(tags.iterdir()) == []
