@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from credentials.store import CredentialStore
     from credentials.types import CredentialType
     from ledger_client.deployment import Deployment
+    from ledger_client.transactions import TransactionSender
     from oracle_bridge.config import BridgeSettings
 
 credential_app = typer.Typer(
@@ -343,25 +344,15 @@ def commission_asset(
     under --keystore-dir (passphrase from PROVENANCE_KEYSTORE_PASSPHRASE), e.g. for its tag
     to sign with later; nothing is left there when the chain refuses.
     """
-    from eth_account import Account
-
     from credentials.assets import commission
     from credentials.registry import CredentialRegistryClient
     from ledger_client.identifiers import DigitalLink
     from ledger_client.ledger import LedgerWriter
-    from ledger_client.transactions import TransactionSender
 
     parsed = DigitalLink.parse(link)
     if keystore_dir.exists() and not keystore_dir.is_dir():
         raise ConfigurationError(f"--keystore-dir {keystore_dir} is a file, not a directory")
-    settings = _settings()
-    w3, deployment = _chain(settings)
-    settings.ledger.require_real_key(deployment.chain_id)
-    sender = TransactionSender(
-        w3,
-        Account.from_key(settings.ledger.private_key),
-        receipt_timeout_s=settings.ledger.receipt_timeout_s,
-    )
+    sender, deployment = _organization_sender(_settings())
     keystore_dir.mkdir(parents=True, exist_ok=True)
     asset = commission(
         writer=LedgerWriter(sender, deployment),
@@ -405,22 +396,12 @@ def trust(
     The governor's act, signed with PROVENANCE_PRIVATE_KEY. The list keeps its history: a
     credential is judged by the list as it stood at its issuanceDate.
     """
-    from eth_account import Account
-
     from credentials.registry import CredentialRegistryClient
     from credentials.types import credential_type
-    from ledger_client.transactions import TransactionSender
 
     kind = credential_type(type_name)
     address = _issuer_address(issuer)
-    settings = _settings()
-    w3, deployment = _chain(settings)
-    settings.ledger.require_real_key(deployment.chain_id)
-    sender = TransactionSender(
-        w3,
-        Account.from_key(settings.ledger.private_key),
-        receipt_timeout_s=settings.ledger.receipt_timeout_s,
-    )
+    sender, deployment = _organization_sender(_settings())
     receipt = CredentialRegistryClient(sender, deployment).set_trusted(
         address, kind.value, not remove
     )
@@ -538,6 +519,23 @@ def _chain(settings: BridgeSettings) -> tuple[Web3, Deployment]:
     deployment = Deployment.load(ledger.deployment_path)
     deployment.check_chain(w3)
     return w3, deployment
+
+
+def _organization_sender(settings: BridgeSettings) -> tuple[TransactionSender, Deployment]:
+    """A sender for the organization's own account (PROVENANCE_PRIVATE_KEY; anvil's public
+    key refused on any other chain), and the deployment it writes to."""
+    from eth_account import Account
+
+    from ledger_client.transactions import TransactionSender
+
+    w3, deployment = _chain(settings)
+    settings.ledger.require_real_key(deployment.chain_id)
+    sender = TransactionSender(
+        w3,
+        Account.from_key(settings.ledger.private_key),
+        receipt_timeout_s=settings.ledger.receipt_timeout_s,
+    )
+    return sender, deployment
 
 
 def _store(settings: BridgeSettings) -> CredentialStore:
