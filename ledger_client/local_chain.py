@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,11 +28,13 @@ def free_port() -> int:
 
 @dataclass
 class LocalChain:
-    """A running anvil; `stop()` ends it (and dumps its state when asked to)."""
+    """A running anvil; `stop()` ends it (and dumps its state when asked to) and removes
+    its cache directory."""
 
     port: int
     process: subprocess.Popen
     log_path: Path | None = field(default=None)
+    cache_dir: Path | None = field(default=None)
 
     @property
     def rpc_url(self) -> str:
@@ -44,6 +48,8 @@ class LocalChain:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.cache_dir is not None:
+            shutil.rmtree(self.cache_dir, ignore_errors=True)
 
 
 def start_anvil(
@@ -63,6 +69,12 @@ def start_anvil(
     args = [str(ANVIL_BINARY), "--port", str(port), "--host", "127.0.0.1", "--silent"]
     # Large batches of events: let a block hold several maximal transactions.
     args += ["--gas-limit", "300000000"]
+    # Past states beyond the ~500 kept in memory are dropped, not written to disk: anvil
+    # otherwise writes every older block's state under ~/.foundry/anvil/tmp (12+ GB in one
+    # run of the suite) and leaves it there when stopped. Its cache directory is ours and
+    # goes with it.
+    cache_dir = Path(tempfile.mkdtemp(prefix="provenance-anvil-"))
+    args += ["--max-persisted-states", "0", "--cache-path", str(cache_dir)]
     if block_time:
         args += ["--block-time", str(block_time)]
     if dump_state:
@@ -72,10 +84,11 @@ def start_anvil(
     args += list(extra_args)
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-    chain = LocalChain(port=port, process=process, log_path=log_path)
+    chain = LocalChain(port=port, process=process, log_path=log_path, cache_dir=cache_dir)
     deadline = time.monotonic() + startup_timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
+            chain.stop()  # its cache directory
             raise ToolchainError(f"anvil exited at start with code {process.returncode}")
         try:
             answer = requests.post(
