@@ -119,8 +119,9 @@ class Ingestor:
         self._clock = clock
         self._on_stored = on_stored
         self._writer = for_writing(engine)
-        # Only used where screening runs in Python: see `oracle_bridge.workers`.
-        self._pool = pool
+        # Only where screening runs in Python: in C it releases the GIL and stays in the
+        # calling thread (see `oracle_bridge.workers`).
+        self._pool = None if native_screening() else pool
 
     def accept(self, raw: bytes, *, source: str) -> IngestResult:
         """Verify `raw` (one signed reading as JSON) and store it in the inbox.
@@ -172,12 +173,11 @@ class Ingestor:
             "max_message_bytes": self.max_message_bytes,
             "max_future_skew_s": self.max_future_skew_s,
         }
-        if self._pool is None or native_screening() or len(raws) < _POOL_MIN_BATCH:
+        if self._pool is None or len(raws) < _POOL_MIN_BATCH:
             return screen_all(raws, **options)
-        size = _WORKER_TASK
         tasks = [
-            self._pool.submit(screen_all_plain, raws[start : start + size], **options)
-            for start in range(0, len(raws), size)
+            self._pool.submit(screen_all_plain, raws[start : start + _WORKER_TASK], **options)
+            for start in range(0, len(raws), _WORKER_TASK)
         ]
         return [from_plain(item) for task in tasks for item in task.result()]
 

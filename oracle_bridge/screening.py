@@ -174,9 +174,3 @@ def _from_native(item: tuple) -> tuple | None:
 def native_screening() -> bool:
     """Whether readings are screened in C (False where `_hotpath.c` could not be built)."""
     return hotpath is not None
-
-
-def prepare_worker() -> None:
-    """A worker process's initializer: imports what screening and window drafting need,
-    before the first batch waits for it."""
-    import oracle_bridge.windows  # noqa: F401 - the window closer drafts in these processes too

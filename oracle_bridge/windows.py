@@ -289,7 +289,7 @@ class WindowCloser:
         written before the next: a backlog (a bridge restarted after a long stop) is read and
         written a run at a time, not all at once, and the submitter starts on the first."""
         with self._lock:
-            sizes = [self._pending[p].count if p in self._pending else 0 for p in pairs]
+            sizes = [q.count if (q := self._pending.get(p)) else 0 for p in pairs]
         runs: list[list[tuple[bytes, str]]] = []
         run: list[tuple[bytes, str]] = []
         readings = 0

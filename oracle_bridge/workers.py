@@ -12,8 +12,6 @@ from __future__ import annotations
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-from oracle_bridge.screening import prepare_worker
-
 
 def start_workers(count: int) -> ProcessPoolExecutor | None:
     """`count` worker processes, started now (not when the first task would wait for them
@@ -21,7 +19,14 @@ def start_workers(count: int) -> ProcessPoolExecutor | None:
     instant. The caller shuts them down."""
     if count <= 0:
         return None
-    pool = ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=prepare_worker)
+    pool = ProcessPoolExecutor(count, mp_context=get_context("spawn"), initializer=_prepare)
     for _ in range(count):
         pool.submit(int)
     return pool
+
+
+def _prepare() -> None:
+    """A worker's initializer: imports what drafting and screening need before the first
+    task waits for them."""
+    import oracle_bridge.screening  # noqa: F401
+    import oracle_bridge.windows  # noqa: F401
