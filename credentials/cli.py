@@ -400,8 +400,8 @@ def trust(
     from credentials.types import credential_type
 
     kind = credential_type(type_name)
-    address = _issuer_address(issuer)
     sender, deployment = _organization_sender(_settings())
+    address = _issuer_address(issuer, chain_id=deployment.chain_id)
     receipt = CredentialRegistryClient(sender, deployment).set_trusted(
         address, kind.value, not remove
     )
@@ -498,16 +498,20 @@ def _settings() -> BridgeSettings:
         raise ConfigurationError(settings_problem(exc)) from None
 
 
-def _issuer_address(issuer: str) -> str:
-    """The checksummed account address of `issuer` (a 0x address or a did:pkh)."""
+def _issuer_address(issuer: str, *, chain_id: int) -> str:
+    """The checksummed account address of `issuer`: a 0x address, or a did:pkh of this
+    chain (`identities.pkh_account` says why another DID is refused)."""
     from web3 import Web3
 
-    candidate = issuer.rsplit(":", 1)[-1] if issuer.startswith("did:pkh:eip155:") else issuer
-    if not Web3.is_address(candidate):
+    from credentials.identities import pkh_account
+
+    if issuer.startswith("did:"):
+        return pkh_account(issuer, chain_id=chain_id)
+    if not Web3.is_address(issuer):
         raise ConfigurationError(
             f"{issuer!r} is neither a 0x account address nor a did:pkh:eip155 DID"
         )
-    return Web3.to_checksum_address(candidate)
+    return Web3.to_checksum_address(issuer)
 
 
 def _chain(settings: BridgeSettings) -> tuple[Web3, Deployment]:

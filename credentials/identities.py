@@ -156,6 +156,24 @@ def is_supported_did(did: object) -> TypeGuard[str]:
     return _KEY_DID.fullmatch(did) is not None
 
 
+def pkh_account(did: object, *, chain_id: int) -> str:
+    """The checksummed account of `did`, a did:pkh of chain `chain_id`.
+
+    Raises:
+        UnsupportedDid: `did` is no accepted DID, not a did:pkh, or of another chain.
+    """
+    require_supported_did(did)
+    assert isinstance(did, str)  # an accepted DID is a string
+    if not did.startswith("did:pkh:eip155:"):
+        raise UnsupportedDid(f"{did} is not a did:pkh account, so it can hold no on-chain role")
+    _, _, _, chain, address = did.split(":")
+    if int(chain) != chain_id:
+        raise UnsupportedDid(
+            f"{did} is an account of chain {chain}, not of this chain ({chain_id})"
+        )
+    return address
+
+
 def require_supported_did(did: object) -> str:
     """`did` itself, if `is_supported_did`.
 

@@ -42,8 +42,9 @@ from web3.contract import Contract
 
 from credentials import didkit_adapter
 from credentials.engine import ProofEngine
+from credentials.errors import UnsupportedDid
 from credentials.hashes import subject_hash, type_hash
-from credentials.identities import is_supported_did
+from credentials.identities import is_supported_did, pkh_account
 from credentials.issue import credential_hash
 from credentials.registry import AnchoredCredential, CredentialStatus
 from credentials.report import (
@@ -650,12 +651,10 @@ def _pkh_account(did: object, *, chain_id: int) -> tuple[str | None, str | None]
     """The checksummed account of a did:pkh of this chain, or why `did` is not one."""
     if not is_supported_did(did):
         return None, f"{did!r} is not an accepted DID"
-    if not did.startswith("did:pkh:eip155:"):
-        return None, f"{did} is not a did:pkh account, so it can hold no on-chain role"
-    _, _, _, chain, address = did.split(":")
-    if int(chain) != chain_id:
-        return None, f"{did} is an account of chain {chain}, not of this chain ({chain_id})"
-    return address, None
+    try:
+        return pkh_account(did, chain_id=chain_id), None
+    except UnsupportedDid as exc:
+        return None, str(exc)
 
 
 def _instant(timestamp: int) -> str:

@@ -444,10 +444,16 @@ def test_trust_puts_an_issuer_on_a_types_list_and_remove_takes_it_off(ledger):
     ("arguments", "env", "error"),
     [
         (["0x1234", "FitForUse"], {}, "neither a 0x account address nor a did:pkh"),
+        (["did:pkh:eip155:1:{lab}", "FitForUse"], {}, "is an account of chain 1, not of this"),
         (["{lab}", "Fitness"], {}, "unknown credential type 'Fitness'"),
         (["{lab}", "FitForUse"], {"PROVENANCE_PRIVATE_KEY": ANVIL_KEYS[3]}, "Unauthorized"),
     ],
-    ids=["a malformed issuer", "an unknown type", "signed by an account that is not governor"],
+    ids=[
+        "a malformed issuer",
+        "another chain's account",
+        "an unknown type",
+        "signed by an account that is not governor",
+    ],
 )
 def test_trust_refuses_with_one_line_and_changes_nothing(ledger, arguments, env, error):
     c = ledger.consortium
