@@ -28,7 +28,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from ledger_client.indexer.database import driver_rows, for_writing, union_of_lookups
+from ledger_client.indexer.database import (
+    LOOKUPS_PER_UNION,
+    for_writing,
+    union_lookup_rows,
+    union_of_lookups,
+)
 from ledger_client.indexer.read_model import table_of
 from oracle_bridge.policy import DevicePolicy
 from oracle_bridge.readings import ReadingDomain
@@ -58,8 +63,6 @@ _LOCK_DEVICES = text(
     "SELECT pg_advisory_xact_lock(key) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS key"
     " ORDER BY key) AS keys"
 )
-# Devices per look-up statement (SQLite allows 500 terms in one compound SELECT).
-_DEVICES_PER_LOOKUP = 200
 # (device, seq) pairs per look-up statement, well under SQLite's bound-parameter limit.
 _PAIRS_PER_LOOKUP = 400
 # Below this many readings a batch is screened in this process: a worker round trip costs more.
@@ -393,18 +396,16 @@ def _heads(connection: Connection, devices: Sequence[str]) -> dict[str, _Head]:
     """Each device's highest accepted reading (devices without one are left out): one
     index look-up per device, all in one statement."""
     heads: dict[str, _Head] = {}
-    for start in range(0, len(devices), _DEVICES_PER_LOOKUP):
-        chunk = devices[start : start + _DEVICES_PER_LOOKUP]
-        parameters = {f"device_{n}": device for n, device in enumerate(chunk)}
-        for device, seq, batch_id, timestamp in driver_rows(
-            connection, _heads_statement(len(chunk)), parameters
-        ):
-            heads[device] = _Head(seq, batch_id, timestamp)
+    lookups = [{"device": device} for device in devices]
+    for device, seq, batch_id, timestamp in union_lookup_rows(
+        connection, _heads_statement, lookups
+    ):
+        heads[device] = _Head(seq, batch_id, timestamp)
     return heads
 
 
 # Cached per device count: building the statement anew costs ~30x executing it.
-@lru_cache(maxsize=_DEVICES_PER_LOOKUP)
+@lru_cache(maxsize=LOOKUPS_PER_UNION)
 def _heads_statement(count: int) -> CompoundSelect:
     return union_of_lookups(
         lambda n: (

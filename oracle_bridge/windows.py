@@ -37,9 +37,11 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from ledger_client.indexer.database import (
+    LOOKUPS_PER_UNION,
     driver_rows,
     for_writing,
     make_engine,
+    union_lookup_rows,
     union_of_lookups,
 )
 from ledger_client.indexer.read_model import table_of
@@ -744,25 +746,20 @@ def _states(
 def _left_behind(connection: Connection, drafts: Sequence[_PairDraft]) -> bool:
     """Whether a pair still has a pending reading below its last drafted window's end (a
     reading stored after the draft was made, in a gap the window closed over)."""
-    for start in range(0, len(drafts), _PAIRS_PER_UNION):
-        chunk = drafts[start : start + _PAIRS_PER_UNION]
-        parameters: dict[str, object] = {}
-        for n, draft in enumerate(chunk):
-            parameters[f"device_{n}"] = draft.device
-            parameters[f"batch_{n}"] = draft.batch_id
-            parameters[f"after_{n}"] = draft.before[0]
-            parameters[f"until_{n}"] = draft.windows[-1].last_seq
-        if driver_rows(connection, _pending_between_statement(len(chunk)), parameters):
-            return True
-    return False
-
-
-# Pairs per compound look-up (SQLite allows 500 terms in one compound SELECT).
-_PAIRS_PER_UNION = 200
+    lookups = [
+        {
+            "device": d.device,
+            "batch": d.batch_id,
+            "after": d.before[0],
+            "until": d.windows[-1].last_seq,
+        }
+        for d in drafts
+    ]
+    return any(True for _ in union_lookup_rows(connection, _pending_between_statement, lookups))
 
 
 # Cached per pair count: building the statement anew costs far more than executing it.
-@lru_cache(maxsize=_PAIRS_PER_UNION)
+@lru_cache(maxsize=LOOKUPS_PER_UNION)
 def _pending_between_statement(count: int) -> CompoundSelect:
     """Any one pending reading of pair n with `after_n < seq <= until_n`, for each n."""
     return union_of_lookups(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -106,14 +106,33 @@ def driver_rows(
         cursor.close()
 
 
+# Look-ups per compound statement: SQLite allows 500 terms in one compound SELECT.
+LOOKUPS_PER_UNION = 200
+
+
 def union_of_lookups(lookup: Callable[[int], Select[Any]], count: int) -> CompoundSelect:
     """One statement running `lookup(0)` … `lookup(count - 1)` together: each stays a
     subquery of its own, so each keeps its ORDER BY / LIMIT and its own index walk, and
     the database is asked once instead of `count` times (a round trip each on PostgreSQL).
-
-    SQLite allows 500 terms in one compound SELECT; callers chunk below that."""
+    Look-up n's parameters are named `{name}_{n}`; `union_lookup_rows` runs it."""
     subqueries = [lookup(n).subquery() for n in range(count)]
     return union_all(*(select(*subquery.c) for subquery in subqueries))
+
+
+def union_lookup_rows(
+    connection: Connection,
+    statement: Callable[[int], Executable],
+    lookups: Sequence[Mapping[str, object]],
+) -> Iterator[tuple[Any, ...]]:
+    """The driver rows of `lookups` (each its parameters by name) run through
+    `statement(count)` — a `union_of_lookups`, best cached per count — at most
+    `LOOKUPS_PER_UNION` at a time; lazily, so a caller may stop at the first row."""
+    for start in range(0, len(lookups), LOOKUPS_PER_UNION):
+        chunk = lookups[start : start + LOOKUPS_PER_UNION]
+        parameters = {
+            f"{name}_{n}": value for n, lookup in enumerate(chunk) for name, value in lookup.items()
+        }
+        yield from driver_rows(connection, statement(len(chunk)), parameters)
 
 
 @lru_cache(maxsize=256)
