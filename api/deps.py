@@ -22,6 +22,10 @@ class HealthProbe(Protocol):
         """Accepted readings not yet taken into an anchoring window."""
         ...
 
+    def conditions(self) -> dict[str, str]:
+        """Troubles the bridge noticed in itself (name to description); any makes it degraded."""
+        ...
+
 
 @runtime_checkable
 class ServedBridge(HealthProbe, Protocol):

@@ -29,6 +29,7 @@ from ledger_client.chain import connect
 from ledger_client.deployment import Deployment
 from ledger_client.indexer.database import checkpoint, make_engine
 from ledger_client.transactions import TransactionSender
+from oracle_bridge.conditions import Conditions
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.ingest import Ingestor
 from oracle_bridge.lease import Lease
@@ -127,6 +128,7 @@ class Bridge:
             chain_id=deployment.chain_id,
             verifying_contract=deployment.address("ColdChainCompliance"),
         )
+        self.health = Conditions()
         self._stop = threading.Event()
         # Set when there may be work before the next poll: a quarantine, a closed window.
         self._windows_due = threading.Event()
@@ -335,6 +337,9 @@ class Bridge:
         except CHAIN_ERRORS:
             return False
         return True
+
+    def conditions(self) -> dict[str, str]:
+        return self.health.current()
 
     def inbox_backlog(self) -> int:
         """Accepted readings not yet taken into an anchoring window."""

@@ -20,17 +20,24 @@ class Health(BaseModel):
     inbox_backlog: int | None = Field(
         description="accepted readings not yet in an anchoring window (null: unknown)"
     )
+    conditions: dict[str, str] = Field(
+        default_factory=dict,
+        description="troubles the bridge noticed in itself, e.g. a failing store or a chain "
+        "that lost anchored transactions (name to description)",
+    )
 
 
 def _check(probe: HealthProbe) -> Health:
     database = probe.database_reachable()
     chain = probe.chain_reachable()
     backlog = probe.inbox_backlog() if database else None
+    conditions = probe.conditions()
     return Health(
-        status="ok" if database and chain else "degraded",
+        status="ok" if database and chain and not conditions else "degraded",
         database=database,
         chain=chain,
         inbox_backlog=backlog,
+        conditions=conditions,
     )
 
 
@@ -38,10 +45,16 @@ def _check(probe: HealthProbe) -> Health:
     "/healthz",
     response_model=Health,
     summary="Bridge health",
-    responses={503: {"model": Health, "description": "the database or the chain is unreachable"}},
+    responses={
+        503: {
+            "model": Health,
+            "description": "the database or the chain is unreachable, or a condition is raised",
+        }
+    },
 )
 async def healthz(probe: HealthProbeDep, response: Response) -> Health:
-    """`ok` (200) when the bridge's database and chain node answer, else `degraded` (503)."""
+    """`ok` (200) when the bridge's database and chain node answer and it noticed no trouble in
+    itself, else `degraded` (503)."""
     if probe is None:
         return Health(status="ok", database=None, chain=None, inbox_backlog=None)
     health = await run_in_threadpool(_check, probe)

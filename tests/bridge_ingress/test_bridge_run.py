@@ -115,7 +115,7 @@ def test_readings_over_http_and_mqtt_are_stored_and_anchored_then_sigterm_stops_
     wait_until_serving(bridge)
     assert bridge.health() == (
         200,
-        {"status": "ok", "database": True, "chain": True, "inbox_backlog": 0},
+        {"status": "ok", "database": True, "chain": True, "inbox_backlog": 0, "conditions": {}},
     )
     request = urllib.request.Request(bridge.url + "/api/v1/auth/challenge", method="POST")
     with urllib.request.urlopen(request, timeout=5) as response:

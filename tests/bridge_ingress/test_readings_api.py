@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from fastapi.testclient import TestClient
@@ -172,6 +172,7 @@ class FakeBridge:
     database: bool = True
     chain: bool = True
     backlog: int = 0
+    raised: dict[str, str] = field(default_factory=dict)
 
     def database_reachable(self) -> bool:
         return self.database
@@ -182,6 +183,9 @@ class FakeBridge:
     def inbox_backlog(self) -> int:
         return self.backlog
 
+    def conditions(self) -> dict[str, str]:
+        return self.raised
+
 
 def test_healthz_reports_database_chain_and_backlog(ingestor):
     bridge = FakeBridge(ingestor, backlog=12)
@@ -191,9 +195,16 @@ def test_healthz_reports_database_chain_and_backlog(ingestor):
         "database": True,
         "chain": True,
         "inbox_backlog": 12,
+        "conditions": {},
     }
     assert client.post("/api/v1/readings", content=batch(signed_json(1))).status_code == 200
     assert ingestor.stored
+
+    bridge.raised = {"store": "the last 3 writes failed"}
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["conditions"] == {"store": "the last 3 writes failed"}
+    bridge.raised = {}
 
     bridge.chain = False
     response = client.get("/healthz")
@@ -212,6 +223,7 @@ def test_healthz_of_a_bare_ingestor_checks_nothing(client):
         "database": None,
         "chain": None,
         "inbox_backlog": None,
+        "conditions": {},
     }
 
 
