@@ -138,3 +138,16 @@ class ProofInvalid(BridgeError):
 
 class MalformedBatch(BridgeError):
     """A batch body of signed readings is not a JSON array; nothing in it was ingested."""
+
+
+class TooManyReadings(BridgeError):
+    """A batch body holds more readings than one request may carry; nothing in it was ingested.
+
+    `max_items` is the limit: split the batch into requests of at most that many readings.
+    """
+
+    def __init__(self, max_items: int) -> None:
+        super().__init__(
+            f"the body holds more than {max_items} readings; send at most {max_items} per request"
+        )
+        self.max_items = max_items

@@ -10,18 +10,21 @@ import json
 import re
 from dataclasses import dataclass
 
-from oracle_bridge.errors import MalformedBatch
+from oracle_bridge.errors import MalformedBatch, TooManyReadings
 from oracle_bridge.sources import IngestStatus, ReadingIngestor
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 
 
-def split_json_array(body: bytes) -> list[bytes]:
+def split_json_array(body: bytes, *, max_items: int | None = None) -> list[bytes]:
     """The exact bytes of each element of the JSON array `body`.
+
+    Splitting stops at the item that would make more than `max_items` (if given).
 
     Raises:
         MalformedBatch: `body` is not UTF-8 JSON, or not an array.
+        TooManyReadings: the array has more than `max_items` elements.
     """
     try:
         text = body.decode("utf-8")
@@ -35,9 +38,11 @@ def split_json_array(body: bytes) -> list[bytes]:
     if text.startswith("]", position):
         return _finish(text, position, items)
     while True:
+        if max_items is not None and len(items) == max_items:
+            raise TooManyReadings(max_items)
         try:
             _, end = _DECODER.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSONDecodeError, or an integer of more than 4300 digits
             raise MalformedBatch(f"the body is not valid JSON: {exc}") from None
         items.append(text[position:end].encode("utf-8"))
         position = _skip_whitespace(text, end)
