@@ -151,3 +151,8 @@ class TooManyReadings(BridgeError):
             f"the body holds more than {max_items} readings; send at most {max_items} per request"
         )
         self.max_items = max_items
+
+
+class StoreUnavailable(BridgeError):
+    """The bridge database could not store a batch (unreachable, full, locked, timed out);
+    nothing of it was stored: the sender retries it later."""
