@@ -144,6 +144,7 @@ class Bridge:
             pool=self.workers,
             clock=clock,
             on_stored=self._stored,
+            health=self.health,
         )
         self.windows = WindowCloser(
             engine=engine,

@@ -5,16 +5,22 @@ acknowledge their senders only after it returned. The checks run cheapest first 
 signature, clock (`screening`), device policy, sequence — and every rejection is kept verbatim
 in the dead letters. A batch is screened first (in worker processes when it is large and the
 ingestor has them), then judged against the policy, then written in one transaction.
+
+A refusal is never a failure: whatever the input held, its dead letter can be written (its
+reason is made `storable_text`). Only the database failing is, and it is reported as
+`StoreUnavailable` (the sender retries later) and as the bridge's "store" condition until
+the next batch is stored.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from functools import lru_cache
 from itertools import chain
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import (
     CompoundSelect,
@@ -26,7 +32,8 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ledger_client.indexer.database import (
     LOOKUPS_PER_UNION,
@@ -35,6 +42,8 @@ from ledger_client.indexer.database import (
     union_of_lookups,
 )
 from ledger_client.indexer.read_model import table_of
+from oracle_bridge.conditions import Conditions
+from oracle_bridge.errors import StoreUnavailable
 from oracle_bridge.policy import DevicePolicy
 from oracle_bridge.readings import ReadingDomain
 from oracle_bridge.screening import (
@@ -47,9 +56,16 @@ from oracle_bridge.screening import (
     screen_all,
     screen_all_plain,
 )
-from oracle_bridge.store import MAX_STORED_INT, DeadLetter, InboxReading
+from oracle_bridge.store import MAX_STORED_INT, DeadLetter, InboxReading, storable_text
 
-__all__ = ["SIGNATURE_MISMATCH", "IngestResult", "Ingestor"]
+__all__ = ["INGEST_FAILED", "SIGNATURE_MISMATCH", "STORE_CONDITION", "IngestResult", "Ingestor"]
+
+# The bridge's condition (`Conditions`) while ingest cannot write to its database.
+STORE_CONDITION = "store"
+# Reason code of a message an ingress adapter gave up on (`Ingestor.dead_letter`).
+INGEST_FAILED = "ingest_failed"
+# Failures of the database itself, not of what was written: the sender retries later.
+_STORE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 
 # Core statements built once: the ORM's per-call overhead is ~10x the SQLite work here.
 _INBOX = table_of(InboxReading)
@@ -99,7 +115,9 @@ class Ingestor:
 
     Thread-safe: concurrent calls serialize per device in the database, and screen their
     batches in parallel (the C screen releases the GIL). Where screening runs in Python
-    (no C hot path), large batches go to `pool`'s worker processes if one is given.
+    (no C hot path), large batches go to `pool`'s worker processes if one is given. A write
+    that fails raises the "store" condition in `health` (if given); the next one that
+    succeeds clears it.
     """
 
     def __init__(
@@ -113,6 +131,7 @@ class Ingestor:
         pool: Executor | None = None,
         clock: Callable[[], float] = time.time,
         on_stored: Callable[[Sequence[Screened]], None] | None = None,
+        health: Conditions | None = None,
     ) -> None:
         self.engine = engine
         self.domain = domain
@@ -121,6 +140,7 @@ class Ingestor:
         self.max_future_skew_s = max_future_skew_s
         self._clock = clock
         self._on_stored = on_stored
+        self._health = health
         self._writer = for_writing(engine)
         # Only where screening runs in Python: in C it releases the GIL and stays in the
         # calling thread (see `oracle_bridge.workers`).
@@ -136,7 +156,7 @@ class Ingestor:
         Raises:
             ChainUnavailable: the device's registration is unknown and the chain cannot be
                 asked; nothing was stored, the sender should retry later.
-            sqlalchemy.exc.SQLAlchemyError: the database failed; nothing was stored.
+            StoreUnavailable: the database failed; nothing was stored, retry later.
         """
         return self.accept_many([raw], source=source)[0]
 
@@ -151,23 +171,62 @@ class Ingestor:
         Raises:
             ChainUnavailable: a device's registration is unknown and the chain cannot be
                 asked; nothing of the batch was stored, the sender should retry it later.
-            sqlalchemy.exc.SQLAlchemyError: the database failed; nothing was stored.
+            StoreUnavailable: the database failed; nothing was stored, retry it later.
+            Anything else is a fault of the bridge (nothing was stored either): retrying
+                the same batch would most likely fail again.
         """
-        sources = [source] * len(raws) if isinstance(source, str) else list(source)
+        sources = _storable_sources(source, len(raws))
         if len(sources) != len(raws):
             raise ValueError(f"{len(sources)} sources for {len(raws)} readings")
         if not raws:
             return []
         received_at = self._clock()
         judged = self._judge(self._screen(raws, now=received_at))
-        try:
-            results, stored = self._store(raws, sources, judged, received_at)
-        except IntegrityError:
-            # Another process stored a (device, seq) of the batch first: decide against its row.
-            results, stored = self._store(raws, sources, judged, received_at)
+        with self._store_watch():
+            try:
+                results, stored = self._store(raws, sources, judged, received_at)
+            except IntegrityError:
+                # Another process stored a (device, seq) of the batch first: decide against
+                # its row.
+                results, stored = self._store(raws, sources, judged, received_at)
         if stored and self._on_stored is not None:
             self._on_stored(stored)
         return results
+
+    def dead_letter(self, raw: bytes, *, source: str, reason: str) -> None:
+        """Keep `raw` as a dead letter (code `ingest_failed`, with `reason`) without judging
+        it: for a message an ingress adapter gives up on, after ingesting it failed again
+        and again for a reason other than the store's.
+
+        Raises:
+            StoreUnavailable: the database failed; nothing was stored.
+        """
+        letter = self._letter(
+            raw, storable_text(source), self._clock(), Refusal(INGEST_FAILED, reason)
+        )
+        with self._store_watch(), self._writer.begin() as connection:
+            connection.execute(_INSERT_DEAD_LETTER, [letter])
+
+    @contextmanager
+    def _store_watch(self) -> Iterator[None]:
+        """Report a failed write as the "store" condition (a database failure as
+        `StoreUnavailable`), and clear the condition once a write succeeds."""
+        try:
+            yield
+        except Exception as exc:
+            problem = _first_line(exc)
+            if self._health is not None:
+                self._health.raise_(STORE_CONDITION, f"ingest could not write: {problem}")
+            if isinstance(exc, _STORE_DOWN) or (
+                isinstance(exc, DBAPIError) and exc.connection_invalidated
+            ):
+                raise StoreUnavailable(
+                    f"the bridge database could not store the readings ({problem}); "
+                    "nothing was stored, retry later"
+                ) from exc
+            raise
+        if self._health is not None:
+            self._health.clear(STORE_CONDITION)
 
     def _screen(self, raws: Sequence[bytes], *, now: float) -> list[Screened | Refusal]:
         options: ScreenOptions = {
@@ -243,17 +302,20 @@ class Ingestor:
                         results.append(IngestResult("duplicate", None, item.device, item.seq))
                         continue
                     item = verdict
-                letters.append(self._dead_letter(raw, source, received_at, item))
-                results.append(IngestResult("rejected", item.reason, item.device, item.seq))
+                letter = self._letter(raw, source, received_at, item)
+                letters.append(letter)
+                results.append(IngestResult("rejected", letter["reason"], item.device, item.seq))
             if rows:
                 _insert_readings(connection, rows)
             if letters:
                 connection.execute(_INSERT_DEAD_LETTER, letters)
         return results, accepted
 
-    def _dead_letter(
+    def _letter(
         self, raw: bytes, source: str, received_at: float, refusal: Refusal
-    ) -> dict[str, object]:
+    ) -> dict[str, Any]:
+        """The dead letter row of `raw` (from a `storable_text` source): its reason escaped
+        where the database could not store it (it may quote a lone surrogate or NUL)."""
         seq = refusal.seq
         return {
             "received_at": received_at,
@@ -261,10 +323,24 @@ class Ingestor:
             # An oversized payload is kept up to the size limit only.
             "payload": raw[: self.max_message_bytes],
             "reason_code": refusal.code,
-            "reason": refusal.reason,
+            "reason": storable_text(refusal.reason),
             "device": refusal.device,
             "seq": seq if seq is not None and seq <= MAX_STORED_INT else None,
         }
+
+
+def _storable_sources(source: str | Sequence[str], count: int) -> list[str]:
+    """One source per reading (`source` is one for all or one each), as `storable_text`."""
+    if isinstance(source, str):
+        return [storable_text(source)] * count
+    storable = {name: storable_text(name) for name in set(source)}
+    return [storable[name] for name in source]
+
+
+def _first_line(exc: BaseException) -> str:
+    """What went wrong, in one line (a database error's message spans several)."""
+    text = str(getattr(exc, "orig", None) or exc) or type(exc).__name__
+    return text.strip().splitlines()[0]
 
 
 def _sequence_verdict(

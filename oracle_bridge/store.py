@@ -7,6 +7,7 @@ decides on commit together, so a crash leaves either all of them or none.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -26,6 +27,19 @@ MAX_STORED_INT = 2**63 - 1
 # Page cache of a bridge's SQLite connections: the inbox's indexes stay in memory (with
 # SQLite's default 2 MiB, every batch's inserts re-read index pages).
 BRIDGE_SQLITE_CACHE_MIB = 64
+
+
+# What no database stores as text: SQLite's UTF-8 has no lone surrogates, PostgreSQL's text no NUL.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str) -> str:
+    """`text` with each character SQLite or PostgreSQL cannot store as text (NUL, a lone
+    surrogate) written as its `\\uXXXX` escape: for text derived from outside input, such as
+    a refusal's reason quoting a key of the refused JSON."""
+    if text.isascii() and "\x00" not in text:
+        return text
+    return _UNSTORABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 class WindowStatus(StrEnum):
@@ -174,7 +188,8 @@ class DeviceComplianceState(SQLModel, table=True):
 
 
 class DeadLetter(SQLModel, table=True):
-    """A rejected message, kept verbatim with why it was rejected."""
+    """A rejected message, kept verbatim with why it was rejected (`reason` and `source` as
+    `storable_text`: whatever the message held, its dead letter can be written)."""
 
     __tablename__ = "bridge_dead_letter"
 

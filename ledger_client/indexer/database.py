@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import SQLModel
@@ -212,10 +215,19 @@ def _sqlite_engine(url: str, *, cache_mib: int) -> Engine:
         try:
             dbapi = connection.connection.dbapi_connection
             assert dbapi is not None  # a connection in a transaction has its DBAPI connection
-            if commit:
-                dbapi.commit()
-            else:
+            if not commit:
                 dbapi.rollback()
+                return
+            try:
+                dbapi.commit()
+            except sqlite3.Error as exc:
+                # E.g. a full disk: SQLite may have rolled back already; end it either way,
+                # and report it as SQLAlchemy would (OperationalError, not a bare sqlite3 one).
+                with contextlib.suppress(sqlite3.Error):
+                    dbapi.rollback()
+                raise DBAPIError.instance(
+                    "COMMIT", None, exc, sqlite3.Error, dialect=connection.dialect
+                ) from exc
         finally:
             writer.release()
 

@@ -21,11 +21,12 @@ from bridge_runtime_factories import (
     snapshot,
     with_fields,
 )
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from oracle_bridge import ingest as ingest_module
+from oracle_bridge.conditions import Conditions
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.errors import ChainUnavailable
+from oracle_bridge.errors import ChainUnavailable, StoreUnavailable
 from oracle_bridge.ingest import SIGNATURE_MISMATCH, Ingestor
 from oracle_bridge.policy import UNCALIBRATED_DEVICE, InMemoryDevicePolicy, InMemoryRuleSource
 from oracle_bridge.readings import ReadingDomain, SignedReading
@@ -566,3 +567,75 @@ def test_calibration_is_asked_once_for_all_the_devices_of_a_batch(engine, clock)
     assert asked == [{device.address for device in devices}]
     assert [r.status for r in results] == ["accepted", "rejected", "accepted"] * 2
     assert {r.reason for r in results if r.status == "rejected"} == {UNCALIBRATED_DEVICE}
+
+
+# Refused for a repeated key that no database stores as text: SQLite's UTF-8 has no lone
+# surrogate, PostgreSQL's text no NUL. The refusal quotes the key.
+UNSTORABLE_KEYS = {
+    "lone surrogate": (b'{"\\ud800":1,"\\ud800":2}', "\\ud800"),
+    "NUL": (b'{"\\u0000":1,"\\u0000":2}', "\\u0000"),
+}
+
+
+@pytest.mark.parametrize("case", UNSTORABLE_KEYS)
+def test_a_refusal_quoting_what_no_database_stores_is_stored_escaped(
+    databases, policy, device, clock, case
+):
+    raw, escaped = UNSTORABLE_KEYS[case]
+    engine = databases.engine()
+    ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock)
+    good = [payload(signed_of(device, seq)) for seq in (1, 2)]
+
+    results = ingestor.accept_many([good[0], raw, good[1]], source="mqtt:topic\x00\ud800")
+
+    assert [r.status for r in results] == ["accepted", "rejected", "accepted"]
+    reason = results[1].reason
+    assert reason is not None and reason.startswith("malformed: ") and escaped in reason
+    (letter,) = dead_letters(engine)
+    assert (letter.reason_code, letter.reason, letter.payload) == ("malformed", reason, raw)
+    assert letter.source == "mqtt:topic\\u0000\\ud800"
+    assert [row.seq for row in inbox(engine)] == [1, 2]
+
+
+def test_an_ingestor_dead_letters_a_message_it_was_given_up_on(databases, policy, clock):
+    engine = databases.engine()
+    ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock)
+
+    ingestor.dead_letter(b'{"\\u0000":1}', source="mqtt:t", reason="failed 5 times: \x00\ud800")
+
+    (letter,) = dead_letters(engine)
+    assert (letter.reason_code, letter.reason, letter.payload, letter.source) == (
+        "ingest_failed",
+        "failed 5 times: \\u0000\\ud800",
+        b'{"\\u0000":1}',
+        "mqtt:t",
+    )
+
+
+def test_a_full_disk_is_store_unavailable_and_the_store_condition_until_a_write_succeeds(
+    engine, policy, device, clock
+):
+    health = Conditions()
+    ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock, health=health)
+    assert ingestor.accept(payload(signed_of(device, 1)), source="t").status == "accepted"
+    with engine.connect() as connection:
+        pages = connection.exec_driver_sql("PRAGMA page_count").scalar()
+    limit = {"pages": pages}
+
+    @event.listens_for(engine, "connect")
+    def _disk_of(dbapi_connection, _record) -> None:
+        # SQLite's own limit on the database's size: the next page it needs is refused
+        # (SQLITE_FULL, "database or disk is full"), as on a full disk.
+        dbapi_connection.execute(f"PRAGMA max_page_count = {limit['pages']}")
+
+    engine.dispose()
+    batch = [payload(signed_of(device, seq)) for seq in range(2, 300)]
+    with pytest.raises(StoreUnavailable, match="database or disk is full"):
+        ingestor.accept_many(batch, source="t")
+    assert health.current() == {"store": "ingest could not write: database or disk is full"}
+    assert [row.seq for row in inbox(engine)] == [1]
+
+    limit["pages"] = 1 << 30
+    engine.dispose()
+    assert {r.status for r in ingestor.accept_many(batch, source="t")} == {"accepted"}
+    assert health.current() == {}
