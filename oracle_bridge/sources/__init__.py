@@ -2,7 +2,9 @@
 
 Every adapter hands the raw readings it has to one `ReadingIngestor`, a batch at a time, and
 acknowledges their senders only after `accept_many` returned, since by then every one of them
-is stored or dead-lettered.
+is stored or dead-lettered. A refusal of a reading is never a failure of `accept_many`; an
+adapter that cannot tell its sender of a failure (MQTT) dead-letters a message that keeps
+failing after a bounded number of tries instead of retrying it forever.
 """
 
 from __future__ import annotations
@@ -38,8 +40,15 @@ class ReadingIngestor(Protocol):
         """Verify and durably store (or dead-letter) raw readings, one outcome each, in order;
         `source` is one for all or one per reading. Thread-safe.
 
-        Raises only when nothing durable happened: the senders must retry.
+        Raises only when nothing durable happened: `ChainUnavailable` or `StoreUnavailable`
+        when the senders should retry later; anything else is a fault that retrying the same
+        readings may well meet again.
         """
+        ...
+
+    def dead_letter(self, raw: bytes, *, source: str, reason: str) -> None:
+        """Durably keep `raw` as a dead letter with `reason`, unjudged: for a message that
+        failed to ingest again and again. Raises when nothing durable happened."""
         ...
 
 

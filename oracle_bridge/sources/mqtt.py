@@ -5,16 +5,20 @@ The only module that imports paho. Devices publish each signed reading as JSON t
 subscription `$share/{group}/{prefix}/+`. Each instance keeps a persistent session (a fixed
 client id, clean start off), so messages it received but never acknowledged are redelivered to
 it after a reconnect or a restart: acknowledging only after `accept_many` returned is what
-makes "acknowledged means stored" hold end to end.
+makes "acknowledged means stored" hold end to end. A message that fails to ingest for a
+reason other than a store or chain outage is tried a bounded number of times, then
+dead-lettered and acknowledged: it never jams the subscription.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import queue
 import socket
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +29,22 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from oracle_bridge.errors import BrokerUnavailable, DeliveryFailed
+from oracle_bridge.errors import (
+    BrokerUnavailable,
+    ChainUnavailable,
+    DeliveryFailed,
+    StoreUnavailable,
+)
 from oracle_bridge.sources import ReadingIngestor
 
 _log = logging.getLogger(__name__)
 _KEEPALIVE_S = 30
 _FORBIDDEN_IN_PREFIX = frozenset("+#\0")
+# Failures that say "retry later" (the store or the chain is down), not "this message is bad":
+# they never count against a message.
+_RETRY_LATER = (ChainUnavailable, StoreUnavailable)
+# Messages whose failed tries are remembered at most (the oldest are forgotten first).
+_TRACKED_MESSAGES = 10_000
 
 
 def _check_topic_prefix(prefix: str) -> None:
@@ -69,8 +83,12 @@ class MqttSource:
     processed in order by one worker thread, so a slow store never stalls the network thread
     (keepalives, acknowledgements); it takes all the messages waiting as one batch. The broker
     keeps at most `receive_maximum` messages unacknowledged, which bounds the backlog and the
-    batch. When `accept_many` raises, the batch stays unacknowledged and the connection is
-    dropped after a growing pause, so the broker redelivers it on reconnect.
+    batch. When `accept_many` raises `ChainUnavailable` or `StoreUnavailable`, the batch stays
+    unacknowledged and the connection is dropped after a growing pause, so the broker
+    redelivers it on reconnect. When it raises anything else, each message of the batch is
+    ingested on its own, so the others are stored and acknowledged; one that fails alone
+    counts a try (in this process), and at its `max_tries`-th it is dead-lettered
+    (`ingestor.dead_letter`) and acknowledged instead of being redelivered forever.
     Lost connections are re-established with exponential backoff.
 
     `client_id` must be stable per bridge instance (its broker session holds what was not yet
@@ -92,6 +110,7 @@ class MqttSource:
         receive_maximum: int = 100,
         reconnect_min_s: float = 1.0,
         reconnect_max_s: float = 30.0,
+        max_tries: int = 5,
     ) -> None:
         _check_topic_prefix(topic_prefix)
         if not shared_group or set(shared_group) & {"/", "+", "#"}:
@@ -106,6 +125,9 @@ class MqttSource:
         self._receive_maximum = receive_maximum
         self._reconnect_min_s = reconnect_min_s
         self._reconnect_max_s = reconnect_max_s
+        self._max_tries = max_tries
+        # Failed tries of each message (by `_message_key`); the worker thread's alone.
+        self._tries: OrderedDict[bytes, int] = OrderedDict()
 
         self._queue: queue.SimpleQueue[_Delivery | object] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -260,30 +282,83 @@ class MqttSource:
             deliveries, stopping = self._next_deliveries()
             if not deliveries:
                 continue
-            try:
-                self._ingestor.accept_many(
-                    [delivery.payload for delivery in deliveries],
-                    source=["mqtt:" + delivery.topic for delivery in deliveries],
-                )
-            except Exception:
-                # Nothing durable happened: leave the messages to the broker's redelivery.
-                _log.exception(
-                    "could not ingest %d message(s) (first on %s); they stay unacknowledged",
-                    len(deliveries),
-                    deliveries[0].topic,
-                )
-                generation = max(delivery.generation for delivery in deliveries)
-                if generation == self._generation:
-                    failures += 1
-                    self._stopping.wait(self._pause_after(failures))
-                    self._drop_connection(generation)
-                continue
-            failures = 0
+            durable = self._ingest(deliveries)
             with self._lock:
-                for delivery in deliveries:
+                for delivery in durable:
                     # An acknowledgement belongs to the connection that delivered the message.
                     if delivery.generation == self._generation:
                         self._client.ack(delivery.mid, delivery.qos)
+            if len(durable) == len(deliveries):
+                failures = 0
+                continue
+            # Leave the rest to the broker's redelivery.
+            generation = max(delivery.generation for delivery in deliveries)
+            if generation == self._generation:
+                failures += 1
+                self._stopping.wait(self._pause_after(failures))
+                self._drop_connection(generation)
+
+    def _ingest(self, deliveries: list[_Delivery]) -> list[_Delivery]:
+        """Hand `deliveries` to the ingestor; those now durable (stored, duplicate or
+        dead-lettered), in order. Nothing durable happened to the others."""
+        try:
+            self._ingestor.accept_many(
+                [delivery.payload for delivery in deliveries],
+                source=[_source(delivery) for delivery in deliveries],
+            )
+        except _RETRY_LATER:
+            _log.exception(
+                "could not ingest %d message(s) (first on %s); they stay unacknowledged",
+                len(deliveries),
+                deliveries[0].topic,
+            )
+            return []
+        except Exception as exc:  # noqa: BLE001 - any other failure may be one message's fault
+            if len(deliveries) == 1:
+                return self._failed(deliveries[0], exc)
+            _log.exception(
+                "could not ingest %d messages (first on %s); ingesting each on its own",
+                len(deliveries),
+                deliveries[0].topic,
+            )
+            return [done for delivery in deliveries for done in self._ingest([delivery])]
+        if self._tries:
+            for delivery in deliveries:
+                self._tries.pop(_message_key(delivery), None)
+        return deliveries
+
+    def _failed(self, delivery: _Delivery, exc: Exception) -> list[_Delivery]:
+        """Count a failed try of `delivery` alone; at its last, dead-letter it. `[delivery]`
+        once it is dead-lettered, else `[]`."""
+        key = _message_key(delivery)
+        tries = self._tries.pop(key, 0) + 1
+        if tries >= self._max_tries:
+            reason = f"ingesting failed {tries} times: {type(exc).__name__}: {exc}"
+            try:
+                self._ingestor.dead_letter(
+                    delivery.payload, source=_source(delivery), reason=reason.splitlines()[0]
+                )
+            except Exception:  # noqa: BLE001 - kept unacknowledged, to try again
+                _log.exception("could not dead-letter a message on %s", delivery.topic)
+            else:
+                _log.error(
+                    "dead-lettered a message on %s after %d failed tries: %s",
+                    delivery.topic,
+                    tries,
+                    exc,
+                )
+                return [delivery]
+        self._tries[key] = tries
+        while len(self._tries) > _TRACKED_MESSAGES:
+            self._tries.popitem(last=False)
+        _log.error(
+            "could not ingest a message on %s (try %d of %d); it stays unacknowledged",
+            delivery.topic,
+            tries,
+            self._max_tries,
+            exc_info=exc,
+        )
+        return []
 
     def _next_deliveries(self) -> tuple[list[_Delivery], bool]:
         """The messages waiting (at least one, waiting for it; at most `receive_maximum`,
@@ -315,6 +390,17 @@ class MqttSource:
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+
+
+def _source(delivery: _Delivery) -> str:
+    return "mqtt:" + delivery.topic
+
+
+def _message_key(delivery: _Delivery) -> bytes:
+    """What names a message across its redeliveries (its packet id changes with each)."""
+    return hashlib.blake2b(
+        delivery.topic.encode() + b"\0" + delivery.payload, digest_size=16
+    ).digest()
 
 
 class MqttPublisher:

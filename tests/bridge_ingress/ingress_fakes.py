@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.errors import BridgeError, InvalidSignature, MalformedReading
+from oracle_bridge.errors import InvalidSignature, MalformedReading, StoreUnavailable
 from oracle_bridge.readings import Reading, ReadingDomain, SignedReading, from_json, to_json
 from oracle_bridge.verification import verify
 
@@ -37,10 +37,6 @@ def signed_json(seq: int, *, key: DeviceKey = DEVICE) -> bytes:
     return to_json(key.sign(reading, domain=DOMAIN)).encode()
 
 
-class StoreUnavailable(BridgeError):
-    """The fake's stand-in for a database that is down."""
-
-
 @dataclass(frozen=True)
 class FakeResult:
     status: str
@@ -54,13 +50,16 @@ class FakeIngestor:
     """Parses, verifies (when given a domain), deduplicates on (device, seq), dead-letters the rest.
 
     `fail_times` makes the next calls raise `StoreUnavailable` (storing nothing of their
-    batch); `gate`, when set, makes every call wait for it before deciding. Every reading
-    handed over is recorded, in order, in `calls`.
+    batch); a reading in `poison` makes every call holding it raise `RuntimeError` (a fault
+    of the bridge); `gate`, when set, makes every call wait for it before deciding. Every
+    reading handed over is recorded, in order, in `calls`; `dead_letter` adds to
+    `dead_letters`.
     """
 
     domain: ReadingDomain | None = None
     max_message_bytes: int = 4096
     fail_times: int = 0
+    poison: set[bytes] = field(default_factory=set)
     gate: threading.Event | None = None
     calls: list[tuple[bytes, str]] = field(default_factory=list)
     # The size of each batch handed over, in order.
@@ -88,10 +87,17 @@ class FakeIngestor:
             if self.fail_times:
                 self.fail_times -= 1
                 raise StoreUnavailable("the store is down")
+            if self.poison.intersection(raws):
+                raise RuntimeError("a fault of the bridge on a poison message")
             results = [self._decide(raw) for raw in raws]
             self.returned.extend(results)
             self._changed.notify_all()
             return results
+
+    def dead_letter(self, raw: bytes, *, source: str, reason: str) -> None:
+        with self._changed:
+            self.dead_letters.append((raw, reason))
+            self._changed.notify_all()
 
     def _decide(self, raw: bytes) -> FakeResult:
         if len(raw) > self.max_message_bytes:

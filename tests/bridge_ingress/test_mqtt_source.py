@@ -192,3 +192,80 @@ def test_bad_subscription_settings_are_refused(options, problem):
     }
     with pytest.raises(ValueError, match=problem):
         MqttSource(FakeIngestor(), **settings)
+
+
+@pytest.fixture
+def source_with_tries(broker, topic_prefix):
+    """Builds started MQTT sources giving up on a message after `max_tries`; stops them."""
+    group = f"bridge-{uuid.uuid4().hex[:8]}"
+    started: list[MqttSource] = []
+
+    def start(ingestor: FakeIngestor, *, max_tries: int, client_id: str) -> MqttSource:
+        source = MqttSource(
+            ingestor,
+            host=broker.host,
+            port=broker.port,
+            topic_prefix=topic_prefix,
+            shared_group=group,
+            client_id=client_id,
+            session_expiry_s=60,
+            reconnect_min_s=0.1,
+            reconnect_max_s=0.2,
+            max_tries=max_tries,
+        )
+        source.start()
+        started.append(source)
+        return source
+
+    yield start
+    for source in started:
+        source.stop(timeout_s=5)
+
+
+def test_a_message_that_keeps_failing_is_dead_lettered_after_its_tries_and_not_redelivered(
+    source_with_tries, publisher, topic_prefix, caplog
+):
+    caplog.set_level(logging.DEBUG, logger=PAHO_LOG)
+    poison = b'{"a fault of the bridge": 1}'
+    gate = threading.Event()
+    ingestor = FakeIngestor(poison={poison}, gate=gate)
+    client_id = f"test-bridge-{uuid.uuid4().hex[:12]}"
+    source = source_with_tries(ingestor, max_tries=3, client_id=client_id)
+    topic = reading_topic(topic_prefix, DEVICE.address)
+    publisher.publish(topic, signed_json(1))
+    ingestor.wait_until(lambda fake: len(fake.calls) == 1)
+    for payload in (signed_json(2), poison, signed_json(3)):
+        publisher.publish(topic, payload)
+    time.sleep(0.3)  # the three wait in the worker's queue: one batch
+    gate.set()
+
+    ingestor.wait_until(lambda fake: len(fake.dead_letters) == 1)
+    reason = "ingesting failed 3 times: RuntimeError: a fault of the bridge on a poison message"
+    assert ingestor.dead_letters == [(poison, reason)]
+    # The batch's good readings were stored at its first failure, each on its own.
+    assert [seq for _, seq in ingestor.stored] == [1, 2, 3]
+    assert [raw for raw, _ in ingestor.calls].count(signed_json(2)) == 2
+    # In the batch, then alone at each of its three tries.
+    assert [raw for raw, _ in ingestor.calls].count(poison) == 4
+    wait_for(lambda: pubacks(caplog) == 4)
+
+    source.stop()
+    publisher.publish(topic, signed_json(4))  # a marker behind anything redelivered
+    again = FakeIngestor()
+    source_with_tries(again, max_tries=3, client_id=client_id)
+    again.wait_until(lambda fake: len(fake.returned) == 1)
+    time.sleep(0.2)
+    assert [raw for raw, _ in again.calls] == [signed_json(4)], "the poison came back"
+
+
+def test_a_store_outage_longer_than_the_tries_never_dead_letters(
+    source_with_tries, publisher, topic_prefix
+):
+    ingestor = FakeIngestor(fail_times=4)
+    source_with_tries(ingestor, max_tries=2, client_id=f"test-bridge-{uuid.uuid4().hex[:12]}")
+    publisher.publish(reading_topic(topic_prefix, DEVICE.address), signed_json(1))
+
+    ingestor.wait_until(lambda fake: len(fake.returned) == 1)
+    assert [raw for raw, _ in ingestor.calls] == [signed_json(1)] * 5
+    assert ingestor.returned[0].status == "accepted"
+    assert ingestor.dead_letters == []
