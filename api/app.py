@@ -7,13 +7,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from api.auditor_sessions import AuditorRefused, AuditorSessions
-from api.deps import HealthProbe, ServedBridge
+from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.routes import auditors, credentials, health, readings
 from credentials.verify import CredentialVerifier
 from oracle_bridge.sources import ReadingIngestor
-
-# 1 MiB: about 2,800 signed readings per batch.
-DEFAULT_MAX_BODY_BYTES = 1 << 20
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -24,18 +21,20 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(
     bridge_or_ingestor: ServedBridge | ReadingIngestor,
     *,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    limits: ReadingLimits | None = None,
     auditor_sessions: AuditorSessions | None = None,
     credential_verifier: CredentialVerifier | None = None,
 ) -> FastAPI:
-    """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, and it
-    answers `/healthz`) or a bare ingestor (then `/healthz` checks nothing); with
+    """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
+    the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
+    (then `/healthz` checks nothing, and `limits` are the settings' defaults unless given); with
     `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
     `credential_verifier` they verify credentials (`/api/v1/credentials/verify`)."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
         ingestor, probe = bridge_or_ingestor.ingestor, bridge_or_ingestor
+        limits = limits or ReadingLimits.of(bridge_or_ingestor.settings)
     else:
         ingestor, probe = bridge_or_ingestor, None
     app = FastAPI(
@@ -46,7 +45,7 @@ def create_app(
     )
     app.state.ingestor = ingestor
     app.state.health_probe = probe
-    app.state.max_body_bytes = max_body_bytes
+    app.state.reading_limits = limits or ReadingLimits()
     app.state.auditor_sessions = auditor_sessions
     app.state.credential_verifier = credential_verifier
     app.include_router(readings.router)

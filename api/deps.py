@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Protocol, runtime_checkable
 
 from fastapi import Depends, Header, HTTPException, Request
 
 from api.auditor_sessions import AuditorRefused, AuditorSessions
 from credentials.verify import CredentialVerifier
+from oracle_bridge.config import (
+    DEFAULT_HTTP_MAX_BODY_BYTES,
+    DEFAULT_HTTP_MAX_READINGS,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    BridgeSettings,
+)
 from oracle_bridge.sources import ReadingIngestor
 
 
@@ -29,11 +36,33 @@ class HealthProbe(Protocol):
 
 @runtime_checkable
 class ServedBridge(HealthProbe, Protocol):
-    """A running bridge (`oracle_bridge.bridge.Bridge`): its ingestor and its health."""
+    """A running bridge (`oracle_bridge.bridge.Bridge`): its ingestor, settings and health."""
 
     # Read-only, so a bridge whose attribute is a concrete `Ingestor` matches too.
     @property
     def ingestor(self) -> ReadingIngestor: ...
+
+    @property
+    def settings(self) -> BridgeSettings: ...
+
+
+@dataclass(frozen=True)
+class ReadingLimits:
+    """What one `POST /api/v1/readings` may carry; beyond any, it is refused with 413."""
+
+    body_bytes: int = DEFAULT_HTTP_MAX_BODY_BYTES
+    readings: int = DEFAULT_HTTP_MAX_READINGS
+    reading_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+
+    @classmethod
+    def of(cls, settings: BridgeSettings) -> ReadingLimits:
+        """The limits the bridge's settings set (`PROVENANCE_BRIDGE_HTTP_MAX_BODY_BYTES`,
+        `..._HTTP_MAX_READINGS`, `..._MAX_MESSAGE_BYTES`)."""
+        return cls(
+            body_bytes=settings.http_max_body_bytes,
+            readings=settings.http_max_readings,
+            reading_bytes=settings.max_message_bytes,
+        )
 
 
 def _ingestor(request: Request) -> ReadingIngestor:
@@ -44,13 +73,13 @@ def _health_probe(request: Request) -> HealthProbe | None:
     return request.app.state.health_probe
 
 
-def _max_body_bytes(request: Request) -> int:
-    return request.app.state.max_body_bytes
+def _reading_limits(request: Request) -> ReadingLimits:
+    return request.app.state.reading_limits
 
 
 IngestorDep = Annotated[ReadingIngestor, Depends(_ingestor)]
 HealthProbeDep = Annotated[HealthProbe | None, Depends(_health_probe)]
-MaxBodyBytesDep = Annotated[int, Depends(_max_body_bytes)]
+ReadingLimitsDep = Annotated[ReadingLimits, Depends(_reading_limits)]
 
 
 def _auditor_sessions(request: Request) -> AuditorSessions:

@@ -17,6 +17,15 @@ _DEVELOPMENT_KEYS = frozenset({ANVIL_DEV_KEY, ANVIL_ORACLE_KEY})
 # Variables of settings since renamed: refused, not silently ignored (a bridge would run
 # without what its operator asked for).
 _RENAMED_VARIABLES = {"PROVENANCE_BRIDGE_SCREENING_WORKERS": "PROVENANCE_BRIDGE_WORKERS"}
+# Bytes of one signed reading at most (a compact one is ~360), over MQTT and HTTP alike.
+DEFAULT_MAX_MESSAGE_BYTES = 4096
+# One HTTP request: 1 MiB holds ~2,900 compact signed readings.
+DEFAULT_HTTP_MAX_BODY_BYTES = 1 << 20
+# Readings in one HTTP request: never binds on 1 MiB of real readings (that needs items of
+# under 210 bytes), but bounds the work of a body of tiny junk items (`[0,0,…]` is 524,287
+# items in 1 MiB; 150,000 `{}` fit) to what 5,000 dead letters cost. 10x the simulator's and
+# the bench's batch of 500.
+DEFAULT_HTTP_MAX_READINGS = 5_000
 
 
 class BridgeSettings(BaseSettings):
@@ -34,7 +43,11 @@ class BridgeSettings(BaseSettings):
     # The account holding ORACLE_ROLE that anchors and submits readings.
     oracle_private_key: str = Field(default=ANVIL_ORACLE_KEY, repr=False)
 
-    max_message_bytes: int = Field(default=4096, ge=256)
+    # A reading over this many bytes is dead-lettered (MQTT) or refuses its request (HTTP 413).
+    max_message_bytes: int = Field(default=DEFAULT_MAX_MESSAGE_BYTES, ge=256)
+    # `POST /api/v1/readings` answers 413 to a body over this many bytes or readings.
+    http_max_body_bytes: int = Field(default=DEFAULT_HTTP_MAX_BODY_BYTES, ge=1024)
+    http_max_readings: int = Field(default=DEFAULT_HTTP_MAX_READINGS, ge=1)
     max_future_skew_s: int = Field(default=300, ge=0)
     window_max_readings: int = Field(default=1000, ge=1, le=10_000)
     window_max_age_s: float = Field(default=5.0, ge=0)

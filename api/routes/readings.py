@@ -1,4 +1,8 @@
-"""HTTP ingress of device-signed readings (DESIGN §7, §8): `POST /api/v1/readings`."""
+"""HTTP ingress of device-signed readings (DESIGN §7, §8): `POST /api/v1/readings`.
+
+What a request may carry is bounded (`ReadingLimits`: 1 MiB, 5,000 readings, 4,096 bytes a
+reading by default), so is the work one request makes the bridge do.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,17 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import SQLAlchemyError
 
-from api.deps import IngestorDep, MaxBodyBytesDep
-from oracle_bridge.errors import BridgeError, MalformedBatch
+from api.deps import IngestorDep, ReadingLimitsDep
+from oracle_bridge.errors import ChainUnavailable, MalformedBatch, StoreUnavailable, TooManyReadings
 from oracle_bridge.sources.batch import ingest_batch, split_json_array
 
 _log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["readings"])
+
+# Seconds a client waits before resending a batch the bridge could not store (503).
+RETRY_AFTER_S = 5
 
 
 class SignedReadingBody(BaseModel):
@@ -83,33 +89,58 @@ async def _read_body(request: Request, limit: int) -> bytes:
     summary="Submit device-signed readings",
     responses={
         400: {"model": Problem, "description": "the body is not a JSON array"},
-        413: {"model": Problem, "description": "the body is over the size limit"},
-        503: {"model": Problem, "description": "nothing was stored; retry the whole batch"},
+        413: {
+            "model": Problem,
+            "description": "the body is over its byte or reading limit, or one reading is over "
+            "its byte limit; nothing was stored",
+        },
+        503: {
+            "model": Problem,
+            "description": "nothing was stored; retry the whole batch after Retry-After seconds",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
     },
     openapi_extra={"requestBody": _REQUEST_BODY},
 )
 async def submit_readings(
-    request: Request, ingestor: IngestorDep, max_body_bytes: MaxBodyBytesDep
+    request: Request, ingestor: IngestorDep, limits: ReadingLimitsDep
 ) -> list[ReadingResult]:
     """Ingest a JSON array of signed readings, in order, in one database transaction.
 
     200 means every item was processed: stored (`accepted`), already stored (`duplicate`),
     or `rejected` and kept as a dead letter with its reason. Items are judged one by one, so
     one bad item does not refuse the others. A 503 means nothing of the batch was stored:
-    resend it whole (items an earlier attempt stored come back as `duplicate`).
+    resend it whole after `Retry-After` seconds (items an earlier attempt stored come back as
+    `duplicate`).
+
+    A request carries at most 1 MiB and 5,000 readings of at most 4,096 bytes each (the
+    defaults; `PROVENANCE_BRIDGE_HTTP_MAX_BODY_BYTES`, `..._HTTP_MAX_READINGS`,
+    `..._MAX_MESSAGE_BYTES`). Beyond any, it is refused whole with 413 and nothing of it is
+    stored, not even a dead letter: the sender splits the batch, or drops the oversized
+    reading (the detail names its index).
     """
-    body = await _read_body(request, max_body_bytes)
+    body = await _read_body(request, limits.body_bytes)
     try:
-        items = split_json_array(body)
+        items = split_json_array(body, max_items=limits.readings)
+    except TooManyReadings as exc:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(exc)) from None
     except MalformedBatch as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    for index, item in enumerate(items):
+        if len(item) > limits.reading_bytes:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"reading {index} is {len(item)} bytes, over the limit of {limits.reading_bytes}"
+                " bytes a reading; nothing of the batch was stored",
+            )
     source = f"http:{request.client.host}" if request.client else "http"
     try:
         results = await run_in_threadpool(ingest_batch, ingestor, items, source=source)
-    except (BridgeError, SQLAlchemyError):
-        _log.exception("could not ingest a batch of %d readings", len(items))
+    except (ChainUnavailable, StoreUnavailable) as exc:
+        _log.warning("could not ingest a batch of %d readings: %s", len(items), exc)
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             "the bridge cannot store readings right now; retry the whole batch later",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
         ) from None
     return [ReadingResult(**asdict(result)) for result in results]

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 
 import pytest
 from fastapi.testclient import TestClient
-from ingress_fakes import DEVICE, DOMAIN, FakeIngestor, FakeResult, StoreUnavailable, signed_json
+from ingress_fakes import DEVICE, DOMAIN, FakeIngestor, FakeResult, signed_json
 
 from api.app import create_app
-from oracle_bridge.errors import MalformedBatch
+from api.deps import ReadingLimits
+from oracle_bridge.config import BridgeSettings
+from oracle_bridge.errors import MalformedBatch, StoreUnavailable
 from oracle_bridge.sources.batch import split_json_array
 
 pytestmark = pytest.mark.unit
@@ -24,7 +26,7 @@ def ingestor() -> FakeIngestor:
 
 @pytest.fixture
 def client(ingestor: FakeIngestor) -> TestClient:
-    return TestClient(create_app(ingestor, max_body_bytes=8192))
+    return TestClient(create_app(ingestor, limits=ReadingLimits(body_bytes=8192, readings=10)))
 
 
 def batch(*items: bytes) -> bytes:
@@ -117,6 +119,31 @@ def test_an_oversized_chunked_body_is_413(client, ingestor):
     assert ingestor.calls == []
 
 
+def test_a_body_of_more_readings_than_allowed_is_413_and_nothing_is_ingested(client, ingestor):
+    response = client.post("/api/v1/readings", content=b"[" + b",".join([b"0"] * 11) + b"]")
+    assert response.status_code == 413
+    assert response.json()["detail"] == (
+        "the body holds more than 10 readings; send at most 10 per request"
+    )
+    assert ingestor.calls == []
+    assert client.post("/api/v1/readings", content=batch(*[b"0"] * 10)).status_code == 200
+
+
+def test_a_reading_over_its_byte_limit_is_413_for_the_whole_batch(ingestor):
+    client = TestClient(create_app(ingestor, limits=ReadingLimits(reading_bytes=400)))
+    padded = signed_json(2)[:-1] + b', "padding": "' + b"x" * 40 + b'"}'
+    assert len(signed_json(1)) <= 400 < len(padded)
+
+    response = client.post("/api/v1/readings", content=batch(signed_json(1), padded))
+
+    assert response.status_code == 413
+    assert response.json()["detail"] == (
+        f"reading 1 is {len(padded)} bytes, over the limit of 400 bytes a reading; "
+        "nothing of the batch was stored"
+    )
+    assert ingestor.calls == []
+
+
 def test_a_batch_is_handed_to_the_ingestor_as_one_batch(client, ingestor):
     body = batch(signed_json(1), signed_json(2), signed_json(3))
     assert client.post("/api/v1/readings", content=body).status_code == 200
@@ -132,6 +159,7 @@ def test_a_store_failure_is_503_and_a_retry_reports_the_stored_items_as_duplicat
     failed = client.post("/api/v1/readings", content=body)
     assert failed.status_code == 503
     assert "retry the whole batch" in failed.json()["detail"]
+    assert failed.headers["Retry-After"] == "5"
     assert list(ingestor.stored) == [(DEVICE.address, 1)]
 
     retried = client.post("/api/v1/readings", content=body)
@@ -173,6 +201,7 @@ class FakeBridge:
     chain: bool = True
     backlog: int = 0
     raised: dict[str, str] = field(default_factory=dict)
+    settings: BridgeSettings = field(default_factory=BridgeSettings)
 
     def database_reachable(self) -> bool:
         return self.database
@@ -213,6 +242,14 @@ def test_healthz_reports_database_chain_and_backlog(ingestor):
 
     bridge.database = False
     assert client.get("/healthz").json()["inbox_backlog"] is None
+
+
+def test_a_served_bridge_s_settings_set_the_limits(ingestor):
+    bridge = FakeBridge(ingestor, settings=BridgeSettings(http_max_readings=2))
+    client = TestClient(create_app(bridge))
+    body = batch(signed_json(1), signed_json(2), signed_json(3))
+    assert client.post("/api/v1/readings", content=body).status_code == 413
+    assert ingestor.calls == []
 
 
 def test_healthz_of_a_bare_ingestor_checks_nothing(client):
