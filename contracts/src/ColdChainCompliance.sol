@@ -13,8 +13,8 @@ import {Roles} from "./libraries/Roles.sol";
 
 /// @title Cold-chain compliance: versioned rules, anchored reading windows and
 /// on-chain enforcement from device-signed readings (RULES.md).
-/// @notice Stores only the rules and one compliance state per (batch, device); reading
-/// windows stay in calldata behind their Merkle root. Quarantines go through the
+/// @notice Stores only the rules, one compliance state and the next window's first seq per
+/// (batch, device); reading windows stay in calldata behind their Merkle root. Quarantines go through the
 /// ProvenanceLedger, so this contract must hold QUARANTINE_ROLE in Membership, and it
 /// must be the DeviceRegistry's compliance contract.
 contract ColdChainCompliance is IColdChainCompliance, EIP712 {
@@ -33,6 +33,8 @@ contract ColdChainCompliance is IColdChainCompliance, EIP712 {
     mapping(bytes32 productClass => Rule) private _rules;
     mapping(bytes32 productClass => uint32) private _ruleVersions;
     mapping(bytes32 batchId => mapping(address device => ComplianceState)) private _states;
+    /// @dev One above the last anchored seq (uint256: a window may end at type(uint64).max).
+    mapping(bytes32 batchId => mapping(address device => uint256 nextSeq)) private _nextWindowSeqs;
 
     /// @param membership_ the contract that authorizes every writer.
     /// @param ledger_ the ledger whose batches are checked and quarantined.
@@ -66,7 +68,9 @@ contract ColdChainCompliance is IColdChainCompliance, EIP712 {
     ) external onlyAuthorized(Roles.ORACLE) {
         _checkBatch(batchId);
         _checkWindow(batchId, firstSeq, lastSeq, packedReadings.length);
-        emit ReadingsAnchored(batchId, address(bytes20(packedReadings[:20])), merkleRoot, firstSeq, lastSeq);
+        address device = address(bytes20(packedReadings[:20]));
+        _checkNotAnchored(batchId, device, firstSeq);
+        _doAnchor(batchId, device, merkleRoot, firstSeq, lastSeq);
     }
 
     /// @inheritdoc IColdChainCompliance
@@ -86,6 +90,11 @@ contract ColdChainCompliance is IColdChainCompliance, EIP712 {
     /// @inheritdoc IColdChainCompliance
     function complianceState(bytes32 batchId, address device) external view returns (ComplianceState memory) {
         return _states[batchId][device];
+    }
+
+    /// @inheritdoc IColdChainCompliance
+    function nextWindowSeq(bytes32 batchId, address device) external view returns (uint256) {
+        return _nextWindowSeqs[batchId][device];
     }
 
     /// @inheritdoc IColdChainCompliance
@@ -159,6 +168,16 @@ contract ColdChainCompliance is IColdChainCompliance, EIP712 {
         // At most 2^64 readings: no uint256 overflow.
         uint256 expected = _PACKED_HEADER_BYTES + _PACKED_RECORD_BYTES * (uint256(lastSeq - firstSeq) + 1);
         if (packedLength != expected) revert ColdChainComplianceInvalidPackedLength(batchId, expected, packedLength);
+    }
+
+    function _checkNotAnchored(bytes32 batchId, address device, uint64 firstSeq) internal view {
+        uint256 nextSeq = _nextWindowSeqs[batchId][device];
+        if (firstSeq < nextSeq) revert ColdChainComplianceWindowAlreadyAnchored(batchId, device, firstSeq, nextSeq);
+    }
+
+    function _doAnchor(bytes32 batchId, address device, bytes32 merkleRoot, uint64 firstSeq, uint64 lastSeq) internal {
+        _nextWindowSeqs[batchId][device] = uint256(lastSeq) + 1;
+        emit ReadingsAnchored(batchId, device, merkleRoot, firstSeq, lastSeq);
     }
 
     function _doSetRule(bytes32 productClass, Rule calldata newRule) internal {

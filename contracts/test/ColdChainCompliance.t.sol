@@ -152,7 +152,7 @@ contract ColdChainComplianceTest is ColdChainBase {
 
     // ---------------------------------------------------------------- anchorReadings
 
-    function test_AnchorReadings_EmitsTheWindowAndStoresNothing() public {
+    function test_AnchorReadings_EmitsTheWindowAndStoresOnlyItsEnd() public {
         bytes memory packed = _packed(device, T0, 10);
         bytes32 root = keccak256("root");
         vm.expectEmit(address(compliance));
@@ -161,9 +161,72 @@ contract ColdChainComplianceTest is ColdChainBase {
         vm.prank(oracle);
         compliance.anchorReadings(lot, root, 11, 20, packed);
         (, bytes32[] memory writes) = vm.accesses(address(compliance));
-        assertEq(writes.length, 0, "no storage write in the compliance contract");
+        assertEq(writes.length, 1, "one storage write in the compliance contract: the window's end");
         (, writes) = vm.accesses(address(registry));
         assertEq(writes.length, 0, "no storage write in the registry");
+        assertEq(compliance.nextWindowSeq(lot, device), 21, "the next window starts above 20");
+    }
+
+    function test_AnchorReadings_RevertsOnAWindowAnchoredTwice() public {
+        bytes memory packed = _packed(device, T0, 80);
+        vm.prank(oracle);
+        compliance.anchorReadings(lot, keccak256("root"), 1, 80, packed);
+        vm.expectRevert(_alreadyAnchored(lot, device, 1, 81));
+        vm.prank(oracle);
+        compliance.anchorReadings(lot, keccak256("root"), 1, 80, packed);
+        assertEq(compliance.nextWindowSeq(lot, device), 81, "unchanged");
+    }
+
+    function test_AnchorReadings_RevertsOnAnOverlappingOrEarlierWindow() public {
+        vm.prank(oracle);
+        compliance.anchorReadings(lot, keccak256("a"), 11, 20, _packed(device, T0, 10));
+        vm.expectRevert(_alreadyAnchored(lot, device, 20, 21));
+        vm.prank(oracle);
+        compliance.anchorReadings(lot, keccak256("b"), 20, 25, _packed(device, T0, 6));
+        vm.expectRevert(_alreadyAnchored(lot, device, 1, 21));
+        vm.prank(oracle);
+        compliance.anchorReadings(lot, keccak256("c"), 1, 5, _packed(device, T0, 5));
+    }
+
+    function test_AnchorReadings_WindowsMaySkipSeqsAndPairsAreIndependent() public {
+        vm.startPrank(oracle);
+        compliance.anchorReadings(lot, keccak256("a"), 0, 0, _packed(device, T0, 1));
+        compliance.anchorReadings(lot, keccak256("b"), 5, 9, _packed(device, T0, 5));
+        compliance.anchorReadings(lot, keccak256("c"), 1, 9, _packed(outsider, T0, 9));
+        vm.stopPrank();
+        bytes32 other = _createBatch(PRODUCT);
+        vm.prank(oracle);
+        compliance.anchorReadings(other, keccak256("d"), 1, 9, _packed(device, T0, 9));
+        assertEq(compliance.nextWindowSeq(lot, device), 10, "device on lot");
+        assertEq(compliance.nextWindowSeq(lot, outsider), 10, "another device on lot");
+        assertEq(compliance.nextWindowSeq(other, device), 10, "device on another lot");
+    }
+
+    function test_AnchorReadings_AWindowMayEndAtTheLastSeq() public {
+        uint64 last = type(uint64).max;
+        vm.prank(oracle);
+        compliance.anchorReadings(lot, keccak256("a"), last, last, _packed(device, T0, 1));
+        assertEq(compliance.nextWindowSeq(lot, device), uint256(last) + 1, "no overflow");
+        vm.expectRevert(_alreadyAnchored(lot, device, last, uint256(last) + 1));
+        vm.prank(oracle);
+        compliance.anchorReadings(lot, keccak256("a"), last, last, _packed(device, T0, 1));
+    }
+
+    /// @dev Whatever the windows so far, a new one is taken iff it starts above every one before.
+    function testFuzz_AnchorReadings_AcceptsOnlyWindowsAboveTheLast(uint64[4] memory firsts, uint8[4] memory counts)
+        public
+    {
+        uint256 nextSeq;
+        for (uint256 i; i < 4; ++i) {
+            uint256 count = bound(counts[i], 1, 20);
+            uint64 firstSeq = uint64(bound(firsts[i], 0, 100));
+            bytes memory packed = _packed(device, T0, count);
+            if (firstSeq < nextSeq) vm.expectRevert(_alreadyAnchored(lot, device, firstSeq, nextSeq));
+            else nextSeq = firstSeq + count;
+            vm.prank(oracle);
+            compliance.anchorReadings(lot, bytes32(i), firstSeq, uint64(firstSeq + count - 1), packed);
+            assertEq(compliance.nextWindowSeq(lot, device), nextSeq, "the next window's first seq");
+        }
     }
 
     function test_AnchorReadings_OneReadingWindowAndAnyLiveOrHeldBatch() public {
@@ -743,6 +806,24 @@ contract ColdChainComplianceTest is ColdChainBase {
         assertLe(txGas / GAS_ANCHORED_READINGS, 600, "at most 600 gas per anchored reading, all-in");
     }
 
+    /// @dev A pair's first window of 80 readings (the bridge's smallest early close), the
+    /// dearest anchoring: it pays for the pair's new storage slot (the window's end, 22,100
+    /// gas; a later window's cold rewrite costs 5,000), where 1,000 readings hide it under
+    /// the calldata floor.
+    function test_Gas_AnchorReadingsFirstWindowOf80() public {
+        uint256 readings = 80;
+        bytes memory data = abi.encodeCall(
+            compliance.anchorReadings, (lot, keccak256("root"), 1, uint64(readings), _packed(device, T0, readings))
+        );
+        vm.prank(oracle);
+        (bool ok, uint256 execution) = _measuredCall(address(compliance), data);
+        assertTrue(ok, "anchorReadings succeeded");
+        (uint256 txGas,) = _txGas(data, execution);
+        emit log_named_uint("anchor 80: execution gas (whole call)", execution);
+        emit log_named_uint("anchor 80: tx gas per reading, all-in", txGas / readings);
+        assertLe(txGas / readings, 1000, "at most 1,000 gas per reading of a first 80-reading window, all-in");
+    }
+
     /// @dev Submitting signed readings: the steady state (state slots already written) for
     /// readings that decide nothing and for readings that each change the excursion state.
     function test_Gas_SubmitReadingsPerReading() public {
@@ -857,6 +938,16 @@ contract ColdChainComplianceTest is ColdChainBase {
 
     /// @dev A packed window: [device][first timestamp] then per reading [uint16 seconds since
     /// the previous][int24 tempMilliC][uint16 humidityPermille], big-endian, one a minute.
+    function _alreadyAnchored(bytes32 batchId, address account, uint64 firstSeq, uint256 nextSeq)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        return abi.encodeWithSelector(
+            IColdChainCompliance.ColdChainComplianceWindowAlreadyAnchored.selector, batchId, account, firstSeq, nextSeq
+        );
+    }
+
     function _packed(address account, uint64 firstTimestamp, uint256 count) internal pure returns (bytes memory p) {
         p = bytes.concat(bytes20(account), bytes8(firstTimestamp), new bytes(7 * count));
         for (uint256 i; i < count; ++i) {

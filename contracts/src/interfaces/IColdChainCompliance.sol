@@ -69,6 +69,9 @@ interface IColdChainCompliance {
     error ColdChainComplianceInvalidWindow(bytes32 batchId, uint64 firstSeq, uint64 lastSeq);
     /// @dev `packedReadings` is not 28 + 7 * (lastSeq - firstSeq + 1) bytes long.
     error ColdChainComplianceInvalidPackedLength(bytes32 batchId, uint256 expected, uint256 actual);
+    /// @dev The window starts at or below a seq already anchored for (batch, device): it, or
+    /// part of it, is on chain already. `nextSeq` is the lowest first seq a window may have.
+    error ColdChainComplianceWindowAlreadyAnchored(bytes32 batchId, address device, uint64 firstSeq, uint256 nextSeq);
     /// @dev RULES.md P1: `seq` is not above the (batch, device) state's `lastSeq`.
     error ColdChainComplianceStaleSequence(bytes32 batchId, address device, uint64 seq, uint64 lastSeq);
     /// @dev RULES.md P2: `timestamp` is below the (batch, device) state's `lastTimestamp`.
@@ -108,9 +111,13 @@ interface IColdChainCompliance {
      * is a 28-byte header [device address (20)][first timestamp uint64 (8)] followed by
      * one 7-byte record per reading, seq `firstSeq..lastSeq` in order:
      * [uint16 seconds since the previous reading (0 for the first)][int24 tempMilliC]
-     * [uint16 humidityPermille], all big-endian. Nothing is stored.
+     * [uint16 humidityPermille], all big-endian. Only the window's end is stored: per
+     * (batch, device) windows must go up, so no reading is ever anchored twice (two senders
+     * racing with the same window, a resend after a lost receipt, a transaction replayed
+     * after a reorg).
      * Requirements: caller authorized as ORACLE_ROLE; batch exists; firstSeq <= lastSeq;
-     * packedReadings is 28 + 7 * (lastSeq - firstSeq + 1) bytes long.
+     * packedReadings is 28 + 7 * (lastSeq - firstSeq + 1) bytes long; firstSeq is at least
+     * {nextWindowSeq} of (batchId, the packed header's device).
      * Emits {ReadingsAnchored}.
      */
     function anchorReadings(
@@ -143,6 +150,10 @@ interface IColdChainCompliance {
 
     /// @notice The compliance state of `device`'s readings for `batchId`.
     function complianceState(bytes32 batchId, address device) external view returns (ComplianceState memory);
+
+    /// @notice The lowest first seq the next window of `device`'s readings for `batchId` may
+    /// have: one above the last anchored seq (0 before any window).
+    function nextWindowSeq(bytes32 batchId, address device) external view returns (uint256);
 
     /// @notice The EIP-712 digest a device signs for `reading` under this contract's domain.
     function hashReading(Reading calldata reading) external view returns (bytes32);

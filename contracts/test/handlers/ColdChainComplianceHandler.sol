@@ -37,6 +37,8 @@ contract ColdChainComplianceHandler is ColdChainBase {
     mapping(address device => GhostDevice) internal _ghostDevices;
     mapping(bytes32 batchId => mapping(address device => IColdChainCompliance.ComplianceState)) internal _ghostStates;
     mapping(bytes32 batchId => IProvenanceLedger.BatchStatus) public ghostStatus;
+    /// @dev Per lot, one above the last seq of the zero device's anchored windows.
+    mapping(bytes32 batchId => uint256) internal _ghostNextWindowSeqs;
     /// @dev Accepted, validly signed readings whose reference decision is QUARANTINE_*.
     mapping(bytes32 batchId => uint256) public breaches;
 
@@ -181,17 +183,40 @@ contract ColdChainComplianceHandler is ColdChainBase {
         _observe(bytes32(0));
     }
 
-    function anchor(uint256 lotSeed, uint64 firstSeq, uint8 count, bool wrongLength) external {
+    /// @dev Windows of the zero device (the packed header is all zeros): a continuing one
+    /// starts where the last ended, any other anywhere (often at or below an anchored seq).
+    function anchor(uint256 lotSeed, uint64 firstSeq, uint8 count, bool wrongLength, bool continuing) external {
         bytes32 lot = lots[lotSeed % LOTS];
         uint256 readings = uint256(count) + 1;
-        firstSeq = uint64(bound(firstSeq, 0, type(uint64).max - readings));
+        uint256 nextSeq = _ghostNextWindowSeqs[lot];
+        firstSeq = continuing && nextSeq <= type(uint64).max - readings
+            ? uint64(nextSeq)
+            : uint64(bound(firstSeq, 0, type(uint64).max - readings));
+        uint64 lastSeq = uint64(firstSeq + readings - 1);
         bytes memory packed = new bytes(28 + 7 * readings + (wrongLength ? 1 : 0));
+        bool refused = wrongLength || firstSeq < nextSeq;
         vm.prank(oracle);
-        try compliance.anchorReadings(lot, keccak256(packed), firstSeq, uint64(firstSeq + readings - 1), packed) {
-            if (wrongLength) ++unexpectedOutcomes;
-        } catch {
-            if (!wrongLength) ++unexpectedOutcomes;
+        try compliance.anchorReadings(lot, keccak256(packed), firstSeq, lastSeq, packed) {
+            if (refused) ++unexpectedOutcomes;
+            else _ghostNextWindowSeqs[lot] = uint256(lastSeq) + 1;
+        } catch (bytes memory reason) {
+            bytes memory expected = wrongLength
+                ? abi.encodeWithSelector(
+                    IColdChainCompliance.ColdChainComplianceInvalidPackedLength.selector,
+                    lot,
+                    28 + 7 * readings,
+                    packed.length
+                )
+                : abi.encodeWithSelector(
+                    IColdChainCompliance.ColdChainComplianceWindowAlreadyAnchored.selector,
+                    lot,
+                    address(0),
+                    firstSeq,
+                    nextSeq
+                );
+            if (!refused || keccak256(reason) != keccak256(expected)) ++unexpectedOutcomes;
         }
+        if (compliance.nextWindowSeq(lot, address(0)) != _ghostNextWindowSeqs[lot]) ++unexpectedOutcomes;
         _observe(bytes32(0));
     }
 
