@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from ledger_client import json_input
 from ledger_client.hashing import keccak256
 from oracle_bridge.addresses import normalize_address
 from oracle_bridge.errors import InvalidDomain, MalformedReading
@@ -294,31 +295,18 @@ def from_json_object(obj: object) -> SignedReading:
     return SignedReading(reading=reading, signature=signature)
 
 
-def _reject_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise MalformedReading(key, "appears twice")
-            seen.add(key)
-    return obj
-
-
-def _reject_constant(name: str) -> None:
-    raise MalformedReading("(reading)", f"{name} is not valid JSON")
-
-
 def from_json(text: str | bytes) -> SignedReading:
-    """A signed reading from JSON text (see `from_json_object`); duplicate keys are rejected.
+    """A signed reading from UTF-8 JSON text (see `from_json_object`), read within
+    `json_input`'s limits; duplicate keys are rejected.
 
     Raises:
-        MalformedReading: not JSON, or naming the first offending field.
+        MalformedReading: not JSON (or JSON `json_input` refuses), or naming the first
+            offending field.
     """
     try:
-        obj = json.loads(
-            text, object_pairs_hook=_reject_duplicate_keys, parse_constant=_reject_constant
-        )
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        obj = json_input.loads(text)
+    except json_input.DuplicateKey as exc:
+        raise MalformedReading(exc.key, "appears twice") from None
+    except json_input.InvalidJson as exc:
         raise MalformedReading("(reading)", f"is not JSON: {exc}") from None
     return from_json_object(obj)

@@ -1,7 +1,8 @@
 """Batched ingress: a JSON array of signed readings, each item ingested as sent.
 
 Items are split out of the body as their exact bytes (not parsed and re-serialised), so the
-ingestor judges, and dead-letters, precisely what the sender wrote.
+ingestor judges, and dead-letters, precisely what the sender wrote. The body's nesting is
+measured before any item is parsed: items nest at most `json_input.MAX_DEPTH` deep.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from ledger_client.json_input import MAX_DEPTH, InvalidJson, check_text_depth
 from oracle_bridge.errors import MalformedBatch, TooManyReadings
 from oracle_bridge.sources import IngestStatus, ReadingIngestor
 
@@ -23,13 +25,20 @@ def split_json_array(body: bytes, *, max_items: int | None = None) -> list[bytes
     Splitting stops at the item that would make more than `max_items` (if given).
 
     Raises:
-        MalformedBatch: `body` is not UTF-8 JSON, or not an array.
+        MalformedBatch: `body` is not UTF-8 JSON, not an array, or nested too deep.
         TooManyReadings: the array has more than `max_items` elements.
     """
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedBatch(f"the body is not UTF-8 text: {exc}") from None
+    try:
+        check_text_depth(body, max_depth=MAX_DEPTH + 1)
+    except InvalidJson:
+        raise MalformedBatch(
+            f"the body's items nest deeper than {MAX_DEPTH} levels of arrays and objects; "
+            "a signed reading is one flat object"
+        ) from None
     position = _skip_whitespace(text, 0)
     if not text.startswith("[", position):
         raise MalformedBatch("the body must be a JSON array of signed readings")

@@ -26,3 +26,29 @@ def test_one_item_too_many_is_refused_before_it_is_decoded():
         split_json_array(b"[1, 2, 3, not json", max_items=3)
     assert refused.value.max_items == 3
     assert not isinstance(refused.value, MalformedBatch)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b"[" * 100_000,
+        b"[" + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b"]",
+    ],
+    ids=["closed", "never-closed", "objects"],
+)
+def test_a_body_nested_100_000_deep_is_a_malformed_batch(body: bytes):
+    with pytest.raises(MalformedBatch, match="nest deeper than 64 levels"):
+        split_json_array(body)
+
+
+def test_items_nested_64_deep_are_split_and_65_refused():
+    item = b"[" * 64 + b"]" * 64
+    assert split_json_array(b"[" + item + b"]") == [item]
+    with pytest.raises(MalformedBatch):
+        split_json_array(b"[[" + item + b"]]")
+
+
+def test_brackets_inside_strings_are_not_nesting():
+    item = b'"' + b"[" * 1_000 + b'\\"{"'
+    assert split_json_array(b"[" + item + b"]") == [item]
