@@ -21,7 +21,8 @@ class NonceManager:
     reservation also reads the node's pending count and jumps ahead when the node is
     ahead — another process (a restarted bridge, an operator's wallet) sent from this
     account — so a stale counter never produces "nonce too low". After a failed send,
-    `resync()` starts again from the node (also after a chain revert, where it is behind).
+    `resync()` starts again from the node (also after a chain revert, where it is behind:
+    `ahead_of` tells).
     """
 
     def __init__(self, w3: Web3, address: ChecksumAddress) -> None:
@@ -54,6 +55,13 @@ class NonceManager:
 
     def next(self) -> int:
         return self.reserve(1)
+
+    def ahead_of(self, node_count: int) -> bool:
+        """Whether nonces were handed out beyond `node_count`, the node's pending count:
+        asked while nothing is being sent, transactions sent through this manager that the
+        node no longer holds (its pool was lost, the chain rolled back)."""
+        with self._lock:
+            return self._next is not None and self._next > node_count
 
     def resync(self) -> None:
         with self._lock:

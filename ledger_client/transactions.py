@@ -129,6 +129,28 @@ class TransactionSender:
             self.nonces.resync()
             raise LedgerError(f"{context}: the node rejected a transaction: {exc}") from None
 
+    def held_by_node(self, tx_hashes: Sequence[str]) -> set[str]:
+        """Those of `tx_hashes` the node has mined or can still mine, asked in one request.
+
+        Not among them: a transaction the node does not know (its pool was lost, the chain
+        rolled back), and one it knows but queues behind a nonce gap (a nonce at or above
+        the account's pending count: an earlier transaction of the account was lost).
+        """
+        if not tx_hashes:
+            return set()
+        *found, pending = rpc_many(
+            self.w3,
+            [("eth_getTransactionByHash", [h]) for h in tx_hashes]
+            + [("eth_getTransactionCount", [self.account.address, "pending"])],
+        )
+        pending_count = int(pending, 16)
+        return {
+            tx_hash
+            for tx_hash, tx in zip(tx_hashes, found, strict=True)
+            if tx is not None
+            and (tx.get("blockNumber") is not None or int(tx["nonce"], 16) < pending_count)
+        }
+
     def wait(self, tx_hashes: Sequence[str], *, context: str = "") -> list[Receipt]:
         """Wait for every receipt; a reverted transaction raises its decoded error."""
         deadline = time.monotonic() + self.receipt_timeout_s

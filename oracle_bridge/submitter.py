@@ -5,19 +5,27 @@ once its window's anchoring was sent (the oracle's nonce order puts the anchorin
 both can land in the same block). Every send is recorded (SENT + tx hash) before its receipt
 is awaited, so a restarted bridge resolves it by receipt. A window is never anchored twice:
 one whose transaction is unknown is first looked for among the chain's `ReadingsAnchored`
-logs. A submission is trimmed to the readings the chain's compliance state has not seen,
-so a resend after a crash cannot loop on `StaleSequence`.
+logs, and the contract refuses a window at or below a seq it anchored for the pair (so
+windows of a pair go out in order). A submission is trimmed to the readings the chain's
+compliance state has not seen, so a resend after a crash cannot loop on `StaleSequence`.
+
+The chain may lose what it took (a reorg, a node restarted from an older state or restored
+from a backup): each pass compares the head and the account's pending nonce with what this
+process saw and sent, and every second the blocks of recent anchorings and submissions with
+the canonical chain; what the chain lost goes back to the outboxes (no record claims an
+anchoring the chain does not hold), the nonce is re-read, and the `chain_rollback`
+condition is raised until everything lost is on chain again.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import cast
 
-from sqlalchemy import Engine, bindparam, update
+from sqlalchemy import Engine, bindparam, func, update
 from sqlmodel import col, select
 from web3 import Web3
 
@@ -34,6 +42,7 @@ from oracle_bridge.anchors import (
     decode_readings_anchored,
     encode_anchor_readings,
 )
+from oracle_bridge.conditions import Conditions
 from oracle_bridge.lease import Lease
 from oracle_bridge.store import (
     ComplianceSubmission,
@@ -47,6 +56,7 @@ from oracle_bridge.store import (
 
 log = logging.getLogger(__name__)
 _WINDOW = table_of(ReadingWindow)
+_SUBMISSION = table_of(ComplianceSubmission)
 
 # Reverts that no resend can cure: the submission is marked FAILED and the pair moves on.
 PERMANENT_REFUSALS = frozenset(
@@ -63,8 +73,16 @@ PERMANENT_REFUSALS = frozenset(
 )
 # The chain already holds these readings (or later ones): re-read its state, then trim.
 ALREADY_SUBMITTED = "ColdChainComplianceStaleSequence"
+# The window, or part of it, is anchored already: found by its log, never sent again.
+ALREADY_ANCHORED = "ColdChainComplianceWindowAlreadyAnchored"
 # Transactions sent in one JSON-RPC batch.
 SEND_GROUP = 16
+# The condition `/healthz` reports while the bridge re-sends what the chain lost.
+CHAIN_ROLLBACK = "chain_rollback"
+# How often the blocks of recent anchorings and submissions are checked against the chain.
+AUDIT_INTERVAL_S = 1.0
+# How far below the head (or the head of the last check, if lower) records are checked.
+AUDIT_DEPTH_BLOCKS = 128
 
 
 class Backoff:
@@ -118,6 +136,10 @@ class Submitter:
         max_windows_per_pass: int = 64,
         log_chunk_blocks: int = 2_000,
         lease: Lease | None = None,
+        conditions: Conditions | None = None,
+        audit_interval_s: float = AUDIT_INTERVAL_S,
+        audit_depth_blocks: int = AUDIT_DEPTH_BLOCKS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.engine = engine
         # Shared database: only the lease's holder sends (None: this submitter is alone).
@@ -130,6 +152,23 @@ class Submitter:
         )
         self.max_windows_per_pass = max_windows_per_pass
         self.log_chunk_blocks = log_chunk_blocks
+        self.deploy_block = deployment.deploy_block
+        # What `/healthz` reports (the bridge's; a submitter of its own otherwise).
+        self.conditions = conditions or Conditions()
+        self.audit_interval_s = audit_interval_s
+        self.audit_depth_blocks = audit_depth_blocks
+        self._clock = clock
+        self._next_audit = 0.0
+        # The head at the last pass, and at the last check of recorded blocks.
+        self._head: int | None = None
+        self._audited_head: int | None = None
+        # Hashes of the blocks holding recent records, as their receipts or logs gave them.
+        self._block_hashes: dict[int, str] = {}
+        # Rows below these ids need no check: anchored deeper than any check reaches.
+        self._audit_floor = {_WINDOW.name: 0, _SUBMISSION.name: 0}
+        self._audited_low: int | None = None
+        # Records the chain lost, until they are on chain again.
+        self._recovering: dict[str, set[int]] = {_WINDOW.name: set(), _SUBMISSION.name: set()}
 
     def drain(self, *, max_passes: int = 100) -> SubmitReport:
         """Run waiting passes until one makes no progress (for tests and `run_once`)."""
@@ -154,6 +193,7 @@ class Submitter:
         report = SubmitReport()
         if self.lease is not None and not self.lease.hold():
             return report
+        self._follow_chain()
         # New work first: a quarantine's anchoring and submission go out before the pass
         # looks at what earlier passes sent.
         windows = self._anchor_pending_windows(report)
@@ -162,6 +202,7 @@ class Submitter:
         self._resolve_sent_submissions(report, excluding={s.id for s in submissions})
         if wait and (windows or submissions):
             self._settle_sent(windows, submissions, report)
+        self._note_recovery()
         return report
 
     def _settle_sent(
@@ -216,8 +257,14 @@ class Submitter:
         attempted = [w for w in pending if w.send_attempted_block is not None]
         if attempted:
             if self._transactions_in_flight():
-                # An earlier send may still land: look for it once it has.
-                pending = [w for w in pending if w.send_attempted_block is None]
+                # An earlier send may still land: look for it once it has, and keep the
+                # later windows of its pair behind it (the contract takes a pair's in order).
+                held = {(w.batch_id, w.device) for w in attempted}
+                pending = [
+                    w
+                    for w in pending
+                    if w.send_attempted_block is None and (w.batch_id, w.device) not in held
+                ]
             else:
                 # Nothing of ours is pending: the node's count is the next nonce, also when it
                 # lost what we sent (a restart drops its pool) or a send failed half way.
@@ -238,7 +285,19 @@ class Submitter:
             )
             calls.append((data, anchor_gas_bound(data)))
         # One simulated call reveals a missing role or the pause before anything is sent.
-        self.sender.estimate_gas(self.address, calls[0][0], context="anchorReadings")
+        try:
+            self.sender.estimate_gas(self.address, calls[0][0], context="anchorReadings")
+        except ContractRevert as exc:
+            if exc.error != ALREADY_ANCHORED:
+                raise
+            # Anchored by a send this database has no record of (another sender): found by
+            # its log, from the deployment on; until then nothing of its pair goes out.
+            window = pending[0]
+            log.warning("window %s is anchored already; looking for its log", window.id)
+            window.send_attempted_block = self.deploy_block
+            self._update_windows([{"send_attempted_block": self.deploy_block, "window": window.id}])
+            report.windows_anchored += len(self._mark_found_anchorings([window]))
+            return []
         head = self.w3.eth.block_number
         with writing(self.engine) as session:
             if self.lease is not None and not self.lease.held_in(session.connection()):
@@ -269,28 +328,33 @@ class Submitter:
         self, windows: Sequence[ReadingWindow], receipts: dict[str, dict | None]
     ) -> None:
         """Record what the receipts say: anchored, reverted (pending again) or unknown."""
-        known = self._transactions_known(
-            [w.tx_hash for w in windows if receipts.get(w.tx_hash or "") is None]
+        held = self.sender.held_by_node(
+            [w.tx_hash for w in windows if w.tx_hash and receipts.get(w.tx_hash) is None]
         )
         changes: list[dict[str, object]] = []
+        dropped: list[int] = []
         for window in windows:
             receipt = receipts.get(window.tx_hash or "")
             status: WindowStatus
             values: dict[str, object]
             if receipt is None:
-                if window.tx_hash in known:
+                if window.tx_hash in held:
                     continue
                 log.warning("anchoring %s was dropped by the node; resending", window.tx_hash)
                 status, values = WindowStatus.PENDING, {"tx_hash": None}
+                dropped.append(cast(int, window.id))
             elif int(receipt["status"], 16) == 1:
                 status = WindowStatus.ANCHORED
-                values = {"block_number": int(receipt["blockNumber"], 16)}
+                values = {"block_number": self._note_block(receipt)}
             else:
                 log.warning("anchoring %s reverted; the window is pending again", window.tx_hash)
                 status, values = WindowStatus.PENDING, {}
             changes.append({"status": status, **values, "window": window.id})
             window.status = status
         self._update_windows(changes)
+        if dropped:
+            self.sender.nonces.resync()
+            self._lost(windows=dropped, why="the node dropped their transactions")
 
     def _update_windows(self, changes: Sequence[dict[str, object]]) -> None:
         """Apply `changes` (new column values and the `window` id each) in one transaction:
@@ -328,6 +392,7 @@ class Submitter:
                 anchored = decode_readings_anchored(raw)
                 if anchored is None:
                     continue
+                self._block_hashes[anchored.block_number] = raw["blockHash"]
                 key = (anchored.batch_id, anchored.device, anchored.first_seq, anchored.merkle_root)
                 window = wanted.get(key)
                 # (A stored window always has its id.)
@@ -455,17 +520,18 @@ class Submitter:
         self, submission: ComplianceSubmission, receipt: dict | None, report: SubmitReport
     ) -> None:
         if receipt is None:
-            if not self._transaction_known(submission.tx_hash):
+            if submission.tx_hash not in self.sender.held_by_node([submission.tx_hash or ""]):
                 log.warning("submission %s was dropped by the node; resending", submission.tx_hash)
                 # Its nonce is free again: resend from the node's count, not after it.
                 self.sender.nonces.resync()
                 self._set(submission, status=SubmissionStatus.PENDING, tx_hash=None)
+                self._lost(submissions=[cast(int, submission.id)], why="the node dropped it")
             return
         if int(receipt["status"], 16) == 1:
             self._set(
                 submission,
                 status=SubmissionStatus.CONFIRMED,
-                block_number=int(receipt["blockNumber"], 16),
+                block_number=self._note_block(receipt),
             )
             report.submissions_confirmed += 1
             return
@@ -525,17 +591,6 @@ class Submitter:
         """The last seq of `device` on `batch_id` the contract has evaluated (0: none)."""
         return self.contract.functions.complianceState(batch_id, device).call()[0]
 
-    def _transaction_known(self, tx_hash: str | None) -> bool:
-        return bool(tx_hash) and rpc(self.w3, "eth_getTransactionByHash", [tx_hash]) is not None
-
-    def _transactions_known(self, tx_hashes: Sequence[str | None]) -> set[str]:
-        """The transactions the node knows (mined or pending), asked in one request."""
-        hashes = [h for h in tx_hashes if h]
-        if not hashes:
-            return set()
-        found = rpc_many(self.w3, [("eth_getTransactionByHash", [h]) for h in hashes])
-        return {h for h, tx in zip(hashes, found, strict=True) if tx is not None}
-
     def _transactions_in_flight(self) -> bool:
         """Whether the oracle account has sent transactions the chain has not mined yet."""
         address = self.sender.account.address
@@ -547,3 +602,198 @@ class Submitter:
             ],
         )
         return int(pending, 16) > int(latest, 16)
+
+    def _note_block(self, receipt: dict) -> int:
+        """The block number of a successful receipt, its hash remembered for the checks."""
+        block = int(receipt["blockNumber"], 16)
+        self._block_hashes[block] = receipt["blockHash"]
+        return block
+
+    # -- following the chain ---------------------------------------------------------------
+
+    def _follow_chain(self) -> None:
+        """Notice that the chain lost transactions of ours and put what it lost back in the
+        outboxes: at once when its head went back or the node no longer holds nonces this
+        process handed out, else every `audit_interval_s`."""
+        head_hex, pending_hex = rpc_many(
+            self.w3,
+            [
+                ("eth_blockNumber", []),
+                ("eth_getTransactionCount", [self.sender.account.address, "pending"]),
+            ],
+        )
+        head, pending = int(head_hex, 16), int(pending_hex, 16)
+        went_back = self._head is not None and head < self._head
+        nonce_behind = self.sender.nonces.ahead_of(pending)
+        if went_back or nonce_behind:
+            log.warning(
+                "the chain went back (head %s -> %d, account's pending nonce %d%s); checking"
+                " what this bridge recorded",
+                self._head,
+                head,
+                pending,
+                ", below the nonces sent" if nonce_behind else "",
+            )
+            # Sent transactions the node no longer holds: their nonces are free again.
+            self.sender.nonces.resync()
+        self._head = head
+        if went_back or nonce_behind or self._clock() >= self._next_audit:
+            self._next_audit = self._clock() + self.audit_interval_s
+            self._audit(head)
+
+    def _audit(self, head: int) -> None:
+        """Check the records anchored or confirmed in recent blocks against the chain: a
+        record whose block is gone or no longer canonical is looked up by its receipt; one
+        the chain lost goes back to PENDING, one a reorg moved gets its new block."""
+        low = min(head, self._audited_head if self._audited_head is not None else self._top())
+        low -= self.audit_depth_blocks
+        if self._audited_low is not None and low < self._audited_low:
+            # Deeper than the last check reached: rows below the floors may be in range.
+            self._audit_floor = dict.fromkeys(self._audit_floor, 0)
+        records = self._recent_records(low)
+        self._audited_head, self._audited_low = head, low
+        self._block_hashes = {b: h for b, h in self._block_hashes.items() if b >= low}
+        blocks = sorted({block for *_, block in records if block <= head})
+        canonical = dict(
+            zip(
+                blocks,
+                (
+                    block and block["hash"]
+                    for block in rpc_many(
+                        self.w3, [("eth_getBlockByNumber", [hex(b), False]) for b in blocks]
+                    )
+                ),
+                strict=True,
+            )
+        )
+        doubtful = [
+            record
+            for record in records
+            if record[3] > head
+            or canonical[record[3]] is None
+            or self._block_hashes.get(record[3]) != canonical[record[3]]
+        ]
+        if not doubtful:
+            return
+        receipts = self._receipts([tx_hash for _, _, tx_hash, _ in doubtful], wait=False)
+        lost: dict[str, list[int]] = {_WINDOW.name: [], _SUBMISSION.name: []}
+        moved: list[tuple[str, int, int]] = []
+        for table, row_id, tx_hash, block in doubtful:
+            receipt = receipts.get(tx_hash)
+            if receipt is None or int(receipt["status"], 16) != 1:
+                lost[table].append(row_id)
+            elif (now := self._note_block(receipt)) != block:
+                moved.append((table, row_id, now))
+        with for_writing(self.engine).begin() as connection:
+            for table, row_id, block in moved:
+                target = _WINDOW if table == _WINDOW.name else _SUBMISSION
+                connection.execute(
+                    update(target).where(target.c.id == row_id).values(block_number=block)
+                )
+            unsent = {"tx_hash": None, "block_number": None}
+            if lost[_WINDOW.name]:
+                connection.execute(
+                    update(_WINDOW)
+                    .where(_WINDOW.c.id.in_(lost[_WINDOW.name]))
+                    .values(status=WindowStatus.PENDING, **unsent)
+                )
+            if lost[_SUBMISSION.name]:
+                connection.execute(
+                    update(_SUBMISSION)
+                    .where(_SUBMISSION.c.id.in_(lost[_SUBMISSION.name]))
+                    .values(status=SubmissionStatus.PENDING, **unsent)
+                )
+        if lost[_WINDOW.name] or lost[_SUBMISSION.name]:
+            self.sender.nonces.resync()
+            self._lost(
+                windows=lost[_WINDOW.name],
+                submissions=lost[_SUBMISSION.name],
+                why=f"their blocks are no longer on the chain, head {head}",
+            )
+
+    def _top(self) -> int:
+        """The highest block of a recorded anchoring or submission (0: none)."""
+        with for_writing(self.engine).connect() as connection:
+            return max(
+                connection.execute(select(func.max(table.c.block_number))).scalar() or 0
+                for table in (_WINDOW, _SUBMISSION)
+            )
+
+    def _recent_records(self, low: int) -> list[tuple[str, int, str, int]]:
+        """(table, id, tx hash, block) of the windows anchored and submissions confirmed by
+        a transaction of block `low` or later; moves each table's floor up to the lowest id
+        a later check may need (such a row, or one not yet on chain)."""
+        records: list[tuple[str, int, str, int]] = []
+        with for_writing(self.engine).connect() as connection:
+            for table, done, open_ in (
+                (_WINDOW, WindowStatus.ANCHORED, [WindowStatus.PENDING, WindowStatus.SENT]),
+                (
+                    _SUBMISSION,
+                    SubmissionStatus.CONFIRMED,
+                    [SubmissionStatus.PENDING, SubmissionStatus.SENT],
+                ),
+            ):
+                floor = self._audit_floor[table.name]
+                rows = connection.execute(
+                    select(table.c.id, table.c.tx_hash, table.c.block_number).where(
+                        table.c.id >= floor,
+                        table.c.status == done,
+                        table.c.block_number >= low,
+                        table.c.tx_hash.is_not(None),
+                    )
+                ).all()
+                records += [(table.name, int(r[0]), str(r[1]), int(r[2])) for r in rows]
+                first_open = connection.execute(
+                    select(func.min(table.c.id)).where(
+                        table.c.status.in_(open_), table.c.id >= floor
+                    )
+                ).scalar()
+                last = connection.execute(select(func.max(table.c.id))).scalar() or 0
+                self._audit_floor[table.name] = min(
+                    [int(r[0]) for r in rows]
+                    + ([first_open] if first_open is not None else [])
+                    + [last + 1]
+                )
+        return records
+
+    def _lost(
+        self, *, windows: Sequence[int] = (), submissions: Sequence[int] = (), why: str
+    ) -> None:
+        """Note records the chain lost (already PENDING again): degraded until they are on
+        chain again."""
+        self._recovering[_WINDOW.name].update(windows)
+        self._recovering[_SUBMISSION.name].update(submissions)
+        detail = (
+            f"the chain lost {len(windows)} anchoring(s) and {len(submissions)} compliance"
+            f" submission(s) of this bridge ({why}); sending them again"
+        )
+        log.warning(detail)
+        self.conditions.raise_(CHAIN_ROLLBACK, detail)
+
+    def _note_recovery(self) -> None:
+        """Clear `chain_rollback` once everything the chain lost is on it again."""
+        windows, submissions = (self._recovering[t.name] for t in (_WINDOW, _SUBMISSION))
+        if not (windows or submissions):
+            return
+        with reading_session(self.engine) as session:
+            windows -= set(
+                session.scalars(
+                    select(ReadingWindow.id).where(
+                        col(ReadingWindow.id).in_(windows),
+                        ReadingWindow.status == WindowStatus.ANCHORED,
+                    )
+                )
+            )
+            submissions -= set(
+                session.scalars(
+                    select(ComplianceSubmission.id).where(
+                        col(ComplianceSubmission.id).in_(submissions),
+                        col(ComplianceSubmission.status).in_(
+                            [SubmissionStatus.CONFIRMED, SubmissionStatus.FAILED]
+                        ),
+                    )
+                )
+            )
+        if not (windows or submissions):
+            log.info("caught up with the chain: everything it lost is on it again")
+            self.conditions.clear(CHAIN_ROLLBACK)
