@@ -585,8 +585,10 @@ def main() -> None:
             streams = signed_streams(fleet, range(1, per_device + 1), start=start)
             progress(f"setup: {devices * per_device:,} signed readings from {devices} devices")
             figures |= bridge_throughput(fleet, streams, Path(tmp) / "bridge.db")
-            # The same first readings again, into a database of their own.
-            naive_raws = interleaved(streams)[:naive_sample]
+            # The devices' next readings, into a database of their own (the contract refuses
+            # to anchor a reading twice).
+            after = range(per_device + 1, per_device + 1 + naive_sample // devices)
+            naive_raws = interleaved(signed_streams(fleet, after, start=start))
             naive = naive_throughput(fleet, naive_raws, Path(tmp) / "naive.db")
             recover = recover_per_s(interleaved(streams)[:RECOVER_SAMPLE], domain=fleet.domain)
             batched = batch_verify_per_s(interleaved(streams)[:RECOVER_SAMPLE], domain=fleet.domain)
