@@ -27,6 +27,7 @@ from web3 import Web3
 
 from ledger_client.chain import connect
 from ledger_client.deployment import Deployment
+from ledger_client.errors import ConfigurationError
 from ledger_client.indexer.database import checkpoint, make_engine
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.conditions import Conditions
@@ -160,7 +161,8 @@ class Bridge:
         )
         self.lease = Lease(
             engine,
-            # Stable across restarts: a restarted instance takes its lease back at once.
+            # Stable across restarts: a restarted instance takes its lease back at once (the
+            # lease is held by this process under the name, see `oracle_bridge.lease`).
             holder=settings.instance_name or f"{socket.gethostname()}:{oracle.address}",
             ttl_s=settings.submitter_lease_s,
             clock=clock,
@@ -173,6 +175,7 @@ class Bridge:
             ),
             deployment=deployment,
             log_chunk_blocks=settings.ledger.log_chunk_blocks,
+            conditions=self.health,
         )
         self._threads: list[threading.Thread] = []
 
@@ -221,6 +224,7 @@ class Bridge:
         one (ingest needs none)."""
         if self._threads:
             raise RuntimeError("the bridge is already running")
+        self._claim_lease()
         _COLLECTOR.bridge_started()
         self._stop.clear()
         self._threads = [
@@ -233,6 +237,27 @@ class Bridge:
             )
         for thread in self._threads:
             thread.start()
+
+    def _claim_lease(self) -> None:
+        """Refuse to start beside a live process of the same instance name that holds the
+        submitter lease; else take the lease if it is free (so a namesake started later is
+        refused in turn).
+
+        Raises:
+            ConfigurationError: naming the other process and the setting to change.
+        """
+        namesake = self.lease.namesake()
+        if namesake is not None:
+            raise ConfigurationError(
+                f"another bridge process runs as instance {self.lease.name!r} and holds the"
+                f" submitter lease ({namesake}): stop it, or give this instance a name of its own"
+                " with PROVENANCE_BRIDGE_INSTANCE_NAME (if it ended on another host, its lease"
+                f" expires within {self.lease.ttl_s:g} s)"
+            )
+        try:
+            self.lease.hold()
+        except SQLAlchemyError:
+            log.warning("could not take the submitter lease at start; the submitter retries")
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the threads after their current step (nothing is lost: rows stay pending)."""
