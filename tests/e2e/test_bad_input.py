@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -139,13 +140,6 @@ CASES: dict[str, tuple[Callable[[Scene], bytes], str, str]] = {
         "timestamp in the future",
     ),
     "malformed JSON": (lambda scene: MALFORMED[scene.transport], "malformed", "malformed: "),
-    "oversized message": (
-        lambda scene: with_fields(
-            scene.device.sign(scene.reading(1), domain=scene.domain), padding="x" * 5000
-        ),
-        "oversized",
-        "oversized",
-    ),
 }
 # An HTTP body must be a JSON array, so there the malformed item is JSON but not a reading.
 MALFORMED = {"mqtt": b'{"device": "0x12", "seq": ', "http": b'"a reading"'}
@@ -246,6 +240,29 @@ def test_a_bad_reading_is_dead_lettered_with_its_reason_and_changes_nothing(
     assert c.w3.eth.get_transaction_count(ORACLE.address) == nonce
     assert anchored_windows(c.w3, c.deployment) == anchorings
     assert c.writer().batch(scene.lot).status is BatchStatus.ACTIVE
+
+
+def test_an_oversized_reading_is_dead_lettered_over_mqtt_and_refuses_its_request_over_http(
+    scene,
+):
+    """MQTT cannot answer: the message is dead-lettered (up to the size limit) and
+    acknowledged. HTTP refuses the whole request with 413 and keeps nothing of it."""
+    bridge = scene.bridge
+    raw = with_fields(scene.device.sign(scene.reading(1), domain=scene.domain), padding="x" * 5000)
+    tables, letters = snapshot(bridge.engine), dead_letters(bridge.engine)
+
+    if scene.transport == "mqtt":
+        assert scene.send(raw) == {"status": "rejected", "reason": "oversized"}
+        *_, letter = dead_letters(bridge.engine)
+        assert (letter.reason_code, letter.payload) == ("oversized", raw[:4096])
+        assert len(dead_letters(bridge.engine)) == len(letters) + 1
+    else:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            scene.send(raw)
+        assert refused.value.code == 413
+        assert "over the limit of 4096 bytes a reading" in json.load(refused.value)["detail"]
+        assert len(dead_letters(bridge.engine)) == len(letters)
+    assert snapshot(bridge.engine) == tables
 
 
 @pytest.mark.parametrize("ingress", ["mqtt"], indirect=True)
