@@ -138,17 +138,22 @@ class TransactionSender:
         """
         if not tx_hashes:
             return set()
-        *found, pending = rpc_many(
+        *found, latest, pending = rpc_many(
             self.w3,
             [("eth_getTransactionByHash", [h]) for h in tx_hashes]
-            + [("eth_getTransactionCount", [self.account.address, "pending"])],
+            + [
+                ("eth_getTransactionCount", [self.account.address, "latest"]),
+                ("eth_getTransactionCount", [self.account.address, "pending"]),
+            ],
         )
-        pending_count = int(pending, 16)
+        # The next nonce to mine is never behind a gap (anvil may count it out of "pending"
+        # while it builds a block).
+        executable = max(int(latest, 16) + 1, int(pending, 16))
         return {
             tx_hash
             for tx_hash, tx in zip(tx_hashes, found, strict=True)
             if tx is not None
-            and (tx.get("blockNumber") is not None or int(tx["nonce"], 16) < pending_count)
+            and (tx.get("blockNumber") is not None or int(tx["nonce"], 16) < executable)
         }
 
     def wait(self, tx_hashes: Sequence[str], *, context: str = "") -> list[Receipt]:

@@ -634,8 +634,6 @@ class Submitter:
                 pending,
                 ", below the nonces sent" if nonce_behind else "",
             )
-            # Sent transactions the node no longer holds: their nonces are free again.
-            self.sender.nonces.resync()
         self._head = head
         if went_back or nonce_behind or self._clock() >= self._next_audit:
             self._next_audit = self._clock() + self.audit_interval_s
