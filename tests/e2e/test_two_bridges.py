@@ -4,10 +4,15 @@ anchored once. Both close windows; the one holding the submitter lease anchors a
 
 from __future__ import annotations
 
+import os
 import random
+import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from e2e_factories import (
@@ -15,6 +20,7 @@ from e2e_factories import (
     bridge_progress,
     coverage_problems,
     readings_of,
+    save_deployment,
     steady_readings,
     wait_for,
 )
@@ -22,6 +28,7 @@ from eth_account import Account
 from sqlalchemy import func, select
 
 from ledger_client.deployment import Deployment
+from ledger_client.local_chain import free_port
 from ledger_client.roles import Role
 from oracle_bridge.ingest import IngestResult
 from oracle_bridge.readings import SignedReading
@@ -141,3 +148,50 @@ def test_no_reading_is_lost_when_a_device_s_readings_are_split_across_instances(
     c = cold_chain.consortium
     stored = readings_of(shared.readings)
     assert coverage_problems(anchored_windows(c.w3, shared.deployment), stored) == []
+
+
+def test_a_second_process_with_the_same_identity_is_refused_at_start(cold_chain, anvil, tmp_path):
+    """Default settings on one host give two processes one instance name: the second `provenance
+    bridge run` is refused with a one-line error naming the setting, the first keeps sending."""
+    c = cold_chain.consortium
+    env = {
+        **os.environ,
+        "PROVENANCE_RPC_URL": anvil.rpc_url,
+        "PROVENANCE_STATE_DIR": str(save_deployment(c.deployment, tmp_path / "state")),
+        "PROVENANCE_BRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'bridge.db'}",
+    }
+    env.pop("PROVENANCE_BRIDGE_INSTANCE_NAME", None)
+    command = [str(Path(sys.executable).with_name("provenance")), "bridge", "run", "--no-mqtt"]
+    first = subprocess.Popen(
+        [*command, "--http-port", str(free_port())],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert first.stdout is not None
+        for line in first.stdout:
+            if line.startswith("bridge running"):
+                break
+        else:
+            raise AssertionError("the first bridge did not start")
+        second = subprocess.run(
+            [*command, "--http-port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 1, second.stdout + second.stderr
+        assert "another bridge process runs as instance" in second.stderr
+        assert "PROVENANCE_BRIDGE_INSTANCE_NAME" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert first.poll() is None, "the first bridge stopped"
+    finally:
+        first.send_signal(signal.SIGTERM)
+        try:
+            first.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            first.kill()
+            first.wait()
