@@ -589,8 +589,10 @@ def _expiry(text: str) -> datetime:
 
 
 def _json_file(path: Path, error: type[CredentialError], *, what: str) -> Any:
+    from ledger_client.json_input import loads
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return loads(path.read_bytes())
     except OSError as exc:
         raise error(f"cannot read the {what} file {path}: {exc.strerror}") from None
     except ValueError as exc:
