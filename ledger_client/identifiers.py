@@ -23,6 +23,8 @@ IdentifierKind = Literal["lot", "item"]
 
 GS1_RESOLVER = "https://id.gs1.org"
 MAX_VALUE_LENGTH = 20
+MAX_TEXT_LENGTH = 1_024
+"""Longest text `DigitalLink.parse` reads (a valid one has under 350 characters)."""
 
 # GS1 General Specifications, AI encodable character set 82.
 CSET_82 = frozenset(
@@ -89,7 +91,7 @@ def decode_value(encoded: str, *, name: str = "value") -> str:
         raise InvalidIdentifier(f"{name} {encoded!r} has a '%' not followed by two hex digits")
     try:
         return unquote_to_bytes(encoded).decode("utf-8")
-    except UnicodeDecodeError:
+    except UnicodeError:  # bytes that are not UTF-8, or a lone surrogate in `encoded`
         raise InvalidIdentifier(f"{name} {encoded!r} does not decode to UTF-8 text") from None
 
 
@@ -149,10 +151,16 @@ class DigitalLink:
         the URN itself.
 
         Raises:
-            InvalidIdentifier: with what is wrong, e.g. "GTIN check digit is 3, expected 7".
+            InvalidIdentifier: with what is wrong, e.g. "GTIN check digit is 3, expected 7";
+                text over `MAX_TEXT_LENGTH` characters is refused unread.
         """
         if not isinstance(text, str) or not text:
             raise InvalidIdentifier(f"expected a Digital Link URI, path or EPC URN, got {text!r}")
+        if len(text) > MAX_TEXT_LENGTH:
+            raise InvalidIdentifier(
+                f"{text[:40]!r}… has {len(text)} characters; a Digital Link URI, path or EPC URN "
+                f"has at most {MAX_TEXT_LENGTH}"
+            )
         if text.startswith("/"):
             return cls._from_path(text, text)
         if text[:8].lower() == "urn:epc:":

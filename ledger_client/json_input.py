@@ -103,6 +103,9 @@ def check_text_depth(data: bytes, *, max_depth: int = MAX_DEPTH) -> None:
     marks = marks.replace(b'""', b"")
     if b'"' in marks:
         marks = b"".join(marks.split(b'"')[::2])
+    too_deep = f"it is nested deeper than {max_depth} levels of arrays and objects"
+    if b"[" * (max_depth + 1) in marks:  # the common attack, found in one pass
+        raise InvalidJson(too_deep)
     # Each pass removes the innermost level of every nest, so the passes count the depth.
     # What no pass can remove is `]]..[[..`: brackets never closed add to what is open.
     depth = 0
@@ -114,7 +117,7 @@ def check_text_depth(data: bytes, *, max_depth: int = MAX_DEPTH) -> None:
         marks = inner
         depth += 1
     if depth > max_depth:
-        raise InvalidJson(f"it is nested deeper than {max_depth} levels of arrays and objects")
+        raise InvalidJson(too_deep)
 
 
 def check_depth(value: object, *, max_depth: int = MAX_DEPTH) -> None:

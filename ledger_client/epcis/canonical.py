@@ -14,6 +14,7 @@ import rfc8785
 
 from ledger_client.errors import LedgerError
 from ledger_client.hashing import keccak256
+from ledger_client.json_input import MAX_DEPTH
 
 JsonLdContext = str | Mapping[str, Any] | list[Any]
 """A JSON-LD `@context` value: a URI, an object, or an array of them."""
@@ -25,7 +26,8 @@ _quote: Callable[[str], str] = encode_basestring
 
 class CanonicalizationError(LedgerError):
     """The value has no RFC 8785 form: NaN or infinity, an integer a double would round
-    (e.g. 2**53 + 1), a lone surrogate, or an object key that is not a string."""
+    (e.g. 2**53 + 1), a lone surrogate, or an object key that is not a string; or it is
+    nested deeper than `json_input.MAX_DEPTH` levels, which this system does not accept."""
 
 
 def canonicalize(value: Any) -> bytes:
@@ -41,7 +43,7 @@ def canonicalize(value: Any) -> bytes:
         CanonicalizationError: the value cannot be canonicalised (see the class).
     """
     parts: list[str] = []
-    _encode(value, parts.append)
+    _encode(value, parts.append, 0)
     try:
         return "".join(parts).encode("utf-8")
     except UnicodeEncodeError:
@@ -69,14 +71,15 @@ def event_payload(event: Mapping[str, Any], *, context: JsonLdContext) -> bytes:
     return canonicalize(self_describing(event, context=context))
 
 
-def _encode(value: Any, out: Callable[[str], None]) -> None:
+def _encode(value: Any, out: Callable[[str], None], depth: int) -> None:
     # Exact type checks: subclasses (OrderedDict, IntEnum, ...) go to rfc8785 below.
     kind = type(value)
     if kind is str:
         out(_quote(value))
     elif kind is dict:
-        _encode_object(value, out)
+        _encode_object(value, out, depth + 1)
     elif kind is list:
+        _check_depth(depth + 1)
         if not value:
             out("[]")
             return
@@ -87,7 +90,7 @@ def _encode(value: Any, out: Callable[[str], None]) -> None:
                 first = False
             else:
                 out(",")
-            _encode(element, out)
+            _encode(element, out, depth + 1)
         out("]")
     elif value is None:
         out("null")
@@ -126,7 +129,16 @@ def _encode_large_integer(value: int, out: Callable[[str], None]) -> None:
     out(text)
 
 
-def _encode_object(value: dict[Any, Any], out: Callable[[str], None]) -> None:
+def _check_depth(depth: int) -> None:
+    # Explicit, so deep input is refused the same way whatever the recursion limit.
+    if depth > MAX_DEPTH:
+        raise CanonicalizationError(
+            f"the value is nested deeper than {MAX_DEPTH} levels of arrays and objects"
+        )
+
+
+def _encode_object(value: dict[Any, Any], out: Callable[[str], None], depth: int) -> None:
+    _check_depth(depth)
     if not value:
         out("{}")
         return
@@ -146,7 +158,7 @@ def _encode_object(value: dict[Any, Any], out: Callable[[str], None]) -> None:
             out(",")
         out(_quote(key))
         out(":")
-        _encode(value[key], out)
+        _encode(value[key], out, depth)
     out("}")
 
 

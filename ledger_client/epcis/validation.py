@@ -22,6 +22,7 @@ from referencing.jsonschema import DRAFT7
 
 from ledger_client.epcis.schema import EPCIS_SCHEMA
 from ledger_client.errors import ConfigurationError, LedgerError
+from ledger_client.json_input import InvalidJson, check_depth
 
 OFFICIAL_ROOT_ID = "https://gs1.github.io/EPCIS/JSON-Schema/EPCIS-JSON-Schema.json"
 
@@ -95,8 +96,13 @@ class Validator:
         Raises:
             InvalidEpcisEvent: listing every problem, ordered by JSON path. The
                 official schema's problems at or above a path the project's schema
-                already reported are left out: they restate it less clearly.
+                already reported are left out: they restate it less clearly. Input
+                nested deeper than `json_input.MAX_DEPTH` is refused unchecked.
         """
+        try:
+            check_depth(document_or_event)
+        except InvalidJson as exc:
+            raise InvalidEpcisEvent([("$", str(exc))]) from None
         found = dict.fromkeys(_problems(self._own, document_or_event))
         if self._official is not None:
             explained = {path[:depth] for path, _ in found for depth in range(len(path) + 1)}

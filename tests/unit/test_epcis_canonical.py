@@ -234,3 +234,13 @@ def test_event_hash_known_vector() -> None:
     assert event_hash(b"").hex() == (
         "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
     )
+
+
+def test_values_nested_deeper_than_64_levels_have_no_canonical_form():
+    assert canonicalize(json.loads("[" * 64 + "]" * 64)) == b"[" * 64 + b"]" * 64
+    deep: object = {}
+    for _ in range(100_000):
+        deep = {"k": [deep]}
+    for value in (json.loads("[" * 65 + "]" * 65), deep):
+        with pytest.raises(CanonicalizationError, match="nested deeper than 64 levels"):
+            canonicalize(value)

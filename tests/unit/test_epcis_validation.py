@@ -313,3 +313,15 @@ def test_date_time_format(value: str, valid: bool) -> None:
 )
 def test_uri_format(value: str, valid: bool) -> None:
     assert is_uri(value) is valid
+
+
+def test_a_document_nested_100_000_deep_is_refused_unchecked():
+    extension: object = "x"
+    for _ in range(100_000):
+        extension = [extension]
+    document = _document({**EVENT, "example:deep": extension})
+    with pytest.raises(InvalidEpcisEvent) as refused:
+        Validator().validate(document)
+    assert refused.value.problems == [
+        ("$", "it is nested deeper than 64 levels of arrays and objects")
+    ]

@@ -313,3 +313,22 @@ def test_epc_urn_of_any_company_prefix_length_gives_the_same_link(
     scheme = "class:lgtin" if kind == "lot" else "id:sgtin"
     urn = f"urn:epc:{scheme}:{prefix}.{reference}.{encode_value(value)}"
     assert DigitalLink.parse(urn) == DigitalLink(gtin, kind, value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://id.gs1.org/01/09506000134352/10/A\ud800",
+        "urn:epc:class:lgtin:9506000.013435.\udfff",
+    ],
+)
+def test_a_lone_surrogate_is_an_invalid_identifier(text: str) -> None:
+    with pytest.raises(InvalidIdentifier, match="does not decode to UTF-8 text"):
+        DigitalLink.parse(text)
+
+
+def test_text_over_the_length_limit_is_refused_without_being_echoed() -> None:
+    text = "https://id.gs1.org/01/09506000134352/10/" + "A" * 100_000
+    with pytest.raises(InvalidIdentifier, match="at most 1024") as refused:
+        DigitalLink.parse(text)
+    assert len(str(refused.value)) < 200
