@@ -18,6 +18,7 @@ from credentials.engine import ProofEngine
 from credentials.errors import PresentationRejected
 from credentials.identities import Signer, controls, is_supported_did
 from credentials.types import VC_CONTEXT_V1
+from ledger_client.json_input import InvalidJson, check_depth
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,10 @@ def verify_presentation(
     _require_text(challenge=challenge, domain=domain)
     if not isinstance(presentation, Mapping):
         raise PresentationRejected("a presentation is a JSON object")
+    try:
+        check_depth(presentation)
+    except InvalidJson as exc:
+        raise PresentationRejected(str(exc)) from None
     holder = presentation.get("holder")
     if not is_supported_did(holder):
         raise PresentationRejected(

@@ -19,6 +19,7 @@ from credentials import didkit_adapter
 from credentials.engine import ProofEngine
 from credentials.identities import controls, is_supported_did
 from credentials.types import CredentialType, parse_instant, schema_problems
+from ledger_client.json_input import InvalidJson, check_depth
 
 
 class CheckName(StrEnum):
@@ -104,6 +105,9 @@ def check_proof(credential: object, *, engine: ProofEngine = didkit_adapter) -> 
     name = CheckName.PROOF
     if not isinstance(credential, Mapping):
         return Check.failed(name, "not a JSON object")
+    too_deep = _too_deep(credential)
+    if too_deep:
+        return Check.failed(name, too_deep)
     issuer = credential.get("issuer")
     if not is_supported_did(issuer):
         return Check.failed(
@@ -128,6 +132,9 @@ def check_proof(credential: object, *, engine: ProofEngine = didkit_adapter) -> 
 
 def check_schema(credential: object) -> Check:
     """The credential's shape: envelope, its type's subject schema, cross-field rules."""
+    too_deep = _too_deep(credential)
+    if too_deep:
+        return Check.failed(CheckName.SCHEMA, too_deep)
     problems = schema_problems(credential)
     if problems:
         return Check.failed(CheckName.SCHEMA, "; ".join(problems))
@@ -176,6 +183,15 @@ def in_force_interval(credential: object) -> tuple[datetime, datetime | None] | 
     except ValueError:
         return None
     return start, min(ends, default=None)
+
+
+def _too_deep(credential: object) -> str | None:
+    """Why the credential is refused unchecked (nested too deep to check safely), or None."""
+    try:
+        check_depth(credential)
+    except InvalidJson as exc:
+        return str(exc)
+    return None
 
 
 def _expiry_ends(credential: Mapping[str, Any]) -> list[tuple[str, object]]:

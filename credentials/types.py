@@ -99,8 +99,25 @@ def parse_instant(text: object) -> datetime:
         ValueError: `text` is not one (wrong form or no such date).
     """
     if not isinstance(text, str) or not _INSTANT.fullmatch(text):
-        raise ValueError(f"{text!r} is not a UTC instant of the form YYYY-MM-DDTHH:MM:SSZ")
+        # Named, not quoted, unless short text: the value came from outside, of any size.
+        shown = repr(text) if isinstance(text, str) and len(text) <= 40 else _kind_of(text)
+        raise ValueError(f"{shown} is not a UTC instant of the form YYYY-MM-DDTHH:MM:SSZ")
     return datetime.strptime(text, _INSTANT_FORMAT).replace(tzinfo=UTC)
+
+
+def _kind_of(value: object) -> str:
+    if (
+        value is None
+        or isinstance(value, bool | float)
+        or (isinstance(value, int) and value.bit_length() <= 64)
+    ):
+        return repr(value)
+    if isinstance(value, str):
+        return f"a {len(value)}-character string"
+    return f"a JSON {_JSON_KINDS.get(type(value), type(value).__name__)}"
+
+
+_JSON_KINDS: dict[type, str] = {int: "number", list: "array", dict: "object"}
 
 
 def schema_problems(credential: object) -> list[str]:
