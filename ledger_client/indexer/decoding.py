@@ -7,7 +7,6 @@ dynamic data (strings, arrays) goes through eth_abi.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from eth_abi import decode as abi_decode
 from eth_hash.auto import keccak
 from eth_utils import to_checksum_address
 
+from ledger_client import json_input
 from ledger_client.artifacts import load_artifact
 from ledger_client.hashing import keccak256
 from ledger_client.ledger import BatchKind, BatchStatus, EventKind
@@ -445,8 +445,8 @@ def payload_columns(payload: str | None) -> PayloadColumns:
     if payload is None:
         return PayloadColumns()
     try:
-        document = json.loads(payload)
-    except ValueError:
+        document = json_input.loads(payload)
+    except ValueError:  # InvalidJson: not JSON, or nested too deep to read safely
         return PayloadColumns()
     if not isinstance(document, dict):
         return PayloadColumns()
