@@ -92,16 +92,27 @@ def _auditor_sessions(request: Request) -> AuditorSessions:
 AuditorSessionsDep = Annotated[AuditorSessions, Depends(_auditor_sessions)]
 
 
-def _current_auditor(
-    sessions: AuditorSessionsDep, authorization: Annotated[str | None, Header()] = None
-) -> str:
+def refusal(exc: AuditorRefused) -> HTTPException:
+    """The HTTP answer to a refused authentication."""
+    headers = {"WWW-Authenticate": "Bearer"}
+    if exc.retry_after_s is not None:
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return HTTPException(exc.status, exc.reason, headers=headers)
+
+
+def _bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
     scheme, _, token = (authorization or "").partition(" ")
+    return token if scheme.lower() == "bearer" else None
+
+
+BearerToken = Annotated[str | None, Depends(_bearer_token)]
+
+
+def _current_auditor(sessions: AuditorSessionsDep, token: BearerToken) -> str:
     try:
-        return sessions.auditor(token if scheme.lower() == "bearer" else None)
+        return sessions.auditor(token)
     except AuditorRefused as exc:
-        raise HTTPException(
-            exc.status, exc.reason, headers={"WWW-Authenticate": "Bearer"}
-        ) from None
+        raise refusal(exc) from None
 
 
 CurrentAuditor = Annotated[str, Depends(_current_auditor)]
