@@ -323,6 +323,13 @@ def run(
     except ValidationError as exc:
         raise ConfigurationError(settings_problem(exc)) from None
     bridge = Bridge.from_settings(settings, calibration=calibration_check(settings))
+    try:
+        # Asked of the node, not judged by chain id: any chain may use anvil's.
+        local_anvil = bridge.w3.client_version.lower().startswith("anvil/")
+        domain = settings.auditor_domain(bind=f"{http_host}:{http_port}", local_anvil=local_anvil)
+    except Exception:
+        bridge.close()
+        raise
     source = None
     if mqtt:
         from oracle_bridge.sources.mqtt import MqttSource
@@ -338,8 +345,9 @@ def run(
     api = create_app(
         bridge,
         auditor_sessions=AuditorSessions(
-            domain=settings.api_domain or f"{http_host}:{http_port}",
+            domain=domain,
             is_auditor=auditor_role_holder(bridge.w3, bridge.deployment),
+            session_ttl_s=settings.auditor_session_s,
         ),
         credential_verifier=CredentialVerifier(
             bridge.w3, bridge.deployment, log_chunk_blocks=settings.ledger.log_chunk_blocks

@@ -70,8 +70,11 @@ class BridgeSettings(BaseSettings):
     submitter_lease_s: float = Field(default=10.0, gt=0)
     # Names this instance in the lease (default: host and oracle address).
     instance_name: str = ""
-    # The domain auditors sign their presentations for (default: the HTTP host:port).
+    # The domain auditors sign their presentations for: required unless the chain is a
+    # local anvil (then the HTTP host:port), since it must differ between deployments.
     api_domain: str = ""
+    # How long an auditor session lasts (a logout ends it sooner).
+    auditor_session_s: float = Field(default=900.0, gt=0, le=86_400)
     chain_backoff_min_s: float = Field(default=0.5, gt=0)
     chain_backoff_max_s: float = Field(default=30.0, gt=0)
 
@@ -126,6 +129,22 @@ class BridgeSettings(BaseSettings):
     def mqtt_subscription(self) -> str:
         """The shared subscription bridge instances split the devices' readings over."""
         return f"$share/{self.mqtt_shared_group}/{self.mqtt_topic_prefix}/+"
+
+    def auditor_domain(self, *, bind: str, local_anvil: bool) -> str:
+        """The domain auditors sign their presentations for: PROVENANCE_BRIDGE_API_DOMAIN,
+        or `bind` (the HTTP host:port) when unset and the node is a local anvil.
+
+        Raises:
+            ConfigurationError: unset on any other chain.
+        """
+        if self.api_domain:
+            return self.api_domain
+        if local_anvil:
+            return bind
+        raise ConfigurationError(
+            "PROVENANCE_BRIDGE_API_DOMAIN is not set: set it to the host name auditors reach"
+            " this API at (e.g. audit.example.org); only a local anvil defaults to host:port"
+        )
 
     def require_real_key(self, chain_id: int) -> None:
         """Refuse anvil's published development keys on any chain but anvil's."""
