@@ -11,24 +11,21 @@ files; their passphrase comes from `PROVENANCE_KEYSTORE_PASSPHRASE`. Every comma
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from credentials.errors import CredentialError, InvalidClaims, InvalidCredential
 from ledger_client.errors import ConfigurationError
-from ledger_client.terminal import clear_errors as clear_ledger_errors
-from ledger_client.terminal import console, errors
+from ledger_client.terminal import clear_errors, console, errors
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -44,7 +41,6 @@ credential_app = typer.Typer(
     no_args_is_help=True,
 )
 
-F = TypeVar("F", bound=Callable[..., object])
 _HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 _OUTCOME_STYLE = {"passed": "green", "failed": "red", "not_checked": "yellow"}
 
@@ -59,26 +55,6 @@ KeyOption = Annotated[
         dir_okay=False,
     ),
 ]
-
-
-def clear_errors(command: F) -> F:
-    """`ledger_client.terminal.clear_errors`, for CredentialError too: one red line on
-    stderr, exit status 1, no traceback."""
-
-    @functools.wraps(command)
-    def wrapper(*args: object, **kwargs: object) -> object:
-        try:
-            return command(*args, **kwargs)
-        except CredentialError as exc:
-            errors.print(
-                f"[red]error:[/red] {escape(str(exc))}",
-                highlight=False,
-                soft_wrap=True,
-                emoji=False,
-            )
-            raise typer.Exit(1) from None
-
-    return clear_ledger_errors(wrapper)  # type: ignore[return-value]
 
 
 @credential_app.command("keygen")

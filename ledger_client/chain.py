@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import weakref
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from ledger_client.errors import RpcUnavailable
+from ledger_client.errors import ConfigurationError, RpcUnavailable
 from ledger_client.json_rpc import JsonRpcClient, ca_bundle
 
 # The lean transport of each provider `connect` made (none behind a proxy: web3's then).
@@ -20,8 +21,11 @@ _LEAN: weakref.WeakKeyDictionary[Any, JsonRpcClient] = weakref.WeakKeyDictionary
 def connect(rpc_url: str, *, timeout_s: float = 30.0) -> Web3:
     """A Web3 client for `rpc_url` that has answered `eth_chainId`.
 
-    Raises `RpcUnavailable` with one line naming the URL when the node does not answer.
+    Raises:
+        ConfigurationError: `rpc_url` is not an http(s) URL.
+        RpcUnavailable: the node does not answer (one line naming the URL).
     """
+    _check_node_url(rpc_url)
     session = _session(rpc_url)
     w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}, session=session))
     if not session.proxies:
@@ -36,6 +40,19 @@ def connect(rpc_url: str, *, timeout_s: float = 30.0) -> Web3:
             "start one with `provenance chain` or set PROVENANCE_RPC_URL"
         ) from exc
     return w3
+
+
+def _check_node_url(rpc_url: str) -> None:
+    try:
+        parts = urlsplit(rpc_url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"PROVENANCE_RPC_URL {rpc_url!r} is not an http(s) URL of a node; "
+            "set it to one, e.g. http://127.0.0.1:8545"
+        )
 
 
 def _session(rpc_url: str) -> requests.Session:

@@ -13,10 +13,11 @@ import typer
 
 from credentials.cli import credential_app
 from ledger_client.config import LedgerSettings
-from ledger_client.terminal import clear_errors, console
+from ledger_client.terminal import OneLineUsageErrors, clear_errors, console, log_to_stderr
 from oracle_bridge.cli import bridge_app, device_app
 
 app = typer.Typer(
+    cls=OneLineUsageErrors,
     help="Provenance Ledger: lifecycle, compliance and credentials on a PoA chain.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -31,8 +32,10 @@ app.add_typer(credential_app, name="credential")
 @app.command()
 @clear_errors
 def chain(
-    port: Annotated[int, typer.Option(help="JSON-RPC port")] = 8545,
-    block_time: Annotated[float, typer.Option(help="Seconds per block (0: one block per tx)")] = 0,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="JSON-RPC port")] = 8545,
+    block_time: Annotated[
+        float, typer.Option(min=0, max=3600, help="Seconds per block (0: one block per tx)")
+    ] = 0,
     state: Annotated[
         Path | None, typer.Option(help="Load the chain from / dump it to this file")
     ] = None,
@@ -136,7 +139,9 @@ def index_rebuild() -> None:
 @clear_errors
 def index_run(
     follow: Annotated[bool, typer.Option(help="Keep indexing new blocks until Ctrl-C")] = False,
-    poll: Annotated[float, typer.Option(help="Seconds between polls with --follow")] = 1.0,
+    poll: Annotated[
+        float, typer.Option(min=0.01, max=3600, help="Seconds between polls with --follow")
+    ] = 1.0,
 ) -> None:
     """Index new blocks into the read model, from its checkpoint."""
     from ledger_client.indexer.indexer import Indexer
@@ -156,6 +161,7 @@ def index_run(
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    log_to_stderr()
     console.print("following the chain; Ctrl-C stops")
     try:
         indexer.follow(poll_s=poll, stop_event=stop)

@@ -40,9 +40,33 @@ class Deployment:
         if not path.exists():
             raise DeploymentError(f"no deployment record at {path}: run `provenance deploy` first")
         try:
-            return cls(**json.loads(path.read_text()))
+            deployment = cls(**json.loads(path.read_text()))
         except (ValueError, TypeError) as exc:
             raise DeploymentError(f"the deployment record {path} is malformed: {exc}") from exc
+        except OSError as exc:
+            raise DeploymentError(
+                f"cannot read the deployment record {path}: {exc.strerror}"
+            ) from None
+        problem = deployment._problem()
+        if problem:
+            raise DeploymentError(
+                f"the deployment record {path} is malformed: {problem}; "
+                "run `provenance deploy` again"
+            )
+        return deployment
+
+    def _problem(self) -> str | None:
+        """What makes this record unusable (a field of the wrong type), or None."""
+        for name in ("chain_id", "deploy_block"):
+            value = getattr(self, name)
+            if type(value) is not int or value < 0:
+                return f"{name} is {value!r}, not a non-negative integer"
+        if not isinstance(self.addresses, dict):
+            return f"addresses is {type(self.addresses).__name__}, not an object"
+        for contract, address in self.addresses.items():
+            if not isinstance(address, str) or not Web3.is_address(address):
+                return f"the address of {contract} is {address!r}, not an account address"
+        return None
 
     def check_chain(self, w3: Web3) -> None:
         """Refuse a node of another chain, or one on which the contracts are missing."""

@@ -1,14 +1,26 @@
-"""Terminal output shared by every `provenance` command group: consoles and one-line errors."""
+"""Terminal output shared by every `provenance` command group: consoles, one-line errors, and
+the log format of long-running commands."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
-from typing import TypeVar
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+# typer 0.29 parses with its own copy of click; its usage errors are these classes.
+from typer._click.core import Context
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperGroup
+
+from credentials.errors import CredentialError
 from ledger_client.errors import LedgerError
 from oracle_bridge.errors import BridgeError
 
@@ -17,16 +29,136 @@ errors = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., object])
 
 
+def fail(problem: str) -> NoReturn:
+    """Print `problem` as one red line on stderr and end the command with exit status 1."""
+    line = " ".join(problem.split())
+    errors.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True, emoji=False)
+    raise typer.Exit(1)
+
+
 def clear_errors(command: F) -> F:
-    """Turn every LedgerError or BridgeError into one red line on stderr and exit status 1,
-    no traceback."""
+    """Turn every refusal a command can meet into one line on stderr and exit status 1, no
+    traceback: the packages' errors (`LedgerError`, `BridgeError`, `CredentialError`), bad
+    settings, and the infrastructure's (database, node, files). Anything else is a bug and
+    keeps its traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: object, **kwargs: object) -> object:
         try:
             return command(*args, **kwargs)
-        except (LedgerError, BridgeError) as exc:
-            errors.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+        except Exception as exc:
+            problem = problem_of(exc)
+            if problem is None:
+                raise
+            fail(problem)
 
     return wrapper  # type: ignore[return-value]
+
+
+def problem_of(exc: BaseException) -> str | None:
+    """What went wrong, in one line fit for an operator; None for an unexpected error (a bug)."""
+    if isinstance(exc, LedgerError | BridgeError | CredentialError):
+        return str(exc)
+    # Imported here: only a failing command pays for them.
+    import requests
+    from pydantic import ValidationError
+    from sqlalchemy.exc import SQLAlchemyError
+    from web3.exceptions import Web3Exception
+
+    if isinstance(exc, ValidationError):
+        return _invalid_input(exc)
+    if isinstance(exc, SQLAlchemyError):
+        return _database_problem(exc)
+    if isinstance(exc, requests.RequestException):
+        return (
+            f"the Ethereum node stopped answering ({type(exc).__name__}: {_first_line(exc)}); "
+            "check that it runs at PROVENANCE_RPC_URL and try again"
+        )
+    if isinstance(exc, Web3Exception):
+        return f"the Ethereum node refused a request: {_first_line(exc)}"
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename is not None else ""
+        return f"cannot use{where}: {exc.strerror or exc}"
+    return None
+
+
+def _invalid_input(exc: Any) -> str:
+    if str(exc.title).endswith("Settings"):
+        from oracle_bridge.config import settings_problem
+
+        return settings_problem(exc)
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{exc.title} {where}: {first['msg']}"
+
+
+def _database_problem(exc: Any) -> str:
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    if isinstance(exc, ArgumentError):
+        return (
+            f"the database URL is not usable ({_first_line(exc)}); set it to sqlite:///path or "
+            "postgresql://user@host/db"
+        )
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return (
+        f"the database failed: {_first_line(cause)} ({type(cause).__name__}); check its URL "
+        "(PROVENANCE_DATABASE_URL, PROVENANCE_BRIDGE_DATABASE_URL) and that it is up and intact"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+class OneLineUsageErrors(TyperGroup):
+    """The root command group: a wrong option or argument is one line on stderr and exit
+    status 1, like every other refusal, not a usage box."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: Context | None = None,
+        **extra: Any,
+    ) -> Context:
+        with _one_line_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise
+    except UsageError as exc:
+        command = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        fail(exc.format_message() + command)
+
+
+class _UtcIsoFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def log_to_stderr(level: int = logging.INFO) -> None:
+    """Send every logger's records to stderr, each line starting with its ISO-8601 UTC time
+    (`2026-01-31T12:00:00.123Z INFO oracle_bridge.bridge: ...`): the one logging setup of the
+    long-running commands."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_UtcIsoFormatter(LOG_FORMAT))
+    root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
