@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
+import math
 import os
 import signal
 import socket
 import time
-from collections import Counter
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 from pydantic import ValidationError
 
 from ledger_client.errors import ConfigurationError, DeploymentError
 from ledger_client.identifiers import DigitalLink, InvalidIdentifier
-from ledger_client.terminal import clear_errors, console
+from ledger_client.terminal import clear_errors, console, log_to_stderr
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.errors import BrokerUnavailable, InvalidDeviceKey
+from oracle_bridge.errors import (
+    BrokerUnavailable,
+    DeliveryFailed,
+    InvalidDeviceKey,
+    MalformedReading,
+)
 from oracle_bridge.readings import ReadingDomain
 from oracle_bridge.simulator import Profile
 
@@ -36,6 +41,12 @@ class Transport(StrEnum):
 
 ANVIL_CHAIN_ID = 31337
 HTTP_BATCH_SIZE = 100
+# The options that set each reading field the simulator makes, for refusals that name them.
+FIELD_OPTIONS = {
+    "seq": "--start-seq or --count",
+    "timestamp": "--count, --interval, --event-seconds or --start-time",
+    "tempMilliC": "--event-temp",
+}
 # The event of each profile when not given: an excursion of 12 °C for 45 min, a 2 h data
 # gap, one reading at 30 °C (each breaks the RULES.md example rule of 2-8 °C, 30 min, 1 h).
 EVENT_DEFAULTS: dict[Profile, tuple[float, int]] = {
@@ -184,7 +195,7 @@ def simulate(
     transport: Annotated[Transport, typer.Option(help="How readings travel")] = Transport.HTTP,
     url: Annotated[str, typer.Option(help="Bridge base URL (http)")] = "http://127.0.0.1:8000",
     host: Annotated[str, typer.Option(help="MQTT broker host (mqtt)")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="MQTT broker port (mqtt)")] = 1883,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="MQTT broker port (mqtt)")] = 1883,
     topic_prefix: Annotated[
         str, typer.Option(help="MQTT topic prefix (mqtt)")
     ] = "provenance/readings",
@@ -199,8 +210,16 @@ def simulate(
         float | None, typer.Option(min=0.001, help="Readings per second (default: no pause)")
     ] = None,
 ) -> None:
-    """Sign a profile's readings with a device key and stream them to the bridge."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    """Sign a profile's readings with a device key and stream them to the bridge, each batch
+    signed as it is sent (any --count takes the same memory)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from oracle_bridge.simulator import (
         HttpReadingSender,
@@ -212,25 +231,37 @@ def simulate(
 
     if (key is None) == (key_hex is None):
         raise ConfigurationError("pass exactly one of --key KEYFILE and --key-hex HEX")
-    if transport is Transport.HTTP and not url.startswith(("http://", "https://")):
-        raise ConfigurationError(f"--url must start with http:// or https://, got {url!r}")
+    if transport is Transport.HTTP:
+        _check_bridge_url(url)
+    if event_temp is not None and not math.isfinite(event_temp):
+        raise ConfigurationError(f"--event-temp must be a finite number of °C, got {event_temp}")
     device = read_key_file(key) if key is not None else _key_from_hex(key_hex or "")
     batch_id = parse_batch_id(lot)
     domain = _domain(chain_id, contract)
     default_temp, default_seconds = EVENT_DEFAULTS[profile]
-    readings = simulated_readings(
-        device=device.address,
-        batch_id=batch_id,
-        profile=profile,
-        count=count,
-        interval_s=interval,
-        first_seq=start_seq,
-        end_timestamp=int(time.time()),
-        start_timestamp=start_time,
-        event_temp_milli_c=round((event_temp if event_temp is not None else default_temp) * 1000),
-        event_seconds=event_seconds if event_seconds is not None else default_seconds,
-    )
-    signed = [device.sign(reading, domain=domain) for reading in readings]
+    try:
+        readings = simulated_readings(
+            device=device.address,
+            batch_id=batch_id,
+            profile=profile,
+            count=count,
+            interval_s=interval,
+            first_seq=start_seq,
+            end_timestamp=int(time.time()),
+            start_timestamp=start_time,
+            event_temp_milli_c=round(
+                (event_temp if event_temp is not None else default_temp) * 1000
+            ),
+            event_seconds=event_seconds if event_seconds is not None else default_seconds,
+        )
+    except MalformedReading as exc:
+        raise ConfigurationError(
+            f"these options make a reading whose {exc.field} {exc.problem}; change "
+            f"{FIELD_OPTIONS.get(exc.field, 'them')}"
+        ) from None
+    first, last = readings.first, readings.last
+    assert first is not None and last is not None, "--count is at least 1"
+    signed = (device.sign(reading, domain=domain) for reading in readings)
 
     with contextlib.ExitStack() as connection:
         sender: ReadingSender
@@ -245,29 +276,50 @@ def simulate(
             TextColumn(f"{profile} → {transport}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
             console=console,
         ) as progress:
-            task = progress.add_task("sending", total=len(signed))
-            outcomes = send_readings(
-                signed,
-                sender,
-                batch_size=batch_size,
-                rate=rate,
-                on_sent=lambda sent: progress.advance(task, sent),
-            )
+            task = progress.add_task("sending", total=readings.count)
+            try:
+                report = send_readings(
+                    signed,
+                    sender,
+                    batch_size=batch_size,
+                    rate=rate,
+                    on_sent=lambda sent: progress.advance(task, sent),
+                )
+            except DeliveryFailed as exc:
+                done = int(progress.tasks[0].completed)
+                if not done:
+                    raise
+                raise DeliveryFailed(
+                    f"{exc} (after {done:,} of {readings.count:,} readings were sent)"
+                ) from None
 
-    counts = Counter(outcome.status for outcome in outcomes)
-    summary = ", ".join(f"{number} {status}" for status, number in counts.items())
+    summary = ", ".join(f"{number:,} {status}" for status, number in report.statuses.items())
     console.print(
-        f"{len(signed)} readings of {device.address} (seq {start_seq}–{readings[-1].seq}, "
-        f"time {readings[0].timestamp}–{readings[-1].timestamp}) for batch 0x{batch_id.hex()}: "
-        f"{summary}",
+        f"{readings.count:,} readings of {device.address} (seq {first.seq}–{last.seq}, "
+        f"time {first.timestamp}–{last.timestamp}) for batch 0x{batch_id.hex()}: {summary}",
         highlight=False,
         soft_wrap=True,
     )
-    rejected = [outcome.reason for outcome in outcomes if outcome.status == "rejected"]
-    if rejected:
-        console.print(f"[yellow]first rejection:[/yellow] {rejected[0]}", highlight=False)
+    if report.first_rejection is not None:
+        console.print(
+            f"[yellow]first rejection:[/yellow] {report.first_rejection}", highlight=False
+        )
+
+
+def _check_bridge_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise ConfigurationError(f"--url must start with http:// or https://, got {url!r}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as exc:
+        raise ConfigurationError(f"--url {url!r} is not a valid URL: {exc}") from None
+    if not parts.hostname:
+        raise ConfigurationError(f"--url {url!r} names no host; e.g. http://127.0.0.1:8000")
 
 
 def _key_from_hex(key_hex: str) -> DeviceKey:
@@ -294,7 +346,7 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 @clear_errors
 def run(
     http_host: Annotated[str, typer.Option(help="Address the HTTP API listens on")] = "127.0.0.1",
-    http_port: Annotated[int, typer.Option(help="Port of the HTTP API")] = 8000,
+    http_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the HTTP API")] = 8000,
     mqtt: Annotated[bool, typer.Option(help="Also take readings from the MQTT broker")] = True,
     mqtt_client_id: Annotated[
         str | None,
@@ -317,7 +369,7 @@ def run(
     from oracle_bridge.bridge import Bridge
     from oracle_bridge.config import BridgeSettings, settings_problem
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    log_to_stderr()
     try:
         settings = BridgeSettings()
     except ValidationError as exc:
@@ -353,7 +405,8 @@ def run(
             bridge.w3, bridge.deployment, log_chunk_blocks=settings.ledger.log_chunk_blocks
         ),
     )
-    server = uvicorn.Server(uvicorn.Config(api, log_level="info"))
+    # No logging config of uvicorn's own: its records go through `log_to_stderr`'s format.
+    server = uvicorn.Server(uvicorn.Config(api, log_level="info", log_config=None))
     # uvicorn re-raises the signal that stopped it: let SIGTERM end here, through `finally`.
     signal.signal(signal.SIGTERM, lambda *_: None)
     bridge.start()

@@ -1,7 +1,8 @@
 """The device side: a sensor's key that signs readings, and reading streams for the simulator.
 
 Real gateways use `DeviceKey` as-is; `ReadingProfile` produces the reading patterns the
-cold-chain rule reacts to (steady, excursion, data gap, hard limit).
+cold-chain rule reacts to (steady, excursion, data gap, hard limit) as `ReadingStream`s, which
+make each reading only when it is asked for.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class DeviceKey:
 class ReadingProfile:
     """How a simulated device reports: stream start, reporting interval, normal conditions.
 
-    Every generator yields contiguous seqs from `first_seq`, the first reading at
+    Every pattern yields contiguous seqs from `first_seq`, the first reading at
     `start_timestamp` and the next ones `interval_seconds` apart unless the pattern says
     otherwise; `temp_milli_c` is the in-range temperature.
     """
@@ -104,56 +105,120 @@ class ReadingProfile:
         if self.interval_seconds <= 0:
             raise ValueError(f"interval must be positive, got {self.interval_seconds}")
 
-    def steady(self, count: int) -> Iterator[Reading]:
+    def steady(self, count: int) -> ReadingStream:
         """`count` in-range readings."""
-        return self._stream(self._in_range(count))
+        return ReadingStream(self, [self._in_range(count)])
 
     def excursion(
         self, *, temp_milli_c: int, duration_seconds: int, before: int = 1, after: int = 1
-    ) -> Iterator[Reading]:
+    ) -> ReadingStream:
         """`before` in-range readings, out-of-range readings whose last is exactly
         `duration_seconds` after the first (the excursion length the rule measures), then
         `after` in-range readings."""
         if duration_seconds < 0:
             raise ValueError(f"duration must not be negative, got {duration_seconds}")
-        steps = [(self.interval_seconds, temp_milli_c)]
-        covered = 0
-        while covered < duration_seconds:
-            step = min(self.interval_seconds, duration_seconds - covered)
-            steps.append((step, temp_milli_c))
-            covered += step
-        return self._stream([*self._in_range(before), *steps, *self._in_range(after)])
+        whole_steps, last_step = divmod(duration_seconds, self.interval_seconds)
+        return ReadingStream(
+            self,
+            [
+                self._in_range(before),
+                ReadingRun(1, self.interval_seconds, temp_milli_c),
+                ReadingRun(whole_steps, self.interval_seconds, temp_milli_c),
+                ReadingRun(1 if last_step else 0, last_step, temp_milli_c),
+                self._in_range(after),
+            ],
+        )
 
-    def data_gap(self, *, gap_seconds: int, before: int = 1, after: int = 1) -> Iterator[Reading]:
+    def data_gap(self, *, gap_seconds: int, before: int = 1, after: int = 1) -> ReadingStream:
         """`before` in-range readings, then silence: the next reading (the next seq) comes
         `gap_seconds` after the previous one, followed by `after - 1` more."""
         if before < 1 or after < 1:
             raise ValueError("a data gap needs a reading before it and one after it")
-        steps = [*self._in_range(before), (gap_seconds, self.temp_milli_c)]
-        return self._stream([*steps, *self._in_range(after - 1)])
+        return ReadingStream(
+            self,
+            [
+                self._in_range(before),
+                ReadingRun(1, gap_seconds, self.temp_milli_c),
+                self._in_range(after - 1),
+            ],
+        )
 
-    def hard_limit(
-        self, *, temp_milli_c: int, before: int = 1, after: int = 1
-    ) -> Iterator[Reading]:
+    def hard_limit(self, *, temp_milli_c: int, before: int = 1, after: int = 1) -> ReadingStream:
         """`before` in-range readings, one reading at `temp_milli_c`, `after` in-range ones."""
-        steps = [*self._in_range(before), (self.interval_seconds, temp_milli_c)]
-        return self._stream([*steps, *self._in_range(after)])
+        return ReadingStream(
+            self,
+            [
+                self._in_range(before),
+                ReadingRun(1, self.interval_seconds, temp_milli_c),
+                self._in_range(after),
+            ],
+        )
 
-    def _in_range(self, count: int) -> list[tuple[int, int]]:
-        return [(self.interval_seconds, self.temp_milli_c)] * count
+    def _in_range(self, count: int) -> ReadingRun:
+        return ReadingRun(count, self.interval_seconds, self.temp_milli_c)
 
-    def _stream(self, steps: Iterable[tuple[int, int]]) -> Iterator[Reading]:
-        """Readings from (seconds after the previous reading, temperature) steps; the first
-        step's delay is ignored: the stream starts at `start_timestamp`."""
-        timestamp = self.start_timestamp
-        for index, (delay, temp_milli_c) in enumerate(steps):
-            if index:
-                timestamp += delay
-            yield Reading(
-                device=self.device,
-                batch_id=self.batch_id,
-                seq=self.first_seq + index,
-                timestamp=timestamp,
-                temp_milli_c=temp_milli_c,
-                humidity_permille=self.humidity_permille,
-            )
+
+@dataclass(frozen=True, slots=True)
+class ReadingRun:
+    """`count` readings at `temp_milli_c`, each `delay_seconds` after the one before it."""
+
+    count: int
+    delay_seconds: int
+    temp_milli_c: int
+
+
+class ReadingStream(Iterable[Reading]):
+    """A pattern's readings, made one at a time as they are iterated: a stream of any length
+    takes the same memory. How many there are and the first and last are known up front.
+
+    Raises:
+        MalformedReading: at construction, if any reading would be out of range (checking the
+            first and last of each run is enough: seqs and timestamps only grow).
+    """
+
+    __slots__ = ("_profile", "_runs", "count", "first", "last")
+
+    def __init__(self, profile: ReadingProfile, runs: Iterable[ReadingRun]) -> None:
+        self._profile = profile
+        self._runs = tuple(run for run in runs if run.count > 0)
+        self.count = sum(run.count for run in self._runs)
+        ends = []
+        seq, timestamp = profile.first_seq, profile.start_timestamp
+        for index, run in enumerate(self._runs):
+            first_timestamp = timestamp + (run.delay_seconds if index else 0)
+            timestamp = first_timestamp + run.delay_seconds * (run.count - 1)
+            ends.append(self._reading(seq, first_timestamp, run.temp_milli_c))
+            ends.append(self._reading(seq + run.count - 1, timestamp, run.temp_milli_c))
+            seq += run.count
+        self.first: Reading | None = ends[0] if ends else None
+        self.last: Reading | None = ends[-1] if ends else None
+
+    @property
+    def span_seconds(self) -> int:
+        """Seconds from the first reading to the last (0 for an empty stream)."""
+        if self.first is None or self.last is None:
+            return 0
+        return self.last.timestamp - self.first.timestamp
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Reading]:
+        seq, timestamp = self._profile.first_seq, self._profile.start_timestamp
+        for index, run in enumerate(self._runs):
+            for repeat in range(run.count):
+                if index or repeat:
+                    timestamp += run.delay_seconds
+                yield self._reading(seq, timestamp, run.temp_milli_c)
+                seq += 1
+
+    def _reading(self, seq: int, timestamp: int, temp_milli_c: int) -> Reading:
+        profile = self._profile
+        return Reading(
+            device=profile.device,
+            batch_id=profile.batch_id,
+            seq=seq,
+            timestamp=timestamp,
+            temp_milli_c=temp_milli_c,
+            humidity_permille=profile.humidity_permille,
+        )

@@ -1,23 +1,27 @@
 """The device simulator: a profile's readings, signed and sent to the bridge over HTTP or MQTT.
 
-`simulated_readings` builds the stream (ending now: devices never report the future),
-`send_readings` paces it through a `ReadingSender`, one adapter per transport.
+`simulated_readings` describes the stream (ending now: devices never report the future) and
+makes each reading only when it is asked for; `send_readings` pulls it one batch at a time,
+paced, through a `ReadingSender` (one adapter per transport), so a run of any length takes
+the same memory.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from oracle_bridge.device import ReadingProfile
+from oracle_bridge.device import ReadingProfile, ReadingStream
 from oracle_bridge.errors import DeliveryFailed
-from oracle_bridge.readings import Reading, SignedReading, to_json
+from oracle_bridge.readings import SignedReading, to_json
 from oracle_bridge.sources import reading_topic
 
 
@@ -42,16 +46,20 @@ def simulated_readings(
     event_temp_milli_c: int,
     event_seconds: int,
     start_timestamp: int | None = None,
-) -> list[Reading]:
+) -> ReadingStream:
     """`profile`'s readings of `device`: the first at `start_timestamp` if given, else timed so
     that the last is at `end_timestamp`.
 
     `count` in-range readings (`steady`), or `count` in-range readings, the event, then one
     in-range reading: an excursion at `event_temp_milli_c` lasting `event_seconds`, a data gap
     of `event_seconds`, or one reading at the hard limit `event_temp_milli_c`.
+
+    Raises:
+        MalformedReading: some reading would be out of its field's range (e.g. a stream that
+            long, ending now, would start before 1970).
     """
 
-    def stream(start: int) -> Iterator[Reading]:
+    def stream(start: int) -> ReadingStream:
         readings = ReadingProfile(
             device=device,
             batch_id=batch_id,
@@ -70,9 +78,8 @@ def simulated_readings(
         return readings.hard_limit(temp_milli_c=event_temp_milli_c, before=count)
 
     if start_timestamp is not None:
-        return list(stream(start_timestamp))
-    draft = list(stream(0))
-    return list(stream(end_timestamp - draft[-1].timestamp))
+        return stream(start_timestamp)
+    return stream(end_timestamp - stream(0).span_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,8 +160,27 @@ class Publisher(Protocol):
         ...
 
 
+@dataclass
+class SendReport:
+    """What the bridge (or broker) said of the readings sent: how many had each status, and
+    the reason of the first rejection."""
+
+    statuses: Counter[str] = field(default_factory=Counter)
+    first_rejection: str | None = None
+
+    @property
+    def sent(self) -> int:
+        return self.statuses.total()
+
+    def add(self, outcomes: Iterable[SendOutcome]) -> None:
+        for outcome in outcomes:
+            self.statuses[outcome.status] += 1
+            if outcome.status == "rejected" and self.first_rejection is None:
+                self.first_rejection = outcome.reason
+
+
 def send_readings(
-    readings: Sequence[SignedReading],
+    readings: Iterable[SignedReading],
     sender: ReadingSender,
     *,
     batch_size: int,
@@ -162,21 +188,25 @@ def send_readings(
     on_sent: Callable[[int], None] = lambda _: None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-) -> list[SendOutcome]:
-    """Send `readings` in batches of `batch_size`, or one by one at `rate` readings per second.
+) -> SendReport:
+    """Send `readings` in batches of `batch_size`, or one by one at `rate` readings per second,
+    taking each batch from `readings` only when it is its turn (a lazy stream stays lazy).
 
     `on_sent(n)` is called after each delivered batch of `n` readings (for progress bars).
+
+    Raises:
+        DeliveryFailed: a batch was not delivered; the ones before it were.
     """
     if rate is not None:
         batch_size = 1
-    outcomes: list[SendOutcome] = []
+    report = SendReport()
+    pending = iter(readings)
     started = clock()
-    for start in range(0, len(readings), batch_size):
+    while batch := list(itertools.islice(pending, batch_size)):
         if rate is not None:
-            delay = started + start / rate - clock()
+            delay = started + report.sent / rate - clock()
             if delay > 0:
                 sleep(delay)
-        batch = readings[start : start + batch_size]
-        outcomes += sender.send(batch)
+        report.add(sender.send(batch))
         on_sent(len(batch))
-    return outcomes
+    return report

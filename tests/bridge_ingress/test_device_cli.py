@@ -20,7 +20,8 @@ from ledger_client.cli import app
 from ledger_client.deployment import Deployment
 from ledger_client.identifiers import DigitalLink
 from ledger_client.local_chain import free_port
-from oracle_bridge.device import DeviceKey
+from oracle_bridge.device import DeviceKey, ReadingProfile
+from oracle_bridge.readings import ReadingDomain, SignedReading, to_json
 
 LOT = "https://id.gs1.org/01/09506000134352/10/LOT-7"
 DOMAIN_OPTIONS = ["--chain-id", "31337", "--contract", DOMAIN.verifying_contract]
@@ -211,6 +212,32 @@ def test_simulate_over_mqtt_reaches_a_bridge_subscriber(mqtt_sources, broker, to
          "error: no bridge answers at http://127.0.0.1:{port} ("),
         (["--key-hex", KEY_HEX, "--transport", "mqtt", "--port", "{port}"],
          "error: no MQTT broker answers at 127.0.0.1:{port} ("),
+        (["--key-hex", KEY_HEX, "--profile", "excursion", "--event-temp", "nan"],
+         "error: --event-temp must be a finite number of °C, got nan"),
+        (["--key-hex", KEY_HEX, "--profile", "hard-limit", "--event-temp", "inf"],
+         "error: --event-temp must be a finite number of °C, got inf"),
+        (["--key-hex", KEY_HEX, "--profile", "excursion", "--event-temp", "-inf"],
+         "error: --event-temp must be a finite number of °C, got -inf"),
+        (["--key-hex", KEY_HEX, "--profile", "hard-limit", "--event-temp", "1e10"],
+         "error: these options make a reading whose tempMilliC 10000000000000 is outside"),
+        (["--key-hex", KEY_HEX, "--count", "0"], "error: Invalid value for '--count': "),
+        (["--key-hex", KEY_HEX, "--count", "-5"], "error: Invalid value for '--count': "),
+        (["--key-hex", KEY_HEX, "--interval", "-1"], "error: Invalid value for '--interval': "),
+        (["--key-hex", KEY_HEX, "--rate", "nan"], "error: Invalid value for '--rate': "),
+        (["--key-hex", KEY_HEX, "--count", "many"], "error: Invalid value for '--count': "),
+        (["--key-hex", KEY_HEX, "--count", "50000000"],
+         "error: these options make a reading whose timestamp -"),
+        (["--key-hex", KEY_HEX, "--start-seq", str(2**64 - 1), "--count", "3"],
+         "error: these options make a reading whose seq 18446744073709551617 is outside"),
+        (["--key-hex", KEY_HEX, "--start-time", str(2**70)],
+         "error: these options make a reading whose timestamp 1180591620717411303424 is"),
+        (["--key-hex", KEY_HEX, "--url", "http://127.0.0.1:notaport"],
+         "error: --url 'http://127.0.0.1:notaport' is not a valid URL: Port"),
+        (["--key-hex", KEY_HEX, "--url", "http://[::1"],
+         "error: --url 'http://[::1' is not a valid URL: Invalid IPv6 URL"),
+        (["--key-hex", KEY_HEX, "--url", "http://"], "error: --url 'http://' names no host"),
+        (["--key-hex", KEY_HEX, "--transport", "mqtt", "--port", "99999"],
+         "error: Invalid value for '--port': "),
     ],
 )  # fmt: skip
 def test_simulate_errors_are_one_clear_line(options, message, tmp_path):
@@ -235,3 +262,46 @@ def test_simulate_without_a_domain_or_deployment_record_says_what_to_pass(tmp_pa
     result = invoke("device", "simulate", "--key-hex", KEY_HEX, "--lot", LOT)
     assert result.exit_code == 1
     assert "run `provenance deploy` first (or pass --chain-id and --contract)" in result.stderr
+
+
+@pytest.mark.unit
+def test_simulate_signs_each_batch_as_it_sends_it(monkeypatch, tmp_path):
+    signed = [0]
+    real_sign = DeviceKey.sign
+
+    def counting_sign(self: DeviceKey, reading, *, domain: ReadingDomain) -> SignedReading:  # noqa: ANN001
+        signed[0] += 1
+        assert signed[0] <= 1_000, "readings were signed before the first one was sent"
+        return real_sign(self, reading, domain=domain)
+
+    monkeypatch.setattr(DeviceKey, "sign", counting_sign)
+    url = f"http://127.0.0.1:{free_port()}"
+
+    result = invoke(
+        "device", "simulate", "--key-hex", KEY_HEX, "--lot", LOT, "--count", "50000000",
+        "--interval", "1", "--url", url, *DOMAIN_OPTIONS,
+    )  # fmt: skip
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: no bridge answers at {url} ("), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert signed[0] == 100, "one HTTP batch signed, no more"
+
+
+def test_simulate_says_how_far_it_got_when_the_bridge_fails_midway(http_bridge):
+    start = 1_700_000_000
+    profile = ReadingProfile(
+        device=KEY.address, batch_id=DigitalLink.parse(LOT).batch_id, start_timestamp=start
+    )
+    reading_150 = list(profile.steady(150))[-1]
+    http_bridge.ingestor.poison.add(to_json(KEY.sign(reading_150, domain=DOMAIN)).encode())
+
+    result = invoke(
+        "device", "simulate", "--key-hex", KEY_HEX, "--lot", LOT, "--count", "250",
+        "--start-time", str(start), "--url", http_bridge.url, *DOMAIN_OPTIONS,
+    )  # fmt: skip
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: the bridge at {http_bridge.url} answered HTTP 500")
+    assert result.stderr.endswith("(after 100 of 250 readings were sent)\n"), result.stderr
+    assert len(http_bridge.ingestor.stored) == 100
