@@ -120,7 +120,10 @@ def issue(
     ] = None,
     suspends_with_lot: Annotated[
         str | None,
-        typer.Option(help="Lot URI (or 0x batch id): SUSPENDED while it is quarantined"),
+        typer.Option(
+            help="Lot URI (or 0x batch id): SUSPENDED while it is quarantined "
+            "(a FitForUse always is, with its own lot)"
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Write the signed credential here (default: stdout)")
@@ -369,8 +372,9 @@ def trust(
 ) -> None:
     """Put an issuer on the trust list of one credential type from now on, or take it off.
 
-    The governor's act, signed with PROVENANCE_PRIVATE_KEY. The list keeps its history: a
-    credential is judged by the list as it stood at its issuanceDate.
+    The governor's act, signed with PROVENANCE_PRIVATE_KEY. Only a listed issuer anchors
+    credentials of the type; the list keeps its history, and a credential is judged by the
+    list as it stood when it was anchored.
     """
     from credentials.registry import CredentialRegistryClient
     from credentials.types import credential_type

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import didkit
 
 from credentials.engine import Jwk, ProofVerification
-from credentials.errors import ProofEngineError, UnresolvableDid
+from credentials.errors import ProofEngineError, ProofEngineUnavailable, UnresolvableDid
 
 CALL_TIMEOUT_S = 60.0
 """How long a caller waits for one didkit call; offline calls take milliseconds."""
@@ -67,7 +67,8 @@ def verify_credential(
     credential: Mapping[str, Any], *, proof_options: Mapping[str, Any]
 ) -> ProofVerification:
     """The credential's proof checked by didkit. Never raises for a bad credential: any
-    failure, including one didkit raises, is an error in the result."""
+    failure, including one didkit raises, is an error in the result; a timeout or an answer
+    didkit should never give is one with `decided` False."""
     return _verification(didkit.verify_credential, credential, proof_options)
 
 
@@ -110,12 +111,19 @@ def _verification(
     proof_options: Mapping[str, Any],
 ) -> ProofVerification:
     try:
-        result = json.loads(_run_async(function, _dumps(document), _dumps(proof_options)))
+        answer = _run_async(function, _dumps(document), _dumps(proof_options))
+    except ProofEngineUnavailable as exc:
+        return ProofVerification(errors=(str(exc),), decided=False)
+    except ProofEngineError as exc:  # didkit refused the document
+        return ProofVerification(errors=(str(exc),))
+    try:
+        result = json.loads(answer)
         errors = tuple(str(error) for error in result["errors"])
         warnings = tuple(str(warning) for warning in result.get("warnings", ()))
         checked = "proof" in result.get("checks", ())
-    except (ProofEngineError, ValueError, KeyError, TypeError) as exc:
-        return ProofVerification(errors=(str(exc),))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        reason = f"didkit answered what it never should ({type(exc).__name__}: {exc})"
+        return ProofVerification(errors=(reason,), decided=False)
     if not errors and not checked:
         errors = ("didkit checked no proof",)
     return ProofVerification(errors=errors, warnings=warnings)
@@ -141,8 +149,9 @@ def _wait(future: Future[T]) -> T:
     try:
         return future.result(timeout=CALL_TIMEOUT_S)
     except FutureTimeout:
-        raise ProofEngineError(
-            f"didkit did not answer within {CALL_TIMEOUT_S:g} s; restart the process"
+        raise ProofEngineUnavailable(
+            f"didkit did not answer within {CALL_TIMEOUT_S:g} s; try again, and restart the "
+            "process if it keeps failing"
         ) from None
     except _DIDKIT_ERRORS as exc:
         raise ProofEngineError(f"didkit: {exc}") from None

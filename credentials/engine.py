@@ -17,10 +17,15 @@ Jwk = Mapping[str, str]
 
 @dataclass(frozen=True, slots=True)
 class ProofVerification:
-    """What the engine says of a proof. Fail closed: only `passed` means it holds."""
+    """What the engine says of a proof. Fail closed: only `passed` means it holds.
+
+    `decided` is False when the engine gave no verdict (it timed out or failed): `errors`
+    then say why, about the engine, not the document; ask again later, never keep it.
+    """
 
     errors: tuple[str, ...]
     warnings: tuple[str, ...] = ()
+    decided: bool = True
 
     @property
     def passed(self) -> bool:
@@ -52,7 +57,8 @@ class ProofEngine(Protocol):
     def verify_credential(
         self, credential: Mapping[str, Any], *, proof_options: Mapping[str, Any]
     ) -> ProofVerification:
-        """The credential's proof checked; never raises for a bad credential."""
+        """The credential's proof checked; never raises, for a bad credential or a failing
+        engine (then `decided` is False)."""
         ...
 
     def issue_presentation(
@@ -64,7 +70,8 @@ class ProofEngine(Protocol):
     def verify_presentation(
         self, presentation: Mapping[str, Any], *, proof_options: Mapping[str, Any]
     ) -> ProofVerification:
-        """The presentation's proof checked; never raises for a bad presentation."""
+        """The presentation's proof checked; never raises, for a bad presentation or a
+        failing engine (then `decided` is False)."""
         ...
 
     def resolve_did(self, did: str) -> dict[str, Any]:

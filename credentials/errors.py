@@ -13,6 +13,11 @@ class ProofEngineError(CredentialError):
     """The proof engine (didkit) failed or did not answer; the message carries its reason."""
 
 
+class ProofEngineUnavailable(ProofEngineError):
+    """The proof engine gave no answer at all (it timed out or broke down): nothing is known
+    of the document; try again."""
+
+
 class InvalidKey(CredentialError):
     """A private key is malformed: not 32 bytes / 64 hex digits, or not a secp256k1 scalar."""
 

@@ -34,8 +34,9 @@ class CredentialStatus(IntEnum):
 
 @dataclass(frozen=True)
 class AnchoredCredential:
-    """A credential as anchored on chain. `suspended` is its issuer's own suspension; a
-    quarantine of `suspends_with_batch` shows in `CredentialRegistryClient.status` only."""
+    """A credential as anchored on chain. `suspended` is its issuer's own suspension,
+    `suspended_by_governor` a governor's; a quarantine of `suspends_with_batch` shows in
+    `CredentialRegistryClient.status` only."""
 
     credential_hash: bytes
     issuer: str
@@ -46,6 +47,7 @@ class AnchoredCredential:
     suspends_with_batch: bytes | None
     revoked: bool
     suspended: bool
+    suspended_by_governor: bool
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,9 @@ class SubjectBinding:
 
 
 class CredentialRegistryClient(ContractClient):
-    """Writes with the sender's roles (ISSUER anchors and revokes, GOVERNOR keeps the trust
-    list, OPERATOR binds subjects); anyone reads."""
+    """Writes with the sender's roles (a trusted ISSUER anchors, revokes and suspends its own
+    credentials; GOVERNOR keeps the trust list and may revoke or suspend any credential;
+    OPERATOR binds subjects); anyone reads."""
 
     name = "CredentialRegistry"
 
@@ -69,7 +72,8 @@ class CredentialRegistryClient(ContractClient):
         valid_until: int | None = None,
         suspends_with_batch: bytes | None = None,
     ) -> Receipt:
-        """Anchor the credential whose VC hashes to `credential_hash`, issued by the sender.
+        """Anchor the credential whose VC hashes to `credential_hash`, issued by the sender,
+        which must be on the trust list for `type_name` now.
 
         `valid_until` is a Unix time (None: no expiry); while ledger batch
         `suspends_with_batch` is quarantined or recalled the credential reads SUSPENDED.
@@ -93,6 +97,18 @@ class CredentialRegistryClient(ContractClient):
     def unsuspend(self, credential_hash: bytes, reason: str) -> Receipt:
         return self._write("unsuspend", credential_hash, reason)
 
+    def governor_revoke(self, credential_hash: bytes, reason: str) -> Receipt:
+        """Revoke any credential for good, as a governor (e.g. its issuer's key leaked)."""
+        return self._write("governorRevoke", credential_hash, reason)
+
+    def governor_suspend(self, credential_hash: bytes, reason: str) -> Receipt:
+        """Suspend any credential, as a governor, until a governor lifts it."""
+        return self._write("governorSuspend", credential_hash, reason)
+
+    def governor_unsuspend(self, credential_hash: bytes, reason: str) -> Receipt:
+        """Lift a governor's suspension (the issuer's own, if any, stays)."""
+        return self._write("governorUnsuspend", credential_hash, reason)
+
     def set_trusted(self, issuer: str, type_name: str, trusted: bool) -> Receipt:
         """Put `issuer` on (or take it off) the trust list for `type_name`, from now on."""
         return self._write(
@@ -115,6 +131,7 @@ class CredentialRegistryClient(ContractClient):
             batch_id,
             revoked,
             suspended,
+            suspended_by_governor,
         ) = self.contract.functions.credential(credential_hash).call()
         if not anchored_at:
             return None
@@ -128,6 +145,7 @@ class CredentialRegistryClient(ContractClient):
             suspends_with_batch=batch_id if batch_id != _NONE else None,
             revoked=revoked,
             suspended=suspended,
+            suspended_by_governor=suspended_by_governor,
         )
 
     def status(self, credential_hash: bytes) -> CredentialStatus:

@@ -101,7 +101,8 @@ class VerificationReport:
 
 def check_proof(credential: object, *, engine: ProofEngine = didkit_adapter) -> Check:
     """The credential's proof: one `assertionMethod` proof by a key of its issuer (an
-    accepted DID), valid over the whole credential. Offline."""
+    accepted DID), valid over the whole credential. Offline. NOT_CHECKED when the engine
+    gave no verdict (e.g. it timed out): the report is not valid, and it is no verdict."""
     name = CheckName.PROOF
     if not isinstance(credential, Mapping):
         return Check.failed(name, "not a JSON object")
@@ -125,6 +126,13 @@ def check_proof(credential: object, *, engine: ProofEngine = didkit_adapter) -> 
     if not controls(issuer, method):
         return Check.failed(name, f"signed by {method!r}, which is not a key of {issuer}")
     result = engine.verify_credential(credential, proof_options={"proofPurpose": "assertionMethod"})
+    if not result.decided:
+        # Not a verdict on the credential: not checked (so not valid), and asked again later.
+        return Check(
+            name,
+            Outcome.NOT_CHECKED,
+            f"the proof engine gave no verdict ({'; '.join(result.errors)}); verify again",
+        )
     if not result.passed:
         return Check.failed(name, f"proof does not verify: {'; '.join(result.errors)}")
     return Check.passed(name, f"signed by {method}")

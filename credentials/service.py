@@ -21,6 +21,7 @@ from credentials.issue import credential_hash, issue
 from credentials.registry import CredentialRegistryClient
 from credentials.store import CredentialStore
 from credentials.types import CredentialType, parse_instant
+from ledger_client.identifiers import DigitalLink
 from ledger_client.transactions import Receipt
 
 
@@ -41,11 +42,14 @@ def issue_and_anchor(
     expiry (`validUntil` = expirationDate), and keep it in `store`; returns the signed VC.
 
     While ledger batch `suspends_with_batch` is quarantined or recalled the credential reads
-    SUSPENDED (e.g. a lot's FitForUse). `issuance_date` defaults to now.
+    SUSPENDED. A FitForUse is always tied to the batch of its claims' `lot` (verifiers
+    require it), so it needs no `suspends_with_batch`. `issuance_date` defaults to now; a
+    verifier accepts the anchor only within an hour after it (`verify.ANCHOR_DELAY_LIMIT_S`).
 
     Raises:
         CredentialError: the registry client does not send from the signer's account
-            (nothing is signed or sent); or what `issue` raises.
+            (nothing is signed or sent); a FitForUse given another batch than its lot's
+            (nothing is sent); or what `issue` raises.
         ContractRevert: the registry refused the anchor (e.g. the sender lacks
             ISSUER_ROLE); nothing is stored.
     """
@@ -59,6 +63,8 @@ def issue_and_anchor(
         expiration_date=expiration_date,
         engine=engine,
     )
+    if vc["type"][1] == CredentialType.FIT_FOR_USE.value:
+        suspends_with_batch = _lot_batch(vc, suspends_with_batch)
     expires = vc.get("expirationDate")
     receipt = registry.anchor(
         credential_hash(vc),
@@ -103,6 +109,17 @@ def revoke_credential(
         issuer = pkh_did(chain_id=registry.sender.chain_id, address=anchored.issuer)
         _require_sender_is(registry, issuer)
     return registry.revoke(digest, reason)
+
+
+def _lot_batch(vc: Mapping[str, Any], given: bytes | None) -> bytes:
+    """The batch id of a FitForUse's lot, which `given` (if any) must be."""
+    lot = DigitalLink.parse(vc["credentialSubject"]["lot"])
+    if given is not None and given != lot.batch_id:
+        raise CredentialError(
+            f"a FitForUse suspends with its own lot {lot.uri} (batch 0x{lot.batch_id.hex()}), "
+            f"not batch 0x{given.hex()}; leave the batch out"
+        )
+    return lot.batch_id
 
 
 def _resolve(

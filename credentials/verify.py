@@ -5,22 +5,27 @@
 - proof, schema, not_expired: `report`'s offline checks (expiry by the verifier's clock,
   and by the chain when the registry already reads the credential EXPIRED);
 - anchored: `CredentialRegistry.credential(hash)` exists and names the VC's issuer account,
-  type and subject;
+  type and subject; it was anchored no earlier than `CLOCK_SKEW_S` before the VC's
+  issuanceDate and no later than `ANCHOR_DELAY_LIMIT_S` after it (so the date the issuer
+  wrote is the anchoring time, give or take); a FitForUse is tied to the batch of its lot
+  (`suspendsWithBatch`), so a quarantine of the lot suspends it;
 - not_revoked, not_suspended: `CredentialRegistry.statusMany` now (a suspension is the
-  issuer's own or follows a quarantined or recalled lot);
+  issuer's own, a governor's, or follows a held lot);
 - issuer_trusted: the issuer is a did:pkh account of this chain that could use ISSUER_ROLE
-  at the VC's issuanceDate (Membership's RoleGranted / RoleRevoked and
-  OrganizationStatusChanged logs, up to the end of that second) and was on the registry's
-  trust list for the type then (`trustedAt`);
+  when the credential was anchored (the anchoring block's time, never the issuanceDate the
+  issuer wrote) and was on the registry's trust list for the type then (Membership's
+  RoleGranted / RoleRevoked and OrganizationStatusChanged logs and the registry's
+  TrustChanged logs, up to the end of that second);
 - subject_bound: a did:pkh subject is a registered device or organization; any other
   subject DID is bound on chain (`boundEntity`), and the subject of a lot credential is
   bound to exactly the batch of the lot its claims name.
 
-What cannot change is remembered per credential hash: the proof and schema results, the
-anchor record, an issuer verdict about a second the chain has left behind, and a subject
-binding once found. A warm `verify_many` therefore asks the chain for the statuses only,
+What cannot change is remembered per credential hash: the proof and schema results (not a
+proof the engine gave no verdict on, e.g. a timeout: that is asked again), the anchor
+record, an issuer verdict about a second the chain has left behind, and a subject binding
+once found. A warm `verify_many` therefore asks the chain for the statuses only,
 in one `eth_call`, and checks expiry by the clock; a cold one reads everything else it
-needs in one JSON-RPC batch, plus the membership logs it has not scanned yet. Statuses
+needs in one JSON-RPC batch, plus the membership and trust logs it has not scanned yet. Statuses
 other than VALID cost one more batch, which says why (the issuer's suspension or the
 lot's, including one that REVOKED or EXPIRED hides).
 """
@@ -73,6 +78,14 @@ LOT_CREDENTIAL_TYPES = frozenset(
     }
 )
 """Types about a lot: their subject must be bound to the batch of the claims' `lot`."""
+CLOCK_SKEW_S = 300
+"""How far an issuanceDate may run ahead of the anchoring block's time: the issuer's clock
+against the chain's (NTP drift, a node's block-time slack), never more."""
+ANCHOR_DELAY_LIMIT_S = 3600
+"""How long after its issuanceDate a credential may be anchored: `issue_and_anchor` sends
+the anchor right after signing, and an hour covers a congested chain or a resubmission. A
+later anchor means a backdated date, which would let an issuer dated before its removal
+from the trust list pass as trusted then."""
 CACHE_LIMIT = 10_000
 """Credentials whose established facts a verifier keeps (the oldest are forgotten first)."""
 
@@ -81,8 +94,9 @@ _STATUS_MANY = function_signature_to_4byte_selector("statusMany(bytes32[])")
 _ROLE_GRANTED = "0x" + keccak(text="RoleGranted(bytes32,address,address)").hex()
 _ROLE_REVOKED = "0x" + keccak(text="RoleRevoked(bytes32,address,address)").hex()
 _ORGANIZATION_STATUS = "0x" + keccak(text="OrganizationStatusChanged(address,bool)").hex()
+_TRUST_CHANGED = "0x" + keccak(text="TrustChanged(address,bytes32,bool,uint64)").hex()
 _ISSUER_ROLE = "0x" + Role.ISSUER.id.hex()
-_HELD_STATUSES = (BatchStatus.QUARANTINED, BatchStatus.RECALLED)
+_HELD_STATUSES = (BatchStatus.QUARANTINED, BatchStatus.RECALLED, BatchStatus.DESTROYED)
 
 
 class CredentialVerifier:
@@ -114,14 +128,13 @@ class CredentialVerifier:
         self._registry_address = registry.address
         self._membership_address = deployment.address("Membership")
         self._credential = _Function(registry, "credential")
-        self._trusted_at = _Function(registry, "trustedAt")
         self._bound_entity = _Function(registry, "boundEntity")
         self._device = _Function(_contract(w3, deployment, "DeviceRegistry"), "device")
         self._organization = _Function(_contract(w3, deployment, "Membership"), "organization")
         self._batch = _Function(_contract(w3, deployment, "ProvenanceLedger"), "batch")
         self._lock = threading.Lock()
         self._known: dict[bytes, _Known] = {}
-        self._history = _MembershipHistory(scanned_to=deployment.deploy_block - 1)
+        self._history = _IssuerHistory(scanned_to=deployment.deploy_block - 1)
 
     def verify(self, vc: object) -> VerificationReport:
         """The full report of one credential; see `verify_many`."""
@@ -164,6 +177,9 @@ class CredentialVerifier:
             return _Item(vc, None, None, f"it cannot be canonicalised to be hashed ({exc})")
         with self._lock:
             known = self._known.get(digest)
+        if known is not None and known.proof.outcome is Outcome.NOT_CHECKED:
+            # The engine gave no verdict last time (a timeout): ask it again, never keep that.
+            known.proof = check_proof(vc, engine=self._engine)
         if known is None:
             known = _Known(
                 proof=check_proof(vc, engine=self._engine),
@@ -185,25 +201,21 @@ class CredentialVerifier:
         if not hashes:
             return _ChainView()
         need_anchor = [h for h, k in known.items() if k.anchor is None]
-        need_issuer = {h: k.claims for h, k in known.items() if k.issuer is None}
+        need_issuer = [h for h, k in known.items() if k.issuer is None]
         need_subject = {h: k.claims for h, k in known.items() if k.subject is None}
-        trust_keys = {c.trust_key for c in need_issuer.values() if c.trust_key is not None}
         subject_keys = {c.subject_key for c in need_subject.values() if c.subject_key is not None}
         history = self._history
+        # Trust is judged at the anchoring time, which a credential not yet known to be
+        # anchored may turn out to have after the history scanned so far.
         extend_history = any(
-            c.issued_at is not None and c.issued_at >= history.scanned_at
-            for c in need_issuer.values()
-            if c.trust_key is not None
+            (anchor := known[h].anchor) is None or not history.settles(anchor.anchored_at)
+            for h in need_issuer
         )
 
         batch = _Batch()
         status_of = batch.add(self._status_many_call(hashes), _decode_statuses)
         anchor_of = {
             h: batch.add(self._credential.call(h), self._anchor_of(h)) for h in need_anchor
-        }
-        trusted_of = {
-            key: batch.add(self._trusted_at.call(key[0], type_hash(key[1]), key[2]), _first)
-            for key in trust_keys
         }
         subject_of = {key: self._add_subject_reads(batch, key) for key in subject_keys}
         head_of = (
@@ -215,10 +227,14 @@ class CredentialVerifier:
 
         view = _ChainView(statuses=dict(zip(hashes, results[status_of], strict=True)))
         view.anchors = {h: results[i] for h, i in anchor_of.items()}
-        view.trusted = {key: results[i] for key, i in trusted_of.items()}
         view.subjects = {key: [results[i] for i in indexes] for key, indexes in subject_of.items()}
-        if head_of is not None:
-            history = self._scan_membership(*results[head_of])
+        anchored_at = [
+            anchor.anchored_at
+            for h in need_issuer
+            if (anchor := known[h].anchor or view.anchors.get(h)) is not None
+        ]
+        if head_of is not None and any(not history.settles(at) for at in anchored_at):
+            history = self._scan_history(*results[head_of])
         view.history = history
         view.suspensions = self._read_suspensions(known, view)
         return view
@@ -229,9 +245,19 @@ class CredentialVerifier:
 
     def _anchor_of(self, digest: bytes) -> Callable[[str], AnchoredCredential | None]:
         def decoded(result: str) -> AnchoredCredential | None:
-            ((issuer, type_id, subject_id, anchored_at, valid_until, batch_id, revoked, held),) = (
-                self._credential.decode(result)
-            )
+            (
+                (
+                    issuer,
+                    type_id,
+                    subject_id,
+                    anchored_at,
+                    valid_until,
+                    batch_id,
+                    revoked,
+                    held,
+                    held_by_governor,
+                ),
+            ) = self._credential.decode(result)
             if not anchored_at:
                 return None
             return AnchoredCredential(
@@ -244,6 +270,7 @@ class CredentialVerifier:
                 suspends_with_batch=batch_id if batch_id != _ZERO else None,
                 revoked=revoked,
                 suspended=held,
+                suspended_by_governor=held_by_governor,
             )
 
         return decoded
@@ -262,8 +289,9 @@ class CredentialVerifier:
             batch.add(self._bound_entity.call(subject_hash(subject)), self._bound_entity.decode)
         ]
 
-    def _scan_membership(self, head: int, head_time: int) -> _MembershipHistory:
-        """The membership history extended to block `head` (scanned once, kept)."""
+    def _scan_history(self, head: int, head_time: int) -> _IssuerHistory:
+        """The membership and trust list history extended to block `head` (scanned once,
+        kept)."""
         with self._lock:
             history = self._history
         if head <= history.scanned_to:
@@ -273,8 +301,10 @@ class CredentialVerifier:
                 "eth_getLogs",
                 [
                     {
-                        "address": self._membership_address,
-                        "topics": [[_ROLE_GRANTED, _ROLE_REVOKED, _ORGANIZATION_STATUS]],
+                        "address": [self._membership_address, self._registry_address],
+                        "topics": [
+                            [_ROLE_GRANTED, _ROLE_REVOKED, _ORGANIZATION_STATUS, _TRUST_CHANGED]
+                        ],
                         "fromBlock": hex(start),
                         "toBlock": hex(min(start + self._log_chunk_blocks - 1, head)),
                     }
@@ -322,6 +352,7 @@ class CredentialVerifier:
             anchor = results[fresh]
             suspensions[digest] = _Suspension(
                 by_issuer=anchor is not None and anchor.suspended,
+                by_governor=anchor is not None and anchor.suspended_by_governor,
                 batch_id=anchor.suspends_with_batch if anchor is not None else None,
                 batch_status=results[lot_status] if lot_status is not None else None,
             )
@@ -336,6 +367,7 @@ class CredentialVerifier:
         status = chain.statuses[digest]
         if status is CredentialStatus.NONE:  # a chain reset: the registry forgot it
             known.anchor, known.anchored, known.in_good_standing = None, None, None
+            known.issuer = None
         elif known.anchor is None:
             known.anchor = chain.anchors.get(digest)
         anchored = known.anchored
@@ -346,8 +378,12 @@ class CredentialVerifier:
 
         issuer = known.issuer
         if issuer is None:
-            issuer = _issuer_check(claims, chain.trusted, chain.history)
-            if claims.trust_key is None or chain.history.settles(claims.issued_at):
+            issuer = _issuer_check(claims, known.anchor, chain.history)
+            if (
+                claims.issuer_address is None
+                or claims.kind is None
+                or (known.anchor is not None and chain.history.settles(known.anchor.anchored_at))
+            ):
                 known.issuer = issuer
         subject = known.subject
         if subject is None:
@@ -416,8 +452,6 @@ def _unhashable_report(item: _Item, *, now: datetime, engine: ProofEngine) -> Ve
 
 # -- what is read, and what is kept -------------------------------------------------------
 
-_TrustKey = tuple[str, str, int]
-"""(issuer address, type name, issuanceDate as Unix time): one `trustedAt` question."""
 _SubjectKey = tuple[str, str | None]
 """(subject DID, lot URI for a lot credential): one binding question."""
 
@@ -462,13 +496,6 @@ class _Claims:
         )
 
     @property
-    def trust_key(self) -> _TrustKey | None:
-        """The trust question to ask the chain; None when the credential settles it offline."""
-        if self.issuer_address is None or self.kind is None or self.issued_at is None:
-            return None
-        return (self.issuer_address, self.kind.value, self.issued_at)
-
-    @property
     def subject_key(self) -> _SubjectKey | None:
         if self.subject is None or (self.kind in LOT_CREDENTIAL_TYPES and self.lot is None):
             return None
@@ -504,26 +531,29 @@ class _Item:
 @dataclass(frozen=True)
 class _Suspension:
     by_issuer: bool
+    by_governor: bool
     batch_id: bytes | None
     batch_status: BatchStatus | None
 
 
 @dataclass(frozen=True)
-class _MembershipHistory:
-    """ISSUER_ROLE grants and revocations and organization (de)activations per account,
-    in chain order, as (block timestamp, state after), scanned up to block `scanned_to`
-    (timestamp `scanned_at`)."""
+class _IssuerHistory:
+    """ISSUER_ROLE grants and revocations and organization (de)activations per account, and
+    trust list changes per (account, type hash), in chain order, as (block timestamp, state
+    after), scanned up to block `scanned_to` (timestamp `scanned_at`)."""
 
     scanned_to: int
     scanned_at: int = 0
     roles: Mapping[str, tuple[tuple[int, bool], ...]] = field(default_factory=dict)
     activity: Mapping[str, tuple[tuple[int, bool], ...]] = field(default_factory=dict)
+    trust: Mapping[tuple[str, bytes], tuple[tuple[int, bool], ...]] = field(default_factory=dict)
 
     def extended(
         self, logs: Iterable[Mapping[str, Any]], *, scanned_to: int, scanned_at: int
-    ) -> _MembershipHistory:
+    ) -> _IssuerHistory:
         roles = {account: list(changes) for account, changes in self.roles.items()}
         activity = {account: list(changes) for account, changes in self.activity.items()}
+        trust = {key: list(changes) for key, changes in self.trust.items()}
         ordered = sorted(
             logs, key=lambda log: (int(log["blockNumber"], 16), int(log["logIndex"], 16))
         )
@@ -533,14 +563,19 @@ class _MembershipHistory:
             if topics[0] == _ORGANIZATION_STATUS:
                 account = _topic_address(topics[1])
                 activity.setdefault(account, []).append((moment, int(log["data"], 16) != 0))
+            elif topics[0] == _TRUST_CHANGED:
+                key = (_topic_address(topics[1]), bytes.fromhex(topics[2].removeprefix("0x")))
+                # data: (bool trusted, uint64 at); the first word is the new trust.
+                trust.setdefault(key, []).append((moment, int(log["data"][2:66], 16) != 0))
             elif topics[1] == _ISSUER_ROLE:
                 account = _topic_address(topics[2])
                 roles.setdefault(account, []).append((moment, topics[0] == _ROLE_GRANTED))
-        return _MembershipHistory(
+        return _IssuerHistory(
             scanned_to=scanned_to,
             scanned_at=scanned_at,
             roles={account: tuple(changes) for account, changes in roles.items()},
             activity={account: tuple(changes) for account, changes in activity.items()},
+            trust={key: tuple(changes) for key, changes in trust.items()},
         )
 
     def settles(self, timestamp: int | None) -> bool:
@@ -558,6 +593,11 @@ class _MembershipHistory:
         an organization active; an account that is no organization stands on its roles)."""
         return _state_at(self.activity.get(account, ()), timestamp, default=True)
 
+    def trusted_at(self, account: str, type_id: bytes, timestamp: int) -> tuple[bool, int | None]:
+        """Whether `account` was on the trust list for type hash `type_id` at the end of
+        second `timestamp` (as `CredentialRegistry.trustedAt` answers), and since when."""
+        return _state_at(self.trust.get((account, type_id), ()), timestamp, default=False)
+
 
 @dataclass
 class _ChainView:
@@ -565,9 +605,8 @@ class _ChainView:
 
     statuses: dict[bytes, CredentialStatus] = field(default_factory=dict)
     anchors: dict[bytes, AnchoredCredential | None] = field(default_factory=dict)
-    trusted: dict[_TrustKey, bool] = field(default_factory=dict)
     subjects: dict[_SubjectKey, list[Any]] = field(default_factory=dict)
-    history: _MembershipHistory = field(default_factory=lambda: _MembershipHistory(-1))
+    history: _IssuerHistory = field(default_factory=lambda: _IssuerHistory(-1))
     suspensions: dict[bytes, _Suspension] = field(default_factory=dict)
 
 
@@ -617,11 +656,6 @@ def _contract(w3: Web3, deployment: Deployment, name: str) -> Contract:
 def _decode_statuses(result: str) -> list[CredentialStatus]:
     (statuses,) = decode(["uint8[]"], bytes.fromhex(result.removeprefix("0x")))
     return [CredentialStatus(status) for status in statuses]
-
-
-def _first(result: str) -> Any:
-    (value,) = decode(["bool"], bytes.fromhex(result.removeprefix("0x")))
-    return value
 
 
 def _head(block: Mapping[str, str]) -> tuple[int, int]:
@@ -688,6 +722,8 @@ def _anchored_check(
             f"anchored with subject hash {anchored_subject}, not that of its subject "
             f"{claims.subject}"
         )
+    problems.extend(_anchoring_time_problems(anchor, claims))
+    problems.extend(_lot_link_problems(anchor, claims))
     if problems:
         return Check.failed(name, "; ".join(problems))
     assert claims.kind is not None
@@ -696,6 +732,42 @@ def _anchored_check(
         f"anchored by {anchor.issuer} at {_instant(anchor.anchored_at)} as "
         f"{claims.kind.value} about {claims.subject}",
     )
+
+
+def _anchoring_time_problems(anchor: AnchoredCredential, claims: _Claims) -> list[str]:
+    """Why the VC's issuanceDate is not its anchoring time, give or take (none when it is)."""
+    if claims.issued_at is None:
+        return ["it has no valid issuanceDate to hold against its anchoring time"]
+    anchored, issued = _instant(anchor.anchored_at), _instant(claims.issued_at)
+    if anchor.anchored_at > claims.issued_at + ANCHOR_DELAY_LIMIT_S:
+        return [
+            f"anchored at {anchored}, more than {ANCHOR_DELAY_LIMIT_S} s after its "
+            f"issuanceDate {issued}: a backdated credential; issue it anew"
+        ]
+    if anchor.anchored_at < claims.issued_at - CLOCK_SKEW_S:
+        return [
+            f"anchored at {anchored}, before its issuanceDate {issued} by more than the "
+            f"{CLOCK_SKEW_S} s allowed for clock skew"
+        ]
+    return []
+
+
+def _lot_link_problems(anchor: AnchoredCredential, claims: _Claims) -> list[str]:
+    """Why a FitForUse is not tied to the batch of its lot (none when it is, or for other
+    types): untied, a quarantine of the lot would leave it valid."""
+    if claims.kind is not CredentialType.FIT_FOR_USE:
+        return []
+    if claims.lot is None:
+        return ["a FitForUse must name its lot (credentialSubject.lot)"]
+    batch_id = keccak(text=claims.lot)
+    linked = anchor.suspends_with_batch
+    if linked == batch_id:
+        return []
+    tied = f"tied to batch 0x{linked.hex()}" if linked is not None else "tied to no batch"
+    return [
+        f"anchored {tied}, not to its lot {claims.lot} (batch 0x{batch_id.hex()}): a "
+        "quarantine of the lot would not suspend it; anchor it with its lot"
+    ]
 
 
 def _status_checks(
@@ -711,7 +783,8 @@ def _status_checks(
         )
     if status is CredentialStatus.REVOKED:
         not_revoked = Check.failed(
-            CheckName.NOT_REVOKED, "revoked by its issuer: CredentialRegistry reads it REVOKED"
+            CheckName.NOT_REVOKED,
+            "revoked (by its issuer or a governor): CredentialRegistry reads it REVOKED",
         )
     else:
         not_revoked = Check.passed(
@@ -721,11 +794,13 @@ def _status_checks(
         lot = anchor.suspends_with_batch
         held = f"; its lot 0x{lot.hex()} is neither quarantined nor recalled" if lot else ""
         return not_revoked, Check.passed(
-            CheckName.NOT_SUSPENDED, f"not suspended by its issuer{held}"
+            CheckName.NOT_SUSPENDED, f"not suspended by its issuer or a governor{held}"
         )
     reasons = []
     if suspension is not None and suspension.by_issuer:
         reasons.append("suspended by its issuer")
+    if suspension is not None and suspension.by_governor:
+        reasons.append("suspended by a governor")
     if (
         suspension is not None
         and suspension.batch_id is not None
@@ -741,45 +816,52 @@ def _status_checks(
     if reasons:
         return not_revoked, Check.failed(CheckName.NOT_SUSPENDED, "; ".join(reasons))
     return not_revoked, Check.passed(
-        CheckName.NOT_SUSPENDED, "not suspended by its issuer, nor through a held lot"
+        CheckName.NOT_SUSPENDED, "not suspended by its issuer or a governor, nor through a held lot"
     )
 
 
 def _issuer_check(
-    claims: _Claims, trusted: Mapping[_TrustKey, bool], history: _MembershipHistory
+    claims: _Claims, anchor: AnchoredCredential | None, history: _IssuerHistory
 ) -> Check:
+    """The issuer's standing when the credential was anchored: the chain's time, which the
+    issuer cannot choose, unlike the issuanceDate it writes (see `_anchoring_time_problems`)."""
     name = CheckName.ISSUER_TRUSTED
     if claims.issuer_problem is not None:
         return Check.failed(name, claims.issuer_problem)
     if claims.kind is None:
         return Check.failed(name, "it names no known credential type to be trusted for")
-    key = claims.trust_key
-    if key is None or claims.issued_at is None:
-        return Check.failed(name, "it has no valid issuanceDate to judge the issuer at")
-    account, kind, issued_at = key
-    when = _instant(issued_at)
+    if anchor is None:
+        return Check.failed(
+            name,
+            "cannot be judged: trust is judged when a credential is anchored, and this one is not",
+        )
+    assert claims.issuer_address is not None
+    account, kind, at = claims.issuer_address, claims.kind.value, anchor.anchored_at
+    when = _instant(at)
     problems = []
-    held, since = history.role_at(account, issued_at)
+    held, since = history.role_at(account, at)
     if not held:
         problems.append(
-            f"{account} did not hold ISSUER_ROLE at {when}"
+            f"{account} did not hold ISSUER_ROLE at {when}, when it was anchored"
             + (f" (revoked at {_instant(since)})" if since is not None else " (never granted)")
         )
-    active, deactivated = history.active_at(account, issued_at)
+    active, deactivated = history.active_at(account, at)
     if not active:
         assert deactivated is not None
         problems.append(
             f"its organization was deactivated at {_instant(deactivated)}, so it could use "
             "no role then"
         )
-    if not trusted[key]:
-        problems.append(f"it was not on the trust list for {kind} at {when}")
+    trusted, _ = history.trusted_at(account, type_hash(kind), at)
+    if not trusted:
+        problems.append(f"it was not on the trust list for {kind} at {when}, when it was anchored")
     if problems:
         return Check.failed(name, "; ".join(problems))
     granted = f" (granted at {_instant(since)})" if since is not None else ""
     return Check.passed(
         name,
-        f"{account} held ISSUER_ROLE at {when}{granted} and was on the trust list for {kind} then",
+        f"{account} held ISSUER_ROLE at {when}{granted}, when it was anchored, and was on the "
+        f"trust list for {kind} then",
     )
 
 

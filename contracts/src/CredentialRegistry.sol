@@ -7,19 +7,21 @@ import {IProvenanceLedger} from "./interfaces/IProvenanceLedger.sol";
 import {Roles} from "./libraries/Roles.sol";
 
 /// @title Anchors, status and trust list of the consortium's verifiable credentials.
-/// @notice Issuers anchor, revoke and suspend their own credentials; the governor keeps
-/// the trust list; operators bind asset and person DIDs to ledger entities.
+/// @notice Trusted issuers anchor, revoke and suspend their own credentials; the governor
+/// keeps the trust list and may revoke or suspend any credential; operators bind asset and
+/// person DIDs to ledger entities.
 /// @dev A credential's batch suspension is read from ProvenanceLedger at each status
 /// lookup, so a quarantine and its release move the status with no write here.
 contract CredentialRegistry is ICredentialRegistry {
-    /// @dev Issuer, both timestamps and both flags share one slot; the three hashes take one
-    /// each. 40-bit timestamps last until the year 36812.
+    /// @dev Issuer, both timestamps, the revoked flag and the suspensions share one slot; the
+    /// three hashes take one each. 40-bit timestamps last until the year 36812.
     struct StoredCredential {
         address issuer;
         uint40 anchoredAt;
         uint40 validUntil;
         bool revoked;
-        bool suspended;
+        // Bits _BY_ISSUER and _BY_GOVERNOR: two bools would not fit the slot.
+        uint8 suspendedBy;
         bytes32 typeHash;
         bytes32 subjectHash;
         bytes32 suspendsWithBatch;
@@ -29,6 +31,9 @@ contract CredentialRegistry is ICredentialRegistry {
         bytes32 entityId;
         address boundBy;
     }
+
+    uint8 private constant _BY_ISSUER = 1;
+    uint8 private constant _BY_GOVERNOR = 2;
 
     IMembership private immutable _membership;
     IProvenanceLedger private immutable _ledger;
@@ -73,15 +78,35 @@ contract CredentialRegistry is ICredentialRegistry {
     /// @inheritdoc ICredentialRegistry
     function suspend(bytes32 credentialHash, string calldata reason) external onlyAuthorized(Roles.ISSUER) {
         StoredCredential storage stored = _checkIssuerOf(credentialHash);
-        if (stored.suspended) revert CredentialRegistryAlreadySuspended(credentialHash);
-        _doSetSuspended(stored, credentialHash, true, reason);
+        _checkSuspension(stored, credentialHash, _BY_ISSUER, false);
+        _doSetSuspended(stored, credentialHash, _BY_ISSUER, true, reason);
     }
 
     /// @inheritdoc ICredentialRegistry
     function unsuspend(bytes32 credentialHash, string calldata reason) external onlyAuthorized(Roles.ISSUER) {
         StoredCredential storage stored = _checkIssuerOf(credentialHash);
-        if (!stored.suspended) revert CredentialRegistryNotSuspended(credentialHash);
-        _doSetSuspended(stored, credentialHash, false, reason);
+        _checkSuspension(stored, credentialHash, _BY_ISSUER, true);
+        _doSetSuspended(stored, credentialHash, _BY_ISSUER, false, reason);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function governorRevoke(bytes32 credentialHash, string calldata reason) external onlyAuthorized(Roles.GOVERNOR) {
+        StoredCredential storage stored = _checkOverridable(credentialHash);
+        _doRevoke(stored, credentialHash, reason);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function governorSuspend(bytes32 credentialHash, string calldata reason) external onlyAuthorized(Roles.GOVERNOR) {
+        StoredCredential storage stored = _checkOverridable(credentialHash);
+        _checkSuspension(stored, credentialHash, _BY_GOVERNOR, false);
+        _doSetSuspended(stored, credentialHash, _BY_GOVERNOR, true, reason);
+    }
+
+    /// @inheritdoc ICredentialRegistry
+    function governorUnsuspend(bytes32 credentialHash, string calldata reason) external onlyAuthorized(Roles.GOVERNOR) {
+        StoredCredential storage stored = _checkOverridable(credentialHash);
+        _checkSuspension(stored, credentialHash, _BY_GOVERNOR, true);
+        _doSetSuspended(stored, credentialHash, _BY_GOVERNOR, false, reason);
     }
 
     /// @inheritdoc ICredentialRegistry
@@ -108,7 +133,8 @@ contract CredentialRegistry is ICredentialRegistry {
             validUntil: stored.validUntil,
             suspendsWithBatch: stored.suspendsWithBatch,
             revoked: stored.revoked,
-            suspended: stored.suspended
+            suspended: stored.suspendedBy & _BY_ISSUER != 0,
+            suspendedByGovernor: stored.suspendedBy & _BY_GOVERNOR != 0
         });
     }
 
@@ -132,7 +158,7 @@ contract CredentialRegistry is ICredentialRegistry {
 
     /// @inheritdoc ICredentialRegistry
     function trusted(address issuer, bytes32 typeHash) external view returns (bool) {
-        return _trustChanges[issuer][typeHash].length % 2 == 1;
+        return _isTrusted(issuer, typeHash);
     }
 
     /// @inheritdoc ICredentialRegistry
@@ -156,6 +182,7 @@ contract CredentialRegistry is ICredentialRegistry {
         if (stored.anchoredAt != 0) revert CredentialRegistryAlreadyAnchored(credentialHash, stored.issuer);
         if (validUntil > type(uint40).max) revert CredentialRegistryInvalidValidUntil(credentialHash, validUntil);
         if (batchId != bytes32(0) && !_batchExists(batchId)) revert CredentialRegistryUnknownBatch(batchId);
+        if (!_isTrusted(msg.sender, typeHash)) revert CredentialRegistryIssuerNotTrusted(msg.sender, typeHash);
     }
 
     /// @return stored the credential, when it is anchored, not revoked and issued by the caller.
@@ -166,10 +193,27 @@ contract CredentialRegistry is ICredentialRegistry {
         if (stored.revoked) revert CredentialRegistryRevoked(credentialHash);
     }
 
+    /// @return stored the credential, when it is anchored and not revoked (whoever issued it).
+    function _checkOverridable(bytes32 credentialHash) internal view returns (StoredCredential storage stored) {
+        stored = _credentials[credentialHash];
+        if (stored.anchoredAt == 0) revert CredentialRegistryUnknownCredential(credentialHash);
+        if (stored.revoked) revert CredentialRegistryRevoked(credentialHash);
+    }
+
+    /// @dev Reverts unless the suspension bit `by` is set exactly when `expected` says.
+    function _checkSuspension(StoredCredential storage stored, bytes32 credentialHash, uint8 by, bool expected)
+        internal
+        view
+    {
+        bool suspended = stored.suspendedBy & by != 0;
+        if (suspended && !expected) revert CredentialRegistryAlreadySuspended(credentialHash);
+        if (!suspended && expected) revert CredentialRegistryNotSuspended(credentialHash);
+    }
+
     function _checkTrustChange(address issuer, bytes32 typeHash, bool trusted_) internal view {
         if (issuer == address(0)) revert CredentialRegistryZeroAddress();
         if (typeHash == bytes32(0)) revert CredentialRegistryZeroTypeHash();
-        if ((_trustChanges[issuer][typeHash].length % 2 == 1) == trusted_) {
+        if (_isTrusted(issuer, typeHash) == trusted_) {
             revert CredentialRegistryTrustUnchanged(issuer, typeHash, trusted_);
         }
     }
@@ -188,8 +232,12 @@ contract CredentialRegistry is ICredentialRegistry {
         uint40 validUntil = stored.validUntil;
         if (validUntil != 0 && block.timestamp > validUntil) return CredentialStatus.EXPIRED;
         // The ledger is asked only when nothing closer to hand decides.
-        if (stored.suspended || _batchHeld(stored.suspendsWithBatch)) return CredentialStatus.SUSPENDED;
+        if (stored.suspendedBy != 0 || _batchHeld(stored.suspendsWithBatch)) return CredentialStatus.SUSPENDED;
         return CredentialStatus.VALID;
+    }
+
+    function _isTrusted(address issuer, bytes32 typeHash) internal view returns (bool) {
+        return _trustChanges[issuer][typeHash].length % 2 == 1;
     }
 
     /// @return count how many of `changes` (ascending) happened at or before `timestamp`.
@@ -236,7 +284,7 @@ contract CredentialRegistry is ICredentialRegistry {
             // Checked below 2^40 by _checkNewCredential.
             validUntil: uint40(validUntil),
             revoked: false,
-            suspended: false,
+            suspendedBy: 0,
             typeHash: typeHash,
             subjectHash: subjectHash,
             suspendsWithBatch: suspendsWithBatch
@@ -252,10 +300,11 @@ contract CredentialRegistry is ICredentialRegistry {
     function _doSetSuspended(
         StoredCredential storage stored,
         bytes32 credentialHash,
+        uint8 by,
         bool suspended,
         string calldata reason
     ) internal {
-        stored.suspended = suspended;
+        stored.suspendedBy = suspended ? stored.suspendedBy | by : stored.suspendedBy & ~by;
         if (suspended) {
             emit CredentialSuspended(credentialHash, msg.sender, reason);
         } else {

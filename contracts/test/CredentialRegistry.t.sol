@@ -19,6 +19,8 @@ contract CredentialRegistryTest is ConsortiumBase {
     bytes32 internal constant CREDENTIAL = keccak256("vc:calibration:logger-7");
     bytes32 internal constant CALIBRATION = keccak256("CalibrationCertificate");
     bytes32 internal constant FIT_FOR_USE = keccak256("FitForUseCertificate");
+    /// @dev The trust-list tests' own type: setUp trusts both issuers for CALIBRATION.
+    bytes32 internal constant QUALIFICATION = keccak256("OperatorQualification");
     string internal constant ASSET_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
     bytes32 internal constant SUBJECT = keccak256(bytes(ASSET_DID));
     uint64 internal constant T0 = 1_800_000_000;
@@ -41,6 +43,10 @@ contract CredentialRegistryTest is ConsortiumBase {
         _grant(Roles.QUARANTINE, quality);
 
         vm.warp(T0);
+        vm.startPrank(governor);
+        registry.setTrusted(issuer, CALIBRATION, true);
+        registry.setTrusted(otherIssuer, CALIBRATION, true);
+        vm.stopPrank();
         vm.prank(operator);
         lot = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, keccak256("vaccine"), new bytes32[](0), "urn:lot:1");
     }
@@ -107,6 +113,29 @@ contract CredentialRegistryTest is ConsortiumBase {
         vm.expectRevert(abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryUnknownBatch.selector, missing));
         registry.anchor(CREDENTIAL, CALIBRATION, SUBJECT, 0, missing);
         vm.stopPrank();
+        _assertStatus(CREDENTIAL, NONE, "nothing anchored");
+    }
+
+    function test_Anchor_RevertsForAnIssuerNotTrustedForTheType() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryIssuerNotTrusted.selector, issuer, FIT_FOR_USE)
+        );
+        vm.prank(issuer);
+        registry.anchor(CREDENTIAL, FIT_FOR_USE, SUBJECT, 0, lot);
+        _assertStatus(CREDENTIAL, NONE, "nothing anchored");
+    }
+
+    /// @dev A credential signed while the issuer was trusted (a backdated issuanceDate looks
+    /// the same) cannot be anchored once the governor took the issuer off the list.
+    function test_Anchor_RevertsOnceTheIssuerIsTakenOffTheTrustList() public {
+        vm.warp(T0 + 1 days);
+        vm.prank(governor);
+        registry.setTrusted(issuer, CALIBRATION, false);
+        vm.expectRevert(
+            abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryIssuerNotTrusted.selector, issuer, CALIBRATION)
+        );
+        vm.prank(issuer);
+        registry.anchor(CREDENTIAL, CALIBRATION, SUBJECT, 0, bytes32(0));
         _assertStatus(CREDENTIAL, NONE, "nothing anchored");
     }
 
@@ -207,6 +236,98 @@ contract CredentialRegistryTest is ConsortiumBase {
         _assertStatus(CREDENTIAL, REVOKED, "revoked beats suspended and quarantined");
         vm.warp(T0 + 2 days);
         _assertStatus(CREDENTIAL, REVOKED, "revoked beats expired");
+    }
+
+    // ---------------------------------------------------------------- governor override
+
+    /// @dev An issuer whose role was pulled (say, its key leaked) can no longer revoke; the
+    /// governor revokes in its place, with the reason on record.
+    function test_GovernorRevoke_RevokesWhenTheIssuerNoLongerCan() public {
+        _anchor(issuer, CREDENTIAL, 0, bytes32(0));
+        vm.prank(governor);
+        membership.revokeRole(Roles.ISSUER, issuer);
+        vm.expectRevert(_unauthorized(issuer, Roles.ISSUER));
+        vm.prank(issuer);
+        registry.revoke(CREDENTIAL, "key compromised");
+
+        vm.expectEmit(address(registry));
+        emit ICredentialRegistry.CredentialRevoked(CREDENTIAL, governor, "issuer key compromised");
+        vm.prank(governor);
+        registry.governorRevoke(CREDENTIAL, "issuer key compromised");
+        _assertStatus(CREDENTIAL, REVOKED, "revoked by the governor");
+
+        bytes memory revoked =
+            abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryRevoked.selector, CREDENTIAL);
+        vm.startPrank(governor);
+        vm.expectRevert(revoked);
+        registry.governorRevoke(CREDENTIAL, "again");
+        vm.expectRevert(revoked);
+        registry.governorSuspend(CREDENTIAL, "after revocation");
+        vm.stopPrank();
+    }
+
+    function test_GovernorSuspend_OnlyAGovernorLiftsIt() public {
+        _anchor(issuer, CREDENTIAL, 0, bytes32(0));
+        vm.expectEmit(address(registry));
+        emit ICredentialRegistry.CredentialSuspended(CREDENTIAL, governor, "issuer under investigation");
+        vm.prank(governor);
+        registry.governorSuspend(CREDENTIAL, "issuer under investigation");
+        ICredentialRegistry.Credential memory c = registry.credential(CREDENTIAL);
+        assertTrue(c.suspendedByGovernor, "governor's flag");
+        assertFalse(c.suspended, "not the issuer's");
+        _assertStatus(CREDENTIAL, SUSPENDED, "suspended by the governor");
+
+        vm.startPrank(issuer);
+        vm.expectRevert(abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryNotSuspended.selector, CREDENTIAL));
+        registry.unsuspend(CREDENTIAL, "the issuer cannot lift it");
+        registry.suspend(CREDENTIAL, "issuer's own review");
+        vm.stopPrank();
+        vm.expectRevert(
+            abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryAlreadySuspended.selector, CREDENTIAL)
+        );
+        vm.prank(governor);
+        registry.governorSuspend(CREDENTIAL, "twice");
+
+        vm.expectEmit(address(registry));
+        emit ICredentialRegistry.CredentialUnsuspended(CREDENTIAL, governor, "cleared");
+        vm.prank(governor);
+        registry.governorUnsuspend(CREDENTIAL, "cleared");
+        _assertStatus(CREDENTIAL, SUSPENDED, "the issuer's own suspension stays");
+        vm.prank(issuer);
+        registry.unsuspend(CREDENTIAL, "review done");
+        _assertStatus(CREDENTIAL, VALID, "valid once both are lifted");
+
+        vm.expectRevert(abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryNotSuspended.selector, CREDENTIAL));
+        vm.prank(governor);
+        registry.governorUnsuspend(CREDENTIAL, "not suspended");
+    }
+
+    function test_GovernorOverrides_RevertForOthersAndOnUnknownCredentials() public {
+        _anchor(issuer, CREDENTIAL, 0, bytes32(0));
+        address[4] memory callers = [issuer, otherIssuer, operator, outsider];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.startPrank(callers[i]);
+            vm.expectRevert(_unauthorized(callers[i], Roles.GOVERNOR));
+            registry.governorRevoke(CREDENTIAL, "not a governor");
+            vm.expectRevert(_unauthorized(callers[i], Roles.GOVERNOR));
+            registry.governorSuspend(CREDENTIAL, "not a governor");
+            vm.expectRevert(_unauthorized(callers[i], Roles.GOVERNOR));
+            registry.governorUnsuspend(CREDENTIAL, "not a governor");
+            vm.stopPrank();
+        }
+        _assertStatus(CREDENTIAL, VALID, "unchanged");
+
+        bytes32 missing = keccak256("missing");
+        bytes memory unknown =
+            abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryUnknownCredential.selector, missing);
+        vm.startPrank(governor);
+        vm.expectRevert(unknown);
+        registry.governorRevoke(missing, "never anchored");
+        vm.expectRevert(unknown);
+        registry.governorSuspend(missing, "never anchored");
+        vm.expectRevert(unknown);
+        registry.governorUnsuspend(missing, "never anchored");
+        vm.stopPrank();
     }
 
     // ---------------------------------------------------------------- suspend / unsuspend
@@ -359,50 +480,50 @@ contract CredentialRegistryTest is ConsortiumBase {
 
     function test_SetTrusted_KeepsTheHistory() public {
         vm.expectEmit(address(registry));
-        emit ICredentialRegistry.TrustChanged(issuer, CALIBRATION, true, T0 + 100);
+        emit ICredentialRegistry.TrustChanged(issuer, QUALIFICATION, true, T0 + 100);
         _setTrusted(T0 + 100, true);
         _setTrusted(T0 + 200, false);
         _setTrusted(T0 + 300, true);
 
-        assertFalse(registry.trustedAt(issuer, CALIBRATION, T0), "before it was trusted");
-        assertFalse(registry.trustedAt(issuer, CALIBRATION, T0 + 99), "the second before");
-        assertTrue(registry.trustedAt(issuer, CALIBRATION, T0 + 100), "from the change on");
-        assertTrue(registry.trustedAt(issuer, CALIBRATION, T0 + 199), "until the next change");
-        assertFalse(registry.trustedAt(issuer, CALIBRATION, T0 + 200), "untrusted");
-        assertFalse(registry.trustedAt(issuer, CALIBRATION, T0 + 299), "still untrusted");
-        assertTrue(registry.trustedAt(issuer, CALIBRATION, T0 + 300), "retrusted");
-        assertTrue(registry.trustedAt(issuer, CALIBRATION, type(uint64).max), "the far future is now");
-        assertTrue(registry.trusted(issuer, CALIBRATION), "trusted now");
-        assertFalse(registry.trustedAt(issuer, CALIBRATION, 0), "the epoch");
+        assertFalse(registry.trustedAt(issuer, QUALIFICATION, T0), "before it was trusted");
+        assertFalse(registry.trustedAt(issuer, QUALIFICATION, T0 + 99), "the second before");
+        assertTrue(registry.trustedAt(issuer, QUALIFICATION, T0 + 100), "from the change on");
+        assertTrue(registry.trustedAt(issuer, QUALIFICATION, T0 + 199), "until the next change");
+        assertFalse(registry.trustedAt(issuer, QUALIFICATION, T0 + 200), "untrusted");
+        assertFalse(registry.trustedAt(issuer, QUALIFICATION, T0 + 299), "still untrusted");
+        assertTrue(registry.trustedAt(issuer, QUALIFICATION, T0 + 300), "retrusted");
+        assertTrue(registry.trustedAt(issuer, QUALIFICATION, type(uint64).max), "the far future is now");
+        assertTrue(registry.trusted(issuer, QUALIFICATION), "trusted now");
+        assertFalse(registry.trustedAt(issuer, QUALIFICATION, 0), "the epoch");
     }
 
     function test_SetTrusted_IsPerIssuerAndType() public {
         _setTrusted(T0 + 1, true);
-        assertTrue(registry.trusted(issuer, CALIBRATION), "the pair set");
+        assertTrue(registry.trusted(issuer, QUALIFICATION), "the pair set");
         assertFalse(registry.trusted(issuer, FIT_FOR_USE), "another type");
-        assertFalse(registry.trusted(otherIssuer, CALIBRATION), "another issuer");
-        assertFalse(registry.trustedAt(otherIssuer, CALIBRATION, T0 + 1), "another issuer, then");
+        assertFalse(registry.trusted(otherIssuer, QUALIFICATION), "another issuer");
+        assertFalse(registry.trustedAt(otherIssuer, QUALIFICATION, T0 + 1), "another issuer, then");
     }
 
     function test_SetTrusted_TheLastChangeInASecondDecidesIt() public {
         vm.warp(T0 + 10);
         vm.startPrank(governor);
-        registry.setTrusted(issuer, CALIBRATION, true);
-        registry.setTrusted(issuer, CALIBRATION, false);
-        assertFalse(registry.trustedAt(issuer, CALIBRATION, T0 + 10), "the second ends untrusted");
-        registry.setTrusted(issuer, CALIBRATION, true);
+        registry.setTrusted(issuer, QUALIFICATION, true);
+        registry.setTrusted(issuer, QUALIFICATION, false);
+        assertFalse(registry.trustedAt(issuer, QUALIFICATION, T0 + 10), "the second ends untrusted");
+        registry.setTrusted(issuer, QUALIFICATION, true);
         vm.stopPrank();
-        assertTrue(registry.trustedAt(issuer, CALIBRATION, T0 + 10), "the second ends trusted");
-        assertFalse(registry.trustedAt(issuer, CALIBRATION, T0 + 9), "the second before");
-        assertTrue(registry.trusted(issuer, CALIBRATION), "trusted now");
+        assertTrue(registry.trustedAt(issuer, QUALIFICATION, T0 + 10), "the second ends trusted");
+        assertFalse(registry.trustedAt(issuer, QUALIFICATION, T0 + 9), "the second before");
+        assertTrue(registry.trusted(issuer, QUALIFICATION), "trusted now");
     }
 
     /// @dev A gas estimate made in the second of the last change must hold for the next block.
     function test_SetTrusted_CostsTheSameInTheSecondOfTheLastChangeAndAfter() public {
         vm.warp(T0 + 10);
         vm.startPrank(governor);
-        registry.setTrusted(issuer, CALIBRATION, true);
-        registry.setTrusted(otherIssuer, CALIBRATION, true);
+        registry.setTrusted(issuer, QUALIFICATION, true);
+        registry.setTrusted(otherIssuer, QUALIFICATION, true);
         uint256 sameSecond = _gasOfUntrusting(issuer);
         vm.warp(T0 + 11);
         uint256 nextSecond = _gasOfUntrusting(otherIssuer);
@@ -415,28 +536,28 @@ contract CredentialRegistryTest is ConsortiumBase {
         for (uint256 i; i < callers.length; ++i) {
             vm.expectRevert(_unauthorized(callers[i], Roles.GOVERNOR));
             vm.prank(callers[i]);
-            registry.setTrusted(issuer, CALIBRATION, true);
+            registry.setTrusted(issuer, QUALIFICATION, true);
         }
-        assertFalse(registry.trusted(issuer, CALIBRATION), "trust list unchanged");
+        assertFalse(registry.trusted(issuer, QUALIFICATION), "trust list unchanged");
     }
 
     function test_SetTrusted_RevertsOnUnchangedTrustAndZeroValues() public {
         vm.startPrank(governor);
         vm.expectRevert(
             abi.encodeWithSelector(
-                ICredentialRegistry.CredentialRegistryTrustUnchanged.selector, issuer, CALIBRATION, false
+                ICredentialRegistry.CredentialRegistryTrustUnchanged.selector, issuer, QUALIFICATION, false
             )
         );
-        registry.setTrusted(issuer, CALIBRATION, false);
-        registry.setTrusted(issuer, CALIBRATION, true);
+        registry.setTrusted(issuer, QUALIFICATION, false);
+        registry.setTrusted(issuer, QUALIFICATION, true);
         vm.expectRevert(
             abi.encodeWithSelector(
-                ICredentialRegistry.CredentialRegistryTrustUnchanged.selector, issuer, CALIBRATION, true
+                ICredentialRegistry.CredentialRegistryTrustUnchanged.selector, issuer, QUALIFICATION, true
             )
         );
-        registry.setTrusted(issuer, CALIBRATION, true);
+        registry.setTrusted(issuer, QUALIFICATION, true);
         vm.expectRevert(abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryZeroAddress.selector));
-        registry.setTrusted(address(0), CALIBRATION, true);
+        registry.setTrusted(address(0), QUALIFICATION, true);
         vm.expectRevert(abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryZeroTypeHash.selector));
         registry.setTrusted(issuer, bytes32(0), true);
         vm.stopPrank();
@@ -456,7 +577,7 @@ contract CredentialRegistryTest is ConsortiumBase {
 
     function test_BindSubject_BindsAPersonDidToAnOrganization() public {
         string memory person = "did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH";
-        bytes32 org = bytes32(uint256(uint160(issuer)));
+        bytes32 org = bytes32(uint256(uint160(operator)));
         vm.prank(operator);
         registry.bindSubject(person, org);
         (bytes32 entityId,) = registry.boundEntity(keccak256(bytes(person)));
@@ -519,9 +640,14 @@ contract CredentialRegistryTest is ConsortiumBase {
         vm.expectRevert(paused);
         registry.suspend(CREDENTIAL, "paused");
         vm.stopPrank();
+        vm.startPrank(governor);
         vm.expectRevert(paused);
-        vm.prank(governor);
         registry.setTrusted(issuer, CALIBRATION, true);
+        vm.expectRevert(paused);
+        registry.governorRevoke(CREDENTIAL, "paused");
+        vm.expectRevert(paused);
+        registry.governorSuspend(CREDENTIAL, "paused");
+        vm.stopPrank();
         vm.expectRevert(paused);
         vm.prank(operator);
         registry.bindSubject(ASSET_DID, lot);
@@ -561,9 +687,9 @@ contract CredentialRegistryTest is ConsortiumBase {
             for (uint256 i; i < changedAt.length; ++i) {
                 if (changedAt[i] <= t) ++changesSoFar;
             }
-            assertEq(registry.trustedAt(issuer, CALIBRATION, t), changesSoFar % 2 == 1, "the model's answer");
+            assertEq(registry.trustedAt(issuer, QUALIFICATION, t), changesSoFar % 2 == 1, "the model's answer");
         }
-        assertFalse(registry.trusted(issuer, CALIBRATION), "an even number of changes ends untrusted");
+        assertFalse(registry.trusted(issuer, QUALIFICATION), "an even number of changes ends untrusted");
     }
 
     function testFuzz_Writers_RevertForCallersWithoutRoles(address caller) public {
@@ -578,6 +704,10 @@ contract CredentialRegistryTest is ConsortiumBase {
         registry.suspend(CREDENTIAL, "fuzz");
         vm.expectRevert(_unauthorized(caller, Roles.GOVERNOR));
         registry.setTrusted(caller, CALIBRATION, true);
+        vm.expectRevert(_unauthorized(caller, Roles.GOVERNOR));
+        registry.governorRevoke(CREDENTIAL, "fuzz");
+        vm.expectRevert(_unauthorized(caller, Roles.GOVERNOR));
+        registry.governorSuspend(CREDENTIAL, "fuzz");
         vm.expectRevert(_unauthorized(caller, Roles.OPERATOR));
         registry.bindSubject(ASSET_DID, lot);
         vm.stopPrank();
@@ -619,12 +749,12 @@ contract CredentialRegistryTest is ConsortiumBase {
     function _setTrusted(uint64 at, bool trusted) internal {
         vm.warp(at);
         vm.prank(governor);
-        registry.setTrusted(issuer, CALIBRATION, trusted);
+        registry.setTrusted(issuer, QUALIFICATION, trusted);
     }
 
     function _gasOfUntrusting(address account) internal returns (uint256 gasUsed) {
         gasUsed = gasleft();
-        registry.setTrusted(account, CALIBRATION, false);
+        registry.setTrusted(account, QUALIFICATION, false);
         gasUsed -= gasleft();
     }
 

@@ -4,12 +4,14 @@ leave later tests on the shared chain judging credentials issued "before" their 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from web3 import Web3
 
+from credentials import didkit_adapter
 from credentials.store import CredentialStore, create_credential_tables
 from ledger_client.chain import connect
 from ledger_client.indexer.database import make_engine
@@ -38,3 +40,36 @@ def store(tmp_path: Path) -> Iterator[CredentialStore]:
     create_credential_tables(engine)
     yield CredentialStore(engine)
     engine.dispose()
+
+
+class DidkitTimesOutOnce:
+    """Once armed, didkit's next credential verification outlasts the adapter's timeout
+    (shortened to a tenth of a second); later ones answer as usual."""
+
+    SLOW_S = 0.4
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self.calls = 0
+
+    def arm(self) -> None:
+        real = didkit_adapter.didkit.verify_credential
+
+        async def verify(*args: str) -> str:
+            self.calls += 1
+            if self.calls == 1:
+                await asyncio.sleep(self.SLOW_S)
+            return await real(*args)
+
+        self._monkeypatch.setattr(didkit_adapter, "CALL_TIMEOUT_S", self.SLOW_S / 4)
+        self._monkeypatch.setattr(didkit_adapter.didkit, "verify_credential", verify)
+
+    def wait(self) -> None:
+        """Until the slow call has left didkit's single worker (a call queued behind it)."""
+        self._monkeypatch.setattr(didkit_adapter, "CALL_TIMEOUT_S", self.SLOW_S * 10)
+        didkit_adapter.key_to_did("key", {"kty": "OKP", "crv": "Ed25519", "x": "A" * 43})
+
+
+@pytest.fixture
+def didkit_times_out_once(monkeypatch: pytest.MonkeyPatch) -> DidkitTimesOutOnce:
+    return DidkitTimesOutOnce(monkeypatch)

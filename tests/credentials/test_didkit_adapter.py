@@ -110,6 +110,22 @@ def test_verification_failures_are_results_not_exceptions() -> None:
         assert not result.passed
 
 
+def test_verification_failures_are_verdicts_and_a_timeout_is_none(didkit_times_out_once) -> None:
+    credential = issue_sample(CredentialType.FIT_FOR_USE)
+    tampered = {**credential, "issuanceDate": "2026-01-02T00:00:00Z"}
+    assert didkit_adapter.verify_credential(tampered, proof_options=OPTIONS).decided
+    assert didkit_adapter.verify_credential({}, proof_options=OPTIONS).decided
+    didkit_times_out_once.arm()
+
+    timed_out = didkit_adapter.verify_credential(credential, proof_options=OPTIONS)
+    didkit_times_out_once.wait()
+    answered = didkit_adapter.verify_credential(credential, proof_options=OPTIONS)
+
+    assert not timed_out.passed and not timed_out.decided
+    assert "did not answer within" in timed_out.errors[0]
+    assert answered.passed and answered.decided
+
+
 def test_refusals_raise_credential_errors() -> None:
     credential = {k: v for k, v in issue_sample(CredentialType.FIT_FOR_USE).items() if k != "proof"}
     with pytest.raises(ProofEngineError, match="didkit: "):

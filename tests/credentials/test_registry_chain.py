@@ -26,6 +26,9 @@ pytestmark = pytest.mark.integration
 LOT = "https://id.gs1.org/01/09506000134352/10/LOT-42"
 CALIBRATION = "CalibrationCertificate"
 FIT_FOR_USE = "FitForUseCertificate"
+# The trust-history test's own types: the fixture trusts both issuers for the two above.
+QUALIFICATION = "OperatorQualification"
+COMPLIANCE = "ColdChainCompliance"
 LOT_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 PERSON_DID = "did:key:z6MkpTHR8VNsBxYAAWHut2Geadd9jSwuBV8xRoAnwWsdvktH"
 
@@ -49,7 +52,8 @@ class RecordingProvider(HTTPProvider):
 
 @dataclass
 class Registry:
-    """The consortium with an issuer (ISSUER), a second issuer (quality, also ISSUER) and a lot."""
+    """The consortium with an issuer (ISSUER), a second issuer (quality, also ISSUER), both
+    trusted for CALIBRATION and FIT_FOR_USE, and a lot."""
 
     consortium: Consortium
     issuer_account: LocalAccount
@@ -87,6 +91,10 @@ def registry(consortium: Consortium) -> Registry:
     governor = consortium.membership()
     governor.grant_role(Role.ISSUER, issuer.address)
     governor.grant_role(Role.ISSUER, consortium.quality.address)
+    trust = CredentialRegistryClient(consortium.sender(consortium.governor), consortium.deployment)
+    for account in (issuer, consortium.quality):
+        for kind in (CALIBRATION, FIT_FOR_USE):
+            trust.set_trusted(account.address, kind, True)
     lot = consortium.writer().create_batch(LOT)
     return Registry(consortium, issuer, lot)
 
@@ -164,6 +172,48 @@ def test_anchor_refusals_are_the_registry_custom_errors(registry):
         registry.issuer.anchor(vc(2), type_name=CALIBRATION, suspends_with_batch=unknown)
     assert info.value.error == "CredentialRegistryUnknownBatch"
     assert info.value.error_args == {"batchId": "0x" + unknown.hex()}
+
+
+def test_an_issuer_off_the_trust_list_for_the_type_cannot_anchor(registry):
+    # Signed while trusted, or dated so: once off the list, the issuer anchors nothing.
+    governor = registry.client(registry.consortium.governor)
+    governor.set_trusted(registry.issuer_account.address, CALIBRATION, False)
+
+    for kind in (CALIBRATION, QUALIFICATION):
+        with pytest.raises(ContractRevert) as info:
+            registry.issuer.anchor(vc(1), type_name=kind, subject_did=LOT_DID)
+        assert info.value.error == "CredentialRegistryIssuerNotTrusted"
+        assert info.value.error_args == {
+            "issuer": registry.issuer_account.address,
+            "typeHash": "0x" + type_hash(kind).hex(),
+        }
+    assert registry.outsider.status(vc(1)) is CredentialStatus.NONE
+
+
+def test_a_governor_revokes_and_suspends_what_a_pulled_issuer_no_longer_can(registry):
+    registry.issuer.anchor(vc(1), type_name=CALIBRATION)
+    registry.issuer.anchor(vc(2), type_name=CALIBRATION)
+    registry.consortium.membership().revoke_role(Role.ISSUER, registry.issuer_account.address)
+    with pytest.raises(ContractRevert, match="MembershipUnauthorizedAccount"):
+        registry.issuer.revoke(vc(1), "key compromised")
+    with pytest.raises(ContractRevert, match="GOVERNOR_ROLE"):
+        registry.other_issuer.governor_revoke(vc(1), "not a governor")
+    governor = registry.client(registry.consortium.governor)
+
+    receipt = governor.governor_revoke(vc(1), "issuer key compromised")
+    governor.governor_suspend(vc(2), "issuer under investigation")
+
+    (event,) = governor.contract.events.CredentialRevoked().process_receipt({"logs": receipt.logs})
+    assert event["args"]["by"] == registry.consortium.governor.address
+    assert event["args"]["reason"] == "issuer key compromised"
+    assert registry.outsider.status_many([vc(1), vc(2)]) == [
+        CredentialStatus.REVOKED,
+        CredentialStatus.SUSPENDED,
+    ]
+    stored = registry.outsider.credential(vc(2))
+    assert stored.suspended_by_governor and not stored.suspended
+    governor.governor_unsuspend(vc(2), "cleared")
+    assert registry.outsider.status(vc(2)) is CredentialStatus.VALID
 
 
 def test_revoke_by_anyone_but_the_issuer_is_refused(registry):
@@ -262,23 +312,23 @@ def test_trusted_at_keeps_the_trust_history(registry):
     changed_at = []
     for trusted in (True, False, True):
         registry.next_block_one_second_later()
-        receipt = governor.set_trusted(lab, CALIBRATION, trusted)
+        receipt = governor.set_trusted(lab, QUALIFICATION, trusted)
         changed_at.append(registry.block_time(receipt.block_number))
     trusted_at, untrusted_at, retrusted_at = changed_at
 
     reader = registry.outsider
-    assert not reader.trusted_at(lab, CALIBRATION, trusted_at - 1)
-    assert reader.trusted_at(lab, CALIBRATION, trusted_at)
-    assert not reader.trusted_at(lab, CALIBRATION, untrusted_at)
-    assert reader.trusted_at(lab, CALIBRATION, retrusted_at)
-    assert reader.trusted(lab, CALIBRATION)
-    assert not reader.trusted(lab, FIT_FOR_USE)
+    assert not reader.trusted_at(lab, QUALIFICATION, trusted_at - 1)
+    assert reader.trusted_at(lab, QUALIFICATION, trusted_at)
+    assert not reader.trusted_at(lab, QUALIFICATION, untrusted_at)
+    assert reader.trusted_at(lab, QUALIFICATION, retrusted_at)
+    assert reader.trusted(lab, QUALIFICATION)
+    assert not reader.trusted(lab, COMPLIANCE)
 
     with pytest.raises(ContractRevert) as info:
-        registry.issuer.set_trusted(lab, FIT_FOR_USE, True)
+        registry.issuer.set_trusted(lab, COMPLIANCE, True)
     assert info.value.error_args["role"] == "GOVERNOR_ROLE"
     with pytest.raises(ContractRevert, match="CredentialRegistryTrustUnchanged"):
-        governor.set_trusted(lab, CALIBRATION, True)
+        governor.set_trusted(lab, QUALIFICATION, True)
 
 
 def test_bind_subject_binds_asset_and_person_dids_once(registry):

@@ -59,6 +59,9 @@ def issuing(w3) -> Issuing:
     c = make_consortium(w3)
     account = Account.from_key(ANVIL_KEYS[5])
     c.membership().grant_role(Role.ISSUER, account.address)
+    CredentialRegistryClient(c.sender(c.governor), c.deployment).set_trusted(
+        account.address, FIT_FOR_USE.value, True
+    )
     c.writer().create_batch(LOT.uri)
     return Issuing(
         consortium=c,
@@ -120,10 +123,23 @@ def test_refused_claims_and_anchors_store_nothing(issuing, store):
         issuing.issue(store=store, claims=claims(CredentialType.CALIBRATION_CERTIFICATE))
     assert issuing.nonce(issuing.issuer_account) == nonce
 
-    unknown_lot = DigitalLink.lot("09506000134352", "NOT-CREATED").batch_id
+    unknown_lot = DigitalLink.lot("09506000134352", "NOT-CREATED")
     with pytest.raises(ContractRevert, match="CredentialRegistryUnknownBatch"):
-        issuing.issue(store=store, suspends_with_batch=unknown_lot)
+        issuing.issue(store=store, claims={"lot": unknown_lot.uri})
     assert store.all() == []
+
+
+def test_a_fit_for_use_is_tied_to_its_own_lot_only(issuing, store):
+    vc = issuing.issue(store=store)
+    anchored = issuing.registry().credential(credential_hash(vc))
+    assert anchored is not None and anchored.suspends_with_batch == LOT.batch_id
+
+    nonce = issuing.nonce(issuing.issuer_account)
+    other_lot = DigitalLink.lot("09506000134352", "SERVICE-2").batch_id
+    with pytest.raises(CredentialError, match="suspends with its own lot"):
+        issuing.issue(store=store, suspends_with_batch=other_lot)
+    assert issuing.nonce(issuing.issuer_account) == nonce
+    assert len(store.all()) == 1
 
 
 @pytest.mark.parametrize("given_as", ["vc", "bytes", "hex", "hex via store"])

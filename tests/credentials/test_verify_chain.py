@@ -25,6 +25,7 @@ from credentials.service import issue_and_anchor, revoke_credential
 from credentials.types import CredentialType
 from credentials.verify import CredentialVerifier
 from ledger_client.chain import rpc
+from ledger_client.errors import ContractRevert
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
 from oracle_bridge.contracts import DeviceRegistryClient
@@ -106,6 +107,10 @@ class Ledger:
         """Give the next block a second of its own, at most one ahead of the wall clock."""
         latest = self.chain_time()
         rpc(self.w3, "evm_setNextBlockTimestamp", [max(latest + 1, int(time.time()))])
+
+    def next_block_in_this_second(self) -> None:
+        """Give the next block the latest block's timestamp (anvil allows it)."""
+        rpc(self.w3, "evm_setNextBlockTimestamp", [self.chain_time()])
 
     def leave_this_second(self) -> None:
         """Mine a block a second later: what happened up to now is settled history."""
@@ -298,20 +303,48 @@ def test_a_proof_from_another_key_fails_the_proof(ledger):
     assert "proof does not verify" in report.check(CheckName.PROOF).detail
 
 
-def test_an_issuer_not_trusted_for_the_type_fails_issuer_trusted(ledger):
-    # The lab holds ISSUER_ROLE (so it can anchor) but is trusted for calibrations only.
-    vc = ledger.issue(CredentialType.CERTIFICATE_OF_ANALYSIS, signer=ledger.lab)
+def test_an_issuer_taken_off_the_trust_list_cannot_anchor_a_backdated_credential(ledger):
+    # Dated while it was trusted, signed and anchored after its removal: the registry refuses.
+    account, signer = ledger.new_issuer(CredentialType.FIT_FOR_USE)
+    trusted_then = datetime.fromtimestamp(ledger.chain_time(), UTC)
+    ledger.next_block_one_second_later()
+    ledger.registry(ledger.consortium.governor).set_trusted(
+        account.address, CredentialType.FIT_FOR_USE.value, False
+    )
+
+    with pytest.raises(ContractRevert) as info:
+        ledger.issue(
+            CredentialType.FIT_FOR_USE, signer=signer, account=account, issued=trusted_then
+        )
+
+    assert info.value.error == "CredentialRegistryIssuerNotTrusted"
+    assert info.value.error_args["issuer"] == account.address
+
+
+def test_a_credential_anchored_long_after_its_issuance_date_fails_anchored(ledger):
+    issued = datetime.fromtimestamp(ledger.chain_time(), UTC) - timedelta(hours=2)
+    vc = ledger.issue(CredentialType.CERTIFICATE_OF_ANALYSIS, issued=issued)
 
     report = ledger.verifier().verify(vc)
 
-    assert_only_failed(report, CheckName.ISSUER_TRUSTED)
-    assert (
-        "not on the trust list for CertificateOfAnalysis"
-        in report.check(CheckName.ISSUER_TRUSTED).detail
-    )
+    assert_only_failed(report, CheckName.ANCHORED)
+    assert "a backdated credential" in report.check(CheckName.ANCHORED).detail
 
 
-def test_an_issuer_trusted_only_later_fails_issuer_trusted(ledger):
+def test_a_credential_anchored_before_its_issuance_date_beyond_clock_skew_fails_anchored(ledger):
+    now = datetime.fromtimestamp(ledger.chain_time(), UTC)
+    ahead = ledger.issue(CredentialType.FIT_FOR_USE, issued=now + timedelta(minutes=10))
+    skewed = ledger.issue(CredentialType.FIT_FOR_USE, issued=now + timedelta(minutes=4))
+
+    verifier = ledger.verifier()
+    report = verifier.verify(ahead)
+
+    assert_only_failed(report, CheckName.ANCHORED)
+    assert "allowed for clock skew" in report.check(CheckName.ANCHORED).detail
+    assert verifier.verify(skewed).valid
+
+
+def test_trust_is_judged_when_anchored_not_at_the_issuance_date_written(ledger):
     account, signer = ledger.new_issuer()
     issued = datetime.fromtimestamp(ledger.chain_time(), UTC)
     ledger.next_block_one_second_later()
@@ -321,7 +354,22 @@ def test_an_issuer_trusted_only_later_fails_issuer_trusted(ledger):
 
     report = ledger.verifier().verify(vc)
 
+    assert report.valid, report.to_json()
+    assert "when it was anchored" in report.check(CheckName.ISSUER_TRUSTED).detail
+
+
+def test_an_issuer_taken_off_the_trust_list_in_the_anchoring_second_fails_issuer_trusted(ledger):
+    account, signer = ledger.new_issuer(CredentialType.FIT_FOR_USE)
+    vc = ledger.issue(CredentialType.FIT_FOR_USE, signer=signer, account=account)
+    ledger.next_block_in_this_second()
+    ledger.registry(ledger.consortium.governor).set_trusted(
+        account.address, CredentialType.FIT_FOR_USE.value, False
+    )
+
+    report = ledger.verifier().verify(vc)
+
     assert_only_failed(report, CheckName.ISSUER_TRUSTED)
+    assert "not on the trust list for FitForUse" in report.check(CheckName.ISSUER_TRUSTED).detail
 
 
 def test_a_revoked_credential_fails_not_revoked(ledger):
@@ -359,36 +407,61 @@ def test_an_expired_credential_fails_not_expired(ledger):
     assert "expired at" in report.check(CheckName.NOT_EXPIRED).detail
 
 
-def test_an_issuer_whose_role_was_revoked_before_issuance_fails_issuer_trusted(ledger):
-    # Anchoring needs the role, so the credential is anchored first, dated an hour ahead;
-    # the role is revoked meanwhile: at its issuanceDate the issuer held no ISSUER_ROLE.
+def test_an_issuer_whose_role_was_revoked_in_the_anchoring_second_fails_issuer_trusted(ledger):
     account, signer = ledger.new_issuer(CredentialType.FIT_FOR_USE)
-    issued = datetime.fromtimestamp(ledger.chain_time(), UTC) + timedelta(hours=1)
-    vc = ledger.issue(CredentialType.FIT_FOR_USE, signer=signer, account=account, issued=issued)
-    verifier = ledger.verifier(clock=lambda: issued.timestamp() + 60)
-    assert verifier.verify(vc).valid  # not settled yet: the role is still held
-
+    vc = ledger.issue(CredentialType.FIT_FOR_USE, signer=signer, account=account)
+    ledger.next_block_in_this_second()
     ledger.consortium.membership().revoke_role(Role.ISSUER, account.address)
-    report = verifier.verify(vc)
+
+    report = ledger.verifier().verify(vc)
 
     assert_only_failed(report, CheckName.ISSUER_TRUSTED)
     assert "did not hold ISSUER_ROLE" in report.check(CheckName.ISSUER_TRUSTED).detail
     assert "revoked at" in report.check(CheckName.ISSUER_TRUSTED).detail
-    assert not ledger.verifier(clock=lambda: issued.timestamp() + 60).verify(vc).valid
+
+
+def test_an_issuer_whose_role_was_revoked_after_anchoring_stays_trusted_for_it(ledger):
+    # Trust was judged when it was anchored; to withdraw the credential a governor revokes it.
+    account, signer = ledger.new_issuer(CredentialType.FIT_FOR_USE)
+    vc = ledger.issue(CredentialType.FIT_FOR_USE, signer=signer, account=account)
+    ledger.next_block_one_second_later()
+    ledger.consortium.membership().revoke_role(Role.ISSUER, account.address)
+
+    assert ledger.verifier().verify(vc).valid
 
 
 def test_an_issuer_whose_organization_was_deactivated_fails_issuer_trusted(ledger):
     account, signer = ledger.new_issuer(CredentialType.FIT_FOR_USE)
     membership = ledger.consortium.membership()
     membership.register_organization(account.address, did=signer.did, name="Short-lived QA")
-    issued = datetime.fromtimestamp(ledger.chain_time(), UTC) + timedelta(hours=1)
-    vc = ledger.issue(CredentialType.FIT_FOR_USE, signer=signer, account=account, issued=issued)
+    vc = ledger.issue(CredentialType.FIT_FOR_USE, signer=signer, account=account)
+    ledger.next_block_in_this_second()
     membership.set_organization_active(account.address, False)
 
-    report = ledger.verifier(clock=lambda: issued.timestamp() + 60).verify(vc)
+    report = ledger.verifier().verify(vc)
 
     assert_only_failed(report, CheckName.ISSUER_TRUSTED)
     assert "deactivated" in report.check(CheckName.ISSUER_TRUSTED).detail
+
+
+def test_a_governor_revokes_or_suspends_a_credential_its_pulled_issuer_cannot(ledger):
+    account, signer = ledger.new_issuer(CredentialType.FIT_FOR_USE)
+    revoked, suspended = (
+        ledger.issue(CredentialType.FIT_FOR_USE, signer=signer, account=account) for _ in range(2)
+    )
+    ledger.next_block_one_second_later()
+    ledger.consortium.membership().revoke_role(Role.ISSUER, account.address)
+    with pytest.raises(ContractRevert, match="MembershipUnauthorizedAccount"):
+        revoke_credential(registry=ledger.registry(account), vc_or_hash=revoked, reason="leak")
+    governor = ledger.registry(ledger.consortium.governor)
+
+    governor.governor_revoke(credential_hash(revoked), "issuer key compromised")
+    governor.governor_suspend(credential_hash(suspended), "issuer under investigation")
+    reports = ledger.verifier().verify_many([revoked, suspended])
+
+    assert_only_failed(reports[0], CheckName.NOT_REVOKED)
+    assert_only_failed(reports[1], CheckName.NOT_SUSPENDED)
+    assert reports[1].check(CheckName.NOT_SUSPENDED).detail == "suspended by a governor"
 
 
 @pytest.mark.parametrize(
@@ -434,8 +507,10 @@ def test_a_credential_never_anchored_fails_anchored(ledger):
     assert not report.valid
     assert report.check(CheckName.ANCHORED).outcome is Outcome.FAILED
     assert "never anchored" in report.check(CheckName.ANCHORED).detail
-    for name in (CheckName.PROOF, CheckName.SCHEMA, CheckName.ISSUER_TRUSTED):
+    for name in (CheckName.PROOF, CheckName.SCHEMA):
         assert report.check(name).outcome is Outcome.PASSED
+    # Trust is judged at anchoring: with no anchor it cannot be shown.
+    assert report.check(CheckName.ISSUER_TRUSTED).outcome is Outcome.FAILED
 
 
 def test_a_credential_anchored_about_another_subject_fails_anchored(ledger):
@@ -478,6 +553,41 @@ def test_a_quarantine_suspends_a_fit_for_use_until_release(ledger):
     assert released.valid, released.to_json()
 
 
+def test_a_fit_for_use_anchored_without_its_lot_fails_anchored_even_while_quarantined(ledger):
+    lot, asset = ledger.new_lot("UNTIED")
+    vc = issue(
+        credential_type=CredentialType.FIT_FOR_USE,
+        subject_did=asset,
+        claims={"lot": lot.uri},
+        signer=ledger.quality,
+        issuance_date=datetime.fromtimestamp(ledger.chain_time(), UTC),
+    )
+    ledger.registry(ledger.consortium.quality).anchor(
+        credential_hash(vc), type_name=CredentialType.FIT_FOR_USE.value, subject_did=asset
+    )
+    ledger.consortium.writer(ledger.consortium.quality).quarantine(lot.batch_id, "excursion")
+
+    report = ledger.verifier().verify(vc)
+
+    assert_only_failed(report, CheckName.ANCHORED)
+    assert "tied to no batch, not to its lot" in report.check(CheckName.ANCHORED).detail
+
+
+def test_issuing_a_fit_for_use_ties_it_to_its_lot(ledger):
+    lot, asset = ledger.new_lot("TIED")
+    vc = issue_and_anchor(
+        registry=ledger.registry(ledger.consortium.quality),
+        signer=ledger.quality,
+        credential_type=CredentialType.FIT_FOR_USE,
+        subject_did=asset,
+        claims={"lot": lot.uri},
+    )
+
+    anchored = ledger.registry(ledger.consortium.quality).credential(credential_hash(vc))
+
+    assert anchored is not None and anchored.suspends_with_batch == lot.batch_id
+
+
 def test_warm_verification_sees_revocation_and_suspension_in_one_call(ledger):
     vcs = [ledger.issue(kind) for kind in CredentialType]
     ledger.leave_this_second()  # so the issuers' trust at issuance is settled, and cached
@@ -517,6 +627,21 @@ def test_warm_verification_sees_revocation_and_suspension_in_one_call(ledger):
     assert provider.requests == ["eth_call"]
 
 
+def test_a_proof_engine_timeout_is_not_kept_as_a_verdict(ledger, didkit_times_out_once):
+    vc = ledger.issue(CredentialType.CALIBRATION_CERTIFICATE)
+    verifier = ledger.verifier()
+    didkit_times_out_once.arm()
+
+    timed_out = verifier.verify(vc)
+    didkit_times_out_once.wait()
+    answered = verifier.verify(vc)
+
+    assert not timed_out.valid
+    assert timed_out.check(CheckName.PROOF).outcome is Outcome.NOT_CHECKED
+    assert "gave no verdict" in timed_out.check(CheckName.PROOF).detail
+    assert answered.valid, answered.to_json()
+
+
 def test_verify_many_keeps_order_and_reports_malformed_input(ledger):
     vc = ledger.issue(CredentialType.FIT_FOR_USE)
     reports = ledger.verifier().verify_many([vc, "not a credential", {"id": float("nan")}, vc])
@@ -541,24 +666,21 @@ class NoLogTimesProvider(RecordingProvider):
 
 def test_membership_history_read_in_small_chunks_without_log_times(ledger):
     account, signer = ledger.new_issuer(CredentialType.FIT_FOR_USE)
-    granted = ledger.chain_time()
-    vcs = [
-        ledger.issue(CredentialType.FIT_FOR_USE, signer=signer, account=account),
-        ledger.issue(
-            CredentialType.FIT_FOR_USE,
-            signer=signer,
-            account=account,
-            issued=datetime.fromtimestamp(granted - 3600, UTC),
-        ),
-    ]
+    vcs = [ledger.issue(CredentialType.FIT_FOR_USE, signer=signer, account=account)]
+    other_account, other_signer = ledger.new_issuer(CredentialType.FIT_FOR_USE)
+    vcs.append(ledger.issue(CredentialType.FIT_FOR_USE, signer=other_signer, account=other_account))
+    ledger.next_block_in_this_second()
+    ledger.consortium.membership().revoke_role(Role.ISSUER, other_account.address)
     provider = NoLogTimesProvider(ledger.w3.provider.endpoint_uri)
     verifier = ledger.verifier(Web3(provider), log_chunk_blocks=7)
 
-    fine, before_the_grant = verifier.verify_many(vcs)
+    fine, revoked_then = verifier.verify_many(vcs)
 
     assert fine.valid, fine.to_json()
-    assert_only_failed(before_the_grant, CheckName.ISSUER_TRUSTED)
-    assert "never granted" in before_the_grant.check(CheckName.ISSUER_TRUSTED).detail
+    # The grant's time comes from the logs, so they were read.
+    assert "(granted at " in fine.check(CheckName.ISSUER_TRUSTED).detail
+    assert_only_failed(revoked_then, CheckName.ISSUER_TRUSTED)
+    assert "revoked at" in revoked_then.check(CheckName.ISSUER_TRUSTED).detail
     batches = [request for request in provider.requests if isinstance(request, list)]
     log_batches = [batch for batch in batches if "eth_getLogs" in batch]
     assert len(log_batches) == 1 and len(log_batches[0]) > 1  # every chunk in one request

@@ -4,15 +4,16 @@ pragma solidity ^0.8.24;
 /// @title Anchors, status and trust list of the consortium's verifiable credentials.
 /// @notice A credential is anchored by the `keccak256` of the VC its issuer signed, with
 /// its type (`keccak256` of the type name, e.g. "CalibrationCertificate") and subject
-/// (`keccak256` of the subject's DID). Only its issuer revokes or suspends it; a
-/// credential tied to a ledger batch reads as SUSPENDED while that batch is quarantined
-/// or recalled, with no transaction of its own. The governor's trust list of
-/// (issuer, type) keeps its whole history, so a verifier can ask who was trusted when.
+/// (`keccak256` of the subject's DID), by an issuer on the trust list for that type. Its
+/// issuer revokes or suspends it, and so may a governor (say, once the issuer's key is
+/// compromised); a credential tied to a ledger batch reads as SUSPENDED while that batch
+/// is quarantined or recalled, with no transaction of its own. The governor's trust list
+/// of (issuer, type) keeps its whole history, so a verifier can ask who was trusted when.
 /// Asset and person DIDs are bound here to the ledger entity they name.
 interface ICredentialRegistry {
     /// @dev NONE marks a hash never anchored. A revoked credential reads REVOKED whatever
-    /// else holds; then EXPIRED past `validUntil`; then SUSPENDED (by its issuer, or while
-    /// its `suspendsWithBatch` is QUARANTINED or RECALLED); otherwise VALID.
+    /// else holds; then EXPIRED past `validUntil`; then SUSPENDED (by its issuer, by a
+    /// governor, or while its `suspendsWithBatch` is held); otherwise VALID.
     enum CredentialStatus {
         NONE,
         VALID,
@@ -23,7 +24,8 @@ interface ICredentialRegistry {
 
     /// @dev `anchoredAt` doubles as the "anchored" flag (block timestamps are never zero).
     /// `validUntil` zero: no expiry; `suspendsWithBatch` zero: tied to no batch.
-    /// `suspended` is the issuer's own suspension only (see {status} for the batch's).
+    /// `suspended` is the issuer's own suspension, `suspendedByGovernor` a governor's (see
+    /// {status} for the batch's).
     struct Credential {
         address issuer;
         bytes32 typeHash;
@@ -33,6 +35,7 @@ interface ICredentialRegistry {
         bytes32 suspendsWithBatch;
         bool revoked;
         bool suspended;
+        bool suspendedByGovernor;
     }
 
     error CredentialRegistryZeroHash();
@@ -42,8 +45,11 @@ interface ICredentialRegistry {
     /// @dev `validUntil` is past the largest stored timestamp (2^40 - 1, in the year 36812).
     error CredentialRegistryInvalidValidUntil(bytes32 credentialHash, uint64 validUntil);
     error CredentialRegistryUnknownCredential(bytes32 credentialHash);
-    /// @dev Only the credential's issuer may revoke, suspend or unsuspend it.
+    /// @dev Only the credential's issuer may revoke, suspend or unsuspend it (a governor has
+    /// functions of its own).
     error CredentialRegistryNotIssuer(bytes32 credentialHash, address account);
+    /// @dev `issuer` is not on the trust list for `typeHash` now, so it may not anchor one.
+    error CredentialRegistryIssuerNotTrusted(address issuer, bytes32 typeHash);
     /// @dev Revocation is final: a revoked credential takes no further change.
     error CredentialRegistryRevoked(bytes32 credentialHash);
     error CredentialRegistryAlreadySuspended(bytes32 credentialHash);
@@ -65,9 +71,12 @@ interface ICredentialRegistry {
         uint64 validUntil,
         bytes32 suspendsWithBatch
     );
-    event CredentialRevoked(bytes32 indexed credentialHash, address indexed issuer, string reason);
-    event CredentialSuspended(bytes32 indexed credentialHash, address indexed issuer, string reason);
-    event CredentialUnsuspended(bytes32 indexed credentialHash, address indexed issuer, string reason);
+    /// @param by the credential's issuer, or the governor who overrode it.
+    event CredentialRevoked(bytes32 indexed credentialHash, address indexed by, string reason);
+    /// @param by the credential's issuer, or a governor (whose suspension only a governor lifts).
+    event CredentialSuspended(bytes32 indexed credentialHash, address indexed by, string reason);
+    /// @param by the credential's issuer, or a governor lifting a governor's suspension.
+    event CredentialUnsuspended(bytes32 indexed credentialHash, address indexed by, string reason);
     /// @param at the block timestamp from which the new trust holds.
     event TrustChanged(address indexed issuer, bytes32 indexed typeHash, bool trusted, uint64 at);
     event SubjectBound(bytes32 indexed didHash, bytes32 indexed entityId, string did, address boundBy);
@@ -80,7 +89,9 @@ interface ICredentialRegistry {
      * as SUSPENDED.
      * Requirements: caller authorized as ISSUER_ROLE; `credentialHash` and `typeHash`
      * non-zero; `credentialHash` not anchored; `validUntil` below 2^40;
-     * `suspendsWithBatch` zero or a batch of the ledger.
+     * `suspendsWithBatch` zero or a batch of the ledger; caller on the trust list for
+     * `typeHash` now (so a verifier judges trust at `anchoredAt`, not at a date the
+     * issuer wrote).
      * Emits {CredentialAnchored}.
      */
     function anchor(
@@ -115,6 +126,33 @@ interface ICredentialRegistry {
      * Emits {CredentialUnsuspended}.
      */
     function unsuspend(bytes32 credentialHash, string calldata reason) external;
+
+    /**
+     * @notice Revokes credential `credentialHash` for good, over its issuer (a compromised
+     * or departed issuer cannot be left the only one able to).
+     * Requirements: caller authorized as GOVERNOR_ROLE; the credential anchored and not
+     * revoked; `reason` says why, for the record.
+     * Emits {CredentialRevoked}.
+     */
+    function governorRevoke(bytes32 credentialHash, string calldata reason) external;
+
+    /**
+     * @notice Suspends credential `credentialHash` until a governor lifts it; its issuer
+     * cannot.
+     * Requirements: caller authorized as GOVERNOR_ROLE; the credential anchored, not
+     * revoked and not suspended by a governor.
+     * Emits {CredentialSuspended}.
+     */
+    function governorSuspend(bytes32 credentialHash, string calldata reason) external;
+
+    /**
+     * @notice Lifts a governor's suspension of credential `credentialHash` (its issuer's own
+     * suspension, if any, stays).
+     * Requirements: caller authorized as GOVERNOR_ROLE; the credential anchored, not revoked
+     * and suspended by a governor.
+     * Emits {CredentialUnsuspended}.
+     */
+    function governorUnsuspend(bytes32 credentialHash, string calldata reason) external;
 
     /**
      * @notice Puts `issuer` on the trust list for credentials of type `typeHash`, or
