@@ -1,9 +1,11 @@
 """`provenance demo`: the main job end to end on the embedded default (local anvil, SQLite).
 
 A consortium of a manufacturer, a logistics operator and a quality lab; a vaccine lot
-commissioned, packed and shipped; a transformation into a derived lot of vials; a
-quarantine that refuses shipping but accepts inspection, then a release; an outsider
-refused; the read model indexed from chain logs and one event verified against the chain.
+commissioned, packed and shipped; a transformation into a derived lot of vials, which the
+carrier takes into custody by accepting the manufacturer's transfer; a quarantine that
+refuses shipping but accepts the inspection of the lab the owner authorized, then a release;
+a lab that may not destroy the lot and an outsider refused; the read model indexed from chain
+logs and one event verified against the chain.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from ledger_client.indexer import queries
 from ledger_client.indexer.database import create_read_model, make_engine
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.read_model import Batch
-from ledger_client.ledger import BatchKind, LedgerWriter
+from ledger_client.ledger import BatchKind, EventKind, LedgerWriter
 from ledger_client.local_chain import running_anvil
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
@@ -98,17 +100,26 @@ def run_demo(state_dir: Path, console: Console, *, chapters: Sequence[DemoChapte
             f"({anchored.gas_used:,} gas)"
         )
 
-        logistics = writer("logistics")
-        logistics.create_batch(
+        manufacturer.create_batch(
             VIAL_LOT.uri,
             product_class=VIAL_LOT.product_class,
             kind=BatchKind.LOT,
             parents=[BULK_LOT.batch_id],
         )
         anchor_document(
-            logistics, demo_events.transformation(BULK_LOT, VIAL_LOT), batch_id=VIAL_LOT.batch_id
+            manufacturer,
+            demo_events.transformation(BULK_LOT, VIAL_LOT),
+            batch_id=VIAL_LOT.batch_id,
         )
         step(f"transformation into derived lot {VIAL_LOT.uri}")
+
+        logistics = writer("logistics")
+        manufacturer.offer_custody(VIAL_LOT.batch_id, accounts["logistics"].address)
+        logistics.accept_custody(VIAL_LOT.batch_id)
+        step(
+            "ColdLine Logistics took custody of the vial lot by accepting the manufacturer's "
+            "transfer (the manufacturer stays its owner)"
+        )
 
         quality = writer("quality")
         quality.quarantine(VIAL_LOT.batch_id, "temperature excursion reported in transit")
@@ -120,12 +131,18 @@ def run_demo(state_dir: Path, console: Console, *, chapters: Sequence[DemoChapte
                 logistics, demo_events.lot_lifecycle(VIAL_LOT), batch_id=VIAL_LOT.batch_id
             ),
         )
-        anchor_document(
-            quality_operator(w3, deployment, governor, accounts["quality"]),
-            demo_events.inspection(VIAL_LOT),
-            batch_id=VIAL_LOT.batch_id,
-        )
+        lab = quality_operator(w3, deployment, governor, accounts["quality"])
+        manufacturer.authorize_writer(VIAL_LOT.batch_id, accounts["quality"].address)
+        step("the manufacturer authorized the quality lab to record on the vial lot")
+        anchor_document(lab, demo_events.inspection(VIAL_LOT), batch_id=VIAL_LOT.batch_id)
         step("inspection event accepted while quarantined")
+        _expect_refusal(
+            step,
+            "the lab destroying a lot it neither owns nor holds",
+            lambda: lab.record_events(
+                VIAL_LOT.batch_id, [(EventKind.DESTRUCTION, b'{"bizStep":"destroying"}')]
+            ),
+        )
         quality.release(VIAL_LOT.batch_id, "inspection passed")
         step("quality lab released the vial lot")
         _expect_refusal(

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eth_utils import keccak
+from web3 import Web3
 
 from ledger_client.artifacts import load_artifact
 from ledger_client.batching import split_events, transaction_gas_bound
@@ -24,6 +25,15 @@ class BatchState:
     created_at: int
     event_count: int
     product_class: bytes
+
+
+@dataclass(frozen=True)
+class Custody:
+    """Who owns a batch and who holds it now (zero addresses when unknown)."""
+
+    owner: str
+    custodian: str
+    offered_to: str | None
 
 
 @dataclass(frozen=True)
@@ -141,6 +151,31 @@ class LedgerWriter:
 
     def recall(self, batch_id: bytes, reason: str) -> Receipt:
         return self._write("recall", batch_id, reason)
+
+    def authorize_writer(self, batch_id: bytes, writer: str) -> Receipt:
+        """Let `writer` record events of the batch (the sender owns or holds it)."""
+        return self._write("authorizeWriter", batch_id, Web3.to_checksum_address(writer))
+
+    def revoke_writer(self, batch_id: bytes, writer: str) -> Receipt:
+        return self._write("revokeWriter", batch_id, Web3.to_checksum_address(writer))
+
+    def offer_custody(self, batch_id: bytes, to: str) -> Receipt:
+        """Offer the batch the sender holds to `to` (shipping); `to` takes it with
+        `accept_custody`."""
+        return self._write("offerCustody", batch_id, Web3.to_checksum_address(to))
+
+    def accept_custody(self, batch_id: bytes) -> Receipt:
+        """Take custody of a batch offered to the sender (receiving)."""
+        return self._write("acceptCustody", batch_id)
+
+    def custody(self, batch_id: bytes) -> Custody:
+        owner, custodian = self.contract.functions.custody(batch_id).call()
+        offered_to = self.contract.functions.custodyOffer(batch_id).call()
+        return Custody(owner, custodian, None if int(offered_to, 16) == 0 else offered_to)
+
+    def is_writer(self, batch_id: bytes, account: str) -> bool:
+        """Whether `account` may record the batch's events (its role and the pause aside)."""
+        return self.contract.functions.isWriter(batch_id, Web3.to_checksum_address(account)).call()
 
     def batch(self, batch_id: bytes) -> BatchState:
         kind, status, created_at, event_count, product_class = self.contract.functions.batch(

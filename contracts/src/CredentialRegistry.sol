@@ -123,6 +123,13 @@ contract CredentialRegistry is ICredentialRegistry {
     }
 
     /// @inheritdoc ICredentialRegistry
+    function correctBinding(string calldata did, bytes32 entityId) external onlyAuthorized(Roles.GOVERNOR) {
+        if (bytes(did).length == 0) revert CredentialRegistryInvalidDid();
+        if (_entityOwner(entityId) == address(0)) revert CredentialRegistryUnknownEntity(entityId);
+        _doBindSubject(did, keccak256(bytes(did)), entityId);
+    }
+
+    /// @inheritdoc ICredentialRegistry
     function credential(bytes32 credentialHash) external view returns (Credential memory) {
         StoredCredential storage stored = _credentials[credentialHash];
         return Credential({
@@ -222,7 +229,9 @@ contract CredentialRegistry is ICredentialRegistry {
         if (bytes(did).length == 0) revert CredentialRegistryInvalidDid();
         Binding storage binding = _bindings[didHash];
         if (binding.boundBy != address(0)) revert CredentialRegistrySubjectAlreadyBound(didHash, binding.entityId);
-        if (!_batchExists(entityId) && !_isOrganization(entityId)) revert CredentialRegistryUnknownEntity(entityId);
+        address owner = _entityOwner(entityId);
+        if (owner == address(0)) revert CredentialRegistryUnknownEntity(entityId);
+        if (owner != msg.sender) revert CredentialRegistryNotEntityOwner(msg.sender, entityId);
     }
 
     function _status(bytes32 credentialHash) internal view returns (CredentialStatus) {
@@ -257,12 +266,22 @@ contract CredentialRegistry is ICredentialRegistry {
         return _ledger.batch(batchId).status != IProvenanceLedger.BatchStatus.NONE;
     }
 
-    /// @dev Whether `batchId` is set and its batch is QUARANTINED or RECALLED.
+    /// @dev Whether `batchId` is set and its batch is QUARANTINED, RECALLED or DESTROYED
+    /// (a destroyed lot is never fit for use again).
     function _batchHeld(bytes32 batchId) internal view returns (bool) {
         if (batchId == bytes32(0)) return false;
         IProvenanceLedger.BatchStatus batchStatus = _ledger.batch(batchId).status;
         return batchStatus == IProvenanceLedger.BatchStatus.QUARANTINED
-            || batchStatus == IProvenanceLedger.BatchStatus.RECALLED;
+            || batchStatus == IProvenanceLedger.BatchStatus.RECALLED
+            || batchStatus == IProvenanceLedger.BatchStatus.DESTROYED;
+    }
+
+    /// @dev The owner of batch `entityId`, or the organization `entityId` names; zero when
+    /// it is neither.
+    function _entityOwner(bytes32 entityId) internal view returns (address) {
+        (address batchOwner,) = _ledger.custody(entityId);
+        if (batchOwner != address(0)) return batchOwner;
+        return _isOrganization(entityId) ? address(uint160(uint256(entityId))) : address(0);
     }
 
     /// @dev Whether `entityId` is a registered organization's address, left-padded with zeros.

@@ -7,16 +7,32 @@ import {Roles} from "./libraries/Roles.sol";
 
 /// @title Lifecycle ledger of lots and serialized items.
 /// @notice Event payloads stay in calldata; the ledger emits their keccak256 and
-/// stores only each batch's kind, status, creation time, event count and
-/// product class.
+/// stores only each batch's kind, status, creation time, event count, product
+/// class, owner and custodian. Only the owner, the custodian or a writer one of
+/// them authorized records a batch's events; custody moves by an offer the
+/// receiver accepts.
 /// @dev Recording is priced close to the EIP-7623 calldata floor: one membership
-/// call and one storage write per transaction, per event only a keccak over
-/// scratch memory and one log.
+/// call, one storage read and one storage write per transaction (the custodian
+/// shares the status slot), per event only a keccak over scratch memory and one log.
 contract ProvenanceLedger is IProvenanceLedger {
+    /// @dev kind, status, createdAt, eventCount and custodian share one slot, so the
+    /// custodian recording events costs no extra read; 40-bit fields last past the year 36000.
+    struct StoredBatch {
+        BatchKind kind;
+        BatchStatus status;
+        uint40 createdAt;
+        uint40 eventCount;
+        address custodian;
+        bytes32 productClass;
+        address owner;
+    }
+
     IMembership private immutable _membership;
 
-    /// @dev kind, status, createdAt and eventCount share one slot; productClass takes the second.
-    mapping(bytes32 batchId => Batch) private _batches;
+    mapping(bytes32 batchId => StoredBatch) private _batches;
+    /// @dev Who granted each writer; a grant counts only while its granter is owner or custodian.
+    mapping(bytes32 batchId => mapping(address writer => address grantedBy)) private _writers;
+    mapping(bytes32 batchId => address receiver) private _custodyOffers;
 
     /// @param membership_ the contract that authorizes every writer.
     constructor(IMembership membership_) {
@@ -45,12 +61,44 @@ contract ProvenanceLedger is IProvenanceLedger {
         external
         onlyAuthorized(Roles.OPERATOR)
     {
-        Batch storage stored = _batches[batchId];
-        // status and eventCount share a slot: one SLOAD for the whole call.
+        StoredBatch storage stored = _batches[batchId];
+        // status, eventCount and custodian share a slot: one SLOAD for the whole call.
         BatchStatus status = stored.status;
-        uint64 eventCount = stored.eventCount;
+        uint40 eventCount = stored.eventCount;
+        address custodian = stored.custodian;
         _checkRecordable(batchId, status, kinds.length, payloads.length);
-        _doRecordEvents(stored, batchId, status, eventCount, kinds, payloads);
+        bool holder = _checkWriter(stored, batchId, custodian);
+        _doRecordEvents(stored, batchId, status, eventCount, holder, kinds, payloads);
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function authorizeWriter(bytes32 batchId, address writer) external onlyAuthorized(Roles.OPERATOR) {
+        _checkHolder(batchId);
+        if (writer == address(0)) revert ProvenanceLedgerZeroAddress(batchId);
+        _writers[batchId][writer] = msg.sender;
+        emit WriterAuthorized(batchId, writer, msg.sender);
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function revokeWriter(bytes32 batchId, address writer) external onlyAuthorized(Roles.OPERATOR) {
+        _checkHolder(batchId);
+        delete _writers[batchId][writer];
+        emit WriterRevoked(batchId, writer, msg.sender);
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function offerCustody(bytes32 batchId, address to) external onlyAuthorized(Roles.OPERATOR) {
+        StoredBatch storage stored = _checkMovable(batchId);
+        if (stored.custodian != msg.sender) revert ProvenanceLedgerNotCustodian(msg.sender, batchId);
+        _custodyOffers[batchId] = to;
+        emit CustodyOffered(batchId, msg.sender, to);
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function acceptCustody(bytes32 batchId) external onlyAuthorized(Roles.OPERATOR) {
+        StoredBatch storage stored = _checkMovable(batchId);
+        if (_custodyOffers[batchId] != msg.sender) revert ProvenanceLedgerNoCustodyOffer(msg.sender, batchId);
+        _doTransferCustody(stored, batchId, stored.custodian, msg.sender);
     }
 
     /// @inheritdoc IProvenanceLedger
@@ -73,7 +121,33 @@ contract ProvenanceLedger is IProvenanceLedger {
 
     /// @inheritdoc IProvenanceLedger
     function batch(bytes32 batchId) external view returns (Batch memory) {
-        return _batches[batchId];
+        StoredBatch storage stored = _batches[batchId];
+        return Batch({
+            kind: stored.kind,
+            status: stored.status,
+            createdAt: stored.createdAt,
+            eventCount: stored.eventCount,
+            productClass: stored.productClass
+        });
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function custody(bytes32 batchId) external view returns (address owner, address custodian) {
+        StoredBatch storage stored = _batches[batchId];
+        return (stored.owner, stored.custodian);
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function custodyOffer(bytes32 batchId) external view returns (address) {
+        return _custodyOffers[batchId];
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function isWriter(bytes32 batchId, address account) external view returns (bool) {
+        StoredBatch storage stored = _batches[batchId];
+        if (stored.status == BatchStatus.NONE) return false;
+        return account == stored.custodian || account == stored.owner
+            || _grantStands(_writers[batchId][account], stored.owner, stored.custodian);
     }
 
     /// @inheritdoc IProvenanceLedger
@@ -98,6 +172,40 @@ contract ProvenanceLedger is IProvenanceLedger {
         if (status == BatchStatus.DESTROYED) revert ProvenanceLedgerBatchDestroyed(batchId);
         if (kindCount != payloadCount) revert ProvenanceLedgerLengthMismatch(kindCount, payloadCount);
         if (kindCount == 0) revert ProvenanceLedgerNoEvents(batchId);
+    }
+
+    /// @return holder whether the caller is the owner or custodian (else an authorized writer).
+    function _checkWriter(StoredBatch storage stored, bytes32 batchId, address custodian)
+        internal
+        view
+        returns (bool holder)
+    {
+        if (msg.sender == custodian) return true;
+        address owner = stored.owner;
+        if (msg.sender == owner) return true;
+        if (!_grantStands(_writers[batchId][msg.sender], owner, custodian)) {
+            revert ProvenanceLedgerNotBatchWriter(msg.sender, batchId);
+        }
+    }
+
+    function _checkHolder(bytes32 batchId) internal view {
+        StoredBatch storage stored = _batches[batchId];
+        if (stored.status == BatchStatus.NONE) revert ProvenanceLedgerUnknownBatch(batchId);
+        if (msg.sender != stored.custodian && msg.sender != stored.owner) {
+            revert ProvenanceLedgerNotBatchHolder(msg.sender, batchId);
+        }
+    }
+
+    /// @return stored the batch, when it exists and is not destroyed.
+    function _checkMovable(bytes32 batchId) internal view returns (StoredBatch storage stored) {
+        stored = _batches[batchId];
+        if (stored.status == BatchStatus.NONE) revert ProvenanceLedgerUnknownBatch(batchId);
+        if (stored.status == BatchStatus.DESTROYED) revert ProvenanceLedgerBatchDestroyed(batchId);
+    }
+
+    /// @dev A grant counts while the account that made it is still the owner or the custodian.
+    function _grantStands(address grantedBy, address owner, address custodian) internal pure returns (bool) {
+        return grantedBy != address(0) && (grantedBy == owner || grantedBy == custodian);
     }
 
     function _checkEvent(
@@ -136,21 +244,32 @@ contract ProvenanceLedger is IProvenanceLedger {
         bytes32[] calldata parents,
         string calldata uri
     ) internal {
-        _batches[batchId] = Batch({
+        _batches[batchId] = StoredBatch({
             kind: kind,
             status: BatchStatus.ACTIVE,
-            createdAt: uint64(block.timestamp),
+            createdAt: uint40(block.timestamp),
             eventCount: 0,
-            productClass: productClass
+            custodian: msg.sender,
+            productClass: productClass,
+            owner: msg.sender
         });
         emit BatchCreated(batchId, productClass, msg.sender, kind, parents, uri);
+        emit BatchOwnerSet(batchId, msg.sender);
+        emit CustodyTransferred(batchId, address(0), msg.sender);
+    }
+
+    function _doTransferCustody(StoredBatch storage stored, bytes32 batchId, address from, address to) internal {
+        stored.custodian = to;
+        delete _custodyOffers[batchId];
+        emit CustodyTransferred(batchId, from, to);
     }
 
     function _doRecordEvents(
-        Batch storage stored,
+        StoredBatch storage stored,
         bytes32 batchId,
         BatchStatus status,
-        uint64 eventCount,
+        uint40 eventCount,
+        bool holder,
         EventKind[] calldata kinds,
         bytes[] calldata payloads
     ) internal {
@@ -163,12 +282,13 @@ contract ProvenanceLedger is IProvenanceLedger {
             _checkEvent(batchId, held, status, kind, payload.length, i);
             _emitEventRecorded(batchId, payload, eventCount, kind, i);
             if (kind == EventKind.DESTRUCTION) {
+                if (!holder) revert ProvenanceLedgerNotBatchHolder(msg.sender, batchId);
                 // A destroyed batch takes no further event, not even later in this call.
                 if (i + 1 != count) revert ProvenanceLedgerBatchDestroyed(batchId);
                 emit BatchStatusChanged(batchId, status, BatchStatus.DESTROYED, msg.sender, "destroyed");
                 status = BatchStatus.DESTROYED;
             }
-            // Bounded by calldata size, far below the uint64 / uint256 limits.
+            // Bounded by calldata size, far below the uint40 / uint256 limits.
             unchecked {
                 ++i;
                 ++eventCount;
@@ -190,7 +310,7 @@ contract ProvenanceLedger is IProvenanceLedger {
     function _emitEventRecorded(
         bytes32 batchId,
         bytes calldata payload,
-        uint64 eventIndex,
+        uint40 eventIndex,
         EventKind kind,
         uint256 position
     ) private {

@@ -625,6 +625,92 @@ contract CredentialRegistryTest is ConsortiumBase {
         assertEq(boundBy, address(0), "unbound");
     }
 
+    /// @dev Found 2 of issue 13: any operator bound any DID to another organization's lot or to
+    /// another organization.
+    function test_BindSubject_RevertsUnlessTheCallerOwnsTheEntity() public {
+        address rival = makeAddr("rival");
+        _enrol(rival, Roles.OPERATOR, "did:pkh:eip155:31337:rival", "Rival");
+        bytes32 operatorOrg = bytes32(uint256(uint160(operator)));
+        vm.startPrank(rival);
+        vm.expectRevert(
+            abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryNotEntityOwner.selector, rival, lot)
+        );
+        registry.bindSubject(ASSET_DID, lot);
+        vm.expectRevert(
+            abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryNotEntityOwner.selector, rival, operatorOrg)
+        );
+        registry.bindSubject(ASSET_DID, operatorOrg);
+        vm.stopPrank();
+        (, address boundBy) = registry.boundEntity(SUBJECT);
+        assertEq(boundBy, address(0), "unbound after the refusals");
+    }
+
+    function test_BindSubject_ByTheOwnerEvenAfterCustodyMoved() public {
+        address carrier = makeAddr("carrier");
+        _enrol(carrier, Roles.OPERATOR, "did:pkh:eip155:31337:carrier", "Carrier");
+        vm.prank(operator);
+        ledger.offerCustody(lot, carrier);
+        vm.prank(carrier);
+        ledger.acceptCustody(lot);
+        vm.expectRevert(
+            abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryNotEntityOwner.selector, carrier, lot)
+        );
+        vm.prank(carrier);
+        registry.bindSubject(ASSET_DID, lot);
+        vm.prank(operator);
+        registry.bindSubject(ASSET_DID, lot);
+        (bytes32 entityId,) = registry.boundEntity(SUBJECT);
+        assertEq(entityId, lot, "the owner binds");
+    }
+
+    function test_CorrectBinding_GovernorOnlyRebinds() public {
+        vm.startPrank(operator);
+        registry.bindSubject(ASSET_DID, lot);
+        bytes32 other = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, bytes32(0), new bytes32[](0), "urn:lot:2");
+        vm.expectRevert(_unauthorized(operator, Roles.GOVERNOR));
+        registry.correctBinding(ASSET_DID, other);
+        vm.stopPrank();
+
+        vm.startPrank(governor);
+        vm.expectRevert(
+            abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryUnknownEntity.selector, keccak256("missing"))
+        );
+        registry.correctBinding(ASSET_DID, keccak256("missing"));
+        vm.expectRevert(abi.encodeWithSelector(ICredentialRegistry.CredentialRegistryInvalidDid.selector));
+        registry.correctBinding("", other);
+        vm.expectEmit(address(registry));
+        emit ICredentialRegistry.SubjectBound(SUBJECT, other, ASSET_DID, governor);
+        registry.correctBinding(ASSET_DID, other);
+        vm.stopPrank();
+        (bytes32 entityId, address boundBy) = registry.boundEntity(SUBJECT);
+        assertEq(entityId, other, "corrected");
+        assertEq(boundBy, governor, "by the governor");
+    }
+
+    /// @dev Found 1 of issue 13: a destroyed lot's credential verified as valid again.
+    function test_Status_SuspendedForGoodOnceTheLotIsDestroyed() public {
+        _anchor(issuer, CREDENTIAL, 0, lot);
+        _quarantineLot();
+        IProvenanceLedger.EventKind[] memory kinds = new IProvenanceLedger.EventKind[](1);
+        kinds[0] = IProvenanceLedger.EventKind.DESTRUCTION;
+        bytes[] memory payloads = new bytes[](1);
+        payloads[0] = bytes('{"bizStep":"destroying"}');
+        vm.prank(operator);
+        ledger.recordEvents(lot, kinds, payloads);
+        _assertStatus(CREDENTIAL, SUSPENDED, "a destroyed lot is never fit for use");
+        vm.prank(quality);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IProvenanceLedger.ProvenanceLedgerInvalidTransition.selector,
+                lot,
+                IProvenanceLedger.BatchStatus.DESTROYED,
+                IProvenanceLedger.BatchStatus.RELEASED
+            )
+        );
+        ledger.release(lot, "try");
+        _assertStatus(CREDENTIAL, SUSPENDED, "still suspended");
+    }
+
     // ---------------------------------------------------------------- pause
 
     function test_Writers_RevertWhilePaused() public {

@@ -10,7 +10,7 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
 
     function setUp() public {
         handler = new ProvenanceLedgerHandler();
-        bytes4[] memory selectors = new bytes4[](8);
+        bytes4[] memory selectors = new bytes4[](11);
         selectors[0] = ProvenanceLedgerHandler.createBatch.selector;
         selectors[1] = ProvenanceLedgerHandler.recordEvents.selector;
         selectors[2] = ProvenanceLedgerHandler.quarantine.selector;
@@ -19,6 +19,9 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
         selectors[5] = ProvenanceLedgerHandler.togglePause.selector;
         selectors[6] = ProvenanceLedgerHandler.setOrganizationActive.selector;
         selectors[7] = ProvenanceLedgerHandler.toggleRole.selector;
+        selectors[8] = ProvenanceLedgerHandler.authorizeWriter.selector;
+        selectors[9] = ProvenanceLedgerHandler.offerCustody.selector;
+        selectors[10] = ProvenanceLedgerHandler.acceptCustody.selector;
         _targetFunctions(address(handler), selectors);
     }
 
@@ -36,6 +39,10 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
             IProvenanceLedger.Batch memory stored = ledger.batch(id);
             assertEq(uint8(stored.status), uint8(status), "status differs from the model");
             assertEq(stored.eventCount, eventCount, "eventCount differs from the model");
+            (address owner, address custodian) = ledger.custody(id);
+            (address ghostOwner, address ghostCustodian) = handler.ghostCustody(id);
+            assertEq(owner, ghostOwner, "owner differs from the model");
+            assertEq(custodian, ghostCustodian, "custodian differs from the model");
             assertEq(id, keccak256(bytes(handler.uriOf(id))), "batch id is keccak256 of its uri");
         }
     }
@@ -50,6 +57,14 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
 
     function invariant_EventCountsOnlyGrow() public view {
         assertEq(handler.eventCountDecreases(), 0, "a batch's eventCount decreased");
+    }
+
+    function invariant_OnlyOwnerCustodianOrAuthorizedWritersRecord() public view {
+        assertEq(handler.eventsByNonWriters(), 0, "an event was accepted from a non-writer of the batch");
+    }
+
+    function invariant_CustodyMovesOnlyByAnAcceptedTransfer() public view {
+        assertEq(handler.custodyChangesWithoutAcceptance(), 0, "custody changed without an accepted offer");
     }
 
     function invariant_DestroyedBatchesNeverChange() public view {

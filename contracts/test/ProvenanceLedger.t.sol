@@ -592,6 +592,151 @@ contract ProvenanceLedgerTest is ConsortiumBase {
         vm.stopPrank();
     }
 
+    // ---------------------------------------------------------------- ownership and custody
+
+    function test_CreateBatch_CallerOwnsAndHoldsTheBatch() public {
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.CustodyTransferred(keccak256(bytes(LOT_URI)), address(0), operator);
+        bytes32 lot = _create(LOT_URI);
+        (address owner, address custodian) = ledger.custody(lot);
+        assertEq(owner, operator, "owner is the creator");
+        assertEq(custodian, operator, "custodian is the creator");
+        assertTrue(ledger.isWriter(lot, operator), "the owner writes");
+        assertFalse(ledger.isWriter(lot, _rival()), "another operator does not");
+    }
+
+    /// @dev Found 1 of issue 13: an unrelated operator destroyed another organization's
+    /// quarantined lot, for good.
+    function test_RecordEvents_RevertsForAnOperatorThatIsNoWriterOfTheBatch() public {
+        bytes32 lot = _batchIn(QUARANTINED);
+        address rival = _rival();
+        bytes memory refusal =
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotBatchWriter.selector, rival, lot);
+        vm.startPrank(rival);
+        vm.expectRevert(refusal);
+        ledger.recordEvents(lot, _kinds(DESTRUCTION), _payloads("destroyed"));
+        vm.expectRevert(refusal);
+        ledger.recordEvents(lot, _kinds(INSPECTION), _payloads("inspected"));
+        vm.stopPrank();
+        assertEq(uint8(ledger.batch(lot).status), uint8(QUARANTINED), "still quarantined");
+        assertEq(ledger.batch(lot).eventCount, 0, "no event recorded");
+    }
+
+    function test_AuthorizedWriter_RecordsButNeverDestroys() public {
+        bytes32 lot = _batchIn(QUARANTINED);
+        address lab = _rival();
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.WriterAuthorized(lot, lab, operator);
+        vm.prank(operator);
+        ledger.authorizeWriter(lot, lab);
+        vm.startPrank(lab);
+        ledger.recordEvents(lot, _kinds(INSPECTION), _payloads("inspected"));
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotBatchHolder.selector, lab, lot));
+        ledger.recordEvents(lot, _kinds(DESTRUCTION), _payloads("destroyed"));
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotBatchHolder.selector, lab, lot));
+        ledger.authorizeWriter(lot, outsider);
+        vm.stopPrank();
+        assertEq(ledger.batch(lot).eventCount, 1, "only the inspection");
+
+        vm.prank(operator);
+        ledger.revokeWriter(lot, lab);
+        assertFalse(ledger.isWriter(lot, lab), "revoked");
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotBatchWriter.selector, lab, lot));
+        vm.prank(lab);
+        ledger.recordEvents(lot, _kinds(INSPECTION), _payloads("again"));
+    }
+
+    function test_AuthorizeWriter_RevertsForOthersAndUnknownBatches() public {
+        bytes32 lot = _create(LOT_URI);
+        address rival = _rival();
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotBatchHolder.selector, rival, lot));
+        vm.prank(rival);
+        ledger.authorizeWriter(lot, rival);
+        bytes32 unknown = keccak256("unknown");
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, unknown));
+        vm.prank(operator);
+        ledger.authorizeWriter(unknown, rival);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerZeroAddress.selector, lot));
+        vm.prank(operator);
+        ledger.authorizeWriter(lot, address(0));
+        vm.expectRevert(_unauthorized(outsider, Roles.OPERATOR));
+        vm.prank(outsider);
+        ledger.authorizeWriter(lot, outsider);
+    }
+
+    function test_Custody_MovesOnlyWhenTheReceiverAccepts() public {
+        bytes32 lot = _create(LOT_URI);
+        address carrier = _rival();
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNoCustodyOffer.selector, carrier, lot));
+        vm.prank(carrier);
+        ledger.acceptCustody(lot);
+
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.CustodyOffered(lot, operator, carrier);
+        vm.prank(operator);
+        ledger.offerCustody(lot, carrier);
+        (, address custodian) = ledger.custody(lot);
+        assertEq(custodian, operator, "an offer alone moves nothing");
+        assertEq(ledger.custodyOffer(lot), carrier, "offer stands");
+
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.CustodyTransferred(lot, operator, carrier);
+        vm.prank(carrier);
+        ledger.acceptCustody(lot);
+        (address owner, address newCustodian) = ledger.custody(lot);
+        assertEq(owner, operator, "ownership stays");
+        assertEq(newCustodian, carrier, "the carrier holds it");
+        assertEq(ledger.custodyOffer(lot), address(0), "offer used up");
+
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotCustodian.selector, operator, lot));
+        vm.prank(operator);
+        ledger.offerCustody(lot, operator);
+        vm.prank(carrier);
+        ledger.recordEvents(lot, _kinds(OTHER), _payloads("shipping"));
+        _record(lot, OTHER); // the owner still writes
+        assertEq(ledger.batch(lot).eventCount, 2, "custodian and owner both recorded");
+    }
+
+    function test_Custody_AGrantLapsesWhenItsGranterLetsCustodyGo() public {
+        bytes32 lot = _create(LOT_URI);
+        address carrier = _rival();
+        address lab = makeAddr("lab");
+        _enrol(lab, Roles.OPERATOR, "did:pkh:eip155:31337:lab", "Lab");
+        vm.prank(operator);
+        ledger.offerCustody(lot, carrier);
+        vm.startPrank(carrier);
+        ledger.acceptCustody(lot);
+        ledger.authorizeWriter(lot, lab);
+        ledger.offerCustody(lot, operator);
+        vm.stopPrank();
+        assertTrue(ledger.isWriter(lot, lab), "granted by the custodian");
+        vm.prank(operator);
+        ledger.acceptCustody(lot);
+        assertFalse(ledger.isWriter(lot, lab), "the carrier's grant ends with its custody");
+    }
+
+    function test_Custody_ADestroyedBatchNeverMoves() public {
+        bytes32 lot = _batchIn(DESTROYED);
+        address carrier = _rival();
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchDestroyed.selector, lot));
+        vm.prank(operator);
+        ledger.offerCustody(lot, carrier);
+    }
+
+    function test_Destruction_ByTheCustodianOrTheOwnerOnly() public {
+        bytes32 lot = _create(LOT_URI);
+        address carrier = _rival();
+        vm.prank(operator);
+        ledger.offerCustody(lot, carrier);
+        vm.prank(carrier);
+        ledger.acceptCustody(lot);
+        vm.prank(carrier);
+        ledger.recordEvents(lot, _kinds(DESTRUCTION), _payloads("destroyed"));
+        assertEq(uint8(ledger.batch(lot).status), uint8(DESTROYED), "the custodian destroyed it");
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchDestroyed.selector, lot));
+        _record(lot, OTHER);
+    }
+
     // ---------------------------------------------------------------- gas
 
     /// @dev 200 events of 500 non-zero bytes in one call. Under Prague a transaction pays
@@ -624,6 +769,14 @@ contract ProvenanceLedgerTest is ConsortiumBase {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /// @dev A second organization holding OPERATOR_ROLE.
+    function _rival() internal returns (address rival) {
+        rival = makeAddr("rival");
+        if (!membership.hasRole(Roles.OPERATOR, rival)) {
+            _enrol(rival, Roles.OPERATOR, "did:pkh:eip155:31337:rival", "Rival");
+        }
+    }
 
     function _create(string memory uri) internal returns (bytes32) {
         vm.prank(operator);

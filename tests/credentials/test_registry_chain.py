@@ -349,8 +349,15 @@ def test_bind_subject_binds_asset_and_person_dids_once(registry):
     registry.consortium.membership().register_organization(
         lab, did=f"did:pkh:eip155:31337:{lab}", name="Calibration Lab"
     )
-    operator.bind_subject(PERSON_DID, organization_entity_id(lab))
+    with pytest.raises(ContractRevert) as refusal:
+        operator.bind_subject(PERSON_DID, organization_entity_id(lab))
+    assert refusal.value.error == "CredentialRegistryNotEntityOwner"
+    assert registry.outsider.bound_entity(PERSON_DID) is None
+    # An organization binds only its own people's DIDs.
+    registry.consortium.membership().grant_role(Role.OPERATOR, lab)
+    registry.issuer.bind_subject(PERSON_DID, organization_entity_id(lab))
     assert registry.outsider.bound_entity(PERSON_DID).entity_id == organization_entity_id(lab)
+    registry.consortium.membership().revoke_role(Role.OPERATOR, lab)
 
     with pytest.raises(ContractRevert, match="OPERATOR_ROLE"):
         registry.issuer.bind_subject("did:key:z6MkOther", registry.lot)

@@ -210,7 +210,11 @@ def ledger(w3) -> Ledger:
     asset = mint_asset_did().did
     operator.bind_subject(asset, lot.batch_id)
     person = mint_asset_did().did
-    operator.bind_subject(person, organization_entity_id(c.quality.address))
+    # An organization binds only its own people's DIDs.
+    governor.grant_role(Role.OPERATOR, c.quality.address)
+    CredentialRegistryClient(c.sender(c.quality), c.deployment).bind_subject(
+        person, organization_entity_id(c.quality.address)
+    )
     device = DeviceKey.generate()
     device_did = device.did(chain_id)
     DeviceRegistryClient(c.sender(c.operator), c.deployment).register_device(

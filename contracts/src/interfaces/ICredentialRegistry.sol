@@ -62,6 +62,8 @@ interface ICredentialRegistry {
     error CredentialRegistrySubjectAlreadyBound(bytes32 didHash, bytes32 entityId);
     /// @dev `entityId` is neither a ledger batch nor a registered organization's address.
     error CredentialRegistryUnknownEntity(bytes32 entityId);
+    /// @dev `account` neither owns the batch `entityId` nor is the organization it names.
+    error CredentialRegistryNotEntityOwner(address account, bytes32 entityId);
 
     event CredentialAnchored(
         bytes32 indexed credentialHash,
@@ -168,10 +170,19 @@ interface ICredentialRegistry {
      * person's DID) to the ledger entity it names: for an asset the id of its lot or
      * item, for a person the address of its organization as `bytes32(uint256(uint160(org)))`.
      * Requirements: caller authorized as OPERATOR_ROLE; `did` non-empty and never bound;
-     * `entityId` a batch of the ledger or a registered organization.
+     * `entityId` a batch of the ledger the caller owns, or the caller's own organization.
      * Emits {SubjectBound}.
      */
     function bindSubject(string calldata did, bytes32 entityId) external;
+
+    /**
+     * @notice Corrects a mistaken binding: binds `did` to `entityId`, whether or not it
+     * was bound before.
+     * Requirements: caller authorized as GOVERNOR_ROLE; `did` non-empty; `entityId` a
+     * batch of the ledger or a registered organization.
+     * Emits {SubjectBound}.
+     */
+    function correctBinding(string calldata did, bytes32 entityId) external;
 
     /// @notice The stored credential (`anchoredAt` zero when unknown).
     function credential(bytes32 credentialHash) external view returns (Credential memory);

@@ -48,6 +48,16 @@ interface IProvenanceLedger {
     error ProvenanceLedgerBatchQuarantined(bytes32 batchId, BatchStatus status, EventKind kind);
     error ProvenanceLedgerBatchDestroyed(bytes32 batchId);
     error ProvenanceLedgerInvalidTransition(bytes32 batchId, BatchStatus from, BatchStatus to);
+    /// @dev `account` is not the batch's owner or custodian, nor a writer one of them authorized.
+    error ProvenanceLedgerNotBatchWriter(address account, bytes32 batchId);
+    /// @dev `account` is neither the batch's owner nor its custodian (needed to destroy it or
+    /// to authorize writers).
+    error ProvenanceLedgerNotBatchHolder(address account, bytes32 batchId);
+    /// @dev `account` is not the batch's custodian (needed to offer custody).
+    error ProvenanceLedgerNotCustodian(address account, bytes32 batchId);
+    /// @dev No custody offer of the batch stands for `account`.
+    error ProvenanceLedgerNoCustodyOffer(address account, bytes32 batchId);
+    error ProvenanceLedgerZeroAddress(bytes32 batchId);
 
     event BatchCreated(
         bytes32 indexed batchId,
@@ -74,13 +84,29 @@ interface IProvenanceLedger {
         bytes32 indexed batchId, BatchStatus from, BatchStatus to, address indexed by, string reason
     );
 
+    /// @notice `owner` owns the new batch (from its creation on; ownership never moves).
+    event BatchOwnerSet(bytes32 indexed batchId, address indexed owner);
+
+    /// @notice The batch's custody passed from `from` to `to` (`from` zero at creation).
+    event CustodyTransferred(bytes32 indexed batchId, address indexed from, address indexed to);
+
+    /// @notice The custodian `from` offered the batch to `to` (zero: the offer was withdrawn).
+    event CustodyOffered(bytes32 indexed batchId, address indexed from, address indexed to);
+
+    /// @notice The owner or custodian `by` let `writer` record events of the batch.
+    event WriterAuthorized(bytes32 indexed batchId, address indexed writer, address indexed by);
+
+    /// @notice The owner or custodian `by` withdrew `writer`'s authorization.
+    event WriterRevoked(bytes32 indexed batchId, address indexed writer, address indexed by);
+
     /**
      * @notice Creates a lot or serialized item whose id is `keccak256(bytes(uri))`,
      * `uri` being its canonical GS1 Digital Link URI. `parents` are the batches
      * it was made from (transformation / aggregation genealogy).
+     * The caller becomes the batch's owner and its first custodian.
      * Requirements: caller authorized as OPERATOR_ROLE; `uri` non-empty and not
      * yet created; every parent exists.
-     * Emits {BatchCreated}.
+     * Emits {BatchCreated}, {BatchOwnerSet} and {CustodyTransferred}.
      */
     function createBatch(BatchKind kind, bytes32 productClass, bytes32[] calldata parents, string calldata uri)
         external
@@ -89,9 +115,11 @@ interface IProvenanceLedger {
     /**
      * @notice Records EPCIS events of one batch; `payloads[i]` is the canonical
      * (RFC 8785) JSON of event i and `kinds[i]` its effect on the status machine.
-     * Requirements: caller authorized as OPERATOR_ROLE; batch exists and is not
-     * DESTROYED; equal, non-zero lengths; no empty payload; while QUARANTINED or
-     * RECALLED only INSPECTION and DESTRUCTION events.
+     * Requirements: caller authorized as OPERATOR_ROLE and the batch's owner, its
+     * custodian or a writer the current owner or custodian authorized; a DESTRUCTION
+     * event only by the owner or custodian; batch exists and is not DESTROYED; equal,
+     * non-zero lengths; no empty payload; while QUARANTINED or RECALLED only
+     * INSPECTION and DESTRUCTION events.
      * Emits {EventRecorded} per event, {BatchStatusChanged} on DESTRUCTION.
      */
     function recordEvents(bytes32 batchId, EventKind[] calldata kinds, bytes[] calldata payloads) external;
@@ -117,6 +145,48 @@ interface IProvenanceLedger {
      * Emits {BatchStatusChanged}.
      */
     function recall(bytes32 batchId, string calldata reason) external;
+
+    /**
+     * @notice Lets `writer` record events of the batch (a lab's inspection, say) while
+     * the caller stays its owner or custodian.
+     * Requirements: caller authorized as OPERATOR_ROLE and the batch's owner or
+     * custodian; the batch exists; `writer` is not zero.
+     * Emits {WriterAuthorized}.
+     */
+    function authorizeWriter(bytes32 batchId, address writer) external;
+
+    /**
+     * @notice Withdraws `writer`'s authorization for the batch.
+     * Requirements: caller authorized as OPERATOR_ROLE and the batch's owner or custodian.
+     * Emits {WriterRevoked}.
+     */
+    function revokeWriter(bytes32 batchId, address writer) external;
+
+    /**
+     * @notice Offers custody of the batch to `to` (a shipment); `to` takes it with
+     * {acceptCustody}. A new offer replaces the standing one; `to` zero withdraws it.
+     * Requirements: caller authorized as OPERATOR_ROLE and the batch's custodian; the
+     * batch is not DESTROYED.
+     * Emits {CustodyOffered}.
+     */
+    function offerCustody(bytes32 batchId, address to) external;
+
+    /**
+     * @notice Takes custody of a batch offered to the caller (the receiving side).
+     * Requirements: caller authorized as OPERATOR_ROLE; the standing offer names the
+     * caller; the batch is not DESTROYED.
+     * Emits {CustodyTransferred}.
+     */
+    function acceptCustody(bytes32 batchId) external;
+
+    /// @notice The batch's owner and custodian (zero when unknown).
+    function custody(bytes32 batchId) external view returns (address owner, address custodian);
+
+    /// @notice The account the batch's custody is offered to (zero when none).
+    function custodyOffer(bytes32 batchId) external view returns (address);
+
+    /// @notice Whether `account` may record events of the batch (role and pause aside).
+    function isWriter(bytes32 batchId, address account) external view returns (bool);
 
     /// @notice The stored batch (status NONE when unknown).
     function batch(bytes32 batchId) external view returns (Batch memory);

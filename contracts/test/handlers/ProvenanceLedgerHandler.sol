@@ -11,11 +11,15 @@ import {Test} from "../utils/Test.sol";
 /// independent model of roles, organization status, the pause switch and every batch.
 /// Each write predicts its exact outcome (success or the precise revert data) from the
 /// model, and updates the model only when the prediction was success and the call succeeded.
+/// Ownership and custody are modelled too: owner and custodian per batch, the writers they
+/// authorized and the standing custody offer.
 /// Violations are counted rather than asserted: the invariant runner ignores handler reverts.
 contract ProvenanceLedgerHandler is Test {
     struct GhostBatch {
         IProvenanceLedger.BatchStatus status;
         uint64 eventCount;
+        address owner;
+        address custodian;
     }
 
     bytes32 internal constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
@@ -43,8 +47,13 @@ contract ProvenanceLedgerHandler is Test {
     mapping(address actor => mapping(bytes32 role => bool)) internal _ghostRoles;
     mapping(address actor => bool) internal _ghostRegistered;
     mapping(address actor => bool) internal _ghostActive;
+    mapping(bytes32 batchId => mapping(address writer => address grantedBy)) internal _ghostWriters;
+    mapping(bytes32 batchId => address receiver) internal _ghostOffers;
     bool internal _ghostPaused;
     uint256 internal _nonce;
+    /// @dev The custody change the current action made through an accepted offer, if any.
+    bytes32 internal _acceptedBatch;
+    address internal _acceptedBy;
 
     /// @dev A write whose outcome differed from the model's prediction.
     uint256 public unexpectedOutcomes;
@@ -54,6 +63,10 @@ contract ProvenanceLedgerHandler is Test {
     uint256 public heldBatchAcceptedOther;
     uint256 public eventCountDecreases;
     uint256 public destroyedBatchChanges;
+    /// @dev Events accepted from an account the model says is not a writer of the batch.
+    uint256 public eventsByNonWriters;
+    /// @dev A custodian that changed other than by an accepted offer.
+    uint256 public custodyChangesWithoutAcceptance;
     uint256 public acceptedWrites;
     uint256 public refusedWrites;
 
@@ -76,8 +89,8 @@ contract ProvenanceLedgerHandler is Test {
             bytes32 id = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), uri);
             _batchIds.push(id);
             _uris[id] = uri;
-            _ghost[id].status = ACTIVE;
-            _lastSeen[id].status = ACTIVE;
+            _ghost[id] = GhostBatch(ACTIVE, 0, _actors[0], _actors[0]);
+            _lastSeen[id] = GhostBatch(ACTIVE, 0, _actors[0], _actors[0]);
         }
     }
 
@@ -103,7 +116,8 @@ contract ProvenanceLedgerHandler is Test {
                 if (returned != id) ++unexpectedOutcomes;
                 _batchIds.push(id);
                 _uris[id] = uri;
-                _ghost[id].status = ACTIVE;
+                _ghost[id] = GhostBatch(ACTIVE, 0, actor, actor);
+                _lastSeen[id] = GhostBatch(ACTIVE, 0, actor, actor);
             }
         } catch (bytes memory reason) {
             _settle(false, reason, expected, authorized, digestBefore, id);
@@ -121,7 +135,8 @@ contract ProvenanceLedgerHandler is Test {
         bytes memory expected = _authorizationError(actor, OPERATOR_ROLE);
         bool authorized = expected.length == 0;
         IProvenanceLedger.BatchStatus statusAfter;
-        if (authorized) (expected, statusAfter) = _expectedRecordOutcome(id, kinds, payloads);
+        if (authorized) (expected, statusAfter) = _expectedRecordOutcome(actor, id, kinds, payloads);
+        bool writer = _isGhostWriter(id, actor);
 
         IProvenanceLedger.BatchStatus statusBefore = ledger.batch(id).status;
         bytes32 digestBefore = _digest(id);
@@ -132,6 +147,7 @@ contract ProvenanceLedgerHandler is Test {
                     if (kinds[i] == IProvenanceLedger.EventKind.OTHER) ++heldBatchAcceptedOther;
                 }
             }
+            if (!writer) ++eventsByNonWriters;
             if (_settle(true, "", expected, authorized, digestBefore, id)) {
                 _ghost[id].status = statusAfter;
                 _ghost[id].eventCount += uint64(kinds.length);
@@ -152,6 +168,88 @@ contract ProvenanceLedgerHandler is Test {
 
     function recall(uint256 actorSeed, uint256 batchSeed) external {
         _changeStatus(_actorFor(actorSeed, QUALITY_ROLE), _batchOrUnknown(batchSeed), QUALITY_ROLE, RECALLED);
+    }
+
+    function authorizeWriter(uint256 actorSeed, uint256 batchSeed, uint256 writerSeed, bool revoke) external {
+        address actor = _actorFor(actorSeed, OPERATOR_ROLE);
+        bytes32 id = _batchOrUnknown(batchSeed);
+        address writer = _actor(writerSeed);
+        bytes memory expected = _authorizationError(actor, OPERATOR_ROLE);
+        bool authorized = expected.length == 0;
+        GhostBatch storage ghost = _ghost[id];
+        if (authorized && ghost.status == NONE) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, id);
+        } else if (authorized && actor != ghost.owner && actor != ghost.custodian) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotBatchHolder.selector, actor, id);
+        }
+        bytes32 digestBefore = _digest(id);
+        vm.prank(actor);
+        bool ok;
+        bytes memory reason;
+        if (revoke) {
+            try ledger.revokeWriter(id, writer) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else {
+            try ledger.authorizeWriter(id, writer) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        }
+        if (_settle(ok, reason, expected, authorized, digestBefore, id)) {
+            _ghostWriters[id][writer] = revoke ? address(0) : actor;
+        }
+        _observe();
+    }
+
+    function offerCustody(uint256 actorSeed, uint256 batchSeed, uint256 toSeed) external {
+        address actor = _actorFor(actorSeed, OPERATOR_ROLE);
+        bytes32 id = _batchOrUnknown(batchSeed);
+        address to = _actor(toSeed);
+        bytes memory expected = _authorizationError(actor, OPERATOR_ROLE);
+        bool authorized = expected.length == 0;
+        if (authorized) expected = _expectedMoveError(id);
+        if (authorized && expected.length == 0 && actor != _ghost[id].custodian) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotCustodian.selector, actor, id);
+        }
+        bytes32 digestBefore = _digest(id);
+        vm.prank(actor);
+        try ledger.offerCustody(id, to) {
+            if (_settle(true, "", expected, authorized, digestBefore, id)) _ghostOffers[id] = to;
+        } catch (bytes memory reason) {
+            _settle(false, reason, expected, authorized, digestBefore, id);
+        }
+        _observe();
+    }
+
+    /// @dev Half the time by the account the batch is offered to, so transfers happen.
+    function acceptCustody(uint256 actorSeed, uint256 batchSeed) external {
+        bytes32 id = _batchOrUnknown(batchSeed);
+        address actor = actorSeed % 2 == 0 && _ghostOffers[id] != address(0)
+            ? _ghostOffers[id]
+            : _actorFor(actorSeed / 2, OPERATOR_ROLE);
+        bytes memory expected = _authorizationError(actor, OPERATOR_ROLE);
+        bool authorized = expected.length == 0;
+        if (authorized) expected = _expectedMoveError(id);
+        if (authorized && expected.length == 0 && _ghostOffers[id] != actor) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNoCustodyOffer.selector, actor, id);
+        }
+        bytes32 digestBefore = _digest(id);
+        vm.prank(actor);
+        try ledger.acceptCustody(id) {
+            if (_settle(true, "", expected, authorized, digestBefore, id)) {
+                _ghost[id].custodian = actor;
+                _ghostOffers[id] = address(0);
+                (_acceptedBatch, _acceptedBy) = (id, actor);
+            }
+        } catch (bytes memory reason) {
+            _settle(false, reason, expected, authorized, digestBefore, id);
+        }
+        _observe();
+        (_acceptedBatch, _acceptedBy) = (bytes32(0), address(0));
     }
 
     // ---------------------------------------------------------------- governance (always by the governor)
@@ -204,6 +302,10 @@ contract ProvenanceLedgerHandler is Test {
         return (_ghost[id].status, _ghost[id].eventCount);
     }
 
+    function ghostCustody(bytes32 id) external view returns (address owner, address custodian) {
+        return (_ghost[id].owner, _ghost[id].custodian);
+    }
+
     function uriOf(bytes32 id) external view returns (string memory) {
         return _uris[id];
     }
@@ -230,11 +332,29 @@ contract ProvenanceLedgerHandler is Test {
         return "";
     }
 
-    function _expectedRecordOutcome(bytes32 id, IProvenanceLedger.EventKind[] memory kinds, bytes[] memory payloads)
-        internal
-        view
-        returns (bytes memory expected, IProvenanceLedger.BatchStatus status)
-    {
+    function _isGhostWriter(bytes32 id, address actor) internal view returns (bool) {
+        GhostBatch storage ghost = _ghost[id];
+        if (actor == ghost.owner || actor == ghost.custodian) return true;
+        address grantedBy = _ghostWriters[id][actor];
+        return grantedBy != address(0) && (grantedBy == ghost.owner || grantedBy == ghost.custodian);
+    }
+
+    function _expectedMoveError(bytes32 id) internal view returns (bytes memory) {
+        if (_ghost[id].status == NONE) {
+            return abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, id);
+        }
+        if (_ghost[id].status == DESTROYED) {
+            return abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchDestroyed.selector, id);
+        }
+        return "";
+    }
+
+    function _expectedRecordOutcome(
+        address actor,
+        bytes32 id,
+        IProvenanceLedger.EventKind[] memory kinds,
+        bytes[] memory payloads
+    ) internal view returns (bytes memory expected, IProvenanceLedger.BatchStatus status) {
         status = _ghost[id].status;
         if (status == NONE) {
             return (abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, id), status);
@@ -253,6 +373,11 @@ contract ProvenanceLedgerHandler is Test {
         if (kinds.length == 0) {
             return (abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNoEvents.selector, id), status);
         }
+        if (!_isGhostWriter(id, actor)) {
+            return
+                (abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotBatchWriter.selector, actor, id), status);
+        }
+        bool holder = actor == _ghost[id].owner || actor == _ghost[id].custodian;
         for (uint256 i; i < kinds.length; ++i) {
             if (status == DESTROYED) {
                 return (abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchDestroyed.selector, id), status);
@@ -268,7 +393,15 @@ contract ProvenanceLedgerHandler is Test {
             if (payloads[i].length == 0) {
                 return (abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyPayload.selector, id, i), status);
             }
-            if (kinds[i] == IProvenanceLedger.EventKind.DESTRUCTION) status = DESTROYED;
+            if (kinds[i] == IProvenanceLedger.EventKind.DESTRUCTION) {
+                if (!holder) {
+                    return (
+                        abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotBatchHolder.selector, actor, id),
+                        status
+                    );
+                }
+                status = DESTROYED;
+            }
         }
         return ("", status);
     }
@@ -339,11 +472,18 @@ contract ProvenanceLedgerHandler is Test {
 
     /// @dev Ledger state of every known batch plus `extra` (a batch a call may be about to create).
     function _digest(bytes32 extra) internal view returns (bytes32 digest) {
-        IProvenanceLedger.Batch memory b = ledger.batch(extra);
-        digest = keccak256(abi.encode(extra, b));
+        digest = keccak256(abi.encode(extra, _state(extra)));
         for (uint256 i; i < _batchIds.length; ++i) {
-            b = ledger.batch(_batchIds[i]);
-            digest = keccak256(abi.encode(digest, _batchIds[i], b));
+            digest = keccak256(abi.encode(digest, _batchIds[i], _state(_batchIds[i])));
+        }
+    }
+
+    /// @dev Everything the ledger holds about a batch, writers of the known actors included.
+    function _state(bytes32 id) internal view returns (bytes memory state) {
+        (address owner, address custodian) = ledger.custody(id);
+        state = abi.encode(ledger.batch(id), owner, custodian, ledger.custodyOffer(id));
+        for (uint256 i; i < _actors.length; ++i) {
+            state = abi.encode(state, ledger.isWriter(id, _actors[i]));
         }
     }
 
@@ -357,8 +497,13 @@ contract ProvenanceLedgerHandler is Test {
             if (last.status == DESTROYED && (b.status != DESTROYED || b.eventCount != last.eventCount)) {
                 ++destroyedBatchChanges;
             }
+            (, address custodian) = ledger.custody(id);
+            if (custodian != last.custodian && !(id == _acceptedBatch && custodian == _acceptedBy)) {
+                ++custodyChangesWithoutAcceptance;
+            }
             last.status = b.status;
             last.eventCount = b.eventCount;
+            last.custodian = custodian;
         }
     }
 

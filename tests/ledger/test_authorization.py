@@ -1,0 +1,196 @@
+"""Who may write what about whose goods (issue 13), through the client against a real anvil.
+
+Four organizations and a governor: the brand owner makes the lot, a carrier holds it (it
+accepted the brand's transfer), a lab is authorized to record on it, and a contract
+manufacturer has no standing on it. Each write by each party is allowed or refused exactly as
+the model says, and a refused write changes nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from credentials.registry import CredentialRegistryClient
+from ledger_client.deploy import deploy_contracts
+from ledger_client.deployment import Deployment
+from ledger_client.errors import ContractRevert
+from ledger_client.identifiers import DigitalLink
+from ledger_client.ledger import EventKind, LedgerWriter
+from ledger_client.membership import MembershipClient
+from ledger_client.roles import Role
+from ledger_client.transactions import TransactionSender
+from tests.conftest import ANVIL_KEYS
+
+pytestmark = pytest.mark.integration
+
+GTIN = "09506000134352"
+PARTIES = ("brand", "manufacturer", "carrier", "lab", "governor")
+_lots = itertools.count()
+
+
+@dataclass
+class Consortium4:
+    w3: Web3
+    deployment: Deployment
+    accounts: dict[str, LocalAccount]
+
+    def writer(self, party: str) -> LedgerWriter:
+        return LedgerWriter(TransactionSender(self.w3, self.accounts[party]), self.deployment)
+
+    def registry(self, party: str) -> CredentialRegistryClient:
+        sender = TransactionSender(self.w3, self.accounts[party])
+        return CredentialRegistryClient(sender, self.deployment)
+
+    def address(self, party: str) -> str:
+        return self.accounts[party].address
+
+
+@dataclass
+class Lot:
+    batch_id: bytes
+    did: str
+
+
+@pytest.fixture
+def four(w3: Web3) -> Consortium4:
+    accounts = {
+        name: Account.from_key(key) for name, key in zip(PARTIES[:4], ANVIL_KEYS[1:5], strict=True)
+    }
+    accounts["governor"] = Account.from_key(ANVIL_KEYS[0])
+    deployment = deploy_contracts(w3, governor_key=ANVIL_KEYS[0])
+    governor = MembershipClient(TransactionSender(w3, accounts["governor"]), deployment)
+    for name in PARTIES[:4]:
+        address = accounts[name].address
+        governor.register_organization(address, did=f"did:pkh:eip155:31337:{address}", name=name)
+        governor.grant_role(Role.OPERATOR, address)
+    return Consortium4(w3, deployment, accounts)
+
+
+def lot_in_transit(four: Consortium4) -> Lot:
+    """A brand's lot that the carrier holds, the lab may record on, and the carrier has
+    offered on to the contract manufacturer."""
+    n = next(_lots)
+    link = DigitalLink.lot(GTIN, f"M-{n}")
+    brand = four.writer("brand")
+    batch_id = brand.create_batch(link.uri)
+    brand.authorize_writer(batch_id, four.address("lab"))
+    brand.offer_custody(batch_id, four.address("carrier"))
+    four.writer("carrier").accept_custody(batch_id)
+    four.writer("carrier").offer_custody(batch_id, four.address("manufacturer"))
+    return Lot(batch_id, f"did:key:z6MkMatrixLot{n}")
+
+
+Write = Callable[[Consortium4, str, Lot], object]
+
+WRITES: dict[str, Write] = {
+    "record an event": lambda f, p, lot: f.writer(p).record_events(
+        lot.batch_id, [(EventKind.OTHER, b'{"bizStep":"shipping"}')]
+    ),
+    "destroy": lambda f, p, lot: f.writer(p).record_events(
+        lot.batch_id, [(EventKind.DESTRUCTION, b'{"bizStep":"destroying"}')]
+    ),
+    "authorize a writer": lambda f, p, lot: f.writer(p).authorize_writer(
+        lot.batch_id, f.address("manufacturer")
+    ),
+    "offer custody": lambda f, p, lot: f.writer(p).offer_custody(lot.batch_id, f.address("lab")),
+    "accept custody": lambda f, p, lot: f.writer(p).accept_custody(lot.batch_id),
+    "bind the lot's DID": lambda f, p, lot: f.registry(p).bind_subject(lot.did, lot.batch_id),
+}
+
+NOT_OPERATOR = "MembershipUnauthorizedAccount"
+# (write, party) -> None when allowed, else the custom error that refuses it.
+MODEL: dict[tuple[str, str], str | None] = {
+    ("record an event", "brand"): None,
+    ("record an event", "carrier"): None,
+    ("record an event", "lab"): None,
+    ("record an event", "manufacturer"): "ProvenanceLedgerNotBatchWriter",
+    ("record an event", "governor"): NOT_OPERATOR,
+    ("destroy", "brand"): None,
+    ("destroy", "carrier"): None,
+    ("destroy", "lab"): "ProvenanceLedgerNotBatchHolder",
+    ("destroy", "manufacturer"): "ProvenanceLedgerNotBatchWriter",
+    ("destroy", "governor"): NOT_OPERATOR,
+    ("authorize a writer", "brand"): None,
+    ("authorize a writer", "carrier"): None,
+    ("authorize a writer", "lab"): "ProvenanceLedgerNotBatchHolder",
+    ("authorize a writer", "manufacturer"): "ProvenanceLedgerNotBatchHolder",
+    ("authorize a writer", "governor"): NOT_OPERATOR,
+    ("offer custody", "brand"): "ProvenanceLedgerNotCustodian",
+    ("offer custody", "carrier"): None,
+    ("offer custody", "lab"): "ProvenanceLedgerNotCustodian",
+    ("offer custody", "manufacturer"): "ProvenanceLedgerNotCustodian",
+    ("offer custody", "governor"): NOT_OPERATOR,
+    ("accept custody", "brand"): "ProvenanceLedgerNoCustodyOffer",
+    ("accept custody", "carrier"): "ProvenanceLedgerNoCustodyOffer",
+    ("accept custody", "lab"): "ProvenanceLedgerNoCustodyOffer",
+    ("accept custody", "manufacturer"): None,
+    ("accept custody", "governor"): NOT_OPERATOR,
+    ("bind the lot's DID", "brand"): None,
+    ("bind the lot's DID", "carrier"): "CredentialRegistryNotEntityOwner",
+    ("bind the lot's DID", "lab"): "CredentialRegistryNotEntityOwner",
+    ("bind the lot's DID", "manufacturer"): "CredentialRegistryNotEntityOwner",
+    ("bind the lot's DID", "governor"): NOT_OPERATOR,
+}
+
+
+def snapshot(four: Consortium4, lot: Lot) -> tuple[object, ...]:
+    """Everything the contracts hold about the lot."""
+    reader = four.writer("governor")
+    return (
+        reader.batch(lot.batch_id),
+        reader.custody(lot.batch_id),
+        tuple(reader.is_writer(lot.batch_id, four.address(p)) for p in PARTIES),
+        four.registry("governor").bound_entity(lot.did),
+    )
+
+
+def test_the_model_covers_every_write_by_every_party():
+    assert set(MODEL) == {(write, party) for write in WRITES for party in PARTIES}
+
+
+@pytest.mark.parametrize(("write", "party"), list(MODEL))
+def test_each_write_is_allowed_or_refused_as_the_model_says(four, write, party):
+    lot = lot_in_transit(four)
+    before = snapshot(four, lot)
+    expected = MODEL[(write, party)]
+    if expected is None:
+        WRITES[write](four, party, lot)
+        assert snapshot(four, lot) != before, f"{party} may {write}, and it took effect"
+        return
+    with pytest.raises(ContractRevert) as refusal:
+        WRITES[write](four, party, lot)
+    assert refusal.value.error == expected
+    account = refusal.value.error_args.get("account")
+    assert account is not None and account.lower() == four.address(party).lower()
+    assert snapshot(four, lot) == before, f"{party}'s refused '{write}' changed nothing"
+
+
+def test_custody_moves_by_an_accepted_transfer_and_is_on_record(four):
+    lot = lot_in_transit(four)
+    brand = four.writer("brand")
+    custody = brand.custody(lot.batch_id)
+    assert custody.owner == four.address("brand")
+    assert custody.custodian == four.address("carrier")
+    assert custody.offered_to == four.address("manufacturer")
+    four.writer("manufacturer").accept_custody(lot.batch_id)
+    after = brand.custody(lot.batch_id)
+    assert (after.owner, after.custodian, after.offered_to) == (
+        four.address("brand"),
+        four.address("manufacturer"),
+        None,
+    )
+    transfers = brand.contract.events.CustodyTransferred.get_logs(
+        from_block=0, argument_filters={"batchId": lot.batch_id}
+    )
+    assert [(e.args["from"], e.args["to"]) for e in transfers] == [
+        ("0x" + "00" * 20, four.address("brand")),
+        (four.address("brand"), four.address("carrier")),
+        (four.address("carrier"), four.address("manufacturer")),
+    ]
