@@ -69,7 +69,7 @@ from oracle_bridge.device import DeviceKey
 from oracle_bridge.merkle import MerkleTree, leaf, leaves
 from oracle_bridge.native import hotpath
 from oracle_bridge.packing import pack, unpack
-from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import Reading, ReadingDomain, digest, from_json, to_json
 from oracle_bridge.rules import Rule
 from oracle_bridge.store import (

@@ -22,7 +22,7 @@ from ledger_client.deployment import Deployment
 from ledger_client.indexer.database import make_engine
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.errors import ChainUnavailable
-from oracle_bridge.policy import CHAIN_ERRORS
+from oracle_bridge.policy.chain import CHAIN_ERRORS
 
 
 class CredentialCalibrationCheck:

@@ -34,14 +34,8 @@ from oracle_bridge.conditions import Conditions
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.ingest import Ingestor
 from oracle_bridge.lease import Lease
-from oracle_bridge.policy import (
-    CHAIN_ERRORS,
-    CalibrationCheck,
-    ChainDevicePolicy,
-    ChainRuleSource,
-    DevicePolicy,
-    RuleSource,
-)
+from oracle_bridge.policy import CalibrationCheck, DevicePolicy, RuleSource
+from oracle_bridge.policy.chain import CHAIN_ERRORS, ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import ReadingDomain
 from oracle_bridge.screening import Screened
 from oracle_bridge.store import (

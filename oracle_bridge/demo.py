@@ -27,7 +27,7 @@ from oracle_bridge.config import ANVIL_ORACLE_KEY, BridgeSettings
 from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
 from oracle_bridge.device import DeviceKey, ReadingProfile
 from oracle_bridge.mkt import mean_kinetic_temperature
-from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.proofs import reading_proof, verify_against_chain
 from oracle_bridge.readings import to_json
 from oracle_bridge.rules import Rule

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.deps import CredentialVerifierDep, CurrentAuditor
-from oracle_bridge.policy import CHAIN_ERRORS
+from oracle_bridge.policy.chain import CHAIN_ERRORS
 
 router = APIRouter(prefix="/api/v1/credentials", tags=["credentials"])
 

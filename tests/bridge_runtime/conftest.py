@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.ingest import Ingestor
-from oracle_bridge.policy import InMemoryDevicePolicy, InMemoryRuleSource
+from oracle_bridge.policy.memory import InMemoryDevicePolicy, InMemoryRuleSource
 from tests.conftest import BridgeDatabases
 
 

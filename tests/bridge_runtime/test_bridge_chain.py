@@ -29,7 +29,7 @@ from oracle_bridge.bridge import GC_YOUNG_THRESHOLD, Bridge
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import ChainUnavailable, DeviceRefused, ProofInvalid
 from oracle_bridge.merkle import MerkleTree, leaf
-from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.proofs import reading_proof, verify_against_chain
 from oracle_bridge.readings import SignedReading
 from oracle_bridge.store import (

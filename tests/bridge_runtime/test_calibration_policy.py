@@ -33,7 +33,8 @@ from ledger_client.config import LedgerSettings
 from ledger_client.roles import Role
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.policy import UNCALIBRATED_DEVICE, ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.policy import UNCALIBRATED_DEVICE
+from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from tests.conftest import ANVIL_KEYS, make_consortium
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from ledger_client.local_chain import LocalChain, start_anvil
 from oracle_bridge.anchors import READINGS_ANCHORED_TOPIC, AnchoredWindow, decode_readings_anchored
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.store import (
     ComplianceSubmission,
     ReadingWindow,

@@ -28,7 +28,8 @@ from oracle_bridge.conditions import Conditions
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import ChainUnavailable, StoreUnavailable
 from oracle_bridge.ingest import SIGNATURE_MISMATCH, Ingestor
-from oracle_bridge.policy import UNCALIBRATED_DEVICE, InMemoryDevicePolicy, InMemoryRuleSource
+from oracle_bridge.policy import UNCALIBRATED_DEVICE
+from oracle_bridge.policy.memory import InMemoryDevicePolicy, InMemoryRuleSource
 from oracle_bridge.readings import ReadingDomain, SignedReading
 from oracle_bridge.store import InboxReading, reading_session
 from oracle_bridge.verification import SECP256K1_N

@@ -22,7 +22,7 @@ from oracle_bridge.contracts import ComplianceRulesClient
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import BridgeError, NoReadings
 from oracle_bridge.mkt import mean_kinetic_temperature
-from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.rules import Decision
 from oracle_bridge.shipment import (
     ShipmentHadExcursion,

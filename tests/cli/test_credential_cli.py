@@ -26,7 +26,7 @@ from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.policy import ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import Reading, to_json
 from oracle_bridge.rules import Rule
 from tests.conftest import ANVIL_KEYS, Consortium
