@@ -10,11 +10,11 @@ from bridge_factories import BATCH_ID, DEVICE, RULE, T0
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oracle_bridge import windows
 from oracle_bridge.merkle import window_root
 from oracle_bridge.packing import pack
 from oracle_bridge.readings import Reading
-from oracle_bridge.windows import _draft_pair, _PairDraft, _PairJob, _State
+from oracle_bridge.windows import drafting
+from oracle_bridge.windows.drafting import PairDraft, PairJob, PairState, draft_pair
 
 pytestmark = pytest.mark.unit
 
@@ -23,14 +23,14 @@ SIGNATURE = bytes(65)
 
 
 def row(seq: int, timestamp: int, temp: int, received_at: float, humidity: int = 500) -> tuple:
-    """A pending reading as `_draft_pair` gets it (`windows._PENDING_COLUMNS`)."""
+    """A pending reading as `draft_pair` gets it (`windows.inbox.PENDING_COLUMNS`)."""
     return (1000 + seq, seq, timestamp, temp, humidity, SIGNATURE, received_at)
 
 
-FRESH = _State()
+FRESH = PairState()
 
 
-def job(rows: list[tuple], state: _State = FRESH, **options: Any) -> _PairJob:
+def job(rows: list[tuple], state: PairState = FRESH, **options: Any) -> PairJob:
     previous = None
     if state.last_seq:
         previous = row(state.last_seq, state.last_timestamp, 5000, NOW - 60)
@@ -49,13 +49,13 @@ def job(rows: list[tuple], state: _State = FRESH, **options: Any) -> _PairJob:
         "submission_max_readings": 100,
     }
     values.update(options)
-    return _PairJob(**values)
+    return PairJob(**values)
 
 
-def drafted_in_python(pair_job: _PairJob, monkeypatch: pytest.MonkeyPatch) -> _PairDraft:
+def drafted_in_python(pair_job: PairJob, monkeypatch: pytest.MonkeyPatch) -> PairDraft:
     with monkeypatch.context() as patched:
-        patched.setattr(windows, "hotpath", None)
-        return _draft_pair(pair_job)
+        patched.setattr(drafting, "hotpath", None)
+        return draft_pair(pair_job)
 
 
 def steady(count: int, *, first_seq: int = 1, received_at: float = NOW - 10) -> list[tuple]:
@@ -65,21 +65,21 @@ def steady(count: int, *, first_seq: int = 1, received_at: float = NOW - 10) -> 
 
 def test_windows_are_drafted_in_c_here(monkeypatch: pytest.MonkeyPatch) -> None:
     drafted = []
-    real = windows._benign_window
+    real = drafting._benign_window
 
     def spy(*args: Any) -> Any:
         drafted.append(real(*args))
         return drafted[-1]
 
-    monkeypatch.setattr(windows, "_benign_window", spy)
-    draft = _draft_pair(job(steady(2500)))
+    monkeypatch.setattr(drafting, "_benign_window", spy)
+    draft = draft_pair(job(steady(2500)))
     assert [type(result) for result in drafted] == [tuple, tuple, tuple]
     assert [w.count for w in draft.windows] == [1000, 1000, 500]
 
 
 def test_a_steady_window_drafted_in_c_is_the_python_one(monkeypatch: pytest.MonkeyPatch) -> None:
     rows = steady(1000)
-    draft = _draft_pair(job(rows))
+    draft = draft_pair(job(rows))
     readings = [
         Reading.stored(DEVICE.address, BATCH_ID, seq, timestamp, temp, humidity)
         for _, seq, timestamp, temp, humidity, _, _ in rows
@@ -93,7 +93,7 @@ def test_a_steady_window_drafted_in_c_is_the_python_one(monkeypatch: pytest.Monk
 
 def test_a_window_not_due_yet_is_not_drafted(monkeypatch: pytest.MonkeyPatch) -> None:
     rows = steady(10, received_at=NOW - 1)
-    assert _draft_pair(job(rows)).windows == []
+    assert draft_pair(job(rows)).windows == []
     assert drafted_in_python(job(rows), monkeypatch).windows == []
 
 
@@ -109,30 +109,30 @@ def test_a_window_not_due_yet_is_not_drafted(monkeypatch: pytest.MonkeyPatch) ->
 )
 def test_windows_with_decisions_match_python(temps: list[int], monkeypatch) -> None:
     rows = [row(seq, T0 + 60 * seq, temp, NOW - 10) for seq, temp in enumerate(temps, 1)]
-    assert _draft_pair(job(rows)) == drafted_in_python(job(rows), monkeypatch)
+    assert draft_pair(job(rows)) == drafted_in_python(job(rows), monkeypatch)
 
 
 @pytest.mark.parametrize("gap_s", [599, 600, 601])
 def test_a_data_gap_on_its_bound_matches_python(gap_s: int, monkeypatch) -> None:
     rule = RULE.__class__(**{**_fields(RULE), "max_data_gap_seconds": 600})
     rows = [row(1, T0, 5000, NOW - 10), row(2, T0 + gap_s, 5000, NOW - 10)]
-    assert _draft_pair(job(rows, rule=rule)) == drafted_in_python(job(rows, rule=rule), monkeypatch)
+    assert draft_pair(job(rows, rule=rule)) == drafted_in_python(job(rows, rule=rule), monkeypatch)
 
 
 def test_a_pair_in_an_excursion_and_a_data_gap_match_python(monkeypatch) -> None:
-    in_excursion = _State(last_seq=4, last_timestamp=T0, in_excursion=True, excursion_start=T0)
+    in_excursion = PairState(last_seq=4, last_timestamp=T0, in_excursion=True, excursion_start=T0)
     rows = steady(6, first_seq=5)
-    assert _draft_pair(job(rows, in_excursion)) == drafted_in_python(
+    assert draft_pair(job(rows, in_excursion)) == drafted_in_python(
         job(rows, in_excursion), monkeypatch
     )
-    after_gap = _State(last_seq=4, last_timestamp=T0 - 10_000, last_submitted_seq=0)
-    assert _draft_pair(job(rows, after_gap)) == drafted_in_python(job(rows, after_gap), monkeypatch)
+    after_gap = PairState(last_seq=4, last_timestamp=T0 - 10_000, last_submitted_seq=0)
+    assert draft_pair(job(rows, after_gap)) == drafted_in_python(job(rows, after_gap), monkeypatch)
 
 
 def test_a_window_is_cut_where_packing_refuses_as_in_python(monkeypatch) -> None:
     # 70,000 s between seqs 3 and 4: 65,535 s is the most a packed record holds
     rows = [row(seq, T0 + 70_000 * (seq > 3) + seq, 5000, NOW - 1) for seq in range(1, 7)]
-    draft = _draft_pair(job(rows))
+    draft = draft_pair(job(rows))
     assert [w.count for w in draft.windows] == [3]  # the rest is not due yet
     assert draft == drafted_in_python(job(rows), monkeypatch)
 
@@ -158,7 +158,7 @@ def pending_rows(draw: st.DrawFn) -> list[tuple]:
 
 
 states = st.builds(
-    _State,
+    PairState,
     last_seq=st.sampled_from([0, 1, 3]),
     last_timestamp=st.sampled_from([0, T0 - 100, T0 + 100]),
     in_excursion=st.booleans(),
@@ -175,18 +175,18 @@ states = st.builds(
     st.sampled_from([0, 600]),
 )
 def test_drafting_in_c_matches_python_on_any_rows(
-    rows: list[tuple], state: _State, watched: bool, max_readings: int, max_gap: int
+    rows: list[tuple], state: PairState, watched: bool, max_readings: int, max_gap: int
 ) -> None:
     rule = RULE.__class__(**{**_fields(RULE), "max_data_gap_seconds": max_gap})
     pair_job = job(rows, state, watched=watched, max_readings=max_readings, rule=rule)
     try:
-        in_c: object = _draft_pair(pair_job)
+        in_c: object = draft_pair(pair_job)
     except Exception as exc:  # noqa: BLE001 - the Python drafting must raise the same
         in_c = type(exc)
     with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(windows, "hotpath", None)
+        patched.setattr(drafting, "hotpath", None)
         try:
-            in_python: object = _draft_pair(pair_job)
+            in_python: object = draft_pair(pair_job)
         except Exception as exc:  # noqa: BLE001
             in_python = type(exc)
     assert in_c == in_python
@@ -199,13 +199,13 @@ def _fields(rule: object) -> dict[str, object]:
 def test_a_window_needing_the_rule_engine_asks_for_the_previous_reading_first() -> None:
     """Jobs are made without the reading at `last_seq`; only a pair whose windows need the
     Python rule engine (here an excursion) asks for it, and is drafted with it after."""
-    state = _State(last_seq=10, last_timestamp=int(NOW) - 100)
+    state = PairState(last_seq=10, last_timestamp=int(NOW) - 100)
     excursion = [row(11 + n, int(NOW) - 90 + n, 9000, NOW - 60) for n in range(3)]
     benign = [row(11 + n, int(NOW) - 90 + n, 5000, NOW - 60) for n in range(3)]
 
-    asks = _draft_pair(job(excursion, state, previous_row=None, previous_read=False))
-    plain = _draft_pair(job(benign, state, previous_row=None, previous_read=False))
-    full = _draft_pair(job(excursion, state))
+    asks = draft_pair(job(excursion, state, previous_row=None, previous_read=False))
+    plain = draft_pair(job(benign, state, previous_row=None, previous_read=False))
+    full = draft_pair(job(excursion, state))
 
     assert asks.needs_previous and asks.windows == []
     assert not plain.needs_previous and [w.count for w in plain.windows] == [3]

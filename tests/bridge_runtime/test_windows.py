@@ -8,7 +8,6 @@ import pytest
 from bridge_runtime_factories import BATCH, DOMAIN, RULE, T0, CountingPool, payload, signed_of
 from sqlalchemy import select
 
-from oracle_bridge import windows as windows_module
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import PackingError
 from oracle_bridge.ingest import Ingestor
@@ -25,6 +24,8 @@ from oracle_bridge.store import (
     reading_session,
 )
 from oracle_bridge.windows import WindowCloser, evaluate_window, plan_window
+from oracle_bridge.windows import closer as closer_module
+from oracle_bridge.windows import pool as pool_module
 
 pytestmark = pytest.mark.unit
 
@@ -290,7 +291,7 @@ def test_a_closer_forgets_pairs_quiet_for_a_day(engine, ingestor, rules, device,
     assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 25)]
     assert windows_of._last_window and windows_of._last_noticed
 
-    clock.now += windows_module._FORGET_AFTER_S + windows_module._FORGET_EVERY_S
+    clock.now += closer_module.FORGET_AFTER_S + closer_module.FORGET_EVERY_S
     assert windows_of.close_due() == []
     assert windows_of._last_window == {} and windows_of._last_noticed == {}
     feed_many(ingestor, device, range(26, 41))  # 15: with a remembered 25, twice 20
@@ -316,7 +317,7 @@ def test_readings_another_instance_stored_are_seen_within_the_rescan_interval(
     windows_of = closer(engine, rules, clock, max_readings=10)
     assert windows_of.close_due() == []
     feed_many(ingestor, device, range(1, 11))  # as another instance would: never noticed
-    clock.now += windows_module._RESCAN_S - 0.01
+    clock.now += closer_module.RESCAN_S - 0.01
     assert windows_of.close_due() == []
     clock.now += 0.01
     assert [(w.first_seq, w.last_seq) for w in windows_of.close_due()] == [(1, 10)]
@@ -343,7 +344,7 @@ def test_a_backlog_is_closed_in_runs_each_written_before_the_next_is_drafted(
 ):
     """About `_RUN_READINGS` pending readings per run (a pair is never split): memory stays
     bounded on a backlog, and each run wakes the submitter once it is written."""
-    monkeypatch.setattr(windows_module, "_RUN_READINGS", 25)
+    monkeypatch.setattr(closer_module, "RUN_READINGS", 25)
     devices = [DeviceKey.generate() for _ in range(5)]
     for device in devices:
         policy.register(device.address, batch_id=BATCH)
@@ -572,7 +573,7 @@ def test_a_hard_limit_or_a_data_gap_closes_at_once_and_in_range_readings_wait(
 def test_drafting_in_worker_processes_closes_the_same_windows(databases, policy, rules, clock):
     """The workers read their pairs' rows from the database themselves (SQLite file or
     PostgreSQL) and draft what this process would."""
-    devices = [DeviceKey.generate() for _ in range(windows_module._POOL_MIN_PAIRS + 1)]
+    devices = [DeviceKey.generate() for _ in range(pool_module.POOL_MIN_PAIRS + 1)]
     temps = {seq: 9000 if 40 <= seq <= 60 or seq == 150 else 5000 for seq in range(1, 201)}
     engines = [databases.engine(), databases.engine()]
     for device in devices:
