@@ -47,7 +47,8 @@ def commission(
 
     Raises:
         ValueError: `registry` writes with another account than `writer`.
-        PassphraseRefused: the passphrase is missing, a placeholder or too short.
+        PassphraseRefused: the passphrase is missing, a placeholder, too short or too easy
+            to guess.
         ContractRevert: the chain refused the batch or the binding (e.g. it exists).
     """
     # One account does both, so the binding is refused only when the lot was (no lot left
@@ -56,7 +57,7 @@ def commission(
         raise ValueError(
             "commission with one account: build the registry client from the writer's sender"
         )
-    secret = check_passphrase(passphrase) if passphrase is not None else keystore_passphrase()
+    secret = check_passphrase(passphrase if passphrase is not None else keystore_passphrase())
     asset = mint_asset_did()
     keystore = keystore_dir / f"{asset.did.removeprefix('did:key:')}.json"
     # The key is on disk before its DID is anywhere: a bound DID never lacks its key.

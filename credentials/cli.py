@@ -326,13 +326,14 @@ def commission_asset(
     from credentials.assets import commission
     from credentials.registry import CredentialRegistryClient
     from ledger_client.identifiers import DigitalLink
+    from ledger_client.keys import private_folder
     from ledger_client.ledger import LedgerWriter
 
     parsed = DigitalLink.parse(link)
     if keystore_dir.exists() and not keystore_dir.is_dir():
         raise ConfigurationError(f"--keystore-dir {keystore_dir} is a file, not a directory")
     sender, deployment = _organization_sender(_settings())
-    keystore_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(keystore_dir)
     asset = commission(
         writer=LedgerWriter(sender, deployment),
         registry=CredentialRegistryClient(sender, deployment),
@@ -507,16 +508,17 @@ def _chain(settings: BridgeSettings) -> tuple[Web3, Deployment]:
 
 def _organization_sender(settings: BridgeSettings) -> tuple[TransactionSender, Deployment]:
     """A sender for the organization's own account (PROVENANCE_PRIVATE_KEY; anvil's public
-    key refused on any other chain), and the deployment it writes to."""
+    keys refused unless the node is anvil), and the deployment it writes to."""
     from eth_account import Account
 
+    from ledger_client.chain import node_is_anvil
     from ledger_client.transactions import TransactionSender
 
     w3, deployment = _chain(settings)
-    settings.ledger.require_real_key(deployment.chain_id)
+    settings.ledger.require_real_key(local_anvil=node_is_anvil(w3))
     sender = TransactionSender(
         w3,
-        Account.from_key(settings.ledger.private_key),
+        Account.from_key(settings.ledger.private_key.get_secret_value()),
         receipt_timeout_s=settings.ledger.receipt_timeout_s,
     )
     return sender, deployment

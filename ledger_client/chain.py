@@ -42,6 +42,12 @@ def connect(rpc_url: str, *, timeout_s: float = 30.0) -> Web3:
     return w3
 
 
+def node_is_anvil(w3: Web3) -> bool:
+    """Whether the node says it is anvil (`web3_clientVersion`): asked, not judged by chain
+    id, since any chain may use anvil's 31337."""
+    return str(w3.client_version).lower().startswith("anvil")
+
+
 def _check_node_url(rpc_url: str) -> None:
     try:
         parts = urlsplit(rpc_url)

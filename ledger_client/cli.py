@@ -74,13 +74,13 @@ def compile(
 @clear_errors
 def deploy() -> None:
     """Deploy the contracts with PROVENANCE_PRIVATE_KEY as governor; write the deployment record."""
-    from ledger_client.chain import connect
+    from ledger_client.chain import connect, node_is_anvil
     from ledger_client.deploy import deploy_contracts
 
     settings = LedgerSettings()
     w3 = connect(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
-    settings.require_real_key(w3.eth.chain_id)
-    deployment = deploy_contracts(w3, governor_key=settings.private_key)
+    settings.require_real_key(local_anvil=node_is_anvil(w3))
+    deployment = deploy_contracts(w3, governor_key=settings.private_key.get_secret_value())
     deployment.save(settings.deployment_path)
     for name, address in deployment.addresses.items():
         console.print(f"{name:18} {address}")

@@ -5,26 +5,30 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger_client.errors import ConfigurationError
+from ledger_client.keys import ANVIL_DEV_KEYS, account_key, anvil_dev_account
 
-# anvil's first well-known development key: fine for the embedded default,
-# refused anywhere else (see `require_real_key`).
-ANVIL_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+# anvil's first development key: fine for the embedded default, refused anywhere else (see
+# `require_real_key`).
+ANVIL_DEV_KEY = ANVIL_DEV_KEYS[0]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 class LedgerSettings(BaseSettings):
     """Where the chain, the read model and the keys are."""
 
-    model_config = SettingsConfigDict(env_prefix="PROVENANCE_", extra="ignore")
+    # A refused setting's value is never echoed: it may be a key.
+    model_config = SettingsConfigDict(
+        env_prefix="PROVENANCE_", extra="ignore", hide_input_in_errors=True
+    )
 
     rpc_url: str = "http://127.0.0.1:8545"
     database_url: str = ""
     state_dir: Path = Path(".provenance")
-    private_key: str = Field(default=ANVIL_DEV_KEY, repr=False)
+    private_key: SecretStr = SecretStr(ANVIL_DEV_KEY)
     confirmations: int = Field(default=0, ge=0)
     log_chunk_blocks: int = Field(default=2_000, ge=1)
     receipt_timeout_s: float = Field(default=120.0, gt=0)
@@ -36,11 +40,8 @@ class LedgerSettings(BaseSettings):
 
     @field_validator("private_key")
     @classmethod
-    def _hex_key(cls, value: str) -> str:
-        raw = value[2:] if value.startswith("0x") else value
-        if len(raw) != 64 or any(c not in "0123456789abcdefABCDEF" for c in raw):
-            raise ValueError("PROVENANCE_PRIVATE_KEY must be 32 bytes of hex")
-        return "0x" + raw.lower()
+    def _account_key(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(account_key(value.get_secret_value(), variable="PROVENANCE_PRIVATE_KEY"))
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -51,10 +52,31 @@ class LedgerSettings(BaseSettings):
     def deployment_path(self) -> Path:
         return self.state_dir / "deployment.json"
 
-    def require_real_key(self, chain_id: int) -> None:
-        """Refuse anvil's published development key on any chain but anvil's."""
-        if self.private_key == ANVIL_DEV_KEY and chain_id != 31337:
-            raise ConfigurationError(
-                f"PROVENANCE_PRIVATE_KEY is anvil's public development key but chain {chain_id} "
-                "is not a local anvil: set the key of your organization's account"
-            )
+    def require_real_key(self, *, local_anvil: bool) -> None:
+        """Refuse anvil's ten public development keys unless the node is a local anvil
+        (`ledger_client.chain.node_is_anvil`).
+
+        Raises:
+            ConfigurationError: naming the variable, never the key.
+        """
+        require_private_key(
+            self.private_key,
+            variable="PROVENANCE_PRIVATE_KEY",
+            local_anvil=local_anvil,
+            account="your organization's account",
+        )
+
+
+def require_private_key(key: SecretStr, *, variable: str, local_anvil: bool, account: str) -> None:
+    """Refuse `key` if it is one of anvil's public development keys and the node is not a
+    local anvil.
+
+    Raises:
+        ConfigurationError: naming `variable` and the development account, never the key.
+    """
+    number = anvil_dev_account(key.get_secret_value())
+    if number is not None and not local_anvil:
+        raise ConfigurationError(
+            f"{variable} is anvil's public development key of account {number} (mnemonic "
+            f'"test test ... junk") but the node is not a local anvil: set the key of {account}'
+        )

@@ -33,18 +33,19 @@ from ledger_client.indexer.database import create_read_model, make_engine
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.read_model import Batch
 from ledger_client.ledger import BatchKind, EventKind, LedgerWriter
+from ledger_client.keys import ANVIL_DEV_KEYS
 from ledger_client.local_chain import running_anvil
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
 
-# anvil's deterministic development keys: a demo on a throw-away chain only.
+# anvil's public development keys: a demo on a throw-away anvil only.
 DEMO_KEYS = {
-    "governor": "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "manufacturer": "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "logistics": "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "quality": "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-    "outsider": "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "governor": ANVIL_DEV_KEYS[0],
+    "manufacturer": ANVIL_DEV_KEYS[1],
+    "logistics": ANVIL_DEV_KEYS[2],
+    "quality": ANVIL_DEV_KEYS[3],
+    "outsider": ANVIL_DEV_KEYS[5],
 }
 ORGANIZATIONS = {
     "manufacturer": ("Nordvax Biologics", [Role.OPERATOR]),

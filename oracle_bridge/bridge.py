@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 from web3 import Web3
 
-from ledger_client.chain import connect
+from ledger_client.chain import connect, node_is_anvil
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ConfigurationError
 from ledger_client.indexer.database import checkpoint, make_engine
@@ -34,6 +34,7 @@ from oracle_bridge.conditions import Conditions
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.ingest import Ingestor
 from oracle_bridge.lease import Lease
+from oracle_bridge.native import HotPath, hot_path_from_environment
 from oracle_bridge.policy import CalibrationCheck, DevicePolicy, RuleSource
 from oracle_bridge.policy.chain import CHAIN_ERRORS, ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import ReadingDomain
@@ -112,6 +113,7 @@ class Bridge:
         policy: DevicePolicy,
         rules: RuleSource,
         settings: BridgeSettings,
+        hot_path: HotPath,
         clock: Callable[[], float] = time.time,
     ) -> None:
         create_bridge_tables(engine)
@@ -140,6 +142,7 @@ class Bridge:
             clock=clock,
             on_stored=self._stored,
             health=self.health,
+            hot_path=hot_path,
         )
         self.windows = WindowCloser(
             engine=engine,
@@ -152,6 +155,7 @@ class Bridge:
             clock=clock,
             on_closed=self._submissions_due.set,
             drafting=self.workers,
+            hot_path=hot_path,
         )
         self.lease = Lease(
             engine,
@@ -178,7 +182,8 @@ class Bridge:
         cls, settings: BridgeSettings | None = None, *, calibration: CalibrationCheck | None = None
     ) -> Bridge:
         """The bridge the settings describe: the node at PROVENANCE_RPC_URL, the deployment
-        record under the state directory, the bridge database, the oracle key.
+        record under the state directory, the bridge database, the oracle key; the C hot
+        path unless PROVENANCE_NATIVE=0 (the one place that reads it).
 
         Raises:
             RpcUnavailable, DeploymentError, ConfigurationError: with what to fix.
@@ -188,7 +193,7 @@ class Bridge:
         w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
         deployment = Deployment.load(ledger.deployment_path)
         deployment.check_chain(w3)
-        settings.require_real_key(deployment.chain_id)
+        settings.require_real_key(local_anvil=node_is_anvil(w3))
         rules = ChainRuleSource(w3, deployment, cache_s=settings.policy_cache_s)
         return cls(
             engine=make_engine(
@@ -196,7 +201,7 @@ class Bridge:
             ),
             w3=w3,
             deployment=deployment,
-            oracle=Account.from_key(settings.oracle_private_key),
+            oracle=Account.from_key(settings.oracle_private_key.get_secret_value()),
             policy=ChainDevicePolicy(
                 w3,
                 deployment,
@@ -206,6 +211,7 @@ class Bridge:
             ),
             rules=rules,
             settings=settings,
+            hot_path=hot_path_from_environment(),
         )
 
     def run_once(self) -> RunReport:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from ledger_client.errors import ConfigurationError, DeploymentError
 from ledger_client.identifiers import DigitalLink, InvalidIdentifier
+from ledger_client.keys import write_private_file
 from ledger_client.terminal import clear_errors, console, log_to_stderr
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import (
@@ -40,6 +41,9 @@ class Transport(StrEnum):
 
 
 ANVIL_CHAIN_ID = 31337
+# The device key by environment, the alternative to a key file (never on the command line,
+# where any user sees it in the process list).
+DEVICE_KEY_VARIABLE = "PROVENANCE_DEVICE_KEY"
 HTTP_BATCH_SIZE = 100
 # The options that set each reading field the simulator makes, for refusals that name them.
 FIELD_OPTIONS = {
@@ -58,20 +62,19 @@ EVENT_DEFAULTS: dict[Profile, tuple[float, int]] = {
 
 
 def write_key_file(path: Path, key: DeviceKey) -> None:
-    """Store `key` as JSON `{address, privateKey}`, readable by its owner only.
+    """Store `key` as JSON `{address, privateKey}`, readable by its owner only (0600, its
+    new folders 0700, whatever the umask).
 
     Raises:
         InvalidDeviceKey: the file exists already (a key is never overwritten).
     """
     record = {"address": key.address, "privateKey": "0x" + key.private_key.hex()}
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_private_file(path, (json.dumps(record, indent=2) + "\n").encode())
     except FileExistsError:
         raise InvalidDeviceKey(f"{path} exists already; choose another --out") from None
     except OSError as exc:
         raise InvalidDeviceKey(f"cannot write the key file {path}: {exc.strerror}") from None
-    with os.fdopen(descriptor, "w") as file:
-        file.write(json.dumps(record, indent=2) + "\n")
 
 
 def read_key_file(path: Path) -> DeviceKey:
@@ -168,9 +171,16 @@ def simulate(
     lot: Annotated[
         str, typer.Option(help="The lot's Digital Link URI, or its 0x on-chain batch id")
     ],
-    key: Annotated[Path | None, typer.Option(help="Key file from `device keygen`")] = None,
+    key_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--key-file",
+            "--key",
+            help=f"Key file from `device keygen --out` (or set {DEVICE_KEY_VARIABLE})",
+        ),
+    ] = None,
     key_hex: Annotated[
-        str | None, typer.Option(help="The device key as hex (prefer --key: not in ps)")
+        str | None, typer.Option(hidden=True, help="Refused: the key would show in ps")
     ] = None,
     profile: Annotated[Profile, typer.Option(help="Reading pattern")] = Profile.STEADY,
     count: Annotated[
@@ -211,7 +221,8 @@ def simulate(
     ] = None,
 ) -> None:
     """Sign a profile's readings with a device key and stream them to the bridge, each batch
-    signed as it is sent (any --count takes the same memory)."""
+    signed as it is sent (any --count takes the same memory). The key comes from --key-file
+    or PROVENANCE_DEVICE_KEY, never from the command line."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -229,13 +240,16 @@ def simulate(
         simulated_readings,
     )
 
-    if (key is None) == (key_hex is None):
-        raise ConfigurationError("pass exactly one of --key KEYFILE and --key-hex HEX")
+    if key_hex is not None:
+        raise ConfigurationError(
+            "--key-hex is refused: a key on the command line shows in the process list; pass "
+            f"--key-file KEYFILE (from `device keygen --out`) or set {DEVICE_KEY_VARIABLE}"
+        )
+    device = _device_key(key_file, os.environ.get(DEVICE_KEY_VARIABLE))
     if transport is Transport.HTTP:
         _check_bridge_url(url)
     if event_temp is not None and not math.isfinite(event_temp):
         raise ConfigurationError(f"--event-temp must be a finite number of °C, got {event_temp}")
-    device = read_key_file(key) if key is not None else _key_from_hex(key_hex or "")
     batch_id = parse_batch_id(lot)
     domain = _domain(chain_id, contract)
     default_temp, default_seconds = EVENT_DEFAULTS[profile]
@@ -322,11 +336,23 @@ def _check_bridge_url(url: str) -> None:
         raise ConfigurationError(f"--url {url!r} names no host; e.g. http://127.0.0.1:8000")
 
 
-def _key_from_hex(key_hex: str) -> DeviceKey:
+def _device_key(key_file: Path | None, key_variable: str | None) -> DeviceKey:
+    """The device key of --key-file or, without it, of PROVENANCE_DEVICE_KEY; never both."""
+    if key_file is not None and key_variable is not None:
+        raise ConfigurationError(
+            f"pass --key-file or set {DEVICE_KEY_VARIABLE}, not both: which key signs?"
+        )
+    if key_file is not None:
+        return read_key_file(key_file)
+    if key_variable is None:
+        raise ConfigurationError(
+            f"no device key: pass --key-file KEYFILE (from `device keygen --out`) or set "
+            f"{DEVICE_KEY_VARIABLE}"
+        )
     try:
-        return DeviceKey.from_private_key(key_hex.strip())
+        return DeviceKey.from_private_key(key_variable.strip())
     except InvalidDeviceKey as exc:
-        raise InvalidDeviceKey(f"--key-hex: {exc}") from None
+        raise InvalidDeviceKey(f"{DEVICE_KEY_VARIABLE}: {exc}") from None
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
@@ -366,6 +392,7 @@ def run(
     from api.auditor_sessions import AuditorSessions, auditor_role_holder
     from credentials.calibration import calibration_check
     from credentials.verify import CredentialVerifier
+    from ledger_client.chain import node_is_anvil
     from oracle_bridge.bridge import Bridge
     from oracle_bridge.config import BridgeSettings, settings_problem
 
@@ -376,9 +403,9 @@ def run(
         raise ConfigurationError(settings_problem(exc)) from None
     bridge = Bridge.from_settings(settings, calibration=calibration_check(settings))
     try:
-        # Asked of the node, not judged by chain id: any chain may use anvil's.
-        local_anvil = bridge.w3.client_version.lower().startswith("anvil/")
-        domain = settings.auditor_domain(bind=f"{http_host}:{http_port}", local_anvil=local_anvil)
+        domain = settings.auditor_domain(
+            bind=f"{http_host}:{http_port}", local_anvil=node_is_anvil(bridge.w3)
+        )
     except Exception:
         bridge.close()
         raise

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger_client.config import ANVIL_DEV_KEY, LedgerSettings
+from ledger_client.config import LedgerSettings, require_private_key
 from ledger_client.errors import ConfigurationError
+from ledger_client.keys import ANVIL_DEV_KEYS, account_key
 
-# anvil's fifth development key: the embedded default's oracle, refused on any other chain.
-ANVIL_ORACLE_KEY = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a"
-_DEVELOPMENT_KEYS = frozenset({ANVIL_DEV_KEY, ANVIL_ORACLE_KEY})
+# anvil's fifth development key: the embedded default's oracle, refused on any other node.
+ANVIL_ORACLE_KEY = ANVIL_DEV_KEYS[4]
 # Variables of settings since renamed: refused, not silently ignored (a bridge would run
 # without what its operator asked for).
 _RENAMED_VARIABLES = {"PROVENANCE_BRIDGE_SCREENING_WORKERS": "PROVENANCE_BRIDGE_WORKERS"}
@@ -31,7 +31,10 @@ DEFAULT_HTTP_MAX_READINGS = 5_000
 class BridgeSettings(BaseSettings):
     """How the bridge ingests, batches and submits readings."""
 
-    model_config = SettingsConfigDict(env_prefix="PROVENANCE_BRIDGE_", extra="ignore")
+    # A refused setting's value is never echoed: it may be a key.
+    model_config = SettingsConfigDict(
+        env_prefix="PROVENANCE_BRIDGE_", extra="ignore", hide_input_in_errors=True
+    )
 
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     # The bridge's own database (inbox, outboxes, dead letters); SQLite under the state
@@ -41,7 +44,7 @@ class BridgeSettings(BaseSettings):
     # require calibration); the bridge's database by default.
     credential_database_url: str = ""
     # The account holding ORACLE_ROLE that anchors and submits readings.
-    oracle_private_key: str = Field(default=ANVIL_ORACLE_KEY, repr=False)
+    oracle_private_key: SecretStr = SecretStr(ANVIL_ORACLE_KEY)
 
     # A reading over this many bytes is dead-lettered (MQTT) or refuses its request (HTTP 413).
     max_message_bytes: int = Field(default=DEFAULT_MAX_MESSAGE_BYTES, ge=256)
@@ -85,11 +88,10 @@ class BridgeSettings(BaseSettings):
 
     @field_validator("oracle_private_key")
     @classmethod
-    def _hex_key(cls, value: str) -> str:
-        raw = value.removeprefix("0x")
-        if len(raw) != 64 or any(c not in "0123456789abcdefABCDEF" for c in raw):
-            raise ValueError("PROVENANCE_BRIDGE_ORACLE_PRIVATE_KEY must be 32 bytes of hex")
-        return "0x" + raw.lower()
+    def _account_key(cls, value: SecretStr) -> SecretStr:
+        return SecretStr(
+            account_key(value.get_secret_value(), variable="PROVENANCE_BRIDGE_ORACLE_PRIVATE_KEY")
+        )
 
     @field_validator("mqtt_topic_prefix")
     @classmethod
@@ -146,13 +148,19 @@ class BridgeSettings(BaseSettings):
             " this API at (e.g. audit.example.org); only a local anvil defaults to host:port"
         )
 
-    def require_real_key(self, chain_id: int) -> None:
-        """Refuse anvil's published development keys on any chain but anvil's."""
-        if self.oracle_private_key in _DEVELOPMENT_KEYS and chain_id != 31337:
-            raise ConfigurationError(
-                f"PROVENANCE_BRIDGE_ORACLE_PRIVATE_KEY is a public anvil key but chain {chain_id}"
-                " is not a local anvil: set the key of the bridge's ORACLE account"
-            )
+    def require_real_key(self, *, local_anvil: bool) -> None:
+        """Refuse anvil's ten public development keys as the oracle's unless the node is a
+        local anvil (`ledger_client.chain.node_is_anvil`).
+
+        Raises:
+            ConfigurationError: naming the variable, never the key.
+        """
+        require_private_key(
+            self.oracle_private_key,
+            variable="PROVENANCE_BRIDGE_ORACLE_PRIVATE_KEY",
+            local_anvil=local_anvil,
+            account="the bridge's ORACLE account",
+        )
 
 
 def settings_problem(error: ValidationError) -> str:

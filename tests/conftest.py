@@ -32,6 +32,7 @@ from ledger_client.transactions import TransactionSender
 from oracle_bridge.sources import ReadingIngestor
 from oracle_bridge.sources.mqtt import MqttPublisher, MqttSource
 from oracle_bridge.store import create_bridge_tables
+from tests.node_proxy import disguised_node
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUIRE_SERVICES = os.environ.get("PROVENANCE_REQUIRE_SERVICES") == "1"
@@ -88,6 +89,14 @@ def anvil(compiled: None) -> Iterator[LocalChain]:
 @pytest.fixture(scope="session")
 def w3(anvil: LocalChain) -> Web3:
     return connect(anvil.rpc_url)
+
+
+@pytest.fixture
+def besu_node(anvil: LocalChain) -> Iterator[str]:
+    """The URL of a node that says it is Besu (`web3_clientVersion`): the session's anvil
+    behind a proxy, for the checks that ask the node whether it is anvil."""
+    with disguised_node(anvil.rpc_url) as url:
+        yield url
 
 
 @pytest.fixture

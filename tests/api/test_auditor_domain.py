@@ -3,14 +3,9 @@ bridge on any other node refuses to start without it, in one line."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
-import urllib.request
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,47 +17,6 @@ from oracle_bridge.config import BridgeSettings
 pytestmark = pytest.mark.integration
 
 PROVENANCE = Path(sys.executable).parent / "provenance"
-BESU = "besu/v24.12.2/linux-x86_64/openjdk-java-21"
-
-
-@pytest.fixture
-def besu_node(anvil) -> Iterator[str]:
-    """The URL of a node that says it is Besu: anvil behind a proxy that answers
-    `web3_clientVersion` itself."""
-
-    class Proxy(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            calls = payload if isinstance(payload, list) else [payload]
-            request = urllib.request.Request(
-                anvil.rpc_url, json.dumps(payload).encode(), {"Content-Type": "application/json"}
-            )
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                answers = json.loads(answer.read())
-            for call, result in zip(
-                calls, answers if isinstance(answers, list) else [answers], strict=True
-            ):
-                if call["method"] == "web3_clientVersion":
-                    result["result"] = BESU
-            body = json.dumps(answers).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def run_bridge(*, rpc_url: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:

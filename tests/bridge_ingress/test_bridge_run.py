@@ -122,13 +122,14 @@ def test_readings_over_http_and_mqtt_are_stored_and_anchored_then_sigterm_stops_
         assert json.load(response)["domain"] == bridge.url.removeprefix("http://")
 
     simulate = [
-        "device", "simulate", "--key-hex", "0x" + device.private_key.hex(),
+        "device", "simulate",
         "--lot", "0x" + batch_id.hex(), "--count", "3", "--chain-id", "31337",
         "--contract", cold_chain.domain.verifying_contract,
     ]  # fmt: skip
+    device_key = {"PROVENANCE_DEVICE_KEY": "0x" + device.private_key.hex()}
     start = int(time.time()) - 600
     over_http = CliRunner().invoke(
-        app, [*simulate, "--start-time", str(start), "--url", bridge.url]
+        app, [*simulate, "--start-time", str(start), "--url", bridge.url], env=device_key
     )
     assert over_http.exit_code == 0, over_http.output
     assert "3 accepted" in over_http.stdout
@@ -136,6 +137,7 @@ def test_readings_over_http_and_mqtt_are_stored_and_anchored_then_sigterm_stops_
         app,
         [*simulate, "--start-seq", "4", "--start-time", str(start + 180)]
         + ["--transport", "mqtt", "--topic-prefix", topic_prefix],
+        env=device_key,
     )
     assert over_mqtt.exit_code == 0, over_mqtt.output
 

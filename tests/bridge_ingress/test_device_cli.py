@@ -4,6 +4,7 @@ to Mosquitto), and their one-line errors."""
 from __future__ import annotations
 
 import json
+import os
 import stat
 import threading
 import time
@@ -27,12 +28,15 @@ LOT = "https://id.gs1.org/01/09506000134352/10/LOT-7"
 DOMAIN_OPTIONS = ["--chain-id", "31337", "--contract", DOMAIN.verifying_contract]
 KEY_HEX = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
 KEY = DeviceKey.from_private_key(KEY_HEX)
+# The device key by environment: never on the command line, where `ps` shows it.
+KEY_ENV = {"PROVENANCE_DEVICE_KEY": KEY_HEX}
+NO_KEY_ENV: dict[str, str | None] = {"PROVENANCE_DEVICE_KEY": None}
 
 runner = CliRunner()
 
 
-def invoke(*args: str):  # noqa: ANN201 - click's Result
-    return runner.invoke(app, list(args), catch_exceptions=False)
+def invoke(*args: str, env: dict[str, str | None] | None = None):  # noqa: ANN201 - click's Result
+    return runner.invoke(app, list(args), env=env or NO_KEY_ENV, catch_exceptions=False)
 
 
 def lines(text: str) -> dict[str, str]:
@@ -106,7 +110,7 @@ def test_simulate_over_http_sends_verifiable_readings_of_the_lot(http_bridge, tm
     address = json.loads(key_file.read_text())["address"]
 
     result = invoke(
-        "device", "simulate", "--key", str(key_file), "--lot", LOT, "--count", "5",
+        "device", "simulate", "--key-file", str(key_file), "--lot", LOT, "--count", "5",
         "--url", http_bridge.url, *DOMAIN_OPTIONS,
     )  # fmt: skip
 
@@ -121,13 +125,14 @@ def test_simulate_over_http_sends_verifiable_readings_of_the_lot(http_bridge, tm
     assert readings[-1].timestamp <= time.time()
 
 
-def test_simulate_an_excursion_at_a_rate_with_a_hex_key_and_batch_id(http_bridge):
+def test_simulate_an_excursion_at_a_rate_with_the_key_from_the_environment(http_bridge):
     batch_id = "0x" + "cd" * 32
     started = time.monotonic()
     result = invoke(
-        "device", "simulate", "--key-hex", KEY_HEX, "--lot", batch_id, "--profile", "excursion",
+        "device", "simulate", "--lot", batch_id, "--profile", "excursion",
         "--count", "2", "--interval", "30", "--event-temp", "9.5", "--event-seconds", "90",
         "--start-seq", "100", "--rate", "40", "--url", http_bridge.url, *DOMAIN_OPTIONS,
+        env=KEY_ENV,
     )  # fmt: skip
 
     assert result.exit_code == 0, result.output
@@ -141,11 +146,11 @@ def test_simulate_an_excursion_at_a_rate_with_a_hex_key_and_batch_id(http_bridge
 
 
 def test_simulate_reports_rejections_with_the_first_reason(http_bridge):
-    options = ["device", "simulate", "--key-hex", KEY_HEX, "--lot", LOT, "--url", http_bridge.url]
-    assert invoke(*options, "--count", "2", *DOMAIN_OPTIONS).exit_code == 0
+    options = ["device", "simulate", "--lot", LOT, "--url", http_bridge.url]
+    assert invoke(*options, "--count", "2", *DOMAIN_OPTIONS, env=KEY_ENV).exit_code == 0
     other_chain = ["--chain-id", "1", "--contract", DOMAIN.verifying_contract]
 
-    result = invoke(*options, "--count", "2", "--start-seq", "3", *other_chain)
+    result = invoke(*options, "--count", "2", "--start-seq", "3", *other_chain, env=KEY_ENV)
 
     assert result.exit_code == 0
     assert "2 rejected" in result.stdout
@@ -162,8 +167,8 @@ def test_simulate_takes_the_domain_from_the_deployment_record(http_bridge, tmp_p
     monkeypatch.chdir(tmp_path)
 
     result = invoke(
-        "device", "simulate", "--key-hex", KEY_HEX, "--lot", LOT, "--profile", "hard-limit",
-        "--count", "1", "--url", http_bridge.url,
+        "device", "simulate", "--lot", LOT, "--profile", "hard-limit",
+        "--count", "1", "--url", http_bridge.url, env=KEY_ENV,
     )  # fmt: skip
 
     assert result.exit_code == 0, result.output
@@ -178,10 +183,10 @@ def test_simulate_over_mqtt_reaches_a_bridge_subscriber(mqtt_sources, broker, to
     mqtt_sources(ingestor)
 
     result = invoke(
-        "device", "simulate", "--key-hex", KEY_HEX, "--lot", LOT, "--profile", "gap",
+        "device", "simulate", "--lot", LOT, "--profile", "gap",
         "--count", "3", "--event-seconds", "5000", "--transport", "mqtt",
         "--host", broker.host, "--port", str(broker.port), "--topic-prefix", topic_prefix,
-        *DOMAIN_OPTIONS,
+        *DOMAIN_OPTIONS, env=KEY_ENV,
     )  # fmt: skip
 
     assert result.exit_code == 0, result.output
@@ -196,70 +201,120 @@ def test_simulate_over_mqtt_reaches_a_bridge_subscriber(mqtt_sources, broker, to
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--key", "{missing}"], "error: cannot read the key file {missing}: No such file"),
-        (["--key", "{garbage}"], "error: the key file {garbage} is not a `provenance device"),
-        (["--key", "{short}"], "error: the key file {short} holds no valid key: a device"),
-        (["--key-hex", "0x1234"], "error: --key-hex: a device private key is 64 hex digits"),
-        ([], "error: pass exactly one of --key KEYFILE and --key-hex HEX"),
-        (["--key-hex", KEY_HEX, "--key", "{short}"], "error: pass exactly one of --key"),
-        (["--key-hex", KEY_HEX, "--lot", "https://id.gs1.org/01/09506000134353/10/A"],
+        (["--lot", "https://id.gs1.org/01/09506000134353/10/A"],
          "error: GTIN check digit is 3, expected 2"),
-        (["--key-hex", KEY_HEX, "--lot", "LOT-7"], "error: 'LOT-7' is not a GS1 Digital Link URI"),
-        (["--key-hex", KEY_HEX, "--lot", "0xabcd"], "error: batch id '0xabcd' is not 0x and 64"),
-        (["--key-hex", KEY_HEX, "--url", "ftp://x"], "error: --url must start with http://"),
-        (["--key-hex", KEY_HEX, "--contract", "0x12"], "error: verifying contract:"),
-        (["--key-hex", KEY_HEX, "--url", "http://127.0.0.1:{port}"],
+        (["--lot", "LOT-7"], "error: 'LOT-7' is not a GS1 Digital Link URI"),
+        (["--lot", "0xabcd"], "error: batch id '0xabcd' is not 0x and 64"),
+        (["--url", "ftp://x"], "error: --url must start with http://"),
+        (["--contract", "0x12"], "error: verifying contract:"),
+        (["--url", "http://127.0.0.1:{port}"],
          "error: no bridge answers at http://127.0.0.1:{port} ("),
-        (["--key-hex", KEY_HEX, "--transport", "mqtt", "--port", "{port}"],
+        (["--transport", "mqtt", "--port", "{port}"],
          "error: no MQTT broker answers at 127.0.0.1:{port} ("),
-        (["--key-hex", KEY_HEX, "--profile", "excursion", "--event-temp", "nan"],
+        (["--profile", "excursion", "--event-temp", "nan"],
          "error: --event-temp must be a finite number of °C, got nan"),
-        (["--key-hex", KEY_HEX, "--profile", "hard-limit", "--event-temp", "inf"],
+        (["--profile", "hard-limit", "--event-temp", "inf"],
          "error: --event-temp must be a finite number of °C, got inf"),
-        (["--key-hex", KEY_HEX, "--profile", "excursion", "--event-temp", "-inf"],
+        (["--profile", "excursion", "--event-temp", "-inf"],
          "error: --event-temp must be a finite number of °C, got -inf"),
-        (["--key-hex", KEY_HEX, "--profile", "hard-limit", "--event-temp", "1e10"],
+        (["--profile", "hard-limit", "--event-temp", "1e10"],
          "error: these options make a reading whose tempMilliC 10000000000000 is outside"),
-        (["--key-hex", KEY_HEX, "--count", "0"], "error: Invalid value for '--count': "),
-        (["--key-hex", KEY_HEX, "--count", "-5"], "error: Invalid value for '--count': "),
-        (["--key-hex", KEY_HEX, "--interval", "-1"], "error: Invalid value for '--interval': "),
-        (["--key-hex", KEY_HEX, "--rate", "nan"], "error: Invalid value for '--rate': "),
-        (["--key-hex", KEY_HEX, "--count", "many"], "error: Invalid value for '--count': "),
-        (["--key-hex", KEY_HEX, "--count", "50000000"],
+        (["--count", "0"], "error: Invalid value for '--count': "),
+        (["--count", "-5"], "error: Invalid value for '--count': "),
+        (["--interval", "-1"], "error: Invalid value for '--interval': "),
+        (["--rate", "nan"], "error: Invalid value for '--rate': "),
+        (["--count", "many"], "error: Invalid value for '--count': "),
+        (["--count", "50000000"],
          "error: these options make a reading whose timestamp -"),
-        (["--key-hex", KEY_HEX, "--start-seq", str(2**64 - 1), "--count", "3"],
+        (["--start-seq", str(2**64 - 1), "--count", "3"],
          "error: these options make a reading whose seq 18446744073709551617 is outside"),
-        (["--key-hex", KEY_HEX, "--start-time", str(2**70)],
+        (["--start-time", str(2**70)],
          "error: these options make a reading whose timestamp 1180591620717411303424 is"),
-        (["--key-hex", KEY_HEX, "--url", "http://127.0.0.1:notaport"],
+        (["--url", "http://127.0.0.1:notaport"],
          "error: --url 'http://127.0.0.1:notaport' is not a valid URL: Port"),
-        (["--key-hex", KEY_HEX, "--url", "http://[::1"],
+        (["--url", "http://[::1"],
          "error: --url 'http://[::1' is not a valid URL: Invalid IPv6 URL"),
-        (["--key-hex", KEY_HEX, "--url", "http://"], "error: --url 'http://' names no host"),
-        (["--key-hex", KEY_HEX, "--transport", "mqtt", "--port", "99999"],
+        (["--url", "http://"], "error: --url 'http://' names no host"),
+        (["--transport", "mqtt", "--port", "99999"],
          "error: Invalid value for '--port': "),
     ],
 )  # fmt: skip
-def test_simulate_errors_are_one_clear_line(options, message, tmp_path):
+def test_simulate_errors_are_one_clear_line(options, message):
+    port = str(free_port())
+    arguments = [option.format(port=port) for option in options]
+    if "--lot" not in arguments:
+        arguments += ["--lot", LOT]
+
+    result = invoke("device", "simulate", *DOMAIN_OPTIONS, *arguments, env=KEY_ENV)
+
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(message.format(port=port)), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "variable", "message"),
+    [
+        (["--key-file", "{missing}"], None,
+         "error: cannot read the key file {missing}: No such file"),
+        (["--key-file", "{garbage}"], None,
+         "error: the key file {garbage} is not a `provenance device"),
+        (["--key", "{short}"], None, "error: the key file {short} holds no valid key: a device"),
+        ([], "0x1234", "error: PROVENANCE_DEVICE_KEY: a device private key is 64 hex digits"),
+        ([], None, "error: no device key: pass --key-file KEYFILE (from `device keygen --out`)"
+         " or set PROVENANCE_DEVICE_KEY"),
+        (["--key-file", "{short}"], KEY_HEX,
+         "error: pass --key-file or set PROVENANCE_DEVICE_KEY, not both"),
+    ],
+)  # fmt: skip
+def test_simulate_key_errors_are_one_clear_line(options, variable, message, tmp_path):
     files = {"missing": tmp_path / "none.json", "garbage": tmp_path / "garbage.json"}
     files["short"] = tmp_path / "short.key"
     files["garbage"].write_text("{not json")
     files["short"].write_text("0x1234\n")
-    values = {**{name: str(path) for name, path in files.items()}, "port": str(free_port())}
+    values = {name: str(path) for name, path in files.items()}
     arguments = [option.format(**values) for option in options]
-    if "--lot" not in arguments:
-        arguments += ["--lot", LOT]
 
-    result = invoke("device", "simulate", *DOMAIN_OPTIONS, *arguments)
+    result = invoke(
+        "device", "simulate", *DOMAIN_OPTIONS, *arguments, "--lot", LOT,
+        env={"PROVENANCE_DEVICE_KEY": variable},
+    )  # fmt: skip
 
     assert result.exit_code == 1, result.output
     assert result.stderr.startswith(message.format(**values)), result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
+    assert "1234" not in result.stderr
+
+
+@pytest.mark.unit
+def test_a_key_on_the_command_line_is_refused_naming_the_replacements(tmp_path):
+    result = invoke(
+        "device", "simulate", "--key-hex", KEY_HEX, "--lot", LOT, *DOMAIN_OPTIONS,
+        "--url", f"http://127.0.0.1:{free_port()}",
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "error: --key-hex is refused: a key on the command line shows in the process list; "
+        "pass --key-file KEYFILE (from `device keygen --out`) or set PROVENANCE_DEVICE_KEY\n"
+    )
+
+
+@pytest.mark.unit
+def test_keygen_makes_owner_only_folders_and_files_whatever_the_umask(tmp_path):
+    key_file = tmp_path / "devices" / "sensor.json"
+    previous = os.umask(0)
+    try:
+        result = invoke("device", "keygen", "--out", str(key_file))
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
 
 
 def test_simulate_without_a_domain_or_deployment_record_says_what_to_pass(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = invoke("device", "simulate", "--key-hex", KEY_HEX, "--lot", LOT)
+    result = invoke("device", "simulate", "--lot", LOT, env=KEY_ENV)
     assert result.exit_code == 1
     assert "run `provenance deploy` first (or pass --chain-id and --contract)" in result.stderr
 
@@ -278,8 +333,8 @@ def test_simulate_signs_each_batch_as_it_sends_it(monkeypatch, tmp_path):
     url = f"http://127.0.0.1:{free_port()}"
 
     result = invoke(
-        "device", "simulate", "--key-hex", KEY_HEX, "--lot", LOT, "--count", "50000000",
-        "--interval", "1", "--url", url, *DOMAIN_OPTIONS,
+        "device", "simulate", "--lot", LOT, "--count", "50000000",
+        "--interval", "1", "--url", url, *DOMAIN_OPTIONS, env=KEY_ENV,
     )  # fmt: skip
 
     assert result.exit_code == 1, result.output
@@ -297,8 +352,8 @@ def test_simulate_says_how_far_it_got_when_the_bridge_fails_midway(http_bridge):
     http_bridge.ingestor.poison.add(to_json(KEY.sign(reading_150, domain=DOMAIN)).encode())
 
     result = invoke(
-        "device", "simulate", "--key-hex", KEY_HEX, "--lot", LOT, "--count", "250",
-        "--start-time", str(start), "--url", http_bridge.url, *DOMAIN_OPTIONS,
+        "device", "simulate", "--lot", LOT, "--count", "250",
+        "--start-time", str(start), "--url", http_bridge.url, *DOMAIN_OPTIONS, env=KEY_ENV,
     )  # fmt: skip
 
     assert result.exit_code == 1, result.output

@@ -7,6 +7,7 @@ file is written per module and shared.
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 
@@ -155,3 +156,50 @@ def test_invalid_keys_are_refused_before_anything_is_written(tmp_path: Path) -> 
         with pytest.raises(InvalidKey):
             store_key(tmp_path / "key.json", key, passphrase=PASSPHRASE)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("passphrase", "reason"),
+    [
+        ("passwordpassword", "too easy to guess"),
+        ("correcthorse", "too easy to guess"),
+        ("Provenance2026!", "too easy to guess"),
+        ("aaaaaaaaaaaaaaaa", "placeholder"),
+    ],
+)
+def test_passphrases_easy_to_guess_are_refused_with_zxcvbns_advice(
+    passphrase: str, reason: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "key.json"
+    with pytest.raises(PassphraseRefused, match=reason) as caught:
+        store_key(path, KEY, passphrase=passphrase)
+    message = str(caught.value)
+    assert PASSPHRASE_VARIABLE in message
+    assert passphrase.lower() not in message.lower()
+    if reason == "too easy to guess":
+        assert "Add another word or two" in message  # zxcvbn's suggestion, quoted
+    monkeypatch.setenv(PASSPHRASE_VARIABLE, passphrase)
+    with pytest.raises(PassphraseRefused, match=reason):
+        store_key(path, KEY)
+    assert not path.exists()
+
+
+def test_a_weak_passphrase_still_opens_an_existing_keystore(tmp_path: Path) -> None:
+    # Files encrypted before the strength check stay readable, to be re-encrypted.
+    weak = "passwordpassword"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(Account.encrypt(KEY, weak)))
+    assert load_key(path, passphrase=weak) == KEY
+
+
+def test_new_folders_and_files_are_owner_only_whatever_the_umask(tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    previous = os.umask(0)
+    try:
+        path = store_key(tmp_path / "org" / "keys" / "quality.json", KEY, passphrase=PASSPHRASE)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "org" / "keys").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "org").stat().st_mode) == 0o700
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755  # an existing folder: as it was

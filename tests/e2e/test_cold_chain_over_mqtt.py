@@ -64,13 +64,14 @@ def test_a_simulated_device_over_mqtt_quarantines_its_lot_only_when_the_rule_bre
     simulated = CliRunner().invoke(
         app,
         [
-            "device", "simulate", "--key-hex", "0x" + device.private_key.hex(),
+            "device", "simulate",
             "--lot", "0x" + lot.hex(), "--profile", profile, "--count", "3", *event,
             "--transport", "mqtt", "--host", bridges.broker.host,
             "--port", str(bridges.broker.port), "--topic-prefix", bridges.topic_prefix,
             "--chain-id", str(c.deployment.chain_id),
             "--contract", cold_chain.domain.verifying_contract,
         ],
+        env={"PROVENANCE_DEVICE_KEY": "0x" + device.private_key.hex()},
     )  # fmt: skip
 
     assert simulated.exit_code == 0, simulated.output
