@@ -32,8 +32,8 @@ from ledger_client.indexer import queries
 from ledger_client.indexer.database import create_read_model, make_engine
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.read_model import Batch
-from ledger_client.ledger import BatchKind, EventKind, LedgerWriter
 from ledger_client.keys import ANVIL_DEV_KEYS
+from ledger_client.ledger import BatchKind, EventKind, LedgerWriter
 from ledger_client.local_chain import running_anvil
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
