@@ -1,0 +1,67 @@
+"""What the commands run against: the settings, the chain, the organization's sender and the
+credential store.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from ledger_client.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from credentials.store import CredentialStore
+    from ledger_client.deployment import Deployment
+    from ledger_client.transactions import TransactionSender
+    from oracle_bridge.config import BridgeSettings
+
+
+def load_settings() -> BridgeSettings:
+    """The bridge's settings (they hold the ledger's and the credential database's)."""
+    from oracle_bridge.config import BridgeSettings, settings_problem
+
+    try:
+        return BridgeSettings()
+    except ValidationError as exc:
+        raise ConfigurationError(settings_problem(exc)) from None
+
+
+def connect_chain(settings: BridgeSettings) -> tuple[Web3, Deployment]:
+    from ledger_client.chain import connect
+    from ledger_client.deployment import Deployment
+
+    ledger = settings.ledger
+    w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
+    deployment = Deployment.load(ledger.deployment_path)
+    deployment.check_chain(w3)
+    return w3, deployment
+
+
+def organization_sender(settings: BridgeSettings) -> tuple[TransactionSender, Deployment]:
+    """A sender for the organization's own account (PROVENANCE_PRIVATE_KEY; anvil's public
+    keys refused unless the node is anvil), and the deployment it writes to."""
+    from eth_account import Account
+
+    from ledger_client.chain import node_is_anvil
+    from ledger_client.transactions import TransactionSender
+
+    w3, deployment = connect_chain(settings)
+    settings.ledger.require_real_key(local_anvil=node_is_anvil(w3))
+    sender = TransactionSender(
+        w3,
+        Account.from_key(settings.ledger.private_key.get_secret_value()),
+        receipt_timeout_s=settings.ledger.receipt_timeout_s,
+    )
+    return sender, deployment
+
+
+def open_store(settings: BridgeSettings) -> CredentialStore:
+    from credentials.store import CredentialStore, create_credential_tables
+    from ledger_client.indexer.database import make_engine
+
+    engine = make_engine(settings.resolved_credential_database_url)
+    create_credential_tables(engine)
+    return CredentialStore(engine)

@@ -1,0 +1,206 @@
+"""Issuing and revoking: `credential issue` (sign, anchor, keep) and `credential revoke`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from credentials.cli.environment import connect_chain, load_settings, open_store
+from credentials.cli.inputs import CREDENTIAL_HASH, JsonOption, KeyOption, expiry_of, json_object
+from credentials.cli.output import hex_of, line, note, print_json
+from credentials.errors import InvalidClaims, InvalidCredential
+from ledger_client.errors import ConfigurationError
+from ledger_client.terminal import clear_errors
+
+if TYPE_CHECKING:
+    from credentials.types import CredentialType
+    from oracle_bridge.config import BridgeSettings
+
+
+@clear_errors
+def issue(
+    type_name: Annotated[
+        str,
+        typer.Argument(
+            metavar="TYPE", help="The credential type, e.g. FitForUse (a wrong one lists all)"
+        ),
+    ],
+    subject: Annotated[str, typer.Option(help="The DID the credential is about")],
+    key: KeyOption,
+    claims: Annotated[
+        Path | None,
+        typer.Option(help="JSON file of the credentialSubject claims (all but `id`)"),
+    ] = None,
+    shipment: Annotated[
+        str | None,
+        typer.Option(
+            help="ColdChainComplianceCredential only: take the claims from the bridge "
+            "database's summary of this lot (Digital Link URI)"
+        ),
+    ] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option(help="expirationDate: ISO 8601 with offset (2027-01-01T00:00:00Z) or a date"),
+    ] = None,
+    suspends_with_lot: Annotated[
+        str | None,
+        typer.Option(
+            help="Lot URI (or 0x batch id): SUSPENDED while it is quarantined "
+            "(a FitForUse always is, with its own lot)"
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the signed credential here (default: stdout)")
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Sign a credential, anchor its hash on chain and keep it in the credential store.
+
+    The signed credential goes to stdout, or to --out.
+    """
+    from eth_account import Account
+
+    from credentials.identities import account_signer
+    from credentials.issue import credential_hash
+    from credentials.keystore import load_key
+    from credentials.registry import CredentialRegistryClient
+    from credentials.service import issue_and_anchor
+    from credentials.types import credential_type
+    from ledger_client.transactions import TransactionSender
+    from oracle_bridge.cli import parse_batch_id
+
+    kind = credential_type(type_name)
+    if (claims is None) == (shipment is None):
+        raise ConfigurationError("pass exactly one of --claims FILE and --shipment LOT")
+    if out is not None and out.exists():
+        raise ConfigurationError(f"{out} exists already; choose another --out")
+    settings = load_settings()
+    expiration = expiry_of(expires) if expires is not None else None
+    suspends_with = parse_batch_id(suspends_with_lot) if suspends_with_lot else None
+    if claims is not None:
+        subject_claims = json_object(claims, InvalidClaims, what="claims")
+    else:
+        subject_claims = _shipment_claims(kind, shipment or "", settings)
+    secret = load_key(key)
+    w3, deployment = connect_chain(settings)
+    sender = TransactionSender(
+        w3, Account.from_key(secret), receipt_timeout_s=settings.ledger.receipt_timeout_s
+    )
+    store = open_store(settings)
+    vc = issue_and_anchor(
+        registry=CredentialRegistryClient(sender, deployment),
+        signer=account_signer(secret, chain_id=deployment.chain_id),
+        credential_type=kind,
+        subject_did=subject,
+        claims=subject_claims,
+        expiration_date=expiration,
+        suspends_with_batch=suspends_with,
+        store=store,
+    )
+    digest = credential_hash(vc)
+    anchor_tx = store.anchor_tx(digest)
+    document = json.dumps(vc, indent=2) + "\n"
+    if out is not None:
+        out.write_text(document)
+    if json_output:
+        print_json(
+            {
+                "credentialHash": hex_of(digest),
+                "anchorTransaction": anchor_tx,
+                "out": str(out) if out is not None else None,
+                "credential": vc,
+            }
+        )
+        return
+    # Without --out stdout carries the credential alone, so the summary goes to stderr.
+    show = line if out is not None else note
+    if out is None:
+        typer.echo(document, nl=False)
+    show(f"issued    {vc['type'][1]} {vc['id']}")
+    show(f"hash      {hex_of(digest)}")
+    show(f"issuer    {vc['issuer']}")
+    show(f"subject   {subject}")
+    show(f"anchored  in transaction {anchor_tx}")
+    if out is not None:
+        show(f"written   {out}")
+
+
+@clear_errors
+def revoke(
+    credential: Annotated[
+        str, typer.Argument(metavar="FILE|HASH", help="The signed credential, or its 0x hash")
+    ],
+    reason: Annotated[str, typer.Option(help="Why; recorded on chain")],
+    key: KeyOption,
+    json_output: JsonOption = False,
+) -> None:
+    """Revoke a credential for good (its issuer's key only)."""
+    from eth_account import Account
+
+    from credentials.issue import credential_hash
+    from credentials.keystore import load_key
+    from credentials.registry import CredentialRegistryClient
+    from credentials.service import revoke_credential
+    from ledger_client.transactions import TransactionSender
+
+    target: Mapping[str, Any] | str
+    if CREDENTIAL_HASH.fullmatch(credential):
+        target = credential.lower()
+    elif Path(credential).is_file():
+        target = json_object(Path(credential), InvalidCredential, what="credential")
+    else:
+        raise ConfigurationError(
+            f"{credential!r} is neither a credential file nor a 0x hash of 64 hex digits"
+        )
+    settings = load_settings()
+    secret = load_key(key)
+    w3, deployment = connect_chain(settings)
+    sender = TransactionSender(
+        w3, Account.from_key(secret), receipt_timeout_s=settings.ledger.receipt_timeout_s
+    )
+    receipt = revoke_credential(
+        registry=CredentialRegistryClient(sender, deployment),
+        vc_or_hash=target,
+        reason=reason,
+        store=open_store(settings),
+    )
+    digest = target if isinstance(target, str) else hex_of(credential_hash(target))
+    if json_output:
+        print_json(
+            {
+                "credentialHash": digest,
+                "revoked": True,
+                "reason": reason,
+                "transaction": receipt.tx_hash,
+                "blockNumber": receipt.block_number,
+            }
+        )
+        return
+    line(f"revoked   {digest}")
+    line(f"reason    {reason}")
+    line(f"in        transaction {receipt.tx_hash} (block {receipt.block_number})")
+
+
+def _shipment_claims(kind: CredentialType, lot: str, settings: BridgeSettings) -> dict[str, Any]:
+    """The claims of a ColdChainComplianceCredential about `lot`, from the bridge database."""
+    from credentials.types import CredentialType
+    from ledger_client.identifiers import DigitalLink
+    from ledger_client.indexer.database import make_engine
+    from oracle_bridge.shipment import compliance_claims, shipment_summary
+    from oracle_bridge.store import create_bridge_tables
+
+    if kind is not CredentialType.COLD_CHAIN_COMPLIANCE:
+        raise ConfigurationError(
+            f"--shipment gives the claims of a {CredentialType.COLD_CHAIN_COMPLIANCE.value}, "
+            f"not of a {kind.value}: pass --claims FILE"
+        )
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        create_bridge_tables(engine)  # a bridge that never ran: no readings, said clearly
+        return compliance_claims(shipment_summary(engine, DigitalLink.parse(lot)))
+    finally:
+        engine.dispose()
