@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.auditor_sessions import MAX_PRESENTATION_BYTES, AuditorRefused
+from api.bodies import read_limited_body
 from api.deps import AuditorSessionsDep, BearerToken, CurrentAuditor, refusal
 from ledger_client.json_input import InvalidJson, loads
 
@@ -56,20 +57,11 @@ def challenge(sessions: AuditorSessionsDep) -> ChallengeOut:
 
 async def _read_presentation(request: Request) -> object:
     """The JSON body, refused with 413 as soon as it is known to exceed the limit."""
-    too_large = HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE,
-        f"the body exceeds {MAX_PRESENTATION_BYTES} bytes: send a bare DID-auth presentation",
+    body = await read_limited_body(
+        request, MAX_PRESENTATION_BYTES, advice="send a bare DID-auth presentation"
     )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_PRESENTATION_BYTES:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_PRESENTATION_BYTES:
-            raise too_large
     try:
-        return loads(bytes(body), max_bytes=MAX_PRESENTATION_BYTES)
+        return loads(body, max_bytes=MAX_PRESENTATION_BYTES)
     except InvalidJson as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not JSON: {exc}") from None
 

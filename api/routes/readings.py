@@ -14,6 +14,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from api.bodies import read_limited_body
 from api.deps import IngestorDep, ReadingLimitsDep
 from oracle_bridge.errors import ChainUnavailable, MalformedBatch, StoreUnavailable, TooManyReadings
 from oracle_bridge.sources.batch import ingest_batch, split_json_array
@@ -66,23 +67,6 @@ _REQUEST_BODY = {
 }
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it is known to exceed `limit` bytes."""
-    too_large = HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE,
-        f"the body exceeds {limit} bytes: send the readings in smaller batches",
-    )
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise too_large
-    return bytes(body)
-
-
 @router.post(
     "/readings",
     response_model=list[ReadingResult],
@@ -119,7 +103,9 @@ async def submit_readings(
     stored, not even a dead letter: the sender splits the batch, or drops the oversized
     reading (the detail names its index).
     """
-    body = await _read_body(request, limits.body_bytes)
+    body = await read_limited_body(
+        request, limits.body_bytes, advice="send the readings in smaller batches"
+    )
     try:
         items = split_json_array(body, max_items=limits.readings)
     except TooManyReadings as exc:
