@@ -10,7 +10,8 @@ FORGE_PROFILE ?= default
 install: node_modules/.installed $(VENV)/.installed
 
 # After the Node packages: the C module compiles libsecp256k1 from the npm package's source.
-$(VENV)/.installed: pyproject.toml setup.py oracle_bridge/_hotpath.c oracle_bridge/_batch_verify.c \
+$(VENV)/.installed: pyproject.toml setup.py oracle_bridge/native/_hotpath.c \
+		oracle_bridge/native/_batch_verify.c oracle_bridge/native/_batch_verify.h \
 		node_modules/.installed
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip

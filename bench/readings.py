@@ -67,7 +67,7 @@ from oracle_bridge.config import ANVIL_ORACLE_KEY, BridgeSettings
 from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.merkle import MerkleTree, leaf, leaves
-from oracle_bridge.native import hotpath
+from oracle_bridge.native import hot_path_from_environment, load_native
 from oracle_bridge.packing import pack, unpack
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import Reading, ReadingDomain, digest, from_json, to_json
@@ -232,6 +232,7 @@ def make_bridge(fleet: Fleet, path: Path, **settings: object) -> Bridge:
         policy=ChainDevicePolicy(fleet.w3, fleet.deployment, rules=rules, cache_s=60),
         rules=rules,
         settings=BridgeSettings(**{**BRIDGE_SETTINGS, **settings}),  # type: ignore[arg-type]
+        hot_path=hot_path_from_environment(),
     )
 
 
@@ -373,6 +374,8 @@ def batch_verify_per_s(raws: Sequence[bytes], *, domain: ReadingDomain) -> float
     """Signatures verified per second on one core by batch verification (`_batch_verify.c`)
     in batches of SEND_BATCH, the signers' keys known; digests computed before the clock
     starts. None where the bridge was built without it."""
+    native = load_native()
+    hotpath = native.module if native is not None else None
     if hotpath is None or not hotpath.BATCH_VERIFY:
         return None
     signed = [from_json(raw) for raw in raws]
@@ -599,6 +602,9 @@ def main() -> None:
         figures["recover_bound_fraction"] = round(figures["readings_per_s"] / bound, 3)  # type: ignore[operator]
         figures["batch_verify_per_s_per_core"] = batched and round(batched)
         figures |= quarantine_latency(quarantines, Path(tmp) / "quarantine.db")
+    native = load_native()
+    figures["hot_path"] = hot_path_from_environment().name
+    figures["libsecp256k1"] = native.libsecp256k1_version if native is not None else None
     figures["bridge_settings"] = BRIDGE_SETTINGS | {"senders": SENDERS, "send_batch": SEND_BATCH}
     print(json.dumps(figures))
 

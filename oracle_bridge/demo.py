@@ -27,6 +27,7 @@ from oracle_bridge.config import ANVIL_ORACLE_KEY, BridgeSettings
 from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
 from oracle_bridge.device import DeviceKey, ReadingProfile
 from oracle_bridge.mkt import mean_kinetic_temperature
+from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.proofs import reading_proof, verify_against_chain
 from oracle_bridge.readings import to_json
@@ -77,6 +78,7 @@ def cold_chain_story(
         policy=ChainDevicePolicy(w3, deployment, rules=chain_rules, cache_s=60),
         rules=chain_rules,
         settings=settings,
+        hot_path=hot_path_from_environment(),
     )
     readings = list(
         ReadingProfile(

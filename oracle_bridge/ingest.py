@@ -44,6 +44,7 @@ from ledger_client.indexer.database import (
 from ledger_client.indexer.read_model import table_of
 from oracle_bridge.conditions import Conditions
 from oracle_bridge.errors import StoreUnavailable
+from oracle_bridge.native import HotPath, PythonHotPath
 from oracle_bridge.policy import DevicePolicy
 from oracle_bridge.readings import ReadingDomain
 from oracle_bridge.screening import (
@@ -52,7 +53,6 @@ from oracle_bridge.screening import (
     Screened,
     ScreenOptions,
     from_plain,
-    native_screening,
     screen_all,
     screen_all_plain,
 )
@@ -66,6 +66,8 @@ STORE_CONDITION = "store"
 INGEST_FAILED = "ingest_failed"
 # Failures of the database itself, not of what was written: the sender retries later.
 _STORE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
+# The hot path of an ingestor not given one: the pure-Python reference (stateless).
+REFERENCE = PythonHotPath()
 
 # Core statements built once: the ORM's per-call overhead is ~10x the SQLite work here.
 _INBOX = table_of(InboxReading)
@@ -114,8 +116,8 @@ class Ingestor:
     """Verifies signed readings against one ColdChainCompliance domain and stores them.
 
     Thread-safe: concurrent calls serialize per device in the database, and screen their
-    batches in parallel (the C screen releases the GIL). Where screening runs in Python
-    (no C hot path), large batches go to `pool`'s worker processes if one is given. A write
+    batches in parallel (the C screen releases the GIL). Where `hot_path` screens in Python
+    (the reference), large batches go to `pool`'s worker processes if one is given. A write
     that fails raises the "store" condition in `health` (if given); the next one that
     succeeds clears it.
     """
@@ -132,6 +134,7 @@ class Ingestor:
         clock: Callable[[], float] = time.time,
         on_stored: Callable[[Sequence[Screened]], None] | None = None,
         health: Conditions | None = None,
+        hot_path: HotPath = REFERENCE,
     ) -> None:
         self.engine = engine
         self.domain = domain
@@ -144,7 +147,8 @@ class Ingestor:
         self._writer = for_writing(engine)
         # Only where screening runs in Python: in C it releases the GIL and stays in the
         # calling thread (see `oracle_bridge.workers`).
-        self._pool = None if native_screening() else pool
+        self._hot_path = hot_path
+        self._pool = None if hot_path.releases_gil else pool
 
     def accept(self, raw: bytes, *, source: str) -> IngestResult:
         """Verify `raw` (one signed reading as JSON) and store it in the inbox.
@@ -236,9 +240,14 @@ class Ingestor:
             "max_future_skew_s": self.max_future_skew_s,
         }
         if self._pool is None or len(raws) < _POOL_MIN_BATCH:
-            return screen_all(raws, **options)
+            return screen_all(raws, hot_path=self._hot_path, **options)
         tasks = [
-            self._pool.submit(screen_all_plain, raws[start : start + _WORKER_TASK], **options)
+            self._pool.submit(
+                screen_all_plain,
+                raws[start : start + _WORKER_TASK],
+                hot_path=self._hot_path,
+                **options,
+            )
             for start in range(0, len(raws), _WORKER_TASK)
         ]
         return [from_plain(item) for task in tasks for item in task.result()]

@@ -9,10 +9,13 @@ keccak256(struct_hash(reading)): hashing twice keeps a leaf from ever equalling 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from ledger_client.hashing import keccak256
-from oracle_bridge.native import hotpath
-from oracle_bridge.readings import READING_TYPE_HASH, Reading, struct_hash, struct_hashes
+from oracle_bridge.readings import Reading, struct_hash, struct_hashes
+
+if TYPE_CHECKING:
+    from oracle_bridge.native import HotPath
 
 
 def leaf(reading: Reading) -> bytes:
@@ -70,9 +73,9 @@ class MerkleTree:
         return siblings
 
 
-def window_root(readings: Sequence[Reading]) -> bytes:
+def window_root(readings: Sequence[Reading], *, hot_path: HotPath) -> bytes:
     """`MerkleTree(leaves(readings)).root`, in C for a window's readings (one device, one
-    batch) where `_hotpath.c` is built: the window closer's share of hashing per reading.
+    batch) by `hot_path` (in C, the window closer's share of hashing per reading).
 
     Raises:
         ValueError: no readings.
@@ -80,16 +83,9 @@ def window_root(readings: Sequence[Reading]) -> bytes:
     if not readings:
         raise ValueError("a Merkle tree needs at least one leaf")
     first = readings[0]
-    if hotpath is None or any(
-        r.device != first.device or r.batch_id != first.batch_id for r in readings
-    ):
+    if any(r.device != first.device or r.batch_id != first.batch_id for r in readings):
         return MerkleTree(leaves(readings)).root
-    return hotpath.window_root(
-        READING_TYPE_HASH,
-        bytes.fromhex(first.device[2:]),
-        first.batch_id,
-        [(r.seq, r.timestamp, r.temp_milli_c, r.humidity_permille) for r in readings],
-    )
+    return hot_path.window_root(readings)
 
 
 def verify(proof: Sequence[bytes], root: bytes, leaf: bytes) -> bool:

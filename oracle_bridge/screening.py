@@ -9,15 +9,17 @@ database (sequence) follow in the ingestor.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, Unpack
 
 from oracle_bridge.addresses import normalize_address
 from oracle_bridge.errors import InvalidSignature, MalformedReading
-from oracle_bridge.native import hotpath
 from oracle_bridge.packing import INT24_MAX, INT24_MIN
-from oracle_bridge.readings import READING_TYPE_HASH, ReadingDomain, digest, from_json
+from oracle_bridge.readings import ReadingDomain, digest, from_json
 from oracle_bridge.store import MAX_STORED_INT
 from oracle_bridge.verification import recover_signer
+
+if TYPE_CHECKING:
+    from oracle_bridge.native import HotPath
 
 SIGNATURE_MISMATCH = "signature does not match device (signed for another chain or contract?)"
 
@@ -101,19 +103,23 @@ class ScreenOptions(TypedDict):
     max_future_skew_s: int
 
 
-def screen_all(raws: Sequence[bytes], **options: Unpack[ScreenOptions]) -> list[Screened | Refusal]:
+def screen_all(
+    raws: Sequence[bytes], *, hot_path: HotPath, **options: Unpack[ScreenOptions]
+) -> list[Screened | Refusal]:
     """`screen` of every raw reading, in order.
 
-    The readings that pass are screened in C (`_hotpath.c`, without the GIL);
+    The readings `hot_path` passes (in C: without the GIL) are taken as it screened them;
     whatever it does not pass, Python screens again and words the refusal of.
     """
-    return _screen_many(raws, named=True, **options)
+    return _screen_many(raws, hot_path=hot_path, named=True, **options)
 
 
-def screen_all_plain(raws: Sequence[bytes], **options: Unpack[ScreenOptions]) -> list[tuple]:
+def screen_all_plain(
+    raws: Sequence[bytes], *, hot_path: HotPath, **options: Unpack[ScreenOptions]
+) -> list[tuple]:
     """`screen_all` as plain tuples (`from_plain` makes them whole): a worker process's task,
     since a named tuple pickles four times slower than a plain one (~1.8 µs against 0.45)."""
-    return _screen_many(raws, named=False, **options)
+    return _screen_many(raws, hot_path=hot_path, named=False, **options)
 
 
 def _screen_many(
@@ -123,6 +129,7 @@ def _screen_many(
     now: float,
     max_message_bytes: int,
     max_future_skew_s: int,
+    hot_path: HotPath,
     named: bool,
 ) -> list[Any]:
     """`screen_all` (`named`) or `screen_all_plain`: each result built once, in its form."""
@@ -137,10 +144,11 @@ def _screen_many(
         )
         return result if named else tuple(result)
 
-    if hotpath is None or not all(type(raw) is bytes for raw in raws):
-        return [slowly(raw) for raw in raws]
-    passed = hotpath.screen_many(
-        raws, READING_TYPE_HASH, domain.separator, now + max_future_skew_s, max_message_bytes
+    passed = hot_path.screen_many(
+        raws,
+        separator=domain.separator,
+        latest_timestamp=now + max_future_skew_s,
+        max_bytes=max_message_bytes,
     )
     make = Screened._make if named else tuple
     results = []
@@ -169,8 +177,3 @@ def _from_native(item: tuple) -> tuple | None:
     except ValueError:
         return None
     return (device, *item[1:])
-
-
-def native_screening() -> bool:
-    """Whether readings are screened in C (False where `_hotpath.c` could not be built)."""
-    return hotpath is not None

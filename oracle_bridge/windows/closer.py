@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from oracle_bridge.errors import ChainUnavailable, NoRule
+from oracle_bridge.native import HotPath, PythonHotPath
 from oracle_bridge.policy import RuleSource
 from oracle_bridge.rules import Rule
 from oracle_bridge.screening import Screened
@@ -26,6 +27,8 @@ from oracle_bridge.windows.outbox import ClosedWindow, Conflict, write_windows
 from oracle_bridge.windows.pool import DRAFTING_TASKS, POOL_MIN_PAIRS, read_and_draft, shared_url
 
 log = logging.getLogger(__name__)
+# The hot path of a closer not given one: the pure-Python reference (stateless).
+REFERENCE = PythonHotPath()
 
 # How often the window closer reads the due pairs from the inbox even when what it read
 # last and noticed since shows none due: readings other instances stored are seen so.
@@ -77,6 +80,7 @@ class WindowCloser:
         clock: Callable[[], float] = time.time,
         on_closed: Callable[[], None] | None = None,
         drafting: Executor | None = None,
+        hot_path: HotPath = REFERENCE,
     ) -> None:
         self.engine = engine
         self.rules = rules
@@ -89,6 +93,7 @@ class WindowCloser:
         self._clock = clock
         self._on_closed = on_closed
         self._drafting = drafting
+        self._hot_path = hot_path
         self._lock = threading.Lock()
         self._watched: set[tuple[bytes, str]] = set()
         # (seq, timestamp) of the last reading noticed per pair: what a data gap is seen from.
@@ -358,7 +363,12 @@ class WindowCloser:
             chunk = -(-len(pairs) // DRAFTING_TASKS)
             tasks = [
                 self._drafting.submit(
-                    read_and_draft, url, pairs[start : start + chunk], rules, options
+                    read_and_draft,
+                    url,
+                    pairs[start : start + chunk],
+                    rules,
+                    options,
+                    self._hot_path,
                 )
                 for start in range(0, len(pairs), chunk)
             ]
@@ -366,14 +376,14 @@ class WindowCloser:
         else:
             with self.engine.connect() as connection:
                 jobs = read_jobs(connection, pairs, rules, options)
-            drafted = [draft_pair(job) for job in jobs]
+            drafted = [draft_pair(job, hot_path=self._hot_path) for job in jobs]
         # The few pairs whose windows need the rule engine in Python need their reading at
         # `last_seq` too: read only for them, then drafted again here.
         again = [(d.batch_id, d.device) for d in drafted if d.needs_previous]
         if again:
             with self.engine.connect() as connection:
                 redrafted = {
-                    (job.batch_id, job.device): draft_pair(job)
+                    (job.batch_id, job.device): draft_pair(job, hot_path=self._hot_path)
                     for job in read_jobs(connection, again, rules, options, with_previous=True)
                 }
             drafted = [redrafted.get((d.batch_id, d.device), d) for d in drafted]

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypedDict
 
 from oracle_bridge.merkle import window_root
-from oracle_bridge.native import hotpath
-from oracle_bridge.readings import READING_TYPE_HASH, Reading, SignedReading
+from oracle_bridge.native import NOT_DUE, DraftedWindow, HotPath
+from oracle_bridge.readings import Reading, SignedReading
 from oracle_bridge.rules import ComplianceState, Rule
 from oracle_bridge.windows.planning import WindowEvaluation, evaluate_window, plan_window
 
@@ -74,7 +74,7 @@ class PairJob:
     submission_max_readings: int
 
 
-def draft_pair(job: PairJob) -> PairDraft:
+def draft_pair(job: PairJob, *, hot_path: HotPath) -> PairDraft:
     """The windows of one pair due now (pure: hashing, packing and the rule engine)."""
     state = job.state
     draft = PairDraft(
@@ -90,8 +90,8 @@ def draft_pair(job: PairJob) -> PairDraft:
     ids: dict[int, int] = {}
     start = 0
     while start < len(rows):
-        benign = _benign_window(job, draft.state, start)
-        if benign == _NOT_DUE and not job.watched:
+        benign = _benign_window(job, draft.state, start, hot_path)
+        if benign == NOT_DUE and not job.watched:
             break
         if isinstance(benign, tuple):
             count, packed, merkle_root, last_seq, last_timestamp = benign
@@ -130,7 +130,7 @@ def draft_pair(job: PairJob) -> PairDraft:
                 first_seq=taken[0].reading.seq,
                 last_seq=taken[-1].reading.seq,
                 count=count,
-                merkle_root=window_root([s.reading for s in taken]),
+                merkle_root=window_root([s.reading for s in taken], hot_path=hot_path),
                 packed=packed,
                 submissions=_submission_chunks(verdict, ids, job.submission_max_readings),
             )
@@ -141,30 +141,25 @@ def draft_pair(job: PairJob) -> PairDraft:
     return draft
 
 
-# `_benign_window`: no window is due at this reading.
-_NOT_DUE = 0
-
-
 def _benign_window(
-    job: PairJob, state: PairState, start: int
-) -> tuple[int, bytes, bytes, int, int] | int | None:
+    job: PairJob, state: PairState, start: int, hot_path: HotPath
+) -> DraftedWindow | int | None:
     """The pair's next window from `job.rows[start]` when it is due and every reading in it
-    is in range (so it changes nothing but the pair's last seq and timestamp), drafted in C:
-    (count, packed, Merkle root, last seq, last timestamp); `_NOT_DUE`; or None where the
-    Python drafting must decide (no C module, a halted pair, an excursion, a gap, ...)."""
-    if hotpath is None or state.halted_reason is not None:
+    is in range (so it changes nothing but the pair's last seq and timestamp), drafted by
+    `hot_path`: (count, packed, Merkle root, last seq, last timestamp); `NOT_DUE`; or None
+    where the Python drafting must decide (the reference, a halted pair, an excursion, ...)."""
+    if state.halted_reason is not None:
         return None
-    return hotpath.draft_window(
-        READING_TYPE_HASH,
-        bytes.fromhex(job.device[2:]),
-        job.batch_id,
-        job.rows,
-        start,
-        job.max_readings,
-        job.now,
-        job.max_age_s,
-        job.rule.as_struct(),
-        (state.last_seq, state.last_timestamp, state.in_excursion),
+    return hot_path.draft_window(
+        device=job.device,
+        batch_id=job.batch_id,
+        rows=job.rows,
+        start=start,
+        max_readings=job.max_readings,
+        now=job.now,
+        max_age_s=job.max_age_s,
+        rule=job.rule,
+        state=(state.last_seq, state.last_timestamp, state.in_excursion),
     )
 
 

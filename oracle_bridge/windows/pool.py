@@ -10,6 +10,7 @@ from functools import lru_cache
 from sqlalchemy import Engine
 
 from ledger_client.indexer.database import make_engine
+from oracle_bridge.native import HotPath
 from oracle_bridge.rules import Rule
 from oracle_bridge.store import BRIDGE_SQLITE_CACHE_MIB
 from oracle_bridge.windows.drafting import PairDraft, draft_pair
@@ -37,9 +38,13 @@ def _worker_engine(url: str) -> Engine:
 
 
 def read_and_draft(
-    url: str, pairs: Sequence[tuple[bytes, str]], rules: dict[bytes, Rule], options: DraftOptions
+    url: str,
+    pairs: Sequence[tuple[bytes, str]],
+    rules: dict[bytes, Rule],
+    options: DraftOptions,
+    hot_path: HotPath,
 ) -> list[PairDraft]:
     """A worker's share of a pass: its pairs' rows read and their windows drafted."""
     with _worker_engine(url).connect() as connection:
         jobs = read_jobs(connection, pairs, rules, options)
-    return [draft_pair(job) for job in jobs]
+    return [draft_pair(job, hot_path=hot_path) for job in jobs]

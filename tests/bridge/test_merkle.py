@@ -10,8 +10,8 @@ from eth_utils import keccak
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oracle_bridge import native
 from oracle_bridge.merkle import MerkleTree, hash_pair, leaf, verify, window_root
+from oracle_bridge.native import HotPath
 from oracle_bridge.readings import struct_hash
 
 pytestmark = pytest.mark.unit
@@ -105,39 +105,39 @@ def window_of(count: int, **fields: object) -> list:  # type: ignore[type-arg]
     return [reading(seq, T0 + seq, temp_milli_c=-3000 + 7 * seq, **fields) for seq in range(count)]
 
 
-def test_window_roots_are_computed_in_c_here() -> None:
-    assert native.hotpath is not None
+def test_window_roots_are_computed_in_c_here(native_hot_path: HotPath) -> None:
+    assert native_hot_path.name == "c"
 
 
 @given(st.integers(min_value=1, max_value=300))
-def test_a_window_root_is_its_merkle_tree_root(count: int) -> None:
+def test_a_window_root_is_its_merkle_tree_root(hot_path: HotPath, count: int) -> None:
     readings = window_of(count)
-    assert window_root(readings) == MerkleTree([leaf(r) for r in readings]).root
+    assert window_root(readings, hot_path=hot_path) == MerkleTree([leaf(r) for r in readings]).root
 
 
 @given(readings, st.integers(1, 5))
-def test_a_window_root_covers_every_field_value(first, count: int) -> None:  # type: ignore[no-untyped-def]
+def test_a_window_root_covers_every_field_value(hot_path: HotPath, first, count: int) -> None:  # type: ignore[no-untyped-def]
     window = [replace(first, seq=first.seq // 2 + k) for k in range(count)]
-    assert window_root(window) == MerkleTree([leaf(r) for r in window]).root
+    assert window_root(window, hot_path=hot_path) == MerkleTree([leaf(r) for r in window]).root
 
 
-def test_a_window_root_changes_with_any_field_of_any_reading() -> None:
+def test_a_window_root_changes_with_any_field_of_any_reading(hot_path: HotPath) -> None:
     window = window_of(5)
-    root = window_root(window)
+    root = window_root(window, hot_path=hot_path)
     for field in ("timestamp", "temp_milli_c", "humidity_permille"):
         changed = [
             *window[:3],
             replace(window[3], **{field: getattr(window[3], field) + 1}),
             window[4],
         ]
-        assert window_root(changed) != root, field
+        assert window_root(changed, hot_path=hot_path) != root, field
 
 
-def test_readings_of_several_devices_or_batches_are_rooted_in_python() -> None:
+def test_readings_of_several_devices_or_batches_are_rooted_in_python(hot_path: HotPath) -> None:
     window = [*window_of(2), reading(9, T0, batch_id=b"\x01" * 32)]
-    assert window_root(window) == MerkleTree([leaf(r) for r in window]).root
+    assert window_root(window, hot_path=hot_path) == MerkleTree([leaf(r) for r in window]).root
 
 
-def test_an_empty_window_has_no_root() -> None:
+def test_an_empty_window_has_no_root(hot_path: HotPath) -> None:
     with pytest.raises(ValueError, match="at least one leaf"):
-        window_root([])
+        window_root([], hot_path=hot_path)

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oracle_bridge.merkle import window_root
+from oracle_bridge.native import HotPath, PythonHotPath, load_native
 from oracle_bridge.packing import pack
 from oracle_bridge.readings import Reading
 from oracle_bridge.windows import drafting
@@ -19,6 +20,10 @@ from oracle_bridge.windows.drafting import PairDraft, PairJob, PairState, draft_
 pytestmark = pytest.mark.unit
 
 NOW = 1_000_000.0
+NATIVE = load_native()
+IN_PYTHON = PythonHotPath()
+# The C hot path (the reference where it is missing: the first test then fails).
+C: HotPath = NATIVE or IN_PYTHON
 SIGNATURE = bytes(65)
 
 
@@ -52,10 +57,12 @@ def job(rows: list[tuple], state: PairState = FRESH, **options: Any) -> PairJob:
     return PairJob(**values)
 
 
-def drafted_in_python(pair_job: PairJob, monkeypatch: pytest.MonkeyPatch) -> PairDraft:
-    with monkeypatch.context() as patched:
-        patched.setattr(drafting, "hotpath", None)
-        return draft_pair(pair_job)
+def drafted_in_c(pair_job: PairJob) -> PairDraft:
+    return draft_pair(pair_job, hot_path=C)
+
+
+def drafted_in_python(pair_job: PairJob) -> PairDraft:
+    return draft_pair(pair_job, hot_path=IN_PYTHON)
 
 
 def steady(count: int, *, first_seq: int = 1, received_at: float = NOW - 10) -> list[tuple]:
@@ -64,6 +71,7 @@ def steady(count: int, *, first_seq: int = 1, received_at: float = NOW - 10) -> 
 
 
 def test_windows_are_drafted_in_c_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert NATIVE is not None
     drafted = []
     real = drafting._benign_window
 
@@ -72,29 +80,29 @@ def test_windows_are_drafted_in_c_here(monkeypatch: pytest.MonkeyPatch) -> None:
         return drafted[-1]
 
     monkeypatch.setattr(drafting, "_benign_window", spy)
-    draft = draft_pair(job(steady(2500)))
+    draft = drafted_in_c(job(steady(2500)))
     assert [type(result) for result in drafted] == [tuple, tuple, tuple]
     assert [w.count for w in draft.windows] == [1000, 1000, 500]
 
 
-def test_a_steady_window_drafted_in_c_is_the_python_one(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_steady_window_drafted_in_c_is_the_python_one() -> None:
     rows = steady(1000)
-    draft = draft_pair(job(rows))
+    draft = drafted_in_c(job(rows))
     readings = [
         Reading.stored(DEVICE.address, BATCH_ID, seq, timestamp, temp, humidity)
         for _, seq, timestamp, temp, humidity, _, _ in rows
     ]
     (window,) = draft.windows
     assert window.packed == pack(readings)
-    assert window.merkle_root == window_root(readings)
+    assert window.merkle_root == window_root(readings, hot_path=IN_PYTHON)
     assert (draft.state.last_seq, draft.state.last_timestamp) == (1000, T0 + 60_000)
-    assert draft == drafted_in_python(job(rows), monkeypatch)
+    assert draft == drafted_in_python(job(rows))
 
 
-def test_a_window_not_due_yet_is_not_drafted(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_window_not_due_yet_is_not_drafted() -> None:
     rows = steady(10, received_at=NOW - 1)
-    assert draft_pair(job(rows)).windows == []
-    assert drafted_in_python(job(rows), monkeypatch).windows == []
+    assert drafted_in_c(job(rows)).windows == []
+    assert drafted_in_python(job(rows)).windows == []
 
 
 @pytest.mark.parametrize(
@@ -107,34 +115,32 @@ def test_a_window_not_due_yet_is_not_drafted(monkeypatch: pytest.MonkeyPatch) ->
         [5000, 2000, 8000, 5000],  # on its bounds: in range
     ],
 )
-def test_windows_with_decisions_match_python(temps: list[int], monkeypatch) -> None:
+def test_windows_with_decisions_match_python(temps: list[int]) -> None:
     rows = [row(seq, T0 + 60 * seq, temp, NOW - 10) for seq, temp in enumerate(temps, 1)]
-    assert draft_pair(job(rows)) == drafted_in_python(job(rows), monkeypatch)
+    assert drafted_in_c(job(rows)) == drafted_in_python(job(rows))
 
 
 @pytest.mark.parametrize("gap_s", [599, 600, 601])
-def test_a_data_gap_on_its_bound_matches_python(gap_s: int, monkeypatch) -> None:
+def test_a_data_gap_on_its_bound_matches_python(gap_s: int) -> None:
     rule = RULE.__class__(**{**_fields(RULE), "max_data_gap_seconds": 600})
     rows = [row(1, T0, 5000, NOW - 10), row(2, T0 + gap_s, 5000, NOW - 10)]
-    assert draft_pair(job(rows, rule=rule)) == drafted_in_python(job(rows, rule=rule), monkeypatch)
+    assert drafted_in_c(job(rows, rule=rule)) == drafted_in_python(job(rows, rule=rule))
 
 
-def test_a_pair_in_an_excursion_and_a_data_gap_match_python(monkeypatch) -> None:
+def test_a_pair_in_an_excursion_and_a_data_gap_match_python() -> None:
     in_excursion = PairState(last_seq=4, last_timestamp=T0, in_excursion=True, excursion_start=T0)
     rows = steady(6, first_seq=5)
-    assert draft_pair(job(rows, in_excursion)) == drafted_in_python(
-        job(rows, in_excursion), monkeypatch
-    )
+    assert drafted_in_c(job(rows, in_excursion)) == drafted_in_python(job(rows, in_excursion))
     after_gap = PairState(last_seq=4, last_timestamp=T0 - 10_000, last_submitted_seq=0)
-    assert draft_pair(job(rows, after_gap)) == drafted_in_python(job(rows, after_gap), monkeypatch)
+    assert drafted_in_c(job(rows, after_gap)) == drafted_in_python(job(rows, after_gap))
 
 
-def test_a_window_is_cut_where_packing_refuses_as_in_python(monkeypatch) -> None:
+def test_a_window_is_cut_where_packing_refuses_as_in_python() -> None:
     # 70,000 s between seqs 3 and 4: 65,535 s is the most a packed record holds
     rows = [row(seq, T0 + 70_000 * (seq > 3) + seq, 5000, NOW - 1) for seq in range(1, 7)]
-    draft = draft_pair(job(rows))
+    draft = drafted_in_c(job(rows))
     assert [w.count for w in draft.windows] == [3]  # the rest is not due yet
-    assert draft == drafted_in_python(job(rows), monkeypatch)
+    assert draft == drafted_in_python(job(rows))
 
 
 # Mostly in range, so that whole windows are (a few readings out of range make most not).
@@ -180,15 +186,13 @@ def test_drafting_in_c_matches_python_on_any_rows(
     rule = RULE.__class__(**{**_fields(RULE), "max_data_gap_seconds": max_gap})
     pair_job = job(rows, state, watched=watched, max_readings=max_readings, rule=rule)
     try:
-        in_c: object = draft_pair(pair_job)
+        in_c: object = draft_pair(pair_job, hot_path=C)
     except Exception as exc:  # noqa: BLE001 - the Python drafting must raise the same
         in_c = type(exc)
-    with pytest.MonkeyPatch.context() as patched:
-        patched.setattr(drafting, "hotpath", None)
-        try:
-            in_python: object = draft_pair(pair_job)
-        except Exception as exc:  # noqa: BLE001
-            in_python = type(exc)
+    try:
+        in_python: object = draft_pair(pair_job, hot_path=IN_PYTHON)
+    except Exception as exc:  # noqa: BLE001
+        in_python = type(exc)
     assert in_c == in_python
 
 
@@ -203,9 +207,9 @@ def test_a_window_needing_the_rule_engine_asks_for_the_previous_reading_first() 
     excursion = [row(11 + n, int(NOW) - 90 + n, 9000, NOW - 60) for n in range(3)]
     benign = [row(11 + n, int(NOW) - 90 + n, 5000, NOW - 60) for n in range(3)]
 
-    asks = draft_pair(job(excursion, state, previous_row=None, previous_read=False))
-    plain = draft_pair(job(benign, state, previous_row=None, previous_read=False))
-    full = draft_pair(job(excursion, state))
+    asks = drafted_in_c(job(excursion, state, previous_row=None, previous_read=False))
+    plain = drafted_in_c(job(benign, state, previous_row=None, previous_read=False))
+    full = drafted_in_c(job(excursion, state))
 
     assert asks.needs_previous and asks.windows == []
     assert not plain.needs_previous and [w.count for w in plain.windows] == [3]

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.ingest import Ingestor
+from oracle_bridge.native import HotPath
 from oracle_bridge.policy.memory import InMemoryDevicePolicy, InMemoryRuleSource
 from tests.conftest import BridgeDatabases
 
@@ -68,5 +69,7 @@ def policy(rules: InMemoryRuleSource, device: DeviceKey) -> InMemoryDevicePolicy
 
 
 @pytest.fixture
-def ingestor(engine: Engine, policy: InMemoryDevicePolicy, clock: Clock) -> Ingestor:
-    return Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock)
+def ingestor(
+    engine: Engine, policy: InMemoryDevicePolicy, clock: Clock, hot_path: HotPath
+) -> Ingestor:
+    return Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock, hot_path=hot_path)

@@ -29,6 +29,7 @@ from oracle_bridge.bridge import GC_YOUNG_THRESHOLD, Bridge
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import ChainUnavailable, DeviceRefused, ProofInvalid
 from oracle_bridge.merkle import MerkleTree, leaf
+from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.proofs import reading_proof, verify_against_chain
 from oracle_bridge.readings import SignedReading
@@ -78,6 +79,7 @@ def make_bridge(
         policy=ChainDevicePolicy(w3, c.deployment, rules=rules, cache_s=cache_s),
         rules=rules,
         settings=bridge_settings(**settings),
+        hot_path=hot_path_from_environment(),
         clock=clock,
     )
 

@@ -33,6 +33,7 @@ from ledger_client.config import LedgerSettings
 from ledger_client.roles import Role
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.device import DeviceKey
+from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy import UNCALIBRATED_DEVICE
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from tests.conftest import ANVIL_KEYS, make_consortium
@@ -128,6 +129,7 @@ def make_bridge(cold_chain: ColdChain, engine: Engine, check: CredentialCalibrat
         policy=ChainDevicePolicy(c.w3, c.deployment, rules=rules, calibration=check, cache_s=0),
         rules=rules,
         settings=bridge_settings(),
+        hot_path=hot_path_from_environment(),
         clock=lambda: T0 + 100_000,
     )
 

@@ -15,6 +15,7 @@ from ledger_client.local_chain import LocalChain, start_anvil
 from oracle_bridge.anchors import READINGS_ANCHORED_TOPIC, AnchoredWindow, decode_readings_anchored
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.device import DeviceKey
+from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.store import (
     ComplianceSubmission,
@@ -57,6 +58,7 @@ def make_bridge(cold_chain: ColdChain, engine, **settings) -> Bridge:
         policy=ChainDevicePolicy(c.w3, c.deployment, rules=rules, cache_s=60),
         rules=rules,
         settings=bridge_settings(**settings),
+        hot_path=hot_path_from_environment(),
     )
     # Every pass checks the recorded blocks (the bridge does so every second).
     bridge.submitter.audit_interval_s = 0

@@ -23,11 +23,11 @@ from bridge_runtime_factories import (
 )
 from sqlalchemy import event, func, select
 
-from oracle_bridge import ingest as ingest_module
 from oracle_bridge.conditions import Conditions
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import ChainUnavailable, StoreUnavailable
 from oracle_bridge.ingest import SIGNATURE_MISMATCH, Ingestor
+from oracle_bridge.native import PythonHotPath
 from oracle_bridge.policy import UNCALIBRATED_DEVICE
 from oracle_bridge.policy.memory import InMemoryDevicePolicy, InMemoryRuleSource
 from oracle_bridge.readings import ReadingDomain, SignedReading
@@ -455,17 +455,21 @@ def inbox_of(engine) -> list[tuple]:
 
 @pytest.mark.parametrize("workers", [0, 2], ids=["in process", "worker processes"])
 def test_accept_many_decides_each_item_as_accept_would_in_turn(
-    databases, policy, device, clock, workers, monkeypatch
+    databases, policy, device, clock, workers
 ):
-    """With worker processes, as where screening runs in Python (no C hot path)."""
+    """With worker processes, as where screening runs in Python (the reference)."""
     other, stranger = DeviceKey.generate(), DeviceKey.generate()
     policy.register(other.address, batch_id=BATCH)
     one_by_one = Ingestor(engine=databases.engine(), domain=DOMAIN, policy=policy, clock=clock)
     pool = CountingPool(workers, mp_context=get_context("spawn")) if workers else None
-    if workers:
-        monkeypatch.setattr(ingest_module, "native_screening", lambda: False)
+    # The reference screens in Python, so its large batches go to the workers.
     batched = Ingestor(
-        engine=databases.engine(), domain=DOMAIN, policy=policy, clock=clock, pool=pool
+        engine=databases.engine(),
+        domain=DOMAIN,
+        policy=policy,
+        clock=clock,
+        pool=pool,
+        hot_path=PythonHotPath(),
     )
     try:
         for ingestor in (one_by_one, batched):
@@ -488,12 +492,21 @@ def test_accept_many_decides_each_item_as_accept_would_in_turn(
     assert inbox_of(batched.engine) == inbox_of(one_by_one.engine)
 
 
-def test_readings_screened_in_c_stay_in_the_ingesting_thread(engine, policy, device, clock):
+def test_readings_screened_in_c_stay_in_the_ingesting_thread(
+    engine, policy, device, clock, native_hot_path
+):
     """The C screen releases the GIL, so ingress threads screen in parallel without a worker
     round trip (which cost more than it spared): the pool is left to window drafting."""
     pool = CountingPool(1, mp_context=get_context("spawn"))
     try:
-        ingestor = Ingestor(engine=engine, domain=DOMAIN, policy=policy, clock=clock, pool=pool)
+        ingestor = Ingestor(
+            engine=engine,
+            domain=DOMAIN,
+            policy=policy,
+            clock=clock,
+            pool=pool,
+            hot_path=native_hot_path,
+        )
         raws = [payload(signed_of(device, seq)) for seq in range(1, 201)]
         results = ingestor.accept_many(raws, source="t")
     finally:

@@ -22,6 +22,7 @@ from oracle_bridge.contracts import ComplianceRulesClient
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import BridgeError, NoReadings
 from oracle_bridge.mkt import mean_kinetic_temperature
+from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.rules import Decision
 from oracle_bridge.shipment import (
@@ -256,6 +257,7 @@ def test_on_anvil_the_anchor_transactions_are_the_chains(w3, engine):
         policy=ChainDevicePolicy(c.w3, c.deployment, rules=chain_rules, cache_s=60),
         rules=chain_rules,
         settings=bridge_settings(),
+        hot_path=hot_path_from_environment(),
         clock=lambda: T0 + 100_000,
     )
     for seq, temp in {1: 4000, 2: 5000, 3: 6000}.items():

@@ -12,6 +12,7 @@ from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import PackingError
 from oracle_bridge.ingest import Ingestor
 from oracle_bridge.merkle import MerkleTree, leaf
+from oracle_bridge.native import PythonHotPath
 from oracle_bridge.packing import pack, unpack
 from oracle_bridge.rules import ComplianceState, Decision
 from oracle_bridge.screening import Screened, screen_all
@@ -198,6 +199,7 @@ def test_full_windows_close_at_once_and_split(engine, ingestor, rules, device, c
 def screened(device, seq) -> Screened:
     (item,) = screen_all(
         [payload(signed_of(device, seq))],
+        hot_path=PythonHotPath(),
         domain=DOMAIN,
         now=T0 + 100_000,
         max_message_bytes=4096,

@@ -26,6 +26,7 @@ from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
+from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import Reading, to_json
 from oracle_bridge.rules import Rule
@@ -356,6 +357,7 @@ def test_shipment_claims_come_from_the_bridge_database(ledger, tmp_path):
         policy=ChainDevicePolicy(c.w3, c.deployment, rules=rules, cache_s=60),
         rules=rules,
         settings=BridgeSettings(window_max_age_s=0),
+        hot_path=hot_path_from_environment(),
     )
     start = int(time.time()) - 600
     for seq, temp in enumerate((4000, 5000, 6000), start=1):

@@ -3,7 +3,7 @@
  *   recovered (oracle_bridge/screening.py);
  * - `window_root`: the Merkle root of a window's readings (oracle_bridge/merkle.py);
  * - `draft_window`: a pair's next anchoring window when it changes nothing but the pair's last
- *   seq and timestamp (oracle_bridge/windows.py): planned, rule-checked, packed and hashed.
+ *   seq and timestamp (oracle_bridge/windows/drafting.py): planned, rule-checked, packed and hashed.
  *
  * Screening only ever says yes: a reading in the exact shape devices send that passes every check of
  * `oracle_bridge.screening.screen` comes back as its fields; anything else (malformed, escaped,
@@ -643,7 +643,7 @@ static void pack_run(const PendingReading *r, Py_ssize_t count, const unsigned c
 }
 
 /* draft_window(type_hash, device, batch_id, rows, start, max_readings, now, max_age_s, rule,
- * state): the window `windows._next_window` would draft from rows[start:] when it changes
+ * state): the window `windows.drafting._next_window` would draft from rows[start:] when it changes
  * nothing but the pair's last seq and timestamp, as (count, packed, merkle_root, last_seq,
  * last_timestamp); 0 when no window is due there; None when Python must decide. */
 static PyObject *draft_window(PyObject *self, PyObject *args) {
@@ -861,7 +861,7 @@ static PyMethodDef methods[] = {
 #endif
     {NULL, NULL, 0, NULL}};
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "oracle_bridge._hotpath",
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "oracle_bridge.native._hotpath",
                                     "The bridge's per-reading hot path (see _hotpath.c).", -1, methods};
 
 PyMODINIT_FUNC PyInit__hotpath(void) {
@@ -872,5 +872,10 @@ PyMODINIT_FUNC PyInit__hotpath(void) {
     const long batch = 0;
 #endif
     if (created && PyModule_AddIntConstant(created, "BATCH_VERIFY", batch)) Py_CLEAR(created);
+#ifdef LIBSECP256K1_VERSION
+    /* The libsecp256k1 source compiled in for batch verification (setup.py names it). */
+    if (created && PyModule_AddStringConstant(created, "LIBSECP256K1_VERSION", LIBSECP256K1_VERSION))
+        Py_CLEAR(created);
+#endif
     return created;
 }

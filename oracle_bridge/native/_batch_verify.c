@@ -1,4 +1,4 @@
-/* Batch verification of ECDSA signatures by keys already known (oracle_bridge/_hotpath.c).
+/* Batch verification of ECDSA signatures by keys already known (oracle_bridge/native/_hotpath.c).
  *
  * A signature (r, s, v) of digest z by key Q is what ecrecover accepts exactly when
  * R = (z/s)·G + (r/s)·Q, where R is the curve point with x = r and the y parity v - 27.
