@@ -57,6 +57,8 @@ PRE_PRAGUE = {
     "shanghai",
     "cancun",
 }
+# The company prefix of GTIN 09506000134352, the benchmark lots' GTIN.
+COMPANY_PREFIX = "9506000"
 CONTEXT = ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"]
 
 
@@ -167,7 +169,8 @@ def rebuild_child(rpc_url: str, deployment_path: str, db_url: str) -> None:
 
 
 def set_up(rpc_url: str, directory: Path):
-    """Deploy on the node, give the governor OPERATOR; returns what the runs need."""
+    """Deploy on the node, give the governor OPERATOR and the lots' company prefix; returns
+    what the runs need."""
     w3 = connect(rpc_url)
     deployment = deploy_contracts(w3, governor_key=GOVERNOR_KEY)
     deployment_path = directory / "deployment.json"
@@ -175,7 +178,9 @@ def set_up(rpc_url: str, directory: Path):
     governor = Account.from_key(GOVERNOR_KEY)
     sender = TransactionSender(w3, governor)
     MembershipClient(sender, deployment).grant_role(Role.OPERATOR, governor.address)
-    return w3, deployment, deployment_path, LedgerWriter(sender, deployment), governor
+    writer = LedgerWriter(sender, deployment)
+    writer.assign_prefix(COMPANY_PREFIX, governor.address)
+    return w3, deployment, deployment_path, writer, governor
 
 
 def main() -> None:

@@ -65,6 +65,7 @@ CREDENTIALS = 50
 LOGGERS = 5
 HANDLERS = 5
 GTIN = "09506000134352"
+COMPANY_PREFIX = "9506000"
 ROLE_EVENTS = [
     "0x" + Web3.keccak(text=f"{name}(bytes32,address,address)").hex().removeprefix("0x")
     for name in ("RoleGranted", "RoleRevoked")
@@ -149,6 +150,7 @@ def set_up(rpc_url: str) -> tuple[Web3, Deployment, list[dict[str, Any]]]:
 
     lot = DigitalLink.lot(GTIN, "BENCH-1")
     writer = LedgerWriter(TransactionSender(w3, governor), deployment)
+    writer.assign_prefix(COMPANY_PREFIX, governor.address)
     writer.create_batch(lot.uri)
     operator = CredentialRegistryClient(TransactionSender(w3, governor), deployment)
     asset = mint_asset_did().did

@@ -85,6 +85,7 @@ GOVERNOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff
 # The naive way anchors from its own ORACLE account: two senders never share one's nonces.
 NAIVE_ORACLE_KEY = "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba"
 GTIN = "09506000134352"
+COMPANY_PREFIX = "9506000"
 # 2-8 °C, hard limits -5/25 °C, 30 min excursions, no data-gap rule
 RULE = Rule(2000, 8000, -5000, 25000, 1800, 0)
 EXCURSION_C = 9000
@@ -139,7 +140,9 @@ def make_fleet(
         membership.grant_role(Role.ORACLE, Account.from_key(key).address)
     product_class = keccak256(f"https://id.gs1.org/01/{GTIN}/{os.urandom(4).hex()}".encode())
     ComplianceRulesClient(sender, deployment).set_rule(product_class, rule)
-    ledger = LedgerWriter(sender, deployment).contract
+    writer = LedgerWriter(sender, deployment)
+    writer.assign_prefix(COMPANY_PREFIX, sender.account.address)
+    ledger = writer.contract
     registry = DeviceRegistryClient(sender, deployment).contract
     lots, keys, calls = [], [], []
     for index in range(devices):

@@ -52,6 +52,8 @@ ORGANIZATIONS = {
     "logistics": ("ColdLine Logistics", [Role.OPERATOR]),
     "quality": ("Meridian Quality Lab", [Role.QUALITY, Role.QUARANTINE]),
 }
+# GS1's example company prefix, Nordvax's here: every demo lot's GTIN is under it.
+NORDVAX_PREFIX = "9506000"
 BULK_LOT = DigitalLink.lot("09506000134352", "VAX-2026-11A")
 VIAL_LOT = DigitalLink.lot("09506000134376", "VIAL-2026-11A")
 
@@ -90,6 +92,14 @@ def run_demo(state_dir: Path, console: Console, *, chapters: Sequence[DemoChapte
             for role in roles:
                 governor.grant_role(role, address)
             step(f"consortium member {org_name}: {', '.join(r.name for r in roles)}")
+
+        writer("governor").assign_prefix(NORDVAX_PREFIX, accounts["manufacturer"].address)
+        step(f"GS1 company prefix {NORDVAX_PREFIX} assigned to Nordvax Biologics")
+        _expect_refusal(
+            step,
+            "ColdLine Logistics creating a lot of Nordvax's GTIN first",
+            lambda: writer("logistics").create_batch(BULK_LOT.uri),
+        )
 
         manufacturer = writer("manufacturer")
         manufacturer.create_batch(BULK_LOT.uri, product_class=BULK_LOT.product_class)

@@ -13,6 +13,7 @@ from ledger_client.batching import split_events, transaction_gas_bound
 from ledger_client.calldata import encode_record_events
 from ledger_client.deployment import Deployment
 from ledger_client.errors import revert_class
+from ledger_client.identifiers import normalize_gtin
 from ledger_client.lifecycle import BatchKind, BatchStatus, EventKind
 from ledger_client.transactions import Receipt, TransactionSender
 
@@ -90,7 +91,11 @@ class LedgerWriter:
         product_class: bytes = b"\x00" * 32,
         parents: Sequence[bytes] = (),
     ) -> bytes:
-        """Create a lot or item named by its canonical Digital Link `uri`; returns its id."""
+        """Create a lot or item named by its canonical Digital Link `uri`; returns its id.
+
+        The sender must own the company prefix of the URI's GTIN or hold it by delegation
+        (`ProvenanceLedgerNotPrefixHolder` otherwise).
+        """
         self._write("createBatch", int(kind), product_class, list(parents), uri)
         return batch_id_of(uri)
 
@@ -167,6 +172,31 @@ class LedgerWriter:
     def accept_custody(self, batch_id: bytes) -> Receipt:
         """Take custody of a batch offered to the sender (receiving)."""
         return self._write("acceptCustody", batch_id)
+
+    def assign_prefix(self, prefix: str, owner: str) -> Receipt:
+        """As the governor: give the GS1 company prefix `prefix` (6-12 digits) to the
+        organization `owner`, which alone (with its delegates) creates batches of its GTINs."""
+        return self._write("assignPrefix", prefix, Web3.to_checksum_address(owner))
+
+    def delegate_prefix(self, prefix: str, delegate: str) -> Receipt:
+        """As the prefix's owner: let `delegate` (a contract manufacturer, say) create
+        batches of the prefix's GTINs."""
+        return self._write("delegatePrefix", prefix, Web3.to_checksum_address(delegate))
+
+    def revoke_prefix_delegation(self, prefix: str, delegate: str) -> Receipt:
+        return self._write("revokePrefixDelegation", prefix, Web3.to_checksum_address(delegate))
+
+    def prefix_owner(self, prefix: str) -> str | None:
+        """The organization that owns the company prefix, None when it is unassigned."""
+        owner = self.contract.functions.prefixOwner(prefix).call()
+        return None if int(owner, 16) == 0 else owner
+
+    def is_prefix_holder(self, gtin: str, account: str) -> bool:
+        """Whether `account` may create batches of `gtin` (it owns the GTIN's company
+        prefix or holds it by delegation; its role and the pause aside)."""
+        return self.contract.functions.isPrefixHolder(
+            int(normalize_gtin(gtin)), Web3.to_checksum_address(account)
+        ).call()
 
     def custody(self, batch_id: bytes) -> Custody:
         owner, custodian = self.contract.functions.custody(batch_id).call()

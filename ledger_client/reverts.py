@@ -77,4 +77,9 @@ def _explain(name: str, args: dict[str, object]) -> str:
     if name in ("MembershipUnauthorizedAccount", "AccessControlUnauthorizedAccount"):
         role = args.get("role") or args.get("neededRole")
         return f"account {args.get('account')} does not hold the role {role} (or is deactivated)"
+    if name == "ProvenanceLedgerNotPrefixHolder":
+        return (
+            f"account {args.get('account')} neither owns nor holds by delegation the GS1 "
+            f"company prefix of GTIN {args.get('gtin'):014d}"
+        )
     return ", ".join(f"{k}={v}" for k, v in args.items()) or "reverted"

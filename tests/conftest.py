@@ -51,9 +51,14 @@ ANVIL_KEYS = [
 ]
 
 
+# GS1's example company prefix: that of GTIN 09506000134352 and every GTIN the tests use.
+BRAND_PREFIX = "9506000"
+
+
 @dataclass
 class Consortium:
-    """Fresh contracts with one account per role; `outsider` holds none."""
+    """Fresh contracts with one account per role; `outsider` holds none; `operator` owns
+    the company prefix `BRAND_PREFIX`."""
 
     w3: Web3
     deployment: Deployment
@@ -113,6 +118,9 @@ def make_consortium(w3: Web3) -> Consortium:
     membership.grant_role(Role.OPERATOR, operator.address)
     membership.grant_role(Role.QUALITY, quality.address)
     membership.grant_role(Role.QUARANTINE, quality.address)
+    LedgerWriter(TransactionSender(w3, governor), deployment).assign_prefix(
+        BRAND_PREFIX, operator.address
+    )
     return Consortium(w3, deployment, governor, operator, quality, outsider)
 
 

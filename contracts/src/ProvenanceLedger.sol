@@ -10,7 +10,8 @@ import {Roles} from "./libraries/Roles.sol";
 /// stores only each batch's kind, status, creation time, event count, product
 /// class, owner and custodian. Only the owner, the custodian or a writer one of
 /// them authorized records a batch's events; custody moves by an offer the
-/// receiver accepts.
+/// receiver accepts. Batches of a GTIN are created only by the owner of its GS1 company
+/// prefix (assigned by the governor) or an organization that owner delegated it to.
 /// @dev Recording is priced close to the EIP-7623 calldata floor: one membership
 /// call, one storage read and one storage write per transaction (the custodian
 /// shares the status slot), per event only a keccak over scratch memory and one log.
@@ -33,6 +34,17 @@ contract ProvenanceLedger is IProvenanceLedger {
     /// @dev Who granted each writer; a grant counts only while its granter is owner or custodian.
     mapping(bytes32 batchId => mapping(address writer => address grantedBy)) private _writers;
     mapping(bytes32 batchId => address receiver) private _custodyOffers;
+    /// @dev Keyed by `_prefixKey(digits, length)`: "0614141" and "614141" are different prefixes.
+    mapping(uint256 prefixKey => address owner) private _prefixOwners;
+    /// @dev Who delegated each prefix; a delegation counts only while its granter owns the prefix.
+    mapping(uint256 prefixKey => mapping(address delegate => address grantedBy)) private _prefixDelegates;
+
+    /// @dev `https://id.gs1.org/01/`: every canonical lot or item URI starts so, the GTIN follows.
+    bytes22 private constant _GS1_GTIN_PATH = "https://id.gs1.org/01/";
+    uint256 private constant _GTIN_END = 36;
+    uint256 private constant _VALUE_START = 40;
+    uint256 private constant _MIN_PREFIX_DIGITS = 6;
+    uint256 private constant _MAX_PREFIX_DIGITS = 12;
 
     /// @param membership_ the contract that authorizes every writer.
     constructor(IMembership membership_) {
@@ -50,7 +62,8 @@ contract ProvenanceLedger is IProvenanceLedger {
         onlyAuthorized(Roles.OPERATOR)
         returns (bytes32 batchId)
     {
-        if (bytes(uri).length == 0) revert ProvenanceLedgerEmptyUri();
+        uint64 gtin = _checkDigitalLink(kind, uri);
+        _checkPrefixHolder(gtin);
         batchId = keccak256(bytes(uri));
         _checkNewBatch(batchId, parents);
         _doCreateBatch(batchId, kind, productClass, parents, uri);
@@ -99,6 +112,27 @@ contract ProvenanceLedger is IProvenanceLedger {
         StoredBatch storage stored = _checkMovable(batchId);
         if (_custodyOffers[batchId] != msg.sender) revert ProvenanceLedgerNoCustodyOffer(msg.sender, batchId);
         _doTransferCustody(stored, batchId, stored.custodian, msg.sender);
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function assignPrefix(string calldata prefix, address owner) external onlyAuthorized(Roles.GOVERNOR) {
+        _prefixOwners[_checkPrefix(prefix)] = owner;
+        emit PrefixAssigned(prefix, owner, msg.sender);
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function delegatePrefix(string calldata prefix, address delegate) external onlyAuthorized(Roles.OPERATOR) {
+        _prefixDelegates[_checkPrefixOwner(prefix)][delegate] = msg.sender;
+        emit PrefixDelegated(prefix, delegate, msg.sender);
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function revokePrefixDelegation(string calldata prefix, address delegate)
+        external
+        onlyAuthorized(Roles.OPERATOR)
+    {
+        delete _prefixDelegates[_checkPrefixOwner(prefix)][delegate];
+        emit PrefixDelegationRevoked(prefix, delegate, msg.sender);
     }
 
     /// @inheritdoc IProvenanceLedger
@@ -153,6 +187,81 @@ contract ProvenanceLedger is IProvenanceLedger {
     /// @inheritdoc IProvenanceLedger
     function membership() external view returns (address) {
         return address(_membership);
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function prefixOwner(string calldata prefix) external view returns (address) {
+        return _prefixOwners[_checkPrefix(prefix)];
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function isPrefixHolder(uint64 gtin, address account) external view returns (bool) {
+        return _holdsPrefix(gtin, account);
+    }
+
+    /// @return gtin the GTIN named by `uri`, when `uri` is the canonical Digital Link of a `kind` batch.
+    function _checkDigitalLink(BatchKind kind, string calldata uri) internal pure returns (uint64 gtin) {
+        bytes calldata text = bytes(uri);
+        if (text.length <= _VALUE_START || bytes22(text[:22]) != _GS1_GTIN_PATH) {
+            revert ProvenanceLedgerNotDigitalLink(kind, uri);
+        }
+        // GS1 mod-10: from the right, the check digit has weight 1, then 3, 1, 3, ...
+        uint256 weighted;
+        for (uint256 i = 22; i < _GTIN_END; ++i) {
+            uint8 char = uint8(text[i]);
+            if (char < 0x30 || char > 0x39) revert ProvenanceLedgerNotDigitalLink(kind, uri);
+            uint8 digit = char - 0x30;
+            gtin = gtin * 10 + digit;
+            weighted += i % 2 == 0 ? 3 * digit : digit;
+        }
+        bytes4 ai = bytes4(text[_GTIN_END:_VALUE_START]);
+        if (weighted % 10 != 0 || ai != (kind == BatchKind.LOT ? bytes4("/10/") : bytes4("/21/"))) {
+            revert ProvenanceLedgerNotDigitalLink(kind, uri);
+        }
+    }
+
+    function _checkPrefixHolder(uint64 gtin) internal view {
+        if (!_holdsPrefix(gtin, msg.sender)) revert ProvenanceLedgerNotPrefixHolder(msg.sender, gtin);
+    }
+
+    /// @dev The GTIN's prefix is the longest assigned one among the 6 to 12 digits after its
+    /// indicator digit (GS1 never issues nested prefixes, so any match is the only one).
+    function _holdsPrefix(uint64 gtin, address account) internal view returns (bool) {
+        // The 12 digits between the indicator and the check digit.
+        uint256 digits = (gtin / 10) % 1e12;
+        for (uint256 length = _MAX_PREFIX_DIGITS; length >= _MIN_PREFIX_DIGITS; --length) {
+            uint256 key = _prefixKey(digits, length);
+            address owner = _prefixOwners[key];
+            if (owner != address(0)) return account == owner || _prefixDelegates[key][account] == owner;
+            digits /= 10;
+        }
+        return false;
+    }
+
+    /// @return key the prefix's storage key, when `prefix` is 6 to 12 decimal digits.
+    function _checkPrefix(string calldata prefix) internal pure returns (uint256 key) {
+        bytes calldata text = bytes(prefix);
+        if (text.length < _MIN_PREFIX_DIGITS || text.length > _MAX_PREFIX_DIGITS) {
+            revert ProvenanceLedgerInvalidPrefix(prefix);
+        }
+        uint256 digits;
+        for (uint256 i; i < text.length; ++i) {
+            uint8 char = uint8(text[i]);
+            if (char < 0x30 || char > 0x39) revert ProvenanceLedgerInvalidPrefix(prefix);
+            digits = digits * 10 + (char - 0x30);
+        }
+        return _prefixKey(digits, text.length);
+    }
+
+    /// @return key the prefix's storage key, when the caller owns `prefix`.
+    function _checkPrefixOwner(string calldata prefix) internal view returns (uint256 key) {
+        key = _checkPrefix(prefix);
+        if (_prefixOwners[key] != msg.sender) revert ProvenanceLedgerNotPrefixOwner(msg.sender, prefix);
+    }
+
+    /// @dev The digit count keeps leading zeros significant.
+    function _prefixKey(uint256 digits, uint256 length) internal pure returns (uint256) {
+        return (length << 64) | digits;
     }
 
     function _checkNewBatch(bytes32 batchId, bytes32[] calldata parents) internal view {

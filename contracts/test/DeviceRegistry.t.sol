@@ -33,8 +33,8 @@ contract DeviceRegistryTest is ConsortiumBase {
         registry.setCompliance(compliance);
 
         vm.startPrank(operator);
-        lot = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "urn:lot:1");
-        otherLot = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "urn:lot:2");
+        lot = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/1");
+        otherLot = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/2");
         vm.stopPrank();
     }
 

@@ -10,7 +10,7 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
 
     function setUp() public {
         handler = new ProvenanceLedgerHandler();
-        bytes4[] memory selectors = new bytes4[](11);
+        bytes4[] memory selectors = new bytes4[](13);
         selectors[0] = ProvenanceLedgerHandler.createBatch.selector;
         selectors[1] = ProvenanceLedgerHandler.recordEvents.selector;
         selectors[2] = ProvenanceLedgerHandler.quarantine.selector;
@@ -22,6 +22,8 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
         selectors[8] = ProvenanceLedgerHandler.authorizeWriter.selector;
         selectors[9] = ProvenanceLedgerHandler.offerCustody.selector;
         selectors[10] = ProvenanceLedgerHandler.acceptCustody.selector;
+        selectors[11] = ProvenanceLedgerHandler.assignPrefix.selector;
+        selectors[12] = ProvenanceLedgerHandler.delegatePrefix.selector;
         _targetFunctions(address(handler), selectors);
     }
 
@@ -45,6 +47,9 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
             assertEq(custodian, ghostCustodian, "custodian differs from the model");
             assertEq(id, keccak256(bytes(handler.uriOf(id))), "batch id is keccak256 of its uri");
         }
+        for (uint256 i; i < handler.prefixCount(); ++i) {
+            assertEq(ledger.prefixOwner(handler.prefixAt(i)), handler.ghostPrefixOwner(i), "prefix owner differs");
+        }
     }
 
     function invariant_OnlyRoleHoldersChangeState() public view {
@@ -65,6 +70,10 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
 
     function invariant_CustodyMovesOnlyByAnAcceptedTransfer() public view {
         assertEq(handler.custodyChangesWithoutAcceptance(), 0, "custody changed without an accepted offer");
+    }
+
+    function invariant_OnlyThePrefixOwnerOrItsDelegateCreatesBatches() public view {
+        assertEq(handler.batchesByNonPrefixHolders(), 0, "a batch was created by a non-holder of its GTIN's prefix");
     }
 
     function invariant_DestroyedBatchesNeverChange() public view {

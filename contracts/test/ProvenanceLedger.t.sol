@@ -17,6 +17,10 @@ contract ProvenanceLedgerTest is ConsortiumBase {
     bytes32 internal constant PRODUCT = keccak256("vaccine-2-8C");
     string internal constant LOT_URI = "https://id.gs1.org/01/09506000134352/10/LOT001";
     string internal constant ITEM_URI = "https://id.gs1.org/01/09506000134352/21/SN0001";
+    uint64 internal constant GTIN = 9506000134352;
+    /// @dev A GTIN under GS1's example prefix 0614141, which nobody holds unless a test assigns it.
+    uint64 internal constant OTHER_GTIN = 614141123452;
+    string internal constant OTHER_LOT_URI = "https://id.gs1.org/01/00614141123452/10/LOT001";
 
     IProvenanceLedger.EventKind internal constant OTHER = IProvenanceLedger.EventKind.OTHER;
     IProvenanceLedger.EventKind internal constant INSPECTION = IProvenanceLedger.EventKind.INSPECTION;
@@ -118,17 +122,48 @@ contract ProvenanceLedgerTest is ConsortiumBase {
         ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), LOT_URI);
     }
 
-    function test_CreateBatch_RevertsOnEmptyUri() public {
-        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyUri.selector));
+    function test_CreateBatch_RevertsOnAnythingButACanonicalDigitalLinkOfItsKind() public {
+        string[9] memory notLinks = [
+            "",
+            "urn:lot:1",
+            "https://id.gs1.org/01/09506000134352/10/",
+            "https://example.com/01/09506000134352/10/LOT001",
+            "http://id.gs1.org/01/09506000134352/10/LOT001",
+            "https://id.gs1.org/01/9506000134352/10/LOT001",
+            "https://id.gs1.org/01/09506000134353/10/LOT001",
+            "https://id.gs1.org/01/0950600013435a/10/LOT001",
+            ITEM_URI
+        ];
+        for (uint256 i; i < notLinks.length; ++i) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    IProvenanceLedger.ProvenanceLedgerNotDigitalLink.selector, IProvenanceLedger.BatchKind.LOT, notLinks[i]
+                )
+            );
+            vm.prank(operator);
+            ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), notLinks[i]);
+        }
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IProvenanceLedger.ProvenanceLedgerNotDigitalLink.selector, IProvenanceLedger.BatchKind.ITEM, LOT_URI
+            )
+        );
         vm.prank(operator);
-        ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "");
+        ledger.createBatch(IProvenanceLedger.BatchKind.ITEM, PRODUCT, new bytes32[](0), LOT_URI);
+    }
+
+    function test_CreateBatch_AcceptsEveryGtinLengthPadded() public {
+        _assignPrefix("0012345", operator); // GTIN-12 012345678905, UPC prefix 012345
+        _create("https://id.gs1.org/01/00012345678905/10/UPC");
+        _assignPrefix("401234", operator); // GTIN-13 4012345123456
+        _create("https://id.gs1.org/01/04012345123456/10/998877");
     }
 
     function test_CreateBatch_RevertsWhenBatchExists() public {
         bytes32 lot = _create(LOT_URI);
         vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchExists.selector, lot));
         vm.prank(operator);
-        ledger.createBatch(IProvenanceLedger.BatchKind.ITEM, bytes32(0), new bytes32[](0), LOT_URI);
+        ledger.createBatch(IProvenanceLedger.BatchKind.LOT, bytes32(0), new bytes32[](0), LOT_URI);
     }
 
     function test_CreateBatch_RevertsOnUnknownParent() public {
@@ -493,14 +528,16 @@ contract ProvenanceLedgerTest is ConsortiumBase {
 
     // ---------------------------------------------------------------- fuzz
 
-    function testFuzz_CreateBatch_IdIsKeccakOfUri(string calldata uri, bytes32 productClass, bool item) public {
+    function testFuzz_CreateBatch_IdIsKeccakOfUri(string calldata value, bytes32 productClass, bool item) public {
         IProvenanceLedger.BatchKind kind = item ? IProvenanceLedger.BatchKind.ITEM : IProvenanceLedger.BatchKind.LOT;
-        if (bytes(uri).length == 0) {
-            vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyUri.selector));
+        string memory uri =
+            string.concat("https://id.gs1.org/01/09506000134352", item ? "/21/" : "/10/", value);
+        if (bytes(value).length == 0) {
+            vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotDigitalLink.selector, kind, uri));
         }
         vm.prank(operator);
         bytes32 id = ledger.createBatch(kind, productClass, new bytes32[](0), uri);
-        if (bytes(uri).length == 0) return;
+        if (bytes(value).length == 0) return;
         assertEq(id, keccak256(bytes(uri)), "id = keccak256(uri)");
         IProvenanceLedger.Batch memory b = ledger.batch(id);
         assertEq(b.productClass, productClass, "productClass stored");
@@ -776,6 +813,166 @@ contract ProvenanceLedgerTest is ConsortiumBase {
         if (!membership.hasRole(Roles.OPERATOR, rival)) {
             _enrol(rival, Roles.OPERATOR, "did:pkh:eip155:31337:rival", "Rival");
         }
+    }
+
+    // ---------------------------------------------------------------- GS1 company prefixes
+
+    function test_AssignPrefix_GovernorAssignsAndEmits() public {
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.PrefixAssigned("0614141", outsider, governor);
+        _assignPrefix("0614141", outsider);
+        assertEq(ledger.prefixOwner("0614141"), outsider, "prefixOwner");
+        assertEq(ledger.prefixOwner("614141"), address(0), "leading zeros are significant");
+        assertTrue(ledger.isPrefixHolder(OTHER_GTIN, outsider), "the owner holds its GTINs");
+        assertFalse(ledger.isPrefixHolder(OTHER_GTIN, operator), "nobody else does");
+        assertFalse(ledger.isPrefixHolder(GTIN, outsider), "nor another prefix's GTINs");
+    }
+
+    function test_AssignPrefix_RevertsForNonGovernors() public {
+        address[3] memory callers = [operator, quality, outsider];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.expectRevert(_unauthorized(callers[i], Roles.GOVERNOR));
+            vm.prank(callers[i]);
+            ledger.assignPrefix("0614141", callers[i]);
+        }
+        assertEq(ledger.prefixOwner("0614141"), address(0), "unassigned");
+    }
+
+    function test_AssignPrefix_RevertsOnAPrefixThatIsNotSixToTwelveDigits() public {
+        string[4] memory bad = ["95060", "9506000123456", "95060a0", ""];
+        for (uint256 i; i < bad.length; ++i) {
+            vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerInvalidPrefix.selector, bad[i]));
+            vm.prank(governor);
+            ledger.assignPrefix(bad[i], operator);
+        }
+    }
+
+    /// @dev Found 2, "first come, first owns": a rival operator can no longer create another
+    /// company's lot first.
+    function test_CreateBatch_RevertsForARivalOperatorOfAnotherCompanysGtin() public {
+        address rival = _rival();
+        bytes32 id = keccak256(bytes(LOT_URI));
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotPrefixHolder.selector, rival, GTIN)
+        );
+        vm.prank(rival);
+        ledger.createBatch(IProvenanceLedger.BatchKind.LOT, keccak256("rival's rule"), new bytes32[](0), LOT_URI);
+        assertEq(uint8(ledger.batch(id).status), uint8(NONE), "nothing created");
+
+        bytes32 lot = _create(LOT_URI);
+        assertEq(lot, id, "the prefix owner creates its own lot");
+        assertEq(ledger.batch(lot).productClass, PRODUCT, "with its own product class");
+    }
+
+    function test_CreateBatch_RevertsWhenNoPrefixOfTheGtinIsAssigned() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotPrefixHolder.selector, operator, OTHER_GTIN)
+        );
+        _create(OTHER_LOT_URI);
+    }
+
+    function test_DelegatePrefix_LetsTheDelegateCreateUntilRevoked() public {
+        address manufacturer = _rival();
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.PrefixDelegated(BRAND_PREFIX, manufacturer, operator);
+        vm.prank(operator);
+        ledger.delegatePrefix(BRAND_PREFIX, manufacturer);
+        assertTrue(ledger.isPrefixHolder(GTIN, manufacturer), "delegate holds the prefix");
+
+        vm.prank(manufacturer);
+        bytes32 lot = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), LOT_URI);
+        (address owner,) = ledger.custody(lot);
+        assertEq(owner, manufacturer, "the delegate owns the lots it makes");
+
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.PrefixDelegationRevoked(BRAND_PREFIX, manufacturer, operator);
+        vm.prank(operator);
+        ledger.revokePrefixDelegation(BRAND_PREFIX, manufacturer);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotPrefixHolder.selector, manufacturer, GTIN)
+        );
+        vm.prank(manufacturer);
+        ledger.createBatch(IProvenanceLedger.BatchKind.ITEM, PRODUCT, new bytes32[](0), ITEM_URI);
+    }
+
+    function test_DelegatePrefix_RevertsForAnyoneButTheOwner() public {
+        address rival = _rival();
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotPrefixOwner.selector, rival, BRAND_PREFIX)
+        );
+        vm.prank(rival);
+        ledger.delegatePrefix(BRAND_PREFIX, rival);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotPrefixOwner.selector, rival, BRAND_PREFIX)
+        );
+        vm.prank(rival);
+        ledger.revokePrefixDelegation(BRAND_PREFIX, operator);
+        vm.expectRevert(_unauthorized(outsider, Roles.OPERATOR));
+        vm.prank(outsider);
+        ledger.delegatePrefix(BRAND_PREFIX, outsider);
+        assertFalse(ledger.isPrefixHolder(GTIN, rival), "no delegation");
+    }
+
+    function test_AssignPrefix_ReassignmentEndsThePreviousOwnersDelegations() public {
+        address manufacturer = _rival();
+        vm.prank(operator);
+        ledger.delegatePrefix(BRAND_PREFIX, manufacturer);
+        _assignPrefix(BRAND_PREFIX, outsider);
+        assertFalse(ledger.isPrefixHolder(GTIN, operator), "the former owner lost it");
+        assertFalse(ledger.isPrefixHolder(GTIN, manufacturer), "and so did its delegate");
+        _assignPrefix(BRAND_PREFIX, address(0));
+        assertFalse(ledger.isPrefixHolder(GTIN, outsider), "a withdrawn prefix has no holder");
+    }
+
+    function test_CreateBatch_TheLongestAssignedPrefixDecides() public {
+        address rival = _rival();
+        _assignPrefix("95060001", rival); // nests in 9506000 and covers GTIN 09506000134352
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotPrefixHolder.selector, operator, GTIN)
+        );
+        _create(LOT_URI);
+        vm.prank(rival);
+        ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), LOT_URI);
+        _create("https://id.gs1.org/01/09506000234359/10/LOT001"); // outside 95060001
+    }
+
+    function testFuzz_CreateBatch_OnlyPrefixHoldersCreate(uint64 gtinSeed, uint256 callerSeed) public {
+        uint64 gtin = _gtin(bound(gtinSeed, 0, 1e13 - 1));
+        address caller = [operator, _rival()][callerSeed % 2];
+        string memory uri = string.concat("https://id.gs1.org/01/", _digits14(gtin), "/10/F");
+        bool holder = (gtin / 10) % 1e12 / 1e5 == 9506000; // the seven digits after the indicator
+        if (!holder || caller != operator) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotPrefixHolder.selector, caller, gtin)
+            );
+        }
+        vm.prank(caller);
+        ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), uri);
+    }
+
+    function _assignPrefix(string memory prefix, address owner) internal {
+        vm.prank(governor);
+        ledger.assignPrefix(prefix, owner);
+    }
+
+    /// @dev The GTIN-14 whose first 13 digits are `body`, with its check digit.
+    function _gtin(uint256 body) internal pure returns (uint64) {
+        uint256 weighted;
+        uint256 rest = body;
+        for (uint256 i; i < 13; ++i) {
+            weighted += (i % 2 == 0 ? 3 : 1) * (rest % 10);
+            rest /= 10;
+        }
+        return uint64(body * 10 + (10 - weighted % 10) % 10);
+    }
+
+    function _digits14(uint64 gtin) internal pure returns (string memory digits) {
+        bytes memory text = new bytes(14);
+        for (uint256 i = 14; i > 0; --i) {
+            text[i - 1] = bytes1(uint8(0x30 + gtin % 10));
+            gtin /= 10;
+        }
+        return string(text);
     }
 
     function _create(string memory uri) internal returns (bytes32) {

@@ -24,6 +24,8 @@ def test_demo_runs_end_to_end(tmp_path):
     out = result.stdout
     assert "ProvenanceLedgerBatchQuarantined" in out
     assert "does not hold the role OPERATOR_ROLE" in out
+    assert "prefix 9506000 assigned to Nordvax Biologics" in out
+    assert "company prefix of GTIN 09506000134352" in out
     assert "a reading rewritten to 5 °C was dead-lettered" in out
     assert "VAX-2026-11B is QUARANTINED on chain by ColdChainCompliance" in out
     assert "proven against the chain alone" in out

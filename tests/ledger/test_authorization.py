@@ -1,9 +1,11 @@
 """Who may write what about whose goods (issue 13), through the client against a real anvil.
 
-Four organizations and a governor: the brand owner makes the lot, a carrier holds it (it
-accepted the brand's transfer), a lab is authorized to record on it, and a contract
-manufacturer has no standing on it. Each write by each party is allowed or refused exactly as
-the model says, and a refused write changes nothing.
+Four organizations and a governor: the governor assigned the brand owner its GS1 company
+prefix and the brand delegated it to a contract manufacturer, so both (and nobody else) make
+lots of the brand's GTIN. The brand made the lot, a carrier holds it (it accepted the brand's
+transfer), a lab is authorized to record on it, and the contract manufacturer has no standing
+on it. Each write by each party is allowed or refused exactly as the model says, and a refused
+write changes nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from tests.conftest import ANVIL_KEYS
 pytestmark = pytest.mark.integration
 
 GTIN = "09506000134352"
+BRAND_PREFIX = "9506000"
+# GS1's other example prefix, nobody's until the governor assigns it.
+SPARE_PREFIX = "0614141"
 PARTIES = ("brand", "manufacturer", "carrier", "lab", "governor")
 _lots = itertools.count()
 
@@ -56,6 +61,8 @@ class Consortium4:
 class Lot:
     batch_id: bytes
     did: str
+    unmade: DigitalLink
+    """A lot of the brand's GTIN nobody has created yet."""
 
 
 @pytest.fixture
@@ -70,7 +77,10 @@ def four(w3: Web3) -> Consortium4:
         address = accounts[name].address
         governor.register_organization(address, did=f"did:pkh:eip155:31337:{address}", name=name)
         governor.grant_role(Role.OPERATOR, address)
-    return Consortium4(w3, deployment, accounts)
+    four = Consortium4(w3, deployment, accounts)
+    four.writer("governor").assign_prefix(BRAND_PREFIX, four.address("brand"))
+    four.writer("brand").delegate_prefix(BRAND_PREFIX, four.address("manufacturer"))
+    return four
 
 
 def lot_in_transit(four: Consortium4) -> Lot:
@@ -84,7 +94,7 @@ def lot_in_transit(four: Consortium4) -> Lot:
     brand.offer_custody(batch_id, four.address("carrier"))
     four.writer("carrier").accept_custody(batch_id)
     four.writer("carrier").offer_custody(batch_id, four.address("manufacturer"))
-    return Lot(batch_id, f"did:key:z6MkMatrixLot{n}")
+    return Lot(batch_id, f"did:key:z6MkMatrixLot{n}", DigitalLink.lot(GTIN, f"U-{n}"))
 
 
 Write = Callable[[Consortium4, str, Lot], object]
@@ -102,9 +112,14 @@ WRITES: dict[str, Write] = {
     "offer custody": lambda f, p, lot: f.writer(p).offer_custody(lot.batch_id, f.address("lab")),
     "accept custody": lambda f, p, lot: f.writer(p).accept_custody(lot.batch_id),
     "bind the lot's DID": lambda f, p, lot: f.registry(p).bind_subject(lot.did, lot.batch_id),
+    "create a lot of the GTIN": lambda f, p, lot: f.writer(p).create_batch(lot.unmade.uri),
+    "assign a prefix": lambda f, p, lot: f.writer(p).assign_prefix(SPARE_PREFIX, f.address(p)),
+    "delegate the prefix": lambda f, p, lot: f.writer(p).delegate_prefix(
+        BRAND_PREFIX, f.address("carrier")
+    ),
 }
 
-NOT_OPERATOR = "MembershipUnauthorizedAccount"
+NOT_OPERATOR = NOT_GOVERNOR = "MembershipUnauthorizedAccount"
 # (write, party) -> None when allowed, else the custom error that refuses it.
 MODEL: dict[tuple[str, str], str | None] = {
     ("record an event", "brand"): None,
@@ -137,17 +152,37 @@ MODEL: dict[tuple[str, str], str | None] = {
     ("bind the lot's DID", "lab"): "CredentialRegistryNotEntityOwner",
     ("bind the lot's DID", "manufacturer"): "CredentialRegistryNotEntityOwner",
     ("bind the lot's DID", "governor"): NOT_OPERATOR,
+    ("create a lot of the GTIN", "brand"): None,
+    ("create a lot of the GTIN", "manufacturer"): None,
+    ("create a lot of the GTIN", "carrier"): "ProvenanceLedgerNotPrefixHolder",
+    ("create a lot of the GTIN", "lab"): "ProvenanceLedgerNotPrefixHolder",
+    ("create a lot of the GTIN", "governor"): NOT_OPERATOR,
+    ("assign a prefix", "brand"): NOT_GOVERNOR,
+    ("assign a prefix", "manufacturer"): NOT_GOVERNOR,
+    ("assign a prefix", "carrier"): NOT_GOVERNOR,
+    ("assign a prefix", "lab"): NOT_GOVERNOR,
+    ("assign a prefix", "governor"): None,
+    ("delegate the prefix", "brand"): None,
+    ("delegate the prefix", "manufacturer"): "ProvenanceLedgerNotPrefixOwner",
+    ("delegate the prefix", "carrier"): "ProvenanceLedgerNotPrefixOwner",
+    ("delegate the prefix", "lab"): "ProvenanceLedgerNotPrefixOwner",
+    ("delegate the prefix", "governor"): NOT_OPERATOR,
 }
 
 
 def snapshot(four: Consortium4, lot: Lot) -> tuple[object, ...]:
-    """Everything the contracts hold about the lot."""
+    """Everything the contracts hold about the lot, the unmade lot and the prefixes."""
     reader = four.writer("governor")
     return (
         reader.batch(lot.batch_id),
         reader.custody(lot.batch_id),
         tuple(reader.is_writer(lot.batch_id, four.address(p)) for p in PARTIES),
         four.registry("governor").bound_entity(lot.did),
+        reader.batch(lot.unmade.batch_id),
+        reader.custody(lot.unmade.batch_id),
+        reader.prefix_owner(BRAND_PREFIX),
+        reader.prefix_owner(SPARE_PREFIX),
+        tuple(reader.is_prefix_holder(GTIN, four.address(p)) for p in PARTIES),
     )
 
 
@@ -194,3 +229,31 @@ def test_custody_moves_by_an_accepted_transfer_and_is_on_record(four):
         (four.address("brand"), four.address("carrier")),
         (four.address("carrier"), four.address("manufacturer")),
     ]
+
+
+def test_a_rival_operator_cannot_create_another_companys_lot_first(four):
+    """Found 2, "first come, first owns": the carrier, an operator, tries to create the brand's
+    next lot with a product class (and so a cold-chain rule) of its choosing."""
+    lot = lot_in_transit(four)
+    before = snapshot(four, lot)
+    with pytest.raises(ContractRevert) as refusal:
+        four.writer("carrier").create_batch(lot.unmade.uri, product_class=b"\x66" * 32)
+    assert refusal.value.error == "ProvenanceLedgerNotPrefixHolder"
+    assert refusal.value.error_args["gtin"] == int(GTIN)
+    assert snapshot(four, lot) == before, "the refused creation changed nothing"
+
+    four.writer("brand").create_batch(lot.unmade.uri, product_class=lot.unmade.product_class)
+    made = four.writer("brand").batch(lot.unmade.batch_id)
+    assert made.product_class == lot.unmade.product_class, "the brand's own rule applies"
+    assert four.writer("brand").custody(lot.unmade.batch_id).owner == four.address("brand")
+
+
+def test_a_revoked_delegate_no_longer_creates_lots(four):
+    brand, manufacturer = four.writer("brand"), four.writer("manufacturer")
+    made = manufacturer.create_batch(DigitalLink.lot(GTIN, "CMO-1").uri)
+    assert manufacturer.custody(made).owner == four.address("manufacturer")
+    brand.revoke_prefix_delegation(BRAND_PREFIX, four.address("manufacturer"))
+    assert not brand.is_prefix_holder(GTIN, four.address("manufacturer"))
+    with pytest.raises(ContractRevert) as refusal:
+        manufacturer.create_batch(DigitalLink.lot(GTIN, "CMO-2").uri)
+    assert refusal.value.error == "ProvenanceLedgerNotPrefixHolder"

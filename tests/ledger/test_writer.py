@@ -43,7 +43,7 @@ def test_item_with_parent_records_genealogy(consortium):
 
 def test_unknown_parent_is_refused(consortium):
     with pytest.raises(ContractRevert, match="ProvenanceLedgerUnknownParent"):
-        consortium.writer().create_batch(ITEM, parents=[keccak(text="nope")])
+        consortium.writer().create_batch(ITEM, kind=BatchKind.ITEM, parents=[keccak(text="nope")])
 
 
 def test_unknown_lot_is_refused_with_its_id(consortium):

@@ -40,7 +40,6 @@ interface IProvenanceLedger {
     error ProvenanceLedgerUnknownBatch(bytes32 batchId);
     error ProvenanceLedgerBatchExists(bytes32 batchId);
     error ProvenanceLedgerUnknownParent(bytes32 batchId, bytes32 parentId);
-    error ProvenanceLedgerEmptyUri();
     error ProvenanceLedgerNoEvents(bytes32 batchId);
     error ProvenanceLedgerLengthMismatch(uint256 kinds, uint256 payloads);
     error ProvenanceLedgerEmptyPayload(bytes32 batchId, uint256 position);
@@ -58,6 +57,17 @@ interface IProvenanceLedger {
     /// @dev No custody offer of the batch stands for `account`.
     error ProvenanceLedgerNoCustodyOffer(address account, bytes32 batchId);
     error ProvenanceLedgerZeroAddress(bytes32 batchId);
+    /// @dev `uri` is not a canonical GS1 Digital Link of a `kind` batch:
+    /// `https://id.gs1.org/01/{gtin14}/10/{lot}` (LOT) or `.../21/{serial}` (ITEM), the GTIN's
+    /// check digit right and the lot or serial non-empty.
+    error ProvenanceLedgerNotDigitalLink(BatchKind kind, string uri);
+    /// @dev `account` neither owns the GS1 company prefix of `gtin` nor holds it by delegation
+    /// (no prefix of `gtin` may be assigned at all).
+    error ProvenanceLedgerNotPrefixHolder(address account, uint64 gtin);
+    /// @dev `account` does not own the company prefix `prefix` (needed to delegate it).
+    error ProvenanceLedgerNotPrefixOwner(address account, string prefix);
+    /// @dev `prefix` is not a GS1 company prefix: 6 to 12 decimal digits.
+    error ProvenanceLedgerInvalidPrefix(string prefix);
 
     event BatchCreated(
         bytes32 indexed batchId,
@@ -99,13 +109,24 @@ interface IProvenanceLedger {
     /// @notice The owner or custodian `by` withdrew `writer`'s authorization.
     event WriterRevoked(bytes32 indexed batchId, address indexed writer, address indexed by);
 
+    /// @notice The governor assigned the GS1 company prefix `prefix` to `owner` (zero: withdrew it).
+    event PrefixAssigned(string prefix, address indexed owner, address indexed by);
+
+    /// @notice The prefix's owner let `delegate` create batches of the prefix's GTINs.
+    event PrefixDelegated(string prefix, address indexed delegate, address indexed owner);
+
+    /// @notice The prefix's owner withdrew `delegate`'s delegation.
+    event PrefixDelegationRevoked(string prefix, address indexed delegate, address indexed owner);
+
     /**
      * @notice Creates a lot or serialized item whose id is `keccak256(bytes(uri))`,
      * `uri` being its canonical GS1 Digital Link URI. `parents` are the batches
      * it was made from (transformation / aggregation genealogy).
      * The caller becomes the batch's owner and its first custodian.
-     * Requirements: caller authorized as OPERATOR_ROLE; `uri` non-empty and not
-     * yet created; every parent exists.
+     * Requirements: caller authorized as OPERATOR_ROLE; `uri` is the canonical Digital
+     * Link of a `kind` batch (`https://id.gs1.org/01/{gtin14}/10/{lot}` or `/21/{serial}`)
+     * and not yet created; the caller owns the GTIN's company prefix (the longest one
+     * assigned) or holds it by the owner's delegation; every parent exists.
      * Emits {BatchCreated}, {BatchOwnerSet} and {CustodyTransferred}.
      */
     function createBatch(BatchKind kind, bytes32 productClass, bytes32[] calldata parents, string calldata uri)
@@ -178,6 +199,38 @@ interface IProvenanceLedger {
      * Emits {CustodyTransferred}.
      */
     function acceptCustody(bytes32 batchId) external;
+
+    /**
+     * @notice Assigns the GS1 company prefix `prefix` to the organization `owner`; only it
+     * and the organizations it delegates to create batches of GTINs under the prefix. A
+     * reassignment ends the previous owner's delegations; `owner` zero withdraws the prefix.
+     * Where assigned prefixes nest, a GTIN belongs to the longest.
+     * Requirements: caller authorized as GOVERNOR_ROLE; `prefix` is 6 to 12 digits.
+     * Emits {PrefixAssigned}.
+     */
+    function assignPrefix(string calldata prefix, address owner) external;
+
+    /**
+     * @notice Lets `delegate` (a contract manufacturer, say) create batches of GTINs under
+     * the caller's prefix, for as long as the caller owns it.
+     * Requirements: caller authorized as OPERATOR_ROLE and the prefix's owner.
+     * Emits {PrefixDelegated}.
+     */
+    function delegatePrefix(string calldata prefix, address delegate) external;
+
+    /**
+     * @notice Withdraws `delegate`'s delegation of the caller's prefix.
+     * Requirements: caller authorized as OPERATOR_ROLE and the prefix's owner.
+     * Emits {PrefixDelegationRevoked}.
+     */
+    function revokePrefixDelegation(string calldata prefix, address delegate) external;
+
+    /// @notice The owner of the company prefix `prefix` (zero when unassigned).
+    function prefixOwner(string calldata prefix) external view returns (address);
+
+    /// @notice Whether `account` may create batches of `gtin` (role and pause aside): it owns
+    /// the GTIN's company prefix or holds it by delegation.
+    function isPrefixHolder(uint64 gtin, address account) external view returns (bool);
 
     /// @notice The batch's owner and custodian (zero when unknown).
     function custody(bytes32 batchId) external view returns (address owner, address custodian);

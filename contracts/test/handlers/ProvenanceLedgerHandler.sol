@@ -12,7 +12,8 @@ import {Test} from "../utils/Test.sol";
 /// Each write predicts its exact outcome (success or the precise revert data) from the
 /// model, and updates the model only when the prediction was success and the call succeeded.
 /// Ownership and custody are modelled too: owner and custodian per batch, the writers they
-/// authorized and the standing custody offer.
+/// authorized and the standing custody offer. So are GS1 company prefixes: three prefixes
+/// (one nested in another) over three GTINs, their owners and delegates.
 /// Violations are counted rather than asserted: the invariant runner ignores handler reverts.
 contract ProvenanceLedgerHandler is Test {
     struct GhostBatch {
@@ -25,6 +26,9 @@ contract ProvenanceLedgerHandler is Test {
     bytes32 internal constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     bytes32 internal constant QUALITY_ROLE = keccak256("QUALITY_ROLE");
     bytes32 internal constant QUARANTINE_ROLE = keccak256("QUARANTINE_ROLE");
+    bytes32 internal constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
+    uint256 internal constant PREFIX_COUNT = 3;
+    uint256 internal constant GTIN_COUNT = 3;
     uint256 internal constant MAX_EVENTS = 5;
     bytes32 internal constant PRODUCT = keccak256("vaccine-2-8C");
 
@@ -42,6 +46,8 @@ contract ProvenanceLedgerHandler is Test {
     address[] internal _actors;
     bytes32[] internal _batchIds;
     mapping(bytes32 batchId => string) internal _uris;
+    mapping(bytes32 batchId => uint256 gtin) internal _gtinOf;
+    mapping(bytes32 batchId => bool) internal _itemOf;
     mapping(bytes32 batchId => GhostBatch) internal _ghost;
     mapping(bytes32 batchId => GhostBatch) internal _lastSeen;
     mapping(address actor => mapping(bytes32 role => bool)) internal _ghostRoles;
@@ -49,6 +55,8 @@ contract ProvenanceLedgerHandler is Test {
     mapping(address actor => bool) internal _ghostActive;
     mapping(bytes32 batchId => mapping(address writer => address grantedBy)) internal _ghostWriters;
     mapping(bytes32 batchId => address receiver) internal _ghostOffers;
+    mapping(uint256 prefix => address owner) internal _ghostPrefixOwners;
+    mapping(uint256 prefix => mapping(address delegate => address grantedBy)) internal _ghostPrefixDelegates;
     bool internal _ghostPaused;
     uint256 internal _nonce;
     /// @dev The custody change the current action made through an accepted offer, if any.
@@ -67,6 +75,9 @@ contract ProvenanceLedgerHandler is Test {
     uint256 public eventsByNonWriters;
     /// @dev A custodian that changed other than by an accepted offer.
     uint256 public custodyChangesWithoutAcceptance;
+    /// @dev A batch created by an account the model says neither owns its GTIN's prefix nor
+    /// holds it by delegation.
+    uint256 public batchesByNonPrefixHolders;
     uint256 public acceptedWrites;
     uint256 public refusedWrites;
 
@@ -82,9 +93,13 @@ contract ProvenanceLedgerHandler is Test {
         _addActor("outsider", false, false, false, false);
         _actors.push(governor); // governs membership but holds no ledger role
 
+        vm.prank(governor);
+        ledger.assignPrefix(_prefix(0), _actors[0]);
+        _ghostPrefixOwners[0] = _actors[0];
+
         // Two batches from the start, so status changes and events have targets at depth 1.
         for (uint256 i; i < 2; ++i) {
-            string memory uri = string.concat("https://id.gs1.org/01/09506000134352/10/SEED", vm.toString(i));
+            string memory uri = string.concat("https://id.gs1.org/01/", _gtin(0), "/10/SEED", vm.toString(i));
             vm.prank(_actors[0]);
             bytes32 id = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), uri);
             _batchIds.push(id);
@@ -96,31 +111,106 @@ contract ProvenanceLedgerHandler is Test {
 
     // ---------------------------------------------------------------- ledger writes
 
+    /// @dev One time in eight the URI of a known batch, one time in sixteen a URI whose
+    /// application identifier does not match `item`; else a new lot or item of one of the GTINs.
     function createBatch(uint256 actorSeed, uint256 uriSeed, uint256 parentSeed, bool item) external {
         address actor = _actorFor(actorSeed, OPERATOR_ROLE);
-        string memory uri = _batchIds.length != 0 && uriSeed % 8 == 0
-            ? _uris[_batchIds[uriSeed % _batchIds.length]]
-            : string.concat("https://id.gs1.org/01/09506000134352/10/L", vm.toString(_nonce++));
+        uint256 gtin = (uriSeed >> 8) % GTIN_COUNT;
+        bool linkMatchesKind = (uriSeed >> 16) % 16 != 0;
+        string memory uri = string.concat(
+            "https://id.gs1.org/01/", _gtin(gtin), item == linkMatchesKind ? "/21/S" : "/10/L", vm.toString(_nonce++)
+        );
+        if (_batchIds.length != 0 && uriSeed % 8 == 0) {
+            bytes32 known = _batchIds[uriSeed % _batchIds.length];
+            (uri, gtin, linkMatchesKind) = (_uris[known], _gtinOf[known], _itemOf[known] == item);
+        }
         bytes32 id = keccak256(bytes(uri));
         bytes32[] memory parents = _parents(parentSeed);
+        IProvenanceLedger.BatchKind kind = item ? IProvenanceLedger.BatchKind.ITEM : IProvenanceLedger.BatchKind.LOT;
+        bool holder = _ghostHoldsPrefix(gtin, actor);
 
         bytes memory expected = _authorizationError(actor, OPERATOR_ROLE);
         bool authorized = expected.length == 0;
-        if (authorized) expected = _expectedCreateError(id, parents);
+        if (authorized && !linkMatchesKind) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotDigitalLink.selector, kind, uri);
+        } else if (authorized && !holder) {
+            expected = abi.encodeWithSelector(
+                IProvenanceLedger.ProvenanceLedgerNotPrefixHolder.selector, actor, _gtinNumber(gtin)
+            );
+        } else if (authorized) {
+            expected = _expectedCreateError(id, parents);
+        }
 
-        IProvenanceLedger.BatchKind kind = item ? IProvenanceLedger.BatchKind.ITEM : IProvenanceLedger.BatchKind.LOT;
         bytes32 digestBefore = _digest(id);
         vm.prank(actor);
         try ledger.createBatch(kind, PRODUCT, parents, uri) returns (bytes32 returned) {
-            if (_settle(true, "", expected, authorized, digestBefore, id)) {
+            if (!holder) ++batchesByNonPrefixHolders;
+            if (_settle(true, "", expected, authorized && holder, digestBefore, id)) {
                 if (returned != id) ++unexpectedOutcomes;
                 _batchIds.push(id);
                 _uris[id] = uri;
+                _gtinOf[id] = gtin;
+                _itemOf[id] = item;
                 _ghost[id] = GhostBatch(ACTIVE, 0, actor, actor);
                 _lastSeen[id] = GhostBatch(ACTIVE, 0, actor, actor);
             }
         } catch (bytes memory reason) {
-            _settle(false, reason, expected, authorized, digestBefore, id);
+            _settle(false, reason, expected, authorized && holder, digestBefore, id);
+        }
+        _observe();
+    }
+
+    /// @dev Three times in four by the governor, else by any actor; one owner in eight is zero.
+    function assignPrefix(uint256 actorSeed, uint256 prefixSeed, uint256 ownerSeed) external {
+        address actor = actorSeed % 4 == 0 ? _actor(actorSeed / 4) : governor;
+        uint256 prefix = prefixSeed % PREFIX_COUNT;
+        address owner = ownerSeed % 8 == 0 ? address(0) : _actor(ownerSeed / 8);
+        bytes memory expected;
+        if (_ghostPaused) expected = abi.encodeWithSelector(IMembership.MembershipPaused.selector);
+        else if (actor != governor) expected = _unauthorizedError(actor, GOVERNOR_ROLE);
+        bytes32 digestBefore = _digest(bytes32(0));
+        vm.prank(actor);
+        try ledger.assignPrefix(_prefix(prefix), owner) {
+            if (_settle(true, "", expected, expected.length == 0, digestBefore, bytes32(0))) {
+                _ghostPrefixOwners[prefix] = owner;
+            }
+        } catch (bytes memory reason) {
+            _settle(false, reason, expected, expected.length == 0, digestBefore, bytes32(0));
+        }
+        _observe();
+    }
+
+    /// @dev Half the time by the prefix's owner (when it has one), so delegations happen.
+    function delegatePrefix(uint256 actorSeed, uint256 prefixSeed, uint256 delegateSeed, bool revoke) external {
+        uint256 prefix = prefixSeed % PREFIX_COUNT;
+        address owner = _ghostPrefixOwners[prefix];
+        address actor = actorSeed % 2 == 0 && owner != address(0) ? owner : _actorFor(actorSeed / 2, OPERATOR_ROLE);
+        address delegate = _actor(delegateSeed);
+        bytes memory expected = _authorizationError(actor, OPERATOR_ROLE);
+        if (expected.length == 0 && actor != owner) {
+            expected = abi.encodeWithSelector(
+                IProvenanceLedger.ProvenanceLedgerNotPrefixOwner.selector, actor, _prefix(prefix)
+            );
+        }
+        bytes32 digestBefore = _digest(bytes32(0));
+        vm.prank(actor);
+        bool ok;
+        bytes memory reason;
+        if (revoke) {
+            try ledger.revokePrefixDelegation(_prefix(prefix), delegate) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        } else {
+            try ledger.delegatePrefix(_prefix(prefix), delegate) {
+                ok = true;
+            } catch (bytes memory r) {
+                reason = r;
+            }
+        }
+        if (_settle(ok, reason, expected, expected.length == 0, digestBefore, bytes32(0))) {
+            _ghostPrefixDelegates[prefix][delegate] = revoke ? address(0) : actor;
         }
         _observe();
     }
@@ -310,14 +400,63 @@ contract ProvenanceLedgerHandler is Test {
         return _uris[id];
     }
 
+    function prefixCount() external pure returns (uint256) {
+        return PREFIX_COUNT;
+    }
+
+    function prefixAt(uint256 index) external pure returns (string memory) {
+        return _prefix(index);
+    }
+
+    function ghostPrefixOwner(uint256 index) external view returns (address) {
+        return _ghostPrefixOwners[index];
+    }
+
     // ---------------------------------------------------------------- model
 
     /// @dev Empty when `actor` may write with `role` right now; else the exact revert data.
     function _authorizationError(address actor, bytes32 role) internal view returns (bytes memory) {
         if (_ghostPaused) return abi.encodeWithSelector(IMembership.MembershipPaused.selector);
         bool usable = _ghostRoles[actor][role] && (!_ghostRegistered[actor] || _ghostActive[actor]);
-        if (!usable) return abi.encodeWithSelector(IMembership.MembershipUnauthorizedAccount.selector, actor, role);
+        if (!usable) return _unauthorizedError(actor, role);
         return "";
+    }
+
+    function _unauthorizedError(address actor, bytes32 role) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IMembership.MembershipUnauthorizedAccount.selector, actor, role);
+    }
+
+    /// @dev Prefix 2 (8 digits) nests in prefix 0 and covers GTIN 0 but not GTIN 2.
+    function _prefix(uint256 index) internal pure returns (string memory) {
+        return ["9506000", "0614141", "95060001"][index];
+    }
+
+    function _gtin(uint256 index) internal pure returns (string memory) {
+        return ["09506000134352", "00614141123452", "09506000234359"][index];
+    }
+
+    function _gtinNumber(uint256 index) internal pure returns (uint64) {
+        return [uint64(9506000134352), 614141123452, 9506000234359][index];
+    }
+
+    /// @dev The GTIN's prefixes, longest first: its prefix is the longest one assigned.
+    function _prefixesOf(uint256 gtin) internal pure returns (uint256[] memory prefixes) {
+        if (gtin == 0) {
+            prefixes = new uint256[](2);
+            (prefixes[0], prefixes[1]) = (2, 0);
+        } else {
+            prefixes = new uint256[](1);
+            prefixes[0] = gtin == 1 ? 1 : 0;
+        }
+    }
+
+    function _ghostHoldsPrefix(uint256 gtin, address actor) internal view returns (bool) {
+        uint256[] memory prefixes = _prefixesOf(gtin);
+        for (uint256 i; i < prefixes.length; ++i) {
+            address owner = _ghostPrefixOwners[prefixes[i]];
+            if (owner != address(0)) return actor == owner || _ghostPrefixDelegates[prefixes[i]][actor] == owner;
+        }
+        return false;
     }
 
     function _expectedCreateError(bytes32 id, bytes32[] memory parents) internal view returns (bytes memory) {
@@ -472,7 +611,7 @@ contract ProvenanceLedgerHandler is Test {
 
     /// @dev Ledger state of every known batch plus `extra` (a batch a call may be about to create).
     function _digest(bytes32 extra) internal view returns (bytes32 digest) {
-        digest = keccak256(abi.encode(extra, _state(extra)));
+        digest = keccak256(abi.encode(extra, _state(extra), _prefixState()));
         for (uint256 i; i < _batchIds.length; ++i) {
             digest = keccak256(abi.encode(digest, _batchIds[i], _state(_batchIds[i])));
         }
@@ -484,6 +623,18 @@ contract ProvenanceLedgerHandler is Test {
         state = abi.encode(ledger.batch(id), owner, custodian, ledger.custodyOffer(id));
         for (uint256 i; i < _actors.length; ++i) {
             state = abi.encode(state, ledger.isWriter(id, _actors[i]));
+        }
+    }
+
+    /// @dev Every prefix's owner and who may create batches of every GTIN.
+    function _prefixState() internal view returns (bytes memory state) {
+        for (uint256 p; p < PREFIX_COUNT; ++p) {
+            state = abi.encode(state, ledger.prefixOwner(_prefix(p)));
+        }
+        for (uint256 g; g < GTIN_COUNT; ++g) {
+            for (uint256 i; i < _actors.length; ++i) {
+                state = abi.encode(state, ledger.isPrefixHolder(_gtinNumber(g), _actors[i]));
+            }
         }
     }
 

@@ -11,11 +11,15 @@ import {Test} from "./Test.sol";
 /// the rest of its roles itself, so that no account holds a role its tests do not expect.
 /// Role identifiers come from Roles.sol; Membership.t.sol pins them to keccak256("<NAME>").
 abstract contract ConsortiumBase is Test {
+    /// @dev The GS1 company prefix of GTIN 09506000134352 (GS1's example prefix 9506000).
+    string internal constant BRAND_PREFIX = "9506000";
+
     Membership internal membership;
     ProvenanceLedger internal ledger;
 
     address internal governor;
-    /// @dev Holds OPERATOR_ROLE and is a registered organization.
+    /// @dev Holds OPERATOR_ROLE, is a registered organization and owns the company prefix
+    /// `BRAND_PREFIX` of every GTIN the suites use.
     address internal operator;
     /// @dev Holds no role until a suite grants it one.
     address internal quality;
@@ -30,6 +34,8 @@ abstract contract ConsortiumBase is Test {
         membership = new Membership(governor);
         ledger = new ProvenanceLedger(membership);
         _enrol(operator, Roles.OPERATOR, "did:pkh:eip155:31337:operator", "Operator");
+        vm.prank(governor);
+        ledger.assignPrefix(BRAND_PREFIX, operator);
     }
 
     /// @dev As the governor: grants `role` to `account` and registers it as an organization.
