@@ -138,7 +138,13 @@ def set_up(rpc_url: str) -> tuple[Web3, Deployment, list[dict[str, Any]]]:
     chain_id = deployment.chain_id
     governor, quality, lab = (Account.from_key(k) for k in (GOVERNOR_KEY, QUALITY_KEY, LAB_KEY))
     membership = MembershipClient(TransactionSender(w3, governor), deployment)
-    for role, account in ((Role.OPERATOR, governor), (Role.ISSUER, quality), (Role.ISSUER, lab)):
+    grants = (
+        (Role.OPERATOR, governor),
+        (Role.OPERATOR, quality),
+        (Role.ISSUER, quality),
+        (Role.ISSUER, lab),
+    )
+    for role, account in grants:
         membership.grant_role(role, account.address)
     quality_signer = account_signer(QUALITY_KEY, chain_id=chain_id)
     membership.register_organization(quality.address, did=quality_signer.did, name="Quality")
@@ -160,9 +166,11 @@ def set_up(rpc_url: str) -> tuple[Web3, Deployment, list[dict[str, Any]]]:
     for logger in loggers:
         devices.register_device(logger.address, did=logger.did(chain_id))
         devices.assign_device(logger.address, lot.batch_id)
+    # An organization binds only its own people's DIDs.
+    quality_operator = CredentialRegistryClient(TransactionSender(w3, quality), deployment)
     handlers = [mint_asset_did().did for _ in range(HANDLERS)]
     for handler in handlers:
-        operator.bind_subject(handler, organization_entity_id(quality.address))
+        quality_operator.bind_subject(handler, organization_entity_id(quality.address))
 
     issuers = {
         "lab": (
