@@ -7,7 +7,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -15,21 +14,9 @@ from pathlib import Path
 import pytest
 
 from ledger_client.local_chain import free_port
+from tests.cli.cli_process import PROVENANCE, run_cli
 
 pytestmark = pytest.mark.integration
-
-PROVENANCE = Path(sys.executable).parent / "provenance"
-
-
-def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(PROVENANCE), *args],
-        env={**os.environ, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize("command", [["deploy"], ["index", "rebuild"], ["index", "run"]])

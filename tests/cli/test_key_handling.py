@@ -3,11 +3,7 @@ are refused on any node that is not anvil (asked of the node, not judged by chai
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -18,10 +14,10 @@ from ledger_client.errors import ConfigurationError
 from ledger_client.keys import ANVIL_DEV_KEYS, ANVIL_DEV_MNEMONIC, SECP256K1_ORDER
 from ledger_client.local_chain import free_port
 from oracle_bridge.config import BridgeSettings
+from tests.cli.cli_process import run_cli
 
 pytestmark = pytest.mark.integration
 
-PROVENANCE = Path(sys.executable).parent / "provenance"
 DIGITS = "3f9a0c81d4e7b26c5a90f1e38d2b47c6e0a59f13b8d7c24e6f01a9b3c58d7e2f"
 MALFORMED_KEYS = {
     "one digit short": "0x" + DIGITS[:-1],
@@ -29,17 +25,6 @@ MALFORMED_KEYS = {
     "zero": "0x" + "00" * 32,
     "the curve order": f"0x{SECP256K1_ORDER:064x}",
 }
-
-
-def run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(PROVENANCE), *args],
-        env={**os.environ, **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def leaked_runs(key: str, output: str) -> list[str]:
