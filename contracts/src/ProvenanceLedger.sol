@@ -127,10 +127,7 @@ contract ProvenanceLedger is IProvenanceLedger {
     }
 
     /// @inheritdoc IProvenanceLedger
-    function revokePrefixDelegation(string calldata prefix, address delegate)
-        external
-        onlyAuthorized(Roles.OPERATOR)
-    {
+    function revokePrefixDelegation(string calldata prefix, address delegate) external onlyAuthorized(Roles.OPERATOR) {
         delete _prefixDelegates[_checkPrefixOwner(prefix)][delegate];
         emit PrefixDelegationRevoked(prefix, delegate, msg.sender);
     }

@@ -48,7 +48,12 @@ contract CredentialRegistryTest is ConsortiumBase {
         registry.setTrusted(otherIssuer, CALIBRATION, true);
         vm.stopPrank();
         vm.prank(operator);
-        lot = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, keccak256("vaccine"), new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/1");
+        lot = ledger.createBatch(
+            IProvenanceLedger.BatchKind.LOT,
+            keccak256("vaccine"),
+            new bytes32[](0),
+            "https://id.gs1.org/01/09506000134352/10/1"
+        );
     }
 
     // ---------------------------------------------------------------- anchor
@@ -604,7 +609,9 @@ contract CredentialRegistryTest is ConsortiumBase {
         registry.bindSubject("", lot);
 
         registry.bindSubject(ASSET_DID, lot);
-        bytes32 other = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, bytes32(0), new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/2");
+        bytes32 other = ledger.createBatch(
+            IProvenanceLedger.BatchKind.LOT, bytes32(0), new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/2"
+        );
         vm.expectRevert(
             abi.encodeWithSelector(ICredentialRegistry.CredentialRegistrySubjectAlreadyBound.selector, SUBJECT, lot)
         );
@@ -666,7 +673,9 @@ contract CredentialRegistryTest is ConsortiumBase {
     function test_CorrectBinding_GovernorOnlyRebinds() public {
         vm.startPrank(operator);
         registry.bindSubject(ASSET_DID, lot);
-        bytes32 other = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, bytes32(0), new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/2");
+        bytes32 other = ledger.createBatch(
+            IProvenanceLedger.BatchKind.LOT, bytes32(0), new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/2"
+        );
         vm.expectRevert(_unauthorized(operator, Roles.GOVERNOR));
         registry.correctBinding(ASSET_DID, other);
         vm.stopPrank();

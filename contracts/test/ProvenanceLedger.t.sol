@@ -137,7 +137,9 @@ contract ProvenanceLedgerTest is ConsortiumBase {
         for (uint256 i; i < notLinks.length; ++i) {
             vm.expectRevert(
                 abi.encodeWithSelector(
-                    IProvenanceLedger.ProvenanceLedgerNotDigitalLink.selector, IProvenanceLedger.BatchKind.LOT, notLinks[i]
+                    IProvenanceLedger.ProvenanceLedgerNotDigitalLink.selector,
+                    IProvenanceLedger.BatchKind.LOT,
+                    notLinks[i]
                 )
             );
             vm.prank(operator);
@@ -530,10 +532,11 @@ contract ProvenanceLedgerTest is ConsortiumBase {
 
     function testFuzz_CreateBatch_IdIsKeccakOfUri(string calldata value, bytes32 productClass, bool item) public {
         IProvenanceLedger.BatchKind kind = item ? IProvenanceLedger.BatchKind.ITEM : IProvenanceLedger.BatchKind.LOT;
-        string memory uri =
-            string.concat("https://id.gs1.org/01/09506000134352", item ? "/21/" : "/10/", value);
+        string memory uri = string.concat("https://id.gs1.org/01/09506000134352", item ? "/21/" : "/10/", value);
         if (bytes(value).length == 0) {
-            vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotDigitalLink.selector, kind, uri));
+            vm.expectRevert(
+                abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotDigitalLink.selector, kind, uri)
+            );
         }
         vm.prank(operator);
         bytes32 id = ledger.createBatch(kind, productClass, new bytes32[](0), uri);
@@ -852,9 +855,7 @@ contract ProvenanceLedgerTest is ConsortiumBase {
     function test_CreateBatch_RevertsForARivalOperatorOfAnotherCompanysGtin() public {
         address rival = _rival();
         bytes32 id = keccak256(bytes(LOT_URI));
-        vm.expectRevert(
-            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotPrefixHolder.selector, rival, GTIN)
-        );
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotPrefixHolder.selector, rival, GTIN));
         vm.prank(rival);
         ledger.createBatch(IProvenanceLedger.BatchKind.LOT, keccak256("rival's rule"), new bytes32[](0), LOT_URI);
         assertEq(uint8(ledger.batch(id).status), uint8(NONE), "nothing created");
