@@ -164,7 +164,9 @@ def set_up(rpc_url: str) -> tuple[Web3, Deployment, list[dict[str, Any]]]:
     devices = DeviceRegistryClient(TransactionSender(w3, governor), deployment)
     loggers = [DeviceKey.generate() for _ in range(LOGGERS)]
     for logger in loggers:
-        devices.register_device(logger.address, did=logger.did(chain_id))
+        devices.register_device(
+            logger.sign_registration(organization=governor.address, domain=devices.domain)
+        )
         devices.assign_device(logger.address, lot.batch_id)
     # An organization binds only its own people's DIDs.
     quality_operator = CredentialRegistryClient(TransactionSender(w3, quality), deployment)

@@ -143,8 +143,8 @@ def make_fleet(
     writer = LedgerWriter(sender, deployment)
     writer.assign_prefix(COMPANY_PREFIX, sender.account.address)
     ledger = writer.contract
-    devices = DeviceRegistryClient(sender, deployment)
-    registry = devices.contract
+    registry_client = DeviceRegistryClient(sender, deployment)
+    registry = registry_client.contract
     lots, keys, calls = [], [], []
     for index in range(devices):
         if index % devices_per_lot == 0:
@@ -152,7 +152,9 @@ def make_fleet(
             calls.append((ledger, "createBatch", [0, product_class, [], lot.uri]))
             lots.append(lot.batch_id)
         key = DeviceKey.generate()
-        consent = key.sign_registration(organization=sender.account.address, domain=devices.domain)
+        consent = key.sign_registration(
+            organization=sender.account.address, domain=registry_client.domain
+        )
         calls.append((registry, "registerDevice", [key.address, consent.did, consent.signature]))
         calls.append((registry, "assignDevice", [key.address, lots[-1]]))
         keys.append(key)

@@ -79,7 +79,9 @@ def credentials_story(
 
     logger = DeviceKey.generate()
     devices = DeviceRegistryClient(sender("logistics"), deployment)
-    devices.register_device(logger.address, did=logger.did(deployment.chain_id))
+    devices.register_device(
+        logger.sign_registration(organization=devices.sender.account.address, domain=devices.domain)
+    )
     devices.assign_device(logger.address, asset.batch_id)
 
     registry = CredentialRegistryClient(sender("quality"), deployment)

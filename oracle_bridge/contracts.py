@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from web3 import Web3
 
 from ledger_client.contract_client import ContractClient
-from ledger_client.transactions import Receipt
+from ledger_client.deployment import Deployment
+from ledger_client.transactions import Receipt, TransactionSender
+from oracle_bridge.device import DeviceRegistration, RegistryDomain
 from oracle_bridge.rules import Rule
 
 
@@ -27,12 +29,28 @@ class RegisteredDevice:
 
 
 class DeviceRegistryClient(ContractClient):
-    """Devices of the sender's organization (OPERATOR): enrol, assign, (de)activate."""
+    """Devices of the sender's organization (OPERATOR): enrol, assign, (de)activate.
+
+    Only the organization that registered a device assigns it or switches it off (the
+    governor may too); registering one takes the device's own signature, made with
+    `DeviceKey.sign_registration(organization=..., domain=client.domain)`.
+    """
 
     name = "DeviceRegistry"
 
-    def register_device(self, account: str, *, did: str) -> Receipt:
-        return self._write("registerDevice", Web3.to_checksum_address(account), did)
+    def __init__(self, sender: TransactionSender, deployment: Deployment) -> None:
+        super().__init__(sender, deployment)
+        self.domain = RegistryDomain(chain_id=deployment.chain_id, registry=self.address)
+
+    def register_device(self, registration: DeviceRegistration) -> Receipt:
+        """Registers `registration.device` to the sender's organization; the chain refuses it
+        unless the device signed it for that organization (`DeviceRegistryNotSignedByDevice`)."""
+        return self._write(
+            "registerDevice",
+            Web3.to_checksum_address(registration.device),
+            registration.did,
+            registration.signature,
+        )
 
     def assign_device(self, account: str, batch_id: bytes) -> Receipt:
         return self._write("assignDevice", Web3.to_checksum_address(account), batch_id)

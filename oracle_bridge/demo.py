@@ -62,7 +62,12 @@ def cold_chain_story(
     )
     logger = DeviceKey.generate()
     registry = DeviceRegistryClient(sender("logistics"), deployment)
-    registry.register_device(logger.address, did=logger.did(deployment.chain_id))
+    # The logger signs its own registration: no organization can enrol a key it does not hold.
+    registry.register_device(
+        logger.sign_registration(
+            organization=registry.sender.account.address, domain=registry.domain
+        )
+    )
     registry.assign_device(logger.address, SHIPPED_LOT.batch_id)
     step(f"logger {logger.did(deployment.chain_id)} travels with lot {SHIPPED_LOT.value}")
 

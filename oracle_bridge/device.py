@@ -1,4 +1,5 @@
-"""The device side: a sensor's key that signs readings, and reading streams for the simulator.
+"""The device side: a sensor's key that signs readings and its own registration, and reading
+streams for the simulator.
 
 Real gateways use `DeviceKey` as-is; `ReadingProfile` produces the reading patterns the
 cold-chain rule reacts to (steady, excursion, data gap, hard limit) as `ReadingStream`s, which
@@ -9,14 +10,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from coincurve import PrivateKey
 
 from ledger_client.hashing import keccak256
-from oracle_bridge.addresses import checksum_address
-from oracle_bridge.errors import InvalidDeviceKey, WrongDevice
-from oracle_bridge.readings import Reading, ReadingDomain, SignedReading, digest
+from oracle_bridge.addresses import checksum_address, normalize_address
+from oracle_bridge.errors import InvalidDeviceKey, InvalidDomain, WrongDevice
+from oracle_bridge.readings import (
+    DOMAIN_TYPE_HASH,
+    UINT256_MAX,
+    Reading,
+    ReadingDomain,
+    SignedReading,
+    digest,
+)
+
+REGISTRY_DOMAIN_NAME = "DeviceRegistry"
+REGISTRY_DOMAIN_VERSION = "1"
+REGISTRATION_TYPE = "DeviceRegistration(address device,address organization,string did)"
+REGISTRATION_TYPE_HASH = keccak256(REGISTRATION_TYPE.encode())
 
 _HEX_KEY = re.compile(r"(?:0x)?[0-9a-fA-F]{64}")
 
@@ -74,14 +87,93 @@ class DeviceKey:
         """
         if reading.device != self.address:
             raise WrongDevice(f"key of {self.address} cannot sign a reading of {reading.device}")
-        signature = self._key.sign_recoverable(digest(reading, domain=domain), hasher=None)
-        # libsecp256k1 always signs with low s; its recovery id 0/1 becomes v 27/28.
         return SignedReading(
-            reading=reading, signature=signature[:64] + bytes((signature[64] + 27,))
+            reading=reading, signature=self._sign_digest(digest(reading, domain=domain))
         )
+
+    def sign_registration(self, *, organization: str, domain: RegistryDomain) -> DeviceRegistration:
+        """The device's consent to be registered by `organization` (its account address) at
+        `domain`'s `DeviceRegistry`, under its DID on that chain."""
+        did = self.did(domain.chain_id)
+        signed = registration_digest(
+            device=self.address, organization=organization, did=did, domain=domain
+        )
+        return DeviceRegistration(
+            device=self.address,
+            organization=normalize_address(organization),
+            did=did,
+            signature=self._sign_digest(signed),
+        )
+
+    def _sign_digest(self, message_digest: bytes) -> bytes:
+        """65 bytes r||s||v over a 32-byte digest, low s, v = 27 or 28."""
+        signature = self._key.sign_recoverable(message_digest, hasher=None)
+        # libsecp256k1 always signs with low s; its recovery id 0/1 becomes v 27/28.
+        return signature[:64] + bytes((signature[64] + 27,))
 
     def __repr__(self) -> str:
         return f"DeviceKey(address={self.address!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryDomain:
+    """The EIP-712 domain of one `DeviceRegistry` deployment.
+
+    Raises:
+        InvalidDomain: a chain id outside uint256 (or zero), or a malformed contract address.
+    """
+
+    chain_id: int
+    registry: str
+    separator: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if type(self.chain_id) is not int or not 0 < self.chain_id <= UINT256_MAX:
+            raise InvalidDomain(f"chain id must be a positive uint256, got {self.chain_id!r}")
+        try:
+            registry = normalize_address(self.registry)
+        except ValueError as exc:
+            raise InvalidDomain(f"registry: {exc}") from None
+        object.__setattr__(self, "registry", registry)
+        object.__setattr__(
+            self,
+            "separator",
+            keccak256(
+                DOMAIN_TYPE_HASH
+                + keccak256(REGISTRY_DOMAIN_NAME.encode())
+                + keccak256(REGISTRY_DOMAIN_VERSION.encode())
+                + self.chain_id.to_bytes(32, "big")
+                + _address_word(registry)
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRegistration:
+    """A device's signed consent to its registration by `organization` with `did`."""
+
+    device: str
+    organization: str
+    did: str
+    signature: bytes
+
+
+def registration_digest(
+    *, device: str, organization: str, did: str, domain: RegistryDomain
+) -> bytes:
+    """The 32-byte EIP-712 digest of `DeviceRegistration(device, organization, did)`: what the
+    device signs and `DeviceRegistry.hashRegistration` returns."""
+    struct_hash = keccak256(
+        REGISTRATION_TYPE_HASH
+        + _address_word(normalize_address(device))
+        + _address_word(normalize_address(organization))
+        + keccak256(did.encode())
+    )
+    return keccak256(b"\x19\x01" + domain.separator + struct_hash)
+
+
+def _address_word(address: str) -> bytes:
+    return bytes(12) + bytes.fromhex(address[2:])
 
 
 @dataclass(frozen=True, slots=True)

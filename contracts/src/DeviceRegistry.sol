@@ -1,18 +1,24 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+
 import {IDeviceRegistry} from "./interfaces/IDeviceRegistry.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {IProvenanceLedger} from "./interfaces/IProvenanceLedger.sol";
 import {Roles} from "./libraries/Roles.sol";
 
 /// @title Registry of the devices that sign cold-chain readings.
-/// @notice Operators register and assign their own devices; the governor may also
-/// switch any device off and chooses the compliance contract, the only caller that
+/// @notice Operators register (with the device's own signature) and assign their own
+/// devices; the governor may also switch any device off and chooses the compliance contract, the only caller that
 /// advances a device's sequence counter.
 /// @dev The compliance contract is re-settable by the governor, so the consortium can
 /// move to a new compliance contract without losing device registrations or counters.
-contract DeviceRegistry is IDeviceRegistry {
+contract DeviceRegistry is IDeviceRegistry, EIP712 {
+    bytes32 private constant REGISTRATION_TYPEHASH =
+        keccak256("DeviceRegistration(address device,address organization,string did)");
+
     IMembership private immutable _membership;
     IProvenanceLedger private immutable _ledger;
 
@@ -21,7 +27,7 @@ contract DeviceRegistry is IDeviceRegistry {
 
     /// @param membership_ the contract that authorizes every writer.
     /// @param ledger_ the ledger whose batches devices are assigned to.
-    constructor(IMembership membership_, IProvenanceLedger ledger_) {
+    constructor(IMembership membership_, IProvenanceLedger ledger_) EIP712("DeviceRegistry", "1") {
         _membership = membership_;
         _ledger = ledger_;
     }
@@ -32,8 +38,12 @@ contract DeviceRegistry is IDeviceRegistry {
     }
 
     /// @inheritdoc IDeviceRegistry
-    function registerDevice(address account, string calldata did) external onlyAuthorized(Roles.OPERATOR) {
+    function registerDevice(address account, string calldata did, bytes calldata signature)
+        external
+        onlyAuthorized(Roles.OPERATOR)
+    {
         _checkNewDevice(account, did);
+        _checkDeviceSignature(account, did, signature);
         _doRegisterDevice(account, did);
     }
 
@@ -72,6 +82,15 @@ contract DeviceRegistry is IDeviceRegistry {
     }
 
     /// @inheritdoc IDeviceRegistry
+    function hashRegistration(address account, address organization, string calldata did)
+        external
+        view
+        returns (bytes32)
+    {
+        return _hashRegistration(account, organization, did);
+    }
+
+    /// @inheritdoc IDeviceRegistry
     function compliance() external view returns (address) {
         return _compliance;
     }
@@ -80,6 +99,25 @@ contract DeviceRegistry is IDeviceRegistry {
         if (account == address(0)) revert DeviceRegistryZeroAddress();
         if (_devices[account].registeredAt != 0) revert DeviceRegistryDeviceExists(account);
         if (bytes(did).length == 0) revert DeviceRegistryInvalidDid(account);
+    }
+
+    /// @dev Malformed, high-s, unrecoverable and foreign signatures are all refused alike.
+    function _checkDeviceSignature(address account, string calldata did, bytes calldata signature) internal view {
+        (address signer, ECDSA.RecoverError err,) =
+            ECDSA.tryRecoverCalldata(_hashRegistration(account, msg.sender, did), signature);
+        if (err != ECDSA.RecoverError.NoError || signer != account) {
+            revert DeviceRegistryNotSignedByDevice(account, msg.sender);
+        }
+    }
+
+    function _hashRegistration(address account, address organization, string calldata did)
+        internal
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(REGISTRATION_TYPEHASH, account, organization, keccak256(bytes(did))))
+        );
     }
 
     function _checkRegistered(address account) internal view returns (address owner) {
@@ -94,8 +132,11 @@ contract DeviceRegistry is IDeviceRegistry {
 
     /// @dev The owner acts through its OPERATOR_ROLE; anyone else must be a governor.
     function _checkOwnerOrGovernor(address account) internal view {
-        bytes32 role = _checkRegistered(account) == msg.sender ? Roles.OPERATOR : Roles.GOVERNOR;
-        _membership.authorize(role, msg.sender);
+        bool owns = _checkRegistered(account) == msg.sender;
+        if (!owns && !_membership.isAuthorized(Roles.GOVERNOR, msg.sender)) {
+            revert DeviceRegistryNotOwner(account, msg.sender);
+        }
+        _membership.authorize(owns ? Roles.OPERATOR : Roles.GOVERNOR, msg.sender);
     }
 
     function _checkReading(Device storage stored, address account, bytes32 batchId, uint64 seq) internal view {

@@ -18,6 +18,8 @@ contract DeviceRegistryTest is ConsortiumBase {
     bytes32 internal lot;
     bytes32 internal otherLot;
 
+    uint256 internal constant DEVICE_KEY = 0xD1CE;
+    uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
     bytes32 internal constant PRODUCT = keccak256("vaccine-2-8C");
     string internal constant DID = "did:pkh:eip155:31337:0xdevice";
 
@@ -25,7 +27,7 @@ contract DeviceRegistryTest is ConsortiumBase {
         _deployConsortium();
         otherOperator = makeAddr("other-operator");
         compliance = makeAddr("compliance");
-        device = makeAddr("device");
+        device = vm.addr(DEVICE_KEY);
         registry = new DeviceRegistry(membership, ledger);
 
         _enrol(otherOperator, Roles.OPERATOR, "did:pkh:eip155:31337:other", "Other Operator");
@@ -33,8 +35,12 @@ contract DeviceRegistryTest is ConsortiumBase {
         registry.setCompliance(compliance);
 
         vm.startPrank(operator);
-        lot = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/1");
-        otherLot = ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/2");
+        lot = ledger.createBatch(
+            IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/1"
+        );
+        otherLot = ledger.createBatch(
+            IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), "https://id.gs1.org/01/09506000134352/10/2"
+        );
         vm.stopPrank();
     }
 
@@ -45,7 +51,7 @@ contract DeviceRegistryTest is ConsortiumBase {
         vm.expectEmit(address(registry));
         emit IDeviceRegistry.DeviceRegistered(device, operator, DID);
         vm.prank(operator);
-        registry.registerDevice(device, DID);
+        registry.registerDevice(device, DID, _signedBy(DEVICE_KEY, operator, DID));
 
         IDeviceRegistry.Device memory d = registry.device(device);
         assertEq(d.did, DID, "did");
@@ -66,16 +72,18 @@ contract DeviceRegistryTest is ConsortiumBase {
         address[3] memory callers = [outsider, governor, compliance];
         for (uint256 i; i < callers.length; ++i) {
             vm.expectRevert(_unauthorized(callers[i], Roles.OPERATOR));
+            bytes memory signature = _signedBy(DEVICE_KEY, callers[i], DID);
             vm.prank(callers[i]);
-            registry.registerDevice(device, DID);
+            registry.registerDevice(device, DID, signature);
         }
     }
 
     function test_RegisterDevice_RevertsWhenPausedOrDeactivated() public {
+        bytes memory signature = _signedBy(DEVICE_KEY, operator, DID);
         _pause();
         vm.expectRevert(abi.encodeWithSelector(IMembership.MembershipPaused.selector));
         vm.prank(operator);
-        registry.registerDevice(device, DID);
+        registry.registerDevice(device, DID, signature);
 
         vm.startPrank(governor);
         membership.unpause();
@@ -83,22 +91,78 @@ contract DeviceRegistryTest is ConsortiumBase {
         vm.stopPrank();
         vm.expectRevert(_unauthorized(operator, Roles.OPERATOR));
         vm.prank(operator);
-        registry.registerDevice(device, DID);
+        registry.registerDevice(device, DID, signature);
     }
 
     function test_RegisterDevice_RevertsOnZeroAddressExistingDeviceAndEmptyDid() public {
+        bytes memory signature = _signedBy(DEVICE_KEY, operator, DID);
+        bytes memory takeover = _signedBy(DEVICE_KEY, otherOperator, "did:pkh:eip155:31337:takeover");
         vm.startPrank(operator);
         vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryZeroAddress.selector));
-        registry.registerDevice(address(0), DID);
+        registry.registerDevice(address(0), DID, signature);
         vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryInvalidDid.selector, device));
-        registry.registerDevice(device, "");
-        registry.registerDevice(device, DID);
+        registry.registerDevice(device, "", _signedBy(DEVICE_KEY, operator, ""));
+        registry.registerDevice(device, DID, signature);
         vm.stopPrank();
 
+        // Even the device's own consent does not move a registered device to another organization.
         vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryDeviceExists.selector, device));
         vm.prank(otherOperator);
-        registry.registerDevice(device, "did:pkh:eip155:31337:takeover");
+        registry.registerDevice(device, "did:pkh:eip155:31337:takeover", takeover);
         assertEq(registry.device(device).owner, operator, "the first owner keeps the device");
+    }
+
+    /// @dev Found 2: registerDevice took any address, with no proof the registrant holds its key.
+    function test_RegisterDevice_RevertsWithoutTheDevicesOwnSignature() public {
+        bytes memory valid = _signedBy(DEVICE_KEY, operator, DID);
+        bytes memory highS = _highS(valid);
+        bytes[6] memory refused = [
+            bytes(""),
+            _signedBy(0xBAD, operator, DID), // another key
+            _signedBy(DEVICE_KEY, otherOperator, DID), // consent to another organization
+            _signedBy(DEVICE_KEY, operator, "did:pkh:eip155:31337:other"), // another DID
+            _registrationSignature(DEVICE_KEY, operator, DID, address(0xBEEF)), // another registry
+            highS // the malleable twin of a valid signature
+        ];
+        for (uint256 i; i < refused.length; ++i) {
+            vm.expectRevert(
+                abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryNotSignedByDevice.selector, device, operator)
+            );
+            vm.prank(operator);
+            registry.registerDevice(device, DID, refused[i]);
+        }
+        assertEq(registry.device(device).registeredAt, 0, "nothing registered");
+
+        vm.prank(operator);
+        registry.registerDevice(device, DID, valid);
+        assertEq(registry.device(device).owner, operator, "registered with the device's signature");
+    }
+
+    /// @dev A signature the device gave one organization cannot be replayed by another.
+    function test_RegisterDevice_ConsentIsNotTransferable() public {
+        bytes memory forOperator = _signedBy(DEVICE_KEY, operator, DID);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryNotSignedByDevice.selector, device, otherOperator)
+        );
+        vm.prank(otherOperator);
+        registry.registerDevice(device, DID, forOperator);
+        assertEq(registry.device(device).registeredAt, 0, "nothing registered");
+    }
+
+    function testFuzz_RegisterDevice_RefusesEveryOtherKey(uint256 key) public {
+        key = bound(key, 1, SECP256K1_N - 1);
+        if (key == DEVICE_KEY) key = DEVICE_KEY + 1;
+        bytes memory signature = _signedBy(key, operator, DID);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryNotSignedByDevice.selector, device, operator)
+        );
+        vm.prank(operator);
+        registry.registerDevice(device, DID, signature);
+    }
+
+    function test_HashRegistration_IsTheDigestTheDeviceSigns() public view {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(DEVICE_KEY, registry.hashRegistration(device, operator, DID));
+        assertEq(abi.encodePacked(r, s, v), _signedBy(DEVICE_KEY, operator, DID), "same digest as the spec's");
     }
 
     // ---------------------------------------------------------------- setDeviceActive
@@ -122,7 +186,7 @@ contract DeviceRegistryTest is ConsortiumBase {
         _register();
         address[3] memory callers = [otherOperator, outsider, compliance];
         for (uint256 i; i < callers.length; ++i) {
-            vm.expectRevert(_unauthorized(callers[i], Roles.GOVERNOR));
+            vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryNotOwner.selector, device, callers[i]));
             vm.prank(callers[i]);
             registry.setDeviceActive(device, false);
         }
@@ -323,10 +387,11 @@ contract DeviceRegistryTest is ConsortiumBase {
             caller = outsider;
         }
         _registerAndAssign();
+        bytes memory signature = _signedBy(0xA11CE, caller, DID);
         vm.startPrank(caller);
         vm.expectRevert(_unauthorized(caller, Roles.OPERATOR));
-        registry.registerDevice(makeAddr("another-device"), DID);
-        vm.expectRevert(_unauthorized(caller, Roles.GOVERNOR));
+        registry.registerDevice(vm.addr(0xA11CE), DID, signature);
+        vm.expectRevert(abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryNotOwner.selector, device, caller));
         registry.setDeviceActive(device, false);
         vm.expectRevert(_unauthorized(caller, Roles.OPERATOR));
         registry.assignDevice(device, otherLot);
@@ -344,8 +409,26 @@ contract DeviceRegistryTest is ConsortiumBase {
     // ---------------------------------------------------------------- helpers
 
     function _register() internal {
+        bytes memory signature = _signedBy(DEVICE_KEY, operator, DID);
         vm.prank(operator);
-        registry.registerDevice(device, DID);
+        registry.registerDevice(device, DID, signature);
+    }
+
+    /// @dev `signature` with s replaced by n - s and v flipped: the same point, refused as malleable.
+    function _highS(bytes memory signature) internal pure returns (bytes memory) {
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        assembly {
+            r := mload(add(signature, 32))
+            s := mload(add(signature, 64))
+            v := byte(0, mload(add(signature, 96)))
+        }
+        return abi.encodePacked(r, bytes32(SECP256K1_N - uint256(s)), v == 27 ? uint8(28) : uint8(27));
+    }
+
+    function _signedBy(uint256 key, address organization, string memory did) internal view returns (bytes memory) {
+        return _registrationSignature(key, organization, did, address(registry));
     }
 
     function _registerAndAssign() internal {

@@ -69,7 +69,9 @@ class Compliance:
         assert rules.rule(product) == (Rule.from_json_object(rule), 1)
         device = DeviceKey.generate()
         registry = DeviceRegistryClient(self.c.sender(self.c.operator), self.c.deployment)
-        registry.register_device(device.address, did=device.did(self.domain.chain_id))
+        registry.register_device(
+            device.sign_registration(organization=self.c.operator.address, domain=registry.domain)
+        )
         registry.assign_device(device.address, lot.batch_id)
         enrolled = registry.device(device.address)
         assert enrolled is not None and enrolled.assigned_batch == lot.batch_id and enrolled.active

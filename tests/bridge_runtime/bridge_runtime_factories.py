@@ -155,7 +155,12 @@ class ColdChain:
     def device(self, batch_id: bytes) -> DeviceKey:
         """A new device, registered by the operator and assigned to `batch_id`."""
         device = DeviceKey.generate()
-        self._devices().register_device(device.address, did=device.did(self.domain.chain_id))
+        devices = self._devices()
+        devices.register_device(
+            device.sign_registration(
+                organization=self.consortium.operator.address, domain=devices.domain
+            )
+        )
         self.assign(device, batch_id)
         return device
 

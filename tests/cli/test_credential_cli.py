@@ -346,7 +346,9 @@ def test_shipment_claims_come_from_the_bridge_database(ledger, tmp_path):
     ComplianceRulesClient(c.sender(c.quality), c.deployment).set_rule(LOT.product_class, RULE)
     logger = DeviceKey.generate()
     devices = DeviceRegistryClient(c.sender(c.operator), c.deployment)
-    devices.register_device(logger.address, did=logger.did(c.deployment.chain_id))
+    devices.register_device(
+        logger.sign_registration(organization=c.operator.address, domain=devices.domain)
+    )
     devices.assign_device(logger.address, LOT.batch_id)
     rules = ChainRuleSource(c.w3, c.deployment, cache_s=60)
     bridge = Bridge(

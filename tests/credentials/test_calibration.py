@@ -46,8 +46,9 @@ class Lab:
         """A new device registered by the operator."""
         c = self.consortium
         device = DeviceKey.generate()
-        DeviceRegistryClient(c.sender(c.operator), c.deployment).register_device(
-            device.address, did=device.did(c.deployment.chain_id)
+        devices = DeviceRegistryClient(c.sender(c.operator), c.deployment)
+        devices.register_device(
+            device.sign_registration(organization=c.operator.address, domain=devices.domain)
         )
         return device
 

@@ -217,8 +217,9 @@ def ledger(w3) -> Ledger:
     )
     device = DeviceKey.generate()
     device_did = device.did(chain_id)
-    DeviceRegistryClient(c.sender(c.operator), c.deployment).register_device(
-        device.address, did=device_did
+    devices = DeviceRegistryClient(c.sender(c.operator), c.deployment)
+    devices.register_device(
+        device.sign_registration(organization=c.operator.address, domain=devices.domain)
     )
     return Ledger(
         consortium=c,

@@ -4,8 +4,9 @@ Four organizations and a governor: the governor assigned the brand owner its GS1
 prefix and the brand delegated it to a contract manufacturer, so both (and nobody else) make
 lots of the brand's GTIN. The brand made the lot, a carrier holds it (it accepted the brand's
 transfer), a lab is authorized to record on it, and the contract manufacturer has no standing
-on it. Each write by each party is allowed or refused exactly as the model says, and a refused
-write changes nothing.
+on it. The brand registered a logger (with the logger's own signature), which only the brand
+assigns and only the brand or the governor switches off. Each write by each party is allowed
+or refused exactly as the model says, and a refused write changes nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from ledger_client.ledger import EventKind, LedgerWriter
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
+from oracle_bridge.contracts import DeviceRegistryClient
+from oracle_bridge.device import DeviceKey, DeviceRegistration, registration_digest
 from tests.conftest import ANVIL_KEYS
 
 pytestmark = pytest.mark.integration
@@ -53,8 +56,18 @@ class Consortium4:
         sender = TransactionSender(self.w3, self.accounts[party])
         return CredentialRegistryClient(sender, self.deployment)
 
+    def devices(self, party: str) -> DeviceRegistryClient:
+        sender = TransactionSender(self.w3, self.accounts[party])
+        return DeviceRegistryClient(sender, self.deployment)
+
     def address(self, party: str) -> str:
         return self.accounts[party].address
+
+    def consent(self, device: DeviceKey, party: str) -> DeviceRegistration:
+        """`device`'s signed consent to its registration by `party`."""
+        return device.sign_registration(
+            organization=self.address(party), domain=self.devices(party).domain
+        )
 
 
 @dataclass
@@ -63,6 +76,10 @@ class Lot:
     did: str
     unmade: DigitalLink
     """A lot of the brand's GTIN nobody has created yet."""
+    logger: DeviceKey
+    """The brand's logger: registered, active, not yet assigned."""
+    unregistered: DeviceKey
+    """A device nobody has registered yet."""
 
 
 @pytest.fixture
@@ -94,7 +111,21 @@ def lot_in_transit(four: Consortium4) -> Lot:
     brand.offer_custody(batch_id, four.address("carrier"))
     four.writer("carrier").accept_custody(batch_id)
     four.writer("carrier").offer_custody(batch_id, four.address("manufacturer"))
-    return Lot(batch_id, f"did:key:z6MkMatrixLot{n}", DigitalLink.lot(GTIN, f"U-{n}"))
+    logger = DeviceKey.generate()
+    four.devices("brand").register_device(four.consent(logger, "brand"))
+    return Lot(
+        batch_id,
+        f"did:key:z6MkMatrixLot{n}",
+        DigitalLink.lot(GTIN, f"U-{n}"),
+        logger,
+        DeviceKey.generate(),
+    )
+
+
+def forged_consent(four: Consortium4, device: DeviceKey, party: str) -> DeviceRegistration:
+    """A registration of `device` by `party` signed by another key."""
+    forged = four.consent(DeviceKey.generate(), party).signature
+    return DeviceRegistration(device.address, four.address(party), device.did(31337), forged)
 
 
 Write = Callable[[Consortium4, str, Lot], object]
@@ -117,9 +148,26 @@ WRITES: dict[str, Write] = {
     "delegate the prefix": lambda f, p, lot: f.writer(p).delegate_prefix(
         BRAND_PREFIX, f.address("carrier")
     ),
+    "register a device with its signature": lambda f, p, lot: f.devices(p).register_device(
+        f.consent(lot.unregistered, p)
+    ),
+    "register a device it signed for the brand": lambda f, p, lot: f.devices(p).register_device(
+        f.consent(lot.unregistered, "brand")
+    ),
+    "register a device signed by another key": lambda f, p, lot: f.devices(p).register_device(
+        forged_consent(f, lot.unregistered, p)
+    ),
+    "assign the brand's logger": lambda f, p, lot: f.devices(p).assign_device(
+        lot.logger.address, lot.batch_id
+    ),
+    "retire the brand's logger": lambda f, p, lot: f.devices(p).set_device_active(
+        lot.logger.address, False
+    ),
 }
 
 NOT_OPERATOR = NOT_GOVERNOR = "MembershipUnauthorizedAccount"
+NOT_SIGNED = "DeviceRegistryNotSignedByDevice"
+NOT_DEVICE_OWNER = "DeviceRegistryNotOwner"
 # (write, party) -> None when allowed, else the custom error that refuses it.
 MODEL: dict[tuple[str, str], str | None] = {
     ("record an event", "brand"): None,
@@ -167,12 +215,39 @@ MODEL: dict[tuple[str, str], str | None] = {
     ("delegate the prefix", "carrier"): "ProvenanceLedgerNotPrefixOwner",
     ("delegate the prefix", "lab"): "ProvenanceLedgerNotPrefixOwner",
     ("delegate the prefix", "governor"): NOT_OPERATOR,
+    ("register a device with its signature", "brand"): None,
+    ("register a device with its signature", "manufacturer"): None,
+    ("register a device with its signature", "carrier"): None,
+    ("register a device with its signature", "lab"): None,
+    ("register a device with its signature", "governor"): NOT_OPERATOR,
+    ("register a device it signed for the brand", "brand"): None,
+    ("register a device it signed for the brand", "manufacturer"): NOT_SIGNED,
+    ("register a device it signed for the brand", "carrier"): NOT_SIGNED,
+    ("register a device it signed for the brand", "lab"): NOT_SIGNED,
+    ("register a device it signed for the brand", "governor"): NOT_OPERATOR,
+    ("register a device signed by another key", "brand"): NOT_SIGNED,
+    ("register a device signed by another key", "manufacturer"): NOT_SIGNED,
+    ("register a device signed by another key", "carrier"): NOT_SIGNED,
+    ("register a device signed by another key", "lab"): NOT_SIGNED,
+    ("register a device signed by another key", "governor"): NOT_OPERATOR,
+    ("assign the brand's logger", "brand"): None,
+    ("assign the brand's logger", "manufacturer"): NOT_DEVICE_OWNER,
+    ("assign the brand's logger", "carrier"): NOT_DEVICE_OWNER,
+    ("assign the brand's logger", "lab"): NOT_DEVICE_OWNER,
+    ("assign the brand's logger", "governor"): NOT_OPERATOR,
+    ("retire the brand's logger", "brand"): None,
+    ("retire the brand's logger", "manufacturer"): NOT_DEVICE_OWNER,
+    ("retire the brand's logger", "carrier"): NOT_DEVICE_OWNER,
+    ("retire the brand's logger", "lab"): NOT_DEVICE_OWNER,
+    ("retire the brand's logger", "governor"): None,
 }
 
 
 def snapshot(four: Consortium4, lot: Lot) -> tuple[object, ...]:
-    """Everything the contracts hold about the lot, the unmade lot and the prefixes."""
+    """Everything the contracts hold about the lot, the unmade lot, the prefixes and the
+    devices."""
     reader = four.writer("governor")
+    devices = four.devices("governor")
     return (
         reader.batch(lot.batch_id),
         reader.custody(lot.batch_id),
@@ -183,6 +258,8 @@ def snapshot(four: Consortium4, lot: Lot) -> tuple[object, ...]:
         reader.prefix_owner(BRAND_PREFIX),
         reader.prefix_owner(SPARE_PREFIX),
         tuple(reader.is_prefix_holder(GTIN, four.address(p)) for p in PARTIES),
+        devices.device(lot.logger.address),
+        devices.device(lot.unregistered.address),
     )
 
 
@@ -257,3 +334,38 @@ def test_a_revoked_delegate_no_longer_creates_lots(four):
     with pytest.raises(ContractRevert) as refusal:
         manufacturer.create_batch(DigitalLink.lot(GTIN, "CMO-2").uri)
     assert refusal.value.error == "ProvenanceLedgerNotPrefixHolder"
+
+
+def test_a_device_is_registered_only_with_its_own_signature(four):
+    """Found 2, "registerDevice ... with no proof that the registrant holds the device's key":
+    the carrier enrols a key it does not hold, once with no valid signature, once replaying the
+    consent the device gave the brand; both are refused and the device stays unregistered."""
+    lot = lot_in_transit(four)
+    carrier = four.devices("carrier")
+    attempts = (
+        DeviceRegistration(
+            lot.unregistered.address, four.address("carrier"), lot.unregistered.did(31337), b""
+        ),
+        four.consent(lot.unregistered, "brand"),
+    )
+    for attempt in attempts:
+        with pytest.raises(ContractRevert) as refusal:
+            carrier.register_device(attempt)
+        assert refusal.value.error == NOT_SIGNED
+        assert refusal.value.error_args["device"] == lot.unregistered.address
+        assert carrier.device(lot.unregistered.address) is None
+
+    four.devices("brand").register_device(four.consent(lot.unregistered, "brand"))
+    registered = carrier.device(lot.unregistered.address)
+    assert registered is not None and registered.owner == four.address("brand")
+
+
+def test_the_registration_digest_signed_in_python_is_the_contracts(four):
+    lot = lot_in_transit(four)
+    devices = four.devices("brand")
+    device, did = lot.unregistered.address, lot.unregistered.did(31337)
+    for organization in (four.address("brand"), four.address("carrier")):
+        on_chain = devices.contract.functions.hashRegistration(device, organization, did).call()
+        assert on_chain == registration_digest(
+            device=device, organization=organization, did=did, domain=devices.domain
+        )

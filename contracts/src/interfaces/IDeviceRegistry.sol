@@ -3,8 +3,10 @@ pragma solidity ^0.8.24;
 
 /// @title Registry of the devices (sensors, loggers) that sign cold-chain readings.
 /// @notice Each device is its own secp256k1 account (`did:pkh:eip155:{chainId}:{device}`),
-/// owned by the organization that registered it, assigned to at most one batch at a
-/// time, and carries the last sequence number the compliance contract accepted from it.
+/// owned by the organization that registered it (which alone assigns and retires it, the
+/// governor aside for switching it off), registered only with its own EIP-712 signature over
+/// that registration, assigned to at most one batch at a time, and carries the last sequence
+/// number the compliance contract accepted from it.
 interface IDeviceRegistry {
     /// @dev `registeredAt` doubles as the "registered" flag (block timestamps are never zero).
     struct Device {
@@ -21,8 +23,12 @@ interface IDeviceRegistry {
     error DeviceRegistryInvalidDid(address device);
     error DeviceRegistryUnknownDevice(address device);
     error DeviceRegistryInactiveDevice(address device);
-    /// @dev Only the organization that registered `device` may assign it.
+    /// @dev Only the organization that registered `device` may assign it or (with the
+    /// governor) switch it on or off; `account` is not that organization.
     error DeviceRegistryNotOwner(address device, address account);
+    /// @dev `signature` is not `device`'s own signature over its registration by `account`
+    /// (malformed, high s, unrecoverable, or signed by another key).
+    error DeviceRegistryNotSignedByDevice(address device, address account);
     error DeviceRegistryUnknownBatch(bytes32 batchId);
     /// @dev `device` is assigned to `assigned` (zero when unassigned), not to `batchId`.
     error DeviceRegistryNotAssigned(address device, bytes32 batchId, bytes32 assigned);
@@ -42,18 +48,21 @@ interface IDeviceRegistry {
     /**
      * @notice Registers the device whose account (signing address) is `account`, with
      * its DID, owned by the caller's organization. The device starts active, unassigned,
-     * with no accepted reading.
+     * with no accepted reading. `signature` is the device's own EIP-712 signature of
+     * `DeviceRegistration(address device,address organization,string did)` (domain
+     * "DeviceRegistry", version "1", this chain and contract), so a key is registered only
+     * with its holder's consent and only to the organization it names.
      * Requirements: caller authorized as OPERATOR_ROLE; `account` non-zero and not
-     * registered; `did` non-empty.
+     * registered; `did` non-empty; `signature` by `account` over (account, caller, did).
      * Emits {DeviceRegistered}.
      */
-    function registerDevice(address account, string calldata did) external;
+    function registerDevice(address account, string calldata did, bytes calldata signature) external;
 
     /**
      * @notice Activates or deactivates device `account`; an inactive device's readings
      * are refused.
      * Requirements: `account` registered; caller is its owner (still authorized as
-     * OPERATOR_ROLE) or is authorized as GOVERNOR_ROLE.
+     * OPERATOR_ROLE) or is authorized as GOVERNOR_ROLE, else {DeviceRegistryNotOwner}.
      * Emits {DeviceActiveChanged}.
      */
     function setDeviceActive(address account, bool active) external;
@@ -86,6 +95,12 @@ interface IDeviceRegistry {
 
     /// @notice The device registered at `account` (`registeredAt` zero when unknown).
     function device(address account) external view returns (Device memory);
+
+    /// @notice The EIP-712 digest device `account` signs to be registered by `organization` with `did`.
+    function hashRegistration(address account, address organization, string calldata did)
+        external
+        view
+        returns (bytes32);
 
     /// @notice The compliance contract allowed to accept readings (zero until set).
     function compliance() external view returns (address);

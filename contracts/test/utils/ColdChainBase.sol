@@ -81,8 +81,10 @@ abstract contract ColdChainBase is ConsortiumBase {
     /// @dev Registers the device of `key` (owned by the operator) and assigns it to `batchId`.
     function _enrolDevice(uint256 key, bytes32 batchId) internal returns (address device) {
         device = vm.addr(key);
+        string memory did = string.concat("did:pkh:eip155:31337:", vm.toString(uint256(uint160(device))));
+        bytes memory signature = _registrationSignature(key, operator, did, address(registry));
         vm.startPrank(operator);
-        registry.registerDevice(device, string.concat("did:pkh:eip155:31337:", vm.toString(uint256(uint160(device)))));
+        registry.registerDevice(device, did, signature);
         registry.assignDevice(device, batchId);
         vm.stopPrank();
     }

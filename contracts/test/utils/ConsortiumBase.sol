@@ -66,4 +66,33 @@ abstract contract ConsortiumBase is Test {
     function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {
         return abi.encodeWithSelector(IMembership.MembershipUnauthorizedAccount.selector, account, role);
     }
+
+    /// @dev The device of `key`'s signature over its registration by `organization` with `did`
+    /// at `registry` on this chain, its EIP-712 digest built here from the spec.
+    function _registrationSignature(uint256 key, address organization, string memory did, address registry)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes32 domainSeparator = keccak256(
+            abi.encode(
+                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                keccak256("DeviceRegistry"),
+                keccak256("1"),
+                block.chainid,
+                registry
+            )
+        );
+        bytes32 structHash = keccak256(
+            abi.encode(
+                keccak256("DeviceRegistration(address device,address organization,string did)"),
+                vm.addr(key),
+                organization,
+                keccak256(bytes(did))
+            )
+        );
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(key, keccak256(abi.encodePacked("\x19\x01", domainSeparator, structHash)));
+        return abi.encodePacked(r, s, v);
+    }
 }
