@@ -29,6 +29,7 @@ from ledger_client.local_chain import LocalChain, start_anvil
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
+from oracle_bridge.native import HotPath, PythonHotPath, load_native
 from oracle_bridge.sources import ReadingIngestor
 from oracle_bridge.sources.mqtt import MqttPublisher, MqttSource
 from oracle_bridge.store import create_bridge_tables
@@ -271,6 +272,28 @@ def mqtt_sources(broker: Broker, topic_prefix: str) -> Iterator[SourceFactory]:
     yield start
     for source in started:
         source.stop(timeout_s=5)
+
+
+# Both hot paths, the C one required (a test fails where it is not built or not trusted);
+# PROVENANCE_NATIVE=0 (`.ci/run`'s second pass) runs the Python reference alone.
+_HOT_PATHS = ["python"] if os.environ.get("PROVENANCE_NATIVE") == "0" else ["python", "c"]
+
+
+@pytest.fixture(scope="session", params=_HOT_PATHS)
+def hot_path(request: pytest.FixtureRequest) -> HotPath:
+    if request.param == "python":
+        return PythonHotPath()
+    native = load_native()
+    assert native is not None, "the C hot path is not built or not trusted (see the log)"
+    return native
+
+
+@pytest.fixture
+def native_hot_path() -> HotPath:
+    """The C hot path, for tests comparing it with the reference; required."""
+    native = load_native()
+    assert native is not None, "the C hot path is not built or not trusted (see the log)"
+    return native
 
 
 @pytest.fixture
