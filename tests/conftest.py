@@ -24,6 +24,7 @@ from ledger_client.chain import connect
 from ledger_client.deploy import deploy_contracts
 from ledger_client.deployment import Deployment
 from ledger_client.indexer.database import make_engine
+from ledger_client.keys import ANVIL_DEV_KEYS
 from ledger_client.ledger import LedgerWriter
 from ledger_client.local_chain import LocalChain, start_anvil
 from ledger_client.membership import MembershipClient
@@ -41,15 +42,8 @@ PG_HOST, PG_PORT, PG_DATABASE = "127.0.0.1", 5432, "test"
 PG_USERS = ("postgres", "root")
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
 
-# anvil's deterministic development accounts (mnemonic "test test ... junk").
-ANVIL_KEYS = [
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
-    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
-    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
-    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
-    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
-]
+# anvil's deterministic development accounts (mnemonic "test test ... junk"): the first six.
+ANVIL_KEYS = list(ANVIL_DEV_KEYS[:6])
 
 
 # GS1's example company prefix: that of GTIN 09506000134352 and every GTIN the tests use.
