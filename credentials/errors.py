@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ledger_client.errors import ProvenanceError
 
-class CredentialError(Exception):
+
+class CredentialError(ProvenanceError):
     """Root of every error raised by `credentials`."""
 
 

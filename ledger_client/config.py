@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger_client.errors import ConfigurationError
@@ -80,3 +80,25 @@ def require_private_key(key: SecretStr, *, variable: str, local_anvil: bool, acc
             f"{variable} is anvil's public development key of account {number} (mnemonic "
             f'"test test ... junk") but the node is not a local anvil: set the key of {account}'
         )
+
+
+def settings_problem(error: ValidationError) -> str:
+    """The first invalid setting of a settings class (`LedgerSettings`, `BridgeSettings`, ...),
+    named by its environment variable; a check of the settings as a whole names its own."""
+    prefix = _env_prefix(error.title)
+    first = error.errors()[0]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not first["loc"]:
+        return message
+    return f"{prefix}{'_'.join(str(part) for part in first['loc']).upper()}: {message}"
+
+
+def _env_prefix(title: str) -> str:
+    """The environment prefix of the settings class named `title` (any package's)."""
+    pending: list[type[BaseSettings]] = list(BaseSettings.__subclasses__())
+    while pending:
+        settings = pending.pop()
+        if settings.__name__ == title:
+            return str(settings.model_config.get("env_prefix", ""))
+        pending.extend(settings.__subclasses__())
+    return "PROVENANCE_"

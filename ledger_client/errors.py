@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 
-class LedgerError(Exception):
+class ProvenanceError(Exception):
+    """The root of every package's error root (`LedgerError`, `BridgeError`,
+    `CredentialError`): a refusal whose message says what to do, as opposed to a bug. The
+    command line prints one as a single line without a traceback."""
+
+
+class LedgerError(ProvenanceError):
     """Root of every error raised by `ledger_client`."""
 
 

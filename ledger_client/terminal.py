@@ -20,9 +20,8 @@ from typer._click.core import Context
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from typer.core import TyperGroup
 
-from credentials.errors import CredentialError
-from ledger_client.errors import LedgerError
-from oracle_bridge.errors import BridgeError
+from ledger_client.config import settings_problem
+from ledger_client.errors import ProvenanceError
 
 console = Console()
 errors = Console(stderr=True)
@@ -38,7 +37,7 @@ def fail(problem: str) -> NoReturn:
 
 def clear_errors(command: F) -> F:
     """Turn every refusal a command can meet into one line on stderr and exit status 1, no
-    traceback: the packages' errors (`LedgerError`, `BridgeError`, `CredentialError`), bad
+    traceback: the packages' errors (`ProvenanceError`: each package's root), bad
     settings, and the infrastructure's (database, node, files). Anything else is a bug and
     keeps its traceback."""
 
@@ -57,7 +56,7 @@ def clear_errors(command: F) -> F:
 
 def problem_of(exc: BaseException) -> str | None:
     """What went wrong, in one line fit for an operator; None for an unexpected error (a bug)."""
-    if isinstance(exc, LedgerError | BridgeError | CredentialError):
+    if isinstance(exc, ProvenanceError):
         return str(exc)
     # Imported here: only a failing command pays for them.
     import requests
@@ -84,8 +83,6 @@ def problem_of(exc: BaseException) -> str | None:
 
 def _invalid_input(exc: Any) -> str:
     if str(exc.title).endswith("Settings"):
-        from oracle_bridge.config import settings_problem
-
         return settings_problem(exc)
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"])

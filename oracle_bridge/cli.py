@@ -393,8 +393,9 @@ def run(
     from credentials.calibration import calibration_check
     from credentials.verify import CredentialVerifier
     from ledger_client.chain import node_is_anvil
+    from ledger_client.config import settings_problem
     from oracle_bridge.bridge import Bridge
-    from oracle_bridge.config import BridgeSettings, settings_problem
+    from oracle_bridge.config import BridgeSettings
 
     log_to_stderr()
     try:

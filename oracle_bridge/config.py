@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger_client.config import LedgerSettings, require_private_key
@@ -161,14 +161,3 @@ class BridgeSettings(BaseSettings):
             local_anvil=local_anvil,
             account="the bridge's ORACLE account",
         )
-
-
-def settings_problem(error: ValidationError) -> str:
-    """The first invalid setting of `BridgeSettings` (or the `LedgerSettings` it holds), named
-    by its environment variable; a check of the settings as a whole names its own."""
-    prefix = "PROVENANCE_BRIDGE_" if error.title == "BridgeSettings" else "PROVENANCE_"
-    first = error.errors()[0]
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if not first["loc"]:
-        return message
-    return f"{prefix}{'_'.join(str(part) for part in first['loc']).upper()}: {message}"

@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 def load_settings() -> BridgeSettings:
     """The bridge's settings (they hold the ledger's and the credential database's)."""
-    from oracle_bridge.config import BridgeSettings, settings_problem
+    from ledger_client.config import settings_problem
+    from oracle_bridge.config import BridgeSettings
 
     try:
         return BridgeSettings()
