@@ -139,7 +139,9 @@ def make_fleet(
     for key in (ANVIL_ORACLE_KEY, NAIVE_ORACLE_KEY):
         membership.grant_role(Role.ORACLE, Account.from_key(key).address)
     product_class = keccak256(f"https://id.gs1.org/01/{GTIN}/{os.urandom(4).hex()}".encode())
-    ComplianceRulesClient(sender, deployment).set_rule(product_class, rule)
+    rules = ComplianceRulesClient(sender, deployment)
+    rules.assign_class_authority(product_class, sender.account.address)
+    rules.set_rule(product_class, rule)
     writer = LedgerWriter(sender, deployment)
     writer.assign_prefix(COMPANY_PREFIX, sender.account.address)
     ledger = writer.contract

@@ -82,4 +82,9 @@ def _explain(name: str, args: dict[str, object]) -> str:
             f"account {args.get('account')} neither owns nor holds by delegation the GS1 "
             f"company prefix of GTIN {args.get('gtin'):014d}"
         )
+    if name == "ColdChainComplianceNotClassAuthority":
+        return (
+            f"account {args.get('account')} is not the quality organization the governor "
+            f"assigned to set the rule of product class {args.get('productClass')}"
+        )
     return ", ".join(f"{k}={v}" for k, v in args.items()) or "reverted"

@@ -66,11 +66,26 @@ class DeviceRegistryClient(ContractClient):
 
 
 class ComplianceRulesClient(ContractClient):
-    """Cold-chain rules per product class (QUALITY writes, anyone reads)."""
+    """Cold-chain rules per product class: the governor assigns each class the quality
+    organization that answers for it, only that organization (holding QUALITY) sets the
+    class's rule, anyone reads it."""
 
     name = "ColdChainCompliance"
 
+    def assign_class_authority(self, product_class: bytes, organization: str) -> Receipt:
+        """The governor makes `organization` the only setter of `product_class`'s rule."""
+        return self._write(
+            "assignClassAuthority", product_class, Web3.to_checksum_address(organization)
+        )
+
+    def class_authority(self, product_class: bytes) -> str | None:
+        """The organization that sets `product_class`'s rule; None before one is assigned."""
+        account = self.contract.functions.classAuthority(product_class).call()
+        return None if int(account, 16) == 0 else account
+
     def set_rule(self, product_class: bytes, rule: Rule) -> Receipt:
+        """Refused as `ColdChainComplianceNotClassAuthority` unless the sender is the class's
+        authority."""
         return self._write("setRule", product_class, rule.as_struct())
 
     def rule(self, product_class: bytes) -> tuple[Rule, int] | None:

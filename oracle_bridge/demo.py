@@ -53,6 +53,10 @@ def cold_chain_story(
 
     oracle = Account.from_key(ANVIL_ORACLE_KEY)
     MembershipClient(sender("governor"), deployment).grant_role(Role.ORACLE, oracle.address)
+    ComplianceRulesClient(sender("governor"), deployment).assign_class_authority(
+        SHIPPED_LOT.product_class, accounts["quality"].address
+    )
+    step("governor made the quality lab the authority of the vaccine product class")
     rules = ComplianceRulesClient(sender("quality"), deployment)
     rules.set_rule(SHIPPED_LOT.product_class, VACCINE_RULE)
     step("quality lab set the vaccine rule: 2-8 °C, 15 min excursions, hard limits -5/25 °C")

@@ -30,7 +30,9 @@ from ledger_client.local_chain import LocalChain, start_anvil
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
+from oracle_bridge.contracts import ComplianceRulesClient
 from oracle_bridge.native import HotPath, PythonHotPath, load_native
+from oracle_bridge.rules import Rule
 from oracle_bridge.sources import ReadingIngestor
 from oracle_bridge.sources.mqtt import MqttPublisher, MqttSource
 from oracle_bridge.store import create_bridge_tables
@@ -70,6 +72,15 @@ class Consortium:
 
     def membership(self, account: LocalAccount | None = None) -> MembershipClient:
         return MembershipClient(self.sender(account or self.governor), self.deployment)
+
+    def set_rule(self, product_class: bytes, rule: Rule) -> None:
+        """The governor makes `quality` the class's authority, which then sets its rule."""
+        ComplianceRulesClient(self.sender(self.governor), self.deployment).assign_class_authority(
+            product_class, self.quality.address
+        )
+        ComplianceRulesClient(self.sender(self.quality), self.deployment).set_rule(
+            product_class, rule
+        )
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ contract ColdChainCompliance is IColdChainCompliance, EIP712 {
     IDeviceRegistry private immutable _registry;
 
     mapping(bytes32 productClass => Rule) private _rules;
+    mapping(bytes32 productClass => address organization) private _classAuthorities;
     mapping(bytes32 productClass => uint32) private _ruleVersions;
     mapping(bytes32 batchId => mapping(address device => ComplianceState)) private _states;
     /// @dev One above the last anchored seq (uint256: a window may end at type(uint64).max).
@@ -54,8 +55,20 @@ contract ColdChainCompliance is IColdChainCompliance, EIP712 {
 
     /// @inheritdoc IColdChainCompliance
     function setRule(bytes32 productClass, Rule calldata newRule) external onlyAuthorized(Roles.QUALITY) {
+        _checkClassAuthority(productClass);
         _checkRule(productClass, newRule);
         _doSetRule(productClass, newRule);
+    }
+
+    /// @inheritdoc IColdChainCompliance
+    function assignClassAuthority(bytes32 productClass, address organization) external onlyAuthorized(Roles.GOVERNOR) {
+        _classAuthorities[productClass] = organization;
+        emit ClassAuthorityAssigned(productClass, organization, msg.sender);
+    }
+
+    /// @inheritdoc IColdChainCompliance
+    function classAuthority(bytes32 productClass) external view returns (address) {
+        return _classAuthorities[productClass];
     }
 
     /// @inheritdoc IColdChainCompliance
@@ -136,6 +149,12 @@ contract ColdChainCompliance is IColdChainCompliance, EIP712 {
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(_hashReading(reading), signature);
         if (err != ECDSA.RecoverError.NoError || signer != reading.device) {
             revert ColdChainComplianceInvalidSignature(index);
+        }
+    }
+
+    function _checkClassAuthority(bytes32 productClass) internal view {
+        if (_classAuthorities[productClass] != msg.sender) {
+            revert ColdChainComplianceNotClassAuthority(msg.sender, productClass);
         }
     }
 

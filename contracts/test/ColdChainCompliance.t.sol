@@ -69,6 +69,7 @@ contract ColdChainComplianceTest is ColdChainBase {
 
     function test_SetRule_StoresVersionsAndEmits() public {
         bytes32 frozen = keccak256("frozen");
+        _assignClassAuthority(frozen);
         IColdChainCompliance.Rule memory first = _defaultRule();
         vm.expectEmit(address(compliance));
         emit IColdChainCompliance.RuleSet(frozen, 1, first);
@@ -148,6 +149,104 @@ contract ColdChainComplianceTest is ColdChainBase {
         compliance.setRule(PRODUCT, _defaultRule());
         (, uint32 version) = compliance.rule(PRODUCT);
         assertEq(version, 1, "unchanged");
+    }
+
+    // ---------------------------------------------------------------- class authority
+
+    function test_AssignClassAuthority_StoresAndEmits() public {
+        bytes32 frozen = keccak256("frozen");
+        assertEq(compliance.classAuthority(frozen), address(0), "no authority before the governor assigns one");
+        vm.expectEmit(address(compliance));
+        emit IColdChainCompliance.ClassAuthorityAssigned(frozen, quality, governor);
+        vm.prank(governor);
+        compliance.assignClassAuthority(frozen, quality);
+        assertEq(compliance.classAuthority(frozen), quality, "assigned");
+    }
+
+    function test_AssignClassAuthority_RevertsForNonGovernors() public {
+        address[5] memory callers = [quality, operator, oracle, outsider, address(compliance)];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.expectRevert(_unauthorized(callers[i], Roles.GOVERNOR));
+            vm.prank(callers[i]);
+            compliance.assignClassAuthority(PRODUCT, callers[i]);
+        }
+        assertEq(compliance.classAuthority(PRODUCT), quality, "unchanged");
+    }
+
+    function test_SetRule_RevertsForAQualityHolderThatIsNotTheClassAuthority() public {
+        address rivalLab = makeAddr("rivalLab");
+        _enrol(rivalLab, Roles.QUALITY, "did:pkh:eip155:31337:rival-lab", "Rival Lab");
+        IColdChainCompliance.Rule memory lenient = _defaultRule();
+        lenient.hardMaxMilliC = 60_000;
+
+        vm.expectRevert(_notClassAuthority(rivalLab, PRODUCT));
+        vm.prank(rivalLab);
+        compliance.setRule(PRODUCT, lenient);
+
+        (IColdChainCompliance.Rule memory stored, uint32 version) = compliance.rule(PRODUCT);
+        assertEq(version, 1, "version unchanged");
+        assertEq(stored.hardMaxMilliC, _defaultRule().hardMaxMilliC, "rule unchanged");
+    }
+
+    function test_SetRule_RevertsForAClassWithoutAuthority() public {
+        bytes32 unassigned = keccak256("unassigned");
+        vm.expectRevert(_notClassAuthority(quality, unassigned));
+        vm.prank(quality);
+        compliance.setRule(unassigned, _defaultRule());
+        (, uint32 version) = compliance.rule(unassigned);
+        assertEq(version, 0, "no rule");
+    }
+
+    function test_AssignClassAuthority_ReassigningMovesTheRightToSetTheRule() public {
+        address otherLab = makeAddr("otherLab");
+        _enrol(otherLab, Roles.QUALITY, "did:pkh:eip155:31337:other-lab", "Other Lab");
+        vm.prank(governor);
+        compliance.assignClassAuthority(PRODUCT, otherLab);
+
+        vm.expectRevert(_notClassAuthority(quality, PRODUCT));
+        vm.prank(quality);
+        compliance.setRule(PRODUCT, _defaultRule());
+
+        vm.prank(otherLab);
+        compliance.setRule(PRODUCT, _defaultRule());
+        (, uint32 version) = compliance.rule(PRODUCT);
+        assertEq(version, 2, "the new authority sets the rule; the old one's version is kept");
+
+        vm.prank(governor);
+        compliance.assignClassAuthority(PRODUCT, address(0));
+        vm.expectRevert(_notClassAuthority(otherLab, PRODUCT));
+        vm.prank(otherLab);
+        compliance.setRule(PRODUCT, _defaultRule());
+    }
+
+    function test_SetRule_RevertsForADeactivatedOrRoleLessAuthority() public {
+        vm.prank(governor);
+        compliance.assignClassAuthority(PRODUCT, operator);
+        vm.expectRevert(_unauthorized(operator, Roles.QUALITY));
+        vm.prank(operator);
+        compliance.setRule(PRODUCT, _defaultRule());
+
+        vm.prank(governor);
+        compliance.assignClassAuthority(PRODUCT, quality);
+        _deactivate(quality);
+        vm.expectRevert(_unauthorized(quality, Roles.QUALITY));
+        vm.prank(quality);
+        compliance.setRule(PRODUCT, _defaultRule());
+    }
+
+    function testFuzz_SetRule_OnlyTheClassAuthority(bytes32 productClass, address caller) public {
+        if (caller == quality) caller = outsider;
+        vm.prank(governor);
+        compliance.assignClassAuthority(productClass, caller);
+        vm.expectRevert(_notClassAuthority(quality, productClass));
+        vm.prank(quality);
+        compliance.setRule(productClass, _defaultRule());
+    }
+
+    function _notClassAuthority(address account, bytes32 productClass) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(
+            IColdChainCompliance.ColdChainComplianceNotClassAuthority.selector, account, productClass
+        );
     }
 
     // ---------------------------------------------------------------- anchorReadings

@@ -17,7 +17,7 @@ from ledger_client.hashing import keccak256
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
 from oracle_bridge.config import ANVIL_ORACLE_KEY, BridgeSettings
-from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
+from oracle_bridge.contracts import DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.readings import Reading, ReadingDomain, SignedReading, to_json
 from oracle_bridge.rules import Rule
@@ -147,7 +147,7 @@ class ColdChain:
         n = next(_lots)
         product_class = keccak256(f"bridge-runtime-product-{n}-{id(self)}".encode())
         c = self.consortium
-        ComplianceRulesClient(c.sender(c.quality), c.deployment).set_rule(product_class, rule)
+        c.set_rule(product_class, rule)
         lot = DigitalLink.lot("09506000134352", f"BR-{n}-{id(self) % 10_000}")
         c.writer().create_batch(lot.uri, product_class=product_class)
         return lot.batch_id

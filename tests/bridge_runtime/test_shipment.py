@@ -18,7 +18,6 @@ from sqlalchemy import select, update
 from credentials.types import CredentialType, subject_problems
 from ledger_client.identifiers import DigitalLink
 from oracle_bridge.bridge import Bridge
-from oracle_bridge.contracts import ComplianceRulesClient
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import BridgeError, NoReadings
 from oracle_bridge.mkt import mean_kinetic_temperature
@@ -245,7 +244,7 @@ def test_on_anvil_the_anchor_transactions_are_the_chains(w3, engine):
     c = cold_chain.consortium
     link = DigitalLink.lot("09506000134352", f"SHIP-{id(cold_chain) % 100_000}")
     product_class = link.product_class
-    ComplianceRulesClient(c.sender(c.quality), c.deployment).set_rule(product_class, RULE)
+    c.set_rule(product_class, RULE)
     c.writer().create_batch(link.uri, product_class=product_class)
     device = cold_chain.device(link.batch_id)
     chain_rules = ChainRuleSource(c.w3, c.deployment, cache_s=60)

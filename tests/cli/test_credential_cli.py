@@ -24,7 +24,7 @@ from ledger_client.indexer.database import make_engine
 from ledger_client.roles import Role
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
-from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
+from oracle_bridge.contracts import DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
@@ -343,7 +343,7 @@ def test_shipment_claims_come_from_the_bridge_database(ledger, tmp_path):
     CredentialRegistryClient(c.sender(c.governor), c.deployment).set_trusted(
         oracle.address, "ColdChainComplianceCredential", True
     )
-    ComplianceRulesClient(c.sender(c.quality), c.deployment).set_rule(LOT.product_class, RULE)
+    c.set_rule(LOT.product_class, RULE)
     logger = DeviceKey.generate()
     devices = DeviceRegistryClient(c.sender(c.operator), c.deployment)
     devices.register_device(

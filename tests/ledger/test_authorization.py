@@ -6,7 +6,9 @@ lots of the brand's GTIN. The brand made the lot, a carrier holds it (it accepte
 transfer), a lab is authorized to record on it, and the contract manufacturer has no standing
 on it. The brand registered a logger (with the logger's own signature), which only the brand
 assigns and only the brand or the governor switches off. Each write by each party is allowed
-or refused exactly as the model says, and a refused write changes nothing.
+or refused exactly as the model says, and a refused write changes nothing. The governor
+assigned the vaccine product class to the lab, so only the lab sets that class's cold-chain
+rule (the carrier also holds QUALITY, and is refused).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ from ledger_client.ledger import EventKind, LedgerWriter
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
-from oracle_bridge.contracts import DeviceRegistryClient
+from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
 from oracle_bridge.device import DeviceKey, DeviceRegistration, registration_digest
+from oracle_bridge.rules import Rule
 from tests.conftest import ANVIL_KEYS
 
 pytestmark = pytest.mark.integration
@@ -40,6 +43,10 @@ BRAND_PREFIX = "9506000"
 # GS1's other example prefix, nobody's until the governor assigns it.
 SPARE_PREFIX = "0614141"
 PARTIES = ("brand", "manufacturer", "carrier", "lab", "governor")
+# The lab answers for the vaccine class's cold-chain rule; the carrier also holds QUALITY.
+VACCINE_CLASS = b"\x0a" * 32
+VACCINE_RULE = Rule(2000, 8000, -5000, 25000, 900, 3600)
+LENIENT_RULE = Rule(-10000, 30000, -40000, 60000, 86400, 0)
 _lots = itertools.count()
 
 
@@ -59,6 +66,10 @@ class Consortium4:
     def devices(self, party: str) -> DeviceRegistryClient:
         sender = TransactionSender(self.w3, self.accounts[party])
         return DeviceRegistryClient(sender, self.deployment)
+
+    def rules(self, party: str) -> ComplianceRulesClient:
+        sender = TransactionSender(self.w3, self.accounts[party])
+        return ComplianceRulesClient(sender, self.deployment)
 
     def address(self, party: str) -> str:
         return self.accounts[party].address
@@ -97,6 +108,10 @@ def four(w3: Web3) -> Consortium4:
     four = Consortium4(w3, deployment, accounts)
     four.writer("governor").assign_prefix(BRAND_PREFIX, four.address("brand"))
     four.writer("brand").delegate_prefix(BRAND_PREFIX, four.address("manufacturer"))
+    for lab in ("lab", "carrier"):
+        governor.grant_role(Role.QUALITY, four.address(lab))
+    four.rules("governor").assign_class_authority(VACCINE_CLASS, four.address("lab"))
+    four.rules("lab").set_rule(VACCINE_CLASS, VACCINE_RULE)
     return four
 
 
@@ -163,9 +178,16 @@ WRITES: dict[str, Write] = {
     "retire the brand's logger": lambda f, p, lot: f.devices(p).set_device_active(
         lot.logger.address, False
     ),
+    "set the vaccine class's rule": lambda f, p, lot: f.rules(p).set_rule(
+        VACCINE_CLASS, LENIENT_RULE
+    ),
+    "assign the vaccine class's authority": lambda f, p, lot: f.rules(p).assign_class_authority(
+        VACCINE_CLASS, f.address("carrier")
+    ),
 }
 
-NOT_OPERATOR = NOT_GOVERNOR = "MembershipUnauthorizedAccount"
+NOT_OPERATOR = NOT_GOVERNOR = NOT_QUALITY = "MembershipUnauthorizedAccount"
+NOT_CLASS_AUTHORITY = "ColdChainComplianceNotClassAuthority"
 NOT_SIGNED = "DeviceRegistryNotSignedByDevice"
 NOT_DEVICE_OWNER = "DeviceRegistryNotOwner"
 # (write, party) -> None when allowed, else the custom error that refuses it.
@@ -240,12 +262,22 @@ MODEL: dict[tuple[str, str], str | None] = {
     ("retire the brand's logger", "carrier"): NOT_DEVICE_OWNER,
     ("retire the brand's logger", "lab"): NOT_DEVICE_OWNER,
     ("retire the brand's logger", "governor"): None,
+    ("set the vaccine class's rule", "lab"): None,
+    ("set the vaccine class's rule", "carrier"): NOT_CLASS_AUTHORITY,
+    ("set the vaccine class's rule", "brand"): NOT_QUALITY,
+    ("set the vaccine class's rule", "manufacturer"): NOT_QUALITY,
+    ("set the vaccine class's rule", "governor"): NOT_QUALITY,
+    ("assign the vaccine class's authority", "brand"): NOT_GOVERNOR,
+    ("assign the vaccine class's authority", "manufacturer"): NOT_GOVERNOR,
+    ("assign the vaccine class's authority", "carrier"): NOT_GOVERNOR,
+    ("assign the vaccine class's authority", "lab"): NOT_GOVERNOR,
+    ("assign the vaccine class's authority", "governor"): None,
 }
 
 
 def snapshot(four: Consortium4, lot: Lot) -> tuple[object, ...]:
-    """Everything the contracts hold about the lot, the unmade lot, the prefixes and the
-    devices."""
+    """Everything the contracts hold about the lot, the unmade lot, the prefixes, the
+    devices and the vaccine class's rule."""
     reader = four.writer("governor")
     devices = four.devices("governor")
     return (
@@ -260,6 +292,8 @@ def snapshot(four: Consortium4, lot: Lot) -> tuple[object, ...]:
         tuple(reader.is_prefix_holder(GTIN, four.address(p)) for p in PARTIES),
         devices.device(lot.logger.address),
         devices.device(lot.unregistered.address),
+        four.rules("governor").rule(VACCINE_CLASS),
+        four.rules("governor").class_authority(VACCINE_CLASS),
     )
 
 
@@ -369,3 +403,25 @@ def test_the_registration_digest_signed_in_python_is_the_contracts(four):
         assert on_chain == registration_digest(
             device=device, organization=organization, did=did, domain=devices.domain
         )
+
+
+def test_a_quality_holder_cannot_change_another_labs_class_rule(four):
+    """Found 2, "any QUALITY holder can change any product class's rule": the carrier holds
+    QUALITY but the governor assigned the vaccine class to the lab; its lenient rule, which
+    would let a warm lot pass, is refused and the lab's rule stays in force."""
+    lot = lot_in_transit(four)
+    before = snapshot(four, lot)
+    with pytest.raises(ContractRevert) as refusal:
+        four.rules("carrier").set_rule(VACCINE_CLASS, LENIENT_RULE)
+    assert refusal.value.error == NOT_CLASS_AUTHORITY
+    assert refusal.value.error_args["account"] == four.address("carrier")
+    assert refusal.value.error_args["productClass"] == "0x" + VACCINE_CLASS.hex()
+    assert snapshot(four, lot) == before, "the refused rule changed nothing"
+    assert four.rules("carrier").rule(VACCINE_CLASS) == (VACCINE_RULE, 1)
+
+    four.rules("governor").assign_class_authority(VACCINE_CLASS, four.address("carrier"))
+    four.rules("carrier").set_rule(VACCINE_CLASS, LENIENT_RULE)
+    assert four.rules("lab").rule(VACCINE_CLASS) == (LENIENT_RULE, 2)
+    with pytest.raises(ContractRevert) as refusal:
+        four.rules("lab").set_rule(VACCINE_CLASS, VACCINE_RULE)
+    assert refusal.value.error == NOT_CLASS_AUTHORITY

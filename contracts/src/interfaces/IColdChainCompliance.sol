@@ -62,6 +62,8 @@ interface IColdChainCompliance {
     error ColdChainComplianceInvalidRule(
         bytes32 productClass, int32 hardMinMilliC, int32 minMilliC, int32 maxMilliC, int32 hardMaxMilliC
     );
+    /// @dev `account` is not the organization the governor assigned to set `productClass`'s rule.
+    error ColdChainComplianceNotClassAuthority(address account, bytes32 productClass);
     /// @dev No rule was ever set for the batch's product class.
     error ColdChainComplianceNoRule(bytes32 productClass);
     error ColdChainComplianceUnknownBatch(bytes32 batchId);
@@ -80,6 +82,9 @@ interface IColdChainCompliance {
     );
 
     event RuleSet(bytes32 indexed productClass, uint32 version, Rule rule);
+
+    /// @dev From now on only `organization` (holding QUALITY_ROLE) sets `productClass`'s rule.
+    event ClassAuthorityAssigned(bytes32 indexed productClass, address indexed organization, address assignedBy);
 
     /// @dev Readings `firstSeq..lastSeq` of `device` for `batchId`: their Merkle root is
     /// `merkleRoot`, their packed bytes are in this transaction's calldata.
@@ -101,10 +106,23 @@ interface IColdChainCompliance {
      * @notice Sets the rule of `productClass`, bumping its version (the first rule is
      * version 1). Compliance states in progress are evaluated under the new rule from
      * their next reading on.
-     * Requirements: caller authorized as QUALITY_ROLE; the rule is valid.
+     * Requirements: caller authorized as QUALITY_ROLE; caller is the class's authority
+     * ({assignClassAuthority}); the rule is valid.
      * Emits {RuleSet}.
      */
     function setRule(bytes32 productClass, Rule calldata newRule) external;
+
+    /**
+     * @notice Makes `organization` the only one that sets `productClass`'s rule (the quality
+     * organization answering for that class); it replaces the previous authority, and the
+     * zero address leaves the class without one. The rule in force is kept.
+     * Requirements: caller authorized as GOVERNOR_ROLE.
+     * Emits {ClassAuthorityAssigned}.
+     */
+    function assignClassAuthority(bytes32 productClass, address organization) external;
+
+    /// @notice The organization that sets `productClass`'s rule; zero before the governor assigns one.
+    function classAuthority(bytes32 productClass) external view returns (address);
 
     /**
      * @notice Anchors a window of one device's readings of one batch. `packedReadings`

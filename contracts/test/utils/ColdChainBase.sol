@@ -38,6 +38,7 @@ abstract contract ColdChainBase is ConsortiumBase {
     address internal oracle;
 
     uint256 private _uriNonce;
+    mapping(bytes32 productClass => bool) private _assignedClasses;
 
     function _deploy() internal {
         _deployConsortium();
@@ -67,7 +68,17 @@ abstract contract ColdChainBase is ConsortiumBase {
         });
     }
 
+    /// @dev The governor makes the quality lab the authority of `productClass`.
+    function _assignClassAuthority(bytes32 productClass) internal {
+        vm.prank(governor);
+        compliance.assignClassAuthority(productClass, quality);
+        _assignedClasses[productClass] = true;
+    }
+
+    /// @dev Sets the rule as the quality lab, assigning it the class first (once: so that after the
+    /// first rule of a class the only call made here is setRule, for vm.expectRevert / expectEmit).
     function _setRule(bytes32 productClass, IColdChainCompliance.Rule memory rule) internal {
+        if (!_assignedClasses[productClass]) _assignClassAuthority(productClass);
         vm.prank(quality);
         compliance.setRule(productClass, rule);
     }
