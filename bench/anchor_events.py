@@ -22,13 +22,13 @@ from sqlmodel import Session
 
 from ledger_client.batching import calldata_floor_gas, calldata_standard_gas
 from ledger_client.chain import connect
+from ledger_client.db import make_engine
 from ledger_client.deploy import deploy_contracts
 from ledger_client.deployment import Deployment
 from ledger_client.epcis.canonical import event_payload
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.database import create_read_model, make_engine
 from ledger_client.indexer.indexer import Indexer, rebuild
-from ledger_client.indexer.read_model import LedgerEvent
+from ledger_client.indexer.read_model import LedgerEvent, create_read_model
 from ledger_client.ledger import EventKind, LedgerWriter
 from ledger_client.local_chain import running_anvil
 from ledger_client.membership import MembershipClient

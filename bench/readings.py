@@ -49,11 +49,11 @@ from sqlalchemy import func, select
 from web3 import Web3
 
 from ledger_client.chain import connect, rpc, rpc_many
+from ledger_client.db import make_engine
 from ledger_client.deploy import deploy_contracts
 from ledger_client.deployment import Deployment
 from ledger_client.hashing import keccak256
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.database import make_engine
 from ledger_client.indexer.decoding import BatchStatusChanged, LogDecoder
 from ledger_client.ledger import LedgerWriter
 from ledger_client.lifecycle import BatchStatus

@@ -18,8 +18,8 @@ from credentials.store import CredentialStore, create_credential_tables
 from credentials.types import CredentialType
 from credentials.verify import CredentialVerifier
 from ledger_client.chain import connect
+from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
-from ledger_client.indexer.database import make_engine
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.errors import ChainUnavailable
 from oracle_bridge.policy.chain import CHAIN_ERRORS

@@ -23,9 +23,9 @@ from credentials.report import CheckName, Outcome, VerificationReport
 from credentials.service import issue_and_anchor
 from credentials.types import CredentialType, format_instant
 from credentials.verify import CredentialVerifier
+from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.database import make_engine
 from ledger_client.ledger import LedgerWriter
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role

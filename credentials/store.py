@@ -18,7 +18,7 @@ from sqlmodel import Field, Session, SQLModel, col
 
 from credentials.issue import credential_hash
 from credentials.types import parse_instant, require_valid
-from ledger_client.indexer.database import for_writing
+from ledger_client.db import for_writing
 
 HASH_LENGTH = 66
 DID_LENGTH = 200

@@ -100,8 +100,9 @@ def demo() -> None:
 
 def _indexer_context(settings: LedgerSettings):  # noqa: ANN202 - internal
     from ledger_client.chain import connect
+    from ledger_client.db import make_engine
     from ledger_client.deployment import Deployment
-    from ledger_client.indexer.database import create_read_model, make_engine
+    from ledger_client.indexer.read_model import create_read_model
 
     w3 = connect(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
     deployment = Deployment.load(settings.deployment_path)

@@ -24,14 +24,14 @@ from sqlmodel import Session, col, select
 from ledger_client import demo_events
 from ledger_client.anchoring import anchor_document
 from ledger_client.chain import connect, rpc
+from ledger_client.db import make_engine
 from ledger_client.deploy import deploy_contracts
 from ledger_client.epcis.canonical import event_hash
 from ledger_client.errors import ContractRevert
 from ledger_client.identifiers import DigitalLink
 from ledger_client.indexer import queries
-from ledger_client.indexer.database import create_read_model, make_engine
 from ledger_client.indexer.indexer import Indexer
-from ledger_client.indexer.read_model import Batch
+from ledger_client.indexer.read_model import Batch, create_read_model
 from ledger_client.keys import ANVIL_DEV_KEYS
 from ledger_client.ledger import BatchKind, EventKind, LedgerWriter
 from ledger_client.local_chain import running_anvil

@@ -26,9 +26,9 @@ from sqlmodel import col
 from web3 import Web3
 
 from ledger_client.chain import connect, node_is_anvil
+from ledger_client.db import checkpoint, make_engine
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ConfigurationError
-from ledger_client.indexer.database import checkpoint, make_engine
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.conditions import Conditions
 from oracle_bridge.config import BridgeSettings

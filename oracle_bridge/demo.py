@@ -14,9 +14,9 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
+from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.database import make_engine
 from ledger_client.ledger import LedgerWriter
 from ledger_client.lifecycle import BatchStatus
 from ledger_client.membership import MembershipClient

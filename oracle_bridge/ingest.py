@@ -35,13 +35,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from ledger_client.indexer.database import (
+from ledger_client.db import (
     LOOKUPS_PER_UNION,
     for_writing,
+    table_of,
     union_lookup_rows,
     union_of_lookups,
 )
-from ledger_client.indexer.read_model import table_of
 from oracle_bridge.conditions import Conditions
 from oracle_bridge.errors import StoreUnavailable
 from oracle_bridge.native import HotPath, PythonHotPath

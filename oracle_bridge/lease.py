@@ -24,8 +24,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ledger_client.indexer.database import for_writing
-from ledger_client.indexer.read_model import table_of
+from ledger_client.db import for_writing, table_of
 from oracle_bridge.store import SubmitterLease
 
 _LEASE = table_of(SubmitterLease)

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
+from ledger_client.db import table_of
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.read_model import table_of
 from oracle_bridge.errors import BridgeError, NoReadings
 from oracle_bridge.mkt import mean_kinetic_temperature
 from oracle_bridge.readings import Reading

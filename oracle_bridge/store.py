@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Engine, Index, Integer, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, Session, SQLModel
 
-from ledger_client.indexer.database import for_writing, schema_change
+from ledger_client.db import for_writing, schema_change
 from oracle_bridge.readings import Reading, SignedReading
 from oracle_bridge.rules import ComplianceState
 

@@ -21,9 +21,9 @@ from web3 import Web3
 
 from ledger_client.artifacts import compile_contracts
 from ledger_client.chain import connect
+from ledger_client.db import make_engine
 from ledger_client.deploy import deploy_contracts
 from ledger_client.deployment import Deployment
-from ledger_client.indexer.database import make_engine
 from ledger_client.keys import ANVIL_DEV_KEYS
 from ledger_client.ledger import LedgerWriter
 from ledger_client.local_chain import LocalChain, start_anvil

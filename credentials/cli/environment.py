@@ -61,7 +61,7 @@ def organization_sender(settings: BridgeSettings) -> tuple[TransactionSender, De
 
 def open_store(settings: BridgeSettings) -> CredentialStore:
     from credentials.store import CredentialStore, create_credential_tables
-    from ledger_client.indexer.database import make_engine
+    from ledger_client.db import make_engine
 
     engine = make_engine(settings.resolved_credential_database_url)
     create_credential_tables(engine)

@@ -188,8 +188,8 @@ def revoke(
 def _shipment_claims(kind: CredentialType, lot: str, settings: BridgeSettings) -> dict[str, Any]:
     """The claims of a ColdChainComplianceCredential about `lot`, from the bridge database."""
     from credentials.types import CredentialType
+    from ledger_client.db import make_engine
     from ledger_client.identifiers import DigitalLink
-    from ledger_client.indexer.database import make_engine
     from oracle_bridge.shipment import compliance_claims, shipment_summary
     from oracle_bridge.store import create_bridge_tables
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlmodel import SQLModel
 
+from ledger_client.db import table_of
 from ledger_client.indexer.read_model import (
     Batch,
     BatchParent,
@@ -20,7 +21,6 @@ from ledger_client.indexer.read_model import (
     OrganizationStatusChange,
     RoleAssignment,
     StatusChange,
-    table_of,
 )
 
 # Every table, in a fixed order, each sorted by a key unique within it.

@@ -24,9 +24,9 @@ from sqlmodel import SQLModel, col, select
 from web3 import Web3
 
 from ledger_client.chain import rpc, rpc_many
+from ledger_client.db import for_writing, table_of
 from ledger_client.deployment import Deployment
 from ledger_client.errors import LedgerError, RpcUnavailable
-from ledger_client.indexer.database import create_read_model, drop_read_model, for_writing
 from ledger_client.indexer.decoding import (
     BatchCreated,
     BatchStatusChanged,
@@ -50,7 +50,8 @@ from ledger_client.indexer.read_model import (
     OrganizationStatusChange,
     RoleAssignment,
     StatusChange,
-    table_of,
+    create_read_model,
+    drop_read_model,
 )
 
 log = logging.getLogger(__name__)

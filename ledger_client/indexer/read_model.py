@@ -12,8 +12,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Engine, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from ledger_client.db import schema_change, table_of
 
 HASH_LENGTH = 66
 ADDRESS_LENGTH = 42
@@ -29,12 +31,6 @@ def _address(**kwargs: Any) -> Any:
 
 def _block_number(**kwargs: Any) -> Any:
     return Field(sa_type=BigInteger, **kwargs)
-
-
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table a table model is mapped to (for bulk inserts and column-wise reads)."""
-    # SQLModel's metaclass sets `__table__` on table models, but SQLModel does not declare it.
-    return model.__table__  # type: ignore[attr-defined]
 
 
 class Batch(SQLModel, table=True):
@@ -207,3 +203,15 @@ LOG_TABLES = (
     RoleAssignment,
 )
 READ_MODEL_TABLES = [table_of(model) for model in (*LOG_TABLES, IndexedBlock, Checkpoint)]
+
+
+def create_read_model(engine: Engine) -> None:
+    """Create the read model's tables (and indexes) that do not exist yet."""
+    with schema_change(engine) as connection:
+        SQLModel.metadata.create_all(connection, tables=READ_MODEL_TABLES)
+
+
+def drop_read_model(engine: Engine) -> None:
+    """Drop every read model table; other tables in the same database stay."""
+    with schema_change(engine) as connection:
+        SQLModel.metadata.drop_all(connection, tables=READ_MODEL_TABLES)

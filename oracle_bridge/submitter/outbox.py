@@ -12,8 +12,8 @@ from web3 import Web3
 
 from ledger_client.artifacts import load_artifact
 from ledger_client.chain import rpc_many
+from ledger_client.db import table_of
 from ledger_client.deployment import Deployment
-from ledger_client.indexer.read_model import table_of
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.conditions import Conditions
 from oracle_bridge.lease import Lease

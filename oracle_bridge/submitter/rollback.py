@@ -10,8 +10,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from ledger_client.chain import rpc_many
-from ledger_client.indexer.database import for_writing
-from ledger_client.indexer.read_model import table_of
+from ledger_client.db import for_writing, table_of
 from oracle_bridge.store import (
     ComplianceSubmission,
     ReadingWindow,

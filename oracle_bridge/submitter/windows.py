@@ -11,9 +11,8 @@ from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 
 from ledger_client.chain import rpc
+from ledger_client.db import for_writing, table_of
 from ledger_client.errors import ContractRevert
-from ledger_client.indexer.database import for_writing
-from ledger_client.indexer.read_model import table_of
 from oracle_bridge.anchors import (
     READINGS_ANCHORED_TOPIC,
     anchor_gas_bound,

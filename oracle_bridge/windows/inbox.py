@@ -11,8 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, tuple_
 
-from ledger_client.indexer.database import driver_rows
-from ledger_client.indexer.read_model import table_of
+from ledger_client.db import driver_rows, table_of
 from oracle_bridge.rules import Rule
 from oracle_bridge.store import DeviceComplianceState, InboxReading
 from oracle_bridge.windows.drafting import STATE_FIELDS, PairJob, PairState

@@ -11,13 +11,13 @@ from functools import lru_cache
 
 from sqlalchemy import CompoundSelect, Connection, Engine, bindparam, insert, select, update
 
-from ledger_client.indexer.database import (
+from ledger_client.db import (
     LOOKUPS_PER_UNION,
     for_writing,
+    table_of,
     union_lookup_rows,
     union_of_lookups,
 )
-from ledger_client.indexer.read_model import table_of
 from oracle_bridge.ingest import lock_devices
 from oracle_bridge.store import (
     ComplianceSubmission,

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from sqlalchemy import Engine
 
-from ledger_client.indexer.database import make_engine
+from ledger_client.db import make_engine
 from oracle_bridge.native import HotPath
 from oracle_bridge.rules import Rule
 from oracle_bridge.store import BRIDGE_SQLITE_CACHE_MIB

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select
 
-from ledger_client.indexer.database import driver_rows, for_writing
-from ledger_client.indexer.read_model import table_of
+from ledger_client.db import driver_rows, for_writing, table_of
 from oracle_bridge.store import InboxReading
 from tests.conftest import BridgeDatabases
 

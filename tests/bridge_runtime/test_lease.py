@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from ledger_client.indexer.database import for_writing
+from ledger_client.db import for_writing
 from oracle_bridge import lease as lease_module
 from oracle_bridge.lease import Lease
 from oracle_bridge.store import create_bridge_tables

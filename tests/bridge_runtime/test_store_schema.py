@@ -8,7 +8,7 @@ import threading
 import pytest
 from sqlalchemy import inspect, text
 
-from ledger_client.indexer.database import make_engine
+from ledger_client.db import make_engine
 from oracle_bridge.store import BRIDGE_TABLES, create_bridge_tables
 
 pytestmark = pytest.mark.unit

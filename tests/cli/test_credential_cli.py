@@ -19,8 +19,8 @@ from credentials.assets import commission
 from credentials.keystore import PASSPHRASE_VARIABLE, load_key, store_key
 from credentials.registry import CredentialRegistryClient
 from ledger_client.cli import app
+from ledger_client.db import make_engine
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.database import make_engine
 from ledger_client.roles import Role
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings

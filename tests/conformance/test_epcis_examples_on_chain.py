@@ -15,13 +15,14 @@ import pytest
 from sqlmodel import Session
 
 from ledger_client.anchoring import anchor_document
+from ledger_client.db import make_engine
 from ledger_client.epcis.canonical import canonicalize, event_hash
 from ledger_client.epcis.document import document_from_events
 from ledger_client.epcis.validation import Validator
 from ledger_client.identifiers import DigitalLink
 from ledger_client.indexer import queries
-from ledger_client.indexer.database import create_read_model, make_engine
 from ledger_client.indexer.indexer import Indexer
+from ledger_client.indexer.read_model import create_read_model
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from web3 import Web3
 from credentials import didkit_adapter
 from credentials.store import CredentialStore, create_credential_tables
 from ledger_client.chain import connect
-from ledger_client.indexer.database import make_engine
+from ledger_client.db import make_engine
 from ledger_client.local_chain import LocalChain, start_anvil
 
 

@@ -29,7 +29,7 @@ from e2e_factories import (
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from ledger_client.indexer.database import make_engine
+from ledger_client.db import make_engine
 from ledger_client.lifecycle import BatchStatus
 from oracle_bridge.readings import SignedReading
 from oracle_bridge.rules import Decision

@@ -30,7 +30,7 @@ import pytest
 from e2e_factories import anchored_windows, coverage_problems, wait_for
 from sqlalchemy import Engine, text
 
-from ledger_client.indexer.database import make_engine
+from ledger_client.db import make_engine
 from ledger_client.local_chain import LocalChain, free_port
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.readings import Reading

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from ledger_client.indexer.database import create_read_model
+from ledger_client.indexer.read_model import create_read_model
 from tests.conftest import ScratchDatabases
 
 

@@ -22,8 +22,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from ledger_client.chain import connect
+from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
-from ledger_client.indexer.database import make_engine
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.read_model import LedgerEvent
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
-from ledger_client.indexer.database import make_engine
 from ledger_client.indexer.indexer import INITIAL_WINDOW_BLOCKS, Indexer
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
-from ledger_client.indexer.database import checkpoint, for_writing, make_engine
+from ledger_client.db import checkpoint, for_writing, make_engine
 
 # Far below SQLite's 30 s busy timeout: a writer left holding the lock shows as a hang here.
 JOIN_S = 5

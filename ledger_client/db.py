@@ -1,4 +1,6 @@
-"""The read model's database: one engine factory for embedded SQLite and for PostgreSQL."""
+"""The database toolkit every layer uses: one engine factory for embedded SQLite and for
+PostgreSQL, writers that take the write lock up front, schema changes that take turns,
+unions of look-ups read as driver rows, and the Core table of a table model."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Select,
+    Table,
     create_engine,
     event,
     select,
@@ -29,7 +32,6 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import SQLModel
 
 from ledger_client.errors import ConfigurationError
-from ledger_client.indexer.read_model import READ_MODEL_TABLES
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
@@ -41,6 +43,12 @@ _LOCK_SCHEMA = text("SELECT pg_advisory_xact_lock(:key)")
 # Execution option read by the SQLite `begin` hook: writers take the write lock up front.
 _BEGIN_MODE = "provenance_sqlite_begin"
 _HOLDS_WRITER = "provenance_sqlite_writer"
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table a table model is mapped to (for bulk inserts and column-wise reads)."""
+    # SQLModel's metaclass sets `__table__` on table models, but SQLModel does not declare it.
+    return model.__table__  # type: ignore[attr-defined]
 
 
 def make_engine(url: str, *, sqlite_cache_mib: int = SQLITE_CACHE_MIB) -> Engine:
@@ -154,18 +162,6 @@ def schema_change(engine: Engine) -> Iterator[Connection]:
         if connection.dialect.name == "postgresql":
             connection.execute(_LOCK_SCHEMA, {"key": _SCHEMA_LOCK_KEY})
         yield connection
-
-
-def create_read_model(engine: Engine) -> None:
-    """Create the read model's tables (and indexes) that do not exist yet."""
-    with schema_change(engine) as connection:
-        SQLModel.metadata.create_all(connection, tables=READ_MODEL_TABLES)
-
-
-def drop_read_model(engine: Engine) -> None:
-    """Drop every read model table; other tables in the same database stay."""
-    with schema_change(engine) as connection:
-        SQLModel.metadata.drop_all(connection, tables=READ_MODEL_TABLES)
 
 
 def _sqlite_engine(url: str, *, cache_mib: int) -> Engine:
