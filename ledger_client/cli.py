@@ -4,7 +4,6 @@ credential."""
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -168,7 +167,3 @@ def index_run(
         indexer.follow(poll_s=poll, stop_event=stop)
     except KeyboardInterrupt:
         stop.set()
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    sys.exit(app())

@@ -123,15 +123,6 @@ class BridgeSettings(BaseSettings):
         """The credential store's URL: the bridge database's unless set."""
         return self.credential_database_url or self.resolved_database_url
 
-    def mqtt_topic(self, device: str) -> str:
-        """The topic a device publishes its signed readings to: `{prefix}/{device}`."""
-        return f"{self.mqtt_topic_prefix}/{device}"
-
-    @property
-    def mqtt_subscription(self) -> str:
-        """The shared subscription bridge instances split the devices' readings over."""
-        return f"$share/{self.mqtt_shared_group}/{self.mqtt_topic_prefix}/+"
-
     def auditor_domain(self, *, bind: str, local_anvil: bool) -> str:
         """The domain auditors sign their presentations for: PROVENANCE_BRIDGE_API_DOMAIN,
         or `bind` (the HTTP host:port) when unset and the node is a local anvil.

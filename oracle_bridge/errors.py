@@ -116,8 +116,11 @@ class DeviceRefused(BridgeError):
 
 
 class NoRule(BridgeError):
-    """The batch is unknown, or its product class has no cold-chain rule; set one with
-    `provenance rule set` (QUALITY role)."""
+    """The batch is unknown, or its product class has no cold-chain rule; the class's
+    authority (the QUALITY organization the governor assigned with `assignClassAuthority`)
+    sets one with `ColdChainCompliance.setRule`, from Python
+    `oracle_bridge.contracts.ComplianceRulesClient.set_rule` (no `provenance` command sets
+    rules)."""
 
 
 class ChainUnavailable(BridgeError):
