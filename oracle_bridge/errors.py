@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from ledger_client.errors import ProvenanceError
 
-class BridgeError(Exception):
+
+class BridgeError(ProvenanceError):
     """Root of every error raised by `oracle_bridge`."""
 
 
