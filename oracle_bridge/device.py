@@ -16,14 +16,13 @@ from coincurve import PrivateKey
 
 from ledger_client.hashing import keccak256
 from oracle_bridge.addresses import checksum_address, normalize_address
-from oracle_bridge.errors import InvalidDeviceKey, InvalidDomain, WrongDevice
+from oracle_bridge.errors import InvalidDeviceKey, WrongDevice
 from oracle_bridge.readings import (
-    DOMAIN_TYPE_HASH,
-    UINT256_MAX,
     Reading,
     ReadingDomain,
     SignedReading,
     digest,
+    domain_separator,
 )
 
 REGISTRY_DOMAIN_NAME = "DeviceRegistry"
@@ -128,24 +127,15 @@ class RegistryDomain:
     separator: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if type(self.chain_id) is not int or not 0 < self.chain_id <= UINT256_MAX:
-            raise InvalidDomain(f"chain id must be a positive uint256, got {self.chain_id!r}")
-        try:
-            registry = normalize_address(self.registry)
-        except ValueError as exc:
-            raise InvalidDomain(f"registry: {exc}") from None
-        object.__setattr__(self, "registry", registry)
-        object.__setattr__(
-            self,
-            "separator",
-            keccak256(
-                DOMAIN_TYPE_HASH
-                + keccak256(REGISTRY_DOMAIN_NAME.encode())
-                + keccak256(REGISTRY_DOMAIN_VERSION.encode())
-                + self.chain_id.to_bytes(32, "big")
-                + _address_word(registry)
-            ),
+        registry, separator = domain_separator(
+            name=REGISTRY_DOMAIN_NAME,
+            version=REGISTRY_DOMAIN_VERSION,
+            chain_id=self.chain_id,
+            contract=self.registry,
+            role="registry",
         )
+        object.__setattr__(self, "registry", registry)
+        object.__setattr__(self, "separator", separator)
 
 
 @dataclass(frozen=True, slots=True)

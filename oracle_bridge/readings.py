@@ -125,25 +125,42 @@ class ReadingDomain:
     separator: bytes = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if type(self.chain_id) is not int or not 0 < self.chain_id <= UINT256_MAX:
-            raise InvalidDomain(f"chain id must be a positive uint256, got {self.chain_id!r}")
-        try:
-            contract = normalize_address(self.verifying_contract)
-        except ValueError as exc:
-            raise InvalidDomain(f"verifying contract: {exc}") from None
-        object.__setattr__(self, "verifying_contract", contract)
-        object.__setattr__(
-            self,
-            "separator",
-            keccak256(
-                DOMAIN_TYPE_HASH
-                + keccak256(DOMAIN_NAME.encode())
-                + keccak256(DOMAIN_VERSION.encode())
-                + self.chain_id.to_bytes(32, "big")
-                + _ADDRESS_PAD
-                + bytes.fromhex(contract[2:])
-            ),
+        contract, separator = domain_separator(
+            name=DOMAIN_NAME,
+            version=DOMAIN_VERSION,
+            chain_id=self.chain_id,
+            contract=self.verifying_contract,
+            role="verifying contract",
         )
+        object.__setattr__(self, "verifying_contract", contract)
+        object.__setattr__(self, "separator", separator)
+
+
+def domain_separator(
+    *, name: str, version: str, chain_id: int, contract: str, role: str
+) -> tuple[str, bytes]:
+    """The checksummed `contract` and the EIP-712 domain separator of (name, version,
+    chain id, contract), as Solidity's `EIP712` computes it.
+
+    Raises:
+        InvalidDomain: a chain id outside uint256 (or zero), or a malformed contract address
+            (named by its `role`).
+    """
+    if type(chain_id) is not int or not 0 < chain_id <= UINT256_MAX:
+        raise InvalidDomain(f"chain id must be a positive uint256, got {chain_id!r}")
+    try:
+        contract = normalize_address(contract)
+    except ValueError as exc:
+        raise InvalidDomain(f"{role}: {exc}") from None
+    separator = keccak256(
+        DOMAIN_TYPE_HASH
+        + keccak256(name.encode())
+        + keccak256(version.encode())
+        + chain_id.to_bytes(32, "big")
+        + _ADDRESS_PAD
+        + bytes.fromhex(contract[2:])
+    )
+    return contract, separator
 
 
 # Cached: the readings of one device and batch all begin with the same words.
