@@ -303,6 +303,8 @@ class Bridge:
         while not self._stop.is_set():
             try:
                 self.windows.close_due()
+            except SQLAlchemyError as exc:  # the store is down or full: expected, one line
+                log.warning("closing windows failed, the database: %s; retrying", _gist(exc))
             except Exception:  # noqa: BLE001 - the loop must outlive any one failure
                 log.exception("closing windows failed; retrying")
             until_due = self.windows.seconds_until_due()
@@ -326,6 +328,12 @@ class Bridge:
                 delay, failing = backoff.failed(), True
                 log.warning("the chain refused or did not answer (%s); retry in %.1fs", exc, delay)
                 continue
+            except SQLAlchemyError as exc:  # the store is down or full: expected, one line
+                delay, failing = backoff.failed(), True
+                log.warning(
+                    "submitting failed, the database: %s; retry in %.1fs", _gist(exc), delay
+                )
+                continue
             except Exception:  # noqa: BLE001 - the loop must outlive any one failure
                 delay, failing = backoff.failed(), True
                 log.exception("submitting failed; retry in %.1fs", delay)
@@ -344,8 +352,8 @@ class Bridge:
         while not self._stop.wait(CHECKPOINT_INTERVAL_S):
             try:
                 checkpoint(self.engine)
-            except SQLAlchemyError:
-                log.warning("checkpointing the bridge database failed; retrying", exc_info=True)
+            except SQLAlchemyError as exc:
+                log.warning("checkpointing the bridge database failed: %s; retrying", _gist(exc))
 
     # -- health (the HTTP app's `/healthz` probe) --------------------------------------------
 
@@ -378,3 +386,10 @@ class Bridge:
                 )
                 or 0
             )
+
+
+def _gist(exc: SQLAlchemyError) -> str:
+    """A database failure in one line: the driver's message, without SQLAlchemy's SQL and
+    background link (an outage is expected and logged without a traceback)."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
