@@ -122,30 +122,8 @@ class CredentialRegistryClient(ContractClient):
 
     def credential(self, credential_hash: bytes) -> AnchoredCredential | None:
         """The anchored credential; None when `credential_hash` was never anchored."""
-        (
-            issuer,
-            type_id,
-            subject_id,
-            anchored_at,
-            valid_until,
-            batch_id,
-            revoked,
-            suspended,
-            suspended_by_governor,
-        ) = self.contract.functions.credential(credential_hash).call()
-        if not anchored_at:
-            return None
-        return AnchoredCredential(
-            credential_hash=credential_hash,
-            issuer=issuer,
-            type_hash=type_id,
-            subject_hash=subject_id if subject_id != _NONE else None,
-            anchored_at=anchored_at,
-            valid_until=valid_until or None,
-            suspends_with_batch=batch_id if batch_id != _NONE else None,
-            revoked=revoked,
-            suspended=suspended,
-            suspended_by_governor=suspended_by_governor,
+        return anchored_credential(
+            credential_hash, self.contract.functions.credential(credential_hash).call()
         )
 
     def status(self, credential_hash: bytes) -> CredentialStatus:
@@ -177,3 +155,33 @@ class CredentialRegistryClient(ContractClient):
         if int(bound_by, 16) == 0:
             return None
         return SubjectBinding(entity_id=entity_id, bound_by=bound_by)
+
+
+def anchored_credential(digest: bytes, record: Sequence) -> AnchoredCredential | None:
+    """The anchor of credential `digest` from the fields of `CredentialRegistry.credential`'s
+    result (None: never anchored)."""
+    (
+        issuer,
+        type_id,
+        subject_id,
+        anchored_at,
+        valid_until,
+        batch_id,
+        revoked,
+        suspended,
+        suspended_by_governor,
+    ) = record
+    if not anchored_at:
+        return None
+    return AnchoredCredential(
+        credential_hash=digest,
+        issuer=Web3.to_checksum_address(issuer),
+        type_hash=type_id,
+        subject_hash=subject_id if subject_id != _NONE else None,
+        anchored_at=anchored_at,
+        valid_until=valid_until or None,
+        suspends_with_batch=batch_id if batch_id != _NONE else None,
+        revoked=revoked,
+        suspended=suspended,
+        suspended_by_governor=suspended_by_governor,
+    )

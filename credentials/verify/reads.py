@@ -8,17 +8,16 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from eth_abi import decode, encode
-from eth_utils import function_signature_to_4byte_selector, to_checksum_address
+from eth_utils import function_signature_to_4byte_selector
 from eth_utils.abi import collapse_if_tuple
 from web3 import Web3
 from web3.contract import Contract
 
-from credentials.registry import AnchoredCredential, CredentialStatus
+from credentials.registry import CredentialStatus
 from ledger_client.artifacts import load_artifact
 from ledger_client.chain import rpc_many
 from ledger_client.deployment import Deployment
 
-_ZERO = b"\x00" * 32
 _STATUS_MANY = function_signature_to_4byte_selector("statusMany(bytes32[])")
 
 
@@ -72,38 +71,6 @@ def status_many_call(registry_address: str, hashes: list[bytes]) -> tuple[str, l
 def decode_statuses(result: str) -> list[CredentialStatus]:
     (statuses,) = decode(["uint8[]"], bytes.fromhex(result.removeprefix("0x")))
     return [CredentialStatus(status) for status in statuses]
-
-
-def anchored_credential(digest: bytes, record: tuple) -> AnchoredCredential | None:
-    """The anchor of credential `digest` from `CredentialRegistry.credential`'s decoded
-    result (None: never anchored)."""
-    (
-        (
-            issuer,
-            type_id,
-            subject_id,
-            anchored_at,
-            valid_until,
-            batch_id,
-            revoked,
-            held,
-            held_by_governor,
-        ),
-    ) = record
-    if not anchored_at:
-        return None
-    return AnchoredCredential(
-        credential_hash=digest,
-        issuer=to_checksum_address(issuer),
-        type_hash=type_id,
-        subject_hash=subject_id if subject_id != _ZERO else None,
-        anchored_at=anchored_at,
-        valid_until=valid_until or None,
-        suspends_with_batch=batch_id if batch_id != _ZERO else None,
-        revoked=revoked,
-        suspended=held,
-        suspended_by_governor=held_by_governor,
-    )
 
 
 def block_head(block: Mapping[str, str]) -> tuple[int, int]:

@@ -46,7 +46,7 @@ from credentials import didkit_adapter
 from credentials.engine import ProofEngine
 from credentials.hashes import subject_hash
 from credentials.issue import credential_hash
-from credentials.registry import AnchoredCredential, CredentialStatus
+from credentials.registry import AnchoredCredential, CredentialStatus, anchored_credential
 from credentials.report import (
     Check,
     CheckName,
@@ -70,7 +70,6 @@ from credentials.verify.history import IssuerHistory, history_logs
 from credentials.verify.reads import (
     ChainReads,
     ViewFunction,
-    anchored_credential,
     block_head,
     contract_of,
     decode_statuses,
@@ -225,7 +224,7 @@ class CredentialVerifier:
         return view
 
     def _anchor_of(self, digest: bytes) -> Callable[[str], AnchoredCredential | None]:
-        return lambda result: anchored_credential(digest, self._credential.decode(result))
+        return lambda result: anchored_credential(digest, self._credential.decode(result)[0])
 
     def _add_subject_reads(self, batch: ChainReads, key: SubjectKey) -> list[int]:
         subject, lot = key
