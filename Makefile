@@ -37,8 +37,8 @@ test-python: install
 	$(VENV)/bin/pytest
 
 lint: install
-	$(VENV)/bin/ruff check ledger_client credentials api oracle_bridge tests bench
-	$(VENV)/bin/ruff format --check ledger_client credentials api oracle_bridge tests bench
+	$(VENV)/bin/ruff check ledger_client credentials api oracle_bridge provenance tests bench
+	$(VENV)/bin/ruff format --check ledger_client credentials api oracle_bridge provenance tests bench
 	$(VENV)/bin/mypy
 	cd contracts && ../$(FORGE) fmt --check
 

@@ -3,7 +3,8 @@ calibration only while it holds a calibration certificate that verifies fully no
 
 `CredentialCalibrationCheck` is an `oracle_bridge.policy.CalibrationCheck`; each call looks
 the certificates of a batch's devices up in the credential store and verifies them all at
-once (warm: one chain read). `calibration_check(settings)` builds the one `bridge run` uses.
+once (warm: one chain read). The composition root (`provenance.node`) builds the one a
+node runs and hands it to the bridge.
 """
 
 from __future__ import annotations
@@ -14,13 +15,9 @@ from collections.abc import Collection
 from eth_utils import to_checksum_address
 
 from credentials.identities import pkh_did
-from credentials.store import CredentialStore, create_credential_tables
+from credentials.store import CredentialStore
 from credentials.types import CredentialType
 from credentials.verify import CredentialVerifier
-from ledger_client.chain import connect
-from ledger_client.db import make_engine
-from ledger_client.deployment import Deployment
-from oracle_bridge.config import BridgeSettings
 from oracle_bridge.errors import ChainUnavailable
 from oracle_bridge.policy.chain import CHAIN_ERRORS
 
@@ -70,23 +67,3 @@ class CredentialCalibrationCheck:
         with self._lock:
             self._last.update((did, did in valid) for did in dids)
         return {device for did, device in dids.items() if did in valid}
-
-
-def calibration_check(settings: BridgeSettings) -> CredentialCalibrationCheck:
-    """The check for a bridge run with `settings`: credentials from
-    `settings.resolved_credential_database_url` (the bridge's own database unless
-    configured), verified against the node and deployment the bridge uses.
-
-    Raises:
-        RpcUnavailable, DeploymentError, ConfigurationError: with what to fix.
-    """
-    ledger = settings.ledger
-    w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
-    deployment = Deployment.load(ledger.deployment_path)
-    deployment.check_chain(w3)
-    engine = make_engine(settings.resolved_credential_database_url)
-    create_credential_tables(engine)
-    return CredentialCalibrationCheck(
-        CredentialStore(engine),
-        CredentialVerifier(w3, deployment, log_chunk_blocks=ledger.log_chunk_blocks),
-    )

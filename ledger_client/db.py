@@ -51,8 +51,14 @@ def table_of(model: type[SQLModel]) -> Table:
     return model.__table__  # type: ignore[attr-defined]
 
 
-def make_engine(url: str, *, sqlite_cache_mib: int = SQLITE_CACHE_MIB) -> Engine:
-    """An engine for the read model at `url`.
+def make_engine(
+    url: str,
+    *,
+    sqlite_cache_mib: int = SQLITE_CACHE_MIB,
+    variable: str = "PROVENANCE_DATABASE_URL",
+) -> Engine:
+    """An engine for the database at `url` (set by the environment variable `variable`,
+    which a refusal names).
 
     `sqlite:///path` gets WAL, `synchronous=NORMAL`, a busy timeout and `sqlite_cache_mib`
     of page cache per connection; its transactions begin DEFERRED unless taken from
@@ -67,8 +73,8 @@ def make_engine(url: str, *, sqlite_cache_mib: int = SQLITE_CACHE_MIB) -> Engine
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True)
     raise ConfigurationError(
-        f"unsupported read model URL scheme {parsed.drivername!r}: "
-        "set PROVENANCE_DATABASE_URL to sqlite:///path or postgresql://user@host/db"
+        f"unsupported database URL scheme {parsed.drivername!r}: "
+        f"set {variable} to sqlite:///path or postgresql://user@host/db"
     )
 
 

@@ -236,3 +236,20 @@ class DigitalLink:
 
     def __str__(self) -> str:
         return self.uri
+
+
+def parse_batch_id(lot: str) -> bytes:
+    """The on-chain batch id of a lot given as its Digital Link URI or as `0x` + 64 hex digits.
+
+    Raises:
+        InvalidIdentifier: neither form.
+    """
+    if lot.startswith("0x"):
+        try:
+            batch_id = bytes.fromhex(lot[2:])
+        except ValueError:
+            batch_id = b""
+        if len(batch_id) != 32:
+            raise InvalidIdentifier(f"batch id {lot!r} is not 0x and 64 hex digits")
+        return batch_id
+    return DigitalLink.parse(lot).batch_id

@@ -100,7 +100,8 @@ def _database_problem(exc: Any) -> str:
     cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     return (
         f"the database failed: {_first_line(cause)} ({type(cause).__name__}); check its URL "
-        "(PROVENANCE_DATABASE_URL, PROVENANCE_BRIDGE_DATABASE_URL) and that it is up and intact"
+        "(PROVENANCE_DATABASE_URL, PROVENANCE_BRIDGE_DATABASE_URL, "
+        "PROVENANCE_CREDENTIAL_DATABASE_URL) and that it is up and intact"
     )
 
 

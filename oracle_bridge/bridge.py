@@ -197,7 +197,9 @@ class Bridge:
         rules = ChainRuleSource(w3, deployment, cache_s=settings.policy_cache_s)
         return cls(
             engine=make_engine(
-                settings.resolved_database_url, sqlite_cache_mib=BRIDGE_SQLITE_CACHE_MIB
+                settings.resolved_database_url,
+                sqlite_cache_mib=BRIDGE_SQLITE_CACHE_MIB,
+                variable="PROVENANCE_BRIDGE_DATABASE_URL",
             ),
             w3=w3,
             deployment=deployment,

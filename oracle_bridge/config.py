@@ -9,14 +9,19 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger_client.config import LedgerSettings, require_private_key
-from ledger_client.errors import ConfigurationError
 from ledger_client.keys import ANVIL_DEV_KEYS, account_key
 
 # anvil's fifth development key: the embedded default's oracle, refused on any other node.
 ANVIL_ORACLE_KEY = ANVIL_DEV_KEYS[4]
 # Variables of settings since renamed: refused, not silently ignored (a bridge would run
 # without what its operator asked for).
-_RENAMED_VARIABLES = {"PROVENANCE_BRIDGE_SCREENING_WORKERS": "PROVENANCE_BRIDGE_WORKERS"}
+_RENAMED_VARIABLES = {
+    "PROVENANCE_BRIDGE_SCREENING_WORKERS": "PROVENANCE_BRIDGE_WORKERS (worker processes)",
+    # Settings of the API and the credential store, each now its package's own.
+    "PROVENANCE_BRIDGE_API_DOMAIN": "PROVENANCE_API_DOMAIN",
+    "PROVENANCE_BRIDGE_AUDITOR_SESSION_S": "PROVENANCE_API_AUDITOR_SESSION_S",
+    "PROVENANCE_BRIDGE_CREDENTIAL_DATABASE_URL": "PROVENANCE_CREDENTIAL_DATABASE_URL",
+}
 # Bytes of one signed reading at most (a compact one is ~360), over MQTT and HTTP alike.
 DEFAULT_MAX_MESSAGE_BYTES = 4096
 # One HTTP request: 1 MiB holds ~2,900 compact signed readings.
@@ -40,9 +45,6 @@ class BridgeSettings(BaseSettings):
     # The bridge's own database (inbox, outboxes, dead letters); SQLite under the state
     # directory by default, PostgreSQL by URL.
     database_url: str = ""
-    # Where the issued credentials are kept (calibration certificates for rules that
-    # require calibration); the bridge's database by default.
-    credential_database_url: str = ""
     # The account holding ORACLE_ROLE that anchors and submits readings.
     oracle_private_key: SecretStr = SecretStr(ANVIL_ORACLE_KEY)
 
@@ -73,11 +75,6 @@ class BridgeSettings(BaseSettings):
     submitter_lease_s: float = Field(default=10.0, gt=0)
     # Names this instance in the lease (default: host and oracle address).
     instance_name: str = ""
-    # The domain auditors sign their presentations for: required unless the chain is a
-    # local anvil (then the HTTP host:port), since it must differ between deployments.
-    api_domain: str = ""
-    # How long an auditor session lasts (a logout ends it sooner).
-    auditor_session_s: float = Field(default=900.0, gt=0, le=86_400)
     chain_backoff_min_s: float = Field(default=0.5, gt=0)
     chain_backoff_max_s: float = Field(default=30.0, gt=0)
 
@@ -104,7 +101,7 @@ class BridgeSettings(BaseSettings):
     def _no_renamed_variables(self) -> BridgeSettings:
         for old, new in _RENAMED_VARIABLES.items():
             if old in os.environ:
-                raise ValueError(f"{old} is now {new} (worker processes): rename it")
+                raise ValueError(f"{old} is now {new}: rename it")
         return self
 
     @model_validator(mode="after")
@@ -117,27 +114,6 @@ class BridgeSettings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The bridge database's URL; `bridge.db` under the state directory by default."""
         return self.database_url or f"sqlite:///{self.ledger.state_dir / 'bridge.db'}"
-
-    @property
-    def resolved_credential_database_url(self) -> str:
-        """The credential store's URL: the bridge database's unless set."""
-        return self.credential_database_url or self.resolved_database_url
-
-    def auditor_domain(self, *, bind: str, local_anvil: bool) -> str:
-        """The domain auditors sign their presentations for: PROVENANCE_BRIDGE_API_DOMAIN,
-        or `bind` (the HTTP host:port) when unset and the node is a local anvil.
-
-        Raises:
-            ConfigurationError: unset on any other chain.
-        """
-        if self.api_domain:
-            return self.api_domain
-        if local_anvil:
-            return bind
-        raise ConfigurationError(
-            "PROVENANCE_BRIDGE_API_DOMAIN is not set: set it to the host name auditors reach"
-            " this API at (e.g. audit.example.org); only a local anvil defaults to host:port"
-        )
 
     def require_real_key(self, *, local_anvil: bool) -> None:
         """Refuse anvil's ten public development keys as the oracle's unless the node is a

@@ -3,14 +3,17 @@ verifiable credentials.
 
 The chain is the one every command uses (`PROVENANCE_RPC_URL`, the deployment record under
 the state directory). Issued credentials are kept where the bridge's calibration check
-looks for them (`PROVENANCE_BRIDGE_CREDENTIAL_DATABASE_URL`, else the bridge's database),
-so a calibration certificate issued here counts at once. Keys are encrypted keystore
-files; their passphrase comes from `PROVENANCE_KEYSTORE_PASSPHRASE`. Every command takes
+looks for them (`PROVENANCE_CREDENTIAL_DATABASE_URL`, else `credentials.db` under the state
+directory), so a calibration certificate issued here counts at once. `credential issue
+--shipment` takes its claims from the `CredentialPorts` the composition root passes in.
+Keys are encrypted keystore files; their passphrase comes from
+`PROVENANCE_KEYSTORE_PASSPHRASE`. Every command takes
 `--json` for one machine-readable JSON document on stdout.
 """
 
 import typer
 
+from credentials.cli.environment import CredentialPorts, ShipmentClaims
 from credentials.cli.issuance import issue, revoke
 from credentials.cli.keys import keygen
 from credentials.cli.listing import list_credentials
@@ -30,4 +33,4 @@ credential_app.command("commission")(commission_asset)
 credential_app.command("trust")(trust)
 credential_app.command("list")(list_credentials)
 
-__all__ = ["credential_app"]
+__all__ = ["CredentialPorts", "ShipmentClaims", "credential_app"]

@@ -4,11 +4,11 @@ credential store.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from ledger_client.errors import ConfigurationError
+from credentials.config import CredentialSettings
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -16,21 +16,27 @@ if TYPE_CHECKING:
     from credentials.store import CredentialStore
     from ledger_client.deployment import Deployment
     from ledger_client.transactions import TransactionSender
-    from oracle_bridge.config import BridgeSettings
 
 
-def load_settings() -> BridgeSettings:
-    """The bridge's settings (they hold the ledger's and the credential database's)."""
-    from ledger_client.config import settings_problem
-    from oracle_bridge.config import BridgeSettings
-
-    try:
-        return BridgeSettings()
-    except ValidationError as exc:
-        raise ConfigurationError(settings_problem(exc)) from None
+# The claims of a ColdChainComplianceCredential about a lot (its Digital Link URI), from
+# whoever records shipments: the bridge, which the credential layer never imports; the
+# composition root (`provenance.cli`) hands it in through the command's context.
+ShipmentClaims = Callable[[str], dict[str, Any]]
 
 
-def connect_chain(settings: BridgeSettings) -> tuple[Web3, Deployment]:
+@dataclass(frozen=True)
+class CredentialPorts:
+    """What the credential commands take from the layers above them (`typer.Context.obj`)."""
+
+    shipment_claims: ShipmentClaims | None = None
+
+
+def load_settings() -> CredentialSettings:
+    """The credential layer's settings (they hold the ledger's)."""
+    return CredentialSettings()
+
+
+def connect_chain(settings: CredentialSettings) -> tuple[Web3, Deployment]:
     from ledger_client.chain import connect
     from ledger_client.deployment import Deployment
 
@@ -41,7 +47,7 @@ def connect_chain(settings: BridgeSettings) -> tuple[Web3, Deployment]:
     return w3, deployment
 
 
-def organization_sender(settings: BridgeSettings) -> tuple[TransactionSender, Deployment]:
+def organization_sender(settings: CredentialSettings) -> tuple[TransactionSender, Deployment]:
     """A sender for the organization's own account (PROVENANCE_PRIVATE_KEY; anvil's public
     keys refused unless the node is anvil), and the deployment it writes to."""
     from eth_account import Account
@@ -59,10 +65,12 @@ def organization_sender(settings: BridgeSettings) -> tuple[TransactionSender, De
     return sender, deployment
 
 
-def open_store(settings: BridgeSettings) -> CredentialStore:
+def open_store(settings: CredentialSettings) -> CredentialStore:
     from credentials.store import CredentialStore, create_credential_tables
     from ledger_client.db import make_engine
 
-    engine = make_engine(settings.resolved_credential_database_url)
+    engine = make_engine(
+        settings.resolved_database_url, variable="PROVENANCE_CREDENTIAL_DATABASE_URL"
+    )
     create_credential_tables(engine)
     return CredentialStore(engine)

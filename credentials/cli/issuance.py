@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from credentials.cli.environment import connect_chain, load_settings, open_store
+from credentials.cli.environment import (
+    CredentialPorts,
+    connect_chain,
+    load_settings,
+    open_store,
+)
 from credentials.cli.inputs import CREDENTIAL_HASH, JsonOption, KeyOption, expiry_of, json_object
 from credentials.cli.output import hex_of, line, note, print_json
 from credentials.errors import InvalidClaims, InvalidCredential
@@ -18,11 +23,11 @@ from ledger_client.terminal import clear_errors
 
 if TYPE_CHECKING:
     from credentials.types import CredentialType
-    from oracle_bridge.config import BridgeSettings
 
 
 @clear_errors
 def issue(
+    ctx: typer.Context,
     type_name: Annotated[
         str,
         typer.Argument(
@@ -70,8 +75,8 @@ def issue(
     from credentials.registry import CredentialRegistryClient
     from credentials.service import issue_and_anchor
     from credentials.types import credential_type
+    from ledger_client.identifiers import parse_batch_id
     from ledger_client.transactions import TransactionSender
-    from oracle_bridge.cli import parse_batch_id
 
     kind = credential_type(type_name)
     if (claims is None) == (shipment is None):
@@ -84,7 +89,7 @@ def issue(
     if claims is not None:
         subject_claims = json_object(claims, InvalidClaims, what="claims")
     else:
-        subject_claims = _shipment_claims(kind, shipment or "", settings)
+        subject_claims = _shipment_claims(kind, shipment or "", ctx.find_object(CredentialPorts))
     secret = load_key(key)
     w3, deployment = connect_chain(settings)
     sender = TransactionSender(
@@ -185,22 +190,21 @@ def revoke(
     line(f"in        transaction {receipt.tx_hash} (block {receipt.block_number})")
 
 
-def _shipment_claims(kind: CredentialType, lot: str, settings: BridgeSettings) -> dict[str, Any]:
-    """The claims of a ColdChainComplianceCredential about `lot`, from the bridge database."""
+def _shipment_claims(
+    kind: CredentialType, lot: str, ports: CredentialPorts | None
+) -> dict[str, Any]:
+    """The claims of a ColdChainComplianceCredential about `lot`, from the shipment records
+    the composition root wired in (the bridge database's)."""
     from credentials.types import CredentialType
-    from ledger_client.db import make_engine
-    from ledger_client.identifiers import DigitalLink
-    from oracle_bridge.shipment import compliance_claims, shipment_summary
-    from oracle_bridge.store import create_bridge_tables
 
     if kind is not CredentialType.COLD_CHAIN_COMPLIANCE:
         raise ConfigurationError(
             f"--shipment gives the claims of a {CredentialType.COLD_CHAIN_COMPLIANCE.value}, "
             f"not of a {kind.value}: pass --claims FILE"
         )
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        create_bridge_tables(engine)  # a bridge that never ran: no readings, said clearly
-        return compliance_claims(shipment_summary(engine, DigitalLink.parse(lot)))
-    finally:
-        engine.dispose()
+    if ports is None or ports.shipment_claims is None:
+        raise ConfigurationError(
+            "--shipment needs the bridge's shipment records, which this command was not "
+            "given: run it as `provenance credential issue`, or pass --claims FILE"
+        )
+    return ports.shipment_claims(lot)

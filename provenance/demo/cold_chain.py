@@ -1,6 +1,6 @@
 """The cold-chain part of `provenance demo`: an excursion quarantines a lot, no one in the loop.
 
-Runs after the ledger story (`ledger_client.demo`) on the same throw-away chain.
+Runs after the ledger story (`provenance.demo.story`) on the same throw-away chain.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The credentials part of `provenance demo`: a lot with a DID of its own, credentials about
 it and its logger, verified against the chain, and a FitForUse that follows the quarantine.
 
-Runs after the cold-chain story (`oracle_bridge.demo`) on the same throw-away chain, and
+Runs after the cold-chain story (`provenance.demo.cold_chain`) on the same throw-away chain, and
 reads that story's bridge database for the shipment it quarantined.
 """
 
@@ -31,10 +31,10 @@ from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.contracts import DeviceRegistryClient
-from oracle_bridge.demo import SHIPPED_LOT
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import BridgeError
 from oracle_bridge.shipment import compliance_claims, shipment_summary
+from provenance.demo.cold_chain import SHIPPED_LOT
 
 CERTIFIED_LOT = DigitalLink.lot("09506000134352", "VAX-2026-11C")
 # The demo's asset keystores live in its throw-away state directory only.

@@ -1,4 +1,4 @@
-"""`provenance demo`: the main job end to end on the embedded default (local anvil, SQLite).
+"""The ledger chapter of `provenance demo` and the run that strings the chapters together.
 
 A consortium of a manufacturer, a logistics operator and a quality lab; a vaccine lot
 commissioned, packed and shipped; a transformation into a derived lot of vials, which the
@@ -21,7 +21,6 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, col, select
 
-from ledger_client import demo_events
 from ledger_client.anchoring import anchor_document
 from ledger_client.chain import connect, rpc
 from ledger_client.db import make_engine
@@ -38,6 +37,7 @@ from ledger_client.local_chain import running_anvil
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
+from provenance.demo import events as demo_events
 
 # anvil's public development keys: a demo on a throw-away anvil only.
 DEMO_KEYS = {

@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from api.config import ApiSettings
 from ledger_client.errors import ConfigurationError
 from ledger_client.local_chain import free_port
 from oracle_bridge.config import BridgeSettings
@@ -26,7 +28,7 @@ def run_bridge(*, rpc_url: str, cwd: Path, **env: str) -> subprocess.CompletedPr
         "PROVENANCE_BRIDGE_ORACLE_PRIVATE_KEY": "0x" + "42" * 32,
         **env,
     }
-    environment = {k: v for k, v in os.environ.items() if k != "PROVENANCE_BRIDGE_API_DOMAIN"}
+    environment = {k: v for k, v in os.environ.items() if k != "PROVENANCE_API_DOMAIN"}
     return subprocess.run(
         [str(PROVENANCE), "bridge", "run", "--no-mqtt", "--http-port", str(free_port())],
         env=environment | settings,
@@ -43,16 +45,28 @@ def test_a_bridge_off_anvil_without_an_api_domain_refuses_to_start(consortium, b
     assert result.returncode == 1, result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
-        "error: PROVENANCE_BRIDGE_API_DOMAIN is not set: set it to the host name auditors reach"
+        "error: PROVENANCE_API_DOMAIN is not set: set it to the host name auditors reach"
         " this API at (e.g. audit.example.org); only a local anvil defaults to host:port"
     ], result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_the_domain_defaults_to_the_bind_address_only_on_a_local_anvil():
-    settings = BridgeSettings(api_domain="")
+    settings = ApiSettings(domain="")
     assert settings.auditor_domain(bind="127.0.0.1:8000", local_anvil=True) == "127.0.0.1:8000"
-    with pytest.raises(ConfigurationError, match="PROVENANCE_BRIDGE_API_DOMAIN is not set"):
+    with pytest.raises(ConfigurationError, match="PROVENANCE_API_DOMAIN is not set"):
         settings.auditor_domain(bind="127.0.0.1:8000", local_anvil=False)
-    configured = BridgeSettings(api_domain="audit.example.org")
+    configured = ApiSettings(domain="audit.example.org")
     assert configured.auditor_domain(bind="0.0.0.0:8000", local_anvil=False) == "audit.example.org"
+
+
+@pytest.mark.parametrize(
+    "old",
+    ["PROVENANCE_BRIDGE_API_DOMAIN", "PROVENANCE_BRIDGE_AUDITOR_SESSION_S"],
+)
+def test_a_moved_api_variable_is_refused_by_name(old, monkeypatch):
+    monkeypatch.setenv(old, "audit.example.org")
+    with pytest.raises(ValidationError, match=f"{old} is now PROVENANCE_API_"):
+        ApiSettings()
+    with pytest.raises(ValidationError, match=f"{old} is now PROVENANCE_API_"):
+        BridgeSettings()

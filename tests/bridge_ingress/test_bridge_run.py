@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger_client.cli import app
 from ledger_client.local_chain import free_port
+from provenance.cli import app
 from tests.bridge_runtime.bridge_runtime_factories import ORACLE, ColdChain
 
 pytestmark = [pytest.mark.integration, pytest.mark.services]

@@ -17,12 +17,12 @@ from ingress_fakes import DOMAIN, FakeIngestor
 from typer.testing import CliRunner
 
 from api.app import create_app
-from ledger_client.cli import app
 from ledger_client.deployment import Deployment
 from ledger_client.identifiers import DigitalLink
 from ledger_client.local_chain import free_port
 from oracle_bridge.device import DeviceKey, ReadingProfile
 from oracle_bridge.readings import ReadingDomain, SignedReading, to_json
+from provenance.cli import app
 
 LOT = "https://id.gs1.org/01/09506000134352/10/LOT-7"
 DOMAIN_OPTIONS = ["--chain-id", "31337", "--contract", DOMAIN.verifying_contract]

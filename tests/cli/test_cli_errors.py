@@ -72,13 +72,25 @@ def test_deploy_then_index_rebuild_from_the_chain(anvil, tmp_path):
         ),
         (
             ["credential", "list"],
-            {"PROVENANCE_BRIDGE_SCREENING_WORKERS": "2"},
-            "error: PROVENANCE_BRIDGE_SCREENING_WORKERS is now PROVENANCE_BRIDGE_WORKERS",
+            {"PROVENANCE_BRIDGE_CREDENTIAL_DATABASE_URL": "sqlite:///elsewhere.db"},
+            "error: PROVENANCE_BRIDGE_CREDENTIAL_DATABASE_URL is now "
+            "PROVENANCE_CREDENTIAL_DATABASE_URL: rename it",
+        ),
+        (
+            ["credential", "list"],
+            {"PROVENANCE_CREDENTIAL_DATABASE_URL": "nosuchengine://x"},
+            "error: unsupported database URL scheme 'nosuchengine': set "
+            "PROVENANCE_CREDENTIAL_DATABASE_URL to sqlite:///path or postgresql://user@host/db",
         ),
     ],
-    ids=["a bad value", "a renamed variable", "a renamed variable, credential command"],
+    ids=[
+        "a bad value",
+        "a renamed variable",
+        "a moved variable, credential command",
+        "a bad value, credential command",
+    ],
 )
-def test_a_bad_bridge_setting_is_one_line_naming_its_variable(command, variables, line, tmp_path):
+def test_a_bad_setting_is_one_line_naming_its_variable(command, variables, line, tmp_path):
     result = run_cli(*command, env=variables, cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0, result.stderr
@@ -126,7 +138,7 @@ def corrupt_sqlite(directory: Path) -> str:
          "error: the database failed: connection failed:"),
         (["index", "rebuild"], "PROVENANCE_DATABASE_URL", "not a url",
          "error: the database URL is not usable (Could not parse"),
-        (["credential", "list"], "PROVENANCE_BRIDGE_DATABASE_URL", "{corrupt}",
+        (["credential", "list"], "PROVENANCE_CREDENTIAL_DATABASE_URL", "{corrupt}",
          "error: the database failed: file is not a database (DatabaseError)"),
         (["bridge", "run", "--no-mqtt", "--http-port", "{port}"], "PROVENANCE_BRIDGE_DATABASE_URL",
          "{corrupt}", "error: the database failed: file is not a database (DatabaseError)"),

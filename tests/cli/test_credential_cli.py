@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from credentials.assets import commission
 from credentials.keystore import PASSPHRASE_VARIABLE, load_key, store_key
 from credentials.registry import CredentialRegistryClient
-from ledger_client.cli import app
 from ledger_client.db import make_engine
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
@@ -30,6 +29,7 @@ from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import Reading, to_json
 from oracle_bridge.rules import Rule
+from provenance.cli import app
 from tests.conftest import ANVIL_KEYS, Consortium
 from tests.credentials.credential_factories import CHECK_NAMES
 

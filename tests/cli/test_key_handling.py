@@ -130,7 +130,7 @@ def test_the_bridge_refuses_an_anvil_oracle_key_off_anvil(consortium, besu_node,
         env={
             "PROVENANCE_RPC_URL": besu_node,
             "PROVENANCE_BRIDGE_ORACLE_PRIVATE_KEY": ANVIL_DEV_KEYS[7],
-            "PROVENANCE_BRIDGE_API_DOMAIN": "audit.example.org",
+            "PROVENANCE_API_DOMAIN": "audit.example.org",
         },
         cwd=tmp_path,
     )

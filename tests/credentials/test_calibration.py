@@ -12,7 +12,9 @@ from credential_factories import claims
 from eth_account import Account
 from web3 import HTTPProvider
 
-from credentials.calibration import CredentialCalibrationCheck, calibration_check
+from credentials.calibration import CredentialCalibrationCheck
+from credentials.cli.environment import open_store
+from credentials.config import CredentialSettings
 from credentials.identities import Signer, account_signer
 from credentials.issue import credential_hash
 from credentials.registry import CredentialRegistryClient
@@ -25,10 +27,10 @@ from ledger_client.chain import _LEAN, connect
 from ledger_client.config import LedgerSettings
 from ledger_client.local_chain import free_port
 from ledger_client.roles import Role
-from oracle_bridge.config import BridgeSettings
 from oracle_bridge.contracts import DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import ChainUnavailable
+from provenance.node import calibration_check
 from tests.conftest import ANVIL_KEYS, Consortium, make_consortium
 
 pytestmark = pytest.mark.integration
@@ -200,23 +202,21 @@ def test_while_the_chain_is_down_a_device_keeps_its_last_verdict(lab, store, anv
         calibrated(check, stranger.address)
 
 
-def test_the_bridge_check_shares_the_bridge_database_unless_configured(lab, anvil, tmp_path):
+def test_the_node_check_reads_the_credential_store_the_cli_writes(lab, anvil, tmp_path):
     deployment = lab.consortium.deployment
     deployment.save(tmp_path / "deployment.json")
     ledger = LedgerSettings(rpc_url=anvil.rpc_url, state_dir=tmp_path)
-    bridge_db = f"sqlite:///{tmp_path / 'bridge.db'}"
 
-    shared = calibration_check(BridgeSettings(ledger=ledger, database_url=bridge_db))
+    shared = calibration_check(CredentialSettings(ledger=ledger))
     own = calibration_check(
-        BridgeSettings(
-            ledger=ledger,
-            database_url=bridge_db,
-            credential_database_url=f"sqlite:///{tmp_path / 'credentials.db'}",
-        )
+        CredentialSettings(ledger=ledger, database_url=f"sqlite:///{tmp_path / 'own.db'}")
     )
 
-    assert str(shared.store.engine.url) == bridge_db
-    assert str(own.store.engine.url).endswith("credentials.db")
+    assert str(shared.store.engine.url) == f"sqlite:///{tmp_path / 'credentials.db'}"
+    assert str(open_store(CredentialSettings(ledger=ledger)).engine.url) == str(
+        shared.store.engine.url
+    )
+    assert str(own.store.engine.url).endswith("own.db")
     device = lab.device()
     vc = lab.calibrate(device, shared.store)
     did = device.did(deployment.chain_id)

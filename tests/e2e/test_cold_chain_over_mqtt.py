@@ -10,9 +10,9 @@ from e2e_factories import anchored_windows, bridge_progress, coverage_problems, 
 from typer.testing import CliRunner
 
 from ledger_client.artifacts import load_artifact
-from ledger_client.cli import app
 from ledger_client.lifecycle import BatchStatus
 from oracle_bridge.rules import Decision
+from provenance.cli import app
 from tests.bridge_runtime.bridge_runtime_factories import RULE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]

@@ -11,12 +11,12 @@ from hostile_json import fuzz, hostile_texts, hostile_values
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger_client.demo_events import lot_lifecycle
 from ledger_client.epcis.canonical import CanonicalizationError, canonicalize, event_payload
 from ledger_client.epcis.document import events_of
 from ledger_client.epcis.validation import InvalidEpcisEvent, Validator
 from ledger_client.identifiers import DigitalLink
 from ledger_client.json_input import InvalidJson, loads
+from provenance.demo.events import lot_lifecycle
 
 pytestmark = pytest.mark.unit
 

@@ -15,11 +15,11 @@ pytestmark = pytest.mark.unit
 
 EVERY_MODULE = """
 import importlib, pkgutil, sys
-for package in ("ledger_client", "oracle_bridge", "credentials", "api"):
+for package in ("ledger_client", "oracle_bridge", "credentials", "api", "provenance"):
     importlib.import_module(package)
     for module in pkgutil.walk_packages(sys.modules[package].__path__, package + "."):
         importlib.import_module(module.name)
-import ledger_client.cli
+import provenance.cli
 print(sys.getrecursionlimit())
 """
 

@@ -1,13 +1,10 @@
-"""`provenance device …` (keys, the reading simulator) and `provenance bridge run`."""
+"""`provenance device …`: device keys and the signed-reading simulator."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
-import signal
-import socket
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -15,24 +12,17 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 import typer
-from pydantic import ValidationError
 
 from ledger_client.errors import ConfigurationError, DeploymentError
-from ledger_client.identifiers import DigitalLink, InvalidIdentifier
-from ledger_client.keys import write_private_file
-from ledger_client.terminal import clear_errors, console, log_to_stderr
+from ledger_client.identifiers import parse_batch_id
+from ledger_client.terminal import clear_errors, console
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.errors import (
-    BrokerUnavailable,
-    DeliveryFailed,
-    InvalidDeviceKey,
-    MalformedReading,
-)
+from oracle_bridge.errors import DeliveryFailed, InvalidDeviceKey, MalformedReading
+from oracle_bridge.key_files import read_key_file, write_key_file
 from oracle_bridge.readings import ReadingDomain
 from oracle_bridge.simulator import Profile
 
 device_app = typer.Typer(help="Device keys and the signed-reading simulator.", no_args_is_help=True)
-bridge_app = typer.Typer(help="The oracle bridge: readings in, anchors out.", no_args_is_help=True)
 
 
 class Transport(StrEnum):
@@ -59,71 +49,6 @@ EVENT_DEFAULTS: dict[Profile, tuple[float, int]] = {
     Profile.GAP: (5.0, 7200),
     Profile.HARD_LIMIT: (30.0, 0),
 }
-
-
-def write_key_file(path: Path, key: DeviceKey) -> None:
-    """Store `key` as JSON `{address, privateKey}`, readable by its owner only (0600, its
-    new folders 0700, whatever the umask).
-
-    Raises:
-        InvalidDeviceKey: the file exists already (a key is never overwritten).
-    """
-    record = {"address": key.address, "privateKey": "0x" + key.private_key.hex()}
-    try:
-        write_private_file(path, (json.dumps(record, indent=2) + "\n").encode())
-    except FileExistsError:
-        raise InvalidDeviceKey(f"{path} exists already; choose another --out") from None
-    except OSError as exc:
-        raise InvalidDeviceKey(f"cannot write the key file {path}: {exc.strerror}") from None
-
-
-def read_key_file(path: Path) -> DeviceKey:
-    """The key in `path`: a `device keygen` JSON file, or a file holding just the hex key.
-
-    Raises:
-        InvalidDeviceKey: unreadable, malformed, or its address does not match its key.
-    """
-    try:
-        text = path.read_text().strip()
-    except OSError as exc:
-        raise InvalidDeviceKey(f"cannot read the key file {path}: {exc.strerror}") from None
-    if not text.startswith("{"):
-        return _key_in(path, text)
-    try:
-        record = json.loads(text)
-        private_key = record["privateKey"]
-    except (ValueError, KeyError, TypeError):
-        raise InvalidDeviceKey(
-            f"the key file {path} is not a `provenance device keygen` file (JSON with privateKey)"
-        ) from None
-    key = _key_in(path, private_key)
-    if str(record.get("address", key.address)).lower() != key.address.lower():
-        raise InvalidDeviceKey(f"the key file {path} names {record['address']}, not its key's")
-    return key
-
-
-def _key_in(path: Path, private_key: object) -> DeviceKey:
-    try:
-        return DeviceKey.from_private_key(private_key)  # type: ignore[arg-type]
-    except InvalidDeviceKey as exc:
-        raise InvalidDeviceKey(f"the key file {path} holds no valid key: {exc}") from None
-
-
-def parse_batch_id(lot: str) -> bytes:
-    """The on-chain batch id of a lot given as its Digital Link URI or as `0x` + 64 hex digits.
-
-    Raises:
-        InvalidIdentifier: neither form.
-    """
-    if lot.startswith("0x"):
-        try:
-            batch_id = bytes.fromhex(lot[2:])
-        except ValueError:
-            batch_id = b""
-        if len(batch_id) != 32:
-            raise InvalidIdentifier(f"batch id {lot!r} is not 0x and 64 hex digits")
-        return batch_id
-    return DigitalLink.parse(lot).batch_id
 
 
 def _domain(chain_id: int | None, contract: str | None) -> ReadingDomain:
@@ -353,110 +278,3 @@ def _device_key(key_file: Path | None, key_variable: str | None) -> DeviceKey:
         return DeviceKey.from_private_key(key_variable.strip())
     except InvalidDeviceKey as exc:
         raise InvalidDeviceKey(f"{DEVICE_KEY_VARIABLE}: {exc}") from None
-
-
-def _listening_socket(host: str, port: int) -> socket.socket:
-    try:
-        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        sock = socket.socket(info[0], socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(info[4])
-    except OSError as exc:
-        raise ConfigurationError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another --http-port"
-        ) from None
-    return sock
-
-
-@bridge_app.command("run")
-@clear_errors
-def run(
-    http_host: Annotated[str, typer.Option(help="Address the HTTP API listens on")] = "127.0.0.1",
-    http_port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the HTTP API")] = 8000,
-    mqtt: Annotated[bool, typer.Option(help="Also take readings from the MQTT broker")] = True,
-    mqtt_client_id: Annotated[
-        str | None,
-        typer.Option(
-            help="This instance's MQTT client id, stable across restarts "
-            "(default: provenance-bridge-HOSTNAME)",
-            envvar="PROVENANCE_BRIDGE_MQTT_CLIENT_ID",
-        ),
-    ] = None,
-) -> None:
-    """Run the bridge: HTTP ingress and API, MQTT ingress, anchoring; Ctrl-C or SIGTERM stops."""
-    listening = _listening_socket(http_host, http_port)
-
-    import uvicorn
-
-    from api.app import create_app
-    from api.auditor_sessions import AuditorSessions, auditor_role_holder
-    from credentials.calibration import calibration_check
-    from credentials.verify import CredentialVerifier
-    from ledger_client.chain import node_is_anvil
-    from ledger_client.config import settings_problem
-    from oracle_bridge.bridge import Bridge
-    from oracle_bridge.config import BridgeSettings
-
-    log_to_stderr()
-    try:
-        settings = BridgeSettings()
-    except ValidationError as exc:
-        raise ConfigurationError(settings_problem(exc)) from None
-    bridge = Bridge.from_settings(settings, calibration=calibration_check(settings))
-    try:
-        domain = settings.auditor_domain(
-            bind=f"{http_host}:{http_port}", local_anvil=node_is_anvil(bridge.w3)
-        )
-    except Exception:
-        bridge.close()
-        raise
-    source = None
-    if mqtt:
-        from oracle_bridge.sources.mqtt import MqttSource
-
-        source = MqttSource(
-            bridge.ingestor,
-            host=settings.mqtt_host,
-            port=settings.mqtt_port,
-            topic_prefix=settings.mqtt_topic_prefix,
-            shared_group=settings.mqtt_shared_group,
-            client_id=mqtt_client_id or f"provenance-bridge-{socket.gethostname()}",
-        )
-    api = create_app(
-        bridge,
-        auditor_sessions=AuditorSessions(
-            domain=domain,
-            is_auditor=auditor_role_holder(bridge.w3, bridge.deployment),
-            session_ttl_s=settings.auditor_session_s,
-        ),
-        credential_verifier=CredentialVerifier(
-            bridge.w3, bridge.deployment, log_chunk_blocks=settings.ledger.log_chunk_blocks
-        ),
-    )
-    # No logging config of uvicorn's own: its records go through `log_to_stderr`'s format.
-    server = uvicorn.Server(uvicorn.Config(api, log_level="info", log_config=None))
-    # uvicorn re-raises the signal that stopped it: let SIGTERM end here, through `finally`.
-    signal.signal(signal.SIGTERM, lambda *_: None)
-    bridge.start()
-    try:
-        if source is not None:
-            try:
-                source.start()
-            except BrokerUnavailable as exc:
-                raise BrokerUnavailable(f"{exc} (or run with --no-mqtt)") from None
-        console.print(
-            f"bridge running: HTTP http://{http_host}:{http_port} (OpenAPI at /docs)"
-            + (f", MQTT {source.subscription}" if source else "")
-            + "; Ctrl-C stops",
-            highlight=False,
-            soft_wrap=True,
-        )
-        server.run(sockets=[listening])
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if source is not None:
-            source.stop()
-        bridge.close()
-        listening.close()
-    console.print("bridge stopped")

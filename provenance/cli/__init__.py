@@ -1,0 +1,49 @@
+"""The `provenance` command line: chain, compile, deploy, index, demo, device, bridge,
+credential. Each group lives in a module of its own; this one mounts them and hands the
+lower layers' commands the ports they take (`credential issue --shipment`)."""
+
+from __future__ import annotations
+
+import typer
+
+from ledger_client.config import LedgerSettings
+from ledger_client.terminal import OneLineUsageErrors, clear_errors, console
+from provenance.cli import credential
+from provenance.cli.bridge import bridge_app
+from provenance.cli.chain import chain, compile, deploy
+from provenance.cli.device import device_app
+from provenance.cli.index import index_app
+
+app = typer.Typer(
+    cls=OneLineUsageErrors,
+    help="Provenance Ledger: lifecycle, compliance and credentials on a PoA chain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    ctx.obj = credential.PORTS
+
+
+app.command()(chain)
+app.command()(compile)
+app.command()(deploy)
+app.add_typer(index_app, name="index")
+
+
+@app.command()
+@clear_errors
+def demo() -> None:
+    """Run the main job end to end on a throw-away local anvil and SQLite."""
+    from provenance.demo import run
+
+    run(LedgerSettings().state_dir, console)
+
+
+app.add_typer(device_app, name="device")
+app.add_typer(bridge_app, name="bridge")
+app.add_typer(credential.credential_app, name="credential")
+
+__all__ = ["app"]

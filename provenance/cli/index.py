@@ -1,0 +1,86 @@
+"""`provenance index …`: the SQL read model built from chain logs."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from ledger_client.config import LedgerSettings
+from ledger_client.terminal import clear_errors, console, log_to_stderr
+
+index_app = typer.Typer(help="The SQL read model built from chain logs.", no_args_is_help=True)
+
+
+def _indexer_context(settings: LedgerSettings):  # noqa: ANN202 - internal
+    from ledger_client.chain import connect
+    from ledger_client.db import make_engine
+    from ledger_client.deployment import Deployment
+    from ledger_client.indexer.read_model import create_read_model
+
+    w3 = connect(settings.rpc_url, timeout_s=settings.rpc_timeout_s)
+    deployment = Deployment.load(settings.deployment_path)
+    deployment.check_chain(w3)
+    engine = make_engine(settings.resolved_database_url)
+    create_read_model(engine)
+    return w3, deployment, engine
+
+
+@index_app.command("rebuild")
+@clear_errors
+def index_rebuild() -> None:
+    """Drop the read model and rebuild it from the chain alone."""
+    from ledger_client.indexer.indexer import rebuild
+
+    settings = LedgerSettings()
+    w3, deployment, engine = _indexer_context(settings)
+    with console.status(
+        f"rebuilding {engine.url.render_as_string()} from block {deployment.deploy_block}…"
+    ):
+        progress = rebuild(
+            w3,
+            deployment,
+            engine,
+            confirmations=settings.confirmations,
+            chunk_blocks=settings.log_chunk_blocks,
+        )
+    console.print(
+        f"rebuilt: {progress.logs:,} logs, {progress.events:,} events up to block "
+        f"{progress.checkpoint} ({progress.events_per_second:,.0f} events/s)"
+    )
+
+
+@index_app.command("run")
+@clear_errors
+def index_run(
+    follow: Annotated[bool, typer.Option(help="Keep indexing new blocks until Ctrl-C")] = False,
+    poll: Annotated[
+        float, typer.Option(min=0.01, max=3600, help="Seconds between polls with --follow")
+    ] = 1.0,
+) -> None:
+    """Index new blocks into the read model, from its checkpoint."""
+    from ledger_client.indexer.indexer import Indexer
+
+    settings = LedgerSettings()
+    w3, deployment, engine = _indexer_context(settings)
+    indexer = Indexer(
+        w3,
+        deployment,
+        engine,
+        confirmations=settings.confirmations,
+        chunk_blocks=settings.log_chunk_blocks,
+    )
+    if not follow:
+        progress = indexer.run_once()
+        console.print(f"indexed {progress.logs:,} logs up to block {progress.checkpoint}")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    log_to_stderr()
+    console.print("following the chain; Ctrl-C stops")
+    try:
+        indexer.follow(poll_s=poll, stop_event=stop)
+    except KeyboardInterrupt:
+        stop.set()
