@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol
 
 from oracle_bridge.errors import (
     InvalidRule,
@@ -140,6 +141,30 @@ class ComplianceState:
     last_timestamp: int = 0
     in_excursion: bool = False
     excursion_start: int = 0
+
+    @classmethod
+    def of(cls, holder: HoldsComplianceState) -> ComplianceState:
+        """The state kept in `holder`'s fields of the same names (a stored row, a drafting
+        job's copy of it)."""
+        return cls(
+            last_seq=holder.last_seq,
+            last_timestamp=holder.last_timestamp,
+            in_excursion=holder.in_excursion,
+            excursion_start=holder.excursion_start,
+        )
+
+
+class HoldsComplianceState(Protocol):
+    """Anything that keeps a `ComplianceState`'s four fields (read only here)."""
+
+    @property
+    def last_seq(self) -> int: ...
+    @property
+    def last_timestamp(self) -> int: ...
+    @property
+    def in_excursion(self) -> bool: ...
+    @property
+    def excursion_start(self) -> int: ...
 
 
 def evaluate(

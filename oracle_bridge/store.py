@@ -173,12 +173,7 @@ class DeviceComplianceState(SQLModel, table=True):
 
     @property
     def engine_state(self) -> ComplianceState:
-        return ComplianceState(
-            last_seq=self.last_seq,
-            last_timestamp=self.last_timestamp,
-            in_excursion=self.in_excursion,
-            excursion_start=self.excursion_start,
-        )
+        return ComplianceState.of(self)
 
     def advance(self, state: ComplianceState) -> None:
         self.last_seq = state.last_seq

@@ -42,12 +42,7 @@ class PairState:
 
     @property
     def engine_state(self) -> ComplianceState:
-        return ComplianceState(
-            last_seq=self.last_seq,
-            last_timestamp=self.last_timestamp,
-            in_excursion=self.in_excursion,
-            excursion_start=self.excursion_start,
-        )
+        return ComplianceState.of(self)
 
     def values(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in STATE_FIELDS}
