@@ -166,6 +166,9 @@ WRITES: dict[str, Write] = {
     "offer custody": lambda f, p, lot: f.writer(p).offer_custody(lot.batch_id, f.address("lab")),
     "accept custody": lambda f, p, lot: f.writer(p).accept_custody(lot.batch_id),
     "bind the lot's DID": lambda f, p, lot: f.registry(p).bind_subject(lot.did, lot.batch_id),
+    "correct the lot's DID binding": lambda f, p, lot: f.registry(p).correct_binding(
+        lot.did, lot.batch_id
+    ),
     "create a lot of the GTIN": lambda f, p, lot: f.writer(p).create_batch(lot.unmade.uri),
     "assign a prefix": lambda f, p, lot: f.writer(p).assign_prefix(SPARE_PREFIX, f.address(p)),
     "delegate the prefix": lambda f, p, lot: f.writer(p).delegate_prefix(
@@ -235,6 +238,11 @@ MODEL: dict[tuple[str, str], str | None] = {
     ("bind the lot's DID", "lab"): "CredentialRegistryNotEntityOwner",
     ("bind the lot's DID", "manufacturer"): "CredentialRegistryNotEntityOwner",
     ("bind the lot's DID", "governor"): NOT_OPERATOR,
+    ("correct the lot's DID binding", "brand"): NOT_GOVERNOR,
+    ("correct the lot's DID binding", "manufacturer"): NOT_GOVERNOR,
+    ("correct the lot's DID binding", "carrier"): NOT_GOVERNOR,
+    ("correct the lot's DID binding", "lab"): NOT_GOVERNOR,
+    ("correct the lot's DID binding", "governor"): None,
     ("create a lot of the GTIN", "brand"): None,
     ("create a lot of the GTIN", "manufacturer"): None,
     ("create a lot of the GTIN", "carrier"): "ProvenanceLedgerNotPrefixHolder",
