@@ -58,8 +58,8 @@ class SubjectBinding:
 
 class CredentialRegistryClient(ContractClient):
     """Writes with the sender's roles (a trusted ISSUER anchors, revokes and suspends its own
-    credentials; GOVERNOR keeps the trust list and may revoke or suspend any credential;
-    OPERATOR binds subjects); anyone reads."""
+    credentials; GOVERNOR keeps the trust list, may revoke or suspend any credential and
+    corrects bindings; OPERATOR binds subjects); anyone reads."""
 
     name = "CredentialRegistry"
 
@@ -119,6 +119,14 @@ class CredentialRegistryClient(ContractClient):
         """Bind `did` for good to a ledger batch id (an asset's DID) or to
         `organization_entity_id(org)` (a person's DID)."""
         return self._write("bindSubject", did, entity_id)
+
+    def correct_binding(self, did: str, entity_id: bytes) -> Receipt:
+        """As a governor: bind `did` to `entity_id` (a ledger batch id or
+        `organization_entity_id(org)` of a registered organization) whether or not it was bound,
+        to correct a mistaken binding, which `bind_subject` never changes. Refused for anyone
+        else (`MembershipUnauthorizedAccount`), an empty DID (`CredentialRegistryInvalidDid`) and
+        an unknown entity (`CredentialRegistryUnknownEntity`)."""
+        return self._write("correctBinding", did, entity_id)
 
     def credential(self, credential_hash: bytes) -> AnchoredCredential | None:
         """The anchored credential; None when `credential_hash` was never anchored."""

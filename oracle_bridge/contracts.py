@@ -53,6 +53,9 @@ class DeviceRegistryClient(ContractClient):
         )
 
     def assign_device(self, account: str, batch_id: bytes) -> Receipt:
+        """Puts the sender's device on `batch_id` (zero bytes: takes it off). The sender must
+        write the batch, as its owner, custodian or a writer one of them authorized
+        (`LedgerWriter.authorize_writer`); else `DeviceRegistryNotBatchWriter`."""
         return self._write("assignDevice", Web3.to_checksum_address(account), batch_id)
 
     def set_device_active(self, account: str, active: bool) -> Receipt:

@@ -11,7 +11,7 @@ import {Roles} from "./libraries/Roles.sol";
 
 /// @title Registry of the devices that sign cold-chain readings.
 /// @notice Operators register (with the device's own signature) and assign their own
-/// devices; the governor may also switch any device off and chooses the compliance contract, the only caller that
+/// devices, to batches they write; the governor may also switch any device off and chooses the compliance contract, the only caller that
 /// advances a device's sequence counter.
 /// @dev The compliance contract is re-settable by the governor, so the consortium can
 /// move to a new compliance contract without losing device registrations or counters.
@@ -56,9 +56,7 @@ contract DeviceRegistry is IDeviceRegistry, EIP712 {
     /// @inheritdoc IDeviceRegistry
     function assignDevice(address account, bytes32 batchId) external onlyAuthorized(Roles.OPERATOR) {
         _checkOwner(account);
-        if (batchId != bytes32(0) && _ledger.batch(batchId).status == IProvenanceLedger.BatchStatus.NONE) {
-            revert DeviceRegistryUnknownBatch(batchId);
-        }
+        if (batchId != bytes32(0)) _checkBatchWriter(account, batchId);
         _doAssignDevice(account, batchId);
     }
 
@@ -128,6 +126,16 @@ contract DeviceRegistry is IDeviceRegistry, EIP712 {
 
     function _checkOwner(address account) internal view {
         if (_checkRegistered(account) != msg.sender) revert DeviceRegistryNotOwner(account, msg.sender);
+    }
+
+    /// @dev The caller (the device's owner) must write the batch. One ledger call when it does;
+    /// the second only tells an unknown batch from a batch of others.
+    function _checkBatchWriter(address account, bytes32 batchId) internal view {
+        if (_ledger.isWriter(batchId, msg.sender)) return;
+        if (_ledger.batch(batchId).status == IProvenanceLedger.BatchStatus.NONE) {
+            revert DeviceRegistryUnknownBatch(batchId);
+        }
+        revert DeviceRegistryNotBatchWriter(account, msg.sender, batchId);
     }
 
     /// @dev The owner acts through its OPERATOR_ROLE; anyone else must be a governor.

@@ -616,6 +616,35 @@ contract ColdChainComplianceTest is ColdChainBase {
         );
     }
 
+    /// @dev Another operator's logger cannot be put on the operator's lot, so its frozen reading
+    /// cannot quarantine that lot; once the lot's owner authorizes it, its logger reports there.
+    function test_SubmitReadings_ARivalsLoggerCannotQuarantineTheLot() public {
+        address rival = makeAddr("rival-operator");
+        _enrol(rival, Roles.OPERATOR, "did:pkh:eip155:31337:rival", "Rival Operator");
+        address logger = vm.addr(OTHER_KEY);
+        string memory did = "did:pkh:eip155:31337:rival-logger";
+        bytes memory consent = _registrationSignature(OTHER_KEY, rival, did, address(registry));
+        vm.startPrank(rival);
+        registry.registerDevice(logger, did, consent);
+        vm.expectRevert(
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryNotBatchWriter.selector, logger, rival, lot)
+        );
+        registry.assignDevice(logger, lot);
+        vm.stopPrank();
+        _expectRefused(
+            _signed(OTHER_KEY, _reading(logger, lot, 1, T0, FROZEN)),
+            abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryNotAssigned.selector, logger, lot, bytes32(0))
+        );
+        assertEq(uint256(_status(lot)), uint256(ACTIVE), "the lot stays active");
+
+        vm.prank(operator);
+        ledger.authorizeWriter(lot, rival);
+        vm.prank(rival);
+        registry.assignDevice(logger, lot);
+        _submit(_signed(OTHER_KEY, _reading(logger, lot, 1, T0, FROZEN)));
+        assertEq(uint256(_status(lot)), uint256(QUARANTINED), "an authorized writer's logger reports on the lot");
+    }
+
     function test_SubmitReadings_RejectsUnknownBatchAndMissingRule() public {
         bytes32 missing = keccak256("missing");
         _expectRefused(

@@ -19,9 +19,11 @@ contract DeviceRegistryTest is ConsortiumBase {
     bytes32 internal otherLot;
 
     uint256 internal constant DEVICE_KEY = 0xD1CE;
+    uint256 internal constant RIVAL_DEVICE_KEY = 0xD2CE;
     uint256 internal constant SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
     bytes32 internal constant PRODUCT = keccak256("vaccine-2-8C");
     string internal constant DID = "did:pkh:eip155:31337:0xdevice";
+    string internal constant RIVAL_DID = "did:pkh:eip155:31337:0xrival-device";
 
     function setUp() public {
         _deployConsortium();
@@ -255,6 +257,87 @@ contract DeviceRegistryTest is ConsortiumBase {
         assertEq(registry.device(device).assignedBatch, bytes32(0), "still unassigned");
     }
 
+    /// @dev The device was assigned to any existing batch: another organization's logger put
+    /// on the operator's lot could then quarantine it through its readings.
+    function test_AssignDevice_RevertsOnABatchItsOwnerDoesNotWrite() public {
+        address rivalDevice = _registerRivalDevice();
+        vm.expectRevert(_notBatchWriter(rivalDevice, otherOperator, lot));
+        vm.prank(otherOperator);
+        registry.assignDevice(rivalDevice, lot);
+        assertEq(registry.device(rivalDevice).assignedBatch, bytes32(0), "still unassigned");
+        assertEq(registry.device(rivalDevice).owner, otherOperator, "owner unchanged");
+    }
+
+    function test_AssignDevice_ByAnAuthorizedWriterUntilRevoked() public {
+        address rivalDevice = _registerRivalDevice();
+        vm.prank(operator);
+        ledger.authorizeWriter(lot, otherOperator);
+        vm.expectEmit(address(registry));
+        emit IDeviceRegistry.DeviceAssigned(rivalDevice, lot, bytes32(0));
+        vm.prank(otherOperator);
+        registry.assignDevice(rivalDevice, lot);
+        assertEq(registry.device(rivalDevice).assignedBatch, lot, "an authorized writer assigns its device");
+
+        vm.expectRevert(_notBatchWriter(rivalDevice, otherOperator, otherLot));
+        vm.prank(otherOperator);
+        registry.assignDevice(rivalDevice, otherLot);
+        assertEq(registry.device(rivalDevice).assignedBatch, lot, "the authorization is per batch");
+
+        vm.prank(operator);
+        ledger.revokeWriter(lot, otherOperator);
+        vm.expectRevert(_notBatchWriter(rivalDevice, otherOperator, lot));
+        vm.prank(otherOperator);
+        registry.assignDevice(rivalDevice, lot);
+    }
+
+    function test_AssignDevice_ByTheCustodianAfterAnAcceptedTransfer() public {
+        address rivalDevice = _registerRivalDevice();
+        vm.prank(operator);
+        ledger.offerCustody(lot, otherOperator);
+        vm.expectRevert(_notBatchWriter(rivalDevice, otherOperator, lot));
+        vm.prank(otherOperator);
+        registry.assignDevice(rivalDevice, lot);
+
+        vm.startPrank(otherOperator);
+        ledger.acceptCustody(lot);
+        registry.assignDevice(rivalDevice, lot);
+        vm.stopPrank();
+        assertEq(registry.device(rivalDevice).assignedBatch, lot, "the custodian assigns its device");
+
+        vm.prank(otherOperator);
+        ledger.offerCustody(lot, operator);
+        vm.prank(operator);
+        ledger.acceptCustody(lot);
+        vm.prank(otherOperator);
+        registry.assignDevice(rivalDevice, bytes32(0));
+        assertEq(registry.device(rivalDevice).assignedBatch, bytes32(0), "unassigning needs no standing");
+        vm.expectRevert(_notBatchWriter(rivalDevice, otherOperator, lot));
+        vm.prank(otherOperator);
+        registry.assignDevice(rivalDevice, lot);
+    }
+
+    /// @dev Whatever standing the other operator has on the lot, its device is assigned to the lot
+    /// exactly when it owns, holds or was authorized to write the lot.
+    function testFuzz_AssignDevice_OnlyToABatchTheOwnerWrites(uint8 standing) public {
+        address rivalDevice = _registerRivalDevice();
+        standing = uint8(bound(standing, 0, 4));
+        vm.startPrank(operator);
+        if (standing == 1 || standing == 2) ledger.authorizeWriter(lot, otherOperator);
+        if (standing == 2) ledger.revokeWriter(lot, otherOperator);
+        if (standing >= 3) ledger.offerCustody(lot, otherOperator);
+        vm.stopPrank();
+        if (standing == 4) {
+            vm.prank(otherOperator);
+            ledger.acceptCustody(lot);
+        }
+        bool writes = standing == 1 || standing == 4;
+        assertEq(ledger.isWriter(lot, otherOperator), writes, "the ledger agrees with the scenario");
+        if (!writes) vm.expectRevert(_notBatchWriter(rivalDevice, otherOperator, lot));
+        vm.prank(otherOperator);
+        registry.assignDevice(rivalDevice, lot);
+        assertEq(registry.device(rivalDevice).assignedBatch, writes ? lot : bytes32(0), "assigned iff it writes");
+    }
+
     // ---------------------------------------------------------------- setCompliance
 
     function test_SetCompliance_GovernorMaySetItAgain() public {
@@ -407,6 +490,18 @@ contract DeviceRegistryTest is ConsortiumBase {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /// @dev A device the other operator registered (it owns it) and has not assigned.
+    function _registerRivalDevice() internal returns (address rivalDevice) {
+        rivalDevice = vm.addr(RIVAL_DEVICE_KEY);
+        bytes memory signature = _signedBy(RIVAL_DEVICE_KEY, otherOperator, RIVAL_DID);
+        vm.prank(otherOperator);
+        registry.registerDevice(rivalDevice, RIVAL_DID, signature);
+    }
+
+    function _notBatchWriter(address account, address owner, bytes32 batchId) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IDeviceRegistry.DeviceRegistryNotBatchWriter.selector, account, owner, batchId);
+    }
 
     function _register() internal {
         bytes memory signature = _signedBy(DEVICE_KEY, operator, DID);

@@ -75,6 +75,28 @@ class BatchStatusChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class CustodyTransferred:
+    """The batch passed from custodian `from_account` (the zero address at creation) to
+    `to_account`, which accepted it."""
+
+    ref: LogRef
+    batch_id: str
+    from_account: str
+    to_account: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustodyOffered:
+    """The custodian `from_account` offered the batch to `to_account` (the zero address: it
+    withdrew its offer)."""
+
+    ref: LogRef
+    batch_id: str
+    from_account: str
+    to_account: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrganizationRegistered:
     ref: LogRef
     account: str
@@ -108,6 +130,8 @@ DecodedLog = (
     BatchCreated
     | EventRecorded
     | BatchStatusChanged
+    | CustodyTransferred
+    | CustodyOffered
     | OrganizationRegistered
     | OrganizationStatusChanged
     | RoleChanged
@@ -135,6 +159,8 @@ _BUILDERS: dict[str, Callable[[LogRef, dict[str, Any]], DecodedLog]] = {
     "BatchStatusChanged": lambda ref, a: BatchStatusChanged(
         ref, a["batchId"], BatchStatus(a["from"]), BatchStatus(a["to"]), a["by"], a["reason"]
     ),
+    "CustodyTransferred": lambda ref, a: CustodyTransferred(ref, a["batchId"], a["from"], a["to"]),
+    "CustodyOffered": lambda ref, a: CustodyOffered(ref, a["batchId"], a["from"], a["to"]),
     "OrganizationRegistered": lambda ref, a: OrganizationRegistered(
         ref, a["account"], a["did"], a["name"]
     ),

@@ -15,6 +15,8 @@ from ledger_client.indexer.read_model import (
     Batch,
     BatchParent,
     Checkpoint,
+    CustodyOffer,
+    CustodyTransfer,
     IndexedBlock,
     LedgerEvent,
     Organization,
@@ -32,6 +34,8 @@ _EXPORT_ORDER: tuple[tuple[type[SQLModel], tuple[str, ...]], ...] = (
     (BatchParent, ("block_number", "log_index", "parent_id")),
     (LedgerEvent, ("block_number", "log_index")),
     (StatusChange, ("block_number", "log_index")),
+    (CustodyTransfer, ("block_number", "log_index")),
+    (CustodyOffer, ("block_number", "log_index")),
     (IndexedBlock, ("number",)),
     (Checkpoint, ("name",)),
 )

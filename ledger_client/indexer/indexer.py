@@ -30,6 +30,8 @@ from ledger_client.errors import LedgerError, RpcUnavailable
 from ledger_client.indexer.decoding import (
     BatchCreated,
     BatchStatusChanged,
+    CustodyOffered,
+    CustodyTransferred,
     DecodedLog,
     EventRecorded,
     LogDecoder,
@@ -44,6 +46,8 @@ from ledger_client.indexer.read_model import (
     Batch,
     BatchParent,
     Checkpoint,
+    CustodyOffer,
+    CustodyTransfer,
     IndexedBlock,
     LedgerEvent,
     Organization,
@@ -251,6 +255,7 @@ class Indexer:
         rows: dict[type[SQLModel], list[dict[str, Any]]] = {table: [] for table in LOG_TABLES}
         block_hashes: dict[int, str] = {}
         recorded: dict[str, list[EventRecorded]] = defaultdict(list)
+        transfers: list[CustodyTransferred] = []
         for raw in raw_logs:
             record = self._decoder.decode(raw)
             if record is None:
@@ -258,8 +263,15 @@ class Indexer:
             block_hashes[record.ref.block_number] = record.ref.block_hash
             if isinstance(record, EventRecorded):
                 recorded[record.ref.tx_hash].append(record)
+            elif isinstance(record, CustodyTransferred):
+                transfers.append(record)
             else:
                 _append_rows(rows, record)
+        if transfers:
+            times = self._block_times({t.ref.block_number: t.ref.block_hash for t in transfers})
+            rows[CustodyTransfer].extend(
+                _custody_row(t, times[t.ref.block_number]) for t in transfers
+            )
         for tx, events in self._transactions(recorded):
             texts = payloads_from_transaction(
                 tx,
@@ -320,21 +332,47 @@ class Indexer:
         }
         return cast(list[dict], rpc(self.w3, "eth_getLogs", [query]))
 
+    def _blocks(self, numbers: Sequence[int]) -> dict[int, dict | None]:
+        """The node's header of each block number (None above its head)."""
+        blocks = rpc_many(self.w3, [("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        return dict(zip(numbers, blocks, strict=True))
+
     def _block_hashes(self, numbers: Sequence[int]) -> dict[int, str | None]:
         """The node's hash of each block number (None above its head)."""
-        blocks = rpc_many(self.w3, [("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
-        return {n: (b["hash"].lower() if b else None) for n, b in zip(numbers, blocks, strict=True)}
+        return {n: (b["hash"].lower() if b else None) for n, b in self._blocks(numbers).items()}
+
+    def _block_times(self, expected: dict[int, str]) -> dict[int, int]:
+        """The timestamp of each block, given the hash its logs carried (logs need not say
+        when their block was made)."""
+        times = {}
+        for number, block in self._blocks(sorted(expected)).items():
+            if block is None or block["hash"].lower() != expected[number]:
+                raise _ChunkForked(f"block {number} changed hash while it was read")
+            times[number] = int(block["timestamp"], 16)
+        return times
 
     # -- writing the read model -----------------------------------------------------------
 
     def _load_checkpoint(self) -> Checkpoint | None:
         with Session(self.engine) as session:
             stored = session.scalars(select(Checkpoint)).all()
+            # Every batch's creation is a custody transfer: batches without any were indexed
+            # before the read model kept custody, and their history would be missing.
+            custody_missing = (
+                bool(stored)
+                and session.scalars(select(Batch.batch_id).limit(1)).first() is not None
+                and session.scalars(select(CustodyTransfer.tx_hash).limit(1)).first() is None
+            )
         others = [c.name for c in stored if c.name != self.checkpoint_name]
         if others:
             raise IndexerError(
                 f"the read model was built from another deployment ({', '.join(others)}), not "
                 f"{self.checkpoint_name}: run `provenance index rebuild` or use another database"
+            )
+        if custody_missing:
+            raise IndexerError(
+                "the read model was built before it kept custody transfers, so their history "
+                "would be missing: run `provenance index rebuild`"
             )
         return stored[0] if stored else None
 
@@ -472,6 +510,15 @@ def _append_rows(rows: dict[type[SQLModel], list[dict[str, Any]]], record: Decod
                 **where,
             }
         )
+    elif isinstance(record, CustodyOffered):
+        rows[CustodyOffer].append(
+            {
+                "batch_id": record.batch_id,
+                "offered_by": record.from_account,
+                "offered_to": _account_or_none(record.to_account),
+                **where,
+            }
+        )
     elif isinstance(record, OrganizationRegistered):
         rows[Organization].append(
             {"account": record.account, "did": record.did, "name": record.name, **where}
@@ -491,6 +538,23 @@ def _append_rows(rows: dict[type[SQLModel], list[dict[str, Any]]], record: Decod
                 **where,
             }
         )
+
+
+def _custody_row(transfer: CustodyTransferred, block_time: int) -> dict[str, Any]:
+    return {
+        "batch_id": transfer.batch_id,
+        "from_custodian": _account_or_none(transfer.from_account),
+        "to_custodian": transfer.to_account,
+        "block_number": transfer.ref.block_number,
+        "block_time": block_time,
+        "tx_hash": transfer.ref.tx_hash,
+        "log_index": transfer.ref.log_index,
+    }
+
+
+def _account_or_none(account: str) -> str | None:
+    """None for the zero address, which the ledger's events use for "nobody"."""
+    return None if int(account, 16) == 0 else account
 
 
 def _event_row(event: EventRecorded, payload: str | None) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Queries over the read model, free of HTTP: keyword-only, given a session, returning rows.
 
-Statuses, activity and role membership are derived here from the latest change row,
-never read from stored mutable state. `batch_id` arguments accept `0x…` hex in any
+Statuses, custodians, activity and role membership are derived here from the latest
+change row, never read from stored mutable state. `batch_id` arguments accept `0x…` hex in any
 case or the raw 32 bytes.
 """
 
@@ -22,6 +22,8 @@ from ledger_client.indexer.read_model import (
     Batch,
     BatchParent,
     Checkpoint,
+    CustodyOffer,
+    CustodyTransfer,
     LedgerEvent,
     Organization,
     OrganizationStatusChange,
@@ -42,6 +44,21 @@ class Direction(StrEnum):
 
 
 @dataclass(frozen=True)
+class CustodyPeriod:
+    """`custodian` held the batch from block `since_block` (timestamp `since`) until the
+    next transfer (`until_block` / `until`, None while it still holds it); it took the batch
+    from `handed_over_by` (None: it created the batch) in transaction `tx_hash`."""
+
+    custodian: str
+    handed_over_by: str | None
+    since_block: int
+    since: datetime
+    until_block: int | None
+    until: datetime | None
+    tx_hash: str
+
+
+@dataclass(frozen=True)
 class BatchHistory:
     batch: Batch
     status: str
@@ -49,6 +66,8 @@ class BatchHistory:
     status_changes: list[StatusChange]
     parents: list[str]
     children: list[str]
+    custody: list[CustodyPeriod]
+    offered_to: str | None
 
 
 @dataclass(frozen=True)
@@ -145,6 +164,70 @@ def batch_history(session: Session, *, batch_id: str | bytes) -> BatchHistory | 
                 .order_by(col(BatchParent.child_id))
             )
         ),
+        custody=custody_history(session, batch_id=key),
+        offered_to=custody_offer(session, batch_id=key),
+    )
+
+
+def custody_history(session: Session, *, batch_id: str | bytes) -> list[CustodyPeriod]:
+    """Who held the batch and when, its creator first; empty when the batch is unknown."""
+    transfers = list(
+        session.scalars(
+            select(CustodyTransfer)
+            .where(CustodyTransfer.batch_id == batch_key(batch_id))
+            .order_by(col(CustodyTransfer.block_number), col(CustodyTransfer.log_index))
+        )
+    )
+    return [
+        CustodyPeriod(
+            custodian=transfer.to_custodian,
+            handed_over_by=transfer.from_custodian,
+            since_block=transfer.block_number,
+            since=_block_time(transfer.block_time),
+            until_block=after.block_number if after else None,
+            until=_block_time(after.block_time) if after else None,
+            tx_hash=transfer.tx_hash,
+        )
+        # Each transfer with the next one, which ends it (None for the last).
+        for transfer, after in zip(transfers, [*transfers[1:], None], strict=False)
+    ]
+
+
+def custody_offer(session: Session, *, batch_id: str | bytes) -> str | None:
+    """The organization the batch is offered to now; None when no offer stands (none made,
+    withdrawn, or ended by the transfer it led to)."""
+    key = batch_key(batch_id)
+    offer: Row[str | None, int, int] | None = session.execute(
+        select(CustodyOffer.offered_to, CustodyOffer.block_number, CustodyOffer.log_index)
+        .where(CustodyOffer.batch_id == key)
+        .order_by(col(CustodyOffer.block_number).desc(), col(CustodyOffer.log_index).desc())
+        .limit(1)
+    ).first()
+    if offer is None:
+        return None
+    transfer = session.execute(
+        select(CustodyTransfer.block_number, CustodyTransfer.log_index)
+        .where(CustodyTransfer.batch_id == key)
+        .order_by(col(CustodyTransfer.block_number).desc(), col(CustodyTransfer.log_index).desc())
+        .limit(1)
+    ).first()
+    offered_to, block_number, log_index = offer
+    if transfer is not None and tuple(transfer) > (block_number, log_index):
+        return None
+    return offered_to
+
+
+def held_by(session: Session, *, custodian: str) -> list[str]:
+    """The ids of the batches `custodian` holds now (its latest transfers in), sorted."""
+    latest = _latest(
+        CustodyTransfer, col(CustodyTransfer.batch_id), col(CustodyTransfer.to_custodian)
+    )
+    return list(
+        session.scalars(
+            select(latest.c.key)
+            .where(latest.c.rank == 1, latest.c.value == checksum(custodian))
+            .order_by(latest.c.key)
+        )
     )
 
 
@@ -308,7 +391,7 @@ def summary(session: Session) -> LedgerSummary:
 
 
 def _latest(
-    model: type[StatusChange] | type[OrganizationStatusChange],
+    model: type[StatusChange] | type[OrganizationStatusChange] | type[CustodyTransfer],
     key_column: Mapped[str],
     value_column: Mapped[Any],
 ) -> Subquery:
@@ -327,6 +410,10 @@ def _latest(
 
 def _count(session: Session, model: type[SQLModel]) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def _block_time(timestamp: int) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
 
 
 def _utc(moment: datetime) -> datetime:

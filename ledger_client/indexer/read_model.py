@@ -1,10 +1,11 @@
 """The SQL read model: append-only rows taken from chain logs, each tagged with its block.
 
 Nothing here is mutable state. A batch's current status is its latest `StatusChange`,
-an organization's activity its latest `OrganizationStatusChange`, a role holder the
-latest `RoleAssignment` of that (role, account); so undoing a reorg is deleting every
-row above the fork point. Hex values are lower-case `0x…`; addresses are EIP-55.
-Enum values are stored by name (`LOT`, `QUARANTINED`, `INSPECTION`).
+its custodian the receiver of its latest `CustodyTransfer`, an organization's activity its
+latest `OrganizationStatusChange`, a role holder the latest `RoleAssignment` of that (role,
+account); so undoing a reorg is deleting every row above the fork point. Hex values are
+lower-case `0x…`; addresses are EIP-55. Enum values are stored by name (`LOT`,
+`QUARANTINED`, `INSPECTION`).
 """
 
 from __future__ import annotations
@@ -114,6 +115,44 @@ class StatusChange(SQLModel, table=True):
     block_number: int = _block_number()
 
 
+class CustodyTransfer(SQLModel, table=True):
+    """A batch passing into `to_custodian`'s custody (`CustodyTransferred`): at its creation
+    (`from_custodian` NULL) or by a transfer the receiver accepted. `block_time` is the
+    block's timestamp (Unix seconds), when the new custodian's custody began."""
+
+    __tablename__ = "custody_transfer"
+    __table_args__ = (
+        Index("ix_custody_transfer_batch", "batch_id", "block_number", "log_index"),
+        Index("ix_custody_transfer_block", "block_number", "log_index"),
+    )
+
+    tx_hash: str = _hash(primary_key=True)
+    log_index: int = Field(primary_key=True)
+    batch_id: str = _hash()
+    from_custodian: str | None = _address(default=None)
+    to_custodian: str = _address(index=True)
+    block_number: int = _block_number()
+    block_time: int = Field(sa_type=BigInteger)
+
+
+class CustodyOffer(SQLModel, table=True):
+    """The custodian offering a batch to another organization (`CustodyOffered`);
+    `offered_to` NULL when it withdrew the offer. An accepted transfer ends any offer."""
+
+    __tablename__ = "custody_offer"
+    __table_args__ = (
+        Index("ix_custody_offer_batch", "batch_id", "block_number", "log_index"),
+        Index("ix_custody_offer_block", "block_number", "log_index"),
+    )
+
+    tx_hash: str = _hash(primary_key=True)
+    log_index: int = Field(primary_key=True)
+    batch_id: str = _hash()
+    offered_by: str = _address()
+    offered_to: str | None = _address(default=None)
+    block_number: int = _block_number()
+
+
 class Organization(SQLModel, table=True):
     """A consortium member (`OrganizationRegistered`); registered once per account."""
 
@@ -198,6 +237,8 @@ LOG_TABLES = (
     BatchParent,
     LedgerEvent,
     StatusChange,
+    CustodyTransfer,
+    CustodyOffer,
     Organization,
     OrganizationStatusChange,
     RoleAssignment,

@@ -61,9 +61,10 @@ def cold_chain_story(
     rules.set_rule(SHIPPED_LOT.product_class, VACCINE_RULE)
     step("quality lab set the vaccine rule: 2-8 °C, 15 min excursions, hard limits -5/25 °C")
 
-    LedgerWriter(sender("manufacturer"), deployment).create_batch(
-        SHIPPED_LOT.uri, product_class=SHIPPED_LOT.product_class
-    )
+    manufacturer = LedgerWriter(sender("manufacturer"), deployment)
+    manufacturer.create_batch(SHIPPED_LOT.uri, product_class=SHIPPED_LOT.product_class)
+    # A logger reports only on a lot its organization writes: the manufacturer lets the carrier.
+    manufacturer.authorize_writer(SHIPPED_LOT.batch_id, accounts["logistics"].address)
     logger = DeviceKey.generate()
     registry = DeviceRegistryClient(sender("logistics"), deployment)
     # The logger signs its own registration: no organization can enrol a key it does not hold.

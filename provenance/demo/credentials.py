@@ -77,6 +77,10 @@ def credentials_story(
         f"batch 0x{asset.batch_id.hex()[:12]}…, its key in an encrypted keystore"
     )
 
+    # A logger reports only on a lot its organization writes: the manufacturer lets the carrier.
+    LedgerWriter(sender("manufacturer"), deployment).authorize_writer(
+        asset.batch_id, accounts["logistics"].address
+    )
     logger = DeviceKey.generate()
     devices = DeviceRegistryClient(sender("logistics"), deployment)
     devices.register_device(

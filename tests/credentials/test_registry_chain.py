@@ -361,3 +361,46 @@ def test_bind_subject_binds_asset_and_person_dids_once(registry):
 
     with pytest.raises(ContractRevert, match="OPERATOR_ROLE"):
         registry.issuer.bind_subject("did:key:z6MkOther", registry.lot)
+
+
+def test_only_a_governor_corrects_a_binding(registry):
+    """The operator bound the lot's DID to the wrong lot; `bind_subject` never rebinds, and
+    only a governor's `correct_binding` moves it, refused for everyone else with nothing changed."""
+    c = registry.consortium
+    operator = registry.client(c.operator)
+    right_lot = c.writer().create_batch("https://id.gs1.org/01/09506000134352/10/LOT-43")
+    operator.bind_subject(LOT_DID, registry.lot)
+    mistaken = SubjectBinding(entity_id=registry.lot, bound_by=c.operator.address)
+
+    with pytest.raises(ContractRevert) as refusal:
+        operator.bind_subject(LOT_DID, right_lot)
+    assert refusal.value.error == "CredentialRegistrySubjectAlreadyBound"
+    for account in (c.operator, c.quality, registry.issuer_account, c.outsider):
+        with pytest.raises(ContractRevert) as refusal:
+            registry.client(account).correct_binding(LOT_DID, right_lot)
+        assert refusal.value.error == "MembershipUnauthorizedAccount"
+        assert refusal.value.error_args == {"account": account.address, "role": "GOVERNOR_ROLE"}
+        assert registry.outsider.bound_entity(LOT_DID) == mistaken
+
+    governor = registry.client(c.governor)
+    with pytest.raises(ContractRevert) as refusal:
+        governor.correct_binding("", right_lot)
+    assert refusal.value.error == "CredentialRegistryInvalidDid"
+    unknown = keccak(text="no such lot")
+    with pytest.raises(ContractRevert) as refusal:
+        governor.correct_binding(LOT_DID, unknown)
+    assert refusal.value.error == "CredentialRegistryUnknownEntity"
+    assert refusal.value.error_args == {"entityId": "0x" + unknown.hex()}
+    assert registry.outsider.bound_entity(LOT_DID) == mistaken
+
+    governor.correct_binding(LOT_DID, right_lot)
+    assert registry.outsider.bound_entity(LOT_DID) == SubjectBinding(
+        entity_id=right_lot, bound_by=c.governor.address
+    )
+    # A DID never bound may be bound by the correction too, to a registered organization.
+    lab = registry.issuer_account.address
+    c.membership().register_organization(lab, did=f"did:pkh:eip155:31337:{lab}", name="Lab")
+    governor.correct_binding(PERSON_DID, organization_entity_id(lab))
+    assert registry.outsider.bound_entity(PERSON_DID) == SubjectBinding(
+        entity_id=organization_entity_id(lab), bound_by=c.governor.address
+    )

@@ -16,6 +16,8 @@ from ledger_client.calldata import encode_record_events
 from ledger_client.indexer.decoding import (
     BatchCreated,
     BatchStatusChanged,
+    CustodyOffered,
+    CustodyTransferred,
     EventRecorded,
     LogDecoder,
     OrganizationRegistered,
@@ -87,6 +89,8 @@ def test_selectors_come_from_the_abi(decoder):
         topic0("BatchCreated(bytes32,bytes32,address,uint8,bytes32[],string)"),
         topic0("EventRecorded(bytes32,bytes32,address,uint64,uint8,uint32)"),
         topic0("BatchStatusChanged(bytes32,uint8,uint8,address,string)"),
+        topic0("CustodyTransferred(bytes32,address,address)"),
+        topic0("CustodyOffered(bytes32,address,address)"),
         topic0("OrganizationRegistered(address,string,string)"),
         topic0("OrganizationStatusChanged(address,bool)"),
         topic0("RoleGranted(bytes32,address,address)"),
@@ -152,6 +156,28 @@ def test_batch_status_changed(decoder):
     assert (record.from_status, record.to_status) == (BatchStatus.ACTIVE, BatchStatus.QUARANTINED)
     assert record.by == to_checksum_address(OPERATOR)
     assert record.reason == "excursion 9.1 °C"
+
+
+@pytest.mark.parametrize(
+    ("name", "record_type"),
+    [("CustodyTransferred", CustodyTransferred), ("CustodyOffered", CustodyOffered)],
+)
+def test_custody_events(decoder, name, record_type):
+    carrier = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc"
+    record = decoder.decode(
+        raw_log(f"{name}(bytes32,address,address)", [BATCH, word(OPERATOR), word(carrier)], b"")
+    )
+    assert record == record_type(
+        record.ref, BATCH, to_checksum_address(OPERATOR), to_checksum_address(carrier)
+    )
+    created = decoder.decode(
+        raw_log(f"{name}(bytes32,address,address)", [BATCH, word(0), word(OPERATOR)], b"")
+    )
+    assert created.from_account == "0x" + "00" * 20
+    with pytest.raises(ValueError, match="data bytes"):
+        decoder.decode(
+            raw_log(f"{name}(bytes32,address,address)", [BATCH, word(0), word(OPERATOR)], b"x")
+        )
 
 
 def test_membership_events(decoder):

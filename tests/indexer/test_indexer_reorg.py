@@ -20,6 +20,7 @@ from ledger_client.indexer.read_model import Batch, IndexedBlock, LedgerEvent
 from ledger_client.ledger import EventKind
 from ledger_client.local_chain import running_anvil
 from ledger_client.nonces import NonceManager
+from ledger_client.roles import Role
 
 pytestmark = pytest.mark.integration
 
@@ -151,6 +152,30 @@ def test_same_height_reorg_replaces_the_tip(w3, consortium, databases):
     assert progress.rewound_to == head - 2
     assert payloads_of(engine, lot) == [epcis_payload(0)]
     assert_matches_node(w3, engine)
+
+
+def test_a_reorged_custody_transfer_leaves_the_history(w3, consortium, databases):
+    quality = consortium.quality
+    consortium.membership().grant_role(Role.OPERATOR, quality.address)
+    brand = consortium.writer()
+    lot = brand.create_batch(LOT)
+    brand.offer_custody(lot, quality.address)
+    consortium.writer(quality).accept_custody(lot)
+    engine = databases.engine()
+    indexer = Indexer(w3, consortium.deployment, engine)
+    indexer.run_once()
+    with Session(engine) as session:
+        held = [p.custodian for p in queries.custody_history(session, batch_id=lot)]
+    assert held == [consortium.operator.address, quality.address]
+
+    reorg(consortium, 1)  # the block of the acceptance
+
+    assert indexer.run_once().rewound_to is not None
+    with Session(engine) as session:
+        [period] = queries.custody_history(session, batch_id=lot)
+        assert (period.custodian, period.until_block) == (consortium.operator.address, None)
+        assert queries.custody_offer(session, batch_id=lot) == quality.address
+        assert queries.held_by(session, custodian=quality.address) == []
 
 
 def test_with_confirmations_a_reorged_tip_is_never_indexed(w3, consortium, databases):

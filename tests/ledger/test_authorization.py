@@ -5,7 +5,8 @@ prefix and the brand delegated it to a contract manufacturer, so both (and nobod
 lots of the brand's GTIN. The brand made the lot, a carrier holds it (it accepted the brand's
 transfer), a lab is authorized to record on it, and the contract manufacturer has no standing
 on it. The brand registered a logger (with the logger's own signature), which only the brand
-assigns and only the brand or the governor switches off. Each write by each party is allowed
+assigns and only the brand or the governor switches off; each other operator registered one of
+its own, which it may put on the lot only if it writes the lot. Each write by each party is allowed
 or refused exactly as the model says, and a refused write changes nothing. The governor
 assigned the vaccine product class to the lab, so only the lab sets that class's cold-chain
 rule (the carrier also holds QUALITY, and is refused).
@@ -91,6 +92,8 @@ class Lot:
     """The brand's logger: registered, active, not yet assigned."""
     unregistered: DeviceKey
     """A device nobody has registered yet."""
+    own_loggers: dict[str, DeviceKey]
+    """Each operator's own logger (the brand's is `logger`): registered, not yet assigned."""
 
 
 @pytest.fixture
@@ -128,12 +131,17 @@ def lot_in_transit(four: Consortium4) -> Lot:
     four.writer("carrier").offer_custody(batch_id, four.address("manufacturer"))
     logger = DeviceKey.generate()
     four.devices("brand").register_device(four.consent(logger, "brand"))
+    own_loggers = {"brand": logger}
+    for party in ("manufacturer", "carrier", "lab"):
+        own_loggers[party] = DeviceKey.generate()
+        four.devices(party).register_device(four.consent(own_loggers[party], party))
     return Lot(
         batch_id,
         f"did:key:z6MkMatrixLot{n}",
         DigitalLink.lot(GTIN, f"U-{n}"),
         logger,
         DeviceKey.generate(),
+        own_loggers,
     )
 
 
@@ -158,6 +166,9 @@ WRITES: dict[str, Write] = {
     "offer custody": lambda f, p, lot: f.writer(p).offer_custody(lot.batch_id, f.address("lab")),
     "accept custody": lambda f, p, lot: f.writer(p).accept_custody(lot.batch_id),
     "bind the lot's DID": lambda f, p, lot: f.registry(p).bind_subject(lot.did, lot.batch_id),
+    "correct the lot's DID binding": lambda f, p, lot: f.registry(p).correct_binding(
+        lot.did, lot.batch_id
+    ),
     "create a lot of the GTIN": lambda f, p, lot: f.writer(p).create_batch(lot.unmade.uri),
     "assign a prefix": lambda f, p, lot: f.writer(p).assign_prefix(SPARE_PREFIX, f.address(p)),
     "delegate the prefix": lambda f, p, lot: f.writer(p).delegate_prefix(
@@ -175,6 +186,10 @@ WRITES: dict[str, Write] = {
     "assign the brand's logger": lambda f, p, lot: f.devices(p).assign_device(
         lot.logger.address, lot.batch_id
     ),
+    # The governor, no operator, has no logger of its own: it tries the brand's.
+    "assign its own logger to the lot": lambda f, p, lot: f.devices(p).assign_device(
+        lot.own_loggers.get(p, lot.logger).address, lot.batch_id
+    ),
     "retire the brand's logger": lambda f, p, lot: f.devices(p).set_device_active(
         lot.logger.address, False
     ),
@@ -190,6 +205,7 @@ NOT_OPERATOR = NOT_GOVERNOR = NOT_QUALITY = "MembershipUnauthorizedAccount"
 NOT_CLASS_AUTHORITY = "ColdChainComplianceNotClassAuthority"
 NOT_SIGNED = "DeviceRegistryNotSignedByDevice"
 NOT_DEVICE_OWNER = "DeviceRegistryNotOwner"
+NOT_BATCH_WRITER = "DeviceRegistryNotBatchWriter"
 # (write, party) -> None when allowed, else the custom error that refuses it.
 MODEL: dict[tuple[str, str], str | None] = {
     ("record an event", "brand"): None,
@@ -222,6 +238,11 @@ MODEL: dict[tuple[str, str], str | None] = {
     ("bind the lot's DID", "lab"): "CredentialRegistryNotEntityOwner",
     ("bind the lot's DID", "manufacturer"): "CredentialRegistryNotEntityOwner",
     ("bind the lot's DID", "governor"): NOT_OPERATOR,
+    ("correct the lot's DID binding", "brand"): NOT_GOVERNOR,
+    ("correct the lot's DID binding", "manufacturer"): NOT_GOVERNOR,
+    ("correct the lot's DID binding", "carrier"): NOT_GOVERNOR,
+    ("correct the lot's DID binding", "lab"): NOT_GOVERNOR,
+    ("correct the lot's DID binding", "governor"): None,
     ("create a lot of the GTIN", "brand"): None,
     ("create a lot of the GTIN", "manufacturer"): None,
     ("create a lot of the GTIN", "carrier"): "ProvenanceLedgerNotPrefixHolder",
@@ -257,6 +278,11 @@ MODEL: dict[tuple[str, str], str | None] = {
     ("assign the brand's logger", "carrier"): NOT_DEVICE_OWNER,
     ("assign the brand's logger", "lab"): NOT_DEVICE_OWNER,
     ("assign the brand's logger", "governor"): NOT_OPERATOR,
+    ("assign its own logger to the lot", "brand"): None,
+    ("assign its own logger to the lot", "carrier"): None,
+    ("assign its own logger to the lot", "lab"): None,
+    ("assign its own logger to the lot", "manufacturer"): NOT_BATCH_WRITER,
+    ("assign its own logger to the lot", "governor"): NOT_OPERATOR,
     ("retire the brand's logger", "brand"): None,
     ("retire the brand's logger", "manufacturer"): NOT_DEVICE_OWNER,
     ("retire the brand's logger", "carrier"): NOT_DEVICE_OWNER,
@@ -290,7 +316,7 @@ def snapshot(four: Consortium4, lot: Lot) -> tuple[object, ...]:
         reader.prefix_owner(BRAND_PREFIX),
         reader.prefix_owner(SPARE_PREFIX),
         tuple(reader.is_prefix_holder(GTIN, four.address(p)) for p in PARTIES),
-        devices.device(lot.logger.address),
+        tuple(devices.device(logger.address) for logger in lot.own_loggers.values()),
         devices.device(lot.unregistered.address),
         four.rules("governor").rule(VACCINE_CLASS),
         four.rules("governor").class_authority(VACCINE_CLASS),
@@ -368,6 +394,30 @@ def test_a_revoked_delegate_no_longer_creates_lots(four):
     with pytest.raises(ContractRevert) as refusal:
         manufacturer.create_batch(DigitalLink.lot(GTIN, "CMO-2").uri)
     assert refusal.value.error == "ProvenanceLedgerNotPrefixHolder"
+
+
+def test_an_operator_cannot_put_its_logger_on_a_lot_it_does_not_write(four):
+    """An operator assigned its own logger to another organization's lot and could then
+    quarantine the lot through that logger's readings: the contract manufacturer, with no
+    standing on the brand's lot, is refused until the brand authorizes it for that lot."""
+    lot = lot_in_transit(four)
+    logger = lot.own_loggers["manufacturer"]
+    devices = four.devices("manufacturer")
+    before = snapshot(four, lot)
+    with pytest.raises(ContractRevert) as refusal:
+        devices.assign_device(logger.address, lot.batch_id)
+    assert refusal.value.error == NOT_BATCH_WRITER
+    assert refusal.value.error_args == {
+        "device": logger.address,
+        "account": four.address("manufacturer"),
+        "batchId": "0x" + lot.batch_id.hex(),
+    }
+    assert snapshot(four, lot) == before, "the refused assignment changed nothing"
+
+    four.writer("brand").authorize_writer(lot.batch_id, four.address("manufacturer"))
+    devices.assign_device(logger.address, lot.batch_id)
+    assigned = devices.device(logger.address)
+    assert assigned is not None and assigned.assigned_batch == lot.batch_id
 
 
 def test_a_device_is_registered_only_with_its_own_signature(four):

@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 /// @title Registry of the devices (sensors, loggers) that sign cold-chain readings.
 /// @notice Each device is its own secp256k1 account (`did:pkh:eip155:{chainId}:{device}`),
 /// owned by the organization that registered it (which alone assigns and retires it, the
-/// governor aside for switching it off), registered only with its own EIP-712 signature over
+/// governor aside for switching it off, and assigns it only to batches it writes), registered only with its own EIP-712 signature over
 /// that registration, assigned to at most one batch at a time, and carries the last sequence
 /// number the compliance contract accepted from it.
 interface IDeviceRegistry {
@@ -30,6 +30,9 @@ interface IDeviceRegistry {
     /// (malformed, high s, unrecoverable, or signed by another key).
     error DeviceRegistryNotSignedByDevice(address device, address account);
     error DeviceRegistryUnknownBatch(bytes32 batchId);
+    /// @dev `account`, the owner of `device`, is not the owner, custodian or an authorized
+    /// writer of `batchId` ({IProvenanceLedger-isWriter}), so it may not put its device on that batch.
+    error DeviceRegistryNotBatchWriter(address device, address account, bytes32 batchId);
     /// @dev `device` is assigned to `assigned` (zero when unassigned), not to `batchId`.
     error DeviceRegistryNotAssigned(address device, bytes32 batchId, bytes32 assigned);
     /// @dev `seq` is not above the device's last accepted sequence number.
@@ -71,7 +74,9 @@ interface IDeviceRegistry {
      * @notice Assigns device `account` to `batchId` (replacing any earlier assignment),
      * or unassigns it when `batchId` is zero. The device's sequence counter carries over.
      * Requirements: caller authorized as OPERATOR_ROLE; `account` registered and owned
-     * by the caller; `batchId` zero or a batch of the ledger.
+     * by the caller; `batchId` zero, or a batch of the ledger the caller writes (its owner,
+     * custodian or a writer one of them authorized), so that an organization's device never
+     * reports, and so never quarantines, a batch that organization has no standing on.
      * Emits {DeviceAssigned}.
      */
     function assignDevice(address account, bytes32 batchId) external;
