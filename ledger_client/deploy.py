@@ -6,7 +6,7 @@ from eth_account import Account
 from eth_typing import ChecksumAddress
 from web3 import Web3
 
-from ledger_client.artifacts import load_artifact
+from ledger_client.artifacts import compile_contracts, load_artifact
 from ledger_client.deployment import Deployment
 from ledger_client.errors import DeploymentError
 from ledger_client.membership import MembershipClient
@@ -31,8 +31,10 @@ def deploy_contracts(w3: Web3, *, governor_key: str) -> Deployment:
     """Deploy Membership, ProvenanceLedger, DeviceRegistry, ColdChainCompliance and
     CredentialRegistry with `governor_key` as the consortium's first governor, and wire them:
     the compliance contract holds QUARANTINE_ROLE and is the only caller the device registry
-    accepts readings from.
+    accepts readings from. Artifacts older than the sources are compiled afresh first
+    (checking costs under a millisecond), so a contract change is never deployed stale.
     """
+    compile_contracts()
     sender = TransactionSender(w3, Account.from_key(governor_key))
     addresses: dict[str, ChecksumAddress] = {}
 
