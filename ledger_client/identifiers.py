@@ -231,7 +231,8 @@ class DigitalLink:
 
     @cached_property
     def product_class(self) -> bytes:
-        """keccak256 of `product_uri` (32 bytes): the key of the product's cold-chain rule."""
+        """keccak256 of `product_uri` (32 bytes): the key of the product's cold-chain rule
+        (`parse_product_class` gives the same from the GTIN or the product's URI)."""
         return keccak(self.product_uri.encode("ascii"))
 
     def __str__(self) -> str:
@@ -245,11 +246,52 @@ def parse_batch_id(lot: str) -> bytes:
         InvalidIdentifier: neither form.
     """
     if lot.startswith("0x"):
-        try:
-            batch_id = bytes.fromhex(lot[2:])
-        except ValueError:
-            batch_id = b""
-        if len(batch_id) != 32:
-            raise InvalidIdentifier(f"batch id {lot!r} is not 0x and 64 hex digits")
-        return batch_id
+        return _bytes32(lot, what="batch id")
     return DigitalLink.parse(lot).batch_id
+
+
+def parse_product_class(product: str) -> bytes:
+    """The product class (the key of a cold-chain rule) of a product given as its GTIN, its
+    Digital Link URI `https://id.gs1.org/01/{gtin}` (any host), or `0x` + 64 hex digits.
+
+    Raises:
+        InvalidIdentifier: none of these forms, or a GTIN with a wrong check digit.
+    """
+    if product.startswith("0x"):
+        return _bytes32(product, what="product class")
+    if product.isascii() and product.isdigit():
+        gtin = normalize_gtin(product)
+    else:
+        match = _WEB_URI.fullmatch(product) if len(product) <= MAX_TEXT_LENGTH else None
+        segments = match.group(2).split("/") if match and match.group(3) is None else []
+        if len(segments) != 3 or segments[1] != "01":
+            raise InvalidIdentifier(
+                f"{product[:80]!r} is not a GTIN, a product's Digital Link URI "
+                "(https://id.gs1.org/01/{gtin}) or 0x and 64 hex digits"
+            )
+        gtin = normalize_gtin(segments[2])
+    return keccak(f"{GS1_RESOLVER}/01/{gtin}".encode("ascii"))
+
+
+def parse_company_prefix(prefix: str) -> str:
+    """`prefix` checked as a GS1 company prefix as the ledger takes it: 6 to 12 digits, its
+    leading zeros significant ("0614141" and "614141" are two prefixes).
+
+    Raises:
+        InvalidIdentifier: anything else.
+    """
+    if not (prefix.isascii() and prefix.isdigit() and 6 <= len(prefix) <= 12):
+        raise InvalidIdentifier(
+            f"GS1 company prefix {prefix[:40]!r} must be 6 to 12 digits (e.g. 9506000)"
+        )
+    return prefix
+
+
+def _bytes32(text: str, *, what: str) -> bytes:
+    try:
+        value = bytes.fromhex(text[2:])
+    except ValueError:
+        value = b""
+    if len(value) != 32:
+        raise InvalidIdentifier(f"{what} {text[:80]!r} is not 0x and 64 hex digits")
+    return value

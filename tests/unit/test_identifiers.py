@@ -18,6 +18,8 @@ from ledger_client.identifiers import (
     encode_value,
     gtin_check_digit,
     normalize_gtin,
+    parse_company_prefix,
+    parse_product_class,
 )
 
 pytestmark = pytest.mark.unit
@@ -332,3 +334,46 @@ def test_text_over_the_length_limit_is_refused_without_being_echoed() -> None:
     with pytest.raises(InvalidIdentifier, match="at most 1024") as refused:
         DigitalLink.parse(text)
     assert len(str(refused.value)) < 200
+
+
+# --- product classes and company prefixes -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "product",
+    [
+        "09506000134352",
+        "9506000134352",
+        "https://id.gs1.org/01/09506000134352",
+        "https://example.com/01/9506000134352",
+        "0x" + keccak(b"https://id.gs1.org/01/09506000134352").hex(),
+    ],
+)
+def test_a_product_class_is_that_of_the_products_lots(product: str) -> None:
+    assert parse_product_class(product) == DigitalLink.lot("09506000134352", "L1").product_class
+
+
+@pytest.mark.parametrize(
+    ("product", "message"),
+    [
+        ("09506000134353", "GTIN check digit is 3, expected 2"),
+        ("https://id.gs1.org/01/09506000134352/10/L1", "is not a GTIN, a product's Digital"),
+        ("https://id.gs1.org/01/09506000134352?x=1", "is not a GTIN, a product's Digital"),
+        ("0x1234", "product class '0x1234' is not 0x and 64 hex digits"),
+        ("cold vaccines", "is not a GTIN, a product's Digital"),
+    ],
+)
+def test_a_malformed_product_class_is_refused(product: str, message: str) -> None:
+    with pytest.raises(InvalidIdentifier, match=re.escape(message)):
+        parse_product_class(product)
+
+
+@pytest.mark.parametrize("prefix", ["950600", "0614141", "123456789012"])
+def test_a_company_prefix_has_6_to_12_digits(prefix: str) -> None:
+    assert parse_company_prefix(prefix) == prefix
+
+
+@pytest.mark.parametrize("prefix", ["95060", "1234567890123", "95O6000", "٩٥٠٦٠٠٠", ""])
+def test_a_malformed_company_prefix_is_refused(prefix: str) -> None:
+    with pytest.raises(InvalidIdentifier, match="must be 6 to 12 digits"):
+        parse_company_prefix(prefix)
