@@ -73,18 +73,44 @@ def decode_revert(data: bytes | str | None, *, context: str = "") -> ContractRev
     return revert_class(name)(name, args, f"{prefix}{name}: {_explain(name, args)}")
 
 
+# The ownership and authority refusals in words: who lacks what on which batch, prefix or class.
+_EXPLANATIONS = {
+    "MembershipUnauthorizedAccount": (
+        "account {account} does not hold the role {role} (or is deactivated)"
+    ),
+    "AccessControlUnauthorizedAccount": (
+        "account {account} does not hold the role {neededRole} (or is deactivated)"
+    ),
+    "ProvenanceLedgerUnknownBatch": "batch {batchId} is not on the ledger",
+    "ProvenanceLedgerNotBatchHolder": (
+        "account {account} is neither the owner nor the custodian of batch {batchId}"
+    ),
+    "ProvenanceLedgerNotBatchWriter": (
+        "account {account} is not the owner or the custodian of batch {batchId}, nor a "
+        "writer one of them authorized"
+    ),
+    "ProvenanceLedgerNotCustodian": (
+        "account {account} is not the custodian of batch {batchId}, so it cannot offer its custody"
+    ),
+    "ProvenanceLedgerNoCustodyOffer": (
+        "no offer of batch {batchId}'s custody stands for account {account}"
+    ),
+    "ProvenanceLedgerNotPrefixHolder": (
+        "account {account} neither owns nor holds by delegation the GS1 company prefix of "
+        "GTIN {gtin:014d}"
+    ),
+    "ProvenanceLedgerNotPrefixOwner": (
+        "account {account} does not own the GS1 company prefix {prefix}"
+    ),
+    "ColdChainComplianceNotClassAuthority": (
+        "account {account} is not the quality organization the governor assigned to set "
+        "the rule of product class {productClass}"
+    ),
+}
+
+
 def _explain(name: str, args: dict[str, object]) -> str:
-    if name in ("MembershipUnauthorizedAccount", "AccessControlUnauthorizedAccount"):
-        role = args.get("role") or args.get("neededRole")
-        return f"account {args.get('account')} does not hold the role {role} (or is deactivated)"
-    if name == "ProvenanceLedgerNotPrefixHolder":
-        return (
-            f"account {args.get('account')} neither owns nor holds by delegation the GS1 "
-            f"company prefix of GTIN {args.get('gtin'):014d}"
-        )
-    if name == "ColdChainComplianceNotClassAuthority":
-        return (
-            f"account {args.get('account')} is not the quality organization the governor "
-            f"assigned to set the rule of product class {args.get('productClass')}"
-        )
+    template = _EXPLANATIONS.get(name)
+    if template is not None:
+        return template.format(**args)
     return ", ".join(f"{k}={v}" for k, v in args.items()) or "reverted"
