@@ -1,6 +1,6 @@
-"""The `provenance` command line: chain, compile, deploy, index, demo, device, bridge,
-credential. Each group lives in a module of its own; this one mounts them and hands the
-lower layers' commands the ports they take (`credential issue --shipment`)."""
+"""The `provenance` command line: chain, compile, deploy, index, demo, prefix, lot, class,
+device, bridge, credential. Each group lives in a module of its own; this one mounts them
+and hands the lower layers' commands the ports they take (`credential issue --shipment`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from provenance.cli.bridge import bridge_app
 from provenance.cli.chain import chain, compile, deploy
 from provenance.cli.device import device_app
 from provenance.cli.index import index_app
+from provenance.cli.lot import lot_app
+from provenance.cli.prefix import prefix_app
+from provenance.cli.product_class import class_app
 
 app = typer.Typer(
     cls=OneLineUsageErrors,
@@ -42,6 +45,9 @@ def demo() -> None:
     run(LedgerSettings().state_dir, console)
 
 
+app.add_typer(prefix_app, name="prefix")
+app.add_typer(lot_app, name="lot")
+app.add_typer(class_app, name="class")
 app.add_typer(device_app, name="device")
 app.add_typer(bridge_app, name="bridge")
 app.add_typer(credential.credential_app, name="credential")
