@@ -1,5 +1,5 @@
 """`provenance credential …`: issuer keys, and issuing, verifying, revoking and listing
-verifiable credentials.
+verifiable credentials; the governor's trust list and override.
 
 The chain is the one every command uses (`PROVENANCE_RPC_URL`, the deployment record under
 the state directory). Issued credentials are kept where the bridge's calibration check
@@ -18,10 +18,12 @@ from credentials.cli.issuance import issue, revoke
 from credentials.cli.keys import keygen
 from credentials.cli.listing import list_credentials
 from credentials.cli.organization import commission_asset, trust
+from credentials.cli.override import governor_revoke, governor_suspend, governor_unsuspend
 from credentials.cli.verification import verify
 
 credential_app = typer.Typer(
-    help="Verifiable credentials: issue, verify, revoke, list; issuer keys, trust, assets.",
+    help="Verifiable credentials: issue, verify, revoke, list; issuer keys, trust, assets; "
+    "the governor's override.",
     no_args_is_help=True,
 )
 # Registered here, in the order `--help` lists them.
@@ -29,6 +31,9 @@ credential_app.command("keygen")(keygen)
 credential_app.command("issue")(issue)
 credential_app.command("verify")(verify)
 credential_app.command("revoke")(revoke)
+credential_app.command("governor-revoke")(governor_revoke)
+credential_app.command("governor-suspend")(governor_suspend)
+credential_app.command("governor-unsuspend")(governor_unsuspend)
 credential_app.command("commission")(commission_asset)
 credential_app.command("trust")(trust)
 credential_app.command("list")(list_credentials)

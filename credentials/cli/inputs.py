@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from credentials.errors import CredentialError
+from credentials.errors import CredentialError, InvalidCredential
 from ledger_client.errors import ConfigurationError
 
 CREDENTIAL_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -17,6 +17,10 @@ CREDENTIAL_HASH = re.compile(r"0x[0-9a-fA-F]{64}")
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document instead of tables")
 ]
+CredentialArgument = Annotated[
+    str, typer.Argument(metavar="FILE|HASH", help="The signed credential, or its 0x hash")
+]
+ReasonOption = Annotated[str, typer.Option(help="Why; recorded on chain")]
 KeyOption = Annotated[
     Path,
     typer.Option(
@@ -41,6 +45,25 @@ def issuer_address(issuer: str, *, chain_id: int) -> str:
             f"{issuer!r} is neither a 0x account address nor a did:pkh:eip155 DID"
         )
     return Web3.to_checksum_address(issuer)
+
+
+def credential_target(text: str) -> dict[str, Any] | str:
+    """The credential a FILE|HASH argument names: the signed VC read from its file, or its
+    hash as `0x` + 64 lowercase hex digits."""
+    if CREDENTIAL_HASH.fullmatch(text):
+        return text.lower()
+    if Path(text).is_file():
+        return json_object(Path(text), InvalidCredential, what="credential")
+    raise ConfigurationError(
+        f"{text!r} is neither a credential file nor a 0x hash of 64 hex digits"
+    )
+
+
+def reason_of(reason: str) -> str:
+    """--reason, refused when blank: it is the record of why."""
+    if not reason.strip():
+        raise ConfigurationError("--reason is blank: say why; it is recorded on chain")
+    return reason
 
 
 def expiry_of(text: str) -> datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,9 +14,17 @@ from credentials.cli.environment import (
     load_settings,
     open_store,
 )
-from credentials.cli.inputs import CREDENTIAL_HASH, JsonOption, KeyOption, expiry_of, json_object
+from credentials.cli.inputs import (
+    CredentialArgument,
+    JsonOption,
+    KeyOption,
+    ReasonOption,
+    credential_target,
+    expiry_of,
+    json_object,
+)
 from credentials.cli.output import hex_of, line, note, print_json
-from credentials.errors import InvalidClaims, InvalidCredential
+from credentials.errors import InvalidClaims
 from ledger_client.errors import ConfigurationError
 from ledger_client.terminal import clear_errors
 
@@ -136,14 +143,12 @@ def issue(
 
 @clear_errors
 def revoke(
-    credential: Annotated[
-        str, typer.Argument(metavar="FILE|HASH", help="The signed credential, or its 0x hash")
-    ],
-    reason: Annotated[str, typer.Option(help="Why; recorded on chain")],
+    credential: CredentialArgument,
+    reason: ReasonOption,
     key: KeyOption,
     json_output: JsonOption = False,
 ) -> None:
-    """Revoke a credential for good (its issuer's key only)."""
+    """Revoke a credential for good (its issuer's key; a governor has `governor-revoke`)."""
     from eth_account import Account
 
     from credentials.issue import credential_hash
@@ -152,15 +157,7 @@ def revoke(
     from credentials.service import revoke_credential
     from ledger_client.transactions import TransactionSender
 
-    target: Mapping[str, Any] | str
-    if CREDENTIAL_HASH.fullmatch(credential):
-        target = credential.lower()
-    elif Path(credential).is_file():
-        target = json_object(Path(credential), InvalidCredential, what="credential")
-    else:
-        raise ConfigurationError(
-            f"{credential!r} is neither a credential file nor a 0x hash of 64 hex digits"
-        )
+    target = credential_target(credential)
     settings = load_settings()
     secret = load_key(key)
     w3, deployment = connect_chain(settings)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from credentials.assets import commission
 from credentials.keystore import PASSPHRASE_VARIABLE, load_key, store_key
-from credentials.registry import CredentialRegistryClient
+from credentials.registry import CredentialRegistryClient, CredentialStatus
 from ledger_client.db import make_engine
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
@@ -512,3 +512,87 @@ def test_commission_refuses_with_one_line_and_leaves_no_key_behind(
     assert result.stderr.startswith("error: ") and error in result.stderr, result.stderr
     assert result.stderr.strip().count("\n") == 0
     assert not tags.exists() or list(tags.iterdir()) == []
+
+
+# --- the governor's override (PROVENANCE_PRIVATE_KEY: anvil's first key, the governor) -----
+
+
+def test_the_governor_revokes_any_credential_over_its_issuer(ledger, tmp_path):
+    vc_file = tmp_path / "fit.json"
+    ledger.issue(vc_file)
+    (entry,) = json.loads(ledger.invoke("list", "--json").stdout)
+    c = ledger.consortium
+    registry = CredentialRegistryClient(c.sender(c.governor), c.deployment)
+
+    result = ledger.invoke("governor-revoke", str(vc_file), "--reason", "issuer key leaked")
+    assert result.exit_code == 0, result.output
+    assert f"revoked     {entry['credentialHash']} by the governor {c.governor.address}" in (
+        result.stdout
+    )
+    assert f"issuer      {Account.from_key(ANVIL_KEYS[4]).address}" in result.stdout
+    assert "status      REVOKED" in result.stdout and "transaction 0x" in result.stdout
+    assert registry.status(bytes.fromhex(entry["credentialHash"][2:])) is CredentialStatus.REVOKED
+
+
+def test_the_governor_suspends_a_credential_and_lifts_the_suspension(ledger, tmp_path):
+    ledger.issue(tmp_path / "fit.json")
+    (entry,) = json.loads(ledger.invoke("list", "--json").stdout)
+    digest = entry["credentialHash"]
+    c = ledger.consortium
+    registry = CredentialRegistryClient(c.sender(c.governor), c.deployment)
+
+    suspended = ledger.invoke("governor-suspend", digest, "--reason", "under audit", "--json")
+    assert suspended.exit_code == 0, suspended.output
+    document = json.loads(suspended.stdout)
+    assert (document["override"], document["status"]) == ("suspended", "SUSPENDED")
+    assert document["reason"] == "under audit" and document["transaction"].startswith("0x")
+    anchored = registry.credential(bytes.fromhex(digest[2:]))
+    assert anchored is not None and anchored.suspended_by_governor
+
+    lifted = ledger.invoke("governor-unsuspend", digest, "--reason", "audit passed")
+    assert lifted.exit_code == 0, lifted.output
+    assert "status      VALID" in lifted.stdout
+    assert registry.status(bytes.fromhex(digest[2:])) is CredentialStatus.VALID
+
+
+@pytest.mark.parametrize("command", ["governor-revoke", "governor-suspend"])
+def test_only_a_governor_overrides_a_credential(ledger, tmp_path, command):
+    ledger.issue(tmp_path / "fit.json")
+    (entry,) = json.loads(ledger.invoke("list", "--json").stdout)
+    operator = ledger.consortium.operator.address
+
+    result = ledger.invoke(
+        command,
+        entry["credentialHash"],
+        "--reason",
+        "not mine to judge",
+        PROVENANCE_PRIVATE_KEY=ANVIL_KEYS[1],
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: CredentialRegistry.") and (
+        f"MembershipUnauthorizedAccount: account {operator} does not hold the role GOVERNOR_ROLE"
+        in result.stderr
+    ), result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    c = ledger.consortium
+    registry = CredentialRegistryClient(c.sender(c.governor), c.deployment)
+    assert registry.status(bytes.fromhex(entry["credentialHash"][2:])) is CredentialStatus.VALID
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("governor-unsuspend", "{hash}", "--reason", "x"), "CredentialRegistryNotSuspended"),
+        (("governor-revoke", "{hash}", "--reason", "  "), "--reason is blank"),
+        (("governor-revoke", "0x" + "ab" * 32, "--reason", "x"), "was never anchored on chain"),
+        (("governor-suspend", "nothing", "--reason", "x"), "neither a credential file nor a 0x"),
+    ],
+    ids=["nothing to lift", "a blank reason", "a hash never anchored", "neither file nor hash"],
+)
+def test_a_refused_override_is_one_line(ledger, tmp_path, args, message):
+    ledger.issue(tmp_path / "fit.json")
+    (entry,) = json.loads(ledger.invoke("list", "--json").stdout)
+    result = ledger.invoke(*(arg.format(hash=entry["credentialHash"]) for arg in args))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert result.stderr.strip().count("\n") == 0
