@@ -186,7 +186,7 @@ class Bridge:
         path unless PROVENANCE_NATIVE=0 (the one place that reads it).
 
         Raises:
-            RpcUnavailable, DeploymentError, ConfigurationError: with what to fix.
+            ChainUnavailable, DeploymentError, ConfigurationError: with what to fix.
         """
         settings = settings or BridgeSettings()
         ledger = settings.ledger
