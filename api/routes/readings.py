@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 
 from api.bodies import read_limited_body
 from api.deps import IngestorDep, ReadingLimitsDep
-from oracle_bridge.errors import ChainUnavailable, MalformedBatch, StoreUnavailable, TooManyReadings
+from ledger_client.errors import ChainUnavailable
+from oracle_bridge.errors import MalformedBatch, StoreUnavailable, TooManyReadings
 from oracle_bridge.sources.batch import ingest_batch, split_json_array
 
 _log = logging.getLogger(__name__)

@@ -23,9 +23,10 @@ from bridge_runtime_factories import (
 )
 from sqlalchemy import event, func, select
 
+from ledger_client.errors import ChainUnavailable
 from oracle_bridge.conditions import Conditions
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.errors import ChainUnavailable, StoreUnavailable
+from oracle_bridge.errors import StoreUnavailable
 from oracle_bridge.ingest import SIGNATURE_MISMATCH, Ingestor
 from oracle_bridge.native import PythonHotPath
 from oracle_bridge.policy import UNCALIBRATED_DEVICE

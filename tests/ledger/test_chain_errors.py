@@ -4,11 +4,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from web3 import HTTPProvider, Web3
 
@@ -23,6 +18,7 @@ from ledger_client.errors import (
 )
 from ledger_client.local_chain import free_port, start_anvil
 from ledger_client.roles import Role
+from tests.node_proxy import gateway_error_node, refusing_node
 
 pytestmark = pytest.mark.integration
 
@@ -58,6 +54,21 @@ def test_a_json_rpc_error_without_revert_data_is_a_rejection(w3):
     with pytest.raises(ChainRejected, match="eth_noSuchMethod") as refused:
         rpc(w3, "eth_noSuchMethod", [])
     assert not isinstance(refused.value, (ContractRevert, ChainUnavailable))
+
+
+def test_a_node_that_answers_with_errors_refuses_it_is_not_down():
+    with refusing_node(message="unauthorized: bad credentials") as url:
+        w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 2}))
+        for read in (
+            lambda: rpc(w3, "eth_blockNumber", []),
+            lambda: rpc_many(w3, [("eth_blockNumber", []), ("eth_chainId", [])]),
+        ):
+            with pytest.raises(ChainRejected, match="bad credentials") as refused:
+                read()
+            assert not isinstance(refused.value, (ContractRevert, ChainUnavailable))
+        with pytest.raises(ChainRejected, match="^eth_blockNumber: .*bad credentials"):
+            with chain_refusals("eth_blockNumber"):
+                w3.eth.block_number  # noqa: B018 - the read itself
 
 
 def test_a_reverting_web3_call_raises_the_decoded_revert_inside_chain_refusals(consortium):
@@ -108,29 +119,6 @@ def test_connecting_to_no_node_raises_chain_unavailable():
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(ChainUnavailable, match=url):
         connect(url, timeout_s=2)
-
-
-@contextmanager
-def gateway_error_node() -> Iterator[str]:
-    """A URL whose HTTP server answers every POST 502, as a proxy in front of a dead node."""
-
-    class Proxy(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(502)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_an_http_error_from_the_node_is_unreachable_not_a_rejection(w3):
