@@ -23,7 +23,10 @@ class HealthProbe(Protocol):
 
     def database_reachable(self) -> bool: ...
 
-    def chain_reachable(self) -> bool: ...
+    def chain_reachable(self) -> bool:
+        """Whether the chain's node can be reached; raises `ChainRejected` when it answers
+        with a refusal."""
+        ...
 
     def inbox_backlog(self) -> int:
         """Accepted readings not yet taken into an anchoring window."""

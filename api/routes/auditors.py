@@ -75,6 +75,7 @@ async def _read_presentation(request: Request) -> object:
         401: {"description": "refused"},
         403: {"description": "not an auditor"},
         413: {"description": f"the body exceeds {MAX_PRESENTATION_BYTES} bytes"},
+        502: {"description": "the chain refused the role read (not an outage)"},
         503: {"description": "the chain did not answer"},
     },
     openapi_extra={"requestBody": _PRESENTATION_BODY},

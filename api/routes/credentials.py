@@ -34,6 +34,7 @@ class ReportOut(BaseModel):
     summary="Verify credentials against the chain (auditors)",
     responses={
         401: {"description": "no auditor session"},
+        502: {"description": "the chain refused a read (not an outage); no verdict"},
         503: {"description": "the chain did not answer; no verdict"},
     },
 )

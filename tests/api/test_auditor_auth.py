@@ -217,8 +217,18 @@ def test_a_role_read_the_chain_refuses_is_a_rejection_not_a_503(consortium):
         addresses={**c.deployment.addresses, "Membership": c.deployment.address("DeviceRegistry")},
     )
     is_auditor = auditor_role_holder(c.w3, wrong)
+    auditor = signer_of(AUDITOR_KEY, c)
     with pytest.raises(ChainRejected, match="Membership.isAuthorized"):
-        is_auditor(signer_of(AUDITOR_KEY, c).did)
+        is_auditor(auditor.did)
+
+    client = TestClient(
+        create_app(
+            FakeIngestor(), auditor_sessions=AuditorSessions(domain=DOMAIN, is_auditor=is_auditor)
+        )
+    )
+    opened = client.post("/api/v1/auth/session", json=presentation(client, auditor))
+    assert opened.status_code == 502, opened.text
+    assert "Membership.isAuthorized" in opened.json()["detail"]
 
 
 def test_without_auditor_sessions_the_routes_are_absent():

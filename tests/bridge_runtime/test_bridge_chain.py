@@ -19,9 +19,11 @@ from bridge_runtime_factories import (
     payload,
     signed_of,
 )
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from web3 import HTTPProvider, Web3
 
+from api.app import create_app
 from ledger_client.chain import _LEAN, connect, rpc
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ChainRejected, ChainUnavailable
@@ -574,6 +576,16 @@ def test_a_policy_read_the_chain_refuses_is_a_rejection_not_an_outage(cold_chain
     assert bridge.chain_reachable()
     assert rows(engine, InboxReading) == []
     assert dead_letters(engine) == []
+
+    client = TestClient(create_app(bridge))
+    posted = client.post("/api/v1/readings", content=b"[" + payload(reading) + b"]")
+    assert posted.status_code == 502, posted.text
+    assert "reverted" in posted.json()["detail"]
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json()["chain"] is True
+    assert set(health.json()["conditions"]) == {"chain_refused"}
+    assert "reverted" in health.json()["conditions"]["chain_refused"]
 
 
 def test_a_refused_policy_read_is_not_served_from_the_cache(cold_chain, engine):
