@@ -8,8 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from api.auditor_sessions import AuditorRefused, AuditorSessions
+from api.auditor_sessions import AuditorSessions
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
+from api.errors import AuditorRefused
 from api.routes import auditors, credentials, health, readings
 from credentials.verify import CredentialVerifier
 from ledger_client.errors import ChainRejected

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from web3 import Web3
 
+from api.errors import AuditorRefused
 from credentials.errors import PresentationRejected
 from credentials.presentations import VerifiedPresentation, verify_presentation
 from ledger_client.artifacts import load_artifact
@@ -40,17 +41,6 @@ DEFAULT_ROLE_CACHE_S = 2.0
 # Challenges outstanding at once: 10,000 in 5 minutes is ~33 a second, far above any
 # consortium's auditors, and bounds what anonymous callers can make the process hold.
 DEFAULT_MAX_CHALLENGES = 10_000
-
-
-class AuditorRefused(Exception):
-    """Authentication failed; `status` is the HTTP status to answer with, and
-    `retry_after_s` (for 503) when to try again."""
-
-    def __init__(self, reason: str, *, status: int = 401, retry_after_s: int | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from typing import Annotated, Protocol, runtime_checkable
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from api.auditor_sessions import AuditorRefused, AuditorSessions
+from api.auditor_sessions import AuditorSessions
+from api.errors import AuditorRefused
 from credentials.verify import CredentialVerifier
 from oracle_bridge.config import (
     DEFAULT_HTTP_MAX_BODY_BYTES,

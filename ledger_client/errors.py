@@ -5,8 +5,8 @@ from __future__ import annotations
 
 class ProvenanceError(Exception):
     """The root of every package's error root (`LedgerError`, `BridgeError`,
-    `CredentialError`): a refusal whose message says what to do, as opposed to a bug. The
-    command line prints one as a single line without a traceback."""
+    `CredentialError`, `ApiError`): a refusal whose message says what to do, as opposed to a
+    bug. The command line prints one as a single line without a traceback."""
 
 
 class LedgerError(ProvenanceError):
