@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
-from api.auditor_sessions import AuditorRefused, AuditorSessions
+from api.auditor_sessions import AuditorSessions
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
+from api.errors import AuditorRefused
 from api.routes import auditors, credentials, health, readings
 from credentials.verify import CredentialVerifier
+from ledger_client.errors import ChainRejected
 from oracle_bridge.sources import ReadingIngestor
+
+_log = logging.getLogger(__name__)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -57,6 +63,15 @@ def create_app(
     async def _refused(request: Request, exc: AuditorRefused) -> JSONResponse:
         return JSONResponse(
             {"detail": exc.reason}, status_code=exc.status, headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    # The chain answered a read a route needs with a refusal (a revert, a JSON-RPC error):
+    # not 503 "retry later", the server's deployment record or node credentials are wrong.
+    @app.exception_handler(ChainRejected)
+    async def _chain_refused(request: Request, exc: ChainRejected) -> JSONResponse:
+        _log.warning("the chain refused a read of %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": f"the chain refused a read this request needs: {exc}"}, status_code=502
         )
 
     return app

@@ -22,15 +22,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import requests
 from web3 import Web3
-from web3.exceptions import Web3Exception
 
+from api.errors import AuditorRefused
 from credentials.errors import PresentationRejected
 from credentials.presentations import VerifiedPresentation, verify_presentation
 from ledger_client.artifacts import load_artifact
+from ledger_client.chain import CHAIN_UNREACHABLE, chain_refusals
 from ledger_client.deployment import Deployment
-from ledger_client.errors import LedgerError
 from ledger_client.roles import Role
 
 # A bare did:pkh DID-auth presentation is ~800 bytes; a larger body is refused unread.
@@ -42,20 +41,6 @@ DEFAULT_ROLE_CACHE_S = 2.0
 # Challenges outstanding at once: 10,000 in 5 minutes is ~33 a second, far above any
 # consortium's auditors, and bounds what anonymous callers can make the process hold.
 DEFAULT_MAX_CHALLENGES = 10_000
-
-# What a chain read can raise when the node is down or answers garbage.
-_CHAIN_ERRORS = (requests.RequestException, OSError, Web3Exception, LedgerError)
-
-
-class AuditorRefused(Exception):
-    """Authentication failed; `status` is the HTTP status to answer with, and
-    `retry_after_s` (for 503) when to try again."""
-
-    def __init__(self, reason: str, *, status: int = 401, retry_after_s: int | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.status = status
-        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -242,7 +227,8 @@ def auditor_role_holder(w3: Web3, deployment: Deployment) -> Callable[[str], boo
     authorized as AUDITOR in Membership now (holds the role, and its organization, if it
     is one, is active).
 
-    The returned callable raises `AuditorRefused` (503) when the chain does not answer.
+    The returned callable raises `AuditorRefused` (503) when the chain does not answer, and
+    `ChainRejected` when it refuses the read (the deployment record is not this chain's).
     """
     membership = w3.eth.contract(
         address=deployment.address("Membership"), abi=load_artifact("Membership").abi
@@ -254,8 +240,9 @@ def auditor_role_holder(w3: Web3, deployment: Deployment) -> Callable[[str], boo
         if address == did or not Web3.is_checksum_address(address):
             return False
         try:
-            return bool(membership.functions.isAuthorized(Role.AUDITOR.id, address).call())
-        except _CHAIN_ERRORS as exc:
+            with chain_refusals("Membership.isAuthorized"):
+                return bool(membership.functions.isAuthorized(Role.AUDITOR.id, address).call())
+        except CHAIN_UNREACHABLE as exc:
             raise AuditorRefused(
                 f"the chain did not answer whether {did} is an auditor "
                 f"({type(exc).__name__}); retry shortly",

@@ -7,7 +7,8 @@ from typing import Annotated, Protocol, runtime_checkable
 
 from fastapi import Depends, Header, HTTPException, Request
 
-from api.auditor_sessions import AuditorRefused, AuditorSessions
+from api.auditor_sessions import AuditorSessions
+from api.errors import AuditorRefused
 from credentials.verify import CredentialVerifier
 from oracle_bridge.config import (
     DEFAULT_HTTP_MAX_BODY_BYTES,
@@ -23,7 +24,10 @@ class HealthProbe(Protocol):
 
     def database_reachable(self) -> bool: ...
 
-    def chain_reachable(self) -> bool: ...
+    def chain_reachable(self) -> bool:
+        """Whether the chain's node can be reached; raises `ChainRejected` when it answers
+        with a refusal."""
+        ...
 
     def inbox_backlog(self) -> int:
         """Accepted readings not yet taken into an anchoring window."""

@@ -18,8 +18,8 @@ from credentials.identities import pkh_did
 from credentials.store import CredentialStore
 from credentials.types import CredentialType
 from credentials.verify import CredentialVerifier
-from oracle_bridge.errors import ChainUnavailable
-from oracle_bridge.policy.chain import CHAIN_ERRORS
+from ledger_client.chain import CHAIN_UNREACHABLE
+from ledger_client.errors import ChainUnavailable
 
 
 class CredentialCalibrationCheck:
@@ -30,7 +30,7 @@ class CredentialCalibrationCheck:
 
     While the chain does not answer, a device keeps the verdict it last had (as the
     bridge's device policy serves its last registry entry); a device never judged before
-    raises `ChainUnavailable`.
+    raises `ChainUnavailable`. A read the chain refuses raises its `ChainRejected`.
     """
 
     def __init__(self, store: CredentialStore, verifier: CredentialVerifier) -> None:
@@ -50,7 +50,7 @@ class CredentialCalibrationCheck:
         try:
             # One chain read for every certificate of the batch's devices.
             reports = self.verifier.verify_many(certificates)
-        except CHAIN_ERRORS as exc:
+        except CHAIN_UNREACHABLE as exc:
             with self._lock:
                 unknown = [device for did, device in dids.items() if did not in self._last]
                 if not unknown:

@@ -1,18 +1,39 @@
-"""Connecting to the node: one place that turns an unreachable RPC into a clear error."""
+"""Connecting to the node, and the chain's two kinds of failure: `ChainUnavailable` (it
+cannot be reached; `CHAIN_UNREACHABLE` is what that raises) and `ChainRejected` (it answered
+with a refusal: a JSON-RPC error or a revert, which `rpc` and `chain_refusals` raise)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import weakref
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from web3 import HTTPProvider, Web3
+from web3.exceptions import (
+    BadFunctionCallOutput,
+    ContractLogicError,
+    ProviderConnectionError,
+    Web3RPCError,
+)
 from web3.middleware import ExtraDataToPOAMiddleware
 
-from ledger_client.errors import ConfigurationError, RpcUnavailable
+from ledger_client.errors import ChainRejected, ChainUnavailable, ConfigurationError
 from ledger_client.json_rpc import JsonRpcClient, ca_bundle
+from ledger_client.reverts import decode_revert
+
+# What a request to the node raises when the node cannot be reached (refused or dropped
+# connections, timeouts, HTTP error statuses, bodies that are not JSON: requests' exceptions,
+# which the lean transport raises too), as opposed to its refusals (`ChainRejected`). The one
+# definition of "the chain is down" for every layer.
+CHAIN_UNREACHABLE: tuple[type[Exception], ...] = (
+    ChainUnavailable,
+    requests.RequestException,
+    ProviderConnectionError,
+)
 
 # The lean transport of each provider `connect` made (none behind a proxy: web3's then).
 _LEAN: weakref.WeakKeyDictionary[Any, JsonRpcClient] = weakref.WeakKeyDictionary()
@@ -23,7 +44,7 @@ def connect(rpc_url: str, *, timeout_s: float = 30.0) -> Web3:
 
     Raises:
         ConfigurationError: `rpc_url` is not an http(s) URL.
-        RpcUnavailable: the node does not answer (one line naming the URL).
+        ChainUnavailable: the node does not answer (one line naming the URL).
     """
     _check_node_url(rpc_url)
     session = _session(rpc_url)
@@ -35,7 +56,7 @@ def connect(rpc_url: str, *, timeout_s: float = 30.0) -> Web3:
     try:
         w3.eth.chain_id  # noqa: B018 - the probe itself
     except (requests.RequestException, OSError, ValueError) as exc:
-        raise RpcUnavailable(
+        raise ChainUnavailable(
             f"no Ethereum node answers at {rpc_url} ({type(exc).__name__}); "
             "start one with `provenance chain` or set PROVENANCE_RPC_URL"
         ) from exc
@@ -75,14 +96,50 @@ def _session(rpc_url: str) -> requests.Session:
 
 def rpc(w3: Web3, method: str, params: list) -> object:
     """A raw JSON-RPC call, skipping web3's result formatting and, on a provider `connect`
-    made, its transport (fast path for the hot and bulk calls)."""
+    made, its transport (fast path for the hot and bulk calls).
+
+    Raises:
+        ChainRejected: the node answered with an error; a revert as its decoded
+            `ContractRevert`.
+        requests.RequestException: the node cannot be reached (see `CHAIN_UNREACHABLE`).
+    """
     lean = _LEAN.get(w3.provider)
     response = (
         lean.call(method, params) if lean is not None else w3.provider.make_request(method, params)  # type: ignore[arg-type]
     )
     if "error" in response:
-        raise RpcUnavailable(f"{method} failed: {response['error']}")
+        raise _refusal(method, response["error"])
     return response["result"]
+
+
+def _refusal(method: str, error: object) -> ChainRejected:
+    """The exception for a JSON-RPC error response: a revert carries its data as hex."""
+    data = error.get("data") if isinstance(error, dict) else None
+    if isinstance(data, str) and data.startswith("0x"):
+        return decode_revert(data, context=method)
+    return ChainRejected(f"{method}: the node refused the request: {error}")
+
+
+@contextlib.contextmanager
+def chain_refusals(context: str) -> Iterator[None]:
+    """Raise the node's refusals of web3 calls made inside as `ChainRejected` (a revert as
+    its decoded `ContractRevert`), each message starting with `context`, instead of web3's
+    exceptions; failures to reach the node pass through (`CHAIN_UNREACHABLE`)."""
+    try:
+        yield
+    except ContractLogicError as exc:
+        # web3 passes through a node's nested (dict) error data as is: only hex decodes.
+        raise decode_revert(
+            exc.data if isinstance(exc.data, str) else None, context=context
+        ) from None
+    except Web3RPCError as exc:
+        error = exc.rpc_response.get("error") if exc.rpc_response else None
+        raise _refusal(context, error if error is not None else str(exc)) from None
+    except BadFunctionCallOutput as exc:
+        raise ChainRejected(
+            f"{context}: no contract answered ({exc}); check that the deployment record is "
+            "this chain's"
+        ) from None
 
 
 log = logging.getLogger(__name__)
@@ -91,7 +148,10 @@ _NO_BATCHES: set[str] = set()
 
 
 def rpc_many(w3: Web3, calls: list[tuple[str, list]]) -> list[Any]:
-    """Results of `calls` in order: one JSON-RPC batch, or one call each where batches fail."""
+    """Results of `calls` in order: one JSON-RPC batch, or one call each where batches fail.
+
+    Raises as `rpc` does, for the first call the node refused.
+    """
     node = str(getattr(w3.provider, "endpoint_uri", id(w3.provider)))
     if node not in _NO_BATCHES and len(calls) > 1:
         try:
@@ -106,7 +166,7 @@ def rpc_many(w3: Web3, calls: list[tuple[str, list]]) -> list[Any]:
             results = []
             for (method, _), response in zip(calls, responses, strict=True):
                 if "error" in response:
-                    raise RpcUnavailable(f"{method} failed: {response['error']}")
+                    raise _refusal(method, response["error"])
                 results.append(response["result"])
             return results
         log.info("the node does not answer JSON-RPC batches (%r); calling one by one", responses)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 class ProvenanceError(Exception):
     """The root of every package's error root (`LedgerError`, `BridgeError`,
-    `CredentialError`): a refusal whose message says what to do, as opposed to a bug. The
-    command line prints one as a single line without a traceback."""
+    `CredentialError`, `ApiError`): a refusal whose message says what to do, as opposed to a
+    bug. The command line prints one as a single line without a traceback."""
 
 
 class LedgerError(ProvenanceError):
@@ -21,8 +21,17 @@ class ToolchainError(LedgerError):
     """The compiler or the local chain could not be run."""
 
 
-class RpcUnavailable(LedgerError):
-    """The node at the configured RPC URL does not answer."""
+class ChainUnavailable(LedgerError):
+    """The chain's node cannot be reached: the connection is refused or dropped, it does not
+    answer in time, or its HTTP server answers with an error status or not in JSON. An outage:
+    the caller retries later (a sender redelivers, a loop backs off)."""
+
+
+class ChainRejected(LedgerError):
+    """The chain's node answered and refused the request: a JSON-RPC error response, a revert
+    (`ContractRevert`), or no answer from a contract that should be there. Not an outage: the
+    same request fails the same way until the request, the chain or the deployment record
+    changes, so the message says which."""
 
 
 class DeploymentError(LedgerError):
@@ -33,7 +42,7 @@ class TransactionTimeout(LedgerError):
     """A transaction was sent but no receipt arrived in time."""
 
 
-class ContractRevert(LedgerError):
+class ContractRevert(ChainRejected):
     """A call reverted. `error` is the custom error's name, `args` its decoded values.
 
     Subclasses are created per custom error name (see `revert_class`), so callers can

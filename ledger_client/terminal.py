@@ -59,16 +59,17 @@ def problem_of(exc: BaseException) -> str | None:
     if isinstance(exc, ProvenanceError):
         return str(exc)
     # Imported here: only a failing command pays for them.
-    import requests
     from pydantic import ValidationError
     from sqlalchemy.exc import SQLAlchemyError
     from web3.exceptions import Web3Exception
+
+    from ledger_client.chain import CHAIN_UNREACHABLE
 
     if isinstance(exc, ValidationError):
         return _invalid_input(exc)
     if isinstance(exc, SQLAlchemyError):
         return _database_problem(exc)
-    if isinstance(exc, requests.RequestException):
+    if isinstance(exc, CHAIN_UNREACHABLE):
         return (
             f"the Ethereum node stopped answering ({type(exc).__name__}: {_first_line(exc)}); "
             "check that it runs at PROVENANCE_RPC_URL and try again"

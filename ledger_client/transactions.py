@@ -11,11 +11,10 @@ from eth_account.signers.local import LocalAccount
 from eth_account.types import TransactionDictType
 from eth_typing import HexStr
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, Web3RPCError
 from web3.types import RPCEndpoint, TxParams
 
-from ledger_client.chain import rpc, rpc_many
-from ledger_client.errors import LedgerError, RpcUnavailable, TransactionTimeout
+from ledger_client.chain import chain_refusals, rpc, rpc_many
+from ledger_client.errors import ChainRejected, TransactionTimeout
 from ledger_client.nonces import NonceManager
 from ledger_client.reverts import decode_revert
 from ledger_client.signing import CallSigner
@@ -51,17 +50,8 @@ class TransactionSender:
         call: TxParams = {"from": self.account.address, "data": data}
         if to:
             call["to"] = to
-        try:
+        with chain_refusals(context):
             return self.w3.eth.estimate_gas(call)
-        except (ContractCustomError, ContractLogicError) as exc:
-            # web3 passes through a node's nested (dict) error data as is: only hex decodes.
-            revert_data = exc.data if isinstance(exc.data, str) else None
-            raise decode_revert(revert_data, context=context) from None
-        except Web3RPCError as exc:
-            data_hex = _revert_data(exc)
-            if data_hex is not None:
-                raise decode_revert(data_hex, context=context) from None
-            raise LedgerError(f"{context}: the node refused the call: {exc}") from None
 
     def send(
         self,
@@ -95,7 +85,7 @@ class TransactionSender:
             self.nonces.resync()
             # Another process sent from this account: re-read its nonce and try once more.
             if attempt == 2 or "nonce" not in str(response["error"]).lower():
-                raise LedgerError(
+                raise ChainRejected(
                     f"{context}: the node rejected the transaction: {response['error']}"
                 )
         return response["result"]
@@ -125,9 +115,9 @@ class TransactionSender:
         ]
         try:
             return rpc_many(self.w3, [("eth_sendRawTransaction", [tx]) for tx in raw])
-        except RpcUnavailable as exc:
+        except ChainRejected as exc:
             self.nonces.resync()
-            raise LedgerError(f"{context}: the node rejected a transaction: {exc}") from None
+            raise ChainRejected(f"{context}: the node rejected a transaction: {exc}") from None
 
     def held_by_node(self, tx_hashes: Sequence[str]) -> set[str]:
         """Those of `tx_hashes` the node has mined or can still mine, asked in one request.
@@ -212,7 +202,7 @@ class TransactionSender:
         tip = int(cast(str, rpc(self.w3, "eth_maxPriorityFeePerGas", [])), 16)
         return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
 
-    def _revert_of(self, tx_hash: str, block: int, context: str) -> LedgerError:
+    def _revert_of(self, tx_hash: str, block: int, context: str) -> ChainRejected:
         tx = cast(dict[str, Any], rpc(self.w3, "eth_getTransactionByHash", [tx_hash]))
         call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}
         response = self.w3.provider.make_request(RPCEndpoint("eth_call"), [call, hex(block - 1)])
@@ -220,12 +210,6 @@ class TransactionSender:
         data_hex = error.get("data") if error else None
         if isinstance(data_hex, str):
             return decode_revert(data_hex, context=context)
-        return LedgerError(
+        return ChainRejected(
             f"{context}: transaction {tx_hash} reverted (out of gas or state changed)"
         )
-
-
-def _revert_data(exc: Web3RPCError) -> str | None:
-    message = exc.rpc_response.get("error", {}) if exc.rpc_response else {}
-    data = message.get("data") if isinstance(message, dict) else None
-    return data if isinstance(data, str) and data.startswith("0x") else None

@@ -25,10 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col
 from web3 import Web3
 
-from ledger_client.chain import connect, node_is_anvil
+from ledger_client.chain import CHAIN_UNREACHABLE, chain_refusals, connect, node_is_anvil
 from ledger_client.db import checkpoint, make_engine
 from ledger_client.deployment import Deployment
-from ledger_client.errors import ConfigurationError
+from ledger_client.errors import ConfigurationError, LedgerError
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.conditions import Conditions
 from oracle_bridge.config import BridgeSettings
@@ -36,7 +36,7 @@ from oracle_bridge.ingest import Ingestor
 from oracle_bridge.lease import Lease
 from oracle_bridge.native import HotPath, hot_path_from_environment
 from oracle_bridge.policy import CalibrationCheck, DevicePolicy, RuleSource
-from oracle_bridge.policy.chain import CHAIN_ERRORS, ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import ReadingDomain
 from oracle_bridge.screening import Screened
 from oracle_bridge.store import (
@@ -186,7 +186,7 @@ class Bridge:
         path unless PROVENANCE_NATIVE=0 (the one place that reads it).
 
         Raises:
-            RpcUnavailable, DeploymentError, ConfigurationError: with what to fix.
+            ChainUnavailable, DeploymentError, ConfigurationError: with what to fix.
         """
         settings = settings or BridgeSettings()
         ledger = settings.ledger
@@ -326,9 +326,13 @@ class Bridge:
             try:
                 # Receipts are recorded by later passes: what becomes due meanwhile goes out.
                 report = self.submitter.run_once(wait=False)
-            except CHAIN_ERRORS as exc:
+            except CHAIN_UNREACHABLE as exc:
                 delay, failing = backoff.failed(), True
-                log.warning("the chain refused or did not answer (%s); retry in %.1fs", exc, delay)
+                log.warning("the chain did not answer (%s); retry in %.1fs", exc, delay)
+                continue
+            except LedgerError as exc:  # a refusal (ChainRejected), a receipt timeout: no outage
+                delay, failing = backoff.failed(), True
+                log.warning("the chain refused the submitter (%s); retry in %.1fs", exc, delay)
                 continue
             except SQLAlchemyError as exc:  # the store is down or full: expected, one line
                 delay, failing = backoff.failed(), True
@@ -368,9 +372,15 @@ class Bridge:
         return True
 
     def chain_reachable(self) -> bool:
+        """Whether the chain's node answers.
+
+        Raises:
+            ChainRejected: it answers, with a refusal (not an outage).
+        """
         try:
-            self.w3.eth.block_number  # noqa: B018 - the probe itself
-        except CHAIN_ERRORS:
+            with chain_refusals("eth_blockNumber"):
+                self.w3.eth.block_number  # noqa: B018 - the probe itself
+        except CHAIN_UNREACHABLE:
             return False
         return True
 

@@ -125,10 +125,6 @@ class NoRule(BridgeError):
     rules)."""
 
 
-class ChainUnavailable(BridgeError):
-    """The chain did not answer; the caller retries later (ingest: the sender redelivers)."""
-
-
 class ReadingNotFound(BridgeError):
     """No reading with this device and seq is in the bridge's inbox."""
 

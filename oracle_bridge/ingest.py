@@ -9,7 +9,9 @@ ingestor has them), then judged against the policy, then written in one transact
 A refusal is never a failure: whatever the input held, its dead letter can be written (its
 reason is made `storable_text`). Only the database failing is, and it is reported as
 `StoreUnavailable` (the sender retries later) and as the bridge's "store" condition until
-the next batch is stored.
+the next batch is stored. The chain refusing the device policy's reads (`ChainRejected`: a
+revert, a JSON-RPC error) is no outage either: it is raised as itself, and reported as the
+"chain_refused" condition until the next batch is judged.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from ledger_client.db import (
     union_lookup_rows,
     union_of_lookups,
 )
+from ledger_client.errors import ChainRejected
 from oracle_bridge.conditions import Conditions
 from oracle_bridge.errors import StoreUnavailable
 from oracle_bridge.native import HotPath, PythonHotPath
@@ -58,10 +61,20 @@ from oracle_bridge.screening import (
 )
 from oracle_bridge.store import MAX_STORED_INT, DeadLetter, InboxReading, storable_text
 
-__all__ = ["INGEST_FAILED", "SIGNATURE_MISMATCH", "STORE_CONDITION", "IngestResult", "Ingestor"]
+__all__ = [
+    "CHAIN_REFUSED_CONDITION",
+    "INGEST_FAILED",
+    "SIGNATURE_MISMATCH",
+    "STORE_CONDITION",
+    "IngestResult",
+    "Ingestor",
+]
 
 # The bridge's condition (`Conditions`) while ingest cannot write to its database.
 STORE_CONDITION = "store"
+# The bridge's condition while the chain refuses the device policy's reads (a deployment
+# record or node credentials that are not right): not an outage, nothing is judged.
+CHAIN_REFUSED_CONDITION = "chain_refused"
 # Reason code of a message an ingress adapter gave up on (`Ingestor.dead_letter`).
 INGEST_FAILED = "ingest_failed"
 # Failures of the database itself, not of what was written: the sender retries later.
@@ -119,7 +132,7 @@ class Ingestor:
     batches in parallel (the C screen releases the GIL). Where `hot_path` screens in Python
     (the reference), large batches go to `pool`'s worker processes if one is given. A write
     that fails raises the "store" condition in `health` (if given); the next one that
-    succeeds clears it.
+    succeeds clears it. Likewise a policy read the chain refuses, "chain_refused".
     """
 
     def __init__(
@@ -175,6 +188,8 @@ class Ingestor:
         Raises:
             ChainUnavailable: a device's registration is unknown and the chain cannot be
                 asked; nothing of the batch was stored, the sender should retry it later.
+            ChainRejected: the chain refused the policy's read (the bridge's deployment
+                record or node credentials are wrong); nothing was stored.
             StoreUnavailable: the database failed; nothing was stored, retry it later.
             Anything else is a fault of the bridge (nothing was stored either): retrying
                 the same batch would most likely fail again.
@@ -254,9 +269,18 @@ class Ingestor:
 
     def _judge(self, screened: list[Screened | Refusal]) -> list[Screened | Refusal]:
         """Refuse the readings of devices the policy refuses (asked once for the batch)."""
-        verdicts = self.policy.check_many(
-            {(item.device, item.batch_id) for item in screened if isinstance(item, Screened)}
-        )
+        pairs = {(item.device, item.batch_id) for item in screened if isinstance(item, Screened)}
+        try:
+            verdicts = self.policy.check_many(pairs)
+        except ChainRejected as exc:
+            if self._health is not None:
+                self._health.raise_(
+                    CHAIN_REFUSED_CONDITION,
+                    f"the chain refused the device policy's read: {_first_line(exc)}",
+                )
+            raise
+        if self._health is not None:
+            self._health.clear(CHAIN_REFUSED_CONDITION)
         if all(verdict is None for verdict in verdicts.values()):
             return screened  # every device may report: nothing to change item by item
         judged: list[Screened | Refusal] = []

@@ -7,9 +7,10 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.auditor_sessions import MAX_PRESENTATION_BYTES, AuditorRefused
+from api.auditor_sessions import MAX_PRESENTATION_BYTES
 from api.bodies import read_limited_body
 from api.deps import AuditorSessionsDep, BearerToken, CurrentAuditor, refusal
+from api.errors import AuditorRefused
 from ledger_client.json_input import InvalidJson, loads
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -75,6 +76,7 @@ async def _read_presentation(request: Request) -> object:
         401: {"description": "refused"},
         403: {"description": "not an auditor"},
         413: {"description": f"the body exceeds {MAX_PRESENTATION_BYTES} bytes"},
+        502: {"description": "the chain refused the role read (not an outage)"},
         503: {"description": "the chain did not answer"},
     },
     openapi_extra={"requestBody": _PRESENTATION_BODY},

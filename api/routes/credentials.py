@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.deps import CredentialVerifierDep, CurrentAuditor
-from oracle_bridge.policy.chain import CHAIN_ERRORS
+from ledger_client.chain import CHAIN_UNREACHABLE
 
 router = APIRouter(prefix="/api/v1/credentials", tags=["credentials"])
 
@@ -34,6 +34,7 @@ class ReportOut(BaseModel):
     summary="Verify credentials against the chain (auditors)",
     responses={
         401: {"description": "no auditor session"},
+        502: {"description": "the chain refused a read (not an outage); no verdict"},
         503: {"description": "the chain did not answer; no verdict"},
     },
 )
@@ -49,6 +50,6 @@ async def verify(
     suspended, issuer trusted at issuance, not expired, subject bound."""
     try:
         reports = await run_in_threadpool(verifier.verify_many, credentials)
-    except CHAIN_ERRORS as exc:
+    except CHAIN_UNREACHABLE as exc:
         raise HTTPException(503, f"the chain did not answer ({type(exc).__name__})") from None
     return [ReportOut.model_validate(report.to_json()) for report in reports]

@@ -9,6 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from api.deps import HealthProbe, HealthProbeDep
+from ledger_client.errors import ChainRejected
+from oracle_bridge.ingest import CHAIN_REFUSED_CONDITION
 
 router = APIRouter(tags=["health"])
 
@@ -16,22 +18,30 @@ router = APIRouter(tags=["health"])
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     database: bool | None = Field(description="the bridge database answers (null: not checked)")
-    chain: bool | None = Field(description="the chain's node answers (null: not checked)")
+    chain: bool | None = Field(
+        description="the chain's node can be reached (null: not checked); one that answers "
+        "with refusals is reachable, and raises the chain_refused condition"
+    )
     inbox_backlog: int | None = Field(
         description="accepted readings not yet in an anchoring window (null: unknown)"
     )
     conditions: dict[str, str] = Field(
         default_factory=dict,
-        description="troubles the bridge noticed in itself, e.g. a failing store or a chain "
-        "that lost anchored transactions (name to description)",
+        description="troubles the bridge noticed in itself, e.g. a failing store, a chain "
+        "that lost anchored transactions or one that refuses the bridge's reads (name to "
+        "description)",
     )
 
 
 def _check(probe: HealthProbe) -> Health:
     database = probe.database_reachable()
-    chain = probe.chain_reachable()
-    backlog = probe.inbox_backlog() if database else None
     conditions = probe.conditions()
+    try:
+        chain = probe.chain_reachable()
+    except ChainRejected as exc:  # it answers, with a refusal: not an outage
+        chain = True
+        conditions = {**conditions, CHAIN_REFUSED_CONDITION: str(exc)}
+    backlog = probe.inbox_backlog() if database else None
     return Health(
         status="ok" if database and chain and not conditions else "degraded",
         database=database,

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 
 from api.bodies import read_limited_body
 from api.deps import IngestorDep, ReadingLimitsDep
-from oracle_bridge.errors import ChainUnavailable, MalformedBatch, StoreUnavailable, TooManyReadings
+from ledger_client.errors import ChainUnavailable
+from oracle_bridge.errors import MalformedBatch, StoreUnavailable, TooManyReadings
 from oracle_bridge.sources.batch import ingest_batch, split_json_array
 
 _log = logging.getLogger(__name__)
@@ -78,6 +79,11 @@ _REQUEST_BODY = {
             "description": "the body is over its byte or reading limit, or one reading is over "
             "its byte limit; nothing was stored",
         },
+        502: {
+            "model": Problem,
+            "description": "the chain refused the bridge's device-policy read (its deployment "
+            "record or node credentials are wrong, the chain is not down); nothing was stored",
+        },
         503: {
             "model": Problem,
             "description": "nothing was stored; retry the whole batch after Retry-After seconds",
@@ -95,7 +101,8 @@ async def submit_readings(
     or `rejected` and kept as a dead letter with its reason. Items are judged one by one, so
     one bad item does not refuse the others. A 503 means nothing of the batch was stored:
     resend it whole after `Retry-After` seconds (items an earlier attempt stored come back as
-    `duplicate`).
+    `duplicate`). A 502 means nothing was stored either, but retrying will not help until the
+    bridge's operator fixes what the chain refuses.
 
     A request carries at most 1 MiB and 5,000 readings of at most 4,096 bytes each (the
     defaults; `PROVENANCE_BRIDGE_HTTP_MAX_BODY_BYTES`, `..._HTTP_MAX_READINGS`,

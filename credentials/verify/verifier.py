@@ -129,8 +129,10 @@ class CredentialVerifier:
         check passed. A malformed credential gets a report like any other.
 
         Raises:
-            RpcUnavailable, requests.RequestException: the chain did not answer; no verdict
-                is given rather than a wrong one.
+            `ledger_client.chain.CHAIN_UNREACHABLE`: the chain did not answer; no verdict is
+                given rather than a wrong one.
+            ChainRejected: the chain refused a read (its deployment record is not this
+                chain's); no verdict either.
         """
         now = datetime.fromtimestamp(self._clock(), UTC)
         items = [self._offline(vc) for vc in vcs]

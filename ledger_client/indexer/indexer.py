@@ -17,16 +17,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-import requests
 from sqlalchemy import Engine, delete, insert, update
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col, select
 from web3 import Web3
 
-from ledger_client.chain import rpc, rpc_many
+from ledger_client.chain import CHAIN_UNREACHABLE, rpc, rpc_many
 from ledger_client.db import for_writing, table_of
 from ledger_client.deployment import Deployment
-from ledger_client.errors import LedgerError, RpcUnavailable
+from ledger_client.errors import ChainRejected, LedgerError
 from ledger_client.indexer.decoding import (
     BatchCreated,
     BatchStatusChanged,
@@ -203,14 +202,19 @@ class Indexer:
     def follow(self, poll_s: float = 1.0, stop_event: threading.Event | None = None) -> None:
         """Index new blocks every `poll_s` seconds until `stop_event` is set.
 
-        An unreachable node is logged and retried at the next poll.
+        An unreachable node, or one that refuses a request, is logged and retried at the next
+        poll.
         """
         stop = stop_event or threading.Event()
         while not stop.is_set():
             try:
                 self.run_once()
-            except (RpcUnavailable, requests.RequestException) as exc:
+            except CHAIN_UNREACHABLE as exc:
                 log.warning("indexer: node unavailable, retrying in %.1fs: %s", poll_s, exc)
+            except ChainRejected as exc:
+                log.warning(
+                    "indexer: the node refused a request, retrying in %.1fs: %s", poll_s, exc
+                )
             stop.wait(poll_s)
 
     # -- reading the chain ----------------------------------------------------------------
@@ -224,7 +228,7 @@ class Indexer:
             end = min(start + self._window - 1, target)
             try:
                 raw_logs = self._get_logs(start, end)
-            except RpcUnavailable as exc:
+            except ChainRejected as exc:
                 if not _is_too_large(exc) or end == start:
                     raise
                 self._window = max(1, (end - start + 1) // 2)
@@ -477,7 +481,7 @@ def rebuild(w3: Web3, deployment: Deployment, engine: Engine, **options: Any) ->
     return Indexer(w3, deployment, engine, **options).run_once()
 
 
-def _is_too_large(exc: RpcUnavailable) -> bool:
+def _is_too_large(exc: ChainRejected) -> bool:
     message = str(exc).lower()
     return any(marker in message for marker in _TOO_LARGE_MARKERS)
 

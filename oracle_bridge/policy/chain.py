@@ -1,6 +1,7 @@
 """The policy ports' chain adapters: `ChainDevicePolicy` / `ChainRuleSource` read the
 DeviceRegistry, ProvenanceLedger and ColdChainCompliance, cached briefly and served stale
-while the chain is unreachable.
+while the chain is unreachable. A read the chain refuses (a revert, a JSON-RPC error: the
+deployment record is not this chain's) is no outage: it raises `ChainRejected`, stale or not.
 """
 
 from __future__ import annotations
@@ -10,19 +11,17 @@ import time
 from collections.abc import Callable, Collection
 from typing import Generic, TypeVar
 
-import requests
 from eth_abi import decode
 from eth_utils import function_signature_to_4byte_selector
 from eth_utils.abi import collapse_if_tuple
 from web3 import Web3
-from web3.exceptions import Web3Exception
 
 from ledger_client.artifacts import load_artifact
-from ledger_client.chain import rpc_many
+from ledger_client.chain import CHAIN_UNREACHABLE, chain_refusals, rpc_many
 from ledger_client.deployment import Deployment
-from ledger_client.errors import LedgerError
+from ledger_client.errors import ChainUnavailable
 from ledger_client.lifecycle import BatchStatus
-from oracle_bridge.errors import ChainUnavailable, NoRule
+from oracle_bridge.errors import NoRule
 from oracle_bridge.policy.port import (
     CalibrationCheck,
     RegisteredDevice,
@@ -35,16 +34,14 @@ from oracle_bridge.rules import Rule
 # `DeviceRegistry.device(address)` calldata, but for the address's 40 hex digits.
 _DEVICE_SELECTOR = "0x" + function_signature_to_4byte_selector("device(address)").hex() + "0" * 24
 
-# What a chain read can raise when the node is down or answers garbage.
-CHAIN_ERRORS = (requests.RequestException, OSError, Web3Exception, LedgerError)
-
 K = TypeVar("K")
 V = TypeVar("V")
 
 
 class _ChainCache(Generic[K, V]):
     """Values read from the chain, fresh for `ttl_s`; a stale value is served while the
-    chain is unreachable, since refusing a known device then would lose its readings."""
+    chain is unreachable, since refusing a known device then would lose its readings. A load
+    the chain refuses raises its `ChainRejected` as is."""
 
     def __init__(self, ttl_s: float, clock: Callable[[], float]) -> None:
         self._ttl_s = ttl_s
@@ -60,7 +57,7 @@ class _ChainCache(Generic[K, V]):
             return cached[1]
         try:
             value = load(key)
-        except CHAIN_ERRORS as exc:
+        except CHAIN_UNREACHABLE as exc:
             if cached is not None:
                 return cached[1]
             raise ChainUnavailable(f"the chain did not answer ({type(exc).__name__})") from exc
@@ -85,7 +82,7 @@ class _ChainCache(Generic[K, V]):
             return values
         try:
             loaded = load_many(stale)
-        except CHAIN_ERRORS as exc:
+        except CHAIN_UNREACHABLE as exc:
             for key in stale:
                 entry = cached[key]
                 if entry is None:
@@ -128,10 +125,12 @@ class ChainRuleSource:
         return rule
 
     def _load(self, batch_id: bytes) -> Rule | None:
-        _, status, _, _, product_class = self._ledger.functions.batch(batch_id).call()
+        with chain_refusals("ProvenanceLedger.batch"):
+            _, status, _, _, product_class = self._ledger.functions.batch(batch_id).call()
         if status == BatchStatus.NONE:
             return None
-        fields, version = self._compliance.functions.rule(product_class).call()
+        with chain_refusals("ColdChainCompliance.rule"):
+            fields, version = self._compliance.functions.rule(product_class).call()
         if version == 0:
             return None
         return Rule(*fields)
@@ -181,9 +180,10 @@ class ChainDevicePolicy:
         )
 
     def _load(self, device: str) -> RegisteredDevice | None:
-        _, _, assigned_batch, active, _, registered_at = self._registry.functions.device(
-            device
-        ).call()
+        with chain_refusals("DeviceRegistry.device"):
+            _, _, assigned_batch, active, _, registered_at = self._registry.functions.device(
+                device
+            ).call()
         if registered_at == 0:
             return None
         return RegisteredDevice(active=active, assigned_batch=assigned_batch)

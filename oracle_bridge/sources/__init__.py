@@ -41,8 +41,9 @@ class ReadingIngestor(Protocol):
         `source` is one for all or one per reading. Thread-safe.
 
         Raises only when nothing durable happened: `ChainUnavailable` or `StoreUnavailable`
-        when the senders should retry later; anything else is a fault that retrying the same
-        readings may well meet again.
+        when the senders should retry later; `ChainRejected` when the chain refuses the
+        policy's reads (the bridge's deployment record is wrong: retry once it is fixed);
+        anything else is a fault that retrying the same readings may well meet again.
         """
         ...
 

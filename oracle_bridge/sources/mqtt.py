@@ -29,20 +29,17 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from oracle_bridge.errors import (
-    BrokerUnavailable,
-    ChainUnavailable,
-    DeliveryFailed,
-    StoreUnavailable,
-)
+from ledger_client.errors import ChainRejected, ChainUnavailable
+from oracle_bridge.errors import BrokerUnavailable, DeliveryFailed, StoreUnavailable
 from oracle_bridge.sources import ReadingIngestor
 
 _log = logging.getLogger(__name__)
 _KEEPALIVE_S = 30
 _FORBIDDEN_IN_PREFIX = frozenset("+#\0")
-# Failures that say "retry later" (the store or the chain is down), not "this message is bad":
-# they never count against a message.
-_RETRY_LATER = (ChainUnavailable, StoreUnavailable)
+# Failures that say "retry later" (the store or the chain is down, or the chain refuses the
+# bridge's reads until its deployment record is fixed), not "this message is bad": they never
+# count against a message.
+_RETRY_LATER = (ChainUnavailable, ChainRejected, StoreUnavailable)
 # Messages whose failed tries are remembered at most (the oldest are forgotten first).
 _TRACKED_MESSAGES = 10_000
 
@@ -83,7 +80,9 @@ class MqttSource:
     processed in order by one worker thread, so a slow store never stalls the network thread
     (keepalives, acknowledgements); it takes all the messages waiting as one batch. The broker
     keeps at most `receive_maximum` messages unacknowledged, which bounds the backlog and the
-    batch. When `accept_many` raises `ChainUnavailable` or `StoreUnavailable`, the batch stays
+    batch. When `accept_many` raises `ChainUnavailable`, `ChainRejected` (the chain refuses the
+    policy's reads: the bridge's configuration is wrong, not the messages) or
+    `StoreUnavailable`, the batch stays
     unacknowledged and the connection is dropped after a growing pause, so the broker
     redelivers it on reconnect. When it raises anything else, each message of the batch is
     ingested on its own, so the others are stored and acknowledged; one that fails alone

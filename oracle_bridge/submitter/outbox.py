@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from web3 import Web3
 
 from ledger_client.artifacts import load_artifact
-from ledger_client.chain import rpc_many
+from ledger_client.chain import chain_refusals, rpc_many
 from ledger_client.db import table_of
 from ledger_client.deployment import Deployment
 from ledger_client.transactions import TransactionSender
@@ -99,7 +99,8 @@ class OutboxSender:
 
     def _chain_last_seq(self, batch_id: bytes, device: str) -> int:
         """The last seq of `device` on `batch_id` the contract has evaluated (0: none)."""
-        return self.contract.functions.complianceState(batch_id, device).call()[0]
+        with chain_refusals("ColdChainCompliance.complianceState"):
+            return self.contract.functions.complianceState(batch_id, device).call()[0]
 
     def _transactions_in_flight(self) -> bool:
         """Whether the oracle account has sent transactions the chain has not mined yet."""

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from oracle_bridge.errors import ChainUnavailable, NoRule
+from ledger_client.errors import ChainRejected, ChainUnavailable
+from oracle_bridge.errors import NoRule
 from oracle_bridge.native import HotPath, PythonHotPath
 from oracle_bridge.policy import RuleSource
 from oracle_bridge.rules import Rule
@@ -133,7 +134,7 @@ class WindowCloser:
                 if item.batch_id not in rules:
                     try:
                         rules[item.batch_id] = self.rules.rule(item.batch_id)
-                    except (NoRule, ChainUnavailable):
+                    except (NoRule, ChainUnavailable, ChainRejected):
                         rules[item.batch_id] = None
                 rule = rules[item.batch_id]
                 last = self._last_noticed.get(pair)
@@ -235,7 +236,7 @@ class WindowCloser:
             if batch_id not in rules:
                 try:
                     rules[batch_id] = self.rules.rule(batch_id)
-                except (NoRule, ChainUnavailable) as exc:
+                except (NoRule, ChainUnavailable, ChainRejected) as exc:
                     log.warning("windows of lot 0x%s wait: %s", batch_id.hex(), exc)
                     continue
             ready.append((batch_id, device))

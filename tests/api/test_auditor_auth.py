@@ -5,6 +5,7 @@ its organization active), asked again during the session (real anvil, real didki
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from eth_account import Account
@@ -15,6 +16,7 @@ from api.auditor_sessions import MAX_PRESENTATION_BYTES, AuditorSessions, audito
 from credentials.identities import account_signer
 from credentials.presentations import present, verify_presentation
 from credentials.types import CredentialType
+from ledger_client.errors import ChainRejected
 from ledger_client.roles import Role
 from tests.bridge_ingress.ingress_fakes import FakeIngestor
 from tests.conftest import ANVIL_KEYS
@@ -204,6 +206,29 @@ def test_a_session_expires(client, consortium, clock):
     clock.now += 901
     me = client.get("/api/v1/auth/whoami", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 401
+
+
+def test_a_role_read_the_chain_refuses_is_a_rejection_not_a_503(consortium):
+    """A deployment record whose Membership is another contract: the chain reverts the role
+    read, which is not the chain being down (no 503 "retry shortly")."""
+    c = consortium
+    wrong = replace(
+        c.deployment,
+        addresses={**c.deployment.addresses, "Membership": c.deployment.address("DeviceRegistry")},
+    )
+    is_auditor = auditor_role_holder(c.w3, wrong)
+    auditor = signer_of(AUDITOR_KEY, c)
+    with pytest.raises(ChainRejected, match="Membership.isAuthorized"):
+        is_auditor(auditor.did)
+
+    client = TestClient(
+        create_app(
+            FakeIngestor(), auditor_sessions=AuditorSessions(domain=DOMAIN, is_auditor=is_auditor)
+        )
+    )
+    opened = client.post("/api/v1/auth/session", json=presentation(client, auditor))
+    assert opened.status_code == 502, opened.text
+    assert "Membership.isAuthorized" in opened.json()["detail"]
 
 
 def test_without_auditor_sessions_the_routes_are_absent():

@@ -7,7 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.auditor_sessions import MAX_PRESENTATION_BYTES, AuditorRefused, AuditorSessions
+from api.auditor_sessions import MAX_PRESENTATION_BYTES, AuditorSessions
+from api.errors import AuditorRefused
 from credentials.presentations import VerifiedPresentation
 from tests.bridge_ingress.ingress_fakes import FakeIngestor
 

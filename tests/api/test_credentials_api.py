@@ -4,6 +4,7 @@ chain at request time (real anvil, real didkit)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -72,6 +73,35 @@ def auditor_client(consortium):
     vp = present(credentials=[], holder=holder, challenge=challenge, domain=DOMAIN)
     token = client.post("/api/v1/auth/session", json=vp).json()["token"]
     return client, {"Authorization": f"Bearer {token}"}
+
+
+def test_a_chain_that_refuses_the_verifier_s_reads_is_502_not_503(lot_credential, consortium):
+    """A verifier whose deployment record names another contract as the CredentialRegistry:
+    the chain reverts its reads, which is no outage to retry."""
+    c = consortium
+    c.membership().grant_role(Role.AUDITOR, Account.from_key(AUDITOR_KEY).address)
+    membership = c.deployment.address("Membership")
+    wrong = replace(
+        c.deployment, addresses={**c.deployment.addresses, "CredentialRegistry": membership}
+    )
+    sessions = AuditorSessions(domain=DOMAIN, is_auditor=auditor_role_holder(c.w3, c.deployment))
+    verifier = CredentialVerifier(c.w3, wrong, clock=lambda: time.time() + 3600)
+    client = TestClient(
+        create_app(FakeIngestor(), auditor_sessions=sessions, credential_verifier=verifier)
+    )
+    challenge = client.post("/api/v1/auth/challenge").json()["challenge"]
+    holder = account_signer(AUDITOR_KEY, chain_id=c.deployment.chain_id)
+    vp = present(credentials=[], holder=holder, challenge=challenge, domain=DOMAIN)
+    token = client.post("/api/v1/auth/session", json=vp).json()["token"]
+
+    credential, _ = lot_credential
+    answer = client.post(
+        "/api/v1/credentials/verify",
+        json=[credential],
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 502, answer.text
+    assert answer.json()["detail"].startswith("the chain refused a read this request needs")
 
 
 def failed_checks(report: dict) -> list[str]:

@@ -12,6 +12,7 @@ from ingress_fakes import DEVICE, DOMAIN, FakeIngestor, FakeResult, signed_json
 
 from api.app import create_app
 from api.deps import ReadingLimits
+from ledger_client.errors import ChainRejected, revert_class
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.errors import MalformedBatch, StoreUnavailable
 from oracle_bridge.sources.batch import split_json_array
@@ -166,20 +167,34 @@ def test_a_store_failure_is_503_and_a_retry_reports_the_stored_items_as_duplicat
     assert [r["status"] for r in retried.json()] == ["duplicate", "accepted", "accepted"]
 
 
+def test_a_chain_refusal_is_502_not_a_503_to_retry(ingestor):
+    refusal = revert_class("Unknown")("Unknown", {}, "DeviceRegistry.device: reverted")
+    client = TestClient(create_app(FailOnCall(ingestor, call=1, error=refusal)))
+    refused = client.post("/api/v1/readings", content=batch(signed_json(1)))
+    assert refused.status_code == 502
+    assert refused.json() == {
+        "detail": "the chain refused a read this request needs: DeviceRegistry.device: reverted"
+    }
+    assert "Retry-After" not in refused.headers
+    assert ingestor.stored == {}
+
+
 @dataclass
 class FailOnCall:
-    """Passes calls to `inner`, except call number `call`, which raises (storing nothing)."""
+    """Passes calls to `inner`, except call number `call`, which raises `error` (storing
+    nothing)."""
 
     inner: FakeIngestor
     call: int
     calls: int = 0
+    error: Exception = field(default_factory=lambda: StoreUnavailable("the store is down"))
 
     def accept_many(
         self, raws: Sequence[bytes], *, source: str | Sequence[str]
     ) -> list[FakeResult]:
         self.calls += 1
         if self.calls == self.call:
-            raise StoreUnavailable("the store is down")
+            raise self.error
         return self.inner.accept_many(raws, source=source)
 
 
@@ -198,7 +213,7 @@ def test_the_openapi_document_has_stable_ids_and_the_array_body(client):
 class FakeBridge:
     ingestor: FakeIngestor
     database: bool = True
-    chain: bool = True
+    chain: bool | ChainRejected = True
     backlog: int = 0
     raised: dict[str, str] = field(default_factory=dict)
     settings: BridgeSettings = field(default_factory=BridgeSettings)
@@ -207,6 +222,8 @@ class FakeBridge:
         return self.database
 
     def chain_reachable(self) -> bool:
+        if isinstance(self.chain, ChainRejected):
+            raise self.chain
         return self.chain
 
     def inbox_backlog(self) -> int:
@@ -242,6 +259,20 @@ def test_healthz_reports_database_chain_and_backlog(ingestor):
 
     bridge.database = False
     assert client.get("/healthz").json()["inbox_backlog"] is None
+
+
+def test_healthz_reports_a_node_that_refuses_as_reachable_with_its_own_condition(ingestor):
+    bridge = FakeBridge(ingestor, chain=ChainRejected("eth_blockNumber: unauthorized"))
+    response = TestClient(create_app(bridge)).get("/healthz")
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "degraded",
+        "database": True,
+        "chain": True,
+        "inbox_backlog": 0,
+        "conditions": {"chain_refused": "eth_blockNumber: unauthorized"},
+    }
+    assert bridge.raised == {}
 
 
 def test_a_served_bridge_s_settings_set_the_limits(ingestor):

@@ -6,6 +6,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from bridge_runtime_factories import (
@@ -18,16 +19,20 @@ from bridge_runtime_factories import (
     payload,
     signed_of,
 )
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from web3 import HTTPProvider, Web3
 
+from api.app import create_app
 from ledger_client.chain import _LEAN, connect, rpc
+from ledger_client.deployment import Deployment
+from ledger_client.errors import ChainRejected, ChainUnavailable
 from ledger_client.lifecycle import BatchStatus
 from ledger_client.local_chain import free_port
 from oracle_bridge.anchors import READINGS_ANCHORED_TOPIC, AnchoredWindow, decode_readings_anchored
 from oracle_bridge.bridge import GC_YOUNG_THRESHOLD, Bridge
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.errors import ChainUnavailable, DeviceRefused, ProofInvalid
+from oracle_bridge.errors import DeviceRefused, ProofInvalid
 from oracle_bridge.merkle import MerkleTree, leaf
 from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
@@ -35,6 +40,7 @@ from oracle_bridge.proofs import reading_proof, verify_against_chain
 from oracle_bridge.readings import SignedReading
 from oracle_bridge.store import (
     ComplianceSubmission,
+    InboxReading,
     ReadingWindow,
     SubmissionStatus,
     WindowStatus,
@@ -42,6 +48,7 @@ from oracle_bridge.store import (
     writing,
 )
 from tests.conftest import make_consortium
+from tests.node_proxy import refusing_node
 
 pytestmark = pytest.mark.integration
 
@@ -64,19 +71,21 @@ def make_bridge(
     engine,
     *,
     w3: Web3 | None = None,
+    deployment: Deployment | None = None,
     cache_s: float = 60,
     clock: Callable[[], float] = lambda: T0 + 100_000,
     **settings,
 ) -> Bridge:
     c = cold_chain.consortium
     w3 = w3 or c.w3
-    rules = ChainRuleSource(w3, c.deployment, cache_s=cache_s)
+    deployment = deployment or c.deployment
+    rules = ChainRuleSource(w3, deployment, cache_s=cache_s)
     return Bridge(
         engine=engine,
         w3=w3,
-        deployment=c.deployment,
+        deployment=deployment,
         oracle=ORACLE,
-        policy=ChainDevicePolicy(w3, c.deployment, rules=rules, cache_s=cache_s),
+        policy=ChainDevicePolicy(w3, deployment, rules=rules, cache_s=cache_s),
         rules=rules,
         settings=bridge_settings(**settings),
         hot_path=hot_path_from_environment(),
@@ -535,6 +544,67 @@ def test_ingest_keeps_working_while_the_chain_is_down(cold_chain, engine, anvil)
     assert {w.status for w in rows(engine, ReadingWindow)} == {WindowStatus.ANCHORED}
     assert [(a.first_seq, a.last_seq) for a in anchorings(cold_chain, lot)][-1][1] == 5
     assert dead_letters(engine) == []
+
+
+def misplaced(deployment: Deployment, *contracts: str) -> Deployment:
+    """The record with `contracts` pointing at the Membership contract: the chain reverts
+    their reads (a record that is not this chain's, not a chain that is down)."""
+    wrong = dict.fromkeys(contracts, deployment.address("Membership"))
+    return replace(deployment, addresses={**deployment.addresses, **wrong})
+
+
+def test_a_policy_read_the_chain_refuses_is_a_rejection_not_an_outage(cold_chain, engine):
+    c = cold_chain.consortium
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    wrong = misplaced(c.deployment, "ProvenanceLedger", "DeviceRegistry")
+    rules = ChainRuleSource(c.w3, wrong, cache_s=0)
+    policy = ChainDevicePolicy(c.w3, wrong, rules=rules, cache_s=0)
+    for read in (
+        lambda: rules.rule(lot),
+        lambda: policy.check(device.address, lot),
+        lambda: policy.check_many({(device.address, lot), (DeviceKey.generate().address, lot)}),
+    ):
+        with pytest.raises(ChainRejected) as refused:
+            read()
+        assert not isinstance(refused.value, ChainUnavailable)
+
+    bridge = make_bridge(cold_chain, engine, deployment=wrong, cache_s=0)
+    reading = signed_of(device, 1, domain=bridge.domain, batch_id=lot)
+    with pytest.raises(ChainRejected, match="reverted"):
+        bridge.ingestor.accept(payload(reading), source="t")
+    assert bridge.chain_reachable()
+    assert rows(engine, InboxReading) == []
+    assert dead_letters(engine) == []
+
+    client = TestClient(create_app(bridge))
+    posted = client.post("/api/v1/readings", content=b"[" + payload(reading) + b"]")
+    assert posted.status_code == 502, posted.text
+    assert "reverted" in posted.json()["detail"]
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert health.json()["chain"] is True
+    assert set(health.json()["conditions"]) == {"chain_refused"}
+    assert "reverted" in health.json()["conditions"]["chain_refused"]
+
+
+def test_a_refused_policy_read_is_not_served_from_the_cache(cold_chain, engine):
+    """A stale answer stands in while the chain is down, not while it refuses (here: a node
+    behind a proxy that refuses the bridge's credentials): serving it would hide the fault."""
+    c = cold_chain.consortium
+    lot = cold_chain.lot()
+    device = cold_chain.device(lot)
+    w3 = connect(c.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    bridge = make_bridge(cold_chain, engine, w3=w3, cache_s=0)
+    feed(bridge, device, lot, {1: 5000})
+    with refusing_node(message="unauthorized") as url:
+        w3.provider = HTTPProvider(url, request_kwargs={"timeout": 2})
+        reading = signed_of(device, 2, domain=bridge.domain, batch_id=lot)
+        with pytest.raises(ChainRejected, match="unauthorized"):
+            bridge.ingestor.accept(payload(reading), source="t")
+        with pytest.raises(ChainRejected, match="unauthorized"):
+            bridge.chain_reachable()
+    assert [r.seq for r in rows(engine, InboxReading)] == [1]
 
 
 def test_concurrent_ingest_serializes_per_device(cold_chain, engine):

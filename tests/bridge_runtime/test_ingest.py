@@ -23,9 +23,10 @@ from bridge_runtime_factories import (
 )
 from sqlalchemy import event, func, select
 
+from ledger_client.errors import ChainUnavailable, revert_class
 from oracle_bridge.conditions import Conditions
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.errors import ChainUnavailable, StoreUnavailable
+from oracle_bridge.errors import StoreUnavailable
 from oracle_bridge.ingest import SIGNATURE_MISMATCH, Ingestor
 from oracle_bridge.native import PythonHotPath
 from oracle_bridge.policy import UNCALIBRATED_DEVICE
@@ -376,6 +377,36 @@ def test_chain_unavailable_raises_and_stores_nothing(engine, device, clock):
         ingestor.accept(payload(signed_of(device, 1)), source="t")
     assert dead_letters(engine) == []
     assert inbox(engine) == []
+
+
+def test_a_refused_policy_read_raises_itself_and_the_chain_refused_condition_until_judged_again(
+    engine, policy, device, clock
+):
+    refused = revert_class("ProvenanceLedgerUnknownBatch")
+    health = Conditions()
+
+    class RefusingOnce:
+        refusals = 1
+
+        def check_many(self, pairs):
+            if self.refusals:
+                self.refusals -= 1
+                raise refused("ProvenanceLedgerUnknownBatch", {}, "ProvenanceLedger.batch: ...")
+            return policy.check_many(pairs)
+
+    ingestor = Ingestor(
+        engine=engine, domain=DOMAIN, policy=RefusingOnce(), clock=clock, health=health
+    )
+    with pytest.raises(refused):
+        ingestor.accept(payload(signed_of(device, 1)), source="t")
+    assert health.current() == {
+        "chain_refused": "the chain refused the device policy's read: ProvenanceLedger.batch: ..."
+    }
+    assert dead_letters(engine) == []
+    assert inbox(engine) == []
+
+    assert ingestor.accept(payload(signed_of(device, 1)), source="t").status == "accepted"
+    assert health.current() == {}
 
 
 def test_concurrent_accepts_store_each_reading_once(ingestor, policy, rules):

@@ -4,7 +4,7 @@ one of its stored calibration certificates verifies fully; the chain going away.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,11 +25,11 @@ from credentials.types import CredentialType
 from credentials.verify import CredentialVerifier
 from ledger_client.chain import _LEAN, connect
 from ledger_client.config import LedgerSettings
+from ledger_client.errors import ChainRejected, ChainUnavailable
 from ledger_client.local_chain import free_port
 from ledger_client.roles import Role
 from oracle_bridge.contracts import DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.errors import ChainUnavailable
 from provenance.node import calibration_check
 from tests.conftest import ANVIL_KEYS, Consortium, make_consortium
 
@@ -200,6 +200,28 @@ def test_while_the_chain_is_down_a_device_keeps_its_last_verdict(lab, store, anv
     assert calibrated(check, device.address)
     with pytest.raises(ChainUnavailable):
         calibrated(check, stranger.address)
+
+
+def test_a_chain_that_refuses_the_reads_is_no_outage(lab, store):
+    """A deployment record whose CredentialRegistry is another contract: the chain reverts
+    the verifier's reads. That raises the refusal, not `ChainUnavailable` (the bridge would
+    tell the sender to retry as if the chain were down)."""
+    device = lab.device()
+    lab.calibrate(device, store)
+    c = lab.consortium
+    wrong = replace(
+        c.deployment,
+        addresses={
+            **c.deployment.addresses,
+            "CredentialRegistry": c.deployment.address("Membership"),
+        },
+    )
+    check = CredentialCalibrationCheck(
+        store, CredentialVerifier(c.w3, wrong, clock=lambda: time.time() + 3600)
+    )
+    with pytest.raises(ChainRejected) as refused:
+        check([device.address])
+    assert not isinstance(refused.value, ChainUnavailable)
 
 
 def test_the_node_check_reads_the_credential_store_the_cli_writes(lab, anvil, tmp_path):

@@ -7,7 +7,7 @@ from eth_utils import keccak
 
 from ledger_client.chain import connect
 from ledger_client.deployment import Deployment
-from ledger_client.errors import ContractRevert, DeploymentError, RpcUnavailable
+from ledger_client.errors import ChainUnavailable, ContractRevert, DeploymentError
 from ledger_client.ledger import BatchKind, BatchStatus, EventKind
 from ledger_client.local_chain import free_port
 from ledger_client.roles import Role
@@ -130,7 +130,7 @@ def test_pause_stops_writers_and_deactivation_strips_roles(consortium):
 
 def test_unreachable_rpc_is_one_clear_error():
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(RpcUnavailable, match=url):
+    with pytest.raises(ChainUnavailable, match=url):
         connect(url, timeout_s=2)
 
 
