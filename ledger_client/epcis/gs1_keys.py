@@ -7,7 +7,16 @@ from values a GS1 resolver would accept, whichever form they were read from.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from ledger_client.identifiers import CSET_82, InvalidIdentifier, gtin_check_digit
+
+Gs1Kind = Literal[
+    "item", "lot", "product", "logistic_unit", "asset", "asset_type", "location", "party",
+    "document", "document_type", "component", "component_type", "coupon", "consignment",
+    "shipment", "service_relation",
+]  # fmt: skip
+"""What a GS1 identifier names."""
 
 # GS1 General Specifications, AI encodable character set 39 (component / part identifiers).
 CSET_39 = frozenset("#-/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -62,10 +71,12 @@ _CHECKED = {
 }
 
 
-def kind_of(key_ai: str, key: str, qualifier_ai: str | None) -> str:
-    """What a canonical identifier names (see `identifiers.Gs1Kind`)."""
+def kind_of(key_ai: str, key: str, qualifier_ai: str | None) -> Gs1Kind:
+    """What a canonical identifier names."""
     if key_ai in ("01", "8006"):
-        return {"21": "item", "235": "item", "10": "lot"}.get(qualifier_ai or "", "product")
+        if qualifier_ai in ("21", "235"):
+            return "item"
+        return "lot" if qualifier_ai == "10" else "product"
     if key_ai == "8003":
         return "asset" if len(key) > 14 else "asset_type"
     if key_ai == "253":
@@ -75,7 +86,7 @@ def kind_of(key_ai: str, key: str, qualifier_ai: str | None) -> str:
     return _KIND_OF_KEY[key_ai]
 
 
-_KIND_OF_KEY = {
+_KIND_OF_KEY: dict[str, Gs1Kind] = {
     "00": "logistic_unit",
     "8004": "asset",
     "414": "location",

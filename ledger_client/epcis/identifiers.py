@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
 
 from ledger_client.epcis.epc_urns import NotAGs1Epc, read_epc_urn
 from ledger_client.epcis.gs1_keys import (
@@ -24,6 +23,7 @@ from ledger_client.epcis.gs1_keys import (
     PRIMARY_KEYS,
     QUALIFIERS_OF,
     SHORT_NAMES,
+    Gs1Kind,
     check_value,
     kind_of,
 )
@@ -46,24 +46,6 @@ __all__ = [
     "parse_identifier",
 ]
 
-Gs1Kind = Literal[
-    "item",
-    "lot",
-    "product",
-    "logistic_unit",
-    "asset",
-    "asset_type",
-    "location",
-    "party",
-    "document",
-    "document_type",
-    "component",
-    "component_type",
-    "coupon",
-    "consignment",
-    "shipment",
-    "service_relation",
-]
 
 _WEB_URI = re.compile(r"(?i:https?)://([^/?#]*)([^?#]*)(?:\?[^#]*)?(?:#.*)?", re.DOTALL)
 # Every GS1 key starts with a company prefix (after at most one extension digit): how a key
@@ -116,7 +98,7 @@ class Gs1Identifier:
     @property
     def kind(self) -> Gs1Kind:
         """What the identifier names: an item, a lot, a product, a location, …"""
-        return kind_of(self.key_ai, self.key, self.qualifier_ai)  # type: ignore[return-value]
+        return kind_of(self.key_ai, self.key, self.qualifier_ai)
 
     @property
     def digital_link(self) -> DigitalLink | None:
