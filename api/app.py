@@ -10,8 +10,10 @@ from fastapi.routing import APIRoute
 
 from api.auditor_sessions import AuditorSessions
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
-from api.errors import AuditorRefused
-from api.routes import auditors, credentials, health, readings
+from api.errors import AccessRefused
+from api.principals import Authenticator, Standing
+from api.routes import auditors, credentials, health, principal, readings
+from api.store.tokens import TokenStore
 from credentials.verify import CredentialVerifier
 from ledger_client.errors import ChainRejected
 from oracle_bridge.sources import ReadingIngestor
@@ -30,12 +32,15 @@ def create_app(
     limits: ReadingLimits | None = None,
     auditor_sessions: AuditorSessions | None = None,
     credential_verifier: CredentialVerifier | None = None,
+    tokens: TokenStore | None = None,
+    standing: Standing | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
     (then `/healthz` checks nothing, and `limits` are the settings' defaults unless given); with
     `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
-    `credential_verifier` they verify credentials (`/api/v1/credentials/verify`)."""
+    `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
+    `tokens` (and the chain's `standing` of organizations), users present bearer tokens."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -54,13 +59,19 @@ def create_app(
     app.state.reading_limits = limits or ReadingLimits()
     app.state.auditor_sessions = auditor_sessions
     app.state.credential_verifier = credential_verifier
+    app.state.authenticator = (
+        Authenticator(tokens=tokens, standing=standing, sessions=auditor_sessions)
+        if tokens is not None or auditor_sessions is not None
+        else None
+    )
     app.include_router(readings.router)
     app.include_router(health.router)
     app.include_router(auditors.router)
     app.include_router(credentials.router)
+    app.include_router(principal.router)
 
-    @app.exception_handler(AuditorRefused)
-    async def _refused(request: Request, exc: AuditorRefused) -> JSONResponse:
+    @app.exception_handler(AccessRefused)
+    async def _refused(request: Request, exc: AccessRefused) -> JSONResponse:
         return JSONResponse(
             {"detail": exc.reason}, status_code=exc.status, headers={"WWW-Authenticate": "Bearer"}
         )

@@ -7,6 +7,7 @@ import os
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ledger_client.config import LedgerSettings
 from ledger_client.errors import ConfigurationError
 
 # Variables of settings since moved here from the bridge's: refused, not silently ignored.
@@ -17,7 +18,8 @@ _MOVED_VARIABLES = {
 
 
 class ApiSettings(BaseSettings):
-    """Who the API is for: the domain auditors sign for, how long their sessions last."""
+    """Who the API is for: the domain auditors sign for, how long their sessions last,
+    where its bearer tokens and access trail are kept and how often the trail is anchored."""
 
     model_config = SettingsConfigDict(
         env_prefix="PROVENANCE_API_", extra="ignore", hide_input_in_errors=True
@@ -28,6 +30,13 @@ class ApiSettings(BaseSettings):
     domain: str = ""
     # How long an auditor session lasts (a logout ends it sooner).
     auditor_session_s: float = Field(default=900.0, gt=0, le=86_400)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    # Bearer tokens and the access trail: SQLite under the state directory by default,
+    # PostgreSQL by URL.
+    database_url: str = ""
+    # Seconds between the node's anchorings of the access trail's head on chain; 0: never
+    # (then only `provenance trail anchor` anchors it).
+    trail_anchor_interval_s: float = Field(default=3_600.0, ge=0, le=86_400 * 7)
 
     @model_validator(mode="after")
     def _no_moved_variables(self) -> ApiSettings:
@@ -35,6 +44,11 @@ class ApiSettings(BaseSettings):
             if old in os.environ:
                 raise ValueError(f"{old} is now {new}: rename it")
         return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The token and trail database's URL; `api.db` under the state directory by default."""
+        return self.database_url or f"sqlite:///{self.ledger.state_dir / 'api.db'}"
 
     def auditor_domain(self, *, bind: str, local_anvil: bool) -> str:
         """The domain auditors sign their presentations for: PROVENANCE_API_DOMAIN, or

@@ -8,8 +8,10 @@ from typing import Annotated, Protocol, runtime_checkable
 from fastapi import Depends, Header, HTTPException, Request
 
 from api.auditor_sessions import AuditorSessions
-from api.errors import AuditorRefused
+from api.errors import AccessRefused
+from api.principals import Authenticator, Principal
 from credentials.verify import CredentialVerifier
+from ledger_client.roles import Role
 from oracle_bridge.config import (
     DEFAULT_HTTP_MAX_BODY_BYTES,
     DEFAULT_HTTP_MAX_READINGS,
@@ -96,7 +98,7 @@ def _auditor_sessions(request: Request) -> AuditorSessions:
 AuditorSessionsDep = Annotated[AuditorSessions, Depends(_auditor_sessions)]
 
 
-def refusal(exc: AuditorRefused) -> HTTPException:
+def refusal(exc: AccessRefused) -> HTTPException:
     """The HTTP answer to a refused authentication."""
     headers = {"WWW-Authenticate": "Bearer"}
     if exc.retry_after_s is not None:
@@ -112,13 +114,31 @@ def _bearer_token(authorization: Annotated[str | None, Header()] = None) -> str 
 BearerToken = Annotated[str | None, Depends(_bearer_token)]
 
 
-def _current_auditor(sessions: AuditorSessionsDep, token: BearerToken) -> str:
+def _current_principal(request: Request, token: BearerToken) -> Principal:
+    """The request's principal, also left on `request.state` for the access trail."""
+    authenticator: Authenticator | None = request.app.state.authenticator
+    if authenticator is None:
+        raise HTTPException(404, "this server authenticates no one")
     try:
-        return sessions.auditor(token)
-    except AuditorRefused as exc:
+        principal = authenticator.principal(token)
+    except AccessRefused as exc:
         raise refusal(exc) from None
+    request.state.principal = principal
+    return principal
 
 
+CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
+
+
+def _current_auditor(principal: CurrentPrincipal) -> str:
+    if principal.role is not Role.AUDITOR:
+        raise HTTPException(
+            403, f"this needs the AUDITOR role; {principal.id} acts as {principal.role.name}"
+        )
+    return principal.organization
+
+
+# The DID of the authenticated auditor (an auditor's token or DID-auth session).
 CurrentAuditor = Annotated[str, Depends(_current_auditor)]
 
 

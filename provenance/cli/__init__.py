@@ -1,6 +1,7 @@
 """The `provenance` command line: chain, compile, deploy, index, demo, prefix, lot, class,
-device, bridge, credential. Each group lives in a module of its own; this one mounts them
-and hands the lower layers' commands the ports they take (`credential issue --shipment`)."""
+device, bridge, credential, token, trail. Each group lives in a module of its own; this one
+mounts them and hands the lower layers' commands the ports they take (`credential issue
+--shipment`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from provenance.cli.index import index_app
 from provenance.cli.lot import lot_app
 from provenance.cli.prefix import prefix_app
 from provenance.cli.product_class import class_app
+from provenance.cli.token import token_app
 
 app = typer.Typer(
     cls=OneLineUsageErrors,
@@ -51,5 +53,6 @@ app.add_typer(class_app, name="class")
 app.add_typer(device_app, name="device")
 app.add_typer(bridge_app, name="bridge")
 app.add_typer(credential.credential_app, name="credential")
+app.add_typer(token_app, name="token")
 
 __all__ = ["app"]

@@ -37,6 +37,8 @@ def test_every_exception_the_api_defines_derives_from_its_root():
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda module: module.__name__)
 def test_no_api_module_names_the_storage_engine(module):
+    if module.__name__.startswith("api.store"):
+        pytest.skip("api.store is the storage adapter: the one place that names the engine")
     tree = ast.parse(Path(module.__file__).read_text())
     imported = {
         alias.name

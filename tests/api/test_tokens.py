@@ -1,0 +1,183 @@
+"""Bearer tokens: issued once, kept as hashes, honoured only while the chain agrees (real
+anvil; the token database on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session, select
+
+from api.app import create_app
+from api.errors import TokenError
+from api.principals import chain_standing
+from api.store.tokens import ApiToken, TokenStore, token_role
+from ledger_client.roles import Role
+from tests.bridge_ingress.ingress_fakes import FakeIngestor
+
+pytestmark = pytest.mark.integration
+
+CHAIN_ID = 31337
+ORG = "did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+
+
+def test_a_token_is_stored_as_its_hash_only(api_engine):
+    issued = TokenStore(api_engine).issue(organization=ORG, role=Role.AUDITOR, chain_id=CHAIN_ID)
+    with Session(api_engine) as session:
+        (row,) = session.exec(select(ApiToken)).all()
+    assert issued.token.startswith(f"plt_{row.id}_")
+    assert issued.token.split("_")[-1] not in row.token_hash
+    assert TokenStore(api_engine).find(issued.token) == issued.record
+
+
+def test_a_token_with_a_wrong_secret_is_unknown(api_engine):
+    issued = TokenStore(api_engine).issue(organization=ORG, role=Role.AUDITOR, chain_id=CHAIN_ID)
+    forged = issued.token[:-4] + ("AAAA" if not issued.token.endswith("AAAA") else "BBBB")
+    assert TokenStore(api_engine).find(forged) is None
+    assert TokenStore(api_engine).find("plt_nothing") is None
+
+
+@pytest.mark.parametrize(
+    ("organization", "role", "expires_at", "message"),
+    [
+        ("did:web:example.com", Role.AUDITOR, None, "not an accepted DID"),
+        (
+            "did:pkh:eip155:1:0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+            Role.AUDITOR,
+            None,
+            "not of this chain",
+        ),
+        (ORG, Role.GOVERNOR, None, "not GOVERNOR"),
+        (ORG, Role.AUDITOR, datetime(2020, 1, 1, tzinfo=UTC), "not in the future"),
+        (ORG, Role.AUDITOR, datetime(2099, 1, 1), "needs a time zone"),
+    ],
+)
+def test_bad_issues_are_refused_and_store_nothing(
+    api_engine, organization, role, expires_at, message
+):
+    store = TokenStore(api_engine)
+    with pytest.raises(TokenError, match=message):
+        store.issue(organization=organization, role=role, chain_id=CHAIN_ID, expires_at=expires_at)
+    assert store.all() == []
+
+
+def test_revoke_unknown_or_twice_is_refused(api_engine):
+    store = TokenStore(api_engine)
+    issued = store.issue(organization=ORG, role=Role.OPERATOR, chain_id=CHAIN_ID)
+    with pytest.raises(TokenError, match="no token"):
+        store.revoke("0123456789abcdef")
+    revoked = store.revoke(issued.record.id)
+    with pytest.raises(TokenError, match="revoked already"):
+        store.revoke(issued.record.id)
+    assert store.all() == [revoked]
+    assert revoked.state(datetime.now(UTC)) == "revoked"
+
+
+def test_token_roles_are_the_users_roles():
+    assert token_role("auditor") is Role.AUDITOR
+    with pytest.raises(TokenError, match="unknown role"):
+        token_role("janitor")
+
+
+# --------------------------------------------------------------- authorization table
+
+
+def _revoked(store, members, role):
+    issued = store.issue(organization=members.did(members.auditor), role=role, chain_id=CHAIN_ID)
+    store.revoke(issued.record.id)
+    return issued.token
+
+
+def _expired(store, members, role):
+    past = datetime.now(UTC) - timedelta(days=2)
+    earlier = TokenStore(store.engine, clock=lambda: past)
+    return earlier.issue(
+        organization=members.did(members.auditor),
+        role=role,
+        chain_id=CHAIN_ID,
+        expires_at=past + timedelta(hours=1),
+    ).token
+
+
+def _deactivated(store, members, role):
+    token = store.issue(organization=members.did(members.auditor), role=role, chain_id=CHAIN_ID)
+    members.consortium.membership().set_organization_active(members.auditor.address, False)
+    return token.token
+
+
+def _lost_role(store, members, role):
+    token = store.issue(organization=members.did(members.auditor), role=role, chain_id=CHAIN_ID)
+    members.consortium.membership().revoke_role(role, members.auditor.address)
+    return token.token
+
+
+def _valid(store, members, role):
+    return store.issue(
+        organization=members.did(members.auditor), role=role, chain_id=CHAIN_ID
+    ).token
+
+
+def _wrong_secret(store, members, role):
+    token = _valid(store, members, role)
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
+CASES = [
+    ("no token", lambda *_: None, 401, "no bearer token"),
+    ("not a token", lambda *_: "hello", 401, "unknown bearer"),
+    ("unknown id", lambda *_: "plt_0123456789abcdef_" + "A" * 43, 401, "unknown bearer"),
+    ("wrong secret", _wrong_secret, 401, "unknown bearer"),
+    ("expired", _expired, 401, "is expired"),
+    ("revoked", _revoked, 401, "is revoked"),
+    ("organization deactivated", _deactivated, 403, "deactivated on chain"),
+    ("role lost on chain", _lost_role, 403, "does not hold AUDITOR"),
+    ("valid", _valid, 200, None),
+]
+
+
+@pytest.fixture
+def token_app(members, api_engine):
+    consortium = members.consortium
+    store = TokenStore(api_engine)
+    app = create_app(
+        FakeIngestor(), tokens=store, standing=chain_standing(consortium.w3, consortium.deployment)
+    )
+    return store, TestClient(app)
+
+
+@pytest.mark.parametrize(("case", "make", "status", "detail"), CASES, ids=[c[0] for c in CASES])
+def test_who_is_let_in(token_app, members, case, make, status, detail):
+    store, client = token_app
+    token = make(store, members, Role.AUDITOR)
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == status, response.text
+    if detail is None:
+        assert response.json()["organization"] == members.did(members.auditor)
+        assert response.json()["role"] == "AUDITOR"
+    else:
+        assert detail in response.json()["detail"]
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_role_change_is_felt_within_two_seconds(token_app, members):
+    store, client = token_app
+    headers = {"Authorization": f"Bearer {_valid(store, members, Role.AUDITOR)}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    members.consortium.membership().revoke_role(Role.AUDITOR, members.auditor.address)
+    time.sleep(2.05)
+    assert client.get("/api/v1/me", headers=headers).status_code == 403
+
+
+def test_an_operator_token_is_no_auditor(token_app, members):
+    store, client = token_app
+    token = store.issue(
+        organization=members.did(members.consortium.operator),
+        role=Role.OPERATOR,
+        chain_id=CHAIN_ID,
+    ).token
+    response = client.get("/api/v1/auth/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+    assert "needs the AUDITOR role" in response.json()["detail"]
