@@ -12,8 +12,10 @@ from api.auditor_sessions import AuditorSessions
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
 from api.principals import Authenticator, Standing
-from api.routes import auditors, credentials, health, principal, readings
+from api.routes import auditors, credentials, health, principal, readings, trail
 from api.store.tokens import TokenStore
+from api.store.trail import TrailStore
+from api.trail import TrailRecorder
 from credentials.verify import CredentialVerifier
 from ledger_client.errors import ChainRejected
 from oracle_bridge.sources import ReadingIngestor
@@ -34,13 +36,15 @@ def create_app(
     credential_verifier: CredentialVerifier | None = None,
     tokens: TokenStore | None = None,
     standing: Standing | None = None,
+    trail_store: TrailStore | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
     (then `/healthz` checks nothing, and `limits` are the settings' defaults unless given); with
     `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
     `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
-    `tokens` (and the chain's `standing` of organizations), users present bearer tokens."""
+    `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
+    with a `trail_store`, every authenticated request is appended to the access trail."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -69,6 +73,10 @@ def create_app(
     app.include_router(auditors.router)
     app.include_router(credentials.router)
     app.include_router(principal.router)
+    app.include_router(trail.router)
+    app.state.trail = trail_store
+    if trail_store is not None:
+        app.add_middleware(TrailRecorder, log=trail_store)
 
     @app.exception_handler(AccessRefused)
     async def _refused(request: Request, exc: AccessRefused) -> JSONResponse:

@@ -85,6 +85,10 @@ class Authenticator:
             return Principal(f"session:{digest}", auditor, Role.AUDITOR)
         raise AccessRefused("unknown bearer token: issue one with `provenance token issue`")
 
+    def governs(self, organization: str) -> bool:
+        """Whether `organization` may act as GOVERNOR now (False without the chain's word)."""
+        return self._standing is not None and self.standing(organization, Role.GOVERNOR) is None
+
     def standing(self, organization: str, role: Role) -> str | None:
         """Why `organization` may not act as `role` now (None: it may), cached."""
         assert self._standing is not None

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from api.config import ApiSettings
 from api.store.tokens import create_token_tables
+from api.store.trail import create_trail_tables
 from ledger_client.db import make_engine
 
 
@@ -26,3 +27,4 @@ def api_engine(settings: ApiSettings) -> Engine:
 def create_api_tables(engine: Engine) -> None:
     """Create the API's tables (tokens, access trail) that do not exist yet."""
     create_token_tables(engine)
+    create_trail_tables(engine)

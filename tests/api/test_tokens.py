@@ -14,6 +14,7 @@ from api.app import create_app
 from api.errors import TokenError
 from api.principals import chain_standing
 from api.store.tokens import ApiToken, TokenStore, token_role
+from api.store.trail import TrailStore
 from ledger_client.roles import Role
 from tests.bridge_ingress.ingress_fakes import FakeIngestor
 
@@ -142,7 +143,10 @@ def token_app(members, api_engine):
     consortium = members.consortium
     store = TokenStore(api_engine)
     app = create_app(
-        FakeIngestor(), tokens=store, standing=chain_standing(consortium.w3, consortium.deployment)
+        FakeIngestor(),
+        tokens=store,
+        standing=chain_standing(consortium.w3, consortium.deployment),
+        trail_store=TrailStore(api_engine),
     )
     return store, TestClient(app)
 
@@ -157,9 +161,11 @@ def test_who_is_let_in(token_app, members, case, make, status, detail):
     if detail is None:
         assert response.json()["organization"] == members.did(members.auditor)
         assert response.json()["role"] == "AUDITOR"
+        assert TrailStore(store.engine).head().count == 1
     else:
         assert detail in response.json()["detail"]
         assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert TrailStore(store.engine).head().count == 0, "a refused request is not recorded"
 
 
 def test_a_role_change_is_felt_within_two_seconds(token_app, members):
