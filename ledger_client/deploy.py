@@ -28,11 +28,12 @@ def _create(sender: TransactionSender, name: str, *args: object) -> tuple[Receip
 
 
 def deploy_contracts(w3: Web3, *, governor_key: str) -> Deployment:
-    """Deploy Membership, ProvenanceLedger, DeviceRegistry, ColdChainCompliance and
-    CredentialRegistry with `governor_key` as the consortium's first governor, and wire them:
-    the compliance contract holds QUARANTINE_ROLE and is the only caller the device registry
-    accepts readings from. Artifacts older than the sources are compiled afresh first
-    (checking costs under a millisecond), so a contract change is never deployed stale.
+    """Deploy Membership, ProvenanceLedger, DeviceRegistry, ColdChainCompliance,
+    CredentialRegistry and AccessTrail with `governor_key` as the consortium's first
+    governor, and wire them: the compliance contract holds QUARANTINE_ROLE and is the only
+    caller the device registry accepts readings from. Artifacts older than the sources are
+    compiled afresh first (checking costs under a millisecond), so a contract change is never
+    deployed stale.
     """
     compile_contracts()
     sender = TransactionSender(w3, Account.from_key(governor_key))
@@ -52,6 +53,7 @@ def deploy_contracts(w3: Web3, *, governor_key: str) -> Deployment:
         addresses["DeviceRegistry"],
     )
     create("CredentialRegistry", addresses["Membership"], addresses["ProvenanceLedger"])
+    create("AccessTrail", addresses["Membership"])
     deployment = Deployment(
         chain_id=sender.chain_id,
         addresses=addresses,

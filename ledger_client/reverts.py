@@ -82,6 +82,12 @@ _EXPLANATIONS = {
         "account {account} does not hold the role {neededRole} (or is deactivated)"
     ),
     "ProvenanceLedgerUnknownBatch": "batch {batchId} is not on the ledger",
+    "AccessTrailUnauthorizedAccount": (
+        "account {account} is no active organization holding a role, so it anchors no trail"
+    ),
+    "AccessTrailCountNotIncreasing": (
+        "{organization} anchored its trail at {latest} entries already; {entryCount} is not more"
+    ),
     "ProvenanceLedgerNotBatchHolder": (
         "account {account} is neither the owner nor the custodian of batch {batchId}"
     ),

@@ -1,5 +1,6 @@
-"""A member node's wiring: the one place that builds a `Bridge`, its ingress, the API app,
-the credential verifier and the calibration hook, and serves them with uvicorn.
+"""A member node's wiring: the one place that builds a `Bridge`, its ingress, the API app
+(bearer tokens, auditor sessions, the access trail and its anchoring schedule), the
+credential verifier and the calibration hook, and serves them with uvicorn.
 
 Each lower layer defines what it needs as a port (the bridge's `CalibrationCheck`, the
 API's auditor-role check); this module builds the implementations and hands them in.
@@ -14,18 +15,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import uvicorn
+from eth_account import Account
+from web3 import Web3
 
 from api.app import create_app
 from api.auditor_sessions import AuditorSessions, auditor_role_holder
 from api.config import ApiSettings
+from api.principals import chain_standing
+from api.store import api_engine
+from api.store.tokens import TokenStore
+from api.store.trail import TrailStore
+from api.trail_anchoring import TrailAnchoring, TrailAnchorSchedule
 from credentials.calibration import CredentialCalibrationCheck
 from credentials.config import CredentialSettings
 from credentials.store import CredentialStore, create_credential_tables
 from credentials.verify import CredentialVerifier
+from ledger_client.access_trail import AccessTrailClient
 from ledger_client.chain import connect, node_is_anvil
+from ledger_client.config import LedgerSettings
 from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ConfigurationError
+from ledger_client.transactions import TransactionSender
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.errors import BrokerUnavailable
@@ -50,6 +61,35 @@ def calibration_check(settings: CredentialSettings) -> CredentialCalibrationChec
     return CredentialCalibrationCheck(
         CredentialStore(engine),
         CredentialVerifier(w3, deployment, log_chunk_blocks=ledger.log_chunk_blocks),
+    )
+
+
+def trail_anchoring(
+    settings: ApiSettings, *, w3: Web3 | None = None, deployment: Deployment | None = None
+) -> TrailAnchoring:
+    """The access trail of `settings`' database, anchored with the organization's key
+    (PROVENANCE_PRIVATE_KEY) on the node and deployment given, or those of the settings.
+
+    Raises:
+        ChainUnavailable, DeploymentError, ConfigurationError: with what to fix.
+    """
+    ledger: LedgerSettings = settings.ledger
+    if w3 is None:
+        w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
+    if deployment is None:
+        deployment = Deployment.load(ledger.deployment_path)
+        deployment.check_chain(w3)
+    ledger.require_real_key(local_anvil=node_is_anvil(w3))
+    sender = TransactionSender(
+        w3,
+        Account.from_key(ledger.private_key.get_secret_value()),
+        receipt_timeout_s=ledger.receipt_timeout_s,
+    )
+    return TrailAnchoring(
+        store=TrailStore(api_engine(settings)),
+        client=AccessTrailClient(sender, deployment),
+        first_block=deployment.deploy_block,
+        chunk_blocks=ledger.log_chunk_blocks,
     )
 
 
@@ -80,6 +120,7 @@ class BridgeNode:
     server: uvicorn.Server
     mqtt: MqttSource | None = None
     listening: list[socket.socket] = field(default_factory=list)
+    trail_schedule: TrailAnchorSchedule | None = None
 
     @classmethod
     def build(
@@ -104,6 +145,7 @@ class BridgeNode:
         )
         try:
             domain = api_settings.auditor_domain(bind=bind, local_anvil=node_is_anvil(bridge.w3))
+            anchoring = trail_anchoring(api_settings, w3=bridge.w3, deployment=bridge.deployment)
             app = create_app(
                 bridge,
                 auditor_sessions=AuditorSessions(
@@ -116,6 +158,9 @@ class BridgeNode:
                     bridge.deployment,
                     log_chunk_blocks=bridge_settings.ledger.log_chunk_blocks,
                 ),
+                tokens=TokenStore(anchoring.store.engine),
+                standing=chain_standing(bridge.w3, bridge.deployment),
+                trail_store=anchoring.store,
             )
         except Exception:
             bridge.close()
@@ -132,7 +177,18 @@ class BridgeNode:
             )
         # No logging config of uvicorn's own: its records go through the process's format.
         server = uvicorn.Server(uvicorn.Config(app, log_level="info", log_config=None))
-        return cls(bridge=bridge, server=server, mqtt=mqtt, listening=[listening])
+        schedule = (
+            TrailAnchorSchedule(anchoring, interval_s=api_settings.trail_anchor_interval_s)
+            if api_settings.trail_anchor_interval_s > 0
+            else None
+        )
+        return cls(
+            bridge=bridge,
+            server=server,
+            mqtt=mqtt,
+            listening=[listening],
+            trail_schedule=schedule,
+        )
 
     def serve(self, on_ready: Callable[[], None] = lambda: None) -> None:
         """Start anchoring and ingress, serve until Ctrl-C or SIGTERM, then stop cleanly:
@@ -140,6 +196,8 @@ class BridgeNode:
         # uvicorn re-raises the signal that stopped it: let SIGTERM end here, through `finally`.
         signal.signal(signal.SIGTERM, lambda *_: None)
         self.bridge.start()
+        if self.trail_schedule is not None:
+            self.trail_schedule.start()
         try:
             if self.mqtt is not None:
                 try:
@@ -153,6 +211,8 @@ class BridgeNode:
         finally:
             if self.mqtt is not None:
                 self.mqtt.stop()
+            if self.trail_schedule is not None:
+                self.trail_schedule.stop()
             self.bridge.close()
             for sock in self.listening:
                 sock.close()

@@ -18,6 +18,7 @@ from provenance.cli.lot import lot_app
 from provenance.cli.prefix import prefix_app
 from provenance.cli.product_class import class_app
 from provenance.cli.token import token_app
+from provenance.cli.trail import trail_app
 
 app = typer.Typer(
     cls=OneLineUsageErrors,
@@ -54,5 +55,6 @@ app.add_typer(device_app, name="device")
 app.add_typer(bridge_app, name="bridge")
 app.add_typer(credential.credential_app, name="credential")
 app.add_typer(token_app, name="token")
+app.add_typer(trail_app, name="trail")
 
 __all__ = ["app"]

@@ -106,6 +106,7 @@ def test_the_deployment_holds_the_registry_as_its_fifth_contract(consortium):
         "DeviceRegistry",
         "ColdChainCompliance",
         "CredentialRegistry",
+        "AccessTrail",
     ]
     consortium.deployment.check_chain(consortium.w3)
 
