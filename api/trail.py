@@ -109,11 +109,12 @@ def verify_trail(entries: Iterable[ChainedEntry], anchors: Sequence[AnchoredHead
                 count, anchors, expected, f"entry {expected} is missing (found {seq}): {what}"
             )
         if stored.previous != previous:
+            after = f"follow entry {seq - 1}" if seq > 1 else "start the trail"
             return _bad(
                 count,
                 anchors,
                 seq,
-                f"entry {seq} does not follow entry {seq - 1}: its previous hash differs "
+                f"entry {seq} does not {after}: its previous hash differs "
                 "(entries deleted, reordered or replaced)",
             )
         recomputed = stored.entry.hash_after(previous)
