@@ -22,7 +22,7 @@ from api.app import create_app
 from api.auditor_sessions import AuditorSessions, auditor_role_holder
 from api.config import ApiSettings
 from api.principals import chain_standing
-from api.store import api_engine
+from api.store.database import api_engine
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail_anchoring import TrailAnchoring, TrailAnchorSchedule

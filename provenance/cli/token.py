@@ -20,7 +20,7 @@ token_app = typer.Typer(help="Bearer tokens of this API server's users.", no_arg
 
 def _store() -> TokenStore:
     from api.config import ApiSettings
-    from api.store import api_engine
+    from api.store.database import api_engine
     from api.store.tokens import TokenStore
 
     return TokenStore(api_engine(ApiSettings()))

@@ -12,7 +12,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
 
-from api.store import create_api_tables
+from api.store.database import create_api_tables
 from ledger_client.roles import Role
 from tests.conftest import ANVIL_KEYS, Consortium, ScratchDatabases
 

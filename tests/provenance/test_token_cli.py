@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.config import ApiSettings
-from api.store import api_engine
+from api.store.database import api_engine
 from api.store.tokens import TokenStore
 from ledger_client.config import LedgerSettings
 from provenance.cli import app

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from api.config import ApiSettings
-from api.store import api_engine
+from api.store.database import api_engine
 from api.store.trail import TrailStore
 from api.trail import TrailEntry
 from ledger_client.config import LedgerSettings
