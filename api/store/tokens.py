@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
+from sqlalchemy import DateTime, Engine
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from api.errors import TokenError
@@ -43,9 +43,10 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64)
     organization: str = Field(max_length=DID_LENGTH)
     role: str = Field(max_length=32)
-    issued_at: datetime
-    expires_at: datetime | None = None
-    revoked_at: datetime | None = None
+    # With their zone, so PostgreSQL never reads them in its session's time zone.
+    issued_at: datetime = Field(sa_type=DateTime(timezone=True))
+    expires_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 TOKEN_TABLES = [SQLModel.metadata.tables[ApiToken.__tablename__]]

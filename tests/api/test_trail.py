@@ -11,10 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.app import create_app
+from api.auditor_sessions import AuditorSessions
 from api.principals import chain_standing
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import GENESIS, AnchoredHead, TrailEntry, verify_trail
+from credentials.presentations import VerifiedPresentation
 from ledger_client.roles import Role
 from tests.bridge_ingress.ingress_fakes import FakeIngestor
 
@@ -200,7 +202,7 @@ def test_auditors_read_their_own_entries_and_governors_all(served, members):
 
 
 def test_a_request_whose_entry_cannot_be_written_is_refused(members, api_engine):
-    class BrokenLog:
+    class BrokenStore(TrailStore):
         def append(self, entry):
             raise OSError("disk full")
 
@@ -210,11 +212,34 @@ def test_a_request_whose_entry_cannot_be_written_is_refused(members, api_engine)
         FakeIngestor(),
         tokens=tokens,
         standing=chain_standing(consortium.w3, consortium.deployment),
-        trail_store=TrailStore(api_engine),
+        trail_store=BrokenStore(api_engine),
     )
-    app.user_middleware[0].kwargs["log"] = BrokenLog()
     headers, _ = _bearer(tokens, members, members.auditor)
     response = TestClient(app).get("/api/v1/me", headers=headers)
     assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
     assert "access trail" in response.json()["detail"]
     assert members.did(members.auditor) not in response.text
+
+
+def test_a_did_auth_session_is_recorded_by_its_digest_never_its_token(api_engine):
+    auditor = "did:pkh:eip155:31337:0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
+    sessions = AuditorSessions(
+        domain="audit.example",
+        is_auditor=lambda did: did == auditor,
+        verify=lambda presentation, **_: VerifiedPresentation(auditor, ()),
+    )
+    client = TestClient(
+        create_app(FakeIngestor(), auditor_sessions=sessions, trail_store=TrailStore(api_engine))
+    )
+    challenge = client.post("/api/v1/auth/challenge").json()["challenge"]
+    opened = client.post(
+        "/api/v1/auth/session",
+        json={"holder": auditor, "verifiableCredential": [], "proof": {"challenge": challenge}},
+    ).json()
+    headers = {"Authorization": f"Bearer {opened['token']}"}
+    assert client.get("/api/v1/auth/whoami", headers=headers).json() == {"auditor": auditor}
+    (stored,) = TrailStore(api_engine).entries()
+    assert stored.entry.principal.startswith("session:")
+    assert opened["token"] not in stored.entry.principal
+    assert (stored.entry.organization, stored.entry.path) == (auditor, "/api/v1/auth/whoami")
