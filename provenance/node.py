@@ -145,7 +145,14 @@ class BridgeNode:
         )
         try:
             domain = api_settings.auditor_domain(bind=bind, local_anvil=node_is_anvil(bridge.w3))
-            anchoring = trail_anchoring(api_settings, w3=bridge.w3, deployment=bridge.deployment)
+            # The schedule anchors with the organization's key, so only it asks for one.
+            schedule = None
+            if api_settings.trail_anchor_interval_s > 0:
+                schedule = TrailAnchorSchedule(
+                    trail_anchoring(api_settings, w3=bridge.w3, deployment=bridge.deployment),
+                    interval_s=api_settings.trail_anchor_interval_s,
+                )
+            engine = api_engine(api_settings)
             app = create_app(
                 bridge,
                 auditor_sessions=AuditorSessions(
@@ -158,9 +165,9 @@ class BridgeNode:
                     bridge.deployment,
                     log_chunk_blocks=bridge_settings.ledger.log_chunk_blocks,
                 ),
-                tokens=TokenStore(anchoring.store.engine),
+                tokens=TokenStore(engine),
                 standing=chain_standing(bridge.w3, bridge.deployment),
-                trail_store=anchoring.store,
+                trail_store=TrailStore(engine),
             )
         except Exception:
             bridge.close()
@@ -177,11 +184,6 @@ class BridgeNode:
             )
         # No logging config of uvicorn's own: its records go through the process's format.
         server = uvicorn.Server(uvicorn.Config(app, log_level="info", log_config=None))
-        schedule = (
-            TrailAnchorSchedule(anchoring, interval_s=api_settings.trail_anchor_interval_s)
-            if api_settings.trail_anchor_interval_s > 0
-            else None
-        )
         return cls(
             bridge=bridge,
             server=server,
