@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.factories import REPO_ROOT
 
 pytestmark = pytest.mark.unit
 
