@@ -259,13 +259,13 @@ def _identifier_terms(event: Mapping[str, Any]) -> Iterator[Term]:
     for name, query_field in CLASS_FIELDS.items():
         elements = event.get(name)
         for element in elements if isinstance(elements, list) else []:
-            text = element.get("epcClass") if isinstance(element, Mapping) else None
-            if isinstance(text, str) and _indexable(text):
+            epc_class = element.get("epcClass") if isinstance(element, Mapping) else None
+            if isinstance(epc_class, str) and _indexable(epc_class):
                 uom = element.get("uom")
                 yield Term(
                     query_field,
-                    text,
-                    identifier_forms(text)[0],
+                    epc_class,
+                    identifier_forms(epc_class)[0],
                     number=_number(element.get("quantity")),
                     uom=uom if isinstance(uom, str) else None,
                 )
