@@ -1,7 +1,7 @@
 """Hand-rolled ABI encoding of `recordEvents`: the hot path of anchoring (pure).
 
 web3's generic encoder spends ~0.5 ms per event; this writes the same bytes directly
-(checked against eth_abi in tests/ledger/test_calldata.py).
+(checked against eth_abi in tests/ledger_client/test_calldata.py).
 """
 
 from __future__ import annotations

@@ -1,21 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {MembershipGated} from "./MembershipGated.sol";
 import {IAccessTrail} from "./interfaces/IAccessTrail.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {Roles} from "./libraries/Roles.sol";
 
 /// @title Anchors of the members' API access trails (see {IAccessTrail}).
 /// @notice Keeps each organization's latest head; every anchor is in its {TrailAnchored} log.
-contract AccessTrail is IAccessTrail {
-    IMembership private immutable _membership;
-
+contract AccessTrail is IAccessTrail, MembershipGated {
     mapping(address organization => Anchor) private _latest;
 
     /// @param membership_ the contract that says who is an active member.
-    constructor(IMembership membership_) {
+    constructor(IMembership membership_) MembershipGated(membership_) {
         if (address(membership_) == address(0)) revert AccessTrailZeroAddress();
-        _membership = membership_;
     }
 
     modifier onlyActiveMember() {
@@ -36,14 +34,16 @@ contract AccessTrail is IAccessTrail {
         return _latest[organization];
     }
 
-    /// @dev A registered organization, active, holding at least one role it may use.
+    /// @dev A registered organization holding at least one role it may use (`isAuthorized`
+    /// is false for every role of a deactivated one). Not `_checkAuthorized`: any role will
+    /// do, and the pause does not stop anchoring.
     function _checkActiveMember(address account) internal view {
-        IMembership.Organization memory org = _membership.organization(account);
-        if (org.registeredAt == 0 || !org.active) revert AccessTrailUnauthorizedAccount(account);
+        if (!_isOrganization(account)) revert AccessTrailUnauthorizedAccount(account);
+        IMembership membership = IMembership(_membershipAddress());
         bytes32[6] memory roles =
             [Roles.GOVERNOR, Roles.OPERATOR, Roles.ORACLE, Roles.QUALITY, Roles.ISSUER, Roles.AUDITOR];
         for (uint256 i; i < roles.length; ++i) {
-            if (_membership.isAuthorized(roles[i], account)) return;
+            if (membership.isAuthorized(roles[i], account)) return;
         }
         revert AccessTrailUnauthorizedAccount(account);
     }

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
+import {MembershipGated} from "./MembershipGated.sol";
 import {IColdChainCompliance} from "./interfaces/IColdChainCompliance.sol";
 import {IDeviceRegistry} from "./interfaces/IDeviceRegistry.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
@@ -17,7 +18,7 @@ import {Roles} from "./libraries/Roles.sol";
 /// (batch, device); reading windows stay in calldata behind their Merkle root. Quarantines go through the
 /// ProvenanceLedger, so this contract must hold QUARANTINE_ROLE in Membership, and it
 /// must be the DeviceRegistry's compliance contract.
-contract ColdChainCompliance is IColdChainCompliance, EIP712 {
+contract ColdChainCompliance is IColdChainCompliance, MembershipGated, EIP712 {
     bytes32 public constant READING_TYPEHASH = keccak256(
         "Reading(address device,bytes32 batchId,uint64 seq,uint64 timestamp,int32 tempMilliC,uint16 humidityPermille)"
     );
@@ -26,7 +27,6 @@ contract ColdChainCompliance is IColdChainCompliance, EIP712 {
     uint256 private constant _PACKED_HEADER_BYTES = 28;
     uint256 private constant _PACKED_RECORD_BYTES = 7;
 
-    IMembership private immutable _membership;
     IProvenanceLedger private immutable _ledger;
     IDeviceRegistry private immutable _registry;
 
@@ -41,16 +41,11 @@ contract ColdChainCompliance is IColdChainCompliance, EIP712 {
     /// @param ledger_ the ledger whose batches are checked and quarantined.
     /// @param registry_ the device registry that checks devices and their sequence numbers.
     constructor(IMembership membership_, IProvenanceLedger ledger_, IDeviceRegistry registry_)
+        MembershipGated(membership_)
         EIP712("ColdChainCompliance", "1")
     {
-        _membership = membership_;
         _ledger = ledger_;
         _registry = registry_;
-    }
-
-    modifier onlyAuthorized(bytes32 role) {
-        _membership.authorize(role, msg.sender);
-        _;
     }
 
     /// @inheritdoc IColdChainCompliance

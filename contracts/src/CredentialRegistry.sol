@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {MembershipGated} from "./MembershipGated.sol";
 import {ICredentialRegistry} from "./interfaces/ICredentialRegistry.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {IProvenanceLedger} from "./interfaces/IProvenanceLedger.sol";
@@ -12,7 +13,7 @@ import {Roles} from "./libraries/Roles.sol";
 /// person DIDs to ledger entities.
 /// @dev A credential's batch suspension is read from ProvenanceLedger at each status
 /// lookup, so a quarantine and its release move the status with no write here.
-contract CredentialRegistry is ICredentialRegistry {
+contract CredentialRegistry is ICredentialRegistry, MembershipGated {
     /// @dev Issuer, both timestamps, the revoked flag and the suspensions share one slot; the
     /// three hashes take one each. 40-bit timestamps last until the year 36812.
     struct StoredCredential {
@@ -35,7 +36,6 @@ contract CredentialRegistry is ICredentialRegistry {
     uint8 private constant _BY_ISSUER = 1;
     uint8 private constant _BY_GOVERNOR = 2;
 
-    IMembership private immutable _membership;
     IProvenanceLedger private immutable _ledger;
 
     mapping(bytes32 credentialHash => StoredCredential) private _credentials;
@@ -47,14 +47,8 @@ contract CredentialRegistry is ICredentialRegistry {
 
     /// @param membership_ the contract that authorizes every writer.
     /// @param ledger_ the ledger whose batches credentials are tied to and DIDs bound to.
-    constructor(IMembership membership_, IProvenanceLedger ledger_) {
-        _membership = membership_;
+    constructor(IMembership membership_, IProvenanceLedger ledger_) MembershipGated(membership_) {
         _ledger = ledger_;
-    }
-
-    modifier onlyAuthorized(bytes32 role) {
-        _membership.authorize(role, msg.sender);
-        _;
     }
 
     /// @inheritdoc ICredentialRegistry
@@ -281,13 +275,10 @@ contract CredentialRegistry is ICredentialRegistry {
     function _entityOwner(bytes32 entityId) internal view returns (address) {
         (address batchOwner,) = _ledger.custody(entityId);
         if (batchOwner != address(0)) return batchOwner;
-        return _isOrganization(entityId) ? address(uint160(uint256(entityId))) : address(0);
-    }
-
-    /// @dev Whether `entityId` is a registered organization's address, left-padded with zeros.
-    function _isOrganization(bytes32 entityId) internal view returns (bool) {
-        if (uint256(entityId) >> 160 != 0) return false;
-        return _membership.organization(address(uint160(uint256(entityId)))).registeredAt != 0;
+        // An organization's entity id is its address, left-padded with zeros.
+        if (uint256(entityId) >> 160 != 0) return address(0);
+        address organization = address(uint160(uint256(entityId)));
+        return _isOrganization(organization) ? organization : address(0);
     }
 
     function _doAnchor(

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
+import {MembershipGated} from "./MembershipGated.sol";
 import {IDeviceRegistry} from "./interfaces/IDeviceRegistry.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {IProvenanceLedger} from "./interfaces/IProvenanceLedger.sol";
@@ -15,11 +16,10 @@ import {Roles} from "./libraries/Roles.sol";
 /// advances a device's sequence counter.
 /// @dev The compliance contract is re-settable by the governor, so the consortium can
 /// move to a new compliance contract without losing device registrations or counters.
-contract DeviceRegistry is IDeviceRegistry, EIP712 {
+contract DeviceRegistry is IDeviceRegistry, MembershipGated, EIP712 {
     bytes32 private constant REGISTRATION_TYPEHASH =
         keccak256("DeviceRegistration(address device,address organization,string did)");
 
-    IMembership private immutable _membership;
     IProvenanceLedger private immutable _ledger;
 
     address private _compliance;
@@ -27,14 +27,11 @@ contract DeviceRegistry is IDeviceRegistry, EIP712 {
 
     /// @param membership_ the contract that authorizes every writer.
     /// @param ledger_ the ledger whose batches devices are assigned to.
-    constructor(IMembership membership_, IProvenanceLedger ledger_) EIP712("DeviceRegistry", "1") {
-        _membership = membership_;
+    constructor(IMembership membership_, IProvenanceLedger ledger_)
+        MembershipGated(membership_)
+        EIP712("DeviceRegistry", "1")
+    {
         _ledger = ledger_;
-    }
-
-    modifier onlyAuthorized(bytes32 role) {
-        _membership.authorize(role, msg.sender);
-        _;
     }
 
     /// @inheritdoc IDeviceRegistry
@@ -141,10 +138,8 @@ contract DeviceRegistry is IDeviceRegistry, EIP712 {
     /// @dev The owner acts through its OPERATOR_ROLE; anyone else must be a governor.
     function _checkOwnerOrGovernor(address account) internal view {
         bool owns = _checkRegistered(account) == msg.sender;
-        if (!owns && !_membership.isAuthorized(Roles.GOVERNOR, msg.sender)) {
-            revert DeviceRegistryNotOwner(account, msg.sender);
-        }
-        _membership.authorize(owns ? Roles.OPERATOR : Roles.GOVERNOR, msg.sender);
+        if (!owns && !_isGovernor(msg.sender)) revert DeviceRegistryNotOwner(account, msg.sender);
+        _checkAuthorized(owns ? Roles.OPERATOR : Roles.GOVERNOR);
     }
 
     function _checkReading(Device storage stored, address account, bytes32 batchId, uint64 seq) internal view {

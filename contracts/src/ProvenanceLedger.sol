@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.24;
 
+import {MembershipGated} from "./MembershipGated.sol";
 import {IMembership} from "./interfaces/IMembership.sol";
 import {IProvenanceLedger} from "./interfaces/IProvenanceLedger.sol";
 import {Roles} from "./libraries/Roles.sol";
@@ -15,7 +16,7 @@ import {Roles} from "./libraries/Roles.sol";
 /// @dev Recording is priced close to the EIP-7623 calldata floor: one membership
 /// call, one storage read and one storage write per transaction (the custodian
 /// shares the status slot), per event only a keccak over scratch memory and one log.
-contract ProvenanceLedger is IProvenanceLedger {
+contract ProvenanceLedger is IProvenanceLedger, MembershipGated {
     /// @dev kind, status, createdAt, eventCount and custodian share one slot, so the
     /// custodian recording events costs no extra read; 40-bit fields last past the year 36000.
     struct StoredBatch {
@@ -27,8 +28,6 @@ contract ProvenanceLedger is IProvenanceLedger {
         bytes32 productClass;
         address owner;
     }
-
-    IMembership private immutable _membership;
 
     mapping(bytes32 batchId => StoredBatch) private _batches;
     /// @dev Who granted each writer; a grant counts only while its granter is owner or custodian.
@@ -47,14 +46,7 @@ contract ProvenanceLedger is IProvenanceLedger {
     uint256 private constant _MAX_PREFIX_DIGITS = 12;
 
     /// @param membership_ the contract that authorizes every writer.
-    constructor(IMembership membership_) {
-        _membership = membership_;
-    }
-
-    modifier onlyAuthorized(bytes32 role) {
-        _membership.authorize(role, msg.sender);
-        _;
-    }
+    constructor(IMembership membership_) MembershipGated(membership_) {}
 
     /// @inheritdoc IProvenanceLedger
     function createBatch(BatchKind kind, bytes32 productClass, bytes32[] calldata parents, string calldata uri)
@@ -183,7 +175,7 @@ contract ProvenanceLedger is IProvenanceLedger {
 
     /// @inheritdoc IProvenanceLedger
     function membership() external view returns (address) {
-        return address(_membership);
+        return _membershipAddress();
     }
 
     /// @inheritdoc IProvenanceLedger

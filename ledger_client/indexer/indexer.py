@@ -37,9 +37,9 @@ from ledger_client.indexer.decoding import (
     OrganizationRegistered,
     OrganizationStatusChanged,
     RoleChanged,
-    payload_columns,
     payloads_from_transaction,
 )
+from ledger_client.indexer.event_rows import event_rows
 from ledger_client.indexer.read_model import (
     LOG_TABLES,
     Batch,
@@ -47,6 +47,7 @@ from ledger_client.indexer.read_model import (
     Checkpoint,
     CustodyOffer,
     CustodyTransfer,
+    EpcisEvent,
     IndexedBlock,
     LedgerEvent,
     Organization,
@@ -271,11 +272,11 @@ class Indexer:
                 transfers.append(record)
             else:
                 _append_rows(rows, record)
-        if transfers:
-            times = self._block_times({t.ref.block_number: t.ref.block_hash for t in transfers})
-            rows[CustodyTransfer].extend(
-                _custody_row(t, times[t.ref.block_number]) for t in transfers
-            )
+        # Custody began, and an event without its own recordTime was recorded, at block time.
+        timed: list[CustodyTransferred | EventRecorded] = [*transfers]
+        timed += (e for events in recorded.values() for e in events)
+        times = self._block_times({r.ref.block_number: r.ref.block_hash for r in timed})
+        rows[CustodyTransfer].extend(_custody_row(t, times[t.ref.block_number]) for t in transfers)
         for tx, events in self._transactions(recorded):
             texts = payloads_from_transaction(
                 tx,
@@ -283,9 +284,9 @@ class Indexer:
                 ledger_address=self.ledger_address,
                 selector=self._decoder.record_events_selector or "",
             )
-            rows[LedgerEvent].extend(
-                _event_row(e, text) for e, text in zip(events, texts, strict=True)
-            )
+            for e, text in zip(events, texts, strict=True):
+                for table, table_rows in event_rows(e, text, times[e.ref.block_number]).items():
+                    rows[table].extend(table_rows)
         end_hash = self._verify_unforked(start, end, block_hashes, parent_hash)
         return _Chunk(start, end, end_hash, rows, block_hashes, len(raw_logs))
 
@@ -348,7 +349,9 @@ class Indexer:
     def _block_times(self, expected: dict[int, str]) -> dict[int, int]:
         """The timestamp of each block, given the hash its logs carried (logs need not say
         when their block was made)."""
-        times = {}
+        times: dict[int, int] = {}
+        if not expected:
+            return times
         for number, block in self._blocks(sorted(expected)).items():
             if block is None or block["hash"].lower() != expected[number]:
                 raise _ChunkForked(f"block {number} changed hash while it was read")
@@ -367,6 +370,18 @@ class Indexer:
                 and session.scalars(select(Batch.batch_id).limit(1)).first() is not None
                 and session.scalars(select(CustodyTransfer.tx_hash).limit(1)).first() is None
             )
+            # Events read as EPCIS but without query rows were indexed before the query tables.
+            query_rows_missing = (
+                bool(stored)
+                and session.scalars(
+                    select(LedgerEvent.batch_id)
+                    .where(col(LedgerEvent.event_type).is_not(None))
+                    .where(col(LedgerEvent.event_time).is_not(None))
+                    .limit(1)
+                ).first()
+                is not None
+                and session.scalars(select(EpcisEvent.batch_id).limit(1)).first() is None
+            )
         others = [c.name for c in stored if c.name != self.checkpoint_name]
         if others:
             raise IndexerError(
@@ -377,6 +392,11 @@ class Indexer:
             raise IndexerError(
                 "the read model was built before it kept custody transfers, so their history "
                 "would be missing: run `provenance index rebuild`"
+            )
+        if query_rows_missing:
+            raise IndexerError(
+                "the read model was built before it kept the EPCIS query tables, so queries "
+                "would miss its events: run `provenance index rebuild`"
             )
         return stored[0] if stored else None
 
@@ -559,23 +579,3 @@ def _custody_row(transfer: CustodyTransferred, block_time: int) -> dict[str, Any
 def _account_or_none(account: str) -> str | None:
     """None for the zero address, which the ledger's events use for "nobody"."""
     return None if int(account, 16) == 0 else account
-
-
-def _event_row(event: EventRecorded, payload: str | None) -> dict[str, Any]:
-    columns = payload_columns(payload)
-    return {
-        "batch_id": event.batch_id,
-        "event_index": event.event_index,
-        "payload_hash": event.payload_hash,
-        "kind": event.kind.name,
-        "recorder": event.recorder,
-        "block_number": event.ref.block_number,
-        "block_hash": event.ref.block_hash,
-        "tx_hash": event.ref.tx_hash,
-        "log_index": event.ref.log_index,
-        "position": event.position,
-        "payload": payload,
-        "event_type": columns.event_type,
-        "event_time": columns.event_time,
-        "biz_step": columns.biz_step,
-    }

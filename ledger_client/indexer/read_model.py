@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Engine, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Engine, Float, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ledger_client.db import schema_change, table_of
@@ -205,6 +205,111 @@ class RoleAssignment(SQLModel, table=True):
     block_number: int = _block_number()
 
 
+def _query_text(**kwargs: Any) -> Any:
+    return Field(default=None, sa_column=Column(Text, nullable=True, **kwargs))
+
+
+def _query_time(**kwargs: Any) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True, **kwargs))
+
+
+class EpcisEvent(SQLModel, table=True):
+    """What the EPCIS query selects a `LedgerEvent` by, one row per event: its single-valued
+    fields, as `ledger_client.epcis_query.extraction` reads them at index time. An anchored
+    payload that is not an EPCIS event (no type or eventTime) has none and is never queried.
+    `record_time` is the payload's, else the block's time. Vocabulary values are bare words
+    when written as GS1 Web URIs; times are UTC."""
+
+    __tablename__ = "epcis_event"
+    __table_args__ = (
+        Index("ix_epcis_event_block", "block_number", "log_index"),
+        Index("ix_epcis_event_event_time", "event_time", "block_number", "log_index"),
+        Index("ix_epcis_event_record_time", "record_time", "block_number", "log_index"),
+    )
+
+    batch_id: str = _hash(primary_key=True)
+    event_index: int = Field(primary_key=True, sa_type=BigInteger)
+    block_number: int = _block_number()
+    log_index: int
+    event_type: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    event_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    event_time_zone_offset: str | None = _query_text()
+    record_time: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    event_id: str | None = _query_text(index=True)
+    action: str | None = _query_text(index=True)
+    biz_step: str | None = _query_text(index=True)
+    disposition: str | None = _query_text(index=True)
+    read_point: str | None = _query_text(index=True)
+    biz_location: str | None = _query_text(index=True)
+    transformation_id: str | None = _query_text(index=True)
+    error_declared: bool = Field(default=False)
+    error_declaration_time: datetime | None = _query_time(index=True)
+    error_reason: str | None = _query_text(index=True)
+
+
+class EpcisTerm(SQLModel, table=True):
+    """One value of an event's many-valued fields (`extraction.Term`): identifiers, quantities,
+    business transactions, sources, destinations, persistent dispositions, corrective event
+    ids, extension fields by scope and expanded name."""
+
+    __tablename__ = "epcis_term"
+    __table_args__ = (
+        Index("ix_epcis_term_text", "field", "text"),
+        Index("ix_epcis_term_canonical", "field", "canonical"),
+        Index("ix_epcis_term_number", "field", "number"),
+        Index("ix_epcis_term_event", "batch_id", "event_index"),
+        Index("ix_epcis_term_block", "block_number"),
+    )
+
+    batch_id: str = _hash(primary_key=True)
+    event_index: int = Field(primary_key=True, sa_type=BigInteger)
+    ordinal: int = Field(primary_key=True)
+    block_number: int = _block_number()
+    field: str = Field(sa_column=Column(Text, nullable=False))
+    qualifier: str | None = _query_text()
+    text: str | None = _query_text()
+    canonical: str | None = _query_text()
+    number: float | None = Field(default=None, sa_type=Float)
+    uom: str | None = _query_text()
+    time: datetime | None = _query_time()
+
+
+class EpcisSensorReport(SQLModel, table=True):
+    """One sensorReport of an event, with its sensorMetadata's device, times and rules."""
+
+    __tablename__ = "epcis_sensor_report"
+    __table_args__ = (
+        Index("ix_epcis_sensor_report_event", "batch_id", "event_index"),
+        Index("ix_epcis_sensor_report_block", "block_number"),
+        Index("ix_epcis_sensor_report_type", "type", "uom"),
+    )
+
+    batch_id: str = _hash(primary_key=True)
+    event_index: int = Field(primary_key=True, sa_type=BigInteger)
+    ordinal: int = Field(primary_key=True)
+    block_number: int = _block_number()
+    type: str | None = _query_text()
+    device_id: str | None = _query_text(index=True)
+    data_processing_method: str | None = _query_text()
+    microorganism: str | None = _query_text()
+    chemical_substance: str | None = _query_text()
+    biz_rules: str | None = _query_text()
+    string_value: str | None = _query_text()
+    hex_binary_value: str | None = _query_text()
+    uri_value: str | None = _query_text()
+    boolean_value: bool | None = None
+    value: float | None = Field(default=None, sa_type=Float)
+    min_value: float | None = Field(default=None, sa_type=Float)
+    max_value: float | None = Field(default=None, sa_type=Float)
+    mean_value: float | None = Field(default=None, sa_type=Float)
+    s_dev: float | None = Field(default=None, sa_type=Float)
+    perc_value: float | None = Field(default=None, sa_type=Float)
+    uom: str | None = _query_text()
+    time: datetime | None = _query_time()
+    start_time: datetime | None = _query_time(index=True)
+    end_time: datetime | None = _query_time(index=True)
+
+
 class IndexedBlock(SQLModel, table=True):
     """The hash of each block that produced rows, and of the checkpoint's block.
 
@@ -242,6 +347,9 @@ LOG_TABLES = (
     Organization,
     OrganizationStatusChange,
     RoleAssignment,
+    EpcisEvent,
+    EpcisTerm,
+    EpcisSensorReport,
 )
 READ_MODEL_TABLES = [table_of(model) for model in (*LOG_TABLES, IndexedBlock, Checkpoint)]
 

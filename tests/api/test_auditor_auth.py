@@ -18,9 +18,9 @@ from credentials.presentations import present, verify_presentation
 from credentials.types import CredentialType
 from ledger_client.errors import ChainRejected
 from ledger_client.roles import Role
-from tests.bridge_ingress.ingress_fakes import FakeIngestor
-from tests.conftest import ANVIL_KEYS
 from tests.credentials.credential_factories import issue_sample
+from tests.factories import ANVIL_KEYS
+from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ from api.app import create_app
 from api.auditor_sessions import MAX_PRESENTATION_BYTES, AuditorSessions
 from api.errors import AuditorRefused
 from credentials.presentations import VerifiedPresentation
-from tests.bridge_ingress.ingress_fakes import FakeIngestor
+from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
 DOMAIN = "audit.provenance.example"
 AUDITOR = "did:pkh:eip155:31337:0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"

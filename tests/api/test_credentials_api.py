@@ -21,9 +21,9 @@ from credentials.types import CredentialType
 from credentials.verify import CredentialVerifier
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
-from tests.bridge_ingress.ingress_fakes import FakeIngestor
-from tests.conftest import ANVIL_KEYS
 from tests.credentials.credential_factories import CHECK_NAMES, claims
+from tests.factories import ANVIL_KEYS
+from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
 pytestmark = pytest.mark.integration
 

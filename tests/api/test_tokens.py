@@ -16,7 +16,7 @@ from api.principals import chain_standing
 from api.store.tokens import ApiToken, TokenStore, token_role
 from api.store.trail import TrailStore
 from ledger_client.roles import Role
-from tests.bridge_ingress.ingress_fakes import FakeIngestor
+from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from api.store.trail import TrailStore
 from api.trail import GENESIS, AnchoredHead, TrailEntry, verify_trail
 from credentials.presentations import VerifiedPresentation
 from ledger_client.roles import Role
-from tests.bridge_ingress.ingress_fakes import FakeIngestor
+from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from credentials.registry import CredentialRegistryClient
 from ledger_client.errors import ContractRevert
 from ledger_client.identifiers import DigitalLink
 from ledger_client.lifecycle import BatchKind, BatchStatus
-from tests.conftest import Consortium
+from tests.factories import Consortium
 
 pytestmark = pytest.mark.integration
 

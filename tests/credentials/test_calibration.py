@@ -8,7 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from credential_factories import claims
 from eth_account import Account
 from web3 import HTTPProvider
 
@@ -31,7 +30,8 @@ from ledger_client.roles import Role
 from oracle_bridge.contracts import DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
 from provenance.node import calibration_check
-from tests.conftest import ANVIL_KEYS, Consortium, make_consortium
+from tests.credentials.credential_factories import claims
+from tests.factories import ANVIL_KEYS, Consortium, make_consortium
 
 pytestmark = pytest.mark.integration
 

@@ -10,12 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from credential_factories import issue_sample, outsider, quality
 
 from credentials import didkit_adapter
 from credentials.engine import ProofEngine
 from credentials.errors import ProofEngineError, UnresolvableDid
 from credentials.types import CredentialType
+from tests.credentials.credential_factories import issue_sample, outsider, quality
 
 pytestmark = pytest.mark.unit
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pytest
-from credential_factories import CHAIN_ID, DEVICE_KEY, QUALITY_KEY
 from eth_account import Account
 
 from credentials import didkit_adapter
@@ -22,6 +21,7 @@ from credentials.identities import (
     secp256k1_jwk,
 )
 from oracle_bridge.device import DeviceKey
+from tests.credentials.credential_factories import CHAIN_ID, DEVICE_KEY, QUALITY_KEY
 
 pytestmark = pytest.mark.unit
 

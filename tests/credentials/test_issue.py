@@ -13,7 +13,18 @@ from typing import Any
 
 import pytest
 import rfc8785
-from credential_factories import (
+from eth_utils import keccak
+
+from credentials.errors import (
+    CredentialError,
+    InvalidClaims,
+    InvalidCredential,
+    UnknownCredentialType,
+)
+from credentials.issue import credential_hash, issue
+from credentials.report import Outcome, check_proof, check_schema
+from credentials.types import VC_CONTEXT_V1, CredentialType, credential_context, schema
+from tests.credentials.credential_factories import (
     ITEM,
     LOT,
     T0,
@@ -26,17 +37,6 @@ from credential_factories import (
     quality,
     subject,
 )
-from eth_utils import keccak
-
-from credentials.errors import (
-    CredentialError,
-    InvalidClaims,
-    InvalidCredential,
-    UnknownCredentialType,
-)
-from credentials.issue import credential_hash, issue
-from credentials.report import Outcome, check_proof, check_schema
-from credentials.types import VC_CONTEXT_V1, CredentialType, credential_context, schema
 
 pytestmark = pytest.mark.unit
 

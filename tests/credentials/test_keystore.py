@@ -12,7 +12,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from credential_factories import CHAIN_ID, QUALITY_KEY
 from eth_account import Account
 
 from credentials.errors import (
@@ -31,6 +30,7 @@ from credentials.keystore import (
     load_key,
     store_key,
 )
+from tests.credentials.credential_factories import CHAIN_ID, QUALITY_KEY
 
 pytestmark = pytest.mark.unit
 

@@ -7,13 +7,13 @@ from functools import cache
 from typing import Any
 
 import pytest
-from credential_factories import asset, issue_sample, outsider, quality
 
 from credentials import didkit_adapter
 from credentials.errors import CredentialError, PresentationRejected
 from credentials.presentations import present, verify_presentation
 from credentials.report import Outcome, check_proof
 from credentials.types import CredentialType
+from tests.credentials.credential_factories import asset, issue_sample, outsider, quality
 
 pytestmark = pytest.mark.unit
 

@@ -19,7 +19,7 @@ from ledger_client.chain import rpc
 from ledger_client.errors import ContractRevert
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
-from tests.conftest import ANVIL_KEYS, Consortium
+from tests.factories import ANVIL_KEYS, Consortium
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any
 
 import pytest
-from credential_factories import CHECK_NAMES, T0, issue_sample, quality
 
 from credentials.report import (
     Check,
@@ -21,6 +20,7 @@ from credentials.report import (
     offline_report,
 )
 from credentials.types import CredentialType
+from tests.credentials.credential_factories import CHECK_NAMES, T0, issue_sample, quality
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from credential_factories import claims
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
@@ -21,7 +20,8 @@ from credentials.types import CredentialType
 from ledger_client.errors import ContractRevert
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
-from tests.conftest import ANVIL_KEYS, Consortium, make_consortium
+from tests.credentials.credential_factories import claims
+from tests.factories import ANVIL_KEYS, Consortium, make_consortium
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from credential_factories import T0, asset, device, issue_sample, subject
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session
 
@@ -15,7 +14,8 @@ from credentials.errors import InvalidCredential
 from credentials.issue import credential_hash
 from credentials.store import CredentialRecord, CredentialStore, create_credential_tables
 from credentials.types import CredentialType
-from tests.conftest import ScratchDatabases
+from tests.credentials.credential_factories import T0, asset, device, issue_sample, subject
+from tests.factories import ScratchDatabases
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from credential_factories import claims
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import HTTPProvider, Web3
@@ -30,7 +29,8 @@ from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
 from oracle_bridge.contracts import DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
-from tests.conftest import ANVIL_KEYS, Consortium, make_consortium
+from tests.credentials.credential_factories import claims
+from tests.factories import ANVIL_KEYS, Consortium, make_consortium
 
 pytestmark = pytest.mark.integration
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from credential_factories import T0, issue_sample
 
 from credentials.report import Outcome, check_expiry, in_force_interval
 from credentials.types import CredentialType, parse_instant
+from tests.credentials.credential_factories import T0, issue_sample
 
 pytestmark = pytest.mark.unit
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from e2e_factories import RecordingIngestor, e2e_settings, save_deployment, wait_for
 from web3 import Web3
 
 from api.app import create_app
@@ -20,8 +19,9 @@ from ledger_client.deployment import Deployment
 from ledger_client.local_chain import free_port
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.sources.mqtt import MqttSource
-from tests.bridge_runtime.bridge_runtime_factories import ORACLE, ColdChain
-from tests.conftest import BridgeDatabases, Broker, make_consortium
+from tests.e2e.e2e_factories import RecordingIngestor, e2e_settings, save_deployment, wait_for
+from tests.factories import BridgeDatabases, Broker, make_consortium
+from tests.oracle_bridge.runtime.bridge_runtime_factories import ORACLE, ColdChain
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -13,12 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
-from e2e_factories import (
-    RecordingIngestor,
-    anchored_windows,
-    coverage_problems,
-    wait_for,
-)
 
 from ledger_client.lifecycle import BatchStatus
 from oracle_bridge.bridge import Bridge
@@ -28,7 +22,13 @@ from oracle_bridge.policy import INACTIVE_DEVICE, UNASSIGNED_DEVICE, UNKNOWN_DEV
 from oracle_bridge.readings import Reading, ReadingDomain
 from oracle_bridge.sources import reading_topic
 from oracle_bridge.sources.mqtt import MqttPublisher
-from tests.bridge_runtime.bridge_runtime_factories import (
+from tests.e2e.e2e_factories import (
+    RecordingIngestor,
+    anchored_windows,
+    coverage_problems,
+    wait_for,
+)
+from tests.oracle_bridge.runtime.bridge_runtime_factories import (
     ORACLE,
     ColdChain,
     dead_letters,

@@ -13,15 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_factories import (
-    anchored_windows,
-    bridge_progress,
-    coverage_problems,
-    drained,
-    readings_of,
-    steady_readings,
-    wait_for,
-)
 from sqlalchemy import select
 
 from ledger_client.chain import connect, rpc
@@ -39,8 +30,17 @@ from oracle_bridge.store import (
     reading_session,
 )
 from oracle_bridge.submitter import CHAIN_ROLLBACK
-from tests.bridge_runtime.bridge_runtime_factories import ORACLE, ColdChain, payload
-from tests.conftest import make_consortium
+from tests.e2e.e2e_factories import (
+    anchored_windows,
+    bridge_progress,
+    coverage_problems,
+    drained,
+    readings_of,
+    steady_readings,
+    wait_for,
+)
+from tests.factories import make_consortium
+from tests.oracle_bridge.runtime.bridge_runtime_factories import ORACLE, ColdChain, payload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 

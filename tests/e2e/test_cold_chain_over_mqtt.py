@@ -6,14 +6,20 @@ from __future__ import annotations
 import re
 
 import pytest
-from e2e_factories import anchored_windows, bridge_progress, coverage_problems, drained, wait_for
 from typer.testing import CliRunner
 
 from ledger_client.artifacts import load_artifact
 from ledger_client.lifecycle import BatchStatus
 from oracle_bridge.rules import Decision
 from provenance.cli import app
-from tests.bridge_runtime.bridge_runtime_factories import RULE
+from tests.e2e.e2e_factories import (
+    anchored_windows,
+    bridge_progress,
+    coverage_problems,
+    drained,
+    wait_for,
+)
+from tests.oracle_bridge.runtime.bridge_runtime_factories import RULE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 

@@ -16,16 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_factories import (
-    anchored_windows,
-    bridge_progress,
-    coverage_problems,
-    drained,
-    readings_of,
-    save_deployment,
-    steady_readings,
-    wait_for,
-)
 from sqlalchemy import Engine
 from sqlmodel import select
 
@@ -36,7 +26,17 @@ from oracle_bridge.rules import Decision
 from oracle_bridge.sources import reading_topic
 from oracle_bridge.sources.mqtt import MqttPublisher
 from oracle_bridge.store import DeviceComplianceState, reading_session
-from tests.bridge_runtime.bridge_runtime_factories import RULE, payload
+from tests.e2e.e2e_factories import (
+    anchored_windows,
+    bridge_progress,
+    coverage_problems,
+    drained,
+    readings_of,
+    save_deployment,
+    steady_readings,
+    wait_for,
+)
+from tests.oracle_bridge.runtime.bridge_runtime_factories import RULE, payload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 

@@ -27,7 +27,6 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
-from e2e_factories import anchored_windows, coverage_problems, wait_for
 from sqlalchemy import Engine, text
 
 from ledger_client.db import make_engine
@@ -36,8 +35,9 @@ from oracle_bridge.device import DeviceKey
 from oracle_bridge.readings import Reading
 from oracle_bridge.sources import reading_topic
 from oracle_bridge.sources.mqtt import MqttPublisher
-from tests.bridge_runtime.bridge_runtime_factories import ColdChain, payload
-from tests.conftest import BridgeDatabases, Broker
+from tests.e2e.e2e_factories import anchored_windows, coverage_problems, wait_for
+from tests.factories import BridgeDatabases, Broker
+from tests.oracle_bridge.runtime.bridge_runtime_factories import ColdChain, payload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 

@@ -15,15 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from e2e_factories import (
-    anchored_windows,
-    bridge_progress,
-    coverage_problems,
-    readings_of,
-    save_deployment,
-    steady_readings,
-    wait_for,
-)
 from eth_account import Account
 from sqlalchemy import func, select
 
@@ -34,8 +25,17 @@ from oracle_bridge.ingest import IngestResult
 from oracle_bridge.readings import SignedReading
 from oracle_bridge.sources import reading_topic
 from oracle_bridge.store import DeadLetter, InboxReading, reading_session
-from tests.bridge_runtime.bridge_runtime_factories import dead_letters, payload
-from tests.conftest import ANVIL_KEYS
+from tests.e2e.e2e_factories import (
+    anchored_windows,
+    bridge_progress,
+    coverage_problems,
+    readings_of,
+    save_deployment,
+    steady_readings,
+    wait_for,
+)
+from tests.factories import ANVIL_KEYS
+from tests.oracle_bridge.runtime.bridge_runtime_factories import dead_letters, payload
 
 pytestmark = [pytest.mark.e2e, pytest.mark.services]
 

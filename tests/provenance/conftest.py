@@ -1,8 +1,13 @@
-"""The composition root's commands run against the test anvil, with the API's registered
-organizations (`members`, shared with tests/api)."""
+"""The token and trail commands' organizations: the consortium's, registered with DIDs."""
 
 from __future__ import annotations
 
-from tests.api.conftest import members
+import pytest
 
-__all__ = ["members"]
+from tests.api.api_factories import Members, register_members
+from tests.factories import Consortium
+
+
+@pytest.fixture
+def members(consortium: Consortium) -> Members:
+    return register_members(consortium)

@@ -13,11 +13,17 @@ interface IAccessTrail {
         uint64 anchoredAt;
     }
 
+    /// @notice The contract was deployed without a Membership to ask.
     error AccessTrailZeroAddress();
+    /// @notice A zero head names no trail.
     error AccessTrailZeroHead();
-    /// @dev `account` is no active organization holding a role.
+    /// @notice `account` is no registered, active organization holding a consortium role.
+    /// @param account the refused caller.
     error AccessTrailUnauthorizedAccount(address account);
-    /// @dev A trail only grows: `entryCount` must exceed the count anchored last (`latest`).
+    /// @notice A trail only grows: `entryCount` must exceed the count anchored last.
+    /// @param organization the anchoring organization.
+    /// @param latest the entry count it anchored last.
+    /// @param entryCount the entry count it tried to anchor.
     error AccessTrailCountNotIncreasing(address organization, uint64 latest, uint64 entryCount);
 
     /// @notice `organization` anchored its trail's `head` after `entryCount` entries.

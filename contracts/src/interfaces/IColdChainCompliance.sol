@@ -56,27 +56,59 @@ interface IColdChainCompliance {
         QUARANTINE_MISSING_EVIDENCE
     }
 
-    /// @dev The signature at `index` of the submitted array is malformed (not 65 bytes,
+    /// @notice The signature at `index` of the submitted array is malformed (not 65 bytes,
     /// high s, bad v), recovers no address, or recovers an address other than its device.
+    /// @param index the refused reading's index in `signedReadings`.
     error ColdChainComplianceInvalidSignature(uint256 index);
+    /// @notice The rule does not satisfy hardMin <= min < max <= hardMax.
+    /// @param productClass the class the rule is for.
+    /// @param hardMinMilliC its hard lower limit.
+    /// @param minMilliC its lower limit.
+    /// @param maxMilliC its upper limit.
+    /// @param hardMaxMilliC its hard upper limit.
     error ColdChainComplianceInvalidRule(
         bytes32 productClass, int32 hardMinMilliC, int32 minMilliC, int32 maxMilliC, int32 hardMaxMilliC
     );
-    /// @dev `account` is not the organization the governor assigned to set `productClass`'s rule.
+    /// @notice `account` is not the organization the governor assigned to set `productClass`'s rule.
+    /// @param account the refused caller.
+    /// @param productClass the class whose rule it would set.
     error ColdChainComplianceNotClassAuthority(address account, bytes32 productClass);
-    /// @dev No rule was ever set for the batch's product class.
+    /// @notice No rule was ever set for the batch's product class.
+    /// @param productClass the batch's product class.
     error ColdChainComplianceNoRule(bytes32 productClass);
+    /// @notice The ledger has no batch `batchId`.
+    /// @param batchId the batch asked for.
     error ColdChainComplianceUnknownBatch(bytes32 batchId);
+    /// @notice {submitReadings} was given no reading.
     error ColdChainComplianceNoReadings();
+    /// @notice The window's first seq is above its last.
+    /// @param batchId the window's batch.
+    /// @param firstSeq its first seq.
+    /// @param lastSeq its last seq.
     error ColdChainComplianceInvalidWindow(bytes32 batchId, uint64 firstSeq, uint64 lastSeq);
-    /// @dev `packedReadings` is not 28 + 7 * (lastSeq - firstSeq + 1) bytes long.
+    /// @notice `packedReadings` is not 28 + 7 * (lastSeq - firstSeq + 1) bytes long.
+    /// @param batchId the window's batch.
+    /// @param expected the length its seqs call for.
+    /// @param actual the length given.
     error ColdChainComplianceInvalidPackedLength(bytes32 batchId, uint256 expected, uint256 actual);
-    /// @dev The window starts at or below a seq already anchored for (batch, device): it, or
-    /// part of it, is on chain already. `nextSeq` is the lowest first seq a window may have.
+    /// @notice The window starts at or below a seq already anchored for (batch, device): it, or
+    /// part of it, is on chain already.
+    /// @param batchId the window's batch.
+    /// @param device the window's device.
+    /// @param firstSeq the window's first seq.
+    /// @param nextSeq the lowest first seq a window may have.
     error ColdChainComplianceWindowAlreadyAnchored(bytes32 batchId, address device, uint64 firstSeq, uint256 nextSeq);
-    /// @dev RULES.md P1: `seq` is not above the (batch, device) state's `lastSeq`.
+    /// @notice RULES.md P1: `seq` is not above the (batch, device) state's `lastSeq`.
+    /// @param batchId the reading's batch.
+    /// @param device the reading's device.
+    /// @param seq the reading's sequence number.
+    /// @param lastSeq the state's last sequence number.
     error ColdChainComplianceStaleSequence(bytes32 batchId, address device, uint64 seq, uint64 lastSeq);
-    /// @dev RULES.md P2: `timestamp` is below the (batch, device) state's `lastTimestamp`.
+    /// @notice RULES.md P2: `timestamp` is below the (batch, device) state's `lastTimestamp`.
+    /// @param batchId the reading's batch.
+    /// @param device the reading's device.
+    /// @param timestamp the reading's timestamp.
+    /// @param lastTimestamp the state's last timestamp.
     error ColdChainComplianceTimestampRegression(
         bytes32 batchId, address device, uint64 timestamp, uint64 lastTimestamp
     );

@@ -38,31 +38,61 @@ interface ICredentialRegistry {
         bool suspendedByGovernor;
     }
 
+    /// @notice The credential hash is zero.
     error CredentialRegistryZeroHash();
+    /// @notice The credential type hash is zero.
     error CredentialRegistryZeroTypeHash();
+    /// @notice The zero address cannot be put on or taken off the trust list.
     error CredentialRegistryZeroAddress();
+    /// @notice The credential is anchored already.
+    /// @param credentialHash the credential.
+    /// @param issuer who anchored it.
     error CredentialRegistryAlreadyAnchored(bytes32 credentialHash, address issuer);
-    /// @dev `validUntil` is past the largest stored timestamp (2^40 - 1, in the year 36812).
+    /// @notice `validUntil` is past the largest stored timestamp (2^40 - 1, in the year 36812).
+    /// @param credentialHash the credential to anchor.
+    /// @param validUntil the refused expiry.
     error CredentialRegistryInvalidValidUntil(bytes32 credentialHash, uint64 validUntil);
+    /// @notice No credential was anchored with this hash.
+    /// @param credentialHash the credential asked for.
     error CredentialRegistryUnknownCredential(bytes32 credentialHash);
-    /// @dev Only the credential's issuer may revoke, suspend or unsuspend it (a governor has
+    /// @notice Only the credential's issuer may revoke, suspend or unsuspend it (a governor has
     /// functions of its own).
+    /// @param credentialHash the credential.
+    /// @param account the refused caller.
     error CredentialRegistryNotIssuer(bytes32 credentialHash, address account);
-    /// @dev `issuer` is not on the trust list for `typeHash` now, so it may not anchor one.
+    /// @notice `issuer` is not on the trust list for `typeHash` now, so it may not anchor one.
+    /// @param issuer the refused caller.
+    /// @param typeHash the credential's type.
     error CredentialRegistryIssuerNotTrusted(address issuer, bytes32 typeHash);
-    /// @dev Revocation is final: a revoked credential takes no further change.
+    /// @notice Revocation is final: a revoked credential takes no further change.
+    /// @param credentialHash the revoked credential.
     error CredentialRegistryRevoked(bytes32 credentialHash);
+    /// @notice The caller's side (the issuer, or a governor) suspended the credential already.
+    /// @param credentialHash the credential.
     error CredentialRegistryAlreadySuspended(bytes32 credentialHash);
+    /// @notice The caller's side (the issuer, or a governor) has no suspension of the credential to lift.
+    /// @param credentialHash the credential.
     error CredentialRegistryNotSuspended(bytes32 credentialHash);
+    /// @notice The ledger has no batch `batchId` to tie the credential to.
+    /// @param batchId the batch given as `suspendsWithBatch`.
     error CredentialRegistryUnknownBatch(bytes32 batchId);
-    /// @dev `issuer` is already (un)trusted for `typeHash` as `trusted` asks.
+    /// @notice `issuer` is already (un)trusted for `typeHash` as `trusted` asks.
+    /// @param issuer the issuer.
+    /// @param typeHash the credential type.
+    /// @param trusted the trust asked for.
     error CredentialRegistryTrustUnchanged(address issuer, bytes32 typeHash, bool trusted);
+    /// @notice The DID to bind is empty.
     error CredentialRegistryInvalidDid();
-    /// @dev The DID was bound before, to `entityId`; bindings are permanent.
+    /// @notice The DID was bound before; only a governor's {correctBinding} moves a binding.
+    /// @param didHash `keccak256` of the DID.
+    /// @param entityId the entity it is bound to.
     error CredentialRegistrySubjectAlreadyBound(bytes32 didHash, bytes32 entityId);
-    /// @dev `entityId` is neither a ledger batch nor a registered organization's address.
+    /// @notice `entityId` is neither a ledger batch nor a registered organization's address.
+    /// @param entityId the entity to bind to.
     error CredentialRegistryUnknownEntity(bytes32 entityId);
-    /// @dev `account` neither owns the batch `entityId` nor is the organization it names.
+    /// @notice `account` neither owns the batch `entityId` nor is the organization it names.
+    /// @param account the refused caller.
+    /// @param entityId the entity to bind to.
     error CredentialRegistryNotEntityOwner(address account, bytes32 entityId);
 
     event CredentialAnchored(

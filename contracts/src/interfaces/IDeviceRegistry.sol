@@ -18,26 +18,51 @@ interface IDeviceRegistry {
         uint64 registeredAt;
     }
 
+    /// @notice The zero address can be neither a device nor the compliance contract.
     error DeviceRegistryZeroAddress();
+    /// @notice A device is registered at `device` already.
+    /// @param device the device account to register.
     error DeviceRegistryDeviceExists(address device);
+    /// @notice The device to register at `device` was given an empty DID.
+    /// @param device the device account to register.
     error DeviceRegistryInvalidDid(address device);
+    /// @notice No device is registered at `device`.
+    /// @param device the device account.
     error DeviceRegistryUnknownDevice(address device);
+    /// @notice The device is switched off: its readings are refused.
+    /// @param device the device account.
     error DeviceRegistryInactiveDevice(address device);
-    /// @dev Only the organization that registered `device` may assign it or (with the
+    /// @notice Only the organization that registered `device` may assign it or (with the
     /// governor) switch it on or off; `account` is not that organization.
+    /// @param device the device account.
+    /// @param account the refused caller.
     error DeviceRegistryNotOwner(address device, address account);
-    /// @dev `signature` is not `device`'s own signature over its registration by `account`
+    /// @notice `signature` is not `device`'s own signature over its registration by `account`
     /// (malformed, high s, unrecoverable, or signed by another key).
+    /// @param device the device account to register.
+    /// @param account the registering organization.
     error DeviceRegistryNotSignedByDevice(address device, address account);
+    /// @notice The ledger has no batch `batchId` to assign the device to.
+    /// @param batchId the batch asked for.
     error DeviceRegistryUnknownBatch(bytes32 batchId);
-    /// @dev `account`, the owner of `device`, is not the owner, custodian or an authorized
+    /// @notice `account`, the owner of `device`, is not the owner, custodian or an authorized
     /// writer of `batchId` ({IProvenanceLedger-isWriter}), so it may not put its device on that batch.
+    /// @param device the device account.
+    /// @param account the refused caller.
+    /// @param batchId the batch asked for.
     error DeviceRegistryNotBatchWriter(address device, address account, bytes32 batchId);
-    /// @dev `device` is assigned to `assigned` (zero when unassigned), not to `batchId`.
+    /// @notice The device is assigned to another batch, or to none, not to `batchId`.
+    /// @param device the device account.
+    /// @param batchId the batch of the reading.
+    /// @param assigned the batch the device is assigned to (zero when unassigned).
     error DeviceRegistryNotAssigned(address device, bytes32 batchId, bytes32 assigned);
-    /// @dev `seq` is not above the device's last accepted sequence number.
+    /// @notice `seq` is not above the device's last accepted sequence number.
+    /// @param device the device account.
+    /// @param seq the reading's sequence number.
+    /// @param lastSeq the last one accepted.
     error DeviceRegistryStaleSequence(address device, uint64 seq, uint64 lastSeq);
-    /// @dev Only the compliance contract set by the governor may accept readings.
+    /// @notice Only the compliance contract set by the governor may accept readings.
+    /// @param account the refused caller.
     error DeviceRegistryNotCompliance(address account);
 
     event DeviceRegistered(address indexed device, address indexed owner, string did);

@@ -12,13 +12,22 @@ interface IMembership {
         uint64 registeredAt;
     }
 
-    /// @dev `account` lacks `role`, or its organization is deactivated.
+    /// @notice `account` may not act with `role`: it lacks the role, or its organization is deactivated.
+    /// @param account the refused caller.
+    /// @param role the role the call needs.
     error MembershipUnauthorizedAccount(address account, bytes32 role);
-    /// @dev Writers are refused while the consortium is paused.
+    /// @notice The consortium is paused: every writer is refused until a governor unpauses it.
     error MembershipPaused();
+    /// @notice An organization is registered at `account` already.
+    /// @param account the address to register.
     error MembershipOrganizationExists(address account);
+    /// @notice No organization is registered at `account`.
+    /// @param account the organization to activate or deactivate.
     error MembershipUnknownOrganization(address account);
+    /// @notice The organization to register at `account` was given an empty DID.
+    /// @param account the address to register.
     error MembershipInvalidDid(address account);
+    /// @notice The zero address can be neither the first governor nor an organization.
     error MembershipZeroAddress();
 
     event OrganizationRegistered(address indexed account, string did, string name);

@@ -37,36 +37,78 @@ interface IProvenanceLedger {
         bytes32 productClass;
     }
 
+    /// @notice No batch was ever created with id `batchId`.
+    /// @param batchId the batch asked for.
     error ProvenanceLedgerUnknownBatch(bytes32 batchId);
+    /// @notice A batch with id `batchId` (the same Digital Link URI) exists already.
+    /// @param batchId the id of the batch to create.
     error ProvenanceLedgerBatchExists(bytes32 batchId);
+    /// @notice A parent named for the new batch was never created.
+    /// @param batchId the batch to create.
+    /// @param parentId the first unknown parent.
     error ProvenanceLedgerUnknownParent(bytes32 batchId, bytes32 parentId);
+    /// @notice {recordEvents} was given no event.
+    /// @param batchId the batch to record events of.
     error ProvenanceLedgerNoEvents(bytes32 batchId);
+    /// @notice {recordEvents} was given a different number of kinds and payloads.
+    /// @param kinds the number of event kinds.
+    /// @param payloads the number of payloads.
     error ProvenanceLedgerLengthMismatch(uint256 kinds, uint256 payloads);
+    /// @notice The payload at `position` is empty; every event needs its canonical JSON.
+    /// @param batchId the batch to record events of.
+    /// @param position the empty payload's index in `payloads`.
     error ProvenanceLedgerEmptyPayload(bytes32 batchId, uint256 position);
-    /// @dev The batch is quarantined or recalled and `kind` is not INSPECTION or DESTRUCTION.
+    /// @notice The batch is quarantined or recalled, and `kind` is neither INSPECTION nor DESTRUCTION.
+    /// @param batchId the held batch.
+    /// @param status its status: QUARANTINED or RECALLED.
+    /// @param kind the refused event's kind.
     error ProvenanceLedgerBatchQuarantined(bytes32 batchId, BatchStatus status, EventKind kind);
+    /// @notice The batch is destroyed, or is destroyed earlier in the same call: it takes no further
+    /// event and no custody move.
+    /// @param batchId the destroyed batch.
     error ProvenanceLedgerBatchDestroyed(bytes32 batchId);
+    /// @notice The status machine does not move a batch from `from` to `to`.
+    /// @param batchId the batch.
+    /// @param from its current status.
+    /// @param to the status asked for.
     error ProvenanceLedgerInvalidTransition(bytes32 batchId, BatchStatus from, BatchStatus to);
-    /// @dev `account` is not the batch's owner or custodian, nor a writer one of them authorized.
+    /// @notice `account` is not the batch's owner or custodian, nor a writer one of them authorized.
+    /// @param account the refused caller.
+    /// @param batchId the batch to record events of.
     error ProvenanceLedgerNotBatchWriter(address account, bytes32 batchId);
-    /// @dev `account` is neither the batch's owner nor its custodian (needed to destroy it or
-    /// to authorize writers).
+    /// @notice `account` is neither the batch's owner nor its custodian (needed to destroy it or to
+    /// authorize writers).
+    /// @param account the refused caller.
+    /// @param batchId the batch.
     error ProvenanceLedgerNotBatchHolder(address account, bytes32 batchId);
-    /// @dev `account` is not the batch's custodian (needed to offer custody).
+    /// @notice `account` is not the batch's custodian (needed to offer custody).
+    /// @param account the refused caller.
+    /// @param batchId the batch to offer.
     error ProvenanceLedgerNotCustodian(address account, bytes32 batchId);
-    /// @dev No custody offer of the batch stands for `account`.
+    /// @notice No custody offer of the batch stands for `account`.
+    /// @param account the caller that would take custody.
+    /// @param batchId the batch.
     error ProvenanceLedgerNoCustodyOffer(address account, bytes32 batchId);
+    /// @notice The zero address cannot be authorized as a writer of the batch.
+    /// @param batchId the batch.
     error ProvenanceLedgerZeroAddress(bytes32 batchId);
-    /// @dev `uri` is not a canonical GS1 Digital Link of a `kind` batch:
+    /// @notice `uri` is not a canonical GS1 Digital Link of a `kind` batch:
     /// `https://id.gs1.org/01/{gtin14}/10/{lot}` (LOT) or `.../21/{serial}` (ITEM), the GTIN's
     /// check digit right and the lot or serial non-empty.
+    /// @param kind the kind of batch to create.
+    /// @param uri the refused URI.
     error ProvenanceLedgerNotDigitalLink(BatchKind kind, string uri);
-    /// @dev `account` neither owns the GS1 company prefix of `gtin` nor holds it by delegation
+    /// @notice `account` neither owns the GS1 company prefix of `gtin` nor holds it by delegation
     /// (no prefix of `gtin` may be assigned at all).
+    /// @param account the refused caller.
+    /// @param gtin the GTIN of the batch to create.
     error ProvenanceLedgerNotPrefixHolder(address account, uint64 gtin);
-    /// @dev `account` does not own the company prefix `prefix` (needed to delegate it).
+    /// @notice `account` does not own the company prefix `prefix` (needed to delegate it).
+    /// @param account the refused caller.
+    /// @param prefix the prefix to delegate or whose delegation to revoke.
     error ProvenanceLedgerNotPrefixOwner(address account, string prefix);
-    /// @dev `prefix` is not a GS1 company prefix: 6 to 12 decimal digits.
+    /// @notice `prefix` is not a GS1 company prefix: 6 to 12 decimal digits.
+    /// @param prefix the refused prefix.
     error ProvenanceLedgerInvalidPrefix(string prefix);
 
     event BatchCreated(

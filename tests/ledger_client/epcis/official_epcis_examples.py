@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import REPO_ROOT
+from tests.factories import REPO_ROOT
 
 EXAMPLES_DIR = REPO_ROOT.parent / "shared" / "conformance" / "epcis" / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES_DIR.rglob("*.jsonld"))
