@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger_client.config import LedgerSettings
+from ledger_client.config import LedgerSettings, refuse_moved_variables
 from ledger_client.errors import ConfigurationError
 
 # Variables of settings since moved here from the bridge's: refused, not silently ignored.
@@ -40,9 +38,7 @@ class ApiSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_moved_variables(self) -> ApiSettings:
-        for old, new in _MOVED_VARIABLES.items():
-            if old in os.environ:
-                raise ValueError(f"{old} is now {new}: rename it")
+        refuse_moved_variables(_MOVED_VARIABLES)
         return self
 
     @property

@@ -3,12 +3,10 @@ own `PROVENANCE_*` settings (RPC URL, state directory, deployment record) it sha
 
 from __future__ import annotations
 
-import os
-
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger_client.config import LedgerSettings
+from ledger_client.config import LedgerSettings, refuse_moved_variables
 
 # Variables of settings since moved here from the bridge's: refused, not silently ignored
 # (credentials would be kept where the operator did not ask).
@@ -31,9 +29,7 @@ class CredentialSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_moved_variables(self) -> CredentialSettings:
-        for old, new in _MOVED_VARIABLES.items():
-            if old in os.environ:
-                raise ValueError(f"{old} is now {new}: rename it")
+        refuse_moved_variables(_MOVED_VARIABLES)
         return self
 
     @property

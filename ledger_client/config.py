@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 
@@ -102,3 +104,16 @@ def _env_prefix(title: str) -> str:
             return str(settings.model_config.get("env_prefix", ""))
         pending.extend(settings.__subclasses__())
     return "PROVENANCE_"
+
+
+def refuse_moved_variables(moved: Mapping[str, str]) -> None:
+    """Refuse each set environment variable of `moved` (old name → new name), naming its
+    new name: a setting silently ignored would leave a service running without what its
+    operator asked for.
+
+    Raises:
+        ValueError: inside a settings validator, which pydantic reports as the settings'.
+    """
+    for old, new in moved.items():
+        if old in os.environ:
+            raise ValueError(f"{old} is now {new}: rename it")

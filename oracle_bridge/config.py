@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import os
-
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ledger_client.config import LedgerSettings, require_private_key
+from ledger_client.config import LedgerSettings, refuse_moved_variables, require_private_key
 from ledger_client.keys import ANVIL_DEV_KEYS, account_key
 
 # anvil's fifth development key: the embedded default's oracle, refused on any other node.
@@ -99,9 +97,7 @@ class BridgeSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_renamed_variables(self) -> BridgeSettings:
-        for old, new in _RENAMED_VARIABLES.items():
-            if old in os.environ:
-                raise ValueError(f"{old} is now {new}: rename it")
+        refuse_moved_variables(_RENAMED_VARIABLES)
         return self
 
     @model_validator(mode="after")

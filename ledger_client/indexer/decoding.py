@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +20,7 @@ from eth_utils import to_checksum_address
 
 from ledger_client import json_input
 from ledger_client.artifacts import load_artifact
+from ledger_client.epcis_query.extraction import utc_time
 from ledger_client.hashing import keccak256
 from ledger_client.ledger import BatchKind, BatchStatus, EventKind
 from ledger_client.roles import ROLE_NAMES
@@ -478,21 +479,10 @@ def payload_columns(payload: str | None) -> PayloadColumns:
         return PayloadColumns()
     return PayloadColumns(
         event_type=_short_text(document.get("type"), MAX_EVENT_TYPE_LENGTH),
-        event_time=_utc(document.get("eventTime")),
+        event_time=utc_time(document.get("eventTime")),
         biz_step=_short_text(document.get("bizStep"), MAX_BIZ_STEP_LENGTH),
     )
 
 
 def _short_text(value: object, limit: int) -> str | None:
     return value if isinstance(value, str) and len(value) <= limit else None
-
-
-def _utc(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    # EPCIS requires an offset; a time without one is taken as UTC.
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
