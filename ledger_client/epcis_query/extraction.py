@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from ledger_client.epcis.hash_vocabulary import document_prefixes
@@ -150,9 +151,11 @@ def vocabulary_word(value: str) -> str:
     return match.group(1) if match else value
 
 
+@lru_cache(maxsize=65_536)
 def identifier_forms(text: str) -> tuple[str, str]:
     """(canonical, as written): the canonical Digital Link of a GS1 identifier (so its URN and
-    its Digital Link match each other), any other or malformed URI as written."""
+    its Digital Link match each other), any other or malformed URI as written. Cached: the
+    events of a lot name the same few identifiers over and over."""
     try:
         return parse_identifier(text).uri, text
     except (NotGs1Identifier, InvalidIdentifier):

@@ -469,13 +469,24 @@ def payload_columns(payload: str | None) -> PayloadColumns:
     Anything missing, of the wrong type or unparseable is None: the payload is
     stored as anchored either way.
     """
+    return columns_of(payload_document(payload))
+
+
+def payload_document(payload: str | None) -> dict[str, Any] | None:
+    """The JSON object an anchored payload holds; None for no payload, one that is not
+    JSON (or nested too deep to read safely) or not an object."""
     if payload is None:
-        return PayloadColumns()
+        return None
     try:
         document = json_input.loads(payload)
-    except ValueError:  # InvalidJson: not JSON, or nested too deep to read safely
-        return PayloadColumns()
-    if not isinstance(document, dict):
+    except ValueError:  # InvalidJson
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def columns_of(document: Mapping[str, Any] | None) -> PayloadColumns:
+    """`payload_columns` of an already parsed payload."""
+    if document is None:
         return PayloadColumns()
     return PayloadColumns(
         event_type=_short_text(document.get("type"), MAX_EVENT_TYPE_LENGTH),

@@ -4,15 +4,13 @@ indexer and a rebuild store exactly the same thing."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import SQLModel
 
-from ledger_client import json_input
 from ledger_client.epcis_query.extraction import index_event
-from ledger_client.indexer.decoding import EventRecorded, payload_columns
+from ledger_client.indexer.decoding import EventRecorded, columns_of, payload_document
 from ledger_client.indexer.read_model import (
     EpcisEvent,
     EpcisSensorReport,
@@ -26,7 +24,9 @@ Rows = dict[type[SQLModel], list[dict[str, Any]]]
 def event_rows(event: EventRecorded, payload: str | None, block_time: int) -> Rows:
     """Rows for `event`, whose payload (None when calldata could not be decoded) was
     anchored in a block made at `block_time` (Unix seconds)."""
-    columns = payload_columns(payload)
+    # Parsed once for the ledger_event columns and the query tables alike.
+    document = payload_document(payload)
+    columns = columns_of(document)
     rows: Rows = {
         LedgerEvent: [
             {
@@ -50,7 +50,6 @@ def event_rows(event: EventRecorded, payload: str | None, block_time: int) -> Ro
         EpcisTerm: [],
         EpcisSensorReport: [],
     }
-    document = _json_object(payload)
     index = index_event(document) if document is not None else None
     if index is None:
         return rows
@@ -59,24 +58,14 @@ def event_rows(event: EventRecorded, payload: str | None, block_time: int) -> Ro
         "event_index": event.event_index,
         "block_number": event.ref.block_number,
     }
-    fields = asdict(index.fields)
+    fields = dict(vars(index.fields))
     if fields["record_time"] is None:
         fields["record_time"] = datetime.fromtimestamp(block_time, UTC)
     rows[EpcisEvent].append({**key, "log_index": event.ref.log_index, **fields})
     rows[EpcisTerm] = [
-        {**key, "ordinal": ordinal, **asdict(term)} for ordinal, term in enumerate(index.terms)
+        {**key, "ordinal": ordinal, **vars(term)} for ordinal, term in enumerate(index.terms)
     ]
     rows[EpcisSensorReport] = [
         {**key, "ordinal": ordinal, **report} for ordinal, report in enumerate(index.sensor_reports)
     ]
     return rows
-
-
-def _json_object(payload: str | None) -> dict[str, Any] | None:
-    if payload is None:
-        return None
-    try:
-        document = json_input.loads(payload)
-    except ValueError:  # not JSON, or nested too deep to read safely
-        return None
-    return document if isinstance(document, dict) else None
