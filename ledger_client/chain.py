@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import weakref
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,10 +11,7 @@ from web3 import HTTPProvider, Web3
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from ledger_client.errors import ConfigurationError, RpcUnavailable
-from ledger_client.json_rpc import JsonRpcClient, ca_bundle
-
-# The lean transport of each provider `connect` made (none behind a proxy: web3's then).
-_LEAN: weakref.WeakKeyDictionary[Any, JsonRpcClient] = weakref.WeakKeyDictionary()
+from ledger_client.json_rpc import LeanHTTPProvider, ca_bundle
 
 
 def connect(rpc_url: str, *, timeout_s: float = 30.0) -> Web3:
@@ -27,9 +23,12 @@ def connect(rpc_url: str, *, timeout_s: float = 30.0) -> Web3:
     """
     _check_node_url(rpc_url)
     session = _session(rpc_url)
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}, session=session))
-    if not session.proxies:
-        _LEAN[w3.provider] = JsonRpcClient(rpc_url, timeout_s=timeout_s)
+    # The lean transport cannot go through a proxy: web3's own then.
+    w3 = Web3(
+        LeanHTTPProvider(rpc_url, timeout_s=timeout_s)
+        if not session.proxies
+        else HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}, session=session)
+    )
     # QBFT/Clique blocks carry long extraData; harmless on anvil.
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     try:
@@ -74,12 +73,9 @@ def _session(rpc_url: str) -> requests.Session:
 
 
 def rpc(w3: Web3, method: str, params: list) -> object:
-    """A raw JSON-RPC call, skipping web3's result formatting and, on a provider `connect`
-    made, its transport (fast path for the hot and bulk calls)."""
-    lean = _LEAN.get(w3.provider)
-    response = (
-        lean.call(method, params) if lean is not None else w3.provider.make_request(method, params)  # type: ignore[arg-type]
-    )
+    """A raw JSON-RPC call through `w3`'s provider, skipping web3's middleware and result
+    formatting (fast path for the hot and bulk calls)."""
+    response = w3.provider.make_request(method, params)  # type: ignore[arg-type]
     if "error" in response:
         raise RpcUnavailable(f"{method} failed: {response['error']}")
     return response["result"]
@@ -96,10 +92,7 @@ def rpc_many(w3: Web3, calls: list[tuple[str, list]]) -> list[Any]:
     if node not in _NO_BATCHES and len(calls) > 1:
         try:
             # Not every provider class batches: those without it raise AttributeError here.
-            lean = _LEAN.get(w3.provider)
-            responses = (
-                lean.call_many(calls) if lean is not None else w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
-            )
+            responses = w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
         except (AttributeError, NotImplementedError, ValueError) as exc:
             responses = exc
         if isinstance(responses, list) and len(responses) == len(calls):

@@ -21,7 +21,7 @@ from bridge_runtime_factories import (
 from sqlalchemy import select, update
 from web3 import HTTPProvider, Web3
 
-from ledger_client.chain import _LEAN, connect, rpc
+from ledger_client.chain import connect, rpc
 from ledger_client.lifecycle import BatchStatus
 from ledger_client.local_chain import free_port
 from oracle_bridge.anchors import READINGS_ANCHORED_TOPIC, AnchoredWindow, decode_readings_anchored
@@ -486,10 +486,12 @@ def test_the_chain_policy_judges_a_batch_of_devices_in_one_request(cold_chain, m
             expected[(device, batch_id)] = exc.code
     policy = ChainDevicePolicy(c.w3, c.deployment, rules=rules, cache_s=60)
     requests = []
-    lean = _LEAN[c.w3.provider]  # the transport `connect` gave the provider
-    real_request = lean.call_many
+    provider = c.w3.provider
+    real_request = provider.make_batch_request  # type: ignore[attr-defined]
     monkeypatch.setattr(
-        lean, "call_many", lambda calls: requests.append(len(calls)) or real_request(calls)
+        provider,
+        "make_batch_request",
+        lambda calls: requests.append(len(calls)) or real_request(calls),
     )
 
     verdicts = policy.check_many(pairs)
