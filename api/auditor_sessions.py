@@ -28,7 +28,6 @@ from web3.exceptions import Web3Exception
 
 from credentials.errors import PresentationRejected
 from credentials.presentations import VerifiedPresentation, verify_presentation
-from ledger_client.artifacts import load_artifact
 from ledger_client.deployment import Deployment
 from ledger_client.errors import LedgerError
 from ledger_client.roles import Role
@@ -244,9 +243,7 @@ def auditor_role_holder(w3: Web3, deployment: Deployment) -> Callable[[str], boo
 
     The returned callable raises `AuditorRefused` (503) when the chain does not answer.
     """
-    membership = w3.eth.contract(
-        address=deployment.address("Membership"), abi=load_artifact("Membership").abi
-    )
+    membership = deployment.contract(w3, "Membership")
     prefix = f"did:pkh:eip155:{deployment.chain_id}:"
 
     def is_auditor(did: str) -> bool:

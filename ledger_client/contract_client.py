@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ledger_client.artifacts import load_artifact
 from ledger_client.deployment import Deployment
 from ledger_client.transactions import Receipt, TransactionSender
 
@@ -18,9 +17,7 @@ class ContractClient:
     def __init__(self, sender: TransactionSender, deployment: Deployment) -> None:
         self.sender = sender
         self.address = deployment.address(self.name)
-        self.contract = sender.w3.eth.contract(
-            address=self.address, abi=load_artifact(self.name).abi
-        )
+        self.contract = deployment.contract(sender.w3, self.name)
 
     def _write(self, function: str, *args: object) -> Receipt:
         data = self.contract.encode_abi(function, args=list(args))

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from eth_utils import keccak
 from web3 import Web3
 
-from ledger_client.artifacts import load_artifact
 from ledger_client.batching import split_events, transaction_gas_bound
 from ledger_client.calldata import encode_record_events
 from ledger_client.deployment import Deployment
@@ -71,9 +70,7 @@ class LedgerWriter:
     ) -> None:
         self.sender = sender
         self.address = deployment.address("ProvenanceLedger")
-        self.contract = sender.w3.eth.contract(
-            address=self.address, abi=load_artifact("ProvenanceLedger").abi
-        )
+        self.contract = deployment.contract(sender.w3, "ProvenanceLedger")
         self.max_tx_bytes = max_tx_bytes
         self.max_tx_gas = max_tx_gas
 

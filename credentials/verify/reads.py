@@ -14,7 +14,6 @@ from web3 import Web3
 from web3.contract import Contract
 
 from credentials.registry import CredentialStatus
-from ledger_client.artifacts import load_artifact
 from ledger_client.chain import rpc_many
 from ledger_client.deployment import Deployment
 
@@ -58,7 +57,7 @@ class ViewFunction:
 
 
 def contract_of(w3: Web3, deployment: Deployment, name: str) -> Contract:
-    return w3.eth.contract(address=deployment.address(name), abi=load_artifact(name).abi)
+    return deployment.contract(w3, name)
 
 
 def status_many_call(registry_address: str, hashes: list[bytes]) -> tuple[str, list]:

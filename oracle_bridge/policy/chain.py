@@ -17,7 +17,6 @@ from eth_utils.abi import collapse_if_tuple
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
-from ledger_client.artifacts import load_artifact
 from ledger_client.chain import rpc_many
 from ledger_client.deployment import Deployment
 from ledger_client.errors import LedgerError
@@ -111,14 +110,8 @@ class ChainRuleSource:
         cache_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ledger = w3.eth.contract(
-            address=deployment.address("ProvenanceLedger"),
-            abi=load_artifact("ProvenanceLedger").abi,
-        )
-        self._compliance = w3.eth.contract(
-            address=deployment.address("ColdChainCompliance"),
-            abi=load_artifact("ColdChainCompliance").abi,
-        )
+        self._ledger = deployment.contract(w3, "ProvenanceLedger")
+        self._compliance = deployment.contract(w3, "ColdChainCompliance")
         self._cache: _ChainCache[bytes, Rule | None] = _ChainCache(cache_s, clock)
 
     def rule(self, batch_id: bytes) -> Rule:
@@ -151,10 +144,7 @@ class ChainDevicePolicy:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._w3 = w3
-        self._registry = w3.eth.contract(
-            address=deployment.address("DeviceRegistry"),
-            abi=load_artifact("DeviceRegistry").abi,
-        )
+        self._registry = deployment.contract(w3, "DeviceRegistry")
         outputs = self._registry.get_function_by_name("device").abi["outputs"]
         self._device_types = [collapse_if_tuple(output) for output in outputs]
         self._rules = rules
