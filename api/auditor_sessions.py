@@ -30,6 +30,7 @@ from credentials.errors import PresentationRejected
 from credentials.presentations import VerifiedPresentation, verify_presentation
 from ledger_client.deployment import Deployment
 from ledger_client.errors import LedgerError
+from ledger_client.membership import MembershipView
 from ledger_client.roles import Role
 
 # A bare did:pkh DID-auth presentation is ~800 bytes; a larger body is refused unread.
@@ -243,7 +244,7 @@ def auditor_role_holder(w3: Web3, deployment: Deployment) -> Callable[[str], boo
 
     The returned callable raises `AuditorRefused` (503) when the chain does not answer.
     """
-    membership = deployment.contract(w3, "Membership")
+    membership = MembershipView(w3, deployment)
     prefix = f"did:pkh:eip155:{deployment.chain_id}:"
 
     def is_auditor(did: str) -> bool:
@@ -251,7 +252,7 @@ def auditor_role_holder(w3: Web3, deployment: Deployment) -> Callable[[str], boo
         if address == did or not Web3.is_checksum_address(address):
             return False
         try:
-            return bool(membership.functions.isAuthorized(Role.AUDITOR.id, address).call())
+            return membership.is_authorized(Role.AUDITOR, address)
         except _CHAIN_ERRORS as exc:
             raise AuditorRefused(
                 f"the chain did not answer whether {did} is an auditor "
