@@ -27,9 +27,9 @@ from web3 import Web3
 from api.errors import AuditorRefused
 from credentials.errors import PresentationRejected
 from credentials.presentations import VerifiedPresentation, verify_presentation
-from ledger_client.artifacts import load_artifact
 from ledger_client.chain import CHAIN_UNREACHABLE, chain_refusals
 from ledger_client.deployment import Deployment
+from ledger_client.membership import MembershipView
 from ledger_client.roles import Role
 
 # A bare did:pkh DID-auth presentation is ~800 bytes; a larger body is refused unread.
@@ -230,9 +230,7 @@ def auditor_role_holder(w3: Web3, deployment: Deployment) -> Callable[[str], boo
     The returned callable raises `AuditorRefused` (503) when the chain does not answer, and
     `ChainRejected` when it refuses the read (the deployment record is not this chain's).
     """
-    membership = w3.eth.contract(
-        address=deployment.address("Membership"), abi=load_artifact("Membership").abi
-    )
+    membership = MembershipView(w3, deployment)
     prefix = f"did:pkh:eip155:{deployment.chain_id}:"
 
     def is_auditor(did: str) -> bool:
@@ -241,7 +239,7 @@ def auditor_role_holder(w3: Web3, deployment: Deployment) -> Callable[[str], boo
             return False
         try:
             with chain_refusals("Membership.isAuthorized"):
-                return bool(membership.functions.isAuthorized(Role.AUDITOR.id, address).call())
+                return membership.is_authorized(Role.AUDITOR, address)
         except CHAIN_UNREACHABLE as exc:
             raise AuditorRefused(
                 f"the chain did not answer whether {did} is an auditor "

@@ -45,7 +45,6 @@ from credentials.report import check_expiry, check_proof, check_schema
 from credentials.service import issue_and_anchor
 from credentials.types import CredentialType, parse_instant
 from credentials.verify import LOT_CREDENTIAL_TYPES, CredentialVerifier
-from ledger_client.artifacts import load_artifact
 from ledger_client.chain import connect
 from ledger_client.deploy import deploy_contracts
 from ledger_client.deployment import Deployment
@@ -224,12 +223,9 @@ class NaiveVerifier:
         self.w3 = w3
         self.deployment = deployment
 
-        def contract(name: str) -> Any:
-            return w3.eth.contract(address=deployment.address(name), abi=load_artifact(name).abi)
-
-        self.registry = contract("CredentialRegistry")
-        self.membership = contract("Membership")
-        self.devices = contract("DeviceRegistry")
+        self.registry = deployment.contract(w3, "CredentialRegistry")
+        self.membership = deployment.contract(w3, "Membership")
+        self.devices = deployment.contract(w3, "DeviceRegistry")
 
     def verify(self, vc: dict[str, Any], *, now: datetime) -> bool:
         offline = [check_proof(vc), check_schema(vc), check_expiry(vc, now=now)]

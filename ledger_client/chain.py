@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import weakref
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +21,7 @@ from web3.exceptions import (
 from web3.middleware import ExtraDataToPOAMiddleware
 
 from ledger_client.errors import ChainRejected, ChainUnavailable, ConfigurationError
-from ledger_client.json_rpc import JsonRpcClient, ca_bundle
+from ledger_client.json_rpc import LeanHTTPProvider, ca_bundle
 from ledger_client.reverts import decode_revert
 
 # What a request to the node raises when the node cannot be reached (refused or dropped
@@ -35,9 +34,6 @@ CHAIN_UNREACHABLE: tuple[type[Exception], ...] = (
     ProviderConnectionError,
 )
 
-# The lean transport of each provider `connect` made (none behind a proxy: web3's then).
-_LEAN: weakref.WeakKeyDictionary[Any, JsonRpcClient] = weakref.WeakKeyDictionary()
-
 
 def connect(rpc_url: str, *, timeout_s: float = 30.0) -> Web3:
     """A Web3 client for `rpc_url` that has answered `eth_chainId`.
@@ -48,9 +44,12 @@ def connect(rpc_url: str, *, timeout_s: float = 30.0) -> Web3:
     """
     _check_node_url(rpc_url)
     session = _session(rpc_url)
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}, session=session))
-    if not session.proxies:
-        _LEAN[w3.provider] = JsonRpcClient(rpc_url, timeout_s=timeout_s)
+    # The lean transport cannot go through a proxy: web3's own then.
+    w3 = Web3(
+        LeanHTTPProvider(rpc_url, timeout_s=timeout_s)
+        if not session.proxies
+        else HTTPProvider(rpc_url, request_kwargs={"timeout": timeout_s}, session=session)
+    )
     # QBFT/Clique blocks carry long extraData; harmless on anvil.
     w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     try:
@@ -95,18 +94,15 @@ def _session(rpc_url: str) -> requests.Session:
 
 
 def rpc(w3: Web3, method: str, params: list) -> object:
-    """A raw JSON-RPC call, skipping web3's result formatting and, on a provider `connect`
-    made, its transport (fast path for the hot and bulk calls).
+    """A raw JSON-RPC call through `w3`'s provider, skipping web3's middleware and result
+    formatting (fast path for the hot and bulk calls).
 
     Raises:
         ChainRejected: the node answered with an error; a revert as its decoded
             `ContractRevert`.
         requests.RequestException: the node cannot be reached (see `CHAIN_UNREACHABLE`).
     """
-    lean = _LEAN.get(w3.provider)
-    response = (
-        lean.call(method, params) if lean is not None else w3.provider.make_request(method, params)  # type: ignore[arg-type]
-    )
+    response = w3.provider.make_request(method, params)  # type: ignore[arg-type]
     if "error" in response:
         raise _refusal(method, response["error"])
     return response["result"]
@@ -156,10 +152,7 @@ def rpc_many(w3: Web3, calls: list[tuple[str, list]]) -> list[Any]:
     if node not in _NO_BATCHES and len(calls) > 1:
         try:
             # Not every provider class batches: those without it raise AttributeError here.
-            lean = _LEAN.get(w3.provider)
-            responses = (
-                lean.call_many(calls) if lean is not None else w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
-            )
+            responses = w3.provider.make_batch_request(calls)  # type: ignore[attr-defined]
         except (AttributeError, NotImplementedError, ValueError) as exc:
             responses = exc
         if isinstance(responses, list) and len(responses) == len(calls):

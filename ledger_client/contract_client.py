@@ -1,26 +1,23 @@
-"""The base of the typed contract wrappers: a deployed contract, written through a sender."""
+"""The base of the typed contract clients that write: a contract's view, plus a sender."""
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from ledger_client.artifacts import load_artifact
+from ledger_client.contract_view import ContractView
 from ledger_client.deployment import Deployment
 from ledger_client.transactions import Receipt, TransactionSender
 
 
-class ContractClient:
-    """The contract `name` of `deployment`; writes are sent (and awaited) by `sender`, whose
-    account must hold whatever role the function asks for."""
+class ContractClient(ContractView):
+    """The contract `name` of `deployment`, read as its view reads it; writes are sent (and
+    awaited) by `sender`, whose account must hold whatever role the function asks for.
 
-    name: ClassVar[str]
+    A typed client is its contract's view and this: `class MembershipClient(MembershipView,
+    ContractClient)`.
+    """
 
     def __init__(self, sender: TransactionSender, deployment: Deployment) -> None:
+        super().__init__(sender.w3, deployment)
         self.sender = sender
-        self.address = deployment.address(self.name)
-        self.contract = sender.w3.eth.contract(
-            address=self.address, abi=load_artifact(self.name).abi
-        )
 
     def _write(self, function: str, *args: object) -> Receipt:
         data = self.contract.encode_abi(function, args=list(args))

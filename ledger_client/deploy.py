@@ -63,9 +63,7 @@ def deploy_contracts(w3: Web3, *, governor_key: str) -> Deployment:
     MembershipClient(sender, deployment).grant_role(
         Role.QUARANTINE, addresses["ColdChainCompliance"]
     )
-    registry = w3.eth.contract(
-        address=addresses["DeviceRegistry"], abi=load_artifact("DeviceRegistry").abi
-    )
+    registry = deployment.contract(w3, "DeviceRegistry")
     sender.transact(
         addresses["DeviceRegistry"],
         registry.encode_abi("setCompliance", args=[addresses["ColdChainCompliance"]]),

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
+from web3.contract import Contract
 
+from ledger_client.artifacts import load_artifact
 from ledger_client.errors import DeploymentError
 
 
@@ -30,6 +32,10 @@ class Deployment:
             raise DeploymentError(
                 f"the deployment record has no {contract}; run `provenance deploy` again"
             ) from None
+
+    def contract(self, w3: Web3, name: str) -> Contract:
+        """The web3 handle of contract `name` at its recorded address, with its compiled ABI."""
+        return w3.eth.contract(address=self.address(name), abi=load_artifact(name).abi)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,24 +1,28 @@
-"""A lean JSON-RPC transport for the hot paths' raw calls (`chain.rpc`, `chain.rpc_many`).
+"""A lean web3 provider: JSON-RPC over one keep-alive `http.client` connection per thread.
 
-web3's provider sends through requests and its middleware: ~1.4 ms of CPU a call on this
-machine, several times anvil's own answer. This sends the same JSON over one keep-alive
-`http.client` connection per thread. Failures raise requests' exceptions (a subclass of
-OSError), so every handler written for web3's transport handles them alike.
+web3's `HTTPProvider` sends through requests: ~1.4 ms of CPU a call on this machine, several
+times anvil's own answer. `connect` gives every client this provider instead (web3's own
+behind an HTTP proxy), so web3's calls and their middleware and the raw calls of the hot
+paths (`chain.rpc`, `chain.rpc_many`, which skip web3's formatting) share one transport.
+Failures raise requests' exceptions (a subclass of OSError), as `HTTPProvider`'s do, so
+every handler written for web3's transport handles them alike.
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
-import itertools
 import json
 import os
 import ssl
 import threading
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import requests
+from web3._utils.encoding import Web3JsonEncoder
+from web3.providers import JSONBaseProvider
+from web3.types import RPCEndpoint, RPCResponse
 
 # A kept-alive connection the node closed while it sat idle: the request is sent again, once,
 # on a new connection (as browsers do; a resent transaction is at worst "already known", which
@@ -32,14 +36,15 @@ def ca_bundle() -> str | None:
     return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
 
 
-class JsonRpcClient:
-    """POSTs JSON-RPC payloads to one node URL; safe to share between threads."""
+class LeanHTTPProvider(JSONBaseProvider):
+    """POSTs JSON-RPC payloads to the node at `endpoint_uri`; safe to share between threads."""
 
-    def __init__(self, url: str, *, timeout_s: float) -> None:
-        parts = urlsplit(url)
+    def __init__(self, endpoint_uri: str, *, timeout_s: float) -> None:
+        super().__init__()
+        parts = urlsplit(endpoint_uri)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) node URL: {url!r}")
-        self.url = url
+            raise ValueError(f"not an http(s) node URL: {endpoint_uri!r}")
+        self.endpoint_uri = endpoint_uri
         # One TLS context for every thread's connection (None: plain HTTP).
         self._tls = (
             ssl.create_default_context(cafile=ca_bundle()) if parts.scheme == "https" else None
@@ -54,34 +59,40 @@ class JsonRpcClient:
             self._headers["Authorization"] = "Basic " + base64.b64encode(
                 credentials.encode()
             ).decode("ascii")
-        self._ids = itertools.count(1)
+        # web3's own JSON encoder, built once: web3's calls may pass bytes, sent as hex.
+        self._json = Web3JsonEncoder()
         self._local = threading.local()
 
-    def call(self, method: str, params: list) -> dict[str, Any]:
+    def __str__(self) -> str:
+        return f"RPC connection {self.endpoint_uri}"
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         """The node's response object ("result" or "error") to one call."""
-        request = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
-        answer = self._post(request)
+        answer = self._post(self._json.encode(self._request(method, params)).encode())
         if not isinstance(answer, dict):
             raise requests.exceptions.InvalidJSONError(f"{method}: the node answered {answer!r}")
-        return answer
+        return cast(RPCResponse, answer)
 
-    def call_many(self, calls: list[tuple[str, list]]) -> Any:
-        """The node's answer to a batch of calls: a list of responses in its own order, or
+    def make_batch_request(
+        self, batch_requests: list[tuple[RPCEndpoint, Any]]
+    ) -> list[RPCResponse] | RPCResponse:
+        """The node's answer to a batch of calls: a list of responses in the order asked, or
         an error object where it refuses batches."""
-        first = next(self._ids)
-        payload = [
-            {"jsonrpc": "2.0", "id": first + n, "method": method, "params": params}
-            for n, (method, params) in enumerate(calls)
-        ]
-        for _ in range(len(calls) - 1):
-            next(self._ids)
-        answer = self._post(payload)
+        payload = [self._request(method, params) for method, params in batch_requests]
+        answer = self._post(self._json.encode(payload).encode())
         if isinstance(answer, list):
             answer.sort(key=lambda response: response.get("id", 0))
-        return answer
+        return cast(list[RPCResponse] | RPCResponse, answer)
 
-    def _post(self, payload: object) -> Any:
-        body = json.dumps(payload).encode()
+    def _request(self, method: RPCEndpoint, params: Any) -> dict[str, Any]:
+        return {
+            "jsonrpc": "2.0",
+            "id": next(self.request_counter),
+            "method": method,
+            "params": params or [],
+        }
+
+    def _post(self, body: bytes) -> Any:
         for attempt in range(2):
             connection = self._connection()
             try:
@@ -92,21 +103,27 @@ class JsonRpcClient:
                 reused = getattr(self._local, "reused", False)
                 self._drop()
                 if attempt or not reused:
-                    raise requests.ConnectionError(f"{self.url}: {exc}") from exc
+                    raise requests.ConnectionError(f"{self.endpoint_uri}: {exc}") from exc
                 continue
             except TimeoutError as exc:
                 self._drop()
-                raise requests.Timeout(f"{self.url}: no answer in {self._timeout_s:g} s") from exc
+                raise requests.Timeout(
+                    f"{self.endpoint_uri}: no answer in {self._timeout_s:g} s"
+                ) from exc
             except OSError as exc:
                 self._drop()
-                raise requests.ConnectionError(f"{self.url}: {exc}") from exc
+                raise requests.ConnectionError(f"{self.endpoint_uri}: {exc}") from exc
             self._local.reused = True
             if response.status != 200:
-                raise requests.HTTPError(f"{self.url}: HTTP {response.status} {response.reason}")
+                raise requests.HTTPError(
+                    f"{self.endpoint_uri}: HTTP {response.status} {response.reason}"
+                )
             try:
                 return json.loads(data)
             except ValueError as exc:
-                raise requests.exceptions.InvalidJSONError(f"{self.url}: not JSON") from exc
+                raise requests.exceptions.InvalidJSONError(
+                    f"{self.endpoint_uri}: not JSON"
+                ) from exc
         raise AssertionError("unreachable")
 
     def _connection(self) -> http.client.HTTPConnection:

@@ -1,4 +1,4 @@
-"""Typed wrapper of ProvenanceLedger: batches, batched event anchoring, status changes."""
+"""Typed wrappers of ProvenanceLedger: batches, batched event anchoring, status changes."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from eth_utils import keccak
 from web3 import Web3
 
-from ledger_client.artifacts import load_artifact
 from ledger_client.batching import split_events, transaction_gas_bound
 from ledger_client.calldata import encode_record_events
+from ledger_client.contract_view import ContractView
 from ledger_client.deployment import Deployment
 from ledger_client.errors import revert_class
 from ledger_client.identifiers import normalize_gtin
 from ledger_client.lifecycle import BatchKind, BatchStatus, EventKind
+from ledger_client.reads import Read
 from ledger_client.transactions import Receipt, TransactionSender
 
 
@@ -58,8 +59,44 @@ def batch_id_of(uri: str) -> bytes:
 SEND_GROUP = 4
 
 
-class LedgerWriter:
-    """Writes to ProvenanceLedger with one account; reads its stored state."""
+class LedgerView(ContractView):
+    """ProvenanceLedger's stored state: batches, custody, prefixes; anyone reads it."""
+
+    name = "ProvenanceLedger"
+
+    def prefix_owner(self, prefix: str) -> str | None:
+        """The organization that owns the company prefix, None when it is unassigned."""
+        owner = self.contract.functions.prefixOwner(prefix).call()
+        return None if int(owner, 16) == 0 else owner
+
+    def is_prefix_holder(self, gtin: str, account: str) -> bool:
+        """Whether `account` may create batches of `gtin` (it owns the GTIN's company
+        prefix or holds it by delegation; its role and the pause aside)."""
+        return self.contract.functions.isPrefixHolder(
+            int(normalize_gtin(gtin)), Web3.to_checksum_address(account)
+        ).call()
+
+    def custody(self, batch_id: bytes) -> Custody:
+        owner, custodian = self.contract.functions.custody(batch_id).call()
+        offered_to = self.contract.functions.custodyOffer(batch_id).call()
+        return Custody(owner, custodian, None if int(offered_to, 16) == 0 else offered_to)
+
+    def is_writer(self, batch_id: bytes, account: str) -> bool:
+        """Whether `account` may record the batch's events (its role and the pause aside)."""
+        return self.contract.functions.isWriter(batch_id, Web3.to_checksum_address(account)).call()
+
+    def batch(self, batch_id: bytes) -> BatchState:
+        """The batch's stored state (status NONE: no such batch)."""
+        return _batch_state(batch_id, self.contract.functions.batch(batch_id).call())
+
+    def batch_read(self, batch_id: bytes) -> Read[BatchState]:
+        """`batch(batch_id)` as a read to send in a batch."""
+        call = self._function("batch").read(batch_id)
+        return call.then(lambda outputs: _batch_state(batch_id, outputs[0]))
+
+
+class LedgerWriter(LedgerView):
+    """Writes to ProvenanceLedger with one account; reads it as `LedgerView` does."""
 
     def __init__(
         self,
@@ -69,11 +106,8 @@ class LedgerWriter:
         max_tx_bytes: int = 120_000,
         max_tx_gas: int = 15_000_000,
     ) -> None:
+        super().__init__(sender.w3, deployment)
         self.sender = sender
-        self.address = deployment.address("ProvenanceLedger")
-        self.contract = sender.w3.eth.contract(
-            address=self.address, abi=load_artifact("ProvenanceLedger").abi
-        )
         self.max_tx_bytes = max_tx_bytes
         self.max_tx_gas = max_tx_gas
 
@@ -186,31 +220,9 @@ class LedgerWriter:
     def revoke_prefix_delegation(self, prefix: str, delegate: str) -> Receipt:
         return self._write("revokePrefixDelegation", prefix, Web3.to_checksum_address(delegate))
 
-    def prefix_owner(self, prefix: str) -> str | None:
-        """The organization that owns the company prefix, None when it is unassigned."""
-        owner = self.contract.functions.prefixOwner(prefix).call()
-        return None if int(owner, 16) == 0 else owner
 
-    def is_prefix_holder(self, gtin: str, account: str) -> bool:
-        """Whether `account` may create batches of `gtin` (it owns the GTIN's company
-        prefix or holds it by delegation; its role and the pause aside)."""
-        return self.contract.functions.isPrefixHolder(
-            int(normalize_gtin(gtin)), Web3.to_checksum_address(account)
-        ).call()
-
-    def custody(self, batch_id: bytes) -> Custody:
-        owner, custodian = self.contract.functions.custody(batch_id).call()
-        offered_to = self.contract.functions.custodyOffer(batch_id).call()
-        return Custody(owner, custodian, None if int(offered_to, 16) == 0 else offered_to)
-
-    def is_writer(self, batch_id: bytes, account: str) -> bool:
-        """Whether `account` may record the batch's events (its role and the pause aside)."""
-        return self.contract.functions.isWriter(batch_id, Web3.to_checksum_address(account)).call()
-
-    def batch(self, batch_id: bytes) -> BatchState:
-        kind, status, created_at, event_count, product_class = self.contract.functions.batch(
-            batch_id
-        ).call()
-        return BatchState(
-            batch_id, BatchKind(kind), BatchStatus(status), created_at, event_count, product_class
-        )
+def _batch_state(batch_id: bytes, record: Sequence) -> BatchState:
+    kind, status, created_at, event_count, product_class = record
+    return BatchState(
+        batch_id, BatchKind(kind), BatchStatus(status), created_at, event_count, product_class
+    )

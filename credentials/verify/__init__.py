@@ -4,8 +4,10 @@
   remembers what cannot change;
 - `checks`: the chain checks, pure;
 - `claims`: what those checks need from a credential, read defensively;
-- `history`: who could issue what when, from the membership and trust list logs;
-- `reads`: the chain reads as raw JSON-RPC calls, sent together.
+- `history`: who could issue what when, from the membership and trust list logs.
+
+The chain reads are the contracts' views (`ledger_client.contract_view`), sent together in
+one `ledger_client.reads.ReadBatch`.
 """
 
 from credentials.verify.checks import ANCHOR_DELAY_LIMIT_S, CLOCK_SKEW_S

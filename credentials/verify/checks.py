@@ -228,24 +228,23 @@ def subject_check(
         if problem is not None:
             return Check.failed(name, problem)
         device, organization = reads
-        if device[5]:
+        if device is not None:
             return Check.passed(
-                name,
-                f"{subject} is a device registered by organization "
-                f"{to_checksum_address(device[1])}",
+                name, f"{subject} is a device registered by organization {device.owner}"
             )
-        if organization[3]:
+        if organization is not None:
             return Check.passed(
-                name, f"{subject} is the registered organization {organization[1]!r}"
+                name, f"{subject} is the registered organization {organization.name!r}"
             )
         return Check.failed(
             name, f"{subject} is neither a registered device nor a registered organization"
         )
-    entity_id, bound_by = reads[0]
-    if int(bound_by, 16) == 0:
+    (binding,) = reads
+    if binding is None:
         return Check.failed(
             name, f"{subject} is bound to no ledger entity: bind it (bindSubject) first"
         )
+    entity_id = binding.entity_id
     if lot is not None:
         batch_id = keccak(text=lot)
         if entity_id != batch_id:
@@ -256,8 +255,7 @@ def subject_check(
             )
         return Check.passed(
             name,
-            f"{subject} is bound to lot {lot} (batch 0x{batch_id.hex()}) by "
-            f"{to_checksum_address(bound_by)}",
+            f"{subject} is bound to lot {lot} (batch 0x{batch_id.hex()}) by {binding.bound_by}",
         )
     if entity_id[:12] == bytes(12):
         organization = to_checksum_address(entity_id[12:])

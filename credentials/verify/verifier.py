@@ -44,9 +44,8 @@ from web3 import Web3
 
 from credentials import didkit_adapter
 from credentials.engine import ProofEngine
-from credentials.hashes import subject_hash
 from credentials.issue import credential_hash
-from credentials.registry import AnchoredCredential, CredentialStatus, anchored_credential
+from credentials.registry import AnchoredCredential, CredentialRegistryView, CredentialStatus
 from credentials.report import (
     Check,
     CheckName,
@@ -67,20 +66,22 @@ from credentials.verify.checks import (
 )
 from credentials.verify.claims import Claims, SubjectKey
 from credentials.verify.history import IssuerHistory, history_logs
-from credentials.verify.reads import (
-    ChainReads,
-    ViewFunction,
-    block_head,
-    contract_of,
-    decode_statuses,
-    status_many_call,
-)
 from ledger_client.deployment import Deployment
+from ledger_client.device_registry import DeviceRegistryView
 from ledger_client.epcis.canonical import CanonicalizationError
-from ledger_client.lifecycle import BatchStatus
+from ledger_client.ledger import LedgerView
+from ledger_client.membership import MembershipView
+from ledger_client.reads import Read, ReadBatch
 
 CACHE_LIMIT = 10_000
 """Credentials whose established facts a verifier keeps (the oldest are forgotten first)."""
+
+# (number, timestamp) of the chain's head.
+_LATEST_BLOCK = Read(
+    "eth_getBlockByNumber",
+    ["latest", False],
+    lambda block: (int(block["number"], 16), int(block["timestamp"], 16)),
+)
 
 
 class CredentialVerifier:
@@ -108,14 +109,10 @@ class CredentialVerifier:
         self._engine = engine
         self._clock = clock
         self._log_chunk_blocks = log_chunk_blocks
-        registry = contract_of(w3, deployment, "CredentialRegistry")
-        self._registry_address = registry.address
-        self._membership_address = deployment.address("Membership")
-        self._credential = ViewFunction(registry, "credential")
-        self._bound_entity = ViewFunction(registry, "boundEntity")
-        self._device = ViewFunction(contract_of(w3, deployment, "DeviceRegistry"), "device")
-        self._organization = ViewFunction(contract_of(w3, deployment, "Membership"), "organization")
-        self._batch = ViewFunction(contract_of(w3, deployment, "ProvenanceLedger"), "batch")
+        self._registry = CredentialRegistryView(w3, deployment)
+        self._membership = MembershipView(w3, deployment)
+        self._devices = DeviceRegistryView(w3, deployment)
+        self._ledger = LedgerView(w3, deployment)
         self._lock = threading.Lock()
         self._known: dict[bytes, _Known] = {}
         self._history = IssuerHistory(scanned_to=deployment.deploy_block - 1)
@@ -198,17 +195,11 @@ class CredentialVerifier:
             for h in need_issuer
         )
 
-        batch = ChainReads()
-        status_of = batch.add(status_many_call(self._registry_address, hashes), decode_statuses)
-        anchor_of = {
-            h: batch.add(self._credential.call(h), self._anchor_of(h)) for h in need_anchor
-        }
+        batch = ReadBatch()
+        status_of = batch.add(self._registry.status_many_read(hashes))
+        anchor_of = {h: batch.add(self._registry.credential_read(h)) for h in need_anchor}
         subject_of = {key: self._add_subject_reads(batch, key) for key in subject_keys}
-        head_of = (
-            batch.add(("eth_getBlockByNumber", ["latest", False]), block_head)
-            if extend_history
-            else None
-        )
+        head_of = batch.add(_LATEST_BLOCK) if extend_history else None
         results = batch.run(self.w3)
 
         view = _ChainView(statuses=dict(zip(hashes, results[status_of], strict=True)))
@@ -225,22 +216,15 @@ class CredentialVerifier:
         view.suspensions = self._read_suspensions(known, view)
         return view
 
-    def _anchor_of(self, digest: bytes) -> Callable[[str], AnchoredCredential | None]:
-        return lambda result: anchored_credential(digest, self._credential.decode(result)[0])
-
-    def _add_subject_reads(self, batch: ChainReads, key: SubjectKey) -> list[int]:
+    def _add_subject_reads(self, batch: ReadBatch, key: SubjectKey) -> list[int]:
         subject, lot = key
         if lot is None and subject.startswith("did:pkh:"):
             address = subject.rsplit(":", 1)[1]
             return [
-                batch.add(self._device.call(address), lambda r: self._device.decode(r)[0]),
-                batch.add(
-                    self._organization.call(address), lambda r: self._organization.decode(r)[0]
-                ),
+                batch.add(self._devices.device_read(address)),
+                batch.add(self._membership.organization_read(address)),
             ]
-        return [
-            batch.add(self._bound_entity.call(subject_hash(subject)), self._bound_entity.decode)
-        ]
+        return [batch.add(self._registry.bound_entity_read(subject))]
 
     def _scan_history(self, head: int, head_time: int) -> IssuerHistory:
         """The membership and trust list history extended to block `head` (scanned once,
@@ -251,7 +235,7 @@ class CredentialVerifier:
             return history
         logs = history_logs(
             self.w3,
-            addresses=[self._membership_address, self._registry_address],
+            addresses=[self._membership.address, self._registry.address],
             first_block=history.scanned_to + 1,
             last_block=head,
             chunk_blocks=self._log_chunk_blocks,
@@ -267,7 +251,7 @@ class CredentialVerifier:
     ) -> dict[bytes, Suspension]:
         """For each credential the registry does not read VALID but knows, whether it is
         suspended and why: REVOKED and EXPIRED hide a suspension in the status."""
-        batch = ChainReads()
+        batch = ReadBatch()
         reads: dict[bytes, tuple[int, int | None]] = {}
         for digest, status in view.statuses.items():
             if status in (CredentialStatus.NONE, CredentialStatus.VALID):
@@ -275,10 +259,8 @@ class CredentialVerifier:
             anchor = known[digest].anchor or view.anchors.get(digest)
             lot = anchor.suspends_with_batch if anchor is not None else None
             reads[digest] = (
-                batch.add(self._credential.call(digest), self._anchor_of(digest)),
-                batch.add(self._batch.call(lot), lambda r: BatchStatus(self._batch.decode(r)[0][1]))
-                if lot is not None
-                else None,
+                batch.add(self._registry.credential_read(digest)),
+                batch.add(self._ledger.batch_read(lot)) if lot is not None else None,
             )
         if not reads:
             return {}
@@ -290,7 +272,7 @@ class CredentialVerifier:
                 by_issuer=anchor is not None and anchor.suspended,
                 by_governor=anchor is not None and anchor.suspended_by_governor,
                 batch_id=anchor.suspends_with_batch if anchor is not None else None,
-                batch_status=results[lot_status] if lot_status is not None else None,
+                batch_status=results[lot_status].status if lot_status is not None else None,
             )
         return suspensions
 

@@ -11,16 +11,16 @@ import time
 from collections.abc import Callable, Collection
 from typing import Generic, TypeVar
 
-from eth_abi import decode
-from eth_utils import function_signature_to_4byte_selector
-from eth_utils.abi import collapse_if_tuple
 from web3 import Web3
 
-from ledger_client.artifacts import load_artifact
-from ledger_client.chain import CHAIN_UNREACHABLE, chain_refusals, rpc_many
+from ledger_client.chain import CHAIN_UNREACHABLE, chain_refusals
 from ledger_client.deployment import Deployment
+from ledger_client.device_registry import DeviceRecord, DeviceRegistryView
 from ledger_client.errors import ChainUnavailable
+from ledger_client.ledger import LedgerView
 from ledger_client.lifecycle import BatchStatus
+from ledger_client.reads import ReadBatch
+from oracle_bridge.contracts import ComplianceRulesView
 from oracle_bridge.errors import NoRule
 from oracle_bridge.policy.port import (
     CalibrationCheck,
@@ -30,9 +30,6 @@ from oracle_bridge.policy.port import (
     verdicts,
 )
 from oracle_bridge.rules import Rule
-
-# `DeviceRegistry.device(address)` calldata, but for the address's 40 hex digits.
-_DEVICE_SELECTOR = "0x" + function_signature_to_4byte_selector("device(address)").hex() + "0" * 24
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -108,14 +105,8 @@ class ChainRuleSource:
         cache_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ledger = w3.eth.contract(
-            address=deployment.address("ProvenanceLedger"),
-            abi=load_artifact("ProvenanceLedger").abi,
-        )
-        self._compliance = w3.eth.contract(
-            address=deployment.address("ColdChainCompliance"),
-            abi=load_artifact("ColdChainCompliance").abi,
-        )
+        self._ledger = LedgerView(w3, deployment)
+        self._compliance = ComplianceRulesView(w3, deployment)
         self._cache: _ChainCache[bytes, Rule | None] = _ChainCache(cache_s, clock)
 
     def rule(self, batch_id: bytes) -> Rule:
@@ -126,14 +117,12 @@ class ChainRuleSource:
 
     def _load(self, batch_id: bytes) -> Rule | None:
         with chain_refusals("ProvenanceLedger.batch"):
-            _, status, _, _, product_class = self._ledger.functions.batch(batch_id).call()
-        if status == BatchStatus.NONE:
+            batch = self._ledger.batch(batch_id)
+        if batch.status == BatchStatus.NONE:
             return None
         with chain_refusals("ColdChainCompliance.rule"):
-            fields, version = self._compliance.functions.rule(product_class).call()
-        if version == 0:
-            return None
-        return Rule(*fields)
+            stored = self._compliance.rule(batch.product_class)
+        return stored[0] if stored is not None else None
 
 
 class ChainDevicePolicy:
@@ -149,13 +138,7 @@ class ChainDevicePolicy:
         cache_s: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._w3 = w3
-        self._registry = w3.eth.contract(
-            address=deployment.address("DeviceRegistry"),
-            abi=load_artifact("DeviceRegistry").abi,
-        )
-        outputs = self._registry.get_function_by_name("device").abi["outputs"]
-        self._device_types = [collapse_if_tuple(output) for output in outputs]
+        self._registry = DeviceRegistryView(w3, deployment)
         self._rules = rules
         self._calibration = calibration
         self._cache: _ChainCache[str, RegisteredDevice | None] = _ChainCache(cache_s, clock)
@@ -181,30 +164,21 @@ class ChainDevicePolicy:
 
     def _load(self, device: str) -> RegisteredDevice | None:
         with chain_refusals("DeviceRegistry.device"):
-            _, _, assigned_batch, active, _, registered_at = self._registry.functions.device(
-                device
-            ).call()
-        if registered_at == 0:
-            return None
-        return RegisteredDevice(active=active, assigned_batch=assigned_batch)
+            return _policy_view(self._registry.device(device))
 
     def _load_many(self, devices: list[str]) -> dict[str, RegisteredDevice | None]:
         """The registry's entries of `devices`, read in one JSON-RPC batch of calls."""
-        calls = [
-            (
-                "eth_call",
-                [{"to": self._registry.address, "data": _DEVICE_SELECTOR + device[2:]}, "latest"],
-            )
-            for device in devices
-        ]
-        loaded: dict[str, RegisteredDevice | None] = {}
-        for device, result in zip(devices, rpc_many(self._w3, calls), strict=True):
-            ((_, _, assigned_batch, active, _, registered_at),) = decode(
-                self._device_types, bytes.fromhex(result[2:])
-            )
-            loaded[device] = (
-                RegisteredDevice(active=active, assigned_batch=assigned_batch)
-                if registered_at
-                else None
-            )
-        return loaded
+        batch = ReadBatch()
+        for device in devices:
+            batch.add(self._registry.device_read(device))
+        registered = batch.run(self._registry.w3)
+        return {
+            device: _policy_view(entry) for device, entry in zip(devices, registered, strict=True)
+        }
+
+
+def _policy_view(entry: DeviceRecord | None) -> RegisteredDevice | None:
+    """What the policy needs of the registry's entry of a device."""
+    if entry is None:
+        return None
+    return RegisteredDevice(active=entry.active, assigned_batch=entry.assigned_batch)

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Engine
 from web3 import Web3
 
-from ledger_client.artifacts import load_artifact
 from ledger_client.chain import chain_refusals, rpc_many
 from ledger_client.db import table_of
 from ledger_client.deployment import Deployment
@@ -54,9 +53,7 @@ class OutboxSender:
         self.sender = sender
         self.w3: Web3 = sender.w3
         self.address = deployment.address("ColdChainCompliance")
-        self.contract = self.w3.eth.contract(
-            address=self.address, abi=load_artifact("ColdChainCompliance").abi
-        )
+        self.contract = deployment.contract(self.w3, "ColdChainCompliance")
         self.max_windows_per_pass = max_windows_per_pass
         self.log_chunk_blocks = log_chunk_blocks
         self.deploy_block = deployment.deploy_block

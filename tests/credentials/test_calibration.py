@@ -22,7 +22,7 @@ from credentials.service import issue_and_anchor, revoke_credential
 from credentials.store import CredentialStore
 from credentials.types import CredentialType
 from credentials.verify import CredentialVerifier
-from ledger_client.chain import _LEAN, connect
+from ledger_client.chain import connect
 from ledger_client.config import LedgerSettings
 from ledger_client.errors import ChainRejected, ChainUnavailable
 from ledger_client.local_chain import free_port
@@ -154,11 +154,6 @@ def counting_requests(w3, monkeypatch) -> list[str]:  # type: ignore[no-untyped-
 
     monkeypatch.setattr(provider, "make_request", request)
     monkeypatch.setattr(provider, "make_batch_request", batch)
-    lean = _LEAN.get(provider)  # the raw calls' transport, on a provider `connect` made
-    if lean is not None:
-        call, call_many = lean.call, lean.call_many
-        monkeypatch.setattr(lean, "call", lambda m, p: sent.append(m) or call(m, p))
-        monkeypatch.setattr(lean, "call_many", lambda c: sent.append("batch") or call_many(c))
     return sent
 
 

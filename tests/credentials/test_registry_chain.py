@@ -14,9 +14,15 @@ from web3 import HTTPProvider, Web3
 from web3.types import RPCEndpoint, RPCResponse
 
 from credentials.hashes import organization_entity_id, subject_hash, type_hash
-from credentials.registry import CredentialRegistryClient, CredentialStatus, SubjectBinding
+from credentials.registry import (
+    CredentialRegistryClient,
+    CredentialRegistryView,
+    CredentialStatus,
+    SubjectBinding,
+)
 from ledger_client.chain import rpc
 from ledger_client.errors import ContractRevert
+from ledger_client.reads import ReadBatch
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
 from tests.factories import ANVIL_KEYS, Consortium
@@ -405,3 +411,37 @@ def test_only_a_governor_corrects_a_binding(registry):
     assert registry.outsider.bound_entity(PERSON_DID) == SubjectBinding(
         entity_id=organization_entity_id(lab), bound_by=c.governor.address
     )
+
+
+def test_the_registry_view_reads_without_an_account_and_in_one_batch_as_one_at_a_time(
+    registry, monkeypatch
+):
+    registry.issuer.anchor(vc(0), type_name=FIT_FOR_USE, subject_did=LOT_DID)
+    registry.client(registry.consortium.operator).bind_subject(LOT_DID, registry.lot)
+    c = registry.consortium
+    view = CredentialRegistryView(c.w3, c.deployment)
+    batch = ReadBatch()
+    for digest in (vc(0), vc(1)):
+        batch.add(view.credential_read(digest))
+    for did in (LOT_DID, PERSON_DID):
+        batch.add(view.bound_entity_read(did))
+    batch.add(view.status_many_read([vc(0), vc(1)]))
+    requests = []
+    send = c.w3.provider.make_batch_request
+    monkeypatch.setattr(
+        c.w3.provider, "make_batch_request", lambda calls: requests.append(calls) or send(calls)
+    )
+
+    results = batch.run(c.w3)
+
+    assert len(requests) == 1
+    assert results == [
+        view.credential(vc(0)),
+        None,
+        SubjectBinding(entity_id=registry.lot, bound_by=c.operator.address),
+        None,
+        [CredentialStatus.VALID, CredentialStatus.NONE],
+    ]
+    assert results[0] == registry.outsider.credential(vc(0))
+    assert results[0].issuer == registry.issuer_account.address
+    assert view.bound_entity(LOT_DID) == results[2]

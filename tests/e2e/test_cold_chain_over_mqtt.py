@@ -8,7 +8,6 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from ledger_client.artifacts import load_artifact
 from ledger_client.lifecycle import BatchStatus
 from oracle_bridge.rules import Decision
 from provenance.cli import app
@@ -96,9 +95,7 @@ def test_a_simulated_device_over_mqtt_quarantines_its_lot_only_when_the_rule_bre
     quarantines = cold_chain.compliance.events.ExcursionQuarantine.get_logs(
         from_block=start_block, argument_filters={"batchId": lot}
     )
-    ledger = c.w3.eth.contract(
-        address=c.deployment.address("ProvenanceLedger"), abi=load_artifact("ProvenanceLedger").abi
-    )
+    ledger = c.deployment.contract(c.w3, "ProvenanceLedger")
     status_changes = ledger.events.BatchStatusChanged.get_logs(
         from_block=start_block, argument_filters={"batchId": lot}
     )

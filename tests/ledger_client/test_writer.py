@@ -142,6 +142,17 @@ def test_deployment_record_of_another_chain_is_refused(consortium, tmp_path):
         Deployment.load(record).check_chain(consortium.w3)
 
 
+def test_a_deployment_hands_out_its_contracts_and_refuses_one_it_lacks(consortium):
+    deployment = consortium.deployment
+    membership = deployment.contract(consortium.w3, "Membership")
+
+    assert membership.address == deployment.address("Membership")
+    assert membership.functions.hasRole(Role.GOVERNOR.id, deployment.deployer).call()
+    without = Deployment(**{**deployment.__dict__, "addresses": {}})
+    with pytest.raises(DeploymentError, match="no Membership; run `provenance deploy` again"):
+        without.contract(consortium.w3, "Membership")
+
+
 def test_malformed_epcis_document_lists_paths_and_sends_nothing(consortium):
     from ledger_client.anchoring import anchor_document
     from ledger_client.epcis.validation import InvalidEpcisEvent

@@ -15,7 +15,6 @@ from eth_account import Account
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger_client.artifacts import load_artifact
 from ledger_client.deploy import deploy_contracts
 from ledger_client.errors import ContractRevert
 from ledger_client.hashing import keccak256
@@ -45,9 +44,7 @@ class Compliance:
         d = consortium.deployment
         w3 = consortium.w3
         self.address = d.address("ColdChainCompliance")
-        self.contract = w3.eth.contract(
-            address=self.address, abi=load_artifact("ColdChainCompliance").abi
-        )
+        self.contract = d.contract(w3, "ColdChainCompliance")
         self.domain = ReadingDomain(chain_id=w3.eth.chain_id, verifying_contract=self.address)
         self.oracle = Account.from_key(ORACLE_KEY)
         consortium.membership().grant_role(Role.ORACLE, self.oracle.address)
@@ -169,8 +166,8 @@ def test_python_digest_equals_hash_typed_data_v4(
 @pytest.fixture(scope="module")
 def consortium_once(w3):
     deployment = deploy_contracts(w3, governor_key=GOVERNOR_KEY)
-    address = deployment.address("ColdChainCompliance")
-    contract = w3.eth.contract(address=address, abi=load_artifact("ColdChainCompliance").abi)
+    contract = deployment.contract(w3, "ColdChainCompliance")
+    address = contract.address
     return (
         contract,
         ReadingDomain(chain_id=w3.eth.chain_id, verifying_contract=address),

@@ -12,7 +12,6 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine, select
 
-from ledger_client.artifacts import load_artifact
 from ledger_client.hashing import keccak256
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
@@ -127,12 +126,8 @@ class ColdChain:
     def __post_init__(self) -> None:
         c = self.consortium
         d, w3 = c.deployment, c.w3
-        self.compliance = w3.eth.contract(
-            address=d.address("ColdChainCompliance"), abi=load_artifact("ColdChainCompliance").abi
-        )
-        self.registry = w3.eth.contract(
-            address=d.address("DeviceRegistry"), abi=load_artifact("DeviceRegistry").abi
-        )
+        self.compliance = d.contract(w3, "ColdChainCompliance")
+        self.registry = d.contract(w3, "DeviceRegistry")
         self.domain = ReadingDomain(
             chain_id=d.chain_id, verifying_contract=d.address("ColdChainCompliance")
         )

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from web3 import HTTPProvider, Web3
 
 from api.app import create_app
-from ledger_client.chain import _LEAN, connect, rpc
+from ledger_client.chain import connect, rpc
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ChainRejected, ChainUnavailable
 from ledger_client.lifecycle import BatchStatus
@@ -495,10 +495,12 @@ def test_the_chain_policy_judges_a_batch_of_devices_in_one_request(cold_chain, m
             expected[(device, batch_id)] = exc.code
     policy = ChainDevicePolicy(c.w3, c.deployment, rules=rules, cache_s=60)
     requests = []
-    lean = _LEAN[c.w3.provider]  # the transport `connect` gave the provider
-    real_request = lean.call_many
+    provider = c.w3.provider
+    real_request = provider.make_batch_request  # type: ignore[attr-defined]
     monkeypatch.setattr(
-        lean, "call_many", lambda calls: requests.append(len(calls)) or real_request(calls)
+        provider,
+        "make_batch_request",
+        lambda calls: requests.append(len(calls)) or real_request(calls),
     )
 
     verdicts = policy.check_many(pairs)
