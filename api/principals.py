@@ -22,9 +22,9 @@ from api.errors import AccessRefused
 from api.store.tokens import TOKEN_PREFIX, TokenStore
 from credentials.errors import UnsupportedDid
 from credentials.identities import pkh_account
-from ledger_client.artifacts import load_artifact
 from ledger_client.chain import CHAIN_UNREACHABLE, chain_refusals
 from ledger_client.deployment import Deployment
+from ledger_client.membership import MembershipView
 from ledger_client.roles import Role
 
 DEFAULT_STANDING_CACHE_S = 2.0
@@ -125,9 +125,7 @@ def chain_standing(w3: Web3, deployment: Deployment) -> Standing:
     The returned callable raises `AccessRefused` (503) when the chain does not answer, and
     `ChainRejected` when it refuses the read (the deployment record is not this chain's).
     """
-    membership = w3.eth.contract(
-        address=deployment.address("Membership"), abi=load_artifact("Membership").abi
-    )
+    membership = MembershipView(w3, deployment)
 
     def standing(organization: str, role: Role) -> str | None:
         try:
@@ -136,9 +134,9 @@ def chain_standing(w3: Web3, deployment: Deployment) -> Standing:
             return str(exc)
         try:
             with chain_refusals("Membership.isAuthorized"):
-                if membership.functions.isAuthorized(role.id, account).call():
+                if membership.is_authorized(role, account):
                     return None
-                _, _, active, registered_at = membership.functions.organization(account).call()
+                registered = membership.organization(account)
         except CHAIN_UNREACHABLE as exc:
             raise AccessRefused(
                 f"the chain did not answer whether {organization} holds {role.name} "
@@ -146,7 +144,7 @@ def chain_standing(w3: Web3, deployment: Deployment) -> Standing:
                 status=503,
                 retry_after_s=5,
             ) from exc
-        if registered_at and not active:
+        if registered is not None and not registered.active:
             return f"organization {organization} is deactivated on chain"
         return f"{organization} does not hold {role.name} on chain"
 

@@ -18,7 +18,6 @@ from ledger_client.terminal import console
 
 if TYPE_CHECKING:
     from web3 import Web3
-    from web3.contract import Contract
 
     from ledger_client.deployment import Deployment
     from ledger_client.transactions import Receipt, TransactionSender
@@ -114,13 +113,6 @@ def organization_sender() -> tuple[TransactionSender, Deployment]:
     account = Account.from_key(settings.private_key.get_secret_value())
     sender = TransactionSender(w3, account, receipt_timeout_s=settings.receipt_timeout_s)
     return sender, deployment
-
-
-def contract(w3: Web3, deployment: Deployment, name: str) -> Contract:
-    """Deployed contract `name`, for reads that need no account."""
-    from ledger_client.artifacts import load_artifact
-
-    return w3.eth.contract(address=deployment.address(name), abi=load_artifact(name).abi)
 
 
 def address_or_none(address: str) -> str | None:

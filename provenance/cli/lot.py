@@ -18,7 +18,6 @@ from provenance.cli.consortium import (
     OrganizationArgument,
     address_or_none,
     chain,
-    contract,
     lot_of,
     organization,
     organization_sender,
@@ -171,7 +170,7 @@ def show(
     named = lot_of(lot)
     asked = [organization(org, what="--writer") for org in writer or []]
     w3, deployment = chain()
-    ledger = contract(w3, deployment, "ProvenanceLedger").functions
+    ledger = deployment.contract(w3, "ProvenanceLedger").functions
     kind, status, _, event_count, product_class = ledger.batch(named.batch_id).call()
     if status == BatchStatus.NONE:
         raise revert_class("ProvenanceLedgerUnknownBatch")(
