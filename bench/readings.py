@@ -28,6 +28,7 @@ Progress goes to stderr; the last line on stdout is one JSON object with the fig
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -37,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -80,6 +81,7 @@ from oracle_bridge.store import (
     reading_session,
 )
 from oracle_bridge.verification import recover_naive
+from provenance.process import tune_collector
 
 GOVERNOR_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 # The naive way anchors from its own ORACLE account: two senders never share one's nonces.
@@ -231,6 +233,18 @@ def interleaved(streams: Sequence[Sequence[bytes]]) -> list[bytes]:
     return [raw for group in zip(*streams, strict=True) for raw in group]
 
 
+@contextlib.contextmanager
+def running(bridge: Bridge) -> Iterator[None]:
+    """The bridge running in this process as a member node runs it: with the node's tuning
+    of the garbage collector, which belongs to the process, not to the bridge."""
+    restore = tune_collector()
+    try:
+        with bridge:
+            yield
+    finally:
+        restore()
+
+
 def make_bridge(fleet: Fleet, path: Path, **settings: object) -> Bridge:
     rules = ChainRuleSource(fleet.w3, fleet.deployment, cache_s=60)
     return Bridge(
@@ -296,7 +310,7 @@ def bridge_throughput(
     bridge = make_bridge(fleet, path)
     time.sleep(3)  # the worker processes start with the bridge
     try:
-        with bridge:
+        with running(bridge):
             started = time.perf_counter()
             send(bridge, streams, senders=SENDERS, batch=SEND_BATCH)
             ingested = time.perf_counter()
@@ -525,7 +539,7 @@ def quarantine_latency(count: int, path: Path) -> dict[str, float | int]:
 
         latencies = []
         try:
-            with bridge:
+            with running(bridge):
                 bridge.ingestor.accept_many(
                     [s for stream in streams for s in stream[:-1]], source="q"
                 )

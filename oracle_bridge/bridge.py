@@ -10,7 +10,6 @@ chain in the next block rather than after the window's age and a polling delay.
 
 from __future__ import annotations
 
-import gc
 import logging
 import socket
 import threading
@@ -51,45 +50,10 @@ from oracle_bridge.workers import start_workers
 
 log = logging.getLogger(__name__)
 
-# Allocations between young-generation collections while a bridge runs (Python: 700).
-GC_YOUNG_THRESHOLD = 20_000
 # How soon the submitter looks again for receipts of transactions still unmined.
 RECEIPT_RECHECK_S = 0.2
 # How often the bridge checkpoints an SQLite database's write-ahead log.
 CHECKPOINT_INTERVAL_S = 0.5
-
-
-class _CollectorTuning:
-    """The garbage collector's settings while any bridge of this process runs.
-
-    What exists when the first bridge starts (modules, clients, caches) lives as long as the
-    process: it is frozen out of the collector's scans, and young collections come less
-    often (the hot path makes few reference cycles; collections took ~5 µs a reading
-    otherwise). The last bridge to stop restores both.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running = 0
-        self._saved = gc.get_threshold()
-
-    def bridge_started(self) -> None:
-        with self._lock:
-            if self._running == 0:
-                self._saved = gc.get_threshold()
-                gc.freeze()
-                gc.set_threshold(GC_YOUNG_THRESHOLD, *self._saved[1:])
-            self._running += 1
-
-    def bridge_stopped(self) -> None:
-        with self._lock:
-            self._running -= 1
-            if self._running == 0:
-                gc.set_threshold(*self._saved)
-                gc.unfreeze()
-
-
-_COLLECTOR = _CollectorTuning()
 
 
 @dataclass
@@ -227,7 +191,6 @@ class Bridge:
         if self._threads:
             raise RuntimeError("the bridge is already running")
         self._claim_lease()
-        _COLLECTOR.bridge_started()
         self._stop.clear()
         self._threads = [
             threading.Thread(target=self._close_windows, name="bridge-windows", daemon=True),
@@ -273,7 +236,6 @@ class Bridge:
                 self.lease.release()
             except SQLAlchemyError:
                 log.warning("could not give up the submitter lease; it expires on its own")
-            _COLLECTOR.bridge_stopped()
         self._threads = []
 
     def close(self) -> None:

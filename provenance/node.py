@@ -41,6 +41,7 @@ from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.errors import BrokerUnavailable
 from oracle_bridge.sources.mqtt import MqttSource
+from provenance.process import tune_collector
 
 
 def calibration_check(settings: CredentialSettings) -> CredentialCalibrationCheck:
@@ -197,6 +198,7 @@ class BridgeNode:
         the MQTT source first (no new readings), then the bridge (its work flushed)."""
         # uvicorn re-raises the signal that stopped it: let SIGTERM end here, through `finally`.
         signal.signal(signal.SIGTERM, lambda *_: None)
+        restore_collector = tune_collector()
         self.bridge.start()
         if self.trail_schedule is not None:
             self.trail_schedule.start()
@@ -218,3 +220,4 @@ class BridgeNode:
             self.bridge.close()
             for sock in self.listening:
                 sock.close()
+            restore_collector()

@@ -23,6 +23,7 @@ import traceback
 
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.sources.mqtt import MqttSource
+from provenance.process import tune_collector
 
 
 def run_bridge() -> None:
@@ -51,6 +52,7 @@ def run_bridge() -> None:
         os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    tune_collector()  # as the node's process does
     bridge.start()
     source.start()
     print(f"ready {os.getpid()}", flush=True)
