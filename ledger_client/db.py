@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -170,6 +171,23 @@ def schema_change(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+def _enter_wal(cursor: Any) -> None:
+    """Switch the database to WAL. On a new database that takes an exclusive lock SQLite
+    does not wait for (the busy handler is not called), so processes or threads opening it
+    together get "database is locked" at once: they retry, within the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
+
 def _sqlite_engine(url: str, *, cache_mib: int) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:" and not database.startswith("file:"):
@@ -181,7 +199,7 @@ def _sqlite_engine(url: str, *, cache_mib: int) -> Engine:
         # SQLAlchemy, not the sqlite3 module, decides when transactions begin (see `_begin`).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _enter_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute(f"PRAGMA cache_size={-1024 * cache_mib}")  # negative: KiB
