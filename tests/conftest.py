@@ -36,13 +36,6 @@ from tests.factories import (
 from tests.node_proxy import disguised_node
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """End-to-end tests run last (the order otherwise kept): their bridge processes send
-    from the session chain's shared ORACLE account and are killed mid-send, which can leave
-    that account's transactions queued in the node's pool for the tests after them."""
-    items.sort(key=lambda item: "e2e" in item.path.parts)
-
-
 @pytest.fixture(scope="session")
 def compiled() -> None:
     compile_contracts()
