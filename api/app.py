@@ -12,7 +12,7 @@ from api.auditor_sessions import AuditorSessions
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
 from api.principals import Authenticator, Standing
-from api.routes import auditors, credentials, health, principal, readings, trail
+from api.routes import auditors, credentials, health, principal, qr, readings, trail
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
@@ -37,6 +37,7 @@ def create_app(
     tokens: TokenStore | None = None,
     standing: Standing | None = None,
     trail_store: TrailStore | None = None,
+    public_base_url: str = "http://127.0.0.1:8000",
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -44,7 +45,8 @@ def create_app(
     `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
     `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
     `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
-    with a `trail_store`, every authenticated request is appended to the access trail."""
+    with a `trail_store`, every authenticated request is appended to the access trail. QR
+    codes encode Digital Links on `public_base_url` (no trailing slash)."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -59,6 +61,7 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     app.state.ingestor = ingestor
+    app.state.public_base_url = public_base_url
     app.state.health_probe = probe
     app.state.reading_limits = limits or ReadingLimits()
     app.state.auditor_sessions = auditor_sessions
@@ -74,6 +77,7 @@ def create_app(
     app.include_router(credentials.router)
     app.include_router(principal.router)
     app.include_router(trail.router)
+    app.include_router(qr.router)
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)

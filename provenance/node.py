@@ -169,6 +169,7 @@ class BridgeNode:
                 tokens=TokenStore(engine),
                 standing=chain_standing(bridge.w3, bridge.deployment),
                 trail_store=TrailStore(engine),
+                public_base_url=api_settings.resolved_public_base_url(bind=bind),
             )
         except Exception:
             bridge.close()

@@ -1,5 +1,5 @@
 """The `provenance` command line: chain, compile, deploy, index, demo, prefix, lot, class,
-device, bridge, credential, token, trail. Each group lives in a module of its own; this one
+device, bridge, credential, token, trail, qr. Each group lives in a module of its own; this one
 mounts them and hands the lower layers' commands the ports they take (`credential issue
 --shipment`)."""
 
@@ -17,6 +17,7 @@ from provenance.cli.index import index_app
 from provenance.cli.lot import lot_app
 from provenance.cli.prefix import prefix_app
 from provenance.cli.product_class import class_app
+from provenance.cli.qr import qr
 from provenance.cli.token import token_app
 from provenance.cli.trail import trail_app
 
@@ -56,5 +57,6 @@ app.add_typer(bridge_app, name="bridge")
 app.add_typer(credential.credential_app, name="credential")
 app.add_typer(token_app, name="token")
 app.add_typer(trail_app, name="trail")
+app.command()(qr)
 
 __all__ = ["app"]
