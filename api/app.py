@@ -12,7 +12,8 @@ from api.auditor_sessions import AuditorSessions
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
 from api.principals import Authenticator, Standing
-from api.routes import auditors, credentials, health, principal, qr, readings, trail
+from api.routes import auditors, credentials, health, principal, qr, readings, resolver, trail
+from api.routes.resolver import Catalogue
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
@@ -38,6 +39,7 @@ def create_app(
     standing: Standing | None = None,
     trail_store: TrailStore | None = None,
     public_base_url: str = "http://127.0.0.1:8000",
+    catalogue: Catalogue | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -46,7 +48,8 @@ def create_app(
     `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
     `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
     with a `trail_store`, every authenticated request is appended to the access trail. QR
-    codes encode Digital Links on `public_base_url` (no trailing slash)."""
+    codes encode Digital Links on `public_base_url` (no trailing slash); with a `catalogue`
+    of the read model, the server's root resolves scanned GS1 Digital Links."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -78,6 +81,9 @@ def create_app(
     app.include_router(principal.router)
     app.include_router(trail.router)
     app.include_router(qr.router)
+    app.state.catalogue = catalogue
+    if catalogue is not None:
+        app.include_router(resolver.router)
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)

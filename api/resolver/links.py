@@ -16,6 +16,9 @@ from api.resolver.request import GTIN, ResolverRequest
 VOCABULARY = "https://gs1.org/voc/"
 LINK_TYPE_PREFIX = "gs1:"
 DEFAULT_LINK = "defaultLink"
+# The scan page of `/01/{gtin}/10/{lot}` is `/scan/01/{gtin}/10/{lot}`: the resolver's own
+# path redirects to it, so it cannot be the page too.
+SCAN_PAGE_PREFIX = "/scan"
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,7 @@ LINK_TYPES = ("defaultLink", "pip", "epcis", "traceability", "certificationInfo"
 def links_of(request: ResolverRequest) -> list[Link]:
     """Every link of the lot or item `request` names, or of its product (GTIN) when it names
     neither: the scan page is the default link."""
-    page = _page_path(request)
+    page = SCAN_PAGE_PREFIX + _item_path(request)
     identifier = request.identifier
     links = [
         Link(DEFAULT_LINK, page, "Provenance and status (scan page)", "text/html"),
@@ -94,7 +97,7 @@ def linkset(
     """The RFC 9264 linkset of what `request` names, anchored at its canonical URI on
     `base_url` (no trailing slash)."""
     context: dict[str, Any] = {
-        "anchor": base_url + _page_path(request),
+        "anchor": base_url + _item_path(request),
         "itemDescription": item_description,
     }
     for link in links_of(request):
@@ -117,6 +120,6 @@ def describe_resolver(*, base_url: str, name: str) -> dict[str, Any]:
     }
 
 
-def _page_path(request: ResolverRequest) -> str:
+def _item_path(request: ResolverRequest) -> str:
     identifier = request.identifier
     return identifier.path if identifier is not None else request.product_path

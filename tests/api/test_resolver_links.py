@@ -102,7 +102,7 @@ def test_an_invalid_linkset_fails_the_schema():
     [
         ("gs1:traceability", f"/api/v1/trace/https%3A%2F%2Fid.gs1.org%2F01%2F{GTIN}%2F10%2FL1"),
         ("https://gs1.org/voc/relatedImage", f"/qr/01/{GTIN}/10/L1.svg"),
-        ("https://ref.gs1.org/voc/pip", f"/01/{GTIN}/10/L1"),
+        ("https://ref.gs1.org/voc/pip", f"/scan/01/{GTIN}/10/L1"),
         ("gs1:recallStatus", None),
     ],
 )
