@@ -12,7 +12,7 @@ from api.auditor_sessions import AuditorSessions
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
 from api.principals import Authenticator, Standing
-from api.routes import auditors, credentials, health, principal, qr, readings, resolver, trail
+from api.routes import auditors, credentials, health, principal, qr, readings, resolver, scan, trail
 from api.routes.resolver import Catalogue
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
@@ -84,6 +84,7 @@ def create_app(
     app.state.catalogue = catalogue
     if catalogue is not None:
         app.include_router(resolver.router)
+        app.include_router(scan.router)
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)

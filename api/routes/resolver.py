@@ -54,18 +54,18 @@ class Catalogue(Protocol):
 @router.api_route("/gtin/{digital_link:path}", methods=["GET", "HEAD"], include_in_schema=False)
 async def resolve(digital_link: str, request: Request) -> Response:
     try:
-        scanned = parse_request(_raw_path(request), request.query_params.multi_items())
+        scanned = parse_request(raw_path(request), request.query_params.multi_items())
     except ZeroSuppressedGtin as exc:
         location = exc.canonical_path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(location, status_code=301, headers=_CORS)
     except UnsupportedKey as exc:
-        return _problem(request, 404, str(exc))
+        return problem(request, 404, str(exc))
     except ResolverSyntaxError as exc:
-        return _problem(request, 400, f"not a valid GS1 Digital Link: {exc}")
+        return problem(request, 400, f"not a valid GS1 Digital Link: {exc}")
     catalogue: Catalogue = request.app.state.catalogue
     lots = await run_in_threadpool(catalogue.product, scanned.gtin)
     if not lots:
-        return _problem(request, 404, f"GTIN {scanned.gtin} is not recorded on this ledger")
+        return problem(request, 404, f"GTIN {scanned.gtin} is not recorded on this ledger")
     identifier = scanned.identifier
     record = None if identifier is None else await run_in_threadpool(catalogue.record, identifier)
     return _answer(request, scanned, lots, record)
@@ -107,7 +107,7 @@ def _answer(
     if link_type is not None:
         link = link_of_type(links, link_type)
         if link is None:
-            return _problem(request, 404, f"{_describe(scanned, record)} has no {link_type} link")
+            return problem(request, 404, f"{_describe(scanned, record)} has no {link_type} link")
         return _redirect(request, link.path, scanned, walked_up)
     if any(media in accept for media in _JSON_MEDIA_TYPES):
         return JSONResponse(_record_body(scanned, lots, record), headers=_CORS)
@@ -124,7 +124,7 @@ def _redirect(request: Request, path: str, scanned: ResolverRequest, walked_up: 
         extra = urlencode({SCANNED_PARAMETER: scanned.identifier.uri})
         query = f"{query}&{extra}" if query else extra
     location = path + (("&" if "?" in path else "?") + query if query else "")
-    linkset_url = f"{request.app.state.public_base_url}{_raw_path(request)}?linkType=linkset"
+    linkset_url = f"{request.app.state.public_base_url}{raw_path(request)}?linkType=linkset"
     headers = {
         **_CORS,
         "Link": f'<{linkset_url}>; rel="linkset"; type="{LINKSET_MEDIA_TYPE}"',
@@ -154,7 +154,7 @@ def _describe(scanned: ResolverRequest, record: ScanRecord | None) -> str:
     return f"GTIN {scanned.gtin}, {identifier.kind} {identifier.value}"
 
 
-def _problem(request: Request, status: int, detail: str) -> Response:
+def problem(request: Request, status: int, detail: str) -> Response:
     """An error as JSON, or as a short HTML page for a browser."""
     if "text/html" in request.headers.get("accept", ""):
         page = (
@@ -167,7 +167,7 @@ def _problem(request: Request, status: int, detail: str) -> Response:
     return JSONResponse({"detail": detail}, status_code=status, headers=_CORS)
 
 
-def _raw_path(request: Request) -> str:
+def raw_path(request: Request) -> str:
     raw: bytes = request.scope.get("raw_path") or quote(request.url.path).encode()
     return raw.decode("ascii", "replace").split("?", 1)[0]
 

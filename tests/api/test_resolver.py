@@ -3,7 +3,6 @@ JSON, errors, CORS and the description file (over an in-memory catalogue)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import jsonschema
@@ -13,7 +12,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.scan.record import ScanRecord
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.catalogue import RecordedBatch
+from tests.api.scan_fakes import Catalogue
 from tests.api.test_resolver_links import GS1_LINKSET
 from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
@@ -22,23 +21,6 @@ GTIN = "09506000134352"
 OTHER_GTIN = "09506000134369"
 LOT = DigitalLink.lot(GTIN, "L/1")
 LINKSET = "application/linkset+json"
-
-
-@dataclass
-class Catalogue:
-    """The read model's answers, held in memory."""
-
-    records: dict[DigitalLink, ScanRecord] = field(default_factory=dict)
-
-    def product(self, gtin: str) -> list[RecordedBatch]:
-        return [
-            RecordedBatch("0x" + link.batch_id.hex(), link.uri, link.kind.upper())
-            for link in self.records
-            if link.gtin == gtin
-        ]
-
-    def record(self, identifier: DigitalLink) -> ScanRecord | None:
-        return self.records.get(identifier)
 
 
 @pytest.fixture
