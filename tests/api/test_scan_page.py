@@ -57,7 +57,8 @@ def test_a_lots_page_shows_status_steps_genealogy_and_its_qr(http):
     assert "excursion: 9.1 °C for 40 min" in page
     assert "commissioning" in page and "Acme Pharma" in page and MAKER.did in page
     assert "2026-11-21 09:30 UTC" in page
-    assert f"transaction <code>{STEP.tx_hash}</code>, block 42" in page
+    short = f"{STEP.tx_hash[:10]}…{STEP.tx_hash[-8:]}"
+    assert f'transaction <code title="{STEP.tx_hash}">{short}</code>, block 42' in page
     # The child's lot value is escaped in the page and percent-encoded in its link.
     assert f'href="/scan/01/{GTIN}/10/V%3C1%3E"' in page
     assert "V&lt;1&gt;" in page
