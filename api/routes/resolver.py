@@ -23,6 +23,7 @@ from api.resolver.request import (
     ZeroSuppressedGtin,
     parse_request,
 )
+from api.scan.caching import cached_json
 from api.scan.record import ScanRecord, product_json, record_json
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink
 from ledger_client.indexer.catalogue import RecordedBatch
@@ -110,7 +111,7 @@ def _answer(
             return problem(request, 404, f"{_describe(scanned, record)} has no {link_type} link")
         return _redirect(request, link.path, scanned, walked_up)
     if any(media in accept for media in _JSON_MEDIA_TYPES):
-        return JSONResponse(_record_body(scanned, lots, record), headers=_CORS)
+        return cached_json(request, _record_body(scanned, lots, record), headers=_CORS)
     default = link_of_type(links, "defaultLink")
     assert default is not None  # every item has its scan page
     return _redirect(request, default.path, scanned, walked_up)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 
 from api.resolver.request import ResolverSyntaxError, parse_request
 from api.routes.resolver import SCANNED_PARAMETER, Catalogue, problem, raw_path
+from api.scan.caching import cached_html, cached_json
 from api.scan.pages import SCAN_PREFIX, lot_page, product_page
 from api.scan.record import product_json, record_json
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
@@ -39,16 +40,16 @@ async def scan_page(digital_link: str, request: Request) -> Response:
     record = None if identifier is None else await run_in_threadpool(catalogue.record, identifier)
     if record is not None and identifier is not None:
         if wants_json:
-            return JSONResponse(record_json(record))
-        return HTMLResponse(lot_page(record, identifier, public_base_url=base))
+            return cached_json(request, record_json(record))
+        return cached_html(request, lot_page(record, identifier, public_base_url=base))
     unrecorded = identifier or await _scanned_elsewhere(request, catalogue, scanned.gtin)
     uris = [lot.uri for lot in lots]
     if wants_json:
         product_uri = f"{GS1_RESOLVER}/01/{scanned.gtin}"
         scanned_uri = unrecorded.uri if unrecorded else None
-        return JSONResponse(product_json(product_uri, lots=uris, scanned=scanned_uri))
+        return cached_json(request, product_json(product_uri, lots=uris, scanned=scanned_uri))
     page = product_page(scanned.gtin, uris, unrecorded=unrecorded, public_base_url=base)
-    return HTMLResponse(page)
+    return cached_html(request, page)
 
 
 async def _scanned_elsewhere(

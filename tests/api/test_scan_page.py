@@ -101,3 +101,18 @@ def test_unknown_gtins_and_bad_links_are_refused(http):
     bad = http.get("/scan/01/09506000134353/10/L1")
     assert bad.status_code == 400
     assert "check digit" in bad.json()["detail"]
+
+
+def test_pages_are_revalidated_by_etag_and_change_with_the_status(http):
+    path = f"/scan/01/{GTIN}/10/L%2F1"
+    for accept in ("text/html", "application/json"):
+        first = http.get(path, headers={"Accept": accept})
+        assert first.headers["cache-control"] == "no-cache"
+        etag = first.headers["etag"]
+        again = http.get(path, headers={"Accept": accept, "If-None-Match": etag})
+        assert (again.status_code, again.content) == (304, b"")
+    catalogue = http.app.state.catalogue
+    catalogue.records[LOT] = ScanRecord(uri=LOT.uri, kind="LOT", status="RELEASED")
+    after = http.get(path, headers={"Accept": "application/json", "If-None-Match": etag})
+    assert after.status_code == 200
+    assert after.json()["status"] == "RELEASED"
