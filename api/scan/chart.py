@@ -85,7 +85,8 @@ def temperature_chart(samples: Sequence[Sample], *, band: Band | None, title: st
 
 def _describe(samples: Sequence[Sample], band: Band | None) -> str:
     temperatures = [s.celsius for s in samples]
-    text = f"{len(samples)} readings from {min(temperatures):g} °C to {max(temperatures):g} °C"
+    count = f"{len(samples)} reading" + ("s" if len(samples) != 1 else "")
+    text = f"{count} from {min(temperatures):g} °C to {max(temperatures):g} °C"
     if band is None:
         return text + "."
     outside = sum(1 for t in temperatures if not band.holds(t))
