@@ -98,6 +98,43 @@ class CustodyOffered:
 
 
 @dataclass(frozen=True, slots=True)
+class ExcursionAcknowledged:
+    """The quality organization `by` acknowledged the excursion behind the batch's rule
+    quarantine, with `comment`."""
+
+    ref: LogRef
+    batch_id: str
+    by: str
+    comment: str
+
+
+# IColdChainCompliance.Decision by number; only the QUARANTINE_* ones reach an ExcursionQuarantine.
+COMPLIANCE_DECISIONS = (
+    "NONE",
+    "EXCURSION_STARTED",
+    "EXCURSION_EXTENDED",
+    "EXCURSION_ENDED",
+    "QUARANTINE_EXCURSION",
+    "QUARANTINE_HARD_LIMIT",
+    "QUARANTINE_DATA_GAP",
+    "QUARANTINE_MISSING_EVIDENCE",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExcursionQuarantine:
+    """ColdChainCompliance quarantined the batch: reading `seq` of `device` broke version
+    `rule_version` of its class's rule, as `decision` says."""
+
+    ref: LogRef
+    batch_id: str
+    rule_version: int
+    device: str
+    seq: int
+    decision: str
+
+
+@dataclass(frozen=True, slots=True)
 class OrganizationRegistered:
     ref: LogRef
     account: str
@@ -133,6 +170,8 @@ DecodedLog = (
     | BatchStatusChanged
     | CustodyTransferred
     | CustodyOffered
+    | ExcursionAcknowledged
+    | ExcursionQuarantine
     | OrganizationRegistered
     | OrganizationStatusChanged
     | RoleChanged
@@ -162,6 +201,17 @@ _BUILDERS: dict[str, Callable[[LogRef, dict[str, Any]], DecodedLog]] = {
     ),
     "CustodyTransferred": lambda ref, a: CustodyTransferred(ref, a["batchId"], a["from"], a["to"]),
     "CustodyOffered": lambda ref, a: CustodyOffered(ref, a["batchId"], a["from"], a["to"]),
+    "ExcursionAcknowledged": lambda ref, a: ExcursionAcknowledged(
+        ref, a["batchId"], a["by"], a["comment"]
+    ),
+    "ExcursionQuarantine": lambda ref, a: ExcursionQuarantine(
+        ref,
+        a["batchId"],
+        a["ruleVersion"],
+        a["device"],
+        a["seq"],
+        COMPLIANCE_DECISIONS[a["reason"]],
+    ),
     "OrganizationRegistered": lambda ref, a: OrganizationRegistered(
         ref, a["account"], a["did"], a["name"]
     ),
@@ -307,7 +357,12 @@ class LogDecoder:
     @classmethod
     def for_contracts(cls) -> LogDecoder:
         """A decoder for the deployed contracts' ABIs (from the build artifacts)."""
-        return cls(abis=[load_artifact("ProvenanceLedger").abi, load_artifact("Membership").abi])
+        return cls(
+            abis=[
+                load_artifact(name).abi
+                for name in ("ProvenanceLedger", "Membership", "ColdChainCompliance")
+            ]
+        )
 
     @property
     def topics(self) -> list[str]:
