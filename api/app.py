@@ -12,7 +12,8 @@ from api.auditor_sessions import AuditorSessions
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
 from api.principals import Authenticator, Standing
-from api.routes import auditors, credentials, health, principal, readings, trail
+from api.quality import QualityDesk, QuarantineRecords
+from api.routes import auditors, credentials, health, principal, quarantines, readings, trail
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
@@ -37,6 +38,8 @@ def create_app(
     tokens: TokenStore | None = None,
     standing: Standing | None = None,
     trail_store: TrailStore | None = None,
+    quarantine_records: QuarantineRecords | None = None,
+    quality_desk: QualityDesk | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -44,7 +47,9 @@ def create_app(
     `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
     `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
     `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
-    with a `trail_store`, every authenticated request is appended to the access trail."""
+    with a `trail_store`, every authenticated request is appended to the access trail; with
+    `quarantine_records` users list quarantines, and with a `quality_desk` (the node's
+    organization's key) its quality users acknowledge excursions and release batches."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -63,6 +68,8 @@ def create_app(
     app.state.reading_limits = limits or ReadingLimits()
     app.state.auditor_sessions = auditor_sessions
     app.state.credential_verifier = credential_verifier
+    app.state.quarantine_records = quarantine_records
+    app.state.quality_desk = quality_desk
     app.state.authenticator = (
         Authenticator(tokens=tokens, standing=standing, sessions=auditor_sessions)
         if tokens is not None or auditor_sessions is not None
@@ -74,6 +81,7 @@ def create_app(
     app.include_router(credentials.router)
     app.include_router(principal.router)
     app.include_router(trail.router)
+    app.include_router(quarantines.router)
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)

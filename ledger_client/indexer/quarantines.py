@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
@@ -189,3 +190,21 @@ def _change(row: StatusChange) -> Change:
 
 def _evidence(row: RuleQuarantine) -> RuleEvidence:
     return RuleEvidence(row.rule_version, row.device, row.seq, row.decision)
+
+
+class ReadModelQuarantines:
+    """`quarantines` over the read model at `engine`, a session per call (for the API)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def find(
+        self,
+        *,
+        batch_id: str | bytes | None = None,
+        state: QuarantineState | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Quarantine]:
+        with Session(self.engine) as session:
+            return quarantines(session, batch_id=batch_id, state=state, limit=limit, offset=offset)
