@@ -35,6 +35,10 @@ class ApiSettings(BaseSettings):
     # Seconds between the node's anchorings of the access trail's head on chain; 0: never
     # (then only `provenance trail anchor` anchors it).
     trail_anchor_interval_s: float = Field(default=3_600.0, ge=0, le=86_400 * 7)
+    # Whether the organization's QUALITY users acknowledge excursions and release batches
+    # through this node, which then signs with the organization's key; false (with the
+    # trail's anchoring off) runs a node without that key.
+    quality_writes: bool = True
 
     @model_validator(mode="after")
     def _no_moved_variables(self) -> ApiSettings:
