@@ -17,6 +17,7 @@ from api.routes import auditors, credentials, health, principal, quarantines, re
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
+from credentials.store import CredentialStore
 from credentials.verify import CredentialVerifier
 from ledger_client.errors import ChainRejected
 from oracle_bridge.sources import ReadingIngestor
@@ -40,6 +41,7 @@ def create_app(
     trail_store: TrailStore | None = None,
     quarantine_records: QuarantineRecords | None = None,
     quality_desk: QualityDesk | None = None,
+    credential_store: CredentialStore | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -49,7 +51,8 @@ def create_app(
     `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
     with a `trail_store`, every authenticated request is appended to the access trail; with
     `quarantine_records` users list quarantines, and with a `quality_desk` (the node's
-    organization's key) its quality users acknowledge excursions and release batches."""
+    organization's key) its quality users acknowledge excursions and release batches; with a
+    `credential_store` (and the verifier) users list the credentials about a subject."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -70,6 +73,7 @@ def create_app(
     app.state.credential_verifier = credential_verifier
     app.state.quarantine_records = quarantine_records
     app.state.quality_desk = quality_desk
+    app.state.credential_store = credential_store
     app.state.authenticator = (
         Authenticator(tokens=tokens, standing=standing, sessions=auditor_sessions)
         if tokens is not None or auditor_sessions is not None

@@ -59,14 +59,19 @@ def calibration_check(settings: CredentialSettings) -> CredentialCalibrationChec
     w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
     deployment = Deployment.load(ledger.deployment_path)
     deployment.check_chain(w3)
+    return CredentialCalibrationCheck(
+        credential_store(settings),
+        CredentialVerifier(w3, deployment, log_chunk_blocks=ledger.log_chunk_blocks),
+    )
+
+
+def credential_store(settings: CredentialSettings) -> CredentialStore:
+    """The store `provenance credential` writes (PROVENANCE_CREDENTIAL_DATABASE_URL)."""
     engine = make_engine(
         settings.resolved_database_url, variable="PROVENANCE_CREDENTIAL_DATABASE_URL"
     )
     create_credential_tables(engine)
-    return CredentialCalibrationCheck(
-        CredentialStore(engine),
-        CredentialVerifier(w3, deployment, log_chunk_blocks=ledger.log_chunk_blocks),
-    )
+    return CredentialStore(engine)
 
 
 def trail_anchoring(
@@ -203,6 +208,7 @@ class BridgeNode:
                 trail_store=TrailStore(engine),
                 quarantine_records=quarantine_records(api_settings),
                 quality_desk=desk,
+                credential_store=credential_store(credential_settings),
             )
         except Exception:
             bridge.close()
