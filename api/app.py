@@ -12,11 +12,24 @@ from api.auditor_sessions import AuditorSessions
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
 from api.principals import Authenticator, Standing
-from api.routes import auditors, credentials, health, principal, qr, readings, resolver, scan, trail
+from api.quality import QualityDesk, QuarantineRecords
+from api.routes import (
+    auditors,
+    credentials,
+    health,
+    principal,
+    qr,
+    quarantines,
+    readings,
+    resolver,
+    scan,
+    trail,
+)
 from api.routes.resolver import Catalogue
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
+from credentials.store import CredentialStore
 from credentials.verify import CredentialVerifier
 from ledger_client.errors import ChainRejected
 from oracle_bridge.sources import ReadingIngestor
@@ -40,6 +53,9 @@ def create_app(
     trail_store: TrailStore | None = None,
     public_base_url: str = "http://127.0.0.1:8000",
     catalogue: Catalogue | None = None,
+    quarantine_records: QuarantineRecords | None = None,
+    quality_desk: QualityDesk | None = None,
+    credential_store: CredentialStore | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -47,7 +63,10 @@ def create_app(
     `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
     `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
     `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
-    with a `trail_store`, every authenticated request is appended to the access trail. QR
+    with a `trail_store`, every authenticated request is appended to the access trail; with
+    `quarantine_records` users list quarantines, and with a `quality_desk` (the node's
+    organization's key) its quality users acknowledge excursions and release batches; with a
+    `credential_store` (and the verifier) users list the credentials about a subject. QR
     codes encode Digital Links on `public_base_url` (no trailing slash); with a `catalogue`
     of the read model, the server's root resolves scanned GS1 Digital Links."""
     ingestor: ReadingIngestor
@@ -69,6 +88,9 @@ def create_app(
     app.state.reading_limits = limits or ReadingLimits()
     app.state.auditor_sessions = auditor_sessions
     app.state.credential_verifier = credential_verifier
+    app.state.quarantine_records = quarantine_records
+    app.state.quality_desk = quality_desk
+    app.state.credential_store = credential_store
     app.state.authenticator = (
         Authenticator(tokens=tokens, standing=standing, sessions=auditor_sessions)
         if tokens is not None or auditor_sessions is not None
@@ -85,6 +107,7 @@ def create_app(
     if catalogue is not None:
         app.include_router(resolver.router)
         app.include_router(scan.router)
+    app.include_router(quarantines.router)
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)

@@ -54,6 +54,11 @@ class ApiSettings(BaseSettings):
             )
         return value
 
+    # Whether the organization's QUALITY users acknowledge excursions and release batches
+    # through this node, which then signs with the organization's key; false (with the
+    # trail's anchoring off) runs a node without that key.
+    quality_writes: bool = True
+
     @model_validator(mode="after")
     def _no_moved_variables(self) -> ApiSettings:
         refuse_moved_variables(_MOVED_VARIABLES)

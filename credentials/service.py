@@ -96,19 +96,51 @@ def revoke_credential(
     """
     if not reason:
         raise CredentialError("give the reason for the revocation; it is recorded on chain")
+    return registry.revoke(_issued_by_sender(registry, vc_or_hash, store), reason)
+
+
+def suspend_credential(
+    *,
+    registry: CredentialRegistryClient,
+    vc_or_hash: Mapping[str, Any] | bytes | str,
+    reason: str,
+    suspended: bool,
+    store: CredentialStore | None = None,
+) -> Receipt:
+    """As its issuer, suspend a credential (`suspended`) or lift the issuer's own suspension;
+    given and checked as `revoke_credential` does.
+
+    Raises:
+        CredentialError: no reason, the hash is malformed, the credential was never
+            anchored, or the sender is not its issuer (nothing is sent).
+        ContractRevert: the registry refused (e.g. suspended already, or revoked).
+    """
+    if not reason:
+        raise CredentialError("give the reason for the suspension; it is recorded on chain")
+    digest = _issued_by_sender(registry, vc_or_hash, store)
+    return (registry.suspend if suspended else registry.unsuspend)(digest, reason)
+
+
+def _issued_by_sender(
+    registry: CredentialRegistryClient,
+    vc_or_hash: Mapping[str, Any] | bytes | str,
+    store: CredentialStore | None,
+) -> bytes:
+    """The credential's hash, once its issuer is known to be the registry client's sender:
+    from the VC's issuer DID, else from the stored VC (`store`), else from the anchor record."""
     vc, digest = _resolve(vc_or_hash, store)
     if vc is not None:
         _require_sender_is(registry, vc.get("issuer"))
-    else:
-        anchored = registry.credential(digest)
-        if anchored is None:
-            raise CredentialError(
-                f"credential 0x{digest.hex()} was never anchored on chain "
-                f"{registry.sender.chain_id}; check the hash"
-            )
-        issuer = pkh_did(chain_id=registry.sender.chain_id, address=anchored.issuer)
-        _require_sender_is(registry, issuer)
-    return registry.revoke(digest, reason)
+        return digest
+    anchored = registry.credential(digest)
+    if anchored is None:
+        raise CredentialError(
+            f"credential 0x{digest.hex()} was never anchored on chain "
+            f"{registry.sender.chain_id}; check the hash"
+        )
+    issuer = pkh_did(chain_id=registry.sender.chain_id, address=anchored.issuer)
+    _require_sender_is(registry, issuer)
+    return digest
 
 
 def _lot_batch(vc: Mapping[str, Any], given: bytes | None) -> bytes:

@@ -20,7 +20,7 @@ from ledger_client.contract_view import ContractView
 from ledger_client.deployment import Deployment
 from ledger_client.errors import revert_class
 from ledger_client.identifiers import normalize_gtin
-from ledger_client.lifecycle import BatchKind, BatchStatus, EventKind
+from ledger_client.lifecycle import BatchKind, BatchStatus, EventKind, ExcursionHold
 from ledger_client.reads import Read
 from ledger_client.transactions import Receipt, TransactionSender
 
@@ -117,6 +117,10 @@ class LedgerView(ContractView):
     def batch(self, batch_id: bytes) -> BatchState:
         """The batch's stored state (status NONE: no such batch)."""
         return _batch_state(batch_id, self.contract.functions.batch(batch_id).call())
+
+    def excursion_hold(self, batch_id: bytes) -> ExcursionHold:
+        """Whether the batch is held by a rule's quarantine, and whether quality acknowledged it."""
+        return ExcursionHold(self.contract.functions.excursionHold(batch_id).call())
 
     def batch_read(self, batch_id: bytes) -> Read[BatchState]:
         """`batch(batch_id)` as a read to send in a batch."""
@@ -283,7 +287,14 @@ class LedgerWriter(LedgerView):
         return self._write("quarantine", batch_id, reason)
 
     def release(self, batch_id: bytes, reason: str) -> Receipt:
+        """As quality: release a quarantined or recalled batch with a non-empty `reason`; a rule's
+        quarantine must be acknowledged first (ProvenanceLedgerExcursionNotAcknowledged)."""
         return self._write("release", batch_id, reason)
+
+    def acknowledge_excursion(self, batch_id: bytes, comment: str) -> Receipt:
+        """As quality: put on record that the excursion behind the batch's rule quarantine was
+        looked at (`comment`, not empty), which lets the batch be released."""
+        return self._write("acknowledgeExcursion", batch_id, comment)
 
     def recall(self, batch_id: bytes, reason: str) -> Receipt:
         return self._write("recall", batch_id, reason)

@@ -28,6 +28,16 @@ class EventKind(IntEnum):
     DESTRUCTION = 2
 
 
+class ExcursionHold(IntEnum):
+    """Whether a held batch's quarantine came from a contract (the cold-chain rule) and waits
+    for quality's acknowledgement before it may be released."""
+
+    NONE = 0
+    UNACKNOWLEDGED = 1
+    ACKNOWLEDGED = 2
+
+
 SOLIDITY_ENUMS: dict[str, type[IntEnum]] = {
-    f"enum IProvenanceLedger.{enum.__name__}": enum for enum in (BatchKind, BatchStatus, EventKind)
+    f"enum IProvenanceLedger.{enum.__name__}": enum
+    for enum in (BatchKind, BatchStatus, EventKind, ExcursionHold)
 }

@@ -22,6 +22,7 @@ from api.app import create_app
 from api.auditor_sessions import AuditorSessions, auditor_role_holder
 from api.config import ApiSettings
 from api.principals import chain_standing
+from api.quality import QualityDesk
 from api.store.database import api_engine
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
@@ -36,6 +37,9 @@ from ledger_client.config import LedgerSettings
 from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ConfigurationError
+from ledger_client.indexer.quarantines import ReadModelQuarantines
+from ledger_client.indexer.read_model import create_read_model
+from ledger_client.ledger import LedgerWriter
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
@@ -55,14 +59,19 @@ def calibration_check(settings: CredentialSettings) -> CredentialCalibrationChec
     w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
     deployment = Deployment.load(ledger.deployment_path)
     deployment.check_chain(w3)
+    return CredentialCalibrationCheck(
+        credential_store(settings),
+        CredentialVerifier(w3, deployment, log_chunk_blocks=ledger.log_chunk_blocks),
+    )
+
+
+def credential_store(settings: CredentialSettings) -> CredentialStore:
+    """The store `provenance credential` writes (PROVENANCE_CREDENTIAL_DATABASE_URL)."""
     engine = make_engine(
         settings.resolved_database_url, variable="PROVENANCE_CREDENTIAL_DATABASE_URL"
     )
     create_credential_tables(engine)
-    return CredentialCalibrationCheck(
-        CredentialStore(engine),
-        CredentialVerifier(w3, deployment, log_chunk_blocks=ledger.log_chunk_blocks),
-    )
+    return CredentialStore(engine)
 
 
 def trail_anchoring(
@@ -92,6 +101,31 @@ def trail_anchoring(
         first_block=deployment.deploy_block,
         chunk_blocks=ledger.log_chunk_blocks,
     )
+
+
+def quality_desk(settings: ApiSettings, *, w3: Web3, deployment: Deployment) -> QualityDesk:
+    """The organization's key (PROVENANCE_PRIVATE_KEY) writing quality's acknowledgements and
+    releases for the API's QUALITY users of that organization.
+
+    Raises:
+        ConfigurationError: anvil's public development key on any other chain.
+    """
+    ledger: LedgerSettings = settings.ledger
+    ledger.require_real_key(local_anvil=node_is_anvil(w3))
+    account = Account.from_key(ledger.private_key.get_secret_value())
+    sender = TransactionSender(w3, account, receipt_timeout_s=ledger.receipt_timeout_s)
+    return QualityDesk(
+        writer=LedgerWriter(sender, deployment),
+        account=account.address,
+        chain_id=deployment.chain_id,
+    )
+
+
+def quarantine_records(settings: ApiSettings) -> ReadModelQuarantines:
+    """The read model `provenance index` fills (PROVENANCE_DATABASE_URL), for the listing."""
+    engine = make_engine(settings.ledger.resolved_database_url)
+    create_read_model(engine)
+    return ReadModelQuarantines(engine)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -154,6 +188,9 @@ class BridgeNode:
                     interval_s=api_settings.trail_anchor_interval_s,
                 )
             engine = api_engine(api_settings)
+            desk = None
+            if api_settings.quality_writes:
+                desk = quality_desk(api_settings, w3=bridge.w3, deployment=bridge.deployment)
             app = create_app(
                 bridge,
                 auditor_sessions=AuditorSessions(
@@ -170,6 +207,9 @@ class BridgeNode:
                 standing=chain_standing(bridge.w3, bridge.deployment),
                 trail_store=TrailStore(engine),
                 public_base_url=api_settings.resolved_public_base_url(bind=bind),
+                quarantine_records=quarantine_records(api_settings),
+                quality_desk=desk,
+                credential_store=credential_store(credential_settings),
             )
         except Exception:
             bridge.close()

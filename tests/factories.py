@@ -5,6 +5,7 @@ tests/conftest.py; a test imports builders from here, never from a conftest."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,13 @@ from ledger_client.db import make_engine
 from ledger_client.deploy import deploy_contracts
 from ledger_client.deployment import Deployment
 from ledger_client.keys import ANVIL_DEV_KEYS
-from ledger_client.ledger import LedgerWriter
+from ledger_client.ledger import LedgerWriter, batch_id_of
 from ledger_client.membership import MembershipClient
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
-from oracle_bridge.contracts import ComplianceRulesClient
+from oracle_bridge.contracts import ComplianceRulesClient, DeviceRegistryClient
+from oracle_bridge.device import DeviceKey
+from oracle_bridge.readings import Reading, ReadingDomain
 from oracle_bridge.rules import Rule
 from oracle_bridge.store import create_bridge_tables
 
@@ -89,6 +92,48 @@ def make_consortium(w3: Web3) -> Consortium:
         BRAND_PREFIX, operator.address
     )
     return Consortium(w3, deployment, governor, operator, quality, outsider)
+
+
+# 2-8 °C, 15 min excursions, hard limits -5 / 25 °C, at most an hour between readings.
+VACCINE_RULE = Rule(2_000, 8_000, -5_000, 25_000, 15 * 60, 3_600)
+VACCINE_CLASS = Web3.keccak(text="vaccine-2-8C")
+
+
+def quarantine_by_rule(consortium: Consortium, uri: str) -> bytes:
+    """Create the lot `uri` (the operator's), and have ColdChainCompliance quarantine it: a
+    registered logger on the lot signs one reading past the vaccine rule's hard limit, which
+    an ORACLE account submits. Returns the lot's id."""
+    lot = batch_id_of(uri)
+    consortium.writer().create_batch(uri, product_class=VACCINE_CLASS)
+    consortium.set_rule(VACCINE_CLASS, VACCINE_RULE)
+    oracle = Account.from_key(ANVIL_KEYS[4])
+    consortium.membership().grant_role(Role.ORACLE, oracle.address)
+    logger = DeviceKey.generate()
+    registry = DeviceRegistryClient(consortium.sender(consortium.operator), consortium.deployment)
+    registry.register_device(
+        logger.sign_registration(organization=consortium.operator.address, domain=registry.domain)
+    )
+    registry.assign_device(logger.address, lot)
+    compliance = consortium.deployment.contract(consortium.w3, "ColdChainCompliance")
+    reading = Reading(
+        device=logger.address,
+        batch_id=lot,
+        seq=1,
+        timestamp=int(time.time()),
+        temp_milli_c=VACCINE_RULE.hard_max_milli_c + 5_000,
+        humidity_permille=500,
+    )
+    chain_id = consortium.w3.eth.chain_id
+    signed = logger.sign(
+        reading, domain=ReadingDomain(chain_id=chain_id, verifying_contract=compliance.address)
+    )
+    item = (
+        (reading.device, lot, reading.seq, reading.timestamp, reading.temp_milli_c, 500),
+        signed.signature,
+    )
+    data = compliance.encode_abi("submitReadings", args=[[item]])
+    consortium.sender(oracle).transact(compliance.address, data, context="submitReadings")
+    return lot
 
 
 def unavailable(reason: str) -> NoReturn:

@@ -16,6 +16,7 @@ from functools import cache
 from biip.gs1_application_identifiers import GS1ApplicationIdentifier
 from biip.gs1_application_identifiers import ParseError as UnknownAi
 
+from api.errors import ApiError
 from ledger_client.epcis.gs1_keys import PRIMARY_KEYS, SHORT_NAMES
 from ledger_client.identifiers import (
     DigitalLink,
@@ -40,7 +41,7 @@ _QUALIFIER_NAMES = {
 _ZERO_SUPPRESSED = (8, 12, 13)
 
 
-class ResolverSyntaxError(ValueError):
+class ResolverSyntaxError(ApiError):
     """The request is not a valid GS1 Digital Link URI; the message says what is wrong."""
 
 

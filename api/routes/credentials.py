@@ -1,14 +1,21 @@
-"""Credential verification for auditors: `POST /api/v1/credentials/verify`."""
+"""Credentials over HTTP: `POST /api/v1/credentials/verify` for auditors, and
+`GET /api/v1/credentials?subject=DID` (the stored credentials about a subject, each with its
+live status as the verifier sees it) for any authenticated user."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from api.deps import CredentialVerifierDep, CurrentAuditor
+from api.deps import CredentialVerifierDep, CurrentAuditor, CurrentPrincipal
+from credentials.errors import UnsupportedDid
+from credentials.identities import require_supported_did
+from credentials.issue import credential_hash
+from credentials.report import CheckName, Outcome, VerificationReport
+from credentials.store import CredentialStore
 from ledger_client.chain import CHAIN_UNREACHABLE
 
 router = APIRouter(prefix="/api/v1/credentials", tags=["credentials"])
@@ -26,6 +33,86 @@ class CheckOut(BaseModel):
 class ReportOut(BaseModel):
     valid: bool = Field(description="true only when every check passed")
     checks: list[CheckOut]
+
+
+LiveStatus = Literal["VALID", "REVOKED", "SUSPENDED", "EXPIRED", "NOT_ANCHORED", "INVALID"]
+
+
+class SubjectCredentialOut(BaseModel):
+    credential_hash: str
+    type: str
+    issuer: str
+    issued: str
+    expires: str | None
+    status: LiveStatus = Field(
+        description="the first failed of anchored, not revoked, not suspended, not expired; "
+        "INVALID for any other failed check; VALID when all passed"
+    )
+    report: ReportOut
+    credential: dict[str, Any]
+
+
+# The checks that name a credential's standing on chain, in the order they decide it.
+_STANDING: tuple[tuple[CheckName, LiveStatus], ...] = (
+    (CheckName.ANCHORED, "NOT_ANCHORED"),
+    (CheckName.NOT_REVOKED, "REVOKED"),
+    (CheckName.NOT_SUSPENDED, "SUSPENDED"),
+    (CheckName.NOT_EXPIRED, "EXPIRED"),
+)
+
+
+def live_status(report: VerificationReport) -> LiveStatus:
+    """One word for a report: what the chain says of the credential, else whether it holds."""
+    for name, status in _STANDING:
+        if report.check(name).outcome is Outcome.FAILED:
+            return status
+    return "VALID" if report.valid else "INVALID"
+
+
+@router.get(
+    "",
+    response_model=list[SubjectCredentialOut],
+    summary="The credentials about a subject, each with its live status",
+    responses={
+        401: {"description": "no valid token or session"},
+        404: {"description": "this server keeps no credentials or verifies none"},
+        422: {"description": "`subject` is not an accepted DID"},
+        503: {"description": "the chain did not answer; no status"},
+    },
+)
+async def of_subject(
+    request: Request,
+    principal: CurrentPrincipal,
+    verifier: CredentialVerifierDep,
+    subject: Annotated[str, Query(description="the subject's DID (did:pkh or did:key)")],
+) -> list[SubjectCredentialOut]:
+    """Oldest issued first, as stored by `provenance credential issue`; statuses are read
+    from the chain now."""
+    store: CredentialStore | None = request.app.state.credential_store
+    if store is None:
+        raise HTTPException(404, "this server keeps no credentials")
+    try:
+        require_supported_did(subject)
+    except UnsupportedDid as exc:
+        raise HTTPException(422, str(exc)) from None
+    vcs = await run_in_threadpool(store.of_subject, subject)
+    try:
+        reports = await run_in_threadpool(verifier.verify_many, vcs)
+    except CHAIN_UNREACHABLE as exc:
+        raise HTTPException(503, f"the chain did not answer ({type(exc).__name__})") from None
+    return [
+        SubjectCredentialOut(
+            credential_hash="0x" + credential_hash(vc).hex(),
+            type=vc["type"][1],
+            issuer=vc["issuer"],
+            issued=vc["issuanceDate"],
+            expires=vc.get("expirationDate"),
+            status=live_status(report),
+            report=ReportOut.model_validate(report.to_json()),
+            credential=vc,
+        )
+        for vc, report in zip(vcs, reports, strict=True)
+    ]
 
 
 @router.post(

@@ -38,6 +38,12 @@ contract ProvenanceLedger is IProvenanceLedger, MembershipGated {
     /// @dev Who delegated each prefix; a delegation counts only while its granter owns the prefix.
     mapping(uint256 prefixKey => mapping(address delegate => address grantedBy)) private _prefixDelegates;
     mapping(address organization => uint64) private _organizationEventCounts;
+    /// @dev Kept apart from StoredBatch (whose first slot is full) and written only by status
+    /// changes, so recording stays one read and one write. The ledger does not know the rule
+    /// contract's address (it is deployed after the ledger); a quarantine by any contract holding
+    /// QUARANTINE_ROLE counts as automated, a person's (an account without code) does not: a
+    /// person who quarantines has looked already, a rule has not.
+    mapping(bytes32 batchId => ExcursionHold) private _excursionHolds;
 
     /// @dev `https://id.gs1.org/01/`: every canonical lot or item URI starts so, the GTIN follows.
     bytes22 private constant _GS1_GTIN_PATH = "https://id.gs1.org/01/";
@@ -145,11 +151,25 @@ contract ProvenanceLedger is IProvenanceLedger, MembershipGated {
     function quarantine(bytes32 batchId, string calldata reason) external onlyAuthorized(Roles.QUARANTINE) {
         BatchStatus from = _checkTransition(batchId, BatchStatus.QUARANTINED);
         _doChangeStatus(batchId, from, BatchStatus.QUARANTINED, reason);
+        _excursionHolds[batchId] = msg.sender.code.length != 0 ? ExcursionHold.UNACKNOWLEDGED : ExcursionHold.NONE;
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function acknowledgeExcursion(bytes32 batchId, string calldata comment) external onlyAuthorized(Roles.QUALITY) {
+        _checkExcursionHeld(batchId);
+        if (bytes(comment).length == 0) revert ProvenanceLedgerEmptyComment(batchId);
+        _excursionHolds[batchId] = ExcursionHold.ACKNOWLEDGED;
+        emit ExcursionAcknowledged(batchId, msg.sender, comment);
     }
 
     /// @inheritdoc IProvenanceLedger
     function release(bytes32 batchId, string calldata reason) external onlyAuthorized(Roles.QUALITY) {
         BatchStatus from = _checkTransition(batchId, BatchStatus.RELEASED);
+        if (bytes(reason).length == 0) revert ProvenanceLedgerEmptyReason(batchId);
+        if (_excursionHolds[batchId] == ExcursionHold.UNACKNOWLEDGED) {
+            revert ProvenanceLedgerExcursionNotAcknowledged(batchId);
+        }
+        delete _excursionHolds[batchId];
         _doChangeStatus(batchId, from, BatchStatus.RELEASED, reason);
     }
 
@@ -169,6 +189,11 @@ contract ProvenanceLedger is IProvenanceLedger, MembershipGated {
             eventCount: stored.eventCount,
             productClass: stored.productClass
         });
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function excursionHold(bytes32 batchId) external view returns (ExcursionHold) {
+        return _isHeld(_batches[batchId].status) ? _excursionHolds[batchId] : ExcursionHold.NONE;
     }
 
     /// @inheritdoc IProvenanceLedger
@@ -344,6 +369,20 @@ contract ProvenanceLedger is IProvenanceLedger, MembershipGated {
             revert ProvenanceLedgerBatchQuarantined(batchId, status, kind);
         }
         if (payloadLength == 0) revert ProvenanceLedgerEmptyPayload(batchId, position);
+    }
+
+    /// @dev The batch exists and its quarantine (or the recall that followed it) is an excursion
+    /// hold; a destroyed batch keeps its stale hold in storage, so the status is checked too.
+    function _checkExcursionHeld(bytes32 batchId) internal view {
+        BatchStatus status = _batches[batchId].status;
+        if (status == BatchStatus.NONE) revert ProvenanceLedgerUnknownBatch(batchId);
+        if (!_isHeld(status) || _excursionHolds[batchId] == ExcursionHold.NONE) {
+            revert ProvenanceLedgerNoExcursion(batchId, status);
+        }
+    }
+
+    function _isHeld(BatchStatus status) internal pure returns (bool) {
+        return status == BatchStatus.QUARANTINED || status == BatchStatus.RECALLED;
     }
 
     /// @return from the current status, when the move to `to` is allowed.

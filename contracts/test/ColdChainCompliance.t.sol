@@ -852,13 +852,34 @@ contract ColdChainComplianceTest is ColdChainBase {
 
     function test_SubmitReadings_ReleasedBatchIsQuarantinedAgain() public {
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, FROZEN)));
-        vm.prank(quality);
+        vm.startPrank(quality);
+        ledger.acknowledgeExcursion(lot, "probe checked");
         ledger.release(lot, "inspected");
+        vm.stopPrank();
         vm.expectEmit(address(ledger));
         emit IProvenanceLedger.BatchStatusChanged(
             lot, RELEASED, QUARANTINED, address(compliance), "cold-chain: hard limit"
         );
         _submit(_signed(DEVICE_KEY, _reading(device, lot, 2, T0 + 60, FROZEN)));
+    }
+
+    function test_SubmitReadings_ARuleQuarantineIsReleasedOnlyAfterQualityAcknowledgesIt() public {
+        _submit(_signed(DEVICE_KEY, _reading(device, lot, 1, T0, FROZEN)));
+        assertEq(
+            uint256(ledger.excursionHold(lot)),
+            uint256(IProvenanceLedger.ExcursionHold.UNACKNOWLEDGED),
+            "an excursion hold"
+        );
+        vm.startPrank(quality);
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerExcursionNotAcknowledged.selector, lot)
+        );
+        ledger.release(lot, "inspected");
+        assertEq(uint256(_status(lot)), uint256(QUARANTINED), "still quarantined");
+        ledger.acknowledgeExcursion(lot, "logger fault, product within range");
+        ledger.release(lot, "inspected");
+        vm.stopPrank();
+        assertEq(uint256(_status(lot)), uint256(RELEASED), "released");
     }
 
     function test_SubmitReadings_RecalledOrDestroyedBatchOnlyRecordsTheDecision() public {

@@ -10,7 +10,7 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
 
     function setUp() public {
         handler = new ProvenanceLedgerHandler();
-        bytes4[] memory selectors = new bytes4[](13);
+        bytes4[] memory selectors = new bytes4[](14);
         selectors[0] = ProvenanceLedgerHandler.createBatch.selector;
         selectors[1] = ProvenanceLedgerHandler.recordEvents.selector;
         selectors[2] = ProvenanceLedgerHandler.quarantine.selector;
@@ -24,6 +24,7 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
         selectors[10] = ProvenanceLedgerHandler.acceptCustody.selector;
         selectors[11] = ProvenanceLedgerHandler.assignPrefix.selector;
         selectors[12] = ProvenanceLedgerHandler.delegatePrefix.selector;
+        selectors[13] = ProvenanceLedgerHandler.acknowledgeExcursion.selector;
         _targetFunctions(address(handler), selectors);
     }
 
@@ -45,6 +46,7 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
             (address ghostOwner, address ghostCustodian) = handler.ghostCustody(id);
             assertEq(owner, ghostOwner, "owner differs from the model");
             assertEq(custodian, ghostCustodian, "custodian differs from the model");
+            assertEq(uint8(ledger.excursionHold(id)), uint8(handler.ghostHold(id)), "excursion hold differs");
             assertEq(id, keccak256(bytes(handler.uriOf(id))), "batch id is keccak256 of its uri");
         }
         for (uint256 i; i < handler.prefixCount(); ++i) {
@@ -74,6 +76,10 @@ contract ProvenanceLedgerInvariantTest is InvariantTest {
 
     function invariant_OnlyThePrefixOwnerOrItsDelegateCreatesBatches() public view {
         assertEq(handler.batchesByNonPrefixHolders(), 0, "a batch was created by a non-holder of its GTIN's prefix");
+    }
+
+    function invariant_NoReleaseWhileAnAutomatedQuarantineIsUnacknowledged() public view {
+        assertEq(handler.unacknowledgedReleases(), 0, "a batch left an unacknowledged automated quarantine");
     }
 
     function invariant_DestroyedBatchesNeverChange() public view {

@@ -6,9 +6,12 @@ import {IProvenanceLedger} from "../src/interfaces/IProvenanceLedger.sol";
 import {Roles} from "../src/libraries/Roles.sol";
 import {ConsortiumBase} from "./utils/ConsortiumBase.sol";
 import {Vm} from "./utils/Vm.sol";
+import {QuarantineRule} from "./utils/QuarantineRule.sol";
 
 contract ProvenanceLedgerTest is ConsortiumBase {
     address internal compliance;
+    /// @dev A contract holding QUARANTINE_ROLE: its quarantines are excursion holds.
+    QuarantineRule internal rule;
 
     uint256 private _nonce;
 
@@ -22,6 +25,7 @@ contract ProvenanceLedgerTest is ConsortiumBase {
     /// @dev A GTIN under GS1's example prefix 0614141, which nobody holds unless a test assigns it.
     uint64 internal constant OTHER_GTIN = 614141123452;
     string internal constant OTHER_LOT_URI = "https://id.gs1.org/01/00614141123452/10/LOT001";
+    string internal constant OTHER_LOT_URI_OF_BRAND = "https://id.gs1.org/01/09506000134352/10/LOT002";
 
     IProvenanceLedger.EventKind internal constant OTHER = IProvenanceLedger.EventKind.OTHER;
     IProvenanceLedger.EventKind internal constant INSPECTION = IProvenanceLedger.EventKind.INSPECTION;
@@ -34,11 +38,17 @@ contract ProvenanceLedgerTest is ConsortiumBase {
     IProvenanceLedger.BatchStatus internal constant DESTROYED = IProvenanceLedger.BatchStatus.DESTROYED;
     IProvenanceLedger.BatchStatus internal constant RECALLED = IProvenanceLedger.BatchStatus.RECALLED;
 
+    IProvenanceLedger.ExcursionHold internal constant HOLD_NONE = IProvenanceLedger.ExcursionHold.NONE;
+    IProvenanceLedger.ExcursionHold internal constant UNACKNOWLEDGED = IProvenanceLedger.ExcursionHold.UNACKNOWLEDGED;
+    IProvenanceLedger.ExcursionHold internal constant ACKNOWLEDGED = IProvenanceLedger.ExcursionHold.ACKNOWLEDGED;
+
     function setUp() public {
         _deployConsortium();
         compliance = makeAddr("compliance");
         _enrol(quality, Roles.QUALITY, "did:pkh:eip155:31337:quality", "Quality Lab");
         _grant(Roles.QUARANTINE, compliance);
+        rule = new QuarantineRule(ledger);
+        _grant(Roles.QUARANTINE, address(rule));
     }
 
     // ---------------------------------------------------------------- construction
@@ -530,6 +540,155 @@ contract ProvenanceLedgerTest is ConsortiumBase {
     }
 
     // ---------------------------------------------------------------- fuzz
+
+    // ---------------------------------------------------------------- excursion holds
+
+    function test_ExcursionHold_ARuleQuarantineIsReleasedOnlyAfterAnAcknowledgement() public {
+        bytes32 lot = _create(LOT_URI);
+        rule.quarantine(lot, "cold-chain: hard limit");
+        assertEq(uint8(ledger.excursionHold(lot)), uint8(UNACKNOWLEDGED), "held, unacknowledged");
+
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerExcursionNotAcknowledged.selector, lot)
+        );
+        vm.prank(quality);
+        ledger.release(lot, "lab cleared");
+        assertEq(uint8(ledger.batch(lot).status), uint8(QUARANTINED), "still quarantined");
+
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.ExcursionAcknowledged(lot, quality, "probe fault, product within range");
+        vm.prank(quality);
+        ledger.acknowledgeExcursion(lot, "probe fault, product within range");
+        assertEq(uint8(ledger.excursionHold(lot)), uint8(ACKNOWLEDGED), "acknowledged");
+
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.BatchStatusChanged(lot, QUARANTINED, RELEASED, quality, "lab cleared");
+        vm.prank(quality);
+        ledger.release(lot, "lab cleared");
+        assertEq(uint8(ledger.batch(lot).status), uint8(RELEASED), "released");
+        assertEq(uint8(ledger.excursionHold(lot)), uint8(HOLD_NONE), "the release ends the hold");
+    }
+
+    function test_ExcursionHold_AnAcknowledgementDoesNotCarryOverToTheNextQuarantine() public {
+        bytes32 lot = _create(LOT_URI);
+        rule.quarantine(lot, "first");
+        vm.startPrank(quality);
+        ledger.acknowledgeExcursion(lot, "seen");
+        ledger.release(lot, "cleared");
+        vm.stopPrank();
+        rule.quarantine(lot, "second");
+        assertEq(uint8(ledger.excursionHold(lot)), uint8(UNACKNOWLEDGED), "a new hold");
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerExcursionNotAcknowledged.selector, lot)
+        );
+        vm.prank(quality);
+        ledger.release(lot, "cleared again");
+    }
+
+    function test_ExcursionHold_APersonsQuarantineNeedsNoAcknowledgement() public {
+        bytes32 lot = _create(LOT_URI);
+        vm.prank(compliance);
+        ledger.quarantine(lot, "seen damaged");
+        assertEq(uint8(ledger.excursionHold(lot)), uint8(HOLD_NONE), "no hold");
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNoExcursion.selector, lot, QUARANTINED)
+        );
+        vm.prank(quality);
+        ledger.acknowledgeExcursion(lot, "nothing to acknowledge");
+        vm.prank(quality);
+        ledger.release(lot, "repacked");
+        assertEq(uint8(ledger.batch(lot).status), uint8(RELEASED), "released without acknowledgement");
+    }
+
+    function test_ExcursionHold_SurvivesARecall() public {
+        bytes32 lot = _create(LOT_URI);
+        rule.quarantine(lot, "excursion");
+        vm.startPrank(quality);
+        ledger.recall(lot, "field reports");
+        assertEq(uint8(ledger.excursionHold(lot)), uint8(UNACKNOWLEDGED), "recall keeps the hold");
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerExcursionNotAcknowledged.selector, lot)
+        );
+        ledger.release(lot, "cleared");
+        ledger.acknowledgeExcursion(lot, "seen");
+        ledger.release(lot, "cleared");
+        vm.stopPrank();
+        assertEq(uint8(ledger.batch(lot).status), uint8(RELEASED), "released");
+    }
+
+    function test_ExcursionHold_SeveralAcknowledgementsAreEachRecorded() public {
+        bytes32 lot = _create(LOT_URI);
+        rule.quarantine(lot, "excursion");
+        vm.startPrank(quality);
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.ExcursionAcknowledged(lot, quality, "first look");
+        ledger.acknowledgeExcursion(lot, "first look");
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.ExcursionAcknowledged(lot, quality, "lab result attached");
+        ledger.acknowledgeExcursion(lot, "lab result attached");
+        vm.stopPrank();
+        assertEq(uint8(ledger.excursionHold(lot)), uint8(ACKNOWLEDGED), "acknowledged");
+    }
+
+    function test_AcknowledgeExcursion_RevertsOnAnEmptyCommentAndChangesNothing() public {
+        bytes32 lot = _create(LOT_URI);
+        rule.quarantine(lot, "excursion");
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyComment.selector, lot));
+        vm.prank(quality);
+        ledger.acknowledgeExcursion(lot, "");
+        assertEq(uint8(ledger.excursionHold(lot)), uint8(UNACKNOWLEDGED), "still unacknowledged");
+    }
+
+    function test_AcknowledgeExcursion_RevertsOnUnknownLiveAndDestroyedBatches() public {
+        bytes32 unknown = keccak256("unknown");
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, unknown));
+        vm.prank(quality);
+        ledger.acknowledgeExcursion(unknown, "seen");
+
+        IProvenanceLedger.BatchStatus[2] memory statuses = [ACTIVE, RELEASED];
+        for (uint256 i; i < statuses.length; ++i) {
+            bytes32 lot = _batchIn(statuses[i]);
+            vm.expectRevert(
+                abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNoExcursion.selector, lot, statuses[i])
+            );
+            vm.prank(quality);
+            ledger.acknowledgeExcursion(lot, "seen");
+        }
+
+        bytes32 destroyed = _create(OTHER_LOT_URI_OF_BRAND);
+        rule.quarantine(destroyed, "excursion");
+        _record(destroyed, DESTRUCTION);
+        assertEq(uint8(ledger.excursionHold(destroyed)), uint8(HOLD_NONE), "a destroyed batch is held no more");
+        vm.expectRevert(
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNoExcursion.selector, destroyed, DESTROYED)
+        );
+        vm.prank(quality);
+        ledger.acknowledgeExcursion(destroyed, "seen");
+    }
+
+    function test_AcknowledgeExcursion_RevertsForCallersWithoutQualityAndWhenPaused() public {
+        bytes32 lot = _create(LOT_URI);
+        rule.quarantine(lot, "excursion");
+        address[4] memory callers = [outsider, operator, compliance, address(rule)];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.expectRevert(_unauthorized(callers[i], Roles.QUALITY));
+            vm.prank(callers[i]);
+            ledger.acknowledgeExcursion(lot, "seen");
+        }
+        _pause();
+        vm.expectRevert(abi.encodeWithSelector(IMembership.MembershipPaused.selector));
+        vm.prank(quality);
+        ledger.acknowledgeExcursion(lot, "seen");
+        assertEq(uint8(ledger.excursionHold(lot)), uint8(UNACKNOWLEDGED), "still unacknowledged");
+    }
+
+    function test_Release_RevertsOnAnEmptyReason() public {
+        bytes32 lot = _batchIn(QUARANTINED);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyReason.selector, lot));
+        vm.prank(quality);
+        ledger.release(lot, "");
+        assertEq(uint8(ledger.batch(lot).status), uint8(QUARANTINED), "still quarantined");
+    }
 
     function testFuzz_CreateBatch_IdIsKeccakOfUri(string calldata value, bytes32 productClass, bool item) public {
         IProvenanceLedger.BatchKind kind = item ? IProvenanceLedger.BatchKind.ITEM : IProvenanceLedger.BatchKind.LOT;

@@ -19,6 +19,7 @@ from credentials.cli.keys import keygen
 from credentials.cli.listing import list_credentials
 from credentials.cli.organization import commission_asset, trust
 from credentials.cli.override import governor_revoke, governor_suspend, governor_unsuspend
+from credentials.cli.suspension import suspend, unsuspend
 from credentials.cli.verification import verify
 
 credential_app = typer.Typer(
@@ -31,6 +32,8 @@ credential_app.command("keygen")(keygen)
 credential_app.command("issue")(issue)
 credential_app.command("verify")(verify)
 credential_app.command("revoke")(revoke)
+credential_app.command("suspend")(suspend)
+credential_app.command("unsuspend")(unsuspend)
 credential_app.command("governor-revoke")(governor_revoke)
 credential_app.command("governor-suspend")(governor_suspend)
 credential_app.command("governor-unsuspend")(governor_unsuspend)

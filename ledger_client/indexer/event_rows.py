@@ -19,7 +19,8 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from ledger_client.epcis_query.extraction import index_event
-from ledger_client.indexer.decoding import EventRecorded, columns_of, payload_document
+from ledger_client.indexer.decoding import EventRecorded
+from ledger_client.indexer.payloads import columns_of, payload_document
 from ledger_client.indexer.read_model import (
     EpcisEvent,
     EpcisSensorReport,

@@ -20,11 +20,13 @@ from ledger_client.indexer.read_model import (
     EpcisEvent,
     EpcisSensorReport,
     EpcisTerm,
+    ExcursionAcknowledgement,
     IndexedBlock,
     LedgerEvent,
     Organization,
     OrganizationStatusChange,
     RoleAssignment,
+    RuleQuarantine,
     StatusChange,
 )
 
@@ -37,6 +39,8 @@ _EXPORT_ORDER: tuple[tuple[type[SQLModel], tuple[str, ...]], ...] = (
     (BatchParent, ("block_number", "log_index", "parent_id")),
     (LedgerEvent, ("block_number", "log_index")),
     (StatusChange, ("block_number", "log_index")),
+    (RuleQuarantine, ("block_number", "log_index")),
+    (ExcursionAcknowledgement, ("block_number", "log_index")),
     (CustodyTransfer, ("block_number", "log_index")),
     (CustodyOffer, ("block_number", "log_index")),
     (EpcisEvent, ("block_number", "log_index")),

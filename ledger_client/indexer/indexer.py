@@ -27,33 +27,24 @@ from ledger_client.db import for_writing, table_of
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ChainRejected, LedgerError
 from ledger_client.indexer.decoding import (
-    BatchCreated,
     BatchStatusChanged,
-    CustodyOffered,
     CustodyTransferred,
     DecodedLog,
     EventRecorded,
+    ExcursionAcknowledged,
     LogDecoder,
-    OrganizationRegistered,
-    OrganizationStatusChanged,
-    RoleChanged,
-    payloads_from_transaction,
 )
 from ledger_client.indexer.event_rows import event_rows
+from ledger_client.indexer.log_rows import append_rows, custody_row
+from ledger_client.indexer.payloads import payloads_from_transaction
 from ledger_client.indexer.read_model import (
     LOG_TABLES,
     Batch,
-    BatchParent,
     Checkpoint,
-    CustodyOffer,
     CustodyTransfer,
     EpcisEvent,
     IndexedBlock,
     LedgerEvent,
-    Organization,
-    OrganizationStatusChange,
-    RoleAssignment,
-    StatusChange,
     create_read_model,
     drop_read_model,
 )
@@ -144,6 +135,8 @@ class Indexer:
         self.max_logs_per_chunk = max_logs_per_chunk
         self.ledger_address = deployment.address("ProvenanceLedger").lower()
         self.membership_address = deployment.address("Membership").lower()
+        # Its ExcursionQuarantine logs are the evidence of the quarantines it makes.
+        self.compliance_address = deployment.address("ColdChainCompliance").lower()
         self.checkpoint_name = f"{deployment.chain_id}:{self.ledger_address}"
         self._decoder = LogDecoder.for_contracts()
         if self._decoder.record_events_selector is None:
@@ -261,6 +254,7 @@ class Indexer:
         block_hashes: dict[int, str] = {}
         recorded: dict[str, list[EventRecorded]] = defaultdict(list)
         transfers: list[CustodyTransferred] = []
+        timed_logs: list[DecodedLog] = []
         for raw in raw_logs:
             record = self._decoder.decode(raw)
             if record is None:
@@ -270,13 +264,18 @@ class Indexer:
                 recorded[record.ref.tx_hash].append(record)
             elif isinstance(record, CustodyTransferred):
                 transfers.append(record)
+            elif isinstance(record, BatchStatusChanged | ExcursionAcknowledged):
+                timed_logs.append(record)
             else:
-                _append_rows(rows, record)
-        # Custody began, and an event without its own recordTime was recorded, at block time.
-        timed: list[CustodyTransferred | EventRecorded] = [*transfers]
+                append_rows(rows, record)
+        # Custody began, a status changed, an excursion was acknowledged, and an event
+        # without its own recordTime was recorded, at block time.
+        timed: list[DecodedLog] = [*transfers, *timed_logs]
         timed += (e for events in recorded.values() for e in events)
         times = self._block_times({r.ref.block_number: r.ref.block_hash for r in timed})
-        rows[CustodyTransfer].extend(_custody_row(t, times[t.ref.block_number]) for t in transfers)
+        rows[CustodyTransfer].extend(custody_row(t, times[t.ref.block_number]) for t in transfers)
+        for record in timed_logs:
+            append_rows(rows, record, block_time=times[record.ref.block_number])
         for tx, events in self._transactions(recorded):
             texts = payloads_from_transaction(
                 tx,
@@ -338,7 +337,7 @@ class Indexer:
         query = {
             "fromBlock": hex(start),
             "toBlock": hex(end),
-            "address": [self.ledger_address, self.membership_address],
+            "address": [self.ledger_address, self.membership_address, self.compliance_address],
             "topics": [self._decoder.topics],
         }
         return cast(list[dict], rpc(self.w3, "eth_getLogs", [query]))
@@ -510,78 +509,3 @@ def rebuild(w3: Web3, deployment: Deployment, engine: Engine, **options: Any) ->
 def _is_too_large(exc: ChainRejected) -> bool:
     message = str(exc).lower()
     return any(marker in message for marker in _TOO_LARGE_MARKERS)
-
-
-def _append_rows(rows: dict[type[SQLModel], list[dict[str, Any]]], record: DecodedLog) -> None:
-    ref = record.ref
-    where = {"block_number": ref.block_number, "tx_hash": ref.tx_hash, "log_index": ref.log_index}
-    if isinstance(record, BatchCreated):
-        rows[Batch].append(
-            {
-                "batch_id": record.batch_id,
-                "uri": record.uri,
-                "kind": record.kind.name,
-                "product_class": record.product_class,
-                "creator": record.creator,
-                **where,
-            }
-        )
-        # The contract accepts a parent listed twice; genealogy is a set.
-        for parent in dict.fromkeys(record.parents):
-            rows[BatchParent].append({"child_id": record.batch_id, "parent_id": parent, **where})
-    elif isinstance(record, BatchStatusChanged):
-        rows[StatusChange].append(
-            {
-                "batch_id": record.batch_id,
-                "from_status": record.from_status.name,
-                "to_status": record.to_status.name,
-                "changed_by": record.by,
-                "reason": record.reason,
-                **where,
-            }
-        )
-    elif isinstance(record, CustodyOffered):
-        rows[CustodyOffer].append(
-            {
-                "batch_id": record.batch_id,
-                "offered_by": record.from_account,
-                "offered_to": _account_or_none(record.to_account),
-                **where,
-            }
-        )
-    elif isinstance(record, OrganizationRegistered):
-        rows[Organization].append(
-            {"account": record.account, "did": record.did, "name": record.name, **where}
-        )
-    elif isinstance(record, OrganizationStatusChanged):
-        rows[OrganizationStatusChange].append(
-            {"account": record.account, "active": record.active, **where}
-        )
-    elif isinstance(record, RoleChanged):
-        rows[RoleAssignment].append(
-            {
-                "role": record.role,
-                "role_id": record.role_id,
-                "account": record.account,
-                "granted": record.granted,
-                "sender": record.sender,
-                **where,
-            }
-        )
-
-
-def _custody_row(transfer: CustodyTransferred, block_time: int) -> dict[str, Any]:
-    return {
-        "batch_id": transfer.batch_id,
-        "from_custodian": _account_or_none(transfer.from_account),
-        "to_custodian": transfer.to_account,
-        "block_number": transfer.ref.block_number,
-        "block_time": block_time,
-        "tx_hash": transfer.ref.tx_hash,
-        "log_index": transfer.ref.log_index,
-    }
-
-
-def _account_or_none(account: str) -> str | None:
-    """None for the zero address, which the ledger's events use for "nobody"."""
-    return None if int(account, 16) == 0 else account

@@ -13,7 +13,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, Engine, Float, Index, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Engine,
+    Float,
+    Index,
+    Text,
+    UniqueConstraint,
+    inspect,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from ledger_client.db import schema_change, table_of
@@ -116,6 +127,48 @@ class StatusChange(SQLModel, table=True):
     to_status: str = Field(max_length=16)
     changed_by: str = _address(index=True)
     reason: str = Field(sa_column=Column(Text, nullable=False))
+    block_number: int = _block_number()
+    # Unix seconds; NULL in rows indexed before the column existed (until a rebuild).
+    block_time: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
+
+
+class ExcursionAcknowledgement(SQLModel, table=True):
+    """Quality acknowledging the excursion behind a rule quarantine (`ExcursionAcknowledged`),
+    at `block_time` (Unix seconds)."""
+
+    __tablename__ = "excursion_acknowledgement"
+    __table_args__ = (
+        Index("ix_excursion_acknowledgement_batch", "batch_id", "block_number", "log_index"),
+        Index("ix_excursion_acknowledgement_block", "block_number", "log_index"),
+    )
+
+    tx_hash: str = _hash(primary_key=True)
+    log_index: int = Field(primary_key=True)
+    batch_id: str = _hash()
+    acknowledged_by: str = _address(index=True)
+    comment: str = Field(sa_column=Column(Text, nullable=False))
+    block_number: int = _block_number()
+    block_time: int = Field(sa_type=BigInteger)
+
+
+class RuleQuarantine(SQLModel, table=True):
+    """ColdChainCompliance's evidence for a quarantine it made (`ExcursionQuarantine`): the
+    rule version, the device and the seq of the breaching reading, the decision's name. Its
+    transaction holds the quarantine's `status_change` row too."""
+
+    __tablename__ = "rule_quarantine"
+    __table_args__ = (
+        Index("ix_rule_quarantine_batch", "batch_id", "block_number", "log_index"),
+        Index("ix_rule_quarantine_block", "block_number", "log_index"),
+    )
+
+    tx_hash: str = _hash(primary_key=True)
+    log_index: int = Field(primary_key=True)
+    batch_id: str = _hash()
+    rule_version: int
+    device: str = _address(index=True)
+    seq: int = Field(sa_type=BigInteger)
+    decision: str = Field(max_length=32)
     block_number: int = _block_number()
 
 
@@ -346,6 +399,8 @@ LOG_TABLES = (
     BatchParent,
     LedgerEvent,
     StatusChange,
+    ExcursionAcknowledgement,
+    RuleQuarantine,
     CustodyTransfer,
     CustodyOffer,
     Organization,
@@ -359,9 +414,13 @@ READ_MODEL_TABLES = [table_of(model) for model in (*LOG_TABLES, IndexedBlock, Ch
 
 
 def create_read_model(engine: Engine) -> None:
-    """Create the read model's tables (and indexes) that do not exist yet."""
+    """Create the read model's tables (and indexes) that do not exist yet, and add the
+    columns later versions gave existing tables (`status_change.block_time`)."""
     with schema_change(engine) as connection:
         SQLModel.metadata.create_all(connection, tables=READ_MODEL_TABLES)
+        columns = {c["name"] for c in inspect(connection).get_columns("status_change")}
+        if "block_time" not in columns:
+            connection.execute(text("ALTER TABLE status_change ADD COLUMN block_time BIGINT"))
 
 
 def drop_read_model(engine: Engine) -> None:

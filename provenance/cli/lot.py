@@ -24,11 +24,15 @@ from provenance.cli.consortium import (
     print_json,
     print_rows,
 )
+from provenance.cli.quarantine import acknowledge, release
 
 lot_app = typer.Typer(
-    help="A lot's owner, custodian and writers: authorize, revoke, offer, accept, show.",
+    help="A lot's owner, custodian and writers: authorize, revoke, offer, accept, show; "
+    "quality's acknowledge and release.",
     no_args_is_help=True,
 )
+lot_app.command("acknowledge")(acknowledge)
+lot_app.command("release")(release)
 
 
 @lot_app.command("authorize")

@@ -596,3 +596,60 @@ def test_a_refused_override_is_one_line(ledger, tmp_path, args, message):
     assert result.exit_code == 1
     assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_the_issuer_suspends_its_credential_and_lifts_the_suspension(ledger, tmp_path):
+    ledger.issue(tmp_path / "fit.json")
+    (entry,) = json.loads(ledger.invoke("list", "--json").stdout)
+    digest = entry["credentialHash"]
+    c = ledger.consortium
+    registry = CredentialRegistryClient(c.sender(c.governor), c.deployment)
+
+    suspended = ledger.invoke(
+        "suspend", digest, "--reason", "lab rechecks", "--key", str(ledger.issuer_key), "--json"
+    )
+    assert suspended.exit_code == 0, suspended.output
+    document = json.loads(suspended.stdout)
+    assert (document["suspended"], document["status"]) == (True, "SUSPENDED")
+    anchored = registry.credential(bytes.fromhex(digest[2:]))
+    assert anchored is not None and anchored.suspended and not anchored.suspended_by_governor
+
+    lifted = ledger.invoke(
+        "unsuspend",
+        str(tmp_path / "fit.json"),
+        "--reason",
+        "recheck passed",
+        "--key",
+        str(ledger.issuer_key),
+    )
+    assert lifted.exit_code == 0, lifted.output
+    assert f"unsuspended {digest}" in lifted.stdout and "status      VALID" in lifted.stdout
+    assert registry.status(bytes.fromhex(digest[2:])) is CredentialStatus.VALID
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("unsuspend", "{hash}", "--reason", "x"), "CredentialRegistryNotSuspended"),
+        (("suspend", "{hash}", "--reason", "  "), "--reason is blank"),
+        (("suspend", "0x" + "ab" * 32, "--reason", "x"), "was never anchored on chain"),
+        (("suspend", "{hash}", "--reason", "x", "--key", "{other}"), "but the credential's issuer"),
+    ],
+    ids=["nothing to lift", "a blank reason", "a hash never anchored", "not the issuer"],
+)
+def test_a_refused_suspension_is_one_line_and_changes_nothing(ledger, tmp_path, args, message):
+    ledger.issue(tmp_path / "fit.json")
+    (entry,) = json.loads(ledger.invoke("list", "--json").stdout)
+    other = store_key(
+        tmp_path / "other.json", ANVIL_KEYS[3].removeprefix("0x"), passphrase=PASSPHRASE
+    )
+    filled = [arg.format(hash=entry["credentialHash"], other=other) for arg in args]
+    if "--key" not in filled:
+        filled += ["--key", str(ledger.issuer_key)]
+    result = ledger.invoke(*filled)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    c = ledger.consortium
+    registry = CredentialRegistryClient(c.sender(c.governor), c.deployment)
+    assert registry.status(bytes.fromhex(entry["credentialHash"][2:])) is CredentialStatus.VALID

@@ -29,6 +29,14 @@ interface IProvenanceLedger {
         DESTRUCTION
     }
 
+    /// @dev Whether the batch's current quarantine waits for a quality acknowledgement: a
+    /// contract holding QUARANTINE_ROLE (the cold-chain rule) put it there, nobody looked yet.
+    enum ExcursionHold {
+        NONE,
+        UNACKNOWLEDGED,
+        ACKNOWLEDGED
+    }
+
     struct Batch {
         BatchKind kind;
         BatchStatus status;
@@ -123,6 +131,21 @@ interface IProvenanceLedger {
     /// @param position the event's index in `payloads`.
     error ProvenanceLedgerUnfiledDestruction(uint256 position);
 
+    /// @notice A release needs a reason on the record; this one is empty.
+    /// @param batchId the batch to release.
+    error ProvenanceLedgerEmptyReason(bytes32 batchId);
+    /// @notice An acknowledgement needs a comment on the record; this one is empty.
+    /// @param batchId the batch whose excursion was to be acknowledged.
+    error ProvenanceLedgerEmptyComment(bytes32 batchId);
+    /// @notice The batch is held by an automated (rule contract) quarantine that quality has not
+    /// acknowledged: {acknowledgeExcursion} first.
+    /// @param batchId the batch to release.
+    error ProvenanceLedgerExcursionNotAcknowledged(bytes32 batchId);
+    /// @notice The batch is not held by an automated quarantine, so there is no excursion to acknowledge.
+    /// @param batchId the batch.
+    /// @param status its current status.
+    error ProvenanceLedgerNoExcursion(bytes32 batchId, BatchStatus status);
+
     event BatchCreated(
         bytes32 indexed batchId,
         bytes32 indexed productClass,
@@ -158,6 +181,10 @@ interface IProvenanceLedger {
     event BatchStatusChanged(
         bytes32 indexed batchId, BatchStatus from, BatchStatus to, address indexed by, string reason
     );
+
+    /// @notice The quality organization `by` acknowledged the excursion behind the batch's
+    /// automated quarantine, with `comment` (its finding, say) on the record.
+    event ExcursionAcknowledged(bytes32 indexed batchId, address indexed by, string comment);
 
     /// @notice `owner` owns the new batch (from its creation on; ownership never moves).
     event BatchOwnerSet(bytes32 indexed batchId, address indexed owner);
@@ -228,7 +255,9 @@ interface IProvenanceLedger {
         external;
 
     /**
-     * @notice Quarantines an ACTIVE or RELEASED batch.
+     * @notice Quarantines an ACTIVE or RELEASED batch. A quarantine by a contract (the
+     * cold-chain rule) is an excursion hold: the batch is released only after quality
+     * acknowledged it ({acknowledgeExcursion}); one by a person (an account without code) is not.
      * Requirements: caller authorized as QUARANTINE_ROLE (held by the
      * ColdChainCompliance contract and, at the governor's choice, quality staff).
      * Emits {BatchStatusChanged}.
@@ -236,14 +265,25 @@ interface IProvenanceLedger {
     function quarantine(bytes32 batchId, string calldata reason) external;
 
     /**
-     * @notice Releases a QUARANTINED or RECALLED batch.
-     * Requirements: caller authorized as QUALITY_ROLE.
+     * @notice Puts quality's acknowledgement of the excursion behind the batch's automated
+     * quarantine on the record; from then on the batch may be released. Several quality
+     * organizations may acknowledge the same hold; each acknowledgement is an event.
+     * Requirements: caller authorized as QUALITY_ROLE; the batch exists and is held by an
+     * automated quarantine (QUARANTINED, or RECALLED since); `comment` is not empty.
+     * Emits {ExcursionAcknowledged}.
+     */
+    function acknowledgeExcursion(bytes32 batchId, string calldata comment) external;
+
+    /**
+     * @notice Releases a QUARANTINED or RECALLED batch; ends its excursion hold.
+     * Requirements: caller authorized as QUALITY_ROLE; `reason` is not empty; an excursion
+     * hold, if any, was acknowledged.
      * Emits {BatchStatusChanged}.
      */
     function release(bytes32 batchId, string calldata reason) external;
 
     /**
-     * @notice Recalls an ACTIVE, RELEASED or QUARANTINED batch.
+     * @notice Recalls an ACTIVE, RELEASED or QUARANTINED batch (an excursion hold stays).
      * Requirements: caller authorized as QUALITY_ROLE.
      * Emits {BatchStatusChanged}.
      */
@@ -322,6 +362,9 @@ interface IProvenanceLedger {
 
     /// @notice Whether `account` may record events of the batch (role and pause aside).
     function isWriter(bytes32 batchId, address account) external view returns (bool);
+
+    /// @notice Whether the batch is held by an automated quarantine, and whether that was acknowledged.
+    function excursionHold(bytes32 batchId) external view returns (ExcursionHold);
 
     /// @notice The stored batch (status NONE when unknown).
     function batch(bytes32 batchId) external view returns (Batch memory);

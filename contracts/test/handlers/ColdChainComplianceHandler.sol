@@ -41,6 +41,8 @@ contract ColdChainComplianceHandler is ColdChainBase {
     mapping(bytes32 batchId => uint256) internal _ghostNextWindowSeqs;
     /// @dev Accepted, validly signed readings whose reference decision is QUARANTINE_*.
     mapping(bytes32 batchId => uint256) public breaches;
+    /// @dev Whether quality acknowledged the lot's current quarantine.
+    mapping(bytes32 batchId => bool) public ghostAcknowledged;
 
     mapping(bytes32 batchId => IProvenanceLedger.BatchStatus) internal _seenStatus;
     mapping(address device => uint64) internal _seenDeviceSeq;
@@ -152,16 +154,28 @@ contract ColdChainComplianceHandler is ColdChainBase {
         _observe(bytes32(0));
     }
 
-    function release(uint256 lotSeed) external {
+    /// @dev Quality acknowledges the excursion first, or (one time in three) tries without:
+    /// every quarantine here is the rule contract's, so only an acknowledged one is released.
+    function release(uint256 lotSeed, uint8 acknowledgeMode) external {
         bytes32 lot = lots[lotSeed % LOTS];
-        bool allowed = ghostStatus[lot] == QUARANTINED;
-        vm.prank(quality);
+        bool held = ghostStatus[lot] == QUARANTINED;
+        vm.startPrank(quality);
+        if (acknowledgeMode % 3 != 0) {
+            try ledger.acknowledgeExcursion(lot, "inspected") {
+                if (held) ghostAcknowledged[lot] = true;
+                else ++unexpectedOutcomes;
+            } catch {
+                if (held) ++unexpectedOutcomes;
+            }
+        }
+        bool allowed = held && ghostAcknowledged[lot];
         try ledger.release(lot, "inspected") {
             if (allowed) ghostStatus[lot] = RELEASED;
             else ++unexpectedOutcomes;
         } catch {
             if (allowed) ++unexpectedOutcomes;
         }
+        vm.stopPrank();
         _observe(bytes32(0));
     }
 
@@ -279,6 +293,7 @@ contract ColdChainComplianceHandler is ColdChainBase {
         IProvenanceLedger.BatchStatus status = ghostStatus[reading.batchId];
         if (status == ACTIVE || status == RELEASED) {
             ghostStatus[reading.batchId] = QUARANTINED;
+            ghostAcknowledged[reading.batchId] = false;
             ++quarantines;
         }
         return true;

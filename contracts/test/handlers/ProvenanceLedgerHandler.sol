@@ -5,6 +5,7 @@ import {Membership} from "../../src/Membership.sol";
 import {ProvenanceLedger} from "../../src/ProvenanceLedger.sol";
 import {IMembership} from "../../src/interfaces/IMembership.sol";
 import {IProvenanceLedger} from "../../src/interfaces/IProvenanceLedger.sol";
+import {QuarantineRule} from "../utils/QuarantineRule.sol";
 import {Test} from "../utils/Test.sol";
 
 /// @dev Drives the ledger from several actors (some holding roles, some not) and keeps an
@@ -13,7 +14,8 @@ import {Test} from "../utils/Test.sol";
 /// model, and updates the model only when the prediction was success and the call succeeded.
 /// Ownership and custody are modelled too: owner and custodian per batch, the writers they
 /// authorized and the standing custody offer. So are GS1 company prefixes: three prefixes
-/// (one nested in another) over three GTINs, their owners and delegates.
+/// (one nested in another) over three GTINs, their owners and delegates. So are excursion
+/// holds: a contract among the actors quarantines (an automated quarantine), quality acknowledges.
 /// Violations are counted rather than asserted: the invariant runner ignores handler reverts.
 contract ProvenanceLedgerHandler is Test {
     struct GhostBatch {
@@ -38,6 +40,9 @@ contract ProvenanceLedgerHandler is Test {
     IProvenanceLedger.BatchStatus internal constant RELEASED = IProvenanceLedger.BatchStatus.RELEASED;
     IProvenanceLedger.BatchStatus internal constant DESTROYED = IProvenanceLedger.BatchStatus.DESTROYED;
     IProvenanceLedger.BatchStatus internal constant RECALLED = IProvenanceLedger.BatchStatus.RECALLED;
+    IProvenanceLedger.ExcursionHold internal constant HOLD_NONE = IProvenanceLedger.ExcursionHold.NONE;
+    IProvenanceLedger.ExcursionHold internal constant UNACKNOWLEDGED = IProvenanceLedger.ExcursionHold.UNACKNOWLEDGED;
+    IProvenanceLedger.ExcursionHold internal constant ACKNOWLEDGED = IProvenanceLedger.ExcursionHold.ACKNOWLEDGED;
 
     Membership public immutable membership;
     ProvenanceLedger public immutable ledger;
@@ -50,6 +55,9 @@ contract ProvenanceLedgerHandler is Test {
     mapping(bytes32 batchId => bool) internal _itemOf;
     mapping(bytes32 batchId => GhostBatch) internal _ghost;
     mapping(bytes32 batchId => GhostBatch) internal _lastSeen;
+    /// @dev The stored hold; it counts only while the batch is QUARANTINED or RECALLED.
+    mapping(bytes32 batchId => IProvenanceLedger.ExcursionHold) internal _ghostHolds;
+    mapping(bytes32 batchId => IProvenanceLedger.ExcursionHold) internal _lastSeenHold;
     mapping(address actor => mapping(bytes32 role => bool)) internal _ghostRoles;
     mapping(address actor => bool) internal _ghostRegistered;
     mapping(address actor => bool) internal _ghostActive;
@@ -78,6 +86,8 @@ contract ProvenanceLedgerHandler is Test {
     /// @dev A batch created by an account the model says neither owns its GTIN's prefix nor
     /// holds it by delegation.
     uint256 public batchesByNonPrefixHolders;
+    /// @dev A batch released while its automated quarantine was unacknowledged.
+    uint256 public unacknowledgedReleases;
     uint256 public acceptedWrites;
     uint256 public refusedWrites;
 
@@ -92,6 +102,11 @@ contract ProvenanceLedgerHandler is Test {
         _addActor("all-roles", true, true, true, true);
         _addActor("outsider", false, false, false, false);
         _actors.push(governor); // governs membership but holds no ledger role
+        address rule = address(new QuarantineRule(ledger)); // a contract: its quarantines are holds
+        _actors.push(rule);
+        vm.prank(governor);
+        membership.grantRole(QUARANTINE_ROLE, rule);
+        _ghostRoles[rule][QUARANTINE_ROLE] = true;
 
         vm.prank(governor);
         ledger.assignPrefix(_prefix(0), _actors[0]);
@@ -252,8 +267,39 @@ contract ProvenanceLedgerHandler is Test {
         _changeStatus(_actorFor(actorSeed, QUARANTINE_ROLE), _batchOrUnknown(batchSeed), QUARANTINE_ROLE, QUARANTINED);
     }
 
+    /// @dev One release in eight without a reason.
     function release(uint256 actorSeed, uint256 batchSeed) external {
         _changeStatus(_actorFor(actorSeed, QUALITY_ROLE), _batchOrUnknown(batchSeed), QUALITY_ROLE, RELEASED);
+    }
+
+    /// @dev One acknowledgement in six without a comment.
+    function acknowledgeExcursion(uint256 actorSeed, uint256 batchSeed) external {
+        address actor = _actorFor(actorSeed, QUALITY_ROLE);
+        bytes32 id = _batchOrUnknown(batchSeed);
+        string memory comment = (batchSeed >> 128) % 6 == 0 ? "" : "seen";
+        bytes memory expected = _authorizationError(actor, QUALITY_ROLE);
+        bool authorized = expected.length == 0;
+        IProvenanceLedger.BatchStatus status = _ghost[id].status;
+        if (authorized && status == NONE) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, id);
+        } else if (authorized && _ghostHold(id) == HOLD_NONE) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNoExcursion.selector, id, status);
+        } else if (authorized && bytes(comment).length == 0) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyComment.selector, id);
+        }
+        bytes32 digestBefore = _digest(id);
+        vm.prank(actor);
+        try ledger.acknowledgeExcursion(id, comment) {
+            if (_settle(true, "", expected, authorized, digestBefore, id)) _ghostHolds[id] = ACKNOWLEDGED;
+        } catch (bytes memory reason) {
+            _settle(false, reason, expected, authorized, digestBefore, id);
+        }
+        _observe();
+    }
+
+    /// @dev The hold the ledger should report: the stored one while the batch is held.
+    function ghostHold(bytes32 id) external view returns (IProvenanceLedger.ExcursionHold) {
+        return _ghostHold(id);
     }
 
     function recall(uint256 actorSeed, uint256 batchSeed) external {
@@ -556,11 +602,16 @@ contract ProvenanceLedgerHandler is Test {
         bytes memory expected = _authorizationError(actor, role);
         bool authorized = expected.length == 0;
         IProvenanceLedger.BatchStatus from = _ghost[id].status;
+        string memory reason_ = to == RELEASED && uint256(keccak256(abi.encode(id, _nonce++))) % 8 == 0 ? "" : "handler";
         if (authorized && from == NONE) {
             expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, id);
         } else if (authorized && _allowedFrom(to) & (1 << uint8(from)) == 0) {
             expected =
                 abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerInvalidTransition.selector, id, from, to);
+        } else if (authorized && to == RELEASED && bytes(reason_).length == 0) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyReason.selector, id);
+        } else if (authorized && to == RELEASED && _ghostHold(id) == UNACKNOWLEDGED) {
+            expected = abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerExcursionNotAcknowledged.selector, id);
         }
 
         bytes32 digestBefore = _digest(id);
@@ -568,26 +619,35 @@ contract ProvenanceLedgerHandler is Test {
         bool ok;
         bytes memory reason;
         if (to == QUARANTINED) {
-            try ledger.quarantine(id, "handler") {
+            try ledger.quarantine(id, reason_) {
                 ok = true;
             } catch (bytes memory r) {
                 reason = r;
             }
         } else if (to == RELEASED) {
-            try ledger.release(id, "handler") {
+            try ledger.release(id, reason_) {
                 ok = true;
             } catch (bytes memory r) {
                 reason = r;
             }
         } else {
-            try ledger.recall(id, "handler") {
+            try ledger.recall(id, reason_) {
                 ok = true;
             } catch (bytes memory r) {
                 reason = r;
             }
         }
-        if (_settle(ok, reason, expected, authorized, digestBefore, id)) _ghost[id].status = to;
+        if (_settle(ok, reason, expected, authorized, digestBefore, id)) {
+            _ghost[id].status = to;
+            if (to == QUARANTINED) _ghostHolds[id] = actor.code.length != 0 ? UNACKNOWLEDGED : HOLD_NONE;
+            if (to == RELEASED) _ghostHolds[id] = HOLD_NONE;
+        }
         _observe();
+    }
+
+    function _ghostHold(bytes32 id) internal view returns (IProvenanceLedger.ExcursionHold) {
+        IProvenanceLedger.BatchStatus status = _ghost[id].status;
+        return status == QUARANTINED || status == RECALLED ? _ghostHolds[id] : HOLD_NONE;
     }
 
     /// @dev Compares an outcome with its prediction; true when both say success.
@@ -620,7 +680,7 @@ contract ProvenanceLedgerHandler is Test {
     /// @dev Everything the ledger holds about a batch, writers of the known actors included.
     function _state(bytes32 id) internal view returns (bytes memory state) {
         (address owner, address custodian) = ledger.custody(id);
-        state = abi.encode(ledger.batch(id), owner, custodian, ledger.custodyOffer(id));
+        state = abi.encode(ledger.batch(id), owner, custodian, ledger.custodyOffer(id), ledger.excursionHold(id));
         for (uint256 i; i < _actors.length; ++i) {
             state = abi.encode(state, ledger.isWriter(id, _actors[i]));
         }
@@ -652,6 +712,9 @@ contract ProvenanceLedgerHandler is Test {
             if (custodian != last.custodian && !(id == _acceptedBatch && custodian == _acceptedBy)) {
                 ++custodyChangesWithoutAcceptance;
             }
+            IProvenanceLedger.ExcursionHold hold = ledger.excursionHold(id);
+            if (_lastSeenHold[id] == UNACKNOWLEDGED && b.status == RELEASED) ++unacknowledgedReleases;
+            _lastSeenHold[id] = hold;
             last.status = b.status;
             last.eventCount = b.eventCount;
             last.custodian = custodian;

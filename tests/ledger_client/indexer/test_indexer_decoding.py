@@ -23,9 +23,11 @@ from ledger_client.indexer.decoding import (
     OrganizationRegistered,
     OrganizationStatusChanged,
     RoleChanged,
+    organization_key,
+)
+from ledger_client.indexer.payloads import (
     decode_record_events,
     decode_record_filed_events,
-    organization_key,
     payload_columns,
     payloads_from_transaction,
 )
@@ -93,6 +95,8 @@ def test_selectors_come_from_the_abi(decoder):
         topic0("BatchStatusChanged(bytes32,uint8,uint8,address,string)"),
         topic0("CustodyTransferred(bytes32,address,address)"),
         topic0("CustodyOffered(bytes32,address,address)"),
+        topic0("ExcursionAcknowledged(bytes32,address,string)"),
+        topic0("ExcursionQuarantine(bytes32,uint32,address,uint64,uint8)"),
         topic0("OrganizationRegistered(address,string,string)"),
         topic0("OrganizationStatusChanged(address,bool)"),
         topic0("RoleGranted(bytes32,address,address)"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger_client.indexer.decoding import PayloadColumns, payload_columns
+from ledger_client.indexer.payloads import PayloadColumns, payload_columns
 
 pytestmark = pytest.mark.unit
 
