@@ -9,14 +9,25 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from api.auditor_sessions import AuditorSessions
+from api.capture import CaptureDesk
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
 from api.principals import Authenticator, Standing
-from api.routes import auditors, credentials, health, principal, readings, trail
+from api.routes import (
+    auditors,
+    capture,
+    credentials,
+    epcis_events,
+    health,
+    principal,
+    readings,
+    trail,
+)
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
 from credentials.verify import CredentialVerifier
+from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.errors import ChainRejected
 from oracle_bridge.sources import ReadingIngestor
 
@@ -37,6 +48,8 @@ def create_app(
     tokens: TokenStore | None = None,
     standing: Standing | None = None,
     trail_store: TrailStore | None = None,
+    capture_desk: CaptureDesk | None = None,
+    event_archive: EventArchive | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -44,7 +57,9 @@ def create_app(
     `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
     `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
     `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
-    with a `trail_store`, every authenticated request is appended to the access trail."""
+    with a `trail_store`, every authenticated request is appended to the access trail; with a
+    `capture_desk`, operators capture EPCIS documents, and with an `event_archive`, every
+    authenticated user queries the indexed events and their proofs."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -63,6 +78,8 @@ def create_app(
     app.state.reading_limits = limits or ReadingLimits()
     app.state.auditor_sessions = auditor_sessions
     app.state.credential_verifier = credential_verifier
+    app.state.capture_desk = capture_desk
+    app.state.event_archive = event_archive
     app.state.authenticator = (
         Authenticator(tokens=tokens, standing=standing, sessions=auditor_sessions)
         if tokens is not None or auditor_sessions is not None
@@ -74,6 +91,8 @@ def create_app(
     app.include_router(credentials.router)
     app.include_router(principal.router)
     app.include_router(trail.router)
+    app.include_router(capture.router)
+    app.include_router(epcis_events.router)
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)
