@@ -7,8 +7,6 @@ authenticated user (AUDITOR, OPERATOR, QUALITY) reads them."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -21,10 +19,9 @@ from ledger_client.epcis_query.parameters import (
     QueryTooLarge,
     parse_query,
 )
+from ledger_client.epcis_query.query_document import query_document
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
-
-EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 
 
 class EventProofPublic(BaseModel):
@@ -48,26 +45,6 @@ def _problem(status_code: int, kind: str, detail: str) -> JSONResponse:
         status_code=status_code,
         media_type="application/problem+json",
     )
-
-
-def query_document(payloads: list[str]) -> dict[str, Any]:
-    """An EPCISQueryDocument holding the anchored events; each keeps its own `@context`
-    unless it is the document's."""
-    events = []
-    for payload in payloads:
-        event = json.loads(payload)
-        if event.get("@context") in (EPCIS_CONTEXT, [EPCIS_CONTEXT]):
-            del event["@context"]
-        events.append(event)
-    return {
-        "@context": EPCIS_CONTEXT,
-        "type": "EPCISQueryDocument",
-        "schemaVersion": "2.0",
-        "creationDate": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "epcisBody": {
-            "queryResults": {"queryName": "SimpleEventQuery", "resultsBody": {"eventList": events}}
-        },
-    }
 
 
 @router.get(
