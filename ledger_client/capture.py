@@ -19,9 +19,8 @@ from typing import Protocol
 
 from ledger_client.epcis.capture_plan import CapturePlan
 from ledger_client.errors import LedgerError
-from ledger_client.filed_events import FiledEvent
 from ledger_client.identifiers import DigitalLink
-from ledger_client.ledger import AnchoredEvents, LedgerWriter
+from ledger_client.ledger import AnchoredEvents, FiledEvent, LedgerWriter
 from ledger_client.lifecycle import BatchKind, BatchStatus, EventKind
 
 _log = logging.getLogger(__name__)

@@ -1,28 +1,18 @@
-"""Events filed under every lot and item they name, until `LedgerWriter.record_filed_events`
-(branch `filing`) anchors one event under several batches in one contract call.
+"""Events filed under the first lot or item they name, until the indexer reads what
+`LedgerWriter.record_filed_events` anchors (its calldata and `OrganizationEventRecorded`).
 
-`FiledEvent` has that interface's shape. `PrimaryBatchFiling` anchors each event under the
-first batch it names with today's `record_events`, after the caller has checked every other
-batch it names (`ledger_client.capture` does); it refuses an event naming no lot or item,
-which the filing contract will anchor under the sender's organization.
+`PrimaryBatchFiling` anchors each event under the first batch it names with
+`record_events`, after the caller has checked every other batch it names
+(`ledger_client.capture` does); it refuses an event naming no lot or item.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from itertools import groupby
 
 from ledger_client.errors import LedgerError
-from ledger_client.ledger import AnchoredEvents, LedgerWriter
-from ledger_client.lifecycle import EventKind
-
-
-@dataclass(frozen=True)
-class FiledEvent:
-    kind: EventKind
-    payload: bytes  # the event's canonical JSON
-    batch_ids: tuple[bytes, ...]  # every lot/item it names; () = under the sender's organization
+from ledger_client.ledger import AnchoredEvents, FiledEvent, LedgerWriter
 
 
 class UnfiledEvent(LedgerError):
