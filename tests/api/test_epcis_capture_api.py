@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from api.capture import CaptureLimits
+from api.store.tokens import TokenStore
 from ledger_client.db import make_engine
 from ledger_client.epcis.canonical import canonicalize
 from ledger_client.epcis.capture_plan import plan_capture
@@ -342,3 +343,25 @@ def test_query_errors_are_the_standard_s_exceptions(node):
     assert node.client.get("/api/v1/events").status_code == 401
     missing = node.client.get("/api/v1/events/urn%3Auuid%3Anone", headers=node.headers("auditor"))
     assert missing.status_code == 404
+
+
+def test_an_operator_of_another_organization_neither_captures_here_nor_sees_the_jobs(node):
+    c = node.members.consortium
+    c.membership().grant_role(Role.OPERATOR, c.quality.address)
+    foreign = TokenStore(node.jobs.engine).issue(
+        organization=node.members.did(c.quality), role=Role.OPERATOR, chain_id=c.w3.eth.chain_id
+    )
+    headers = {"Authorization": f"Bearer {foreign.token}"}
+    lot = DigitalLink.lot(GTIN, "FOREIGN")
+    refused = node.client.post("/api/v1/capture", json=_document(_event(lot.uri)), headers=headers)
+    assert refused.status_code == 403
+    assert f"this node writes as {c.operator.address}" in refused.json()["detail"]
+    assert _lot_state(node.members, lot) is BatchStatus.NONE
+
+    answer = node.client.post(
+        "/api/v1/capture", json=_document(_event(lot.uri)), headers=node.headers("operator")
+    )
+    job_url = answer.headers["Location"]
+    assert node.client.get(job_url, headers=headers).status_code == 404
+    assert node.client.get(job_url, headers=node.headers("auditor")).status_code == 403
+    assert node.client.get(job_url, headers=node.headers("operator")).json()["state"] == "SUCCESS"
