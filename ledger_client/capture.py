@@ -4,7 +4,9 @@ Everything the contract would refuse is checked first, per lot and item, so a re
 document names the lot and the missing right and sends nothing: whether the organization
 may write each existing batch, whether one is quarantined, recalled or destroyed, and
 whether it holds the company prefix of each new one. Then new lots and items are created
-(by their GTIN's prefix holder: this organization) and the events are filed.
+(by their GTIN's prefix holder: this organization) and the events are filed under every
+lot and item they name (`LedgerWriter.record_filed_events`; one naming none, under the
+organization itself), the contract checking each batch again.
 
 On the embedded dev chain only, `prefix_governor` (the chain's governor) first assigns the
 prefixes no member owns to the capturing organization, so any document can be tried out.
@@ -13,9 +15,7 @@ prefixes no member owns to the capturing organization, so any document can be tr
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from ledger_client.epcis.capture_plan import CapturePlan
 from ledger_client.errors import LedgerError
@@ -35,13 +35,6 @@ class CaptureRefused(LedgerError):
     Nothing was sent."""
 
 
-class EventFiling(Protocol):
-    """Anchors events under every lot and item they name (`LedgerWriter`'s
-    `record_filed_events`)."""
-
-    def record_filed_events(self, events: Sequence[FiledEvent]) -> AnchoredEvents: ...
-
-
 @dataclass(frozen=True)
 class Captured:
     """What a capture put on chain: the lots and items it created and its events' ids."""
@@ -55,14 +48,9 @@ class Capturer:
     """Captures planned documents as the organization whose account `writer` sends from."""
 
     def __init__(
-        self,
-        writer: LedgerWriter,
-        filing: EventFiling,
-        *,
-        prefix_governor: LedgerWriter | None = None,
+        self, writer: LedgerWriter, *, prefix_governor: LedgerWriter | None = None
     ) -> None:
         self.writer = writer
-        self.filing = filing
         self.prefix_governor = prefix_governor
         self.account = writer.sender.account.address
         self.chain_id = int(writer.w3.eth.chain_id)
@@ -71,17 +59,16 @@ class Capturer:
         """Create the plan's new lots and items and file its events.
 
         Raises:
-            CaptureRefused: an event naming no lot or item, a batch the organization may
-                not write or create, or one whose status refuses an event; nothing was sent.
+            CaptureRefused: a destruction naming no lot or item, a batch the organization
+                may not write or create, or one whose status refuses an event; nothing was
+                sent.
             ContractRevert, ChainUnavailable: the chain refused or did not answer later.
         """
         for position, event in enumerate(plan.events):
-            # Until `record_filed_events` anchors such an event under the organization.
-            if not event.batches:
+            if event.kind is EventKind.DESTRUCTION and not event.batches:
                 raise CaptureRefused(
-                    f"event {position} ({event.event_id}) names no lot or item: this ledger "
-                    "files an event only under a lot or item it names (epcList, quantityList, "
-                    "parentID, childEPCs, inputs, outputs); nothing was captured"
+                    f"event {position} ({event.event_id}) destroys but names no lot or item to "
+                    "destroy (ProvenanceLedgerUnfiledDestruction); nothing was captured"
                 )
         states = {link: self.writer.batch(link.batch_id) for link in plan.batches}
         new = [link for link, state in states.items() if state.status is BatchStatus.NONE]
@@ -97,7 +84,7 @@ class Capturer:
             self.writer.create_batch(
                 link.uri, kind=_BATCH_KIND[link.kind], product_class=link.product_class
             )
-        anchored = self.filing.record_filed_events(
+        anchored = self.writer.record_filed_events(
             [
                 FiledEvent(e.kind, e.payload, tuple(link.batch_id for link in e.batches))
                 for e in plan.events

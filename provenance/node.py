@@ -43,7 +43,6 @@ from ledger_client.deployment import Deployment
 from ledger_client.epcis.validation import Validator
 from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.errors import ConfigurationError
-from ledger_client.filed_events import PrimaryBatchFiling
 from ledger_client.indexer.read_model import create_read_model
 from ledger_client.keys import ANVIL_DEV_KEYS
 from ledger_client.ledger import LedgerWriter
@@ -155,9 +154,7 @@ def epcis_capture(
         )
     return CaptureDesk(
         capturer=Capturer(
-            writer,
-            PrimaryBatchFiling(writer),
-            prefix_governor=dev_prefix_governor(w3, deployment) if local_anvil else None,
+            writer, prefix_governor=dev_prefix_governor(w3, deployment) if local_anvil else None
         ),
         jobs=CaptureJobStore(engine),
         validator=Validator(official_schema_dir=settings.epcis_schema_dir),

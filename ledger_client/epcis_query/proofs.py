@@ -20,8 +20,14 @@ from ledger_client.indexer.read_model import EpcisEvent, LedgerEvent
 
 _EVENT = EpcisEvent.__table__.c  # type: ignore[attr-defined]
 _LEDGER = LedgerEvent.__table__.c  # type: ignore[attr-defined]
-EVENT_RECORDED_TOPIC = (
-    "0x" + keccak(text="EventRecorded(bytes32,bytes32,address,uint64,uint8,uint32)").hex()
+# An event filed under a batch, and one filed under its organization (naming no batch):
+# either way topic 1 is the filing key the read model keeps as `batch_id`, topic 2 the hash.
+FILING_TOPICS = frozenset(
+    "0x" + keccak(text=signature).hex()
+    for signature in (
+        "EventRecorded(bytes32,bytes32,address,uint64,uint8,uint32)",
+        "OrganizationEventRecorded(address,bytes32,uint64,uint8,uint32)",
+    )
 )
 
 
@@ -96,15 +102,20 @@ def prove_event(w3: Web3, deployment: Deployment, event: IndexedEvent) -> EventP
     ledger = deployment.address("ProvenanceLedger").lower()
     log = next((e for e in receipt["logs"] if e["logIndex"] == event.log_index), None)
     topics = ["0x" + bytes(t).hex() for t in log["topics"]] if log is not None else []
-    if log is None or log["address"].lower() != ledger or topics[:1] != [EVENT_RECORDED_TOPIC]:
-        missing = f"log {event.log_index} of the transaction is no EventRecorded of the ledger"
+    if (
+        log is None
+        or log["address"].lower() != ledger
+        or not topics
+        or topics[0] not in FILING_TOPICS
+    ):
+        missing = f"log {event.log_index} of the transaction files no event on the ledger"
         return EventProof(event, sql_hash, None, False, missing)
     chain_hash = topics[2]
     problem: str | None = None
     if "0x" + bytes(receipt["blockHash"]).hex() != event.block_hash:
         problem = "the transaction is in another block now (the chain reorganised)"
     elif topics[1] != event.batch_id:
-        problem = "the log files the event under another batch"
+        problem = "the log files the event under another batch or organization"
     elif chain_hash != sql_hash:
         problem = "the payload in the read model is not the one anchored"
     return EventProof(event, sql_hash, chain_hash, problem is None, problem)

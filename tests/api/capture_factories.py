@@ -18,7 +18,6 @@ from api.store.tokens import TokenStore
 from ledger_client.capture import Capturer
 from ledger_client.epcis.validation import Validator
 from ledger_client.epcis_query.archive import EventArchive
-from ledger_client.filed_events import PrimaryBatchFiling
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.roles import Role
 from tests.api.api_factories import Members
@@ -72,11 +71,7 @@ def capture_node(
 ) -> CaptureNode:
     c = members.consortium
     writer = c.writer()
-    capturer = Capturer(
-        writer,
-        PrimaryBatchFiling(writer),
-        prefix_governor=c.writer(c.governor) if dev_prefixes else None,
-    )
+    capturer = Capturer(writer, prefix_governor=c.writer(c.governor) if dev_prefixes else None)
     jobs = CaptureJobStore(api_engine)
     store = TokenStore(api_engine)
     chain_id = c.deployment.chain_id

@@ -18,7 +18,6 @@ from api.capture import CaptureLimits
 from api.store.tokens import TokenStore
 from ledger_client.db import make_engine
 from ledger_client.epcis.canonical import canonicalize
-from ledger_client.epcis.capture_plan import plan_capture
 from ledger_client.epcis.document import events_of
 from ledger_client.epcis.validation import Validator
 from ledger_client.identifiers import DigitalLink
@@ -39,17 +38,6 @@ DOCUMENTS = [
     for p in sorted(EXAMPLES_DIR.rglob("*.jsonld"))
     if json.loads(p.read_text()).get("type") == "EPCISDocument"
 ]
-
-
-def _names_a_lot_in_every_event(path: Path) -> bool:
-    plan = plan_capture(json.loads(path.read_text()), validator=Validator())
-    return all(event.batches for event in plan.events)
-
-
-# Events naming no lot or item (only an asset, a location, a sensor) are filed under the
-# organization once `record_filed_events` (branch `filing`) is merged; until then refused.
-FILED = [p for p in DOCUMENTS if _names_a_lot_in_every_event(p)]
-UNFILED = [p for p in DOCUMENTS if p not in FILED]
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +92,7 @@ def test_the_official_examples_are_there():
     assert len(DOCUMENTS) >= 30, f"expected the GS1 examples under {EXAMPLES_DIR}"
 
 
-@pytest.mark.parametrize("path", FILED, ids=example_id)
+@pytest.mark.parametrize("path", DOCUMENTS, ids=example_id)
 def test_an_official_example_captured_comes_back_as_sent_and_proves(path, node, validator):
     sent = json.loads(path.read_text())
     job = node.capture(sent)
@@ -133,19 +121,6 @@ def test_an_official_example_captured_comes_back_as_sent_and_proves(path, node, 
         ).json()
         assert proof["verified"] is True, proof
         assert proof["sqlPayloadHash"] == proof["chainPayloadHash"]
-
-
-@pytest.mark.parametrize("path", UNFILED, ids=example_id)
-def test_an_official_example_with_an_event_naming_no_lot_is_refused_whole(path, node):
-    sent = json.loads(path.read_text())
-    job = node.capture(sent)
-    assert job["state"] == "FAILED"
-    assert "names no lot or item" in job["errors"][0]
-    assert node.events() == []
-    c = node.members.consortium
-    plan = plan_capture(sent, validator=Validator())
-    for link in plan.batches:
-        assert c.writer().batch(link.batch_id).status is BatchStatus.NONE
 
 
 def test_a_payload_changed_in_the_read_model_does_not_prove(node):

@@ -15,7 +15,6 @@ from ledger_client.capture import Capturer
 from ledger_client.db import make_engine
 from ledger_client.epcis.capture_plan import plan_capture
 from ledger_client.epcis.validation import Validator
-from ledger_client.filed_events import PrimaryBatchFiling
 from ledger_client.identifiers import DigitalLink
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.read_model import create_read_model
@@ -55,9 +54,7 @@ def env(consortium: Consortium, anvil, tmp_path: Path) -> dict[str, str]:
         },
     }
     writer = consortium.writer()
-    Capturer(writer, PrimaryBatchFiling(writer)).capture(
-        plan_capture(document, validator=Validator())
-    )
+    Capturer(writer).capture(plan_capture(document, validator=Validator()))
     url = f"sqlite:///{tmp_path / 'read_model.db'}"
     engine = make_engine(url)
     create_read_model(engine)
