@@ -340,3 +340,23 @@ def test_an_operator_of_another_organization_neither_captures_here_nor_sees_the_
     assert node.client.get(job_url, headers=headers).status_code == 404
     assert node.client.get(job_url, headers=node.headers("auditor")).status_code == 403
     assert node.client.get(job_url, headers=node.headers("operator")).json()["state"] == "SUCCESS"
+
+
+def test_an_event_is_filed_under_every_lot_and_item_it_names_and_listed_once(node):
+    c = node.members.consortium
+    lot = DigitalLink.lot(GTIN, "BOTH")
+    item = DigitalLink.item(GTIN, "BOTH-1")
+    event = {
+        **_event("urn:epc:class:lgtin:9506000.013435.BOTH", second=5),
+        "eventID": "urn:uuid:both",
+        "epcList": [item.uri, "urn:epc:id:sgtin:9506000.013435.BOTH-1"],
+    }
+    assert node.capture(_document(event))["state"] == "SUCCESS"
+    for batch in (lot, item):
+        assert c.writer().batch(batch.batch_id).event_count == 1, batch.uri
+    assert [e["eventID"] for e in node.events()] == ["urn:uuid:both"]
+    assert [e["eventID"] for e in node.events(MATCH_epc=item.uri)] == ["urn:uuid:both"]
+    proof = node.client.get(
+        "/api/v1/events/urn%3Auuid%3Aboth/proof", headers=node.headers("auditor")
+    ).json()
+    assert proof["verified"] is True
