@@ -4,6 +4,7 @@ indexes explicitly."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +41,12 @@ class CaptureNode:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
     def capture(self, document: Any, *, who: str = "operator") -> dict[str, Any]:
-        """POST the document, index what it anchored; the finished job."""
-        answer = self.client.post("/api/v1/capture", json=document, headers=self.headers(who))
+        """POST the document (as JSON-LD), index what it anchored; the finished job."""
+        answer = self.client.post(
+            "/api/v1/capture",
+            content=json.dumps(document),
+            headers={**self.headers(who), "Content-Type": "application/ld+json"},
+        )
         assert answer.status_code == 202, answer.text
         job = self.client.get(answer.headers["Location"], headers=self.headers(who)).json()
         self.indexer.run_once()
