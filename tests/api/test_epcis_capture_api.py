@@ -360,3 +360,22 @@ def test_an_event_is_filed_under_every_lot_and_item_it_names_and_listed_once(nod
         "/api/v1/events/urn%3Auuid%3Aboth/proof", headers=node.headers("auditor")
     ).json()
     assert proof["verified"] is True
+
+
+def test_parties_that_map_to_no_member_move_no_custody(node):
+    c = node.members.consortium
+    lot = DigitalLink.lot(GTIN, "SHIPPED")
+    event = {
+        **_event(lot.uri, biz_step="shipping"),
+        "sourceList": [{"type": "owning_party", "source": "urn:epc:id:pgln:9506000.00001"}],
+        "destinationList": [
+            {"type": "owning_party", "destination": "urn:epc:id:pgln:4012345.00001"}
+        ],
+    }
+    assert node.capture(_document(event))["state"] == "SUCCESS"
+    custody = c.writer().custody(lot.batch_id)
+    assert (custody.owner, custody.custodian, custody.offered_to) == (
+        c.operator.address,
+        c.operator.address,
+        None,
+    )
