@@ -77,6 +77,9 @@ def batch_id_of(uri: str) -> bytes:
 
 # Transactions per JSON-RPC batch when anchoring: anvil refuses request bodies of a few MB.
 SEND_GROUP = 4
+# Calldata of the one simulated call of `record_filed_events` (the default transaction size):
+# its stubbed events are small, so it covers far more events than one transaction carries.
+SIMULATION_MAX_BYTES = 120_000
 
 
 class LedgerView(ContractView):
@@ -221,9 +224,12 @@ class LedgerWriter(LedgerView):
         destroyed, not the sender's to write, quarantined or recalled for an OTHER event, a
         destruction by a mere writer) or the event's position (empty payload, a destruction
         naming no batch). One simulated call of every event, with its payload cut to one
-        byte, raises such a refusal before anything is sent (for the events that fit one
-        transaction's gas budget; a refusal further on is raised from its receipt).
-        Transactions are split under the byte and gas budgets, all sent, then awaited.
+        byte, raises such a refusal before anything is sent (of as many events as fit one
+        transaction's gas budget so stubbed, hundreds; a refusal further on, or one a
+        destruction in an earlier transaction causes, is raised from its receipt once the
+        transactions before it are in). Transactions are split under the byte and gas
+        budgets, all sent, then awaited; an event too large for one transaction raises
+        `ValueError` before anything is asked of the chain.
         """
         if not events:
             raise revert_class("ProvenanceLedgerNoEvents")(
@@ -234,11 +240,15 @@ class LedgerWriter(LedgerView):
         kinds = [int(event.kind) for event in events]
         payloads = [event.payload for event in events]
         filings = [_filing(event.batch_ids, position) for position, event in enumerate(events)]
+        costs = [filed_event_cost(p, len(f)) for p, f in zip(payloads, filings, strict=True)]
+        spans = list(
+            split_by_cost(costs, max_tx_bytes=self.max_tx_bytes, max_tx_gas=self.max_tx_gas)
+        )
         stubs = [payload[:1] for payload in payloads]
         checked = next(
             split_by_cost(
                 [filed_event_cost(stub, len(f)) for stub, f in zip(stubs, filings, strict=True)],
-                max_tx_bytes=self.max_tx_bytes,
+                max_tx_bytes=SIMULATION_MAX_BYTES,
                 max_tx_gas=self.max_tx_gas,
             )
         )
@@ -248,10 +258,6 @@ class LedgerWriter(LedgerView):
                 kinds[: checked.stop], stubs[: checked.stop], filings[: checked.stop]
             ),
             context="recordFiledEvents",
-        )
-        costs = [filed_event_cost(p, len(f)) for p, f in zip(payloads, filings, strict=True)]
-        spans = list(
-            split_by_cost(costs, max_tx_bytes=self.max_tx_bytes, max_tx_gas=self.max_tx_gas)
         )
         calls = [
             (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from eth_utils import keccak
 
+from ledger_client.batching import filed_event_cost, filed_transaction_gas_bound
 from ledger_client.errors import ContractRevert
 from ledger_client.ledger import BatchKind, BatchStatus, EventKind, FiledEvent
 from ledger_client.roles import Role
@@ -63,6 +64,13 @@ def test_a_quarantined_lot_among_others_is_refused_naming_it_before_anything_is_
     assert nonce(consortium, consortium.operator) == before
     assert writer.batch(lot_a).event_count == 0
     assert writer.organization_event_count(consortium.operator.address) == 0
+
+    # Also when the refused event would go out in a later transaction than the first.
+    writer.max_tx_bytes = 2_048
+    many = [FiledEvent(EventKind.OTHER, payload(i) * 20, (lot_a,)) for i in range(8)]
+    with pytest.raises(ContractRevert, match="ProvenanceLedgerBatchQuarantined"):
+        writer.record_filed_events([*many, FiledEvent(EventKind.OTHER, payload(9), (lot_b,))])
+    assert nonce(consortium, consortium.operator) == before
 
     # An inspection of both is what a quarantined lot accepts.
     writer.record_filed_events([FiledEvent(EventKind.INSPECTION, payload(3), (lot_a, lot_b))])
@@ -145,3 +153,44 @@ def test_a_batch_id_that_is_not_32_bytes_is_refused_before_the_chain_is_asked(co
                 FiledEvent(EventKind.OTHER, payload(1), (b"\x01" * 31,)),
             ]
         )
+
+
+def test_the_gas_bound_covers_a_writer_filing_under_many_lots(consortium):
+    """The worst case per batch: an authorized writer (the grant's cold reads) filing under
+    lots it touches for the first time in the transaction, and a first organization event."""
+    owner, lab = consortium.writer(), consortium.writer(consortium.quality)
+    consortium.membership().grant_role(Role.OPERATOR, consortium.quality.address)
+    lots = [
+        owner.create_batch(f"https://id.gs1.org/01/09506000134352/10/MANY-{i}") for i in range(40)
+    ]
+    for lot in lots:
+        owner.authorize_writer(lot, consortium.quality.address)
+    events = [
+        FiledEvent(EventKind.INSPECTION, payload(0), tuple(lots)),
+        FiledEvent(EventKind.INSPECTION, payload(1), tuple(reversed(lots))),
+        FiledEvent(EventKind.OTHER, payload(2), ()),
+    ]
+    costs = [filed_event_cost(e.payload, len(e.batch_ids)) for e in events]
+
+    anchored = lab.record_filed_events(events)
+
+    assert len(anchored.receipts) == 1
+    assert anchored.gas_used < filed_transaction_gas_bound(costs)
+    assert [owner.batch(lot).event_count for lot in lots] == [2] * 40
+    assert lab.organization_event_count(consortium.quality.address) == 1
+
+
+def test_an_event_too_large_for_one_transaction_is_refused_before_anything_is_sent(consortium):
+    writer = consortium.writer()
+    writer.max_tx_bytes = 2_048
+    lot = writer.create_batch(LOT_A)
+    before = nonce(consortium, consortium.operator)
+    with pytest.raises(ValueError, match="event 1 .* does not fit in one transaction"):
+        writer.record_filed_events(
+            [
+                FiledEvent(EventKind.OTHER, payload(0), (lot,)),
+                FiledEvent(EventKind.OTHER, payload(1) * 40, (lot,)),
+            ]
+        )
+    assert nonce(consortium, consortium.operator) == before
+    assert writer.batch(lot).event_count == 0
