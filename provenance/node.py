@@ -123,11 +123,18 @@ def dev_prefix_governor(w3: Web3, deployment: Deployment) -> LedgerWriter | None
 
 
 def epcis_capture(
-    settings: ApiSettings, *, w3: Web3, deployment: Deployment, engine: Engine
+    settings: ApiSettings,
+    *,
+    w3: Web3,
+    deployment: Deployment,
+    engine: Engine,
+    dev_chain: bool = False,
 ) -> CaptureDesk | None:
     """EPCIS capture as the organization of PROVENANCE_PRIVATE_KEY, its jobs in the API's
     database at `engine`; None (no capture, logged) when that key is one of anvil's public
-    ones on another node. Only on the embedded dev chain may it assign unowned prefixes.
+    ones on another node. With `dev_chain` (the wiring says the node runs on the embedded
+    development chain, and the node answers as a local anvil), the chain's development
+    governor assigns company prefixes no member owns to the capturing organization.
 
     Raises:
         ConfigurationError: PROVENANCE_API_EPCIS_SCHEMA_DIR holds no official schema.
@@ -154,7 +161,10 @@ def epcis_capture(
         )
     return CaptureDesk(
         capturer=Capturer(
-            writer, prefix_governor=dev_prefix_governor(w3, deployment) if local_anvil else None
+            writer,
+            prefix_governor=dev_prefix_governor(w3, deployment)
+            if dev_chain and local_anvil
+            else None,
         ),
         jobs=CaptureJobStore(engine),
         validator=Validator(official_schema_dir=settings.epcis_schema_dir),
@@ -223,7 +233,8 @@ class BridgeNode:
             bridge_settings, calibration=calibration_check(credential_settings)
         )
         try:
-            domain = api_settings.auditor_domain(bind=bind, local_anvil=node_is_anvil(bridge.w3))
+            local_anvil = node_is_anvil(bridge.w3)
+            domain = api_settings.auditor_domain(bind=bind, local_anvil=local_anvil)
             # The schedule anchors with the organization's key, so only it asks for one.
             schedule = None
             if api_settings.trail_anchor_interval_s > 0:
@@ -248,7 +259,12 @@ class BridgeNode:
                 standing=chain_standing(bridge.w3, bridge.deployment),
                 trail_store=TrailStore(engine),
                 capture_desk=epcis_capture(
-                    api_settings, w3=bridge.w3, deployment=bridge.deployment, engine=engine
+                    api_settings,
+                    w3=bridge.w3,
+                    deployment=bridge.deployment,
+                    engine=engine,
+                    # `bridge run` on a local anvil is a development node.
+                    dev_chain=local_anvil,
                 ),
                 event_archive=event_archive(
                     bridge_settings.ledger, w3=bridge.w3, deployment=bridge.deployment

@@ -36,15 +36,15 @@ def api_engine(tmp_path: Path):
     engine.dispose()
 
 
-def test_on_a_local_anvil_the_governor_assigns_unowned_prefixes(
+def test_on_the_dev_chain_the_governor_assigns_unowned_prefixes(
     consortium: Consortium, tmp_path, api_engine
 ):
     c = consortium
+    settings = _settings("0x" + bytes(c.operator.key).hex(), tmp_path)
+    plain = epcis_capture(settings, w3=c.w3, deployment=c.deployment, engine=api_engine)
+    assert plain is not None and plain.capturer.prefix_governor is None, "an explicit option"
     desk = epcis_capture(
-        _settings("0x" + bytes(c.operator.key).hex(), tmp_path),
-        w3=c.w3,
-        deployment=c.deployment,
-        engine=api_engine,
+        settings, w3=c.w3, deployment=c.deployment, engine=api_engine, dev_chain=True
     )
     assert desk is not None
     assert desk.capturer.account == c.operator.address
@@ -75,7 +75,7 @@ def test_on_a_local_anvil_the_governor_assigns_unowned_prefixes(
     assert c.writer().custody(lot.batch_id).owner == c.operator.address
 
 
-def test_on_another_node_there_is_no_dev_governor_and_no_capture_with_a_public_key(
+def test_on_another_node_there_is_no_dev_governor_even_if_asked_nor_capture_with_a_public_key(
     consortium: Consortium, besu_node, tmp_path, api_engine
 ):
     c = consortium
@@ -93,6 +93,7 @@ def test_on_another_node_there_is_no_dev_governor_and_no_capture_with_a_public_k
         w3=w3,
         deployment=c.deployment,
         engine=api_engine,
+        dev_chain=True,
     )
     assert real is not None and real.capturer.prefix_governor is None
 
