@@ -379,3 +379,27 @@ def test_parties_that_map_to_no_member_move_no_custody(node):
         c.operator.address,
         None,
     )
+
+
+def test_a_destruction_naming_no_lot_is_refused_and_unknown_jobs_and_tokens_are_404_and_400(
+    node,
+):
+    lot = DigitalLink.lot(GTIN, "KEPT")
+    destroying = {
+        **_event(lot.uri, biz_step="destroying", second=2),
+        "quantityList": [],
+        "epcList": ["urn:epc:id:sscc:9506000.0000000001"],  # a pallet: no lot or item
+    }
+    job = node.capture(_document(_event(lot.uri, second=1), destroying))
+    assert job["state"] == "FAILED"
+    assert (
+        "event 1" in job["errors"][0] and "ProvenanceLedgerUnfiledDestruction" in job["errors"][0]
+    )
+    assert _lot_state(node.members, lot) is BatchStatus.NONE
+    unknown = node.client.get("/api/v1/capture/nosuchjob", headers=node.headers("operator"))
+    assert unknown.status_code == 404
+    forged = node.client.get(
+        "/api/v1/events", params={"nextPageToken": "abc"}, headers=node.headers("auditor")
+    )
+    assert forged.status_code == 400
+    assert "'nextPageToken'" in forged.json()["detail"]
