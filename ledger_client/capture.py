@@ -22,6 +22,7 @@ from ledger_client.errors import LedgerError
 from ledger_client.identifiers import DigitalLink
 from ledger_client.ledger import AnchoredEvents, FiledEvent, LedgerWriter
 from ledger_client.lifecycle import BatchKind, BatchStatus, EventKind
+from ledger_client.reads import ReadBatch
 
 _log = logging.getLogger(__name__)
 
@@ -70,7 +71,11 @@ class Capturer:
                     f"event {position} ({event.event_id}) destroys but names no lot or item to "
                     "destroy (ProvenanceLedgerUnfiledDestruction); nothing was captured"
                 )
-        states = {link: self.writer.batch(link.batch_id) for link in plan.batches}
+        # Every named batch's state in one JSON-RPC batch: a document may name hundreds.
+        reads = ReadBatch()
+        index = {link: reads.add(self.writer.batch_read(link.batch_id)) for link in plan.batches}
+        results = reads.run(self.writer.w3)
+        states = {link: results[i] for link, i in index.items()}
         new = [link for link, state in states.items() if state.status is BatchStatus.NONE]
         for link, state in states.items():
             if state.status is not BatchStatus.NONE:
