@@ -403,3 +403,15 @@ def test_a_destruction_naming_no_lot_is_refused_and_unknown_jobs_and_tokens_are_
     )
     assert forged.status_code == 400
     assert "'nextPageToken'" in forged.json()["detail"]
+
+
+def test_a_refusal_found_late_assigns_no_prefix_before_it(node):
+    c = node.members.consortium
+    c.membership().grant_role(Role.OPERATOR, c.quality.address)
+    c.writer(c.governor).assign_prefix("0614141", c.quality.address)
+    unowned = DigitalLink.lot("04012345000016", "FIRST")
+    theirs = DigitalLink.lot("00614141107346", "SECOND")
+    job = node.capture(_document(_event(unowned.uri, second=1), _event(theirs.uri, second=2)))
+    assert job["state"] == "FAILED" and theirs.uri in job["errors"][0]
+    assert c.writer().prefix_owner("401234500001") is None
+    assert _lot_state(node.members, unowned) is BatchStatus.NONE
