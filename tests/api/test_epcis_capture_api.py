@@ -243,6 +243,20 @@ def test_a_malformed_document_is_refused_naming_the_json_path(node):
         headers={**node.headers("operator"), "Content-Type": "application/json"},
     )
     assert not_json.status_code == 400
+    deep = node.client.post(
+        "/api/v1/capture",
+        content=b"[" * 100_000 + b"]" * 100_000,
+        headers={**node.headers("operator"), "Content-Type": "application/json"},
+    )
+    assert deep.status_code == 400
+    assert "deeper than 64 levels" in deep.json()["detail"]
+    twice = node.client.post(
+        "/api/v1/capture",
+        content=b'{"type": "EPCISDocument", "type": "EPCISDocument"}',
+        headers={**node.headers("operator"), "Content-Type": "application/json"},
+    )
+    assert twice.status_code == 400
+    assert "appears twice" in twice.json()["detail"]
     wrong_type = node.client.post(
         "/api/v1/capture",
         content=b"<xml/>",
