@@ -20,9 +20,13 @@ from api.routes import (
     epcis_events,
     health,
     principal,
+    qr,
     readings,
+    resolver,
+    scan,
     trail,
 )
+from api.routes.resolver import Catalogue
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
@@ -48,6 +52,8 @@ def create_app(
     tokens: TokenStore | None = None,
     standing: Standing | None = None,
     trail_store: TrailStore | None = None,
+    public_base_url: str = "http://127.0.0.1:8000",
+    catalogue: Catalogue | None = None,
     capture_desk: CaptureDesk | None = None,
     event_archive: EventArchive | None = None,
 ) -> FastAPI:
@@ -57,7 +63,9 @@ def create_app(
     `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
     `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
     `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
-    with a `trail_store`, every authenticated request is appended to the access trail; with a
+    with a `trail_store`, every authenticated request is appended to the access trail. QR
+    codes encode Digital Links on `public_base_url` (no trailing slash); with a `catalogue`
+    of the read model, the server's root resolves scanned GS1 Digital Links. With a
     `capture_desk`, operators capture EPCIS documents, and with an `event_archive`, every
     authenticated user queries the indexed events and their proofs."""
     ingestor: ReadingIngestor
@@ -74,6 +82,7 @@ def create_app(
         generate_unique_id_function=_operation_id,
     )
     app.state.ingestor = ingestor
+    app.state.public_base_url = public_base_url
     app.state.health_probe = probe
     app.state.reading_limits = limits or ReadingLimits()
     app.state.auditor_sessions = auditor_sessions
@@ -93,6 +102,11 @@ def create_app(
     app.include_router(trail.router)
     app.include_router(capture.router)
     app.include_router(epcis_events.router)
+    app.include_router(qr.router)
+    app.state.catalogue = catalogue
+    if catalogue is not None:
+        app.include_router(resolver.router)
+        app.include_router(scan.router)
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger_client.config import LedgerSettings, refuse_moved_variables
@@ -15,6 +16,9 @@ _MOVED_VARIABLES = {
     "PROVENANCE_BRIDGE_API_DOMAIN": "PROVENANCE_API_DOMAIN",
     "PROVENANCE_BRIDGE_AUDITOR_SESSION_S": "PROVENANCE_API_AUDITOR_SESSION_S",
 }
+
+
+_BASE_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
 
 
 class ApiSettings(BaseSettings):
@@ -44,6 +48,19 @@ class ApiSettings(BaseSettings):
     # What one `POST /api/v1/capture` may carry; beyond either it is refused with 413.
     capture_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1_024, le=64 * 1024 * 1024)
     capture_max_events: int = Field(default=1_000, ge=1, le=100_000)
+    # Where the public reaches this node: QR codes and linksets name URLs on it. Unset: the
+    # HTTP bind address, which only a local scan can reach.
+    public_base_url: str = Field(default="", validation_alias="PROVENANCE_PUBLIC_BASE_URL")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not _BASE_URL.fullmatch(value):
+            raise ValueError(
+                "must be an http(s) URL with no path, query or trailing slash, e.g. "
+                "https://scan.example.org"
+            )
+        return value
 
     @model_validator(mode="after")
     def _no_moved_variables(self) -> ApiSettings:
@@ -54,6 +71,10 @@ class ApiSettings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The token and trail database's URL; `api.db` under the state directory by default."""
         return self.database_url or f"sqlite:///{self.ledger.state_dir / 'api.db'}"
+
+    def resolved_public_base_url(self, *, bind: str) -> str:
+        """PROVENANCE_PUBLIC_BASE_URL, or `http://{bind}` (the HTTP host:port) when unset."""
+        return self.public_base_url or f"http://{bind}"
 
     def auditor_domain(self, *, bind: str, local_anvil: bool) -> str:
         """The domain auditors sign their presentations for: PROVENANCE_API_DOMAIN, or

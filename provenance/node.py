@@ -258,6 +258,7 @@ class BridgeNode:
                 tokens=TokenStore(engine),
                 standing=chain_standing(bridge.w3, bridge.deployment),
                 trail_store=TrailStore(engine),
+                public_base_url=api_settings.resolved_public_base_url(bind=bind),
                 capture_desk=epcis_capture(
                     api_settings,
                     w3=bridge.w3,

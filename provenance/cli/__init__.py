@@ -1,6 +1,6 @@
 """The `provenance` command line: chain, compile, deploy, index, demo, prefix, lot, class,
-device, bridge, credential, token, trail, events, event. Each group lives in a module of its
-own; this one mounts them and hands the lower layers' commands the ports they take
+device, bridge, credential, token, trail, qr, events, event. Each group lives in a module of
+its own; this one mounts them and hands the lower layers' commands the ports they take
 (`credential issue --shipment`)."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from provenance.cli.index import index_app
 from provenance.cli.lot import lot_app
 from provenance.cli.prefix import prefix_app
 from provenance.cli.product_class import class_app
+from provenance.cli.qr import qr
 from provenance.cli.token import token_app
 from provenance.cli.trail import trail_app
 
@@ -57,6 +58,7 @@ app.add_typer(bridge_app, name="bridge")
 app.add_typer(credential.credential_app, name="credential")
 app.add_typer(token_app, name="token")
 app.add_typer(trail_app, name="trail")
+app.command()(qr)
 app.add_typer(events_app, name="events")
 app.add_typer(event_app, name="event")
 

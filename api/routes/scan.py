@@ -1,0 +1,70 @@
+"""The public scan page: `GET /scan/01/{gtin}[/10/{lot}|/21/{serial}]`, the resolver's
+default link. HTML for a browser, the same public record as JSON on `Accept: application/json`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+
+from api.resolver.request import ResolverSyntaxError, parse_request
+from api.routes.resolver import SCANNED_PARAMETER, Catalogue, problem, raw_path
+from api.scan.caching import cached_html, cached_json
+from api.scan.pages import SCAN_PREFIX, lot_page, product_page
+from api.scan.record import product_json, record_json
+from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
+
+router = APIRouter(tags=["scan"])
+_JSON_MEDIA_TYPES = ("application/json", "application/ld+json")
+
+
+@router.get(
+    SCAN_PREFIX + "/01/{digital_link:path}",
+    response_class=HTMLResponse,
+    summary="The scan page of a lot, item or product",
+)
+async def scan_page(digital_link: str, request: Request) -> Response:
+    """What the public sees on scanning a lot's QR code: status, its life on the ledger,
+    where it came from and went."""
+    try:
+        scanned = parse_request(raw_path(request).removeprefix(SCAN_PREFIX), [])
+    except ResolverSyntaxError as exc:
+        return problem(request, 400, f"not a valid GS1 Digital Link: {exc}")
+    catalogue: Catalogue = request.app.state.catalogue
+    base = request.app.state.public_base_url
+    wants_json = any(m in request.headers.get("accept", "") for m in _JSON_MEDIA_TYPES)
+    lots = await run_in_threadpool(catalogue.product, scanned.gtin)
+    if not lots:
+        return problem(request, 404, f"GTIN {scanned.gtin} is not recorded on this ledger")
+    identifier = scanned.identifier
+    record = None if identifier is None else await run_in_threadpool(catalogue.record, identifier)
+    if record is not None and identifier is not None:
+        if wants_json:
+            return cached_json(request, record_json(record))
+        return cached_html(request, lot_page(record, identifier, public_base_url=base))
+    unrecorded = identifier or await _scanned_elsewhere(request, catalogue, scanned.gtin)
+    uris = [lot.uri for lot in lots]
+    if wants_json:
+        product_uri = f"{GS1_RESOLVER}/01/{scanned.gtin}"
+        scanned_uri = unrecorded.uri if unrecorded else None
+        return cached_json(request, product_json(product_uri, lots=uris, scanned=scanned_uri))
+    page = product_page(scanned.gtin, uris, unrecorded=unrecorded, public_base_url=base)
+    return cached_html(request, page)
+
+
+async def _scanned_elsewhere(
+    request: Request, catalogue: Catalogue, gtin: str
+) -> DigitalLink | None:
+    """The lot or serial a walk-up came from (`?scanned=`), when it is one of this GTIN's and
+    truly not recorded: a link cannot make the page call a recorded lot counterfeit."""
+    scanned = request.query_params.get(SCANNED_PARAMETER)
+    if scanned is None:
+        return None
+    try:
+        identifier = DigitalLink.parse(scanned)
+    except InvalidIdentifier:
+        return None
+    if identifier.gtin != gtin:
+        return None
+    recorded = await run_in_threadpool(catalogue.record, identifier)
+    return identifier if recorded is None else None

@@ -1,0 +1,76 @@
+"""The scan page as HTML: a Jinja2 template rendered with no scripts, fonts or assets from
+elsewhere, so it works offline on a phone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from api.scan.record import ScanRecord
+from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
+
+SCAN_PREFIX = "/scan"
+_TEMPLATES = Environment(
+    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def scan_path(uri: str) -> str:
+    """The scan page of a canonical Digital Link URI."""
+    return SCAN_PREFIX + uri.removeprefix(GS1_RESOLVER) if uri.startswith(GS1_RESOLVER) else "#"
+
+
+def label(uri: str) -> str:
+    """A lot or item in words, e.g. "lot A/1 of 09506000134352"; the URI when it is none."""
+    try:
+        link = DigitalLink.parse(uri)
+    except InvalidIdentifier:
+        return uri
+    return f"{'serial' if link.kind == 'item' else 'lot'} {link.value} of {link.gtin}"
+
+
+def lot_page(record: ScanRecord, identifier: DigitalLink, *, public_base_url: str) -> str:
+    """The page of a recorded lot or item."""
+    return _render(
+        title=f"{identifier.kind.capitalize()} {identifier.value}",
+        gtin=identifier.gtin,
+        record=record,
+        lots=None,
+        unrecorded=None,
+        unrecorded_kind=None,
+        path=identifier.path,
+        public_base_url=public_base_url,
+    )
+
+
+def product_page(
+    gtin: str, lots: list[str], *, unrecorded: DigitalLink | None, public_base_url: str
+) -> str:
+    """The page of a product: its recorded lots and items and, when the scan named a lot or
+    serial the ledger does not record, a warning saying so."""
+    return _render(
+        title=f"Product {gtin}",
+        gtin=gtin,
+        record=None,
+        lots=lots,
+        unrecorded=unrecorded.value if unrecorded else None,
+        unrecorded_kind=("serial number" if unrecorded.kind == "item" else "lot")
+        if unrecorded
+        else None,
+        path=f"/01/{gtin}",
+        public_base_url=public_base_url,
+    )
+
+
+def _render(*, path: str, public_base_url: str, **context: object) -> str:
+    return _TEMPLATES.get_template("scan.html").render(
+        **context,
+        digital_link=public_base_url + path,
+        qr_path=f"/qr{path}.svg",
+        scan_path=scan_path,
+        label=label,
+    )
