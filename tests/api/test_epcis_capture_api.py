@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import Engine, text
+from web3 import Web3
 
 from api.capture import CaptureLimits
 from api.store.tokens import TokenStore
@@ -20,10 +21,12 @@ from ledger_client.db import make_engine
 from ledger_client.epcis.canonical import canonicalize
 from ledger_client.epcis.document import events_of
 from ledger_client.epcis.validation import Validator
+from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.identifiers import DigitalLink
 from ledger_client.indexer.read_model import create_read_model
 from ledger_client.ledger import LedgerWriter
 from ledger_client.lifecycle import BatchStatus
+from ledger_client.local_chain import free_port
 from ledger_client.roles import Role
 from tests.api.api_factories import ApiDatabases, Members
 from tests.api.capture_factories import OFFICIAL_SCHEMA, CaptureNode, capture_node
@@ -429,3 +432,18 @@ def test_a_refusal_found_late_assigns_no_prefix_before_it(node):
     assert job["state"] == "FAILED" and theirs.uri in job["errors"][0]
     assert c.writer().prefix_owner("401234500001") is None
     assert _lot_state(node.members, unowned) is BatchStatus.NONE
+
+
+def test_a_proof_while_the_chain_does_not_answer_is_503(node, members, read_model):
+    lot = DigitalLink.lot(GTIN, "OFFLINE")
+    node.capture(_document({**_event(lot.uri), "eventID": "urn:uuid:offline"}))
+    c = members.consortium
+    silent = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{free_port()}"))
+    node.client.app.state.event_archive = EventArchive(read_model, silent, c.deployment)
+    answer = node.client.get(
+        "/api/v1/events/urn%3Auuid%3Aoffline/proof", headers=node.headers("auditor")
+    )
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    listed = node.client.get("/api/v1/events", headers=node.headers("auditor"))
+    assert listed.status_code == 200, "the query needs the read model only"
