@@ -9,13 +9,16 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from api.auditor_sessions import AuditorSessions
+from api.capture import CaptureDesk
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
 from api.principals import Authenticator, Standing
 from api.quality import QualityDesk, QuarantineRecords
 from api.routes import (
     auditors,
+    capture,
     credentials,
+    epcis_events,
     health,
     principal,
     qr,
@@ -31,6 +34,7 @@ from api.store.trail import TrailStore
 from api.trail import TrailRecorder
 from credentials.store import CredentialStore
 from credentials.verify import CredentialVerifier
+from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.errors import ChainRejected
 from oracle_bridge.sources import ReadingIngestor
 
@@ -56,6 +60,8 @@ def create_app(
     quarantine_records: QuarantineRecords | None = None,
     quality_desk: QualityDesk | None = None,
     credential_store: CredentialStore | None = None,
+    capture_desk: CaptureDesk | None = None,
+    event_archive: EventArchive | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -68,7 +74,9 @@ def create_app(
     organization's key) its quality users acknowledge excursions and release batches; with a
     `credential_store` (and the verifier) users list the credentials about a subject. QR
     codes encode Digital Links on `public_base_url` (no trailing slash); with a `catalogue`
-    of the read model, the server's root resolves scanned GS1 Digital Links."""
+    of the read model, the server's root resolves scanned GS1 Digital Links. With a
+    `capture_desk`, operators capture EPCIS documents, and with an `event_archive`, every
+    authenticated user queries the indexed events and their proofs."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -91,6 +99,8 @@ def create_app(
     app.state.quarantine_records = quarantine_records
     app.state.quality_desk = quality_desk
     app.state.credential_store = credential_store
+    app.state.capture_desk = capture_desk
+    app.state.event_archive = event_archive
     app.state.authenticator = (
         Authenticator(tokens=tokens, standing=standing, sessions=auditor_sessions)
         if tokens is not None or auditor_sessions is not None
@@ -102,6 +112,8 @@ def create_app(
     app.include_router(credentials.router)
     app.include_router(principal.router)
     app.include_router(trail.router)
+    app.include_router(capture.router)
+    app.include_router(epcis_events.router)
     app.include_router(qr.router)
     app.state.catalogue = catalogue
     if catalogue is not None:
