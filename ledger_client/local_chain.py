@@ -61,8 +61,11 @@ def start_anvil(
     extra_args: tuple[str, ...] = (),
     log_path: Path | None = None,
     startup_timeout_s: float = 20.0,
+    own_session: bool = False,
 ) -> LocalChain:
-    """Start anvil and wait until it answers JSON-RPC."""
+    """Start anvil and wait until it answers JSON-RPC. With `own_session`, in a session of
+    its own: a terminal's Ctrl-C then reaches its owner only, which stops it in its order
+    (after whatever still sends to it), so its dumped state holds their work."""
     if not ANVIL_BINARY.exists():
         raise ToolchainError(f"anvil not found at {ANVIL_BINARY}: run `npm ci` (or `make install`)")
     port = port or free_port()
@@ -83,7 +86,9 @@ def start_anvil(
         args += ["--load-state", str(load_state)]
     args += list(extra_args)
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        args, stdout=log, stderr=subprocess.STDOUT, start_new_session=own_session
+    )
     chain = LocalChain(port=port, process=process, log_path=log_path, cache_dir=cache_dir)
     deadline = time.monotonic() + startup_timeout_s
     while time.monotonic() < deadline:
