@@ -34,6 +34,11 @@ class ReadModelFollower:
         last = self._last
         return None if last is None else max(0, last.head - last.checkpoint)
 
+    @property
+    def running(self) -> bool:
+        """Whether the thread follows the chain (False once stopped or given up)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("the follower is already running")
