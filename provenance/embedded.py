@@ -143,7 +143,7 @@ def start_dev_chain(state_dir: Path) -> LocalChain:
         dump_state=state,
         load_state=state if loaded else None,
         log_path=state_dir / "anvil.log",
-        own_session=True,
+        tied_to_owner=True,
     )
     if loaded:
         log.info("dev chain loaded from %s, at %s", state, chain.rpc_url)

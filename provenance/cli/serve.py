@@ -26,6 +26,15 @@ def serve(
             help="Run the oracle bridge: reading ingress (HTTP, MQTT) and anchoring",
         ),
     ] = True,
+    mqtt: Annotated[
+        bool | None,
+        typer.Option(
+            "--mqtt/--no-mqtt",
+            show_default=False,
+            help="Take readings from the MQTT broker, or not; by default when a broker "
+            "answers (required once PROVENANCE_BRIDGE_MQTT_HOST or _PORT is set)",
+        ),
+    ] = None,
     mqtt_client_id: Annotated[
         str | None,
         typer.Option(
@@ -43,8 +52,7 @@ def serve(
     an embedded dev chain (anvil, 1 s blocks) saved under the state directory
     (PROVENANCE_STATE_DIR, .provenance/), deploys the contracts on its first start, registers
     a dev consortium (operator, quality lab, auditor) and writes their API tokens to
-    dev-tokens.json there. MQTT ingress is used when a broker answers (required when
-    PROVENANCE_BRIDGE_MQTT_HOST or _PORT is set).
+    dev-tokens.json there.
 
     Examples, the first on the embedded dev chain:
 
@@ -62,7 +70,7 @@ def serve(
     # A SIGTERM while the chain starts or deploys stops it too, its state saved.
     interrupt_on_sigterm()
     try:
-        _run(host, port, listening, with_bridge=bridge, mqtt_client_id=mqtt_client_id)
+        _run(host, port, listening, with_bridge=bridge, mqtt=mqtt, mqtt_client_id=mqtt_client_id)
     except KeyboardInterrupt:
         log.info("start interrupted")
     finally:
@@ -76,6 +84,7 @@ def _run(
     listening: socket.socket,
     *,
     with_bridge: bool,
+    mqtt: bool | None,
     mqtt_client_id: str | None,
 ) -> None:
     from eth_account import Account
@@ -115,15 +124,17 @@ def _run(
                 chain_id=deployment.chain_id,
             )
         log.info("starting the node on %s…", settings.ledger.rpc_url)
-        mqtt_asked = {"PROVENANCE_BRIDGE_MQTT_HOST", "PROVENANCE_BRIDGE_MQTT_PORT"} & set(
+        configured = {"PROVENANCE_BRIDGE_MQTT_HOST", "PROVENANCE_BRIDGE_MQTT_PORT"} & set(
             os.environ
         )
         node = MemberNode.build(
             settings,
             listening=listening,
             bind=f"{host}:{port}",
-            mqtt_client_id=mqtt_client_id or f"provenance-node-{socket.gethostname()}",
-            mqtt_required=bool(mqtt_asked),
+            mqtt_client_id=None
+            if mqtt is False
+            else mqtt_client_id or f"provenance-node-{socket.gethostname()}",
+            mqtt_required=mqtt is True or (mqtt is None and bool(configured)),
             with_bridge=with_bridge,
             follow_chain=True,
             embedded_dev_chain=chain is not None,
