@@ -281,3 +281,51 @@ def test_an_unknown_log_format_is_one_line(tmp_path):
         "error: PROVENANCE_LOG_FORMAT='xml' is not a log format: use plain or json\n"
     )
     assert not (tmp_path / "s").exists()
+
+
+def test_on_a_configured_chain_serve_makes_no_dev_chain_tokens_or_keys(consortium, anvil, tmp_path):
+    state_dir = tmp_path / "state"
+    consortium.deployment.save(state_dir / "deployment.json")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(PROVENANCE), "serve", "--port", str(port), "--no-mqtt"],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")},
+            "PROVENANCE_RPC_URL": anvil.rpc_url,
+            "PROVENANCE_STATE_DIR": str(state_dir),
+            "PROVENANCE_API_TRAIL_ANCHOR_INTERVAL_S": "0",
+        },
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def serving() -> bool:
+            assert process.poll() is None, process.communicate()[1]
+            try:
+                return get(url + "/healthz")[0] == 200
+            except OSError:
+                return False
+
+        wait_for(serving, "the node's API", START_TIMEOUT_S)
+        assert get(url + "/api/v1/me")[0] == 401
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert f"node started: API {url} (/docs, /metrics), chain {anvil.rpc_url}; " in stderr
+    assert "dev chain" not in stdout + stderr
+    assert sorted(p.name for p in state_dir.iterdir() if not p.name.endswith(("-shm", "-wal"))) == [
+        "api.db",
+        "bridge.db",
+        "credentials.db",
+        "deployment.json",
+        "read_model.db",
+    ]
