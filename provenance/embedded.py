@@ -1,7 +1,7 @@
-"""The embedded default of `provenance serve`: with no PROVENANCE_RPC_URL and no node
-answering at the default one, a local anvil whose state lives under the state directory,
-the contracts deployed on its first start, a small development consortium and API tokens
-for it, so a newcomer can call the API at once.
+"""The embedded default of `provenance serve`: with no PROVENANCE_RPC_URL (see
+`wants_embedded_chain`), a local anvil whose state lives under the state directory, the
+contracts deployed on its first start, a small development consortium and API tokens for
+it, so a newcomer can call the API at once.
 
 Everything here uses anvil's public development keys, so it runs on that local anvil only;
 a node on a configured network never comes here.
