@@ -1,4 +1,5 @@
-"""The HTTP application: `create_app(bridge)` for `provenance bridge run`, OpenAPI at `/docs`."""
+"""The HTTP application: `create_app(bridge)` for a member node (`provenance serve`, `bridge run`),
+OpenAPI at `/docs`, metrics at `/metrics`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from api.auditor_sessions import AuditorSessions
 from api.capture import CaptureDesk
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
+from api.metrics import Metrics, NodeStatus, RequestMetrics
 from api.principals import Authenticator, Standing
 from api.quality import QualityDesk, QuarantineRecords
 from api.routes import (
@@ -20,6 +22,7 @@ from api.routes import (
     credentials,
     epcis_events,
     health,
+    metrics,
     principal,
     qr,
     quarantines,
@@ -47,7 +50,7 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(
-    bridge_or_ingestor: ServedBridge | ReadingIngestor,
+    bridge_or_ingestor: ServedBridge | ReadingIngestor | None = None,
     *,
     limits: ReadingLimits | None = None,
     auditor_sessions: AuditorSessions | None = None,
@@ -62,22 +65,29 @@ def create_app(
     credential_store: CredentialStore | None = None,
     capture_desk: CaptureDesk | None = None,
     event_archive: EventArchive | None = None,
+    node_status: NodeStatus | None = None,
+    embedded_dev_chain: bool = False,
 ) -> FastAPI:
-    """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
-    the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
-    (then `/healthz` checks nothing, and `limits` are the settings' defaults unless given); with
-    `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
-    `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
-    `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
-    with a `trail_store`, every authenticated request is appended to the access trail; with
-    `quarantine_records` users list quarantines, and with a `quality_desk` (the node's
-    organization's key) its quality users acknowledge excursions and release batches; with a
-    `credential_store` (and the verifier) users list the credentials about a subject. QR
-    codes encode Digital Links on `public_base_url` (no trailing slash); with a `catalogue`
-    of the read model, the server's root resolves scanned GS1 Digital Links. With a
-    `capture_desk`, operators capture EPCIS documents, and with an `event_archive`, every
-    authenticated user queries the indexed events and their proofs."""
-    ingestor: ReadingIngestor
+    """The FastAPI app of a member node; each collaborator given turns on its routes.
+
+    - `bridge_or_ingestor`: a `Bridge` (its ingestor takes the readings within the limits its
+      settings set, and it answers `/healthz`) or a bare ingestor; None: no reading ingress.
+    - `auditor_sessions`: auditors authenticate by DID-auth (`/api/v1/auth/...`);
+      `credential_verifier`: they verify credentials; with a `credential_store` too, users
+      list the credentials about a subject.
+    - `tokens` (and the chain's `standing` of organizations): users present bearer tokens;
+      `trail_store`: every authenticated request is appended to the access trail.
+    - `capture_desk`: operators capture EPCIS documents; `event_archive`: users query the
+      indexed events and their proofs.
+    - `quarantine_records`: users list quarantines; `quality_desk` (the organization's key):
+      its quality users acknowledge excursions and release batches.
+    - `catalogue` (the read model): the server's root resolves scanned GS1 Digital Links to
+      the scan pages; QR codes encode them on `public_base_url` (no trailing slash).
+    - `node_status`: `/metrics` reports the node's figures beside its request counts;
+      `embedded_dev_chain` marks the embedded development chain of `provenance serve`
+      (`app.state.embedded_dev_chain`), where dev-only conveniences may be offered.
+    """
+    ingestor: ReadingIngestor | None
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
         ingestor, probe = bridge_or_ingestor.ingestor, bridge_or_ingestor
@@ -106,8 +116,12 @@ def create_app(
         if tokens is not None or auditor_sessions is not None
         else None
     )
-    app.include_router(readings.router)
+    app.state.embedded_dev_chain = embedded_dev_chain
+    app.state.metrics = Metrics(node_status)
+    if ingestor is not None:
+        app.include_router(readings.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(auditors.router)
     app.include_router(credentials.router)
     app.include_router(principal.router)
@@ -123,6 +137,8 @@ def create_app(
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)
+    # Outermost: every answer counts, the trail's own refusals included.
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=app.routes)
 
     @app.exception_handler(AccessRefused)
     async def _refused(request: Request, exc: AccessRefused) -> JSONResponse:

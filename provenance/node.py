@@ -1,10 +1,11 @@
 """A member node's wiring: the one place that builds a `Bridge`, its ingress, the API app
 (bearer tokens, auditor sessions, the access trail and its anchoring schedule, EPCIS capture
-and query), the credential verifier and the calibration hook, and serves them with uvicorn.
+and query, the scan pages, metrics), the credential verifier, the calibration hook and the
+read model's follower, and serves them with uvicorn.
 
 Each lower layer defines what it needs as a port (the bridge's `CalibrationCheck`, the
-API's auditor-role check); this module builds the implementations and hands them in.
-`provenance bridge run` runs a node; `provenance serve` will.
+API's auditor-role check and `NodeStatus`); this module builds the implementations and hands
+them in. `provenance serve` and `provenance bridge run` run a node.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import uvicorn
 from eth_account import Account
@@ -22,11 +24,9 @@ from web3 import Web3
 
 from api.app import create_app
 from api.auditor_sessions import AuditorSessions, auditor_role_holder
-from api.capture import CaptureDesk, CaptureLimits
 from api.config import ApiSettings
 from api.principals import chain_standing
-from api.quality import QualityDesk
-from api.store.capture_jobs import CaptureJobStore
+from api.store.catalogue import ReadModelCatalogue
 from api.store.database import api_engine
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
@@ -36,28 +36,25 @@ from credentials.config import CredentialSettings
 from credentials.store import CredentialStore, create_credential_tables
 from credentials.verify import CredentialVerifier
 from ledger_client.access_trail import AccessTrailClient
-from ledger_client.capture import Capturer
 from ledger_client.chain import connect, node_is_anvil
 from ledger_client.config import LedgerSettings
 from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
-from ledger_client.epcis.validation import Validator
 from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.errors import ConfigurationError
-from ledger_client.indexer.quarantines import ReadModelQuarantines
+from ledger_client.indexer.follower import ReadModelFollower
+from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.read_model import create_read_model
-from ledger_client.keys import ANVIL_DEV_KEYS
-from ledger_client.ledger import LedgerWriter
-from ledger_client.membership import MembershipView
-from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.errors import BrokerUnavailable
 from oracle_bridge.sources.mqtt import MqttSource
+from provenance.desks import epcis_capture, quality_desk, quarantine_records
+from provenance.node_figures import NodeFigures
 from provenance.process import tune_collector
 
-_log = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 
 def calibration_check(settings: CredentialSettings) -> CredentialCalibrationCheck:
@@ -115,106 +112,47 @@ def trail_anchoring(
     )
 
 
-def quality_desk(settings: ApiSettings, *, w3: Web3, deployment: Deployment) -> QualityDesk:
-    """The organization's key (PROVENANCE_PRIVATE_KEY) writing quality's acknowledgements and
-    releases for the API's QUALITY users of that organization.
-
-    Raises:
-        ConfigurationError: anvil's public development key on any other chain.
-    """
-    ledger: LedgerSettings = settings.ledger
-    ledger.require_real_key(local_anvil=node_is_anvil(w3))
-    account = Account.from_key(ledger.private_key.get_secret_value())
-    sender = TransactionSender(w3, account, receipt_timeout_s=ledger.receipt_timeout_s)
-    return QualityDesk(
-        writer=LedgerWriter(sender, deployment),
-        account=account.address,
-        chain_id=deployment.chain_id,
-    )
-
-
-def quarantine_records(settings: ApiSettings) -> ReadModelQuarantines:
-    """The read model `provenance index` fills (PROVENANCE_DATABASE_URL), for the listing."""
-    engine = make_engine(settings.ledger.resolved_database_url)
-    create_read_model(engine)
-    return ReadModelQuarantines(engine)
-
-
-def dev_prefix_governor(w3: Web3, deployment: Deployment) -> LedgerWriter | None:
-    """On the embedded dev chain (a local anvil): the writer of the anvil development account
-    that governs `deployment`, so capture can assign unowned company prefixes to the capturing
-    organization; None on any other node, or when no development account governs."""
-    if not node_is_anvil(w3):
-        return None
-    membership = MembershipView(w3, deployment)
-    for key in ANVIL_DEV_KEYS:
-        account = Account.from_key(key)
-        if membership.has_role(Role.GOVERNOR, account.address):
-            return LedgerWriter(TransactionSender(w3, account), deployment)
-    return None
-
-
-def epcis_capture(
-    settings: ApiSettings,
-    *,
-    w3: Web3,
-    deployment: Deployment,
-    engine: Engine,
-    dev_chain: bool = False,
-) -> CaptureDesk | None:
-    """EPCIS capture as the organization of PROVENANCE_PRIVATE_KEY, its jobs in the API's
-    database at `engine`; None (no capture, logged) when that key is one of anvil's public
-    ones on another node. With `dev_chain` (the wiring says the node runs on the embedded
-    development chain, and the node answers as a local anvil), the chain's development
-    governor assigns company prefixes no member owns to the capturing organization.
-
-    Raises:
-        ConfigurationError: PROVENANCE_API_EPCIS_SCHEMA_DIR holds no official schema.
-    """
-    ledger = settings.ledger
-    local_anvil = node_is_anvil(w3)
-    try:
-        ledger.require_real_key(local_anvil=local_anvil)
-    except ConfigurationError as exc:
-        _log.warning("EPCIS capture is off: %s", exc)
-        return None
-    sender = TransactionSender(
-        w3,
-        Account.from_key(ledger.private_key.get_secret_value()),
-        receipt_timeout_s=ledger.receipt_timeout_s,
-    )
-    writer = LedgerWriter(
-        sender, deployment, max_tx_bytes=ledger.max_tx_bytes, max_tx_gas=ledger.max_tx_gas
-    )
-    if settings.epcis_schema_dir is None:
-        _log.warning(
-            "captured EPCIS documents are checked against the project's schema only: set "
-            "PROVENANCE_API_EPCIS_SCHEMA_DIR to GS1's official EPCIS 2.0 JSON Schema folder"
-        )
-    return CaptureDesk(
-        capturer=Capturer(
-            writer,
-            prefix_governor=dev_prefix_governor(w3, deployment)
-            if dev_chain and local_anvil
-            else None,
-        ),
-        jobs=CaptureJobStore(engine),
-        validator=Validator(official_schema_dir=settings.epcis_schema_dir),
-        limits=CaptureLimits(
-            body_bytes=settings.capture_max_body_bytes, events=settings.capture_max_events
-        ),
-    )
-
-
-def event_archive(ledger: LedgerSettings, *, w3: Web3, deployment: Deployment) -> EventArchive:
-    """The indexed events of the read model at PROVENANCE_DATABASE_URL (which `provenance
-    index run` fills), proven against `w3`."""
+def read_model_engine(ledger: LedgerSettings) -> Engine:
+    """The read model at PROVENANCE_DATABASE_URL (the follower or `provenance index run`
+    fills it), its tables created."""
     engine = make_engine(ledger.resolved_database_url)
     create_read_model(engine)
-    return EventArchive(engine, w3, deployment)
+    return engine
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM stop the process as Ctrl-C does, through `finally` blocks: uvicorn
+    re-raises the signal that stopped it, and a start can be aborted the same way."""
+
+    def interrupt(*_: object) -> NoReturn:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def read_model_follower(ledger: LedgerSettings, *, poll_s: float = 1.0) -> ReadModelFollower:
+    """The indexer of the read model at `ledger`'s database, on its own connection to the
+    node, ready to follow the chain.
+
+    Raises:
+        ChainUnavailable, DeploymentError, ConfigurationError: with what to fix.
+    """
+    w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
+    deployment = Deployment.load(ledger.deployment_path)
+    deployment.check_chain(w3)
+    engine = make_engine(ledger.resolved_database_url)
+    create_read_model(engine)
+    indexer = Indexer(
+        w3,
+        deployment,
+        engine,
+        confirmations=ledger.confirmations,
+        chunk_blocks=ledger.log_chunk_blocks,
+    )
+    return ReadModelFollower(indexer, poll_s=poll_s)
+
+
+def listening_socket(host: str, port: int, *, option: str = "--http-port") -> socket.socket:
     """A socket bound to host:port, taken before anything slow starts so a port in use is
     the first thing an operator hears of.
 
@@ -228,20 +166,27 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.bind(info[4])
     except OSError as exc:
         raise ConfigurationError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another --http-port"
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another {option}"
         ) from None
     return sock
 
 
 @dataclass
-class BridgeNode:
-    """A bridge with its ingress (HTTP through the API app, MQTT if asked) and its server."""
+class MemberNode:
+    """A member node: the API app and its server; the bridge with its ingress (HTTP through
+    the app, MQTT if asked) unless it runs without one; the read model kept current if asked.
+    `embedded_dev_chain` marks a node on the local anvil `provenance serve` runs itself, whose
+    development keys and tokens exist nowhere else."""
 
-    bridge: Bridge
     server: uvicorn.Server
+    bridge: Bridge | None = None
     mqtt: MqttSource | None = None
+    # False: a broker that does not answer leaves the node on HTTP ingress only.
+    mqtt_required: bool = True
     listening: list[socket.socket] = field(default_factory=list)
     trail_schedule: TrailAnchorSchedule | None = None
+    follower: ReadModelFollower | None = None
+    embedded_dev_chain: bool = False
 
     @classmethod
     def build(
@@ -251,69 +196,89 @@ class BridgeNode:
         listening: socket.socket,
         bind: str,
         mqtt_client_id: str | None,
-    ) -> BridgeNode:
-        """Wire a node from the three packages' settings, serving on `listening` (bound to
-        `bind`, host:port as the operator wrote it); `mqtt_client_id` None: no MQTT.
+        mqtt_required: bool = True,
+        with_bridge: bool = True,
+        follow_chain: bool = False,
+        embedded_dev_chain: bool = False,
+    ) -> MemberNode:
+        """Wire a node from the three packages' settings (the ledger's those of
+        `bridge_settings`), serving on `listening` (bound to `bind`, host:port as the operator
+        wrote it); `mqtt_client_id` None: no MQTT; `with_bridge` False: no bridge, no reading
+        ingress; `follow_chain`: keep the read model current.
 
         Raises:
             ConfigurationError, DeploymentError, ChainUnavailable: with what to fix; nothing
             is left running.
         """
-        api_settings = ApiSettings()
-        credential_settings = CredentialSettings()
-        bridge = Bridge.from_settings(
-            bridge_settings, calibration=calibration_check(credential_settings)
-        )
+        ledger = bridge_settings.ledger
+        api_settings = ApiSettings(ledger=ledger)
+        bridge = None
+        if with_bridge:
+            bridge = Bridge.from_settings(
+                bridge_settings, calibration=calibration_check(CredentialSettings(ledger=ledger))
+            )
+            w3, deployment = bridge.w3, bridge.deployment
+        else:
+            w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
+            deployment = Deployment.load(ledger.deployment_path)
+            deployment.check_chain(w3)
         try:
-            local_anvil = node_is_anvil(bridge.w3)
+            local_anvil = node_is_anvil(w3)
             domain = api_settings.auditor_domain(bind=bind, local_anvil=local_anvil)
             # The schedule anchors with the organization's key, so only it asks for one.
             schedule = None
             if api_settings.trail_anchor_interval_s > 0:
                 schedule = TrailAnchorSchedule(
-                    trail_anchoring(api_settings, w3=bridge.w3, deployment=bridge.deployment),
+                    trail_anchoring(api_settings, w3=w3, deployment=deployment),
                     interval_s=api_settings.trail_anchor_interval_s,
                 )
+            follower = read_model_follower(ledger) if follow_chain else None
             engine = api_engine(api_settings)
+            read_model = read_model_engine(ledger)
             desk = None
             if api_settings.quality_writes:
-                desk = quality_desk(api_settings, w3=bridge.w3, deployment=bridge.deployment)
+                desk = quality_desk(api_settings, w3=w3, deployment=deployment)
             app = create_app(
                 bridge,
                 auditor_sessions=AuditorSessions(
                     domain=domain,
-                    is_auditor=auditor_role_holder(bridge.w3, bridge.deployment),
+                    is_auditor=auditor_role_holder(w3, deployment),
                     session_ttl_s=api_settings.auditor_session_s,
                 ),
                 credential_verifier=CredentialVerifier(
-                    bridge.w3,
-                    bridge.deployment,
-                    log_chunk_blocks=bridge_settings.ledger.log_chunk_blocks,
+                    w3,
+                    deployment,
+                    log_chunk_blocks=ledger.log_chunk_blocks,
                 ),
                 tokens=TokenStore(engine),
-                standing=chain_standing(bridge.w3, bridge.deployment),
+                standing=chain_standing(w3, deployment),
                 trail_store=TrailStore(engine),
                 public_base_url=api_settings.resolved_public_base_url(bind=bind),
+                catalogue=ReadModelCatalogue(read_model),
                 quarantine_records=quarantine_records(api_settings),
                 quality_desk=desk,
-                credential_store=credential_store(credential_settings),
+                credential_store=credential_store(CredentialSettings(ledger=ledger)),
                 capture_desk=epcis_capture(
                     api_settings,
-                    w3=bridge.w3,
-                    deployment=bridge.deployment,
+                    w3=w3,
+                    deployment=deployment,
                     engine=engine,
-                    # `bridge run` on a local anvil is a development node.
-                    dev_chain=local_anvil,
+                    # The embedded dev chain, or `bridge run` on a local anvil: a development node.
+                    dev_chain=embedded_dev_chain or local_anvil,
                 ),
-                event_archive=event_archive(
-                    bridge_settings.ledger, w3=bridge.w3, deployment=bridge.deployment
+                event_archive=EventArchive(read_model, w3, deployment),
+                node_status=NodeFigures(
+                    bridge_engine=bridge.engine if bridge is not None else None,
+                    follower=follower,
                 ),
+                embedded_dev_chain=embedded_dev_chain,
             )
         except Exception:
-            bridge.close()
+            if bridge is not None:
+                bridge.close()
             raise
         mqtt = None
-        if mqtt_client_id is not None:
+        if mqtt_client_id is not None and bridge is not None:
             mqtt = MqttSource(
                 bridge.ingestor,
                 host=bridge_settings.mqtt_host,
@@ -325,38 +290,55 @@ class BridgeNode:
         # No logging config of uvicorn's own: its records go through the process's format.
         server = uvicorn.Server(uvicorn.Config(app, log_level="info", log_config=None))
         return cls(
-            bridge=bridge,
             server=server,
+            bridge=bridge,
             mqtt=mqtt,
+            mqtt_required=mqtt_required,
             listening=[listening],
             trail_schedule=schedule,
+            follower=follower,
+            embedded_dev_chain=embedded_dev_chain,
         )
 
     def serve(self, on_ready: Callable[[], None] = lambda: None) -> None:
-        """Start anchoring and ingress, serve until Ctrl-C or SIGTERM, then stop cleanly:
-        the MQTT source first (no new readings), then the bridge (its work flushed)."""
-        # uvicorn re-raises the signal that stopped it: let SIGTERM end here, through `finally`.
-        signal.signal(signal.SIGTERM, lambda *_: None)
+        """Start anchoring, ingress and the read model's follower, serve until Ctrl-C or
+        SIGTERM, then stop cleanly: the MQTT source first (no new readings), then the bridge
+        (its work flushed), then the follower."""
+        interrupt_on_sigterm()
         restore_collector = tune_collector()
-        self.bridge.start()
-        if self.trail_schedule is not None:
-            self.trail_schedule.start()
         try:
+            if self.bridge is not None:
+                self.bridge.start()
+            if self.trail_schedule is not None:
+                self.trail_schedule.start()
+            if self.follower is not None:
+                self.follower.start()
             if self.mqtt is not None:
-                try:
-                    self.mqtt.start()
-                except BrokerUnavailable as exc:
-                    raise BrokerUnavailable(f"{exc} (or run with --no-mqtt)") from None
+                self._start_mqtt()
             on_ready()
             self.server.run(sockets=self.listening)
         except KeyboardInterrupt:
             pass
         finally:
+            log.info("node stopping: ingress, then the bridge's work, then the read model")
             if self.mqtt is not None:
                 self.mqtt.stop()
             if self.trail_schedule is not None:
                 self.trail_schedule.stop()
-            self.bridge.close()
+            if self.bridge is not None:
+                self.bridge.close()
+            if self.follower is not None:
+                self.follower.stop()
             for sock in self.listening:
                 sock.close()
             restore_collector()
+
+    def _start_mqtt(self) -> None:
+        assert self.mqtt is not None
+        try:
+            self.mqtt.start()
+        except BrokerUnavailable as exc:
+            if self.mqtt_required:
+                raise BrokerUnavailable(f"{exc} (or run with --no-mqtt)") from None
+            log.warning("%s; taking readings over HTTP only", exc)
+            self.mqtt = None

@@ -1,6 +1,6 @@
-"""The `provenance` command line: chain, compile, deploy, index, demo, prefix, lot, class,
-device, bridge, credential, token, trail, qr, events, event. Each group lives in a module of
-its own; this one mounts them and hands the lower layers' commands the ports they take
+"""The `provenance` command line: chain, compile, deploy, index, serve, demo, prefix, lot,
+class, device, bridge, credential, token, trail, qr, events, event. Each group lives in a module
+of its own; this one mounts them and hands the lower layers' commands the ports they take
 (`credential issue --shipment`)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from provenance.cli.lot import lot_app
 from provenance.cli.prefix import prefix_app
 from provenance.cli.product_class import class_app
 from provenance.cli.qr import qr
+from provenance.cli.serve import serve
 from provenance.cli.token import token_app
 from provenance.cli.trail import trail_app
 
@@ -39,6 +40,7 @@ app.command()(chain)
 app.command()(compile)
 app.command()(deploy)
 app.add_typer(index_app, name="index")
+app.command()(serve)
 
 
 @app.command()

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from ledger_client.config import LedgerSettings
-from ledger_client.terminal import clear_errors, console, log_to_stderr
+from ledger_client.terminal import clear_errors, console
+from provenance.logs import configure_logging
 
 index_app = typer.Typer(help="The SQL read model built from chain logs.", no_args_is_help=True)
 
@@ -61,6 +62,7 @@ def index_run(
     ] = 1.0,
 ) -> None:
     """Index new blocks into the read model, from its checkpoint."""
+    from ledger_client.indexer.follower import ReadModelFollower
     from ledger_client.indexer.indexer import Indexer
 
     settings = LedgerSettings()
@@ -78,9 +80,16 @@ def index_run(
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    log_to_stderr()
+    configure_logging()
+    follower = ReadModelFollower(indexer, poll_s=poll)
     console.print("following the chain; Ctrl-C stops")
+    follower.start()
     try:
-        indexer.follow(poll_s=poll, stop_event=stop)
+        while follower.running and not stop.wait(0.2):
+            pass
     except KeyboardInterrupt:
-        stop.set()
+        pass
+    finally:
+        follower.stop()
+    if follower.failure is not None:
+        raise follower.failure

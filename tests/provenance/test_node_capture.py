@@ -14,8 +14,10 @@ from api.store.database import create_api_tables
 from ledger_client.chain import connect
 from ledger_client.config import LedgerSettings
 from ledger_client.db import make_engine
+from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.identifiers import DigitalLink
-from provenance.node import dev_prefix_governor, epcis_capture, event_archive
+from provenance.desks import dev_prefix_governor, epcis_capture
+from provenance.node import read_model_engine
 from tests.factories import Consortium
 
 pytestmark = pytest.mark.integration
@@ -99,9 +101,7 @@ def test_on_another_node_there_is_no_dev_governor_even_if_asked_nor_capture_with
 
 
 def test_the_event_archive_reads_the_ledger_s_read_model(consortium: Consortium, tmp_path):
-    archive = event_archive(
-        LedgerSettings(state_dir=tmp_path), w3=consortium.w3, deployment=consortium.deployment
-    )
-    assert str(archive.engine.url) == f"sqlite:///{tmp_path / 'read_model.db'}"
-    assert archive.event("urn:uuid:none") is None
-    archive.engine.dispose()
+    engine = read_model_engine(LedgerSettings(state_dir=tmp_path))
+    assert str(engine.url) == f"sqlite:///{tmp_path / 'read_model.db'}"
+    assert EventArchive(engine, consortium.w3, consortium.deployment).event("urn:uuid:x") is None
+    engine.dispose()
