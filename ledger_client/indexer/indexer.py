@@ -134,8 +134,11 @@ class Indexer:
         self.max_logs_per_chunk = max_logs_per_chunk
         self.ledger_address = deployment.address("ProvenanceLedger").lower()
         self.membership_address = deployment.address("Membership").lower()
-        # Its ExcursionQuarantine logs are the evidence of the quarantines it makes.
-        self.compliance_address = deployment.address("ColdChainCompliance").lower()
+        # The cold-chain rule's ExcursionQuarantine logs are the evidence of its quarantines;
+        # a deployment record without it still indexes the rest.
+        compliance = deployment.addresses.get("ColdChainCompliance")
+        self._addresses = [self.ledger_address, self.membership_address]
+        self._addresses += [compliance.lower()] if compliance else []
         self.checkpoint_name = f"{deployment.chain_id}:{self.ledger_address}"
         self._decoder = LogDecoder.for_contracts()
         if self._decoder.record_events_selector is None:
@@ -318,7 +321,7 @@ class Indexer:
         query = {
             "fromBlock": hex(start),
             "toBlock": hex(end),
-            "address": [self.ledger_address, self.membership_address, self.compliance_address],
+            "address": self._addresses,
             "topics": [self._decoder.topics],
         }
         return cast(list[dict], rpc(self.w3, "eth_getLogs", [query]))
