@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from api.auditor_sessions import AuditorSessions
-from api.deps import HealthProbe, ReadingLimits, ServedBridge
+from api.deps import HealthProbe, LotsReader, ReadingLimits, ReadingsReader, ServedBridge
 from api.errors import AccessRefused
 from api.principals import Authenticator, Standing
-from api.routes import auditors, credentials, health, principal, readings, trail
+from api.routes import auditors, credentials, health, lots, principal, readings, trail
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
@@ -37,6 +37,8 @@ def create_app(
     tokens: TokenStore | None = None,
     standing: Standing | None = None,
     trail_store: TrailStore | None = None,
+    lot_reads: LotsReader | None = None,
+    readings_reader: ReadingsReader | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -44,7 +46,9 @@ def create_app(
     `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
     `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
     `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
-    with a `trail_store`, every authenticated request is appended to the access trail."""
+    with a `trail_store`, every authenticated request is appended to the access trail; with
+    `lot_reads` (the ledger's read model) authenticated users read batches, traces and recall
+    scopes, and with a `readings_reader` (the bridge's store) readings and their proofs."""
     ingestor: ReadingIngestor
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -63,6 +67,8 @@ def create_app(
     app.state.reading_limits = limits or ReadingLimits()
     app.state.auditor_sessions = auditor_sessions
     app.state.credential_verifier = credential_verifier
+    app.state.lots = lot_reads
+    app.state.readings_reader = readings_reader
     app.state.authenticator = (
         Authenticator(tokens=tokens, standing=standing, sessions=auditor_sessions)
         if tokens is not None or auditor_sessions is not None
@@ -74,6 +80,7 @@ def create_app(
     app.include_router(credentials.router)
     app.include_router(principal.router)
     app.include_router(trail.router)
+    app.include_router(lots.router)
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)

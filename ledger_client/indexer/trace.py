@@ -90,6 +90,8 @@ class TraceEdge:
 
 @dataclass(frozen=True)
 class Trace:
+    """The nodes and edges reached, in order of depth (within one depth, in no set order)."""
+
     root: TraceNode
     direction: Direction
     depth: int
@@ -188,6 +190,7 @@ def trace(
     uris = {root_id: root_uri} if root_uri else {}
     if not _known(session, root_id, root_uri):
         raise UnknownObject(f"{identifier} is not recorded on the ledger")
+    backward = direction is Direction.BACKWARD
     depths = {root_id: 0}
     edges: dict[tuple[str, str, str, str | None], TraceEdge] = {}
     frontier = [root_id]
@@ -197,31 +200,28 @@ def trace(
             break
         levels += 1
         reached: list[str] = []
-        for row in session.execute(_level_query(session, frontier, direction)):
-            source, target, relation, batch_id, event_index, transformation_id = row[:6]
-            source_uri, target_uri = row[6], row[7]
+        rows: Sequence[Any] = session.execute(_level_query(session, frontier, direction)).all()
+        for near, far, far_uri, relation, batch_id, event_index, transformation_id in rows:
+            source, target = (far, near) if backward else (near, far)
             key = (source, target, relation, transformation_id)
             if key not in edges:
                 event = (batch_id, int(event_index)) if batch_id is not None else None
                 edges[key] = TraceEdge(source, target, relation, level, event, transformation_id)
-            far = source if direction is Direction.BACKWARD else target
-            for node, uri in ((source, source_uri), (target, target_uri)):
-                if uri is not None:
-                    uris.setdefault(node, uri)
             if far not in depths:
                 depths[far] = level
                 reached.append(far)
+                if far_uri is not None:
+                    uris[far] = far_uri
         frontier = reached
     missing = [node for node in depths if node not in uris]
     uris.update(batch_uris(session, missing))
     nodes = [TraceNode(node, uris.get(node), d) for node, d in depths.items()]
-    nodes.sort(key=lambda n: (n.depth, n.uri or n.id))
     return Trace(
         root=nodes[0],
         direction=direction,
         depth=depth,
         nodes=nodes,
-        edges=sorted(edges.values(), key=lambda e: (e.depth, e.source, e.target, e.relation)),
+        edges=list(edges.values()),
         levels=levels,
     )
 
@@ -235,7 +235,7 @@ def naive_trace(session: Session, *, root_id: str, direction: Direction, depth: 
         reached = []
         for node in frontier:
             for row in session.execute(_level_query(session, [node], direction)):
-                far = row[0] if direction is Direction.BACKWARD else row[1]
+                far = row[1]
                 if far not in seen:
                     seen.add(far)
                     reached.append(far)
@@ -438,61 +438,80 @@ def _known(session: Session, node_id: str, uri: str | None) -> bool:
 
 def _level_query(session: Session, frontier: Sequence[str], direction: Direction) -> Any:
     """One statement: every edge with its near end in `frontier` — EPCIS edges, transformation
-    inputs joined to outputs by transformation id, `createBatch` parents. Columns: source,
-    target, relation, batch id, event index, transformation id, source URI, target URI."""
+    inputs joined to outputs by transformation id, `createBatch` parents. Columns: near end,
+    far end, far end's URI (None from `createBatch`), relation, batch id and event index of
+    the event that made it, transformation id."""
     forward = direction is Direction.FORWARD
-    edge_near = col(EpcisEdge.source_id) if forward else col(EpcisEdge.target_id)
+    members = Members.of(frontier)
+    edge_ends = (col(EpcisEdge.source_id), col(EpcisEdge.target_id))
+    edge_near, edge_far = edge_ends if forward else edge_ends[::-1]
     epcis = sql_select(
-        col(EpcisEdge.source_id),
-        col(EpcisEdge.target_id),
+        edge_near,
+        edge_far,
+        col(EpcisEdge.target_uri) if forward else col(EpcisEdge.source_uri),
         col(EpcisEdge.relation),
         col(EpcisEdge.batch_id),
         col(EpcisEdge.event_index),
         cast(null(), Text).label("transformation_id"),
-        col(EpcisEdge.source_uri),
-        col(EpcisEdge.target_uri),
-    ).where(_member(session, edge_near, frontier))
+    ).where(_member(session, edge_near, members))
     inputs, outputs = aliased(TransformationPort), aliased(TransformationPort)
-    port_near = col(outputs.node_id) if not forward else col(inputs.node_id)
+    near_port, far_port = (inputs, outputs) if forward else (outputs, inputs)
     transformations = (
         sql_select(
-            col(inputs.node_id),
-            col(outputs.node_id),
+            col(near_port.node_id),
+            col(far_port.node_id),
+            col(far_port.node_uri),
             literal(Relation.TRANSFORMATION.value),
             col(outputs.batch_id),
             col(outputs.event_index),
             col(inputs.transformation_id),
-            col(inputs.node_uri),
-            col(outputs.node_uri),
         )
+        .select_from(inputs)
         .join(
             outputs,
             (col(outputs.transformation_id) == inputs.transformation_id)
             & (col(outputs.side) == Side.OUTPUT.value)
             & (col(outputs.node_id) != inputs.node_id),
         )
-        .where(col(inputs.side) == Side.INPUT.value, _member(session, port_near, frontier))
+        .where(
+            col(inputs.side) == Side.INPUT.value,
+            _member(session, col(near_port.node_id), members),
+        )
     )
-    parent_near = col(BatchParent.parent_id) if forward else col(BatchParent.child_id)
+    parent_ends = (col(BatchParent.parent_id), col(BatchParent.child_id))
+    parent_near, parent_far = parent_ends if forward else parent_ends[::-1]
     created = sql_select(
-        col(BatchParent.parent_id),
-        col(BatchParent.child_id),
+        parent_near,
+        parent_far,
+        null(),
         literal(Relation.CREATE_BATCH.value),
         null(),
         null(),
         null(),
-        null(),
-        null(),
-    ).where(_member(session, parent_near, frontier))
+    ).where(_member(session, parent_near, members))
     return union_all(epcis, transformations, created)
 
 
-def _member(session: Session, column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+def _member(session: Session, column: Any, values: Iterable[str] | Members) -> ColumnElement[bool]:
     """`column IN values`, the values bound as one JSON array whatever their number (bound
     one by one, a large frontier would pass the engines' limits on parameters)."""
+    members = values if isinstance(values, Members) else Members.of(values)
     if session.get_bind().dialect.name == "postgresql":
-        members = select(func.jsonb_array_elements_text(literal(list(values), JSONB)))
+        elements = select(func.jsonb_array_elements_text(literal(members.values, JSONB)))
     else:
-        array = json.dumps(list(values))
-        members = select(literal_column("value")).select_from(func.json_each(array))
-    return col(column).in_(members.scalar_subquery())
+        elements = select(literal_column("value")).select_from(func.json_each(members.json))
+    return col(column).in_(elements.scalar_subquery())
+
+
+@dataclass(frozen=True)
+class Members:
+    """A set of ids to bind once per statement, sorted so the index is walked in order (a
+    level of 65,536 nodes took 3.4x longer in random order on SQLite)."""
+
+    values: list[str]
+    json: str
+
+    @classmethod
+    def of(cls, values: Iterable[str]) -> Members:
+        ordered = sorted(values)
+        return cls(ordered, json.dumps(ordered))
