@@ -1,5 +1,6 @@
 """A member node's wiring: the one place that builds a `Bridge`, its ingress, the API app
-(bearer tokens, auditor sessions, the access trail and its anchoring schedule), the
+(bearer tokens, auditor sessions, the access trail and its anchoring schedule, the read
+model's lots and the bridge's readings), the
 credential verifier and the calibration hook, and serves them with uvicorn.
 
 Each lower layer defines what it needs as a port (the bridge's `CalibrationCheck`, the
@@ -36,10 +37,16 @@ from ledger_client.config import LedgerSettings
 from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ConfigurationError
+from ledger_client.indexer.lots import ReadModelLots
+from ledger_client.indexer.read_model import create_read_model
+from ledger_client.indexer.trace import UnknownObject
 from ledger_client.transactions import TransactionSender
+from oracle_bridge.batch_readings import BatchReadings
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
+from oracle_bridge.contracts import ComplianceRulesView
 from oracle_bridge.errors import BrokerUnavailable
+from oracle_bridge.rules import Rule
 from oracle_bridge.sources.mqtt import MqttSource
 from provenance.process import tune_collector
 
@@ -92,6 +99,21 @@ def trail_anchoring(
         first_block=deployment.deploy_block,
         chunk_blocks=ledger.log_chunk_blocks,
     )
+
+
+def batch_rule(lots: ReadModelLots, rules: ComplianceRulesView) -> Callable[[bytes], Rule | None]:
+    """The cold-chain rule of a batch's product class, the class read from the read model
+    and its rule from the chain; None for a batch the read model lacks or a class without one."""
+
+    def rule_of(batch_id: bytes) -> Rule | None:
+        try:
+            product_class = lots.batch("0x" + batch_id.hex()).batch.product_class
+        except UnknownObject:
+            return None
+        found = rules.rule(bytes.fromhex(product_class[2:]))
+        return found[0] if found else None
+
+    return rule_of
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -154,6 +176,10 @@ class BridgeNode:
                     interval_s=api_settings.trail_anchor_interval_s,
                 )
             engine = api_engine(api_settings)
+            read_model = make_engine(bridge_settings.ledger.resolved_database_url)
+            # An indexer fills it, maybe later: until then lots are unknown, not errors.
+            create_read_model(read_model)
+            lots = ReadModelLots(read_model)
             app = create_app(
                 bridge,
                 auditor_sessions=AuditorSessions(
@@ -169,6 +195,13 @@ class BridgeNode:
                 tokens=TokenStore(engine),
                 standing=chain_standing(bridge.w3, bridge.deployment),
                 trail_store=TrailStore(engine),
+                lot_reads=lots,
+                readings_reader=BatchReadings(
+                    bridge.engine,
+                    w3=bridge.w3,
+                    deployment=bridge.deployment,
+                    rule_of=batch_rule(lots, ComplianceRulesView(bridge.w3, bridge.deployment)),
+                ),
             )
         except Exception:
             bridge.close()

@@ -30,6 +30,7 @@ from sqlmodel import col, select
 
 from ledger_client.epcis.identifiers import InvalidIdentifier, NotGs1Identifier, parse_identifier
 from ledger_client.epcis_query.extraction import CLASS_FIELDS, INSTANCE_FIELDS, PARENT_FIELD
+from ledger_client.errors import LedgerError
 from ledger_client.indexer.genealogy import (
     GENEALOGY_EVENT_TYPES,
     EpcisEdge,
@@ -56,11 +57,11 @@ _IDENTIFIER_FIELDS = (PARENT_FIELD, *set(INSTANCE_FIELDS.values()), *set(CLASS_F
 _HOLDER_TYPES = ("possessing_party", "owning_party", "location")
 
 
-class TraceRefused(ValueError):
+class TraceRefused(LedgerError, ValueError):
     """The trace asked for cannot be given (a malformed identifier, a depth out of range)."""
 
 
-class UnknownObject(LookupError):
+class UnknownObject(LedgerError, LookupError):
     """The read model knows nothing of the identifier."""
 
 

@@ -1,5 +1,5 @@
 """The `provenance` command line: chain, compile, deploy, index, demo, prefix, lot, class,
-device, bridge, credential, token, trail. Each group lives in a module of its own; this one
+device, bridge, credential, token, trail, trace. Each group lives in a module of its own; this one
 mounts them and hands the lower layers' commands the ports they take (`credential issue
 --shipment`)."""
 
@@ -18,6 +18,7 @@ from provenance.cli.lot import lot_app
 from provenance.cli.prefix import prefix_app
 from provenance.cli.product_class import class_app
 from provenance.cli.token import token_app
+from provenance.cli.trace import trace
 from provenance.cli.trail import trail_app
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ def _root(ctx: typer.Context) -> None:
 app.command()(chain)
 app.command()(compile)
 app.command()(deploy)
+app.command()(trace)
 app.add_typer(index_app, name="index")
 
 
