@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     ColumnElement,
     Text,
+    bindparam,
     cast,
     func,
     literal,
@@ -194,12 +195,13 @@ def trace(
     edges: dict[tuple[str, str, str, str | None], TraceEdge] = {}
     frontier = [root_id]
     levels = 0
+    statement = _level_query(session, direction)
     for level in range(1, depth + 1):
         if not frontier:
             break
         levels += 1
         reached: list[str] = []
-        rows: Sequence[Any] = session.execute(_level_query(session, frontier, direction)).all()
+        rows: Sequence[Any] = session.execute(statement, _frontier_value(session, frontier)).all()
         for near, far, far_uri, relation, batch_id, event_index, transformation_id in rows:
             source, target = (far, near) if backward else (near, far)
             key = (source, target, relation, transformation_id)
@@ -230,10 +232,11 @@ def naive_trace(session: Session, *, root_id: str, direction: Direction, depth: 
     benchmark compares `trace` with. Not for production use."""
     seen = {root_id}
     frontier = [root_id]
+    statement = _level_query(session, direction)
     for _ in range(depth):
         reached = []
         for node in frontier:
-            for row in session.execute(_level_query(session, [node], direction)):
+            for row in session.execute(statement, _frontier_value(session, [node])):
                 far = row[1]
                 if far not in seen:
                     seen.add(far)
@@ -435,8 +438,9 @@ def _known(session: Session, node_id: str, uri: str | None) -> bool:
     return any(session.scalars(probe.limit(1)).first() is not None for probe in probes)
 
 
-def _level_query(session: Session, frontier: Sequence[str], direction: Direction) -> Any:
-    """One statement: every edge with its near end in `frontier` — EPCIS edges, transformation
+def _level_query(session: Session, direction: Direction) -> Any:
+    """One statement: every edge with its near end in the frontier (bound as `frontier`, see
+    `_frontier_value`) — EPCIS edges, transformation
     inputs joined to outputs by transformation id, `createBatch` parents. Columns: near end,
     far end, far end's URI (None from `createBatch`), relation, batch id and event index of
     the event that made it, transformation id.
@@ -444,10 +448,9 @@ def _level_query(session: Session, frontier: Sequence[str], direction: Direction
     Each part starts from the frontier and looks its edges up by index (a join, not `IN`: on
     SQLite, `IN` first copied a level of 65,536 ids into a temporary index, twice as slow)."""
     forward = direction is Direction.FORWARD
-    members = Members.of(frontier)
     edge_ends = (col(EpcisEdge.source_id), col(EpcisEdge.target_id))
     edge_near, edge_far = edge_ends if forward else edge_ends[::-1]
-    near = _frontier(session, members)
+    near = _frontier(session)
     epcis = sql_select(
         near.c.value,
         edge_far,
@@ -459,7 +462,7 @@ def _level_query(session: Session, frontier: Sequence[str], direction: Direction
     ).join_from(near, EpcisEdge, edge_near == near.c.value)
     inputs, outputs = aliased(TransformationPort), aliased(TransformationPort)
     near_port, far_port = (inputs, outputs) if forward else (outputs, inputs)
-    near = _frontier(session, members)
+    near = _frontier(session)
     transformations = (
         sql_select(
             near.c.value,
@@ -485,7 +488,7 @@ def _level_query(session: Session, frontier: Sequence[str], direction: Direction
     )
     parent_ends = (col(BatchParent.parent_id), col(BatchParent.child_id))
     parent_near, parent_far = parent_ends if forward else parent_ends[::-1]
-    near = _frontier(session, members)
+    near = _frontier(session)
     created = sql_select(
         near.c.value,
         parent_far,
@@ -498,19 +501,30 @@ def _level_query(session: Session, frontier: Sequence[str], direction: Direction
     return union_all(epcis, transformations, created)
 
 
-def _frontier(session: Session, members: Members) -> Any:
-    """`members` as a table of one column, `value`, bound as one JSON array."""
-    if session.get_bind().dialect.name == "postgresql":
-        elements = func.jsonb_array_elements_text(literal(members.values, JSONB))
+def _frontier(session: Session) -> Any:
+    """The frontier as a table of one column, `value`, from one JSON array bound as
+    `frontier`."""
+    if _on_postgresql(session):
+        elements = func.jsonb_array_elements_text(bindparam("frontier", type_=JSONB))
     else:
-        elements = func.json_each(members.json)
+        elements = func.json_each(bindparam("frontier", type_=Text))
     return elements.table_valued("value").alias()
 
 
-def _member(session: Session, column: Any, values: Iterable[str] | Members) -> ColumnElement[bool]:
+def _frontier_value(session: Session, frontier: Iterable[str]) -> dict[str, Any]:
+    """The `frontier` parameter of `_level_query`, sorted so the indexes are walked in order."""
+    members = Members.of(frontier)
+    return {"frontier": members.values if _on_postgresql(session) else members.json}
+
+
+def _on_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _member(session: Session, column: Any, values: Iterable[str]) -> ColumnElement[bool]:
     """`column IN values`, the values bound as one JSON array whatever their number (bound
     one by one, a large frontier would pass the engines' limits on parameters)."""
-    members = values if isinstance(values, Members) else Members.of(values)
+    members = Members.of(values)
     if session.get_bind().dialect.name == "postgresql":
         elements = select(func.jsonb_array_elements_text(literal(members.values, JSONB)))
     else:
