@@ -37,7 +37,7 @@ from ledger_client.config import LedgerSettings
 from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ConfigurationError
-from ledger_client.indexer.lots import ReadModelLots
+from ledger_client.indexer.lots import READ_CACHE_MIB, ReadModelLots
 from ledger_client.indexer.read_model import create_read_model
 from ledger_client.indexer.trace import UnknownObject
 from ledger_client.transactions import TransactionSender
@@ -176,7 +176,9 @@ class BridgeNode:
                     interval_s=api_settings.trail_anchor_interval_s,
                 )
             engine = api_engine(api_settings)
-            read_model = make_engine(bridge_settings.ledger.resolved_database_url)
+            read_model = make_engine(
+                bridge_settings.ledger.resolved_database_url, sqlite_cache_mib=READ_CACHE_MIB
+            )
             # An indexer fills it, maybe later: until then lots are unknown, not errors.
             create_read_model(read_model)
             lots = ReadModelLots(read_model)
