@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 
 from api.auditor_sessions import AuditorSessions
 from api.capture import CaptureDesk
-from api.deps import HealthProbe, ReadingLimits, ServedBridge
+from api.deps import HealthProbe, LotsReader, ReadingLimits, ReadingsReader, ServedBridge
 from api.errors import AccessRefused
 from api.metrics import Metrics, NodeStatus, RequestMetrics
 from api.principals import Authenticator, Standing
@@ -22,6 +22,7 @@ from api.routes import (
     credentials,
     epcis_events,
     health,
+    lots,
     metrics,
     principal,
     qr,
@@ -67,6 +68,8 @@ def create_app(
     event_archive: EventArchive | None = None,
     node_status: NodeStatus | None = None,
     embedded_dev_chain: bool = False,
+    lot_reads: LotsReader | None = None,
+    readings_reader: ReadingsReader | None = None,
 ) -> FastAPI:
     """The FastAPI app of a member node; each collaborator given turns on its routes.
 
@@ -83,6 +86,8 @@ def create_app(
       its quality users acknowledge excursions and release batches.
     - `catalogue` (the read model): the server's root resolves scanned GS1 Digital Links to
       the scan pages; QR codes encode them on `public_base_url` (no trailing slash).
+    - `lot_reads` (the read model): users read batches, traces and recall scopes;
+      `readings_reader` (the bridge's store): readings and their proofs.
     - `node_status`: `/metrics` reports the node's figures beside its request counts;
       `embedded_dev_chain` marks the embedded development chain of `provenance serve`
       (`app.state.embedded_dev_chain`), where dev-only conveniences may be offered.
@@ -111,6 +116,8 @@ def create_app(
     app.state.credential_store = credential_store
     app.state.capture_desk = capture_desk
     app.state.event_archive = event_archive
+    app.state.lots = lot_reads
+    app.state.readings_reader = readings_reader
     app.state.authenticator = (
         Authenticator(tokens=tokens, standing=standing, sessions=auditor_sessions)
         if tokens is not None or auditor_sessions is not None
@@ -134,6 +141,7 @@ def create_app(
         app.include_router(resolver.router)
         app.include_router(scan.router)
     app.include_router(quarantines.router)
+    app.include_router(lots.router)
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)

@@ -1,7 +1,8 @@
 """A member node's wiring: the one place that builds a `Bridge`, its ingress, the API app
 (bearer tokens, auditor sessions, the access trail and its anchoring schedule, EPCIS capture
-and query, the scan pages, metrics), the credential verifier, the calibration hook and the
-read model's follower, and serves them with uvicorn.
+and query, the read model's lots and traces, the scan pages, the bridge's readings, metrics),
+the credential verifier, the calibration hook and the read model's follower, and serves them
+with uvicorn.
 
 Each lower layer defines what it needs as a port (the bridge's `CalibrationCheck`, the
 API's auditor-role check and `NodeStatus`); this module builds the implementations and hands
@@ -44,11 +45,16 @@ from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.errors import ConfigurationError
 from ledger_client.indexer.follower import ReadModelFollower
 from ledger_client.indexer.indexer import Indexer
+from ledger_client.indexer.lots import READ_CACHE_MIB, ReadModelLots
 from ledger_client.indexer.read_model import create_read_model
+from ledger_client.indexer.trace import UnknownObject
 from ledger_client.transactions import TransactionSender
+from oracle_bridge.batch_readings import BatchReadings
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
+from oracle_bridge.contracts import ComplianceRulesView
 from oracle_bridge.errors import BrokerUnavailable
+from oracle_bridge.rules import Rule
 from oracle_bridge.sources.mqtt import MqttSource
 from provenance.desks import epcis_capture, quality_desk, quarantine_records
 from provenance.node_figures import NodeFigures
@@ -114,8 +120,8 @@ def trail_anchoring(
 
 def read_model_engine(ledger: LedgerSettings) -> Engine:
     """The read model at PROVENANCE_DATABASE_URL (the follower or `provenance index run`
-    fills it), its tables created."""
-    engine = make_engine(ledger.resolved_database_url)
+    fills it, maybe later: until then lots are unknown, not errors), its tables created."""
+    engine = make_engine(ledger.resolved_database_url, sqlite_cache_mib=READ_CACHE_MIB)
     create_read_model(engine)
     return engine
 
@@ -150,6 +156,21 @@ def read_model_follower(ledger: LedgerSettings, *, poll_s: float = 1.0) -> ReadM
         chunk_blocks=ledger.log_chunk_blocks,
     )
     return ReadModelFollower(indexer, poll_s=poll_s)
+
+
+def batch_rule(lots: ReadModelLots, rules: ComplianceRulesView) -> Callable[[bytes], Rule | None]:
+    """The cold-chain rule of a batch's product class, the class read from the read model
+    and its rule from the chain; None for a batch the read model lacks or a class without one."""
+
+    def rule_of(batch_id: bytes) -> Rule | None:
+        try:
+            product_class = lots.batch("0x" + batch_id.hex()).batch.product_class
+        except UnknownObject:
+            return None
+        found = rules.rule(bytes.fromhex(product_class[2:]))
+        return found[0] if found else None
+
+    return rule_of
 
 
 def listening_socket(host: str, port: int, *, option: str = "--http-port") -> socket.socket:
@@ -238,6 +259,7 @@ class MemberNode:
             desk = None
             if api_settings.quality_writes:
                 desk = quality_desk(api_settings, w3=w3, deployment=deployment)
+            lots = ReadModelLots(read_model)
             app = create_app(
                 bridge,
                 auditor_sessions=AuditorSessions(
@@ -272,6 +294,15 @@ class MemberNode:
                     follower=follower,
                 ),
                 embedded_dev_chain=embedded_dev_chain,
+                lot_reads=lots,
+                readings_reader=None
+                if bridge is None
+                else BatchReadings(
+                    bridge.engine,
+                    w3=w3,
+                    deployment=deployment,
+                    rule_of=batch_rule(lots, ComplianceRulesView(w3, deployment)),
+                ),
             )
         except Exception:
             if bridge is not None:

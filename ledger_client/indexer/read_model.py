@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from ledger_client.db import schema_change, table_of
+from ledger_client.indexer.genealogy import EpcisEdge, TransformationPort
 
 HASH_LENGTH = 66
 ADDRESS_LENGTH = 42
@@ -409,6 +410,8 @@ LOG_TABLES = (
     EpcisEvent,
     EpcisTerm,
     EpcisSensorReport,
+    EpcisEdge,
+    TransformationPort,
 )
 READ_MODEL_TABLES = [table_of(model) for model in (*LOG_TABLES, IndexedBlock, Checkpoint)]
 
