@@ -16,7 +16,12 @@ from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.indexer.queries import BatchHistory, Direction
 from ledger_client.indexer.trace import RecallScope, Trace
 from ledger_client.roles import Role
-from oracle_bridge.batch_readings import DeviceSummary, ProofCheck, ReadingsPage
+from oracle_bridge.batch_readings import (
+    DeviceSummary,
+    ProofCheck,
+    ReadingsPage,
+    TemperatureSeries,
+)
 from oracle_bridge.config import (
     DEFAULT_HTTP_MAX_BODY_BYTES,
     DEFAULT_HTTP_MAX_READINGS,
@@ -206,6 +211,8 @@ class ReadingsReader(Protocol):
     def page(self, batch_id: bytes, *, offset: int, limit: int) -> ReadingsPage: ...
 
     def summary(self, batch_id: bytes) -> list[DeviceSummary]: ...
+
+    def temperatures(self, batch_id: bytes) -> TemperatureSeries: ...
 
     def proof(self, device: str, seq: int) -> ProofCheck:
         """Raises `ReadingNotFound` or `ReadingNotAnchored`."""

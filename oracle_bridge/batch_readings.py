@@ -57,6 +57,15 @@ class DeviceSummary:
 
 
 @dataclass(frozen=True)
+class TemperatureSeries:
+    """A batch's readings as (Unix seconds, °C) in time order, all devices together, and the
+    band its rule allows (°C, None without a rule)."""
+
+    points: list[tuple[int, float]]
+    band: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
 class ProofCheck:
     """A reading's Merkle proof and whether the chain confirms it (`reason` says why not)."""
 
@@ -136,6 +145,19 @@ class BatchReadings:
             )
             for device, readings in sorted(by_device.items())
         ]
+
+    def temperatures(self, batch_id: bytes) -> TemperatureSeries:
+        """Every reading's time and temperature of the batch, oldest first (two columns read,
+        no signature decoded: a 10,000-reading lot's chart stays cheap)."""
+        with reading_session(self.engine) as session:
+            rows: Sequence[Any] = session.execute(
+                select(InboxReading.timestamp, InboxReading.temp_milli_c)
+                .where(InboxReading.batch_id == batch_id)
+                .order_by(col(InboxReading.timestamp), col(InboxReading.seq))
+            ).all()
+        rule = self.rule_of(batch_id) if rows else None
+        band = (rule.min_milli_c / 1000, rule.max_milli_c / 1000) if rule else None
+        return TemperatureSeries([(at, milli_c / 1000) for at, milli_c in rows], band)
 
     def proof(self, device: str, seq: int) -> ProofCheck:
         """Reading `seq` of `device` with its proof, checked against the chain.

@@ -7,10 +7,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
+from api.deps import ReadingsReader
 from api.resolver.request import ResolverSyntaxError, parse_request
 from api.routes.resolver import SCANNED_PARAMETER, Catalogue, problem, raw_path
 from api.scan.caching import cached_html, cached_json
-from api.scan.pages import SCAN_PREFIX, lot_page, product_page
+from api.scan.pages import SCAN_PREFIX, ColdChain, cold_chain, lot_page, product_page
 from api.scan.record import product_json, record_json
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
 
@@ -41,7 +42,9 @@ async def scan_page(digital_link: str, request: Request) -> Response:
     if record is not None and identifier is not None:
         if wants_json:
             return cached_json(request, record_json(record))
-        return cached_html(request, lot_page(record, identifier, public_base_url=base))
+        temperatures = await _cold_chain(request, identifier)
+        page = lot_page(record, identifier, public_base_url=base, temperatures=temperatures)
+        return cached_html(request, page)
     unrecorded = identifier or await _scanned_elsewhere(request, catalogue, scanned.gtin)
     uris = [lot.uri for lot in lots]
     if wants_json:
@@ -50,6 +53,19 @@ async def scan_page(digital_link: str, request: Request) -> Response:
         return cached_json(request, product_json(product_uri, lots=uris, scanned=scanned_uri))
     page = product_page(scanned.gtin, uris, unrecorded=unrecorded, public_base_url=base)
     return cached_html(request, page)
+
+
+async def _cold_chain(request: Request, identifier: DigitalLink) -> ColdChain | None:
+    """The lot's temperatures from the node's bridge, when it runs one."""
+    readings: ReadingsReader | None = request.app.state.readings_reader
+    if readings is None:
+        return None
+    series = await run_in_threadpool(readings.temperatures, identifier.batch_id)
+    if not series.points:
+        return None
+    loggers = await run_in_threadpool(readings.summary, identifier.batch_id)
+    title = f"Temperatures of {identifier.kind} {identifier.value}"
+    return cold_chain(series, loggers, title=title)
 
 
 async def _scanned_elsewhere(

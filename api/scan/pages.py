@@ -3,12 +3,15 @@ elsewhere, so it works offline on a phone."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from api.scan.chart import Band, Sample, temperature_chart
 from api.scan.record import ScanRecord
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
+from oracle_bridge.batch_readings import DeviceSummary, TemperatureSeries
 
 SCAN_PREFIX = "/scan"
 _TEMPLATES = Environment(
@@ -33,9 +36,36 @@ def label(uri: str) -> str:
     return f"{'serial' if link.kind == 'item' else 'lot'} {link.value} of {link.gtin}"
 
 
-def lot_page(record: ScanRecord, identifier: DigitalLink, *, public_base_url: str) -> str:
-    """The page of a recorded lot or item."""
+@dataclass(frozen=True)
+class ColdChain:
+    """What the page shows of a lot's temperatures: the chart (SVG markup) and, per logger,
+    its summary."""
+
+    chart: str
+    loggers: list[DeviceSummary]
+
+
+def cold_chain(
+    series: TemperatureSeries, loggers: list[DeviceSummary], *, title: str
+) -> ColdChain | None:
+    """The lot's cold chain as shown, or None when no logger reported on it."""
+    if not series.points:
+        return None
+    band = Band(*series.band) if series.band else None
+    samples = [Sample(at, celsius) for at, celsius in series.points]
+    return ColdChain(temperature_chart(samples, band=band, title=title), loggers)
+
+
+def lot_page(
+    record: ScanRecord,
+    identifier: DigitalLink,
+    *,
+    public_base_url: str,
+    temperatures: ColdChain | None = None,
+) -> str:
+    """The page of a recorded lot or item, with its cold chain when loggers reported on it."""
     return _render(
+        temperatures=temperatures,
         title=f"{identifier.kind.capitalize()} {identifier.value}",
         gtin=identifier.gtin,
         record=record,
@@ -53,6 +83,7 @@ def product_page(
     """The page of a product: its recorded lots and items and, when the scan named a lot or
     serial the ledger does not record, a warning saying so."""
     return _render(
+        temperatures=None,
         title=f"Product {gtin}",
         gtin=gtin,
         record=None,

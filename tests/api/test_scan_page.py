@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.scan.record import Party, ScanRecord, StatusMove, Step
 from ledger_client.identifiers import DigitalLink
-from tests.api.scan_fakes import Catalogue
+from oracle_bridge.batch_readings import DeviceSummary
+from tests.api.scan_fakes import Catalogue, Readings, warm_excursion
 from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
 BASE = "https://scan.example.org"
@@ -127,3 +128,35 @@ def test_pages_are_revalidated_by_etag_and_change_with_the_status(http):
     after = http.get(path, headers={"Accept": "application/json", "If-None-Match": etag})
     assert after.status_code == 200
     assert after.json()["status"] == "RELEASED"
+
+
+def test_a_lot_with_readings_shows_its_chart_and_each_loggers_summary():
+    series = warm_excursion(1_795_000_000)
+    logger = DeviceSummary(
+        device="0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+        readings=120,
+        first_timestamp=series.points[0][0],
+        last_timestamp=series.points[-1][0],
+        min_c=5.0,
+        max_c=9.4,
+        mean_kinetic_c=6.91,
+        seconds_out_of_range=2400,
+    )
+    record = ScanRecord(uri=LOT.uri, kind="LOT", status="QUARANTINED")
+    app = create_app(
+        FakeIngestor(),
+        public_base_url=BASE,
+        catalogue=Catalogue({LOT: record}),
+        readings_reader=Readings({LOT.batch_id: series}, {LOT.batch_id: [logger]}),
+    )
+    page = TestClient(app).get(f"/scan/01/{GTIN}/10/L%2F1").text
+    assert "<h2>Cold chain</h2>" in page
+    assert '<rect class="band"' in page
+    assert page.count('class="excursion"') == 40
+    assert "120 readings from 5 °C to 9.4 °C; allowed 2–8 °C; 40 outside it." in page
+    assert "mean kinetic temperature 6.91 °C" in page
+    assert "<strong>40.0 min out of range</strong>" in page
+
+
+def test_a_lot_without_readings_has_no_cold_chain_section(http):
+    assert "Cold chain" not in http.get(f"/scan/01/{GTIN}/10/L%2F1").text

@@ -10,7 +10,8 @@ import pytest
 from api.app import create_app
 from api.scan.record import Party, ScanRecord, StatusMove, Step
 from ledger_client.identifiers import DigitalLink
-from tests.api.scan_fakes import Catalogue
+from oracle_bridge.batch_readings import DeviceSummary, TemperatureSeries
+from tests.api.scan_fakes import Catalogue, Readings, warm_excursion
 from tests.browser.conftest import keep_screenshot
 from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
@@ -55,8 +56,34 @@ def site(serve) -> str:
     )
     compliant = ScanRecord(uri=LOT_A.uri, kind="LOT", status="ACTIVE", steps=STEPS)
     catalogue = Catalogue({LOT_A: compliant, LOT_B: quarantined})
+    start = int(datetime(2026, 11, 21, 10, 0, tzinfo=UTC).timestamp())
+    steady = TemperatureSeries([(start + 60 * i, 4.5 + (i % 7) / 5) for i in range(120)], (2, 8))
+    readings = Readings(
+        {LOT_A.batch_id: steady, LOT_B.batch_id: warm_excursion(start)},
+        {
+            LOT_A.batch_id: [logger(steady, 0)],
+            LOT_B.batch_id: [logger(warm_excursion(start), 2400)],
+        },
+    )
     base = "http://127.0.0.1"  # the QR codes name the public base; the pages are served below
-    return serve(create_app(FakeIngestor(), public_base_url=base, catalogue=catalogue))
+    app = create_app(
+        FakeIngestor(), public_base_url=base, catalogue=catalogue, readings_reader=readings
+    )
+    return serve(app)
+
+
+def logger(series: TemperatureSeries, out_of_range_s: int) -> DeviceSummary:
+    temperatures = [celsius for _, celsius in series.points]
+    return DeviceSummary(
+        device="0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+        readings=len(temperatures),
+        first_timestamp=series.points[0][0],
+        last_timestamp=series.points[-1][0],
+        min_c=min(temperatures),
+        max_c=max(temperatures),
+        mean_kinetic_c=sum(temperatures) / len(temperatures),
+        seconds_out_of_range=out_of_range_s,
+    )
 
 
 @pytest.mark.parametrize(("width", "height"), [(360, 800), (1280, 800)])
@@ -82,6 +109,12 @@ def test_a_quarantined_lot_reads_as_quarantined_at_any_width(
     ]
     assert all(step.is_displayed() for step in steps)
     assert "Polar Logistics" in steps[2].text
+    chart = browser.find_element(By.CSS_SELECTOR, "figure.chart svg")
+    assert chart.is_displayed() and chart.size["width"] > 0.8 * min(width, 736) - 40
+    assert browser.find_element(By.CSS_SELECTOR, "svg rect.band").is_displayed()
+    excursions = browser.find_elements(By.CSS_SELECTOR, "svg circle.excursion")
+    assert len(excursions) == 40
+    assert "40.0 min out of range" in browser.find_element(By.CSS_SELECTOR, "ul.loggers").text
     # Nothing wider than the screen: readable on a phone without scrolling sideways.
     assert browser.execute_script("return document.documentElement.scrollWidth") <= width
     assert_accessible(browser)
@@ -94,6 +127,8 @@ def test_a_compliant_lot_and_a_counterfeit_scan(browser, site, tmp_path):
     browser.set_window_size(360, 800)
     browser.get(f"{site}/01/{GTIN}/10/LOT-A")
     assert "Status: ACTIVE" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    assert browser.find_elements(By.CSS_SELECTOR, "svg circle.excursion") == []
+    assert "never out of range" in browser.find_element(By.CSS_SELECTOR, "ul.loggers").text
     keep_screenshot(browser, tmp_path, "scan-compliant-360")
     browser.get(f"{site}/01/{GTIN}/10/LOT-X")
     warning = browser.find_element(By.CSS_SELECTOR, "[role=status]")

@@ -122,3 +122,15 @@ def test_unknown_and_unanchored_readings_are_told_apart(anchored):
     assert bridge.ingestor.accept(payload(signed), source="test").status == "accepted"
     with pytest.raises(ReadingNotAnchored):
         readings.proof(device.address, 11)
+
+
+def test_temperatures_are_in_time_order_with_the_rules_band(anchored):
+    lot, _, _, readings, _ = anchored
+    series = readings.temperatures(lot)
+
+    assert [celsius for _, celsius in series.points] == [t / 1000 for _, t in sorted(TEMPS.items())]
+    times = [at for at, _ in series.points]
+    assert times == sorted(times) and times[-1] - times[0] == 9 * 60
+    assert series.band == (RULE.min_milli_c / 1000, RULE.max_milli_c / 1000)
+    empty = readings.temperatures(b"\x00" * 32)
+    assert (empty.points, empty.band) == ([], None)
