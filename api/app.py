@@ -16,6 +16,7 @@ from api.errors import AccessRefused
 from api.metrics import Metrics, NodeStatus, RequestMetrics
 from api.principals import Authenticator, Standing
 from api.quality import QualityDesk, QuarantineRecords
+from api.rate_limit import RateLimiter
 from api.routes import (
     auditors,
     capture,
@@ -70,6 +71,7 @@ def create_app(
     embedded_dev_chain: bool = False,
     lot_reads: LotsReader | None = None,
     readings_reader: ReadingsReader | None = None,
+    rate_limiter: RateLimiter | None = None,
 ) -> FastAPI:
     """The FastAPI app of a member node; each collaborator given turns on its routes.
 
@@ -88,6 +90,7 @@ def create_app(
       the scan pages; QR codes encode them on `public_base_url` (no trailing slash).
     - `lot_reads` (the read model): users read batches, traces and recall scopes;
       `readings_reader` (the bridge's store): readings and their proofs.
+    - `rate_limiter`: each principal's requests beyond its budget are answered 429.
     - `node_status`: `/metrics` reports the node's figures beside its request counts;
       `embedded_dev_chain` marks the embedded development chain of `provenance serve`
       (`app.state.embedded_dev_chain`), where dev-only conveniences may be offered.
@@ -124,6 +127,7 @@ def create_app(
         else None
     )
     app.state.embedded_dev_chain = embedded_dev_chain
+    app.state.rate_limiter = rate_limiter
     app.state.metrics = Metrics(node_status)
     if ingestor is not None:
         app.include_router(readings.router)

@@ -51,6 +51,10 @@ class ApiSettings(BaseSettings):
     # Where the public reaches this node: QR codes and linksets name URLs on it. Unset: the
     # HTTP bind address, which only a local scan can reach.
     public_base_url: str = Field(default="", validation_alias="PROVENANCE_PUBLIC_BASE_URL")
+    # Each bearer token's or session's budget: `rate_burst` requests at once, then
+    # `rate_per_s` a second (429 with Retry-After beyond).
+    rate_per_s: float = Field(default=50.0, gt=0, le=100_000)
+    rate_burst: int = Field(default=200, ge=1, le=1_000_000)
 
     @field_validator("public_base_url")
     @classmethod

@@ -11,6 +11,7 @@ from api.auditor_sessions import AuditorSessions
 from api.capture import CaptureDesk
 from api.errors import AccessRefused
 from api.principals import Authenticator, Principal
+from api.rate_limit import RateLimiter, retry_after_header
 from credentials.verify import CredentialVerifier
 from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.indexer.queries import BatchHistory, Direction
@@ -134,6 +135,13 @@ def _current_principal(request: Request, token: BearerToken) -> Principal:
     except AccessRefused as exc:
         raise refusal(exc) from None
     request.state.principal = principal
+    limiter: RateLimiter | None = request.app.state.rate_limiter
+    if limiter is not None and (wait_s := limiter.admit(principal.id)) is not None:
+        raise HTTPException(
+            429,
+            f"too many requests from {principal.id}; retry in {retry_after_header(wait_s)} s",
+            headers={"Retry-After": retry_after_header(wait_s)},
+        )
     return principal
 
 

@@ -27,6 +27,7 @@ from api.app import create_app
 from api.auditor_sessions import AuditorSessions, auditor_role_holder
 from api.config import ApiSettings
 from api.principals import chain_standing
+from api.rate_limit import RateLimiter
 from api.store.catalogue import ReadModelCatalogue
 from api.store.database import api_engine
 from api.store.tokens import TokenStore
@@ -294,6 +295,9 @@ class MemberNode:
                     follower=follower,
                 ),
                 embedded_dev_chain=embedded_dev_chain,
+                rate_limiter=RateLimiter(
+                    per_s=api_settings.rate_per_s, burst=api_settings.rate_burst
+                ),
                 lot_reads=lots,
                 readings_reader=None
                 if bridge is None
