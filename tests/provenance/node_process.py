@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -113,3 +115,41 @@ def bridge_run(env: dict[str, str], *, cwd: Path) -> Iterator[RunningNode]:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
+
+
+class ClosingListener:
+    """A listener on 127.0.0.1:`port` (0: a free one) that accepts every connection and
+    closes it at once: a port that is taken but answers nothing.
+
+    Raises:
+        OSError: the port is taken already.
+    """
+
+    def __init__(self, port: int = 0) -> None:
+        self._server = socket.socket()
+        # A port left in TIME_WAIT by an earlier process is free to take.
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            self._server.bind(("127.0.0.1", port))
+        except OSError:
+            self._server.close()
+            raise
+        self._server.listen()
+        self._thread = threading.Thread(target=self._refuse, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.getsockname()[1]}"
+
+    def _refuse(self) -> None:
+        while True:
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                return
+            connection.close()
+
+    def close(self) -> None:
+        self._server.close()
+        self._thread.join(5)

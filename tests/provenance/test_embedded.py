@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import stat
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from ledger_client.membership import MembershipView
 from ledger_client.roles import Role
 from oracle_bridge.config import BridgeSettings
 from provenance import embedded
+from tests.provenance.node_process import ClosingListener
 
 pytestmark = pytest.mark.unit
 
@@ -38,27 +38,11 @@ DIDS = {
 @pytest.fixture
 def closing_listener() -> Iterator[str]:
     """The URL of a port that accepts connections and closes them at once."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            connection.close()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
+    listener = ClosingListener()
     try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+        yield listener.url
     finally:
-        stop.set()
-        server.close()
-        thread.join(5)
+        listener.close()
 
 
 @pytest.mark.integration

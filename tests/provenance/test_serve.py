@@ -12,7 +12,6 @@ import signal
 import socket
 import stat
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +24,7 @@ import pytest
 from ledger_client.local_chain import free_port
 from provenance.embedded import DEFAULT_RPC_PORT, DEFAULT_RPC_URL
 from tests.provenance.cli_process import PROVENANCE
+from tests.provenance.node_process import ClosingListener
 
 pytestmark = [pytest.mark.integration, pytest.mark.services]
 
@@ -76,34 +76,15 @@ def default_rpc_held() -> Iterator[bool]:
     """Port 8545 held here by a listener that closes every connection (True), or by another
     process, maybe another anvil (False): either way the dev chain must take a port of its
     own, and never use what answers there."""
-    server = socket.socket()
-    # A port left in TIME_WAIT by an earlier anvil is free to take.
-    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        server.bind(("127.0.0.1", DEFAULT_RPC_PORT))
+        listener = ClosingListener(DEFAULT_RPC_PORT)
     except OSError:
-        server.close()
         yield False
         return
-    server.listen()
-    stop = threading.Event()
-
-    def refuse() -> None:
-        while not stop.is_set():
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            connection.close()
-
-    thread = threading.Thread(target=refuse, daemon=True)
-    thread.start()
     try:
         yield True
     finally:
-        stop.set()
-        server.close()
-        thread.join(5)
+        listener.close()
 
 
 class Node:
