@@ -3,6 +3,8 @@ default link. HTML for a browser, the same public record as JSON on `Accept: app
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
@@ -11,12 +13,22 @@ from api.deps import ReadingsReader
 from api.resolver.request import ResolverSyntaxError, parse_request
 from api.routes.resolver import SCANNED_PARAMETER, Catalogue, problem, raw_path
 from api.scan.caching import cached_html, cached_json
-from api.scan.pages import SCAN_PREFIX, ColdChain, cold_chain, lot_page, product_page
+from api.scan.pages import (
+    SCAN_PREFIX,
+    ColdChain,
+    cold_chain,
+    lot_page,
+    product_page,
+    proof_page,
+)
 from api.scan.record import product_json, record_json
+from ledger_client.chain import CHAIN_UNREACHABLE
+from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
 
 router = APIRouter(tags=["scan"])
 _JSON_MEDIA_TYPES = ("application/json", "application/ld+json")
+_BATCH_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 
 
 @router.get(
@@ -84,3 +96,26 @@ async def _scanned_elsewhere(
         return None
     recorded = await run_in_threadpool(catalogue.record, identifier)
     return identifier if recorded is None else None
+
+
+@router.get(
+    SCAN_PREFIX + "/proof/{batch_id}/{event_index}",
+    response_class=HTMLResponse,
+    summary="The proof of one step of a lot's life, checked against the chain now",
+)
+async def step_proof(batch_id: str, event_index: int, request: Request) -> Response:
+    """Re-reads the step's anchoring transaction from the chain and compares the hash it
+    logged with the hash of the record the read model holds."""
+    archive: EventArchive | None = request.app.state.event_archive
+    if archive is None:
+        return problem(request, 404, "this node proves no events")
+    if not _BATCH_ID.fullmatch(batch_id) or event_index < 0:
+        return problem(request, 400, "a step is named by its lot's 0x batch id and its index")
+    event = await run_in_threadpool(archive.filed_event, batch_id.lower(), event_index)
+    if event is None:
+        return problem(request, 404, f"no step {event_index} of batch {batch_id}")
+    try:
+        proof = await run_in_threadpool(archive.proof, event)
+    except CHAIN_UNREACHABLE:
+        return problem(request, 503, "the chain did not answer: no proof now, try again")
+    return HTMLResponse(proof_page(proof), headers={"Cache-Control": "no-store"})

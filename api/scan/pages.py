@@ -10,6 +10,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.scan.chart import Band, Sample, temperature_chart
 from api.scan.record import ScanRecord
+from ledger_client.epcis_query.proofs import EventProof
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
 from oracle_bridge.batch_readings import DeviceSummary, TemperatureSeries
 
@@ -105,3 +106,9 @@ def _render(*, path: str, public_base_url: str, **context: object) -> str:
         scan_path=scan_path,
         label=label,
     )
+
+
+def proof_page(proof: EventProof) -> str:
+    """One step's proof: verified or not (and why), with the transaction, block, log and
+    both hashes."""
+    return _TEMPLATES.get_template("proof.html").render(proof=proof)

@@ -52,6 +52,7 @@ class ScanRecord:
     uri: str
     kind: str
     status: str
+    batch_id: str = ""
     steps: list[Step] = field(default_factory=list)
     status_moves: list[StatusMove] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
@@ -79,6 +80,7 @@ def scan_record(
         uri=history.batch.uri,
         kind=history.batch.kind,
         status=history.status,
+        batch_id=history.batch.batch_id,
         steps=[
             Step(
                 what=_what(event.biz_step, event.event_type, event.kind),

@@ -9,7 +9,13 @@ from web3 import Web3
 from ledger_client.deployment import Deployment
 from ledger_client.epcis_query.events import EventPage, query_events
 from ledger_client.epcis_query.parameters import EventQuery
-from ledger_client.epcis_query.proofs import EventProof, IndexedEvent, find_event, prove_event
+from ledger_client.epcis_query.proofs import (
+    EventProof,
+    IndexedEvent,
+    find_event,
+    find_filed_event,
+    prove_event,
+)
 
 
 class EventArchive:
@@ -27,6 +33,10 @@ class EventArchive:
     def event(self, event_id: str) -> IndexedEvent | None:
         """The indexed event `event_id`, None when there is none."""
         return find_event(self.engine, event_id)
+
+    def filed_event(self, batch_id: str, event_index: int) -> IndexedEvent | None:
+        """Event `event_index` of batch `batch_id`'s history (see `find_filed_event`)."""
+        return find_filed_event(self.engine, batch_id, event_index)
 
     def proof(self, event: IndexedEvent) -> EventProof:
         """`event` against the chain now (see `prove_event`)."""

@@ -86,6 +86,30 @@ def find_event(engine: Engine, event_id: str) -> IndexedEvent | None:
     )
 
 
+def find_filed_event(engine: Engine, batch_id: str, event_index: int) -> IndexedEvent | None:
+    """Event `event_index` of the history of batch `batch_id` (`0x` hex), as it was filed
+    there, None when the read model holds no such event (or not its payload). Its
+    `event_id` is the EPCIS eventID, or empty when the payload was not indexed as EPCIS."""
+    with Session(engine) as session:
+        row = session.get(LedgerEvent, (batch_id, event_index))
+        if row is None or row.payload is None:
+            return None
+        event_id = session.exec(
+            select(_EVENT.event_id)
+            .where(_EVENT.event_id.is_not(None))
+            .where(_EVENT.batch_id == batch_id, _EVENT.event_index == event_index)
+        ).first()
+    return IndexedEvent(
+        event_id or "",
+        row.batch_id,
+        row.payload,
+        row.tx_hash,
+        row.block_number,
+        row.block_hash,
+        row.log_index,
+    )
+
+
 def prove_event(w3: Web3, deployment: Deployment, event: IndexedEvent) -> EventProof:
     """Check `event` against its anchoring transaction's receipt, read from the node now.
 

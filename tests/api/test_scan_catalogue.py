@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from api.app import create_app
 from api.store.catalogue import ReadModelCatalogue
 from ledger_client.db import make_engine
+from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.identifiers import DigitalLink
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.read_model import LedgerEvent, create_read_model
 from ledger_client.ledger import BatchKind, EventKind
 from tests.ledger_client.indexer.indexer_factories import epcis_payload, record
+from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
 pytestmark = pytest.mark.integration
 
@@ -83,3 +87,37 @@ def test_a_payload_altered_in_the_read_model_no_longer_matches_the_ledger(catalo
 def test_an_unrecorded_lot_has_no_record(catalogue):
     assert catalogue.record(DigitalLink.lot(GTIN, "FAKE")) is None
     assert catalogue.record(ITEM).parents == [LOT.uri]
+
+
+@pytest.fixture
+def scan_site(catalogue, consortium):
+    archive = EventArchive(catalogue.engine, consortium.w3, consortium.deployment)
+    app = create_app(FakeIngestor(), catalogue=catalogue, event_archive=archive)
+    return TestClient(app)
+
+
+def test_each_verified_mark_links_to_a_proof_read_from_the_chain(scan_site, catalogue):
+    page = scan_site.get(f"/scan/01/{GTIN}/10/SCAN-A").text
+    batch = "0x" + LOT.batch_id.hex()
+    assert page.count(f'href="/scan/proof/{batch}/') == 3
+    proof = scan_site.get(f"/scan/proof/{batch}/1")
+    assert proof.status_code == 200
+    assert "✓ Verified on the ledger" in proof.text
+    step = catalogue.record(LOT).steps[1]
+    assert step.tx_hash in proof.text
+    with Session(catalogue.engine) as session, session.begin():
+        session.execute(
+            update(LedgerEvent)
+            .where(LedgerEvent.event_index == 1)
+            .values(payload=LedgerEvent.payload + " ")
+        )
+    altered = scan_site.get(f"/scan/proof/{batch}/1").text
+    assert "Does not match the ledger" in altered
+    assert "the payload in the read model is not the one anchored" in altered
+
+
+def test_a_proof_of_no_step_is_refused(scan_site):
+    batch = "0x" + LOT.batch_id.hex()
+    assert scan_site.get(f"/scan/proof/{batch}/99").status_code == 404
+    assert scan_site.get("/scan/proof/0x12/0").status_code == 400
+    assert scan_site.get(f"/scan/proof/{batch}/-1").status_code == 400
