@@ -1,6 +1,6 @@
 """The API's desks at a member node: what it does for the node's organization with that
-organization's key (quality's acknowledgements and releases, EPCIS capture) and the read
-model's quarantine listing, each built from settings for `provenance.node` to hand in."""
+organization's key (quality's acknowledgements and releases, EPCIS capture), each built from
+settings for `provenance.node` to hand in."""
 
 from __future__ import annotations
 
@@ -17,12 +17,9 @@ from api.store.capture_jobs import CaptureJobStore
 from ledger_client.capture import Capturer
 from ledger_client.chain import node_is_anvil
 from ledger_client.config import LedgerSettings
-from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
 from ledger_client.epcis.validation import Validator
 from ledger_client.errors import ConfigurationError
-from ledger_client.indexer.quarantines import ReadModelQuarantines
-from ledger_client.indexer.read_model import create_read_model
 from ledger_client.keys import ANVIL_DEV_KEYS
 from ledger_client.ledger import LedgerWriter
 from ledger_client.membership import MembershipView
@@ -48,13 +45,6 @@ def quality_desk(settings: ApiSettings, *, w3: Web3, deployment: Deployment) -> 
         account=account.address,
         chain_id=deployment.chain_id,
     )
-
-
-def quarantine_records(settings: ApiSettings) -> ReadModelQuarantines:
-    """The read model `provenance index` fills (PROVENANCE_DATABASE_URL), for the listing."""
-    engine = make_engine(settings.ledger.resolved_database_url)
-    create_read_model(engine)
-    return ReadModelQuarantines(engine)
 
 
 def dev_prefix_governor(w3: Web3, deployment: Deployment) -> LedgerWriter | None:

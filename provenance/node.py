@@ -47,6 +47,7 @@ from ledger_client.errors import ConfigurationError
 from ledger_client.indexer.follower import ReadModelFollower
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.lots import READ_CACHE_MIB, ReadModelLots
+from ledger_client.indexer.quarantines import ReadModelQuarantines
 from ledger_client.indexer.read_model import create_read_model
 from ledger_client.indexer.trace import UnknownObject
 from ledger_client.transactions import TransactionSender
@@ -57,7 +58,7 @@ from oracle_bridge.contracts import ComplianceRulesView
 from oracle_bridge.errors import BrokerUnavailable
 from oracle_bridge.rules import Rule
 from oracle_bridge.sources.mqtt import MqttSource
-from provenance.desks import epcis_capture, quality_desk, quarantine_records
+from provenance.desks import epcis_capture, quality_desk
 from provenance.node_figures import NodeFigures
 from provenance.process import tune_collector
 
@@ -278,7 +279,7 @@ class MemberNode:
                 trail_store=TrailStore(engine),
                 public_base_url=api_settings.resolved_public_base_url(bind=bind),
                 catalogue=ReadModelCatalogue(read_model),
-                quarantine_records=quarantine_records(api_settings),
+                quarantine_records=ReadModelQuarantines(read_model),
                 quality_desk=desk,
                 credential_store=credential_store(CredentialSettings(ledger=ledger)),
                 capture_desk=epcis_capture(
