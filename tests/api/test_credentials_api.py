@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from eth_account import Account
@@ -13,15 +12,14 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auditor_sessions import AuditorSessions, auditor_role_holder
-from credentials.identities import account_signer, mint_asset_did
+from credentials.identities import account_signer
 from credentials.presentations import present
 from credentials.registry import CredentialRegistryClient
-from credentials.service import issue_and_anchor
 from credentials.types import CredentialType
 from credentials.verify import CredentialVerifier
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
-from tests.credentials.credential_factories import CHECK_NAMES, claims
+from tests.credentials.credential_factories import CHECK_NAMES, fit_for_use
 from tests.factories import ANVIL_KEYS
 from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
@@ -40,20 +38,7 @@ def lot_credential(consortium):
     governor = CredentialRegistryClient(c.sender(c.governor), c.deployment)
     governor.set_trusted(c.quality.address, CredentialType.FIT_FOR_USE.value, True)
     lot = DigitalLink.lot("09506000134352", f"API-{time.monotonic_ns() % 10**9}")
-    c.writer().create_batch(lot.uri)
-    asset = mint_asset_did().did
-    CredentialRegistryClient(c.sender(c.operator), c.deployment).bind_subject(asset, lot.batch_id)
-    issued = datetime.fromtimestamp(c.w3.eth.get_block("latest")["timestamp"], UTC)
-    credential = issue_and_anchor(
-        registry=CredentialRegistryClient(c.sender(c.quality), c.deployment),
-        signer=account_signer(c.quality.key, chain_id=c.deployment.chain_id),
-        credential_type=CredentialType.FIT_FOR_USE,
-        subject_did=asset,
-        claims=claims(CredentialType.FIT_FOR_USE) | {"lot": lot.uri},
-        issuance_date=issued,
-        expiration_date=issued + timedelta(days=30),
-        suspends_with_batch=lot.batch_id,
-    )
+    credential, _ = fit_for_use(c, lot)
     return credential, lot.batch_id
 
 

@@ -4,7 +4,6 @@ status the verifier reads from the chain now (real anvil, real didkit)."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,41 +11,19 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.principals import chain_standing
 from api.store.tokens import TokenStore
-from credentials.identities import account_signer, mint_asset_did
+from credentials.identities import mint_asset_did
 from credentials.issue import credential_hash
 from credentials.registry import CredentialRegistryClient
-from credentials.service import issue_and_anchor
 from credentials.store import CredentialStore, create_credential_tables
 from credentials.types import CredentialType
 from credentials.verify import CredentialVerifier
 from ledger_client.db import make_engine
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
-from tests.credentials.credential_factories import claims
+from tests.credentials.credential_factories import fit_for_use
 from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
 pytestmark = pytest.mark.integration
-
-
-def fit_for_use(consortium, lot: DigitalLink) -> tuple[dict, str]:
-    """A FitForUse about a new asset DID bound to `lot`, issued by the quality lab and
-    suspended with the lot; (credential, subject DID)."""
-    c = consortium
-    c.writer().create_batch(lot.uri)
-    asset = mint_asset_did().did
-    CredentialRegistryClient(c.sender(c.operator), c.deployment).bind_subject(asset, lot.batch_id)
-    issued = datetime.fromtimestamp(c.w3.eth.get_block("latest")["timestamp"], UTC)
-    credential = issue_and_anchor(
-        registry=CredentialRegistryClient(c.sender(c.quality), c.deployment),
-        signer=account_signer(c.quality.key, chain_id=c.deployment.chain_id),
-        credential_type=CredentialType.FIT_FOR_USE,
-        subject_did=asset,
-        claims=claims(CredentialType.FIT_FOR_USE) | {"lot": lot.uri},
-        issuance_date=issued,
-        expiration_date=issued + timedelta(days=30),
-        suspends_with_batch=lot.batch_id,
-    )
-    return credential, asset
 
 
 @pytest.fixture

@@ -9,9 +9,13 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
-from credentials.identities import Signer, account_signer, asset_signer
+from credentials.identities import Signer, account_signer, asset_signer, mint_asset_did
 from credentials.issue import issue
+from credentials.registry import CredentialRegistryClient
+from credentials.service import issue_and_anchor
 from credentials.types import CredentialType
+from ledger_client.identifiers import DigitalLink
+from tests.factories import Consortium
 
 CHAIN_ID = 31337
 # anvil's development keys: readable, stable DIDs in failures.
@@ -138,3 +142,24 @@ _CLAIMS: dict[CredentialType, dict[str, Any]] = {
     },
     CredentialType.FIT_FOR_USE: {"lot": LOT, "basis": [COA_HASH, "0x" + "12" * 32]},
 }
+
+
+def fit_for_use(consortium: Consortium, lot: DigitalLink) -> tuple[dict, str]:
+    """A FitForUse about a new asset DID bound to `lot`, issued by the quality lab and
+    suspended with the lot; (credential, subject DID)."""
+    c = consortium
+    c.writer().create_batch(lot.uri)
+    asset = mint_asset_did().did
+    CredentialRegistryClient(c.sender(c.operator), c.deployment).bind_subject(asset, lot.batch_id)
+    issued = datetime.fromtimestamp(c.w3.eth.get_block("latest")["timestamp"], UTC)
+    credential = issue_and_anchor(
+        registry=CredentialRegistryClient(c.sender(c.quality), c.deployment),
+        signer=account_signer(c.quality.key, chain_id=c.deployment.chain_id),
+        credential_type=CredentialType.FIT_FOR_USE,
+        subject_did=asset,
+        claims=claims(CredentialType.FIT_FOR_USE) | {"lot": lot.uri},
+        issuance_date=issued,
+        expiration_date=issued + timedelta(days=30),
+        suspends_with_batch=lot.batch_id,
+    )
+    return credential, asset
