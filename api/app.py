@@ -1,4 +1,5 @@
-"""The HTTP application: `create_app(bridge)` for `provenance bridge run`, OpenAPI at `/docs`."""
+"""The HTTP application: `create_app(bridge)` for a member node (`provenance serve`, `bridge run`),
+OpenAPI at `/docs`, metrics at `/metrics`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,20 @@ from fastapi.routing import APIRoute
 from api.auditor_sessions import AuditorSessions
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
+from api.metrics import Metrics, NodeStatus, RequestMetrics
 from api.principals import Authenticator, Standing
-from api.routes import auditors, credentials, health, principal, qr, readings, resolver, scan, trail
+from api.routes import (
+    auditors,
+    credentials,
+    health,
+    metrics,
+    principal,
+    qr,
+    readings,
+    resolver,
+    scan,
+    trail,
+)
 from api.routes.resolver import Catalogue
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
@@ -30,7 +43,7 @@ def _operation_id(route: APIRoute) -> str:
 
 
 def create_app(
-    bridge_or_ingestor: ServedBridge | ReadingIngestor,
+    bridge_or_ingestor: ServedBridge | ReadingIngestor | None = None,
     *,
     limits: ReadingLimits | None = None,
     auditor_sessions: AuditorSessions | None = None,
@@ -40,6 +53,8 @@ def create_app(
     trail_store: TrailStore | None = None,
     public_base_url: str = "http://127.0.0.1:8000",
     catalogue: Catalogue | None = None,
+    node_status: NodeStatus | None = None,
+    embedded_dev_chain: bool = False,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -49,8 +64,12 @@ def create_app(
     `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
     with a `trail_store`, every authenticated request is appended to the access trail. QR
     codes encode Digital Links on `public_base_url` (no trailing slash); with a `catalogue`
-    of the read model, the server's root resolves scanned GS1 Digital Links."""
-    ingestor: ReadingIngestor
+    of the read model, the server's root resolves scanned GS1 Digital Links.
+    Without a bridge or ingestor the app takes no readings (no `/api/v1/readings`).
+    `/metrics` counts its requests, and reports the node's figures through `node_status`;
+    `embedded_dev_chain` marks a node on the embedded development chain of `provenance
+    serve` (`app.state.embedded_dev_chain`), where dev-only conveniences may be offered."""
+    ingestor: ReadingIngestor | None
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
         ingestor, probe = bridge_or_ingestor.ingestor, bridge_or_ingestor
@@ -74,8 +93,12 @@ def create_app(
         if tokens is not None or auditor_sessions is not None
         else None
     )
-    app.include_router(readings.router)
+    app.state.embedded_dev_chain = embedded_dev_chain
+    app.state.metrics = Metrics(node_status)
+    if ingestor is not None:
+        app.include_router(readings.router)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(auditors.router)
     app.include_router(credentials.router)
     app.include_router(principal.router)
@@ -88,6 +111,8 @@ def create_app(
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)
+    # Outermost: every answer counts, the trail's own refusals included.
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=app.routes)
 
     @app.exception_handler(AccessRefused)
     async def _refused(request: Request, exc: AccessRefused) -> JSONResponse:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -17,6 +19,7 @@ import requests
 from ledger_client.artifacts import NODE_MODULES
 from ledger_client.errors import ToolchainError
 
+_PR_SET_PDEATHSIG = 1
 ANVIL_BINARY = NODE_MODULES / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
 
 
@@ -24,6 +27,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _terminate_with_parent() -> None:
+    """In the child before exec: SIGTERM when the parent dies (Linux `PR_SET_PDEATHSIG`)."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass
@@ -61,8 +69,12 @@ def start_anvil(
     extra_args: tuple[str, ...] = (),
     log_path: Path | None = None,
     startup_timeout_s: float = 20.0,
+    tied_to_owner: bool = False,
 ) -> LocalChain:
-    """Start anvil and wait until it answers JSON-RPC."""
+    """Start anvil and wait until it answers JSON-RPC. `tied_to_owner`: in a session of its
+    own, so a terminal's Ctrl-C reaches its owner only, which stops it in its order (after
+    whatever still sends to it) and its dumped state holds their work; and sent SIGTERM
+    (it then dumps its state) should the owner die without stopping it."""
     if not ANVIL_BINARY.exists():
         raise ToolchainError(f"anvil not found at {ANVIL_BINARY}: run `npm ci` (or `make install`)")
     port = port or free_port()
@@ -83,7 +95,13 @@ def start_anvil(
         args += ["--load-state", str(load_state)]
     args += list(extra_args)
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        args,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=tied_to_owner,
+        preexec_fn=_terminate_with_parent if tied_to_owner else None,
+    )
     chain = LocalChain(port=port, process=process, log_path=log_path, cache_dir=cache_dir)
     deadline = time.monotonic() + startup_timeout_s
     while time.monotonic() < deadline:

@@ -1,14 +1,11 @@
-"""Terminal output shared by every `provenance` command group: consoles, one-line errors, and
-the log format of long-running commands."""
+"""Terminal output shared by every `provenance` command group: consoles and one-line errors
+(the long-running commands' log format is `provenance.logs`)."""
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import logging
-import sys
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -139,25 +136,3 @@ def _one_line_usage_errors() -> Iterator[None]:
     except UsageError as exc:
         command = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
         fail(exc.format_message() + command)
-
-
-class _UtcIsoFormatter(logging.Formatter):
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
-        moment = datetime.fromtimestamp(record.created, UTC)
-        return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def log_to_stderr(level: int = logging.INFO) -> None:
-    """Send every logger's records to stderr, each line starting with its ISO-8601 UTC time
-    (`2026-01-31T12:00:00.123Z INFO oracle_bridge.bridge: ...`): the one logging setup of the
-    long-running commands."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_UtcIsoFormatter(LOG_FORMAT))
-    root = logging.getLogger()
-    for old in root.handlers[:]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)

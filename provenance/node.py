@@ -1,18 +1,21 @@
 """A member node's wiring: the one place that builds a `Bridge`, its ingress, the API app
-(bearer tokens, auditor sessions, the access trail and its anchoring schedule), the
-credential verifier and the calibration hook, and serves them with uvicorn.
+(bearer tokens, auditor sessions, the access trail and its anchoring schedule, metrics), the
+credential verifier, the calibration hook and the read model's follower, and serves them with
+uvicorn.
 
 Each lower layer defines what it needs as a port (the bridge's `CalibrationCheck`, the
-API's auditor-role check); this module builds the implementations and hands them in.
-`provenance bridge run` runs a node; `provenance serve` will.
+API's auditor-role check and `NodeStatus`); this module builds the implementations and hands
+them in. `provenance serve` and `provenance bridge run` run a node.
 """
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import uvicorn
 from eth_account import Account
@@ -36,12 +39,18 @@ from ledger_client.config import LedgerSettings
 from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ConfigurationError
+from ledger_client.indexer.follower import ReadModelFollower
+from ledger_client.indexer.indexer import Indexer
+from ledger_client.indexer.read_model import create_read_model
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
 from oracle_bridge.errors import BrokerUnavailable
 from oracle_bridge.sources.mqtt import MqttSource
+from provenance.node_figures import NodeFigures
 from provenance.process import tune_collector
+
+log = logging.getLogger(__name__)
 
 
 def calibration_check(settings: CredentialSettings) -> CredentialCalibrationCheck:
@@ -94,7 +103,39 @@ def trail_anchoring(
     )
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+def interrupt_on_sigterm() -> None:
+    """Make SIGTERM stop the process as Ctrl-C does, through `finally` blocks: uvicorn
+    re-raises the signal that stopped it, and a start can be aborted the same way."""
+
+    def interrupt(*_: object) -> NoReturn:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def read_model_follower(ledger: LedgerSettings, *, poll_s: float = 1.0) -> ReadModelFollower:
+    """The indexer of the read model at `ledger`'s database, on its own connection to the
+    node, ready to follow the chain.
+
+    Raises:
+        ChainUnavailable, DeploymentError, ConfigurationError: with what to fix.
+    """
+    w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
+    deployment = Deployment.load(ledger.deployment_path)
+    deployment.check_chain(w3)
+    engine = make_engine(ledger.resolved_database_url)
+    create_read_model(engine)
+    indexer = Indexer(
+        w3,
+        deployment,
+        engine,
+        confirmations=ledger.confirmations,
+        chunk_blocks=ledger.log_chunk_blocks,
+    )
+    return ReadModelFollower(indexer, poll_s=poll_s)
+
+
+def listening_socket(host: str, port: int, *, option: str = "--http-port") -> socket.socket:
     """A socket bound to host:port, taken before anything slow starts so a port in use is
     the first thing an operator hears of.
 
@@ -108,20 +149,27 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.bind(info[4])
     except OSError as exc:
         raise ConfigurationError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another --http-port"
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another {option}"
         ) from None
     return sock
 
 
 @dataclass
-class BridgeNode:
-    """A bridge with its ingress (HTTP through the API app, MQTT if asked) and its server."""
+class MemberNode:
+    """A member node: the API app and its server; the bridge with its ingress (HTTP through
+    the app, MQTT if asked) unless it runs without one; the read model kept current if asked.
+    `embedded_dev_chain` marks a node on the local anvil `provenance serve` runs itself, whose
+    development keys and tokens exist nowhere else."""
 
-    bridge: Bridge
     server: uvicorn.Server
+    bridge: Bridge | None = None
     mqtt: MqttSource | None = None
+    # False: a broker that does not answer leaves the node on HTTP ingress only.
+    mqtt_required: bool = True
     listening: list[socket.socket] = field(default_factory=list)
     trail_schedule: TrailAnchorSchedule | None = None
+    follower: ReadModelFollower | None = None
+    embedded_dev_chain: bool = False
 
     @classmethod
     def build(
@@ -131,51 +179,71 @@ class BridgeNode:
         listening: socket.socket,
         bind: str,
         mqtt_client_id: str | None,
-    ) -> BridgeNode:
-        """Wire a node from the three packages' settings, serving on `listening` (bound to
-        `bind`, host:port as the operator wrote it); `mqtt_client_id` None: no MQTT.
+        mqtt_required: bool = True,
+        with_bridge: bool = True,
+        follow_chain: bool = False,
+        embedded_dev_chain: bool = False,
+    ) -> MemberNode:
+        """Wire a node from the three packages' settings (the ledger's those of
+        `bridge_settings`), serving on `listening` (bound to `bind`, host:port as the operator
+        wrote it); `mqtt_client_id` None: no MQTT; `with_bridge` False: no bridge, no reading
+        ingress; `follow_chain`: keep the read model current.
 
         Raises:
             ConfigurationError, DeploymentError, ChainUnavailable: with what to fix; nothing
             is left running.
         """
-        api_settings = ApiSettings()
-        credential_settings = CredentialSettings()
-        bridge = Bridge.from_settings(
-            bridge_settings, calibration=calibration_check(credential_settings)
-        )
+        ledger = bridge_settings.ledger
+        api_settings = ApiSettings(ledger=ledger)
+        bridge = None
+        if with_bridge:
+            bridge = Bridge.from_settings(
+                bridge_settings, calibration=calibration_check(CredentialSettings(ledger=ledger))
+            )
+            w3, deployment = bridge.w3, bridge.deployment
+        else:
+            w3 = connect(ledger.rpc_url, timeout_s=ledger.rpc_timeout_s)
+            deployment = Deployment.load(ledger.deployment_path)
+            deployment.check_chain(w3)
         try:
-            domain = api_settings.auditor_domain(bind=bind, local_anvil=node_is_anvil(bridge.w3))
+            domain = api_settings.auditor_domain(bind=bind, local_anvil=node_is_anvil(w3))
             # The schedule anchors with the organization's key, so only it asks for one.
             schedule = None
             if api_settings.trail_anchor_interval_s > 0:
                 schedule = TrailAnchorSchedule(
-                    trail_anchoring(api_settings, w3=bridge.w3, deployment=bridge.deployment),
+                    trail_anchoring(api_settings, w3=w3, deployment=deployment),
                     interval_s=api_settings.trail_anchor_interval_s,
                 )
+            follower = read_model_follower(ledger) if follow_chain else None
             engine = api_engine(api_settings)
             app = create_app(
                 bridge,
                 auditor_sessions=AuditorSessions(
                     domain=domain,
-                    is_auditor=auditor_role_holder(bridge.w3, bridge.deployment),
+                    is_auditor=auditor_role_holder(w3, deployment),
                     session_ttl_s=api_settings.auditor_session_s,
                 ),
                 credential_verifier=CredentialVerifier(
-                    bridge.w3,
-                    bridge.deployment,
-                    log_chunk_blocks=bridge_settings.ledger.log_chunk_blocks,
+                    w3,
+                    deployment,
+                    log_chunk_blocks=ledger.log_chunk_blocks,
                 ),
                 tokens=TokenStore(engine),
-                standing=chain_standing(bridge.w3, bridge.deployment),
+                standing=chain_standing(w3, deployment),
                 trail_store=TrailStore(engine),
                 public_base_url=api_settings.resolved_public_base_url(bind=bind),
+                node_status=NodeFigures(
+                    bridge_engine=bridge.engine if bridge is not None else None,
+                    follower=follower,
+                ),
+                embedded_dev_chain=embedded_dev_chain,
             )
         except Exception:
-            bridge.close()
+            if bridge is not None:
+                bridge.close()
             raise
         mqtt = None
-        if mqtt_client_id is not None:
+        if mqtt_client_id is not None and bridge is not None:
             mqtt = MqttSource(
                 bridge.ingestor,
                 host=bridge_settings.mqtt_host,
@@ -187,38 +255,55 @@ class BridgeNode:
         # No logging config of uvicorn's own: its records go through the process's format.
         server = uvicorn.Server(uvicorn.Config(app, log_level="info", log_config=None))
         return cls(
-            bridge=bridge,
             server=server,
+            bridge=bridge,
             mqtt=mqtt,
+            mqtt_required=mqtt_required,
             listening=[listening],
             trail_schedule=schedule,
+            follower=follower,
+            embedded_dev_chain=embedded_dev_chain,
         )
 
     def serve(self, on_ready: Callable[[], None] = lambda: None) -> None:
-        """Start anchoring and ingress, serve until Ctrl-C or SIGTERM, then stop cleanly:
-        the MQTT source first (no new readings), then the bridge (its work flushed)."""
-        # uvicorn re-raises the signal that stopped it: let SIGTERM end here, through `finally`.
-        signal.signal(signal.SIGTERM, lambda *_: None)
+        """Start anchoring, ingress and the read model's follower, serve until Ctrl-C or
+        SIGTERM, then stop cleanly: the MQTT source first (no new readings), then the bridge
+        (its work flushed), then the follower."""
+        interrupt_on_sigterm()
         restore_collector = tune_collector()
-        self.bridge.start()
-        if self.trail_schedule is not None:
-            self.trail_schedule.start()
         try:
+            if self.bridge is not None:
+                self.bridge.start()
+            if self.trail_schedule is not None:
+                self.trail_schedule.start()
+            if self.follower is not None:
+                self.follower.start()
             if self.mqtt is not None:
-                try:
-                    self.mqtt.start()
-                except BrokerUnavailable as exc:
-                    raise BrokerUnavailable(f"{exc} (or run with --no-mqtt)") from None
+                self._start_mqtt()
             on_ready()
             self.server.run(sockets=self.listening)
         except KeyboardInterrupt:
             pass
         finally:
+            log.info("node stopping: ingress, then the bridge's work, then the read model")
             if self.mqtt is not None:
                 self.mqtt.stop()
             if self.trail_schedule is not None:
                 self.trail_schedule.stop()
-            self.bridge.close()
+            if self.bridge is not None:
+                self.bridge.close()
+            if self.follower is not None:
+                self.follower.stop()
             for sock in self.listening:
                 sock.close()
             restore_collector()
+
+    def _start_mqtt(self) -> None:
+        assert self.mqtt is not None
+        try:
+            self.mqtt.start()
+        except BrokerUnavailable as exc:
+            if self.mqtt_required:
+                raise BrokerUnavailable(f"{exc} (or run with --no-mqtt)") from None
+            log.warning("%s; taking readings over HTTP only", exc)
+            self.mqtt = None

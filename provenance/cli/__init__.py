@@ -1,5 +1,5 @@
-"""The `provenance` command line: chain, compile, deploy, index, demo, prefix, lot, class,
-device, bridge, credential, token, trail, qr. Each group lives in a module of its own; this one
+"""The `provenance` command line: chain, compile, deploy, index, serve, demo, prefix, lot,
+class, device, bridge, credential, token, trail, qr. Each group lives in a module of its own; this one
 mounts them and hands the lower layers' commands the ports they take (`credential issue
 --shipment`)."""
 
@@ -18,6 +18,7 @@ from provenance.cli.lot import lot_app
 from provenance.cli.prefix import prefix_app
 from provenance.cli.product_class import class_app
 from provenance.cli.qr import qr
+from provenance.cli.serve import serve
 from provenance.cli.token import token_app
 from provenance.cli.trail import trail_app
 
@@ -38,6 +39,7 @@ app.command()(chain)
 app.command()(compile)
 app.command()(deploy)
 app.add_typer(index_app, name="index")
+app.command()(serve)
 
 
 @app.command()

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from ledger_client.terminal import clear_errors, console, log_to_stderr
+from ledger_client.terminal import clear_errors, console
+from provenance.logs import configure_logging
 
 bridge_app = typer.Typer(help="The oracle bridge: readings in, anchors out.", no_args_is_help=True)
 
@@ -29,13 +30,13 @@ def run(
 ) -> None:
     """Run the bridge: HTTP ingress and API, MQTT ingress, anchoring; Ctrl-C or SIGTERM stops."""
     # Imported here: `provenance --help` and the other commands do not pay for the node.
-    from provenance.node import BridgeNode, listening_socket
+    from provenance.node import MemberNode, listening_socket
 
     listening = listening_socket(http_host, http_port)
     from oracle_bridge.config import BridgeSettings
 
-    log_to_stderr()
-    node = BridgeNode.build(
+    configure_logging()
+    node = MemberNode.build(
         BridgeSettings(),
         listening=listening,
         bind=f"{http_host}:{http_port}",

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from ledger_client.config import LedgerSettings
-from ledger_client.terminal import clear_errors, console, log_to_stderr
+from ledger_client.terminal import clear_errors, console
+from provenance.logs import configure_logging
 
 index_app = typer.Typer(help="The SQL read model built from chain logs.", no_args_is_help=True)
 
@@ -78,7 +79,7 @@ def index_run(
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    log_to_stderr()
+    configure_logging()
     console.print("following the chain; Ctrl-C stops")
     try:
         indexer.follow(poll_s=poll, stop_event=stop)
