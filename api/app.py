@@ -10,13 +10,16 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 
 from api.auditor_sessions import AuditorSessions
+from api.capture import CaptureDesk
 from api.deps import HealthProbe, ReadingLimits, ServedBridge
 from api.errors import AccessRefused
 from api.metrics import Metrics, NodeStatus, RequestMetrics
 from api.principals import Authenticator, Standing
 from api.routes import (
     auditors,
+    capture,
     credentials,
+    epcis_events,
     health,
     metrics,
     principal,
@@ -31,6 +34,7 @@ from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
 from credentials.verify import CredentialVerifier
+from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.errors import ChainRejected
 from oracle_bridge.sources import ReadingIngestor
 
@@ -55,6 +59,8 @@ def create_app(
     catalogue: Catalogue | None = None,
     node_status: NodeStatus | None = None,
     embedded_dev_chain: bool = False,
+    capture_desk: CaptureDesk | None = None,
+    event_archive: EventArchive | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -62,7 +68,9 @@ def create_app(
     `auditor_sessions`, auditors authenticate by DID-auth (`/api/v1/auth/...`), and with a
     `credential_verifier` they verify credentials (`/api/v1/credentials/verify`); with
     `tokens` (and the chain's `standing` of organizations), users present bearer tokens;
-    with a `trail_store`, every authenticated request is appended to the access trail. QR
+    with a `trail_store`, every authenticated request is appended to the access trail; with a
+    `capture_desk`, operators capture EPCIS documents, and with an `event_archive`, every
+    authenticated user queries the indexed events and their proofs. QR
     codes encode Digital Links on `public_base_url` (no trailing slash); with a `catalogue`
     of the read model, the server's root resolves scanned GS1 Digital Links.
     Without a bridge or ingestor the app takes no readings (no `/api/v1/readings`).
@@ -88,6 +96,8 @@ def create_app(
     app.state.reading_limits = limits or ReadingLimits()
     app.state.auditor_sessions = auditor_sessions
     app.state.credential_verifier = credential_verifier
+    app.state.capture_desk = capture_desk
+    app.state.event_archive = event_archive
     app.state.authenticator = (
         Authenticator(tokens=tokens, standing=standing, sessions=auditor_sessions)
         if tokens is not None or auditor_sessions is not None
@@ -103,6 +113,8 @@ def create_app(
     app.include_router(credentials.router)
     app.include_router(principal.router)
     app.include_router(trail.router)
+    app.include_router(capture.router)
+    app.include_router(epcis_events.router)
     app.include_router(qr.router)
     app.state.catalogue = catalogue
     if catalogue is not None:

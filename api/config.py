@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,7 +23,8 @@ _BASE_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
 
 class ApiSettings(BaseSettings):
     """Who the API is for: the domain auditors sign for, how long their sessions last,
-    where its bearer tokens and access trail are kept and how often the trail is anchored."""
+    where its bearer tokens and access trail are kept and how often the trail is anchored,
+    and what an EPCIS capture is checked against and may carry."""
 
     model_config = SettingsConfigDict(
         env_prefix="PROVENANCE_API_", extra="ignore", hide_input_in_errors=True
@@ -53,6 +55,12 @@ class ApiSettings(BaseSettings):
                 "https://scan.example.org"
             )
         return value
+    # GS1's official EPCIS 2.0 JSON Schema folder (EPCIS-JSON-Schema-root.json and the files
+    # it $refs); captured documents are checked against it too when set.
+    epcis_schema_dir: Path | None = None
+    # What one `POST /api/v1/capture` may carry; beyond either it is refused with 413.
+    capture_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1_024, le=64 * 1024 * 1024)
+    capture_max_events: int = Field(default=1_000, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _no_moved_variables(self) -> ApiSettings:

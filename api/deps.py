@@ -8,9 +8,11 @@ from typing import Annotated, Protocol, runtime_checkable
 from fastapi import Depends, Header, HTTPException, Request
 
 from api.auditor_sessions import AuditorSessions
+from api.capture import CaptureDesk
 from api.errors import AccessRefused
 from api.principals import Authenticator, Principal
 from credentials.verify import CredentialVerifier
+from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.roles import Role
 from oracle_bridge.config import (
     DEFAULT_HTTP_MAX_BODY_BYTES,
@@ -150,3 +152,35 @@ def _credential_verifier(request: Request) -> CredentialVerifier:
 
 
 CredentialVerifierDep = Annotated[CredentialVerifier, Depends(_credential_verifier)]
+
+
+def _current_operator(principal: CurrentPrincipal) -> Principal:
+    if principal.role is not Role.OPERATOR:
+        raise HTTPException(
+            403, f"this needs the OPERATOR role; {principal.id} acts as {principal.role.name}"
+        )
+    return principal
+
+
+# The authenticated principal, who acts as OPERATOR.
+CurrentOperator = Annotated[Principal, Depends(_current_operator)]
+
+
+def _capture_desk(request: Request) -> CaptureDesk:
+    desk = request.app.state.capture_desk
+    if desk is None:
+        raise HTTPException(404, "this server does not capture EPCIS events")
+    return desk
+
+
+CaptureDeskDep = Annotated[CaptureDesk, Depends(_capture_desk)]
+
+
+def _event_archive(request: Request) -> EventArchive:
+    archive = request.app.state.event_archive
+    if archive is None:
+        raise HTTPException(404, "this server serves no EPCIS events")
+    return archive
+
+
+EventArchiveDep = Annotated[EventArchive, Depends(_event_archive)]

@@ -8,8 +8,14 @@ from dataclasses import dataclass
 from eth_utils import keccak
 from web3 import Web3
 
-from ledger_client.batching import split_events, transaction_gas_bound
-from ledger_client.calldata import encode_record_events
+from ledger_client.batching import (
+    filed_event_cost,
+    filed_transaction_gas_bound,
+    split_by_cost,
+    split_events,
+    transaction_gas_bound,
+)
+from ledger_client.calldata import encode_record_events, encode_record_filed_events
 from ledger_client.contract_view import ContractView
 from ledger_client.deployment import Deployment
 from ledger_client.errors import revert_class
@@ -39,8 +45,22 @@ class Custody:
 
 
 @dataclass(frozen=True)
+class FiledEvent:
+    """One event to anchor and every lot and item it names.
+
+    `payload` is the event's canonical JSON (as `document_payloads` makes it); `batch_ids`
+    the ids of the lots and items it is filed under, in any order (a repeated id counts
+    once); `()` anchors it under the sending organization.
+    """
+
+    kind: EventKind
+    payload: bytes
+    batch_ids: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
 class AnchoredEvents:
-    """What one `record_events` call put on chain."""
+    """What one `record_events` or `record_filed_events` call put on chain."""
 
     receipts: list[Receipt]
     event_count: int
@@ -57,6 +77,9 @@ def batch_id_of(uri: str) -> bytes:
 
 # Transactions per JSON-RPC batch when anchoring: anvil refuses request bodies of a few MB.
 SEND_GROUP = 4
+# Calldata of the one simulated call of `record_filed_events` (the default transaction size):
+# its stubbed events are small, so it covers far more events than one transaction carries.
+SIMULATION_MAX_BYTES = 120_000
 
 
 class LedgerView(ContractView):
@@ -84,6 +107,12 @@ class LedgerView(ContractView):
     def is_writer(self, batch_id: bytes, account: str) -> bool:
         """Whether `account` may record the batch's events (its role and the pause aside)."""
         return self.contract.functions.isWriter(batch_id, Web3.to_checksum_address(account)).call()
+
+    def organization_event_count(self, organization: str) -> int:
+        """How many events are anchored under the organization itself (naming no batch)."""
+        return self.contract.functions.organizationEventCount(
+            Web3.to_checksum_address(organization)
+        ).call()
 
     def batch(self, batch_id: bytes) -> BatchState:
         """The batch's stored state (status NONE: no such batch)."""
@@ -182,6 +211,74 @@ class LedgerWriter(LedgerView):
         receipts = self.sender.wait(tx_hashes, context="recordEvents")
         return AnchoredEvents(receipts=receipts, event_count=len(events))
 
+    def record_filed_events(
+        self,
+        events: Sequence[FiledEvent],
+        *,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> AnchoredEvents:
+        """Anchor `events`, each filed under every lot and item it names, many per transaction.
+
+        The contract checks every batch of every filing as `record_events` checks its batch
+        and refuses the whole transaction naming the first batch at fault (unknown,
+        destroyed, not the sender's to write, quarantined or recalled for an OTHER event, a
+        destruction by a mere writer) or the event's position (empty payload, a destruction
+        naming no batch). One simulated call of every event, with its payload cut to one
+        byte, raises such a refusal before anything is sent (of as many events as fit one
+        transaction's gas budget so stubbed, hundreds; a refusal further on, or one a
+        destruction in an earlier transaction causes, is raised from its receipt once the
+        transactions before it are in). Transactions are split under the byte and gas
+        budgets, all sent, then awaited; an event too large for one transaction raises
+        `ValueError` before anything is asked of the chain.
+        """
+        if not events:
+            raise revert_class("ProvenanceLedgerNoEvents")(
+                "ProvenanceLedgerNoEvents",
+                {"batchId": "0x" + bytes(32).hex()},
+                "no events to record",
+            )
+        kinds = [int(event.kind) for event in events]
+        payloads = [event.payload for event in events]
+        filings = [_filing(event.batch_ids, position) for position, event in enumerate(events)]
+        costs = [filed_event_cost(p, len(f)) for p, f in zip(payloads, filings, strict=True)]
+        spans = list(
+            split_by_cost(costs, max_tx_bytes=self.max_tx_bytes, max_tx_gas=self.max_tx_gas)
+        )
+        stubs = [payload[:1] for payload in payloads]
+        checked = next(
+            split_by_cost(
+                [filed_event_cost(stub, len(f)) for stub, f in zip(stubs, filings, strict=True)],
+                max_tx_bytes=SIMULATION_MAX_BYTES,
+                max_tx_gas=self.max_tx_gas,
+            )
+        )
+        self.sender.estimate_gas(
+            self.address,
+            encode_record_filed_events(
+                kinds[: checked.stop], stubs[: checked.stop], filings[: checked.stop]
+            ),
+            context="recordFiledEvents",
+        )
+        calls = [
+            (
+                encode_record_filed_events(
+                    kinds[span.start : span.stop],
+                    payloads[span.start : span.stop],
+                    filings[span.start : span.stop],
+                ),
+                filed_transaction_gas_bound(costs[span.start : span.stop]),
+            )
+            for span in spans
+        ]
+        tx_hashes = []
+        for start in range(0, len(calls), SEND_GROUP):
+            group = calls[start : start + SEND_GROUP]
+            tx_hashes += self.sender.send_many(self.address, group, context="recordFiledEvents")
+            if on_progress:
+                on_progress(sum(len(span) for span in spans[start : start + SEND_GROUP]))
+        receipts = self.sender.wait(tx_hashes, context="recordFiledEvents")
+        return AnchoredEvents(receipts=receipts, event_count=len(events))
+
     def quarantine(self, batch_id: bytes, reason: str) -> Receipt:
         return self._write("quarantine", batch_id, reason)
 
@@ -219,6 +316,17 @@ class LedgerWriter(LedgerView):
 
     def revoke_prefix_delegation(self, prefix: str, delegate: str) -> Receipt:
         return self._write("revokePrefixDelegation", prefix, Web3.to_checksum_address(delegate))
+
+
+def _filing(batch_ids: Sequence[bytes], position: int) -> list[bytes]:
+    """The batch ids as the contract takes them: each once, in ascending order."""
+    for batch_id in batch_ids:
+        if not isinstance(batch_id, bytes) or len(batch_id) != 32:
+            raise ValueError(
+                f"event {position} is filed under {batch_id!r}: a batch id is 32 bytes "
+                "(batch_id_of(uri))"
+            )
+    return sorted(set(batch_ids))
 
 
 def _batch_state(batch_id: bytes, record: Sequence) -> BatchState:

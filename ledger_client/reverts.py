@@ -38,10 +38,11 @@ def _error_table() -> dict[bytes, tuple[str, list[str], list[str], list[str]]]:
     return table
 
 
-def _render(value: object, abi_type: str, internal_type: str) -> object:
+def _render(value: object, name: str, abi_type: str, internal_type: str) -> object:
     if internal_type in SOLIDITY_ENUMS and isinstance(value, int):
         return SOLIDITY_ENUMS[internal_type](value).name
-    if abi_type == "bytes32" and isinstance(value, bytes):
+    # Only a role is named: a zero batch id is not DEFAULT_ADMIN_ROLE.
+    if abi_type == "bytes32" and isinstance(value, bytes) and "role" in name.lower():
         return ROLE_NAMES.get(value, "0x" + value.hex())
     if abi_type == "address" and isinstance(value, str):
         return to_checksum_address(value)
@@ -69,7 +70,9 @@ def decode_revert(data: bytes | str | None, *, context: str = "") -> ContractRev
         return ContractRevert("Unknown", {}, f"{prefix}reverted with {detail}")
     name, types, names, internal = known
     values = decode(types, body)
-    args = {n: _render(v, t, i) for n, v, t, i in zip(names, values, types, internal, strict=True)}
+    args = {
+        n: _render(v, n, t, i) for n, v, t, i in zip(names, values, types, internal, strict=True)
+    }
     return revert_class(name)(name, args, f"{prefix}{name}: {_explain(name, args)}")
 
 

@@ -1,7 +1,7 @@
 """A member node's wiring: the one place that builds a `Bridge`, its ingress, the API app
-(bearer tokens, auditor sessions, the access trail and its anchoring schedule, metrics), the
-credential verifier, the calibration hook and the read model's follower, and serves them with
-uvicorn.
+(bearer tokens, auditor sessions, the access trail and its anchoring schedule, EPCIS capture
+and query, metrics), the credential verifier, the calibration hook and the read model's
+follower, and serves them with uvicorn.
 
 Each lower layer defines what it needs as a port (the bridge's `CalibrationCheck`, the
 API's auditor-role check and `NodeStatus`); this module builds the implementations and hands
@@ -19,12 +19,15 @@ from typing import NoReturn
 
 import uvicorn
 from eth_account import Account
+from sqlalchemy import Engine
 from web3 import Web3
 
 from api.app import create_app
 from api.auditor_sessions import AuditorSessions, auditor_role_holder
+from api.capture import CaptureDesk, CaptureLimits
 from api.config import ApiSettings
 from api.principals import chain_standing
+from api.store.capture_jobs import CaptureJobStore
 from api.store.database import api_engine
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
@@ -34,14 +37,21 @@ from credentials.config import CredentialSettings
 from credentials.store import CredentialStore, create_credential_tables
 from credentials.verify import CredentialVerifier
 from ledger_client.access_trail import AccessTrailClient
+from ledger_client.capture import Capturer
 from ledger_client.chain import connect, node_is_anvil
 from ledger_client.config import LedgerSettings
 from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
+from ledger_client.epcis.validation import Validator
+from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.errors import ConfigurationError
 from ledger_client.indexer.follower import ReadModelFollower
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.read_model import create_read_model
+from ledger_client.keys import ANVIL_DEV_KEYS
+from ledger_client.ledger import LedgerWriter
+from ledger_client.membership import MembershipView
+from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
@@ -135,6 +145,80 @@ def read_model_follower(ledger: LedgerSettings, *, poll_s: float = 1.0) -> ReadM
     return ReadModelFollower(indexer, poll_s=poll_s)
 
 
+def dev_prefix_governor(w3: Web3, deployment: Deployment) -> LedgerWriter | None:
+    """On the embedded dev chain (a local anvil): the writer of the anvil development account
+    that governs `deployment`, so capture can assign unowned company prefixes to the capturing
+    organization; None on any other node, or when no development account governs."""
+    if not node_is_anvil(w3):
+        return None
+    membership = MembershipView(w3, deployment)
+    for key in ANVIL_DEV_KEYS:
+        account = Account.from_key(key)
+        if membership.has_role(Role.GOVERNOR, account.address):
+            return LedgerWriter(TransactionSender(w3, account), deployment)
+    return None
+
+
+def epcis_capture(
+    settings: ApiSettings,
+    *,
+    w3: Web3,
+    deployment: Deployment,
+    engine: Engine,
+    dev_chain: bool = False,
+) -> CaptureDesk | None:
+    """EPCIS capture as the organization of PROVENANCE_PRIVATE_KEY, its jobs in the API's
+    database at `engine`; None (no capture, logged) when that key is one of anvil's public
+    ones on another node. With `dev_chain` (the wiring says the node runs on the embedded
+    development chain, and the node answers as a local anvil), the chain's development
+    governor assigns company prefixes no member owns to the capturing organization.
+
+    Raises:
+        ConfigurationError: PROVENANCE_API_EPCIS_SCHEMA_DIR holds no official schema.
+    """
+    ledger = settings.ledger
+    local_anvil = node_is_anvil(w3)
+    try:
+        ledger.require_real_key(local_anvil=local_anvil)
+    except ConfigurationError as exc:
+        log.warning("EPCIS capture is off: %s", exc)
+        return None
+    sender = TransactionSender(
+        w3,
+        Account.from_key(ledger.private_key.get_secret_value()),
+        receipt_timeout_s=ledger.receipt_timeout_s,
+    )
+    writer = LedgerWriter(
+        sender, deployment, max_tx_bytes=ledger.max_tx_bytes, max_tx_gas=ledger.max_tx_gas
+    )
+    if settings.epcis_schema_dir is None:
+        log.warning(
+            "captured EPCIS documents are checked against the project's schema only: set "
+            "PROVENANCE_API_EPCIS_SCHEMA_DIR to GS1's official EPCIS 2.0 JSON Schema folder"
+        )
+    return CaptureDesk(
+        capturer=Capturer(
+            writer,
+            prefix_governor=dev_prefix_governor(w3, deployment)
+            if dev_chain and local_anvil
+            else None,
+        ),
+        jobs=CaptureJobStore(engine),
+        validator=Validator(official_schema_dir=settings.epcis_schema_dir),
+        limits=CaptureLimits(
+            body_bytes=settings.capture_max_body_bytes, events=settings.capture_max_events
+        ),
+    )
+
+
+def event_archive(ledger: LedgerSettings, *, w3: Web3, deployment: Deployment) -> EventArchive:
+    """The indexed events of the read model at PROVENANCE_DATABASE_URL (which `provenance
+    index run` fills), proven against `w3`."""
+    engine = make_engine(ledger.resolved_database_url)
+    create_read_model(engine)
+    return EventArchive(engine, w3, deployment)
+
+
 def listening_socket(host: str, port: int, *, option: str = "--http-port") -> socket.socket:
     """A socket bound to host:port, taken before anything slow starts so a port in use is
     the first thing an operator hears of.
@@ -206,7 +290,8 @@ class MemberNode:
             deployment = Deployment.load(ledger.deployment_path)
             deployment.check_chain(w3)
         try:
-            domain = api_settings.auditor_domain(bind=bind, local_anvil=node_is_anvil(w3))
+            local_anvil = node_is_anvil(w3)
+            domain = api_settings.auditor_domain(bind=bind, local_anvil=local_anvil)
             # The schedule anchors with the organization's key, so only it asks for one.
             schedule = None
             if api_settings.trail_anchor_interval_s > 0:
@@ -237,6 +322,15 @@ class MemberNode:
                     follower=follower,
                 ),
                 embedded_dev_chain=embedded_dev_chain,
+                capture_desk=epcis_capture(
+                    api_settings,
+                    w3=w3,
+                    deployment=deployment,
+                    engine=engine,
+                    # A node on a local anvil (`bridge run` or serve's dev chain) is a development node.
+                    dev_chain=local_anvil,
+                ),
+                event_archive=event_archive(ledger, w3=w3, deployment=deployment),
             )
         except Exception:
             if bridge is not None:

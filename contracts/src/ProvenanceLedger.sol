@@ -37,6 +37,7 @@ contract ProvenanceLedger is IProvenanceLedger, MembershipGated {
     mapping(uint256 prefixKey => address owner) private _prefixOwners;
     /// @dev Who delegated each prefix; a delegation counts only while its granter owns the prefix.
     mapping(uint256 prefixKey => mapping(address delegate => address grantedBy)) private _prefixDelegates;
+    mapping(address organization => uint64) private _organizationEventCounts;
 
     /// @dev `https://id.gs1.org/01/`: every canonical lot or item URI starts so, the GTIN follows.
     bytes22 private constant _GS1_GTIN_PATH = "https://id.gs1.org/01/";
@@ -74,6 +75,22 @@ contract ProvenanceLedger is IProvenanceLedger, MembershipGated {
         _checkRecordable(batchId, status, kinds.length, payloads.length);
         bool holder = _checkWriter(stored, batchId, custodian);
         _doRecordEvents(stored, batchId, status, eventCount, holder, kinds, payloads);
+    }
+
+    /// @inheritdoc IProvenanceLedger
+    function recordFiledEvents(EventKind[] calldata kinds, bytes[] calldata payloads, bytes32[][] calldata filings)
+        external
+        onlyAuthorized(Roles.OPERATOR)
+    {
+        uint256 count = kinds.length;
+        if (count != payloads.length) revert ProvenanceLedgerLengthMismatch(count, payloads.length);
+        if (count != filings.length) revert ProvenanceLedgerFilingLengthMismatch(count, filings.length);
+        if (count == 0) revert ProvenanceLedgerNoEvents(bytes32(0));
+        for (uint256 i; i < count; ++i) {
+            bytes32[] calldata filing = filings[i];
+            if (filing.length == 0) _doRecordOrganizationEvent(kinds[i], payloads[i], i);
+            else _doRecordFiledEvent(filing, kinds[i], payloads[i], i);
+        }
     }
 
     /// @inheritdoc IProvenanceLedger
@@ -174,6 +191,11 @@ contract ProvenanceLedger is IProvenanceLedger, MembershipGated {
     }
 
     /// @inheritdoc IProvenanceLedger
+    function organizationEventCount(address organization) external view returns (uint64) {
+        return _organizationEventCounts[organization];
+    }
+
+    /// @inheritdoc IProvenanceLedger
     function membership() external view returns (address) {
         return _membershipAddress();
     }
@@ -266,10 +288,14 @@ contract ProvenanceLedger is IProvenanceLedger, MembershipGated {
         internal
         pure
     {
-        if (status == BatchStatus.NONE) revert ProvenanceLedgerUnknownBatch(batchId);
-        if (status == BatchStatus.DESTROYED) revert ProvenanceLedgerBatchDestroyed(batchId);
+        _checkLive(batchId, status);
         if (kindCount != payloadCount) revert ProvenanceLedgerLengthMismatch(kindCount, payloadCount);
         if (kindCount == 0) revert ProvenanceLedgerNoEvents(batchId);
+    }
+
+    function _checkLive(bytes32 batchId, BatchStatus status) internal pure {
+        if (status == BatchStatus.NONE) revert ProvenanceLedgerUnknownBatch(batchId);
+        if (status == BatchStatus.DESTROYED) revert ProvenanceLedgerBatchDestroyed(batchId);
     }
 
     /// @return holder whether the caller is the owner or custodian (else an authorized writer).
@@ -397,9 +423,83 @@ contract ProvenanceLedger is IProvenanceLedger, MembershipGated {
         if (status == BatchStatus.DESTROYED) stored.status = status;
     }
 
+    /// @dev Files one event under each batch of `filing`, checking each as {recordEvents} does.
+    function _doRecordFiledEvent(bytes32[] calldata filing, EventKind kind, bytes calldata payload, uint256 position)
+        internal
+    {
+        bytes32 payloadHash = _hashPayload(payload);
+        bytes32 previous;
+        for (uint256 j; j < filing.length; ++j) {
+            bytes32 batchId = filing[j];
+            // Ascending ids rule out a batch named twice in one filing at one comparison each.
+            if (j != 0 && batchId <= previous) revert ProvenanceLedgerUnsortedFiling(position, batchId);
+            previous = batchId;
+            _doRecordFiling(batchId, payloadHash, kind, payload.length, position);
+        }
+    }
+
+    /// @dev The batch's slot is read and written per event: a batch may appear in several
+    /// events of the call, and its count and status must follow every one of them.
+    function _doRecordFiling(
+        bytes32 batchId,
+        bytes32 payloadHash,
+        EventKind kind,
+        uint256 payloadLength,
+        uint256 position
+    ) internal {
+        StoredBatch storage stored = _batches[batchId];
+        BatchStatus status = stored.status;
+        uint40 eventCount = stored.eventCount;
+        _checkLive(batchId, status);
+        bool holder = _checkWriter(stored, batchId, stored.custodian);
+        bool held = status == BatchStatus.QUARANTINED || status == BatchStatus.RECALLED;
+        _checkEvent(batchId, held, status, kind, payloadLength, position);
+        _emitFiledEventRecorded(batchId, payloadHash, eventCount, kind, position);
+        // Bounded by calldata size, far below the uint40 limit.
+        unchecked {
+            stored.eventCount = eventCount + 1;
+        }
+        if (kind == EventKind.DESTRUCTION) {
+            if (!holder) revert ProvenanceLedgerNotBatchHolder(msg.sender, batchId);
+            // Stored at once: a later event of the call naming this batch is refused as destroyed.
+            stored.status = BatchStatus.DESTROYED;
+            emit BatchStatusChanged(batchId, status, BatchStatus.DESTROYED, msg.sender, "destroyed");
+        }
+    }
+
+    function _doRecordOrganizationEvent(EventKind kind, bytes calldata payload, uint256 position) internal {
+        if (kind == EventKind.DESTRUCTION) revert ProvenanceLedgerUnfiledDestruction(position);
+        if (payload.length == 0) revert ProvenanceLedgerEmptyPayload(bytes32(0), position);
+        uint64 eventIndex = _organizationEventCounts[msg.sender];
+        _organizationEventCounts[msg.sender] = eventIndex + 1;
+        emit OrganizationEventRecorded(msg.sender, _hashPayload(payload), eventIndex, kind, uint32(position));
+    }
+
     function _doChangeStatus(bytes32 batchId, BatchStatus from, BatchStatus to, string calldata reason) internal {
         _batches[batchId].status = to;
         emit BatchStatusChanged(batchId, from, to, msg.sender, reason);
+    }
+
+    /// @dev keccak256 of `payload`, hashed in scratch memory past the free pointer without
+    /// advancing it, so memory does not grow with the event count.
+    function _hashPayload(bytes calldata payload) private pure returns (bytes32 payloadHash) {
+        assembly ("memory-safe") {
+            let scratch := mload(0x40)
+            calldatacopy(scratch, payload.offset, payload.length)
+            payloadHash := keccak256(scratch, payload.length)
+        }
+    }
+
+    /// @dev Emits {EventRecorded} of an event whose payload is already hashed (one hash
+    /// serves every batch of its filing).
+    function _emitFiledEventRecorded(
+        bytes32 batchId,
+        bytes32 payloadHash,
+        uint40 eventIndex,
+        EventKind kind,
+        uint256 position
+    ) private {
+        emit EventRecorded(batchId, payloadHash, msg.sender, eventIndex, kind, uint32(position));
     }
 
     /// @dev Emits {EventRecorded} for `payload`, hashed in scratch memory past the free

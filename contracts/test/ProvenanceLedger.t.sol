@@ -5,6 +5,7 @@ import {IMembership} from "../src/interfaces/IMembership.sol";
 import {IProvenanceLedger} from "../src/interfaces/IProvenanceLedger.sol";
 import {Roles} from "../src/libraries/Roles.sol";
 import {ConsortiumBase} from "./utils/ConsortiumBase.sol";
+import {Vm} from "./utils/Vm.sol";
 
 contract ProvenanceLedgerTest is ConsortiumBase {
     address internal compliance;
@@ -777,6 +778,238 @@ contract ProvenanceLedgerTest is ConsortiumBase {
         _record(lot, OTHER);
     }
 
+    // ---------------------------------------------------------------- recordFiledEvents
+
+    function test_RecordFiledEvents_FilesEachEventUnderEveryBatchItNames() public {
+        (bytes32 low, bytes32 high) = _twoLots();
+        bytes[] memory payloads = new bytes[](3);
+        payloads[0] = bytes('{"type":"AggregationEvent"}');
+        payloads[1] = bytes('{"type":"ObjectEvent","bizStep":"inspecting"}');
+        payloads[2] = bytes('{"type":"ObjectEvent","readPoint":"urn:epc:id:sgln:0614141.00777.0"}');
+        IProvenanceLedger.EventKind[] memory kinds = new IProvenanceLedger.EventKind[](3);
+        kinds[1] = INSPECTION;
+        bytes32[][] memory filings = new bytes32[][](3);
+        filings[0] = _filing(low, high);
+        filings[1] = _filing(high);
+
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.EventRecorded(low, keccak256(payloads[0]), operator, 0, OTHER, 0);
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.EventRecorded(high, keccak256(payloads[0]), operator, 0, OTHER, 0);
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.EventRecorded(high, keccak256(payloads[1]), operator, 1, INSPECTION, 1);
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.OrganizationEventRecorded(operator, keccak256(payloads[2]), 0, OTHER, 2);
+        vm.prank(operator);
+        ledger.recordFiledEvents(kinds, payloads, filings);
+
+        assertEq(ledger.batch(low).eventCount, 1, "low lot: the aggregation");
+        assertEq(ledger.batch(high).eventCount, 2, "high lot: the aggregation and the inspection");
+        assertEq(ledger.organizationEventCount(operator), 1, "one event under the organization");
+
+        // A later call continues each history, the organization's too.
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.EventRecorded(low, keccak256("next"), operator, 1, OTHER, 0);
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.OrganizationEventRecorded(operator, keccak256("org"), 1, INSPECTION, 1);
+        kinds = new IProvenanceLedger.EventKind[](2);
+        kinds[1] = INSPECTION;
+        payloads = new bytes[](2);
+        payloads[0] = "next";
+        payloads[1] = "org";
+        filings = new bytes32[][](2);
+        filings[0] = _filing(low);
+        vm.prank(operator);
+        ledger.recordFiledEvents(kinds, payloads, filings);
+        assertEq(ledger.batch(low).eventCount, 2, "low lot continued");
+        assertEq(ledger.organizationEventCount(operator), 2, "organization continued");
+        assertEq(ledger.organizationEventCount(outsider), 0, "others have none");
+    }
+
+    /// @dev The issue's rule: a quarantined lot among others is refused exactly as alone.
+    function test_RecordFiledEvents_QuarantinedLotAmongOthersRevertsNamingIt() public {
+        bytes32 active = _create(LOT_URI);
+        bytes32 held = _batchIn(QUARANTINED);
+        bytes memory refusal = abi.encodeWithSelector(
+            IProvenanceLedger.ProvenanceLedgerBatchQuarantined.selector, held, QUARANTINED, OTHER
+        );
+
+        vm.expectRevert(refusal);
+        vm.prank(operator);
+        ledger.recordEvents(held, _kinds(OTHER), _payloads("ship"));
+        vm.expectRevert(refusal);
+        vm.prank(operator);
+        ledger.recordFiledEvents(_kinds(OTHER), _payloads("ship"), _filings(_sorted(active, held)));
+        assertEq(ledger.batch(active).eventCount, 0, "the active lot got nothing either");
+
+        // An inspection of both is accepted, as it would be of each alone.
+        vm.prank(operator);
+        ledger.recordFiledEvents(_kinds(INSPECTION), _payloads("inspect"), _filings(_sorted(active, held)));
+        assertEq(ledger.batch(active).eventCount, 1, "inspection of the active lot");
+        assertEq(ledger.batch(held).eventCount, 1, "inspection of the quarantined lot");
+    }
+
+    function test_RecordFiledEvents_RefusesEveryBatchRecordEventsRefuses() public {
+        bytes32 active = _create(LOT_URI);
+        bytes32 unknown = keccak256("unknown");
+        bytes32 destroyed = _batchIn(DESTROYED);
+        bytes32 recalled = _batchIn(RECALLED);
+        bytes32[4] memory refused = [unknown, destroyed, recalled, active];
+        bytes[4] memory errors = [
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnknownBatch.selector, unknown),
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchDestroyed.selector, destroyed),
+            abi.encodeWithSelector(
+                IProvenanceLedger.ProvenanceLedgerBatchQuarantined.selector, recalled, RECALLED, OTHER
+            ),
+            abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotBatchWriter.selector, _rival(), active)
+        ];
+        bytes32 rivalLot = _rivalLot();
+        for (uint256 i; i < refused.length; ++i) {
+            address caller = i == 3 ? _rival() : operator;
+            bytes32 other = i == 3 ? rivalLot : _batchIn(ACTIVE);
+            bytes32[] memory filing = _sorted(refused[i], other);
+            vm.expectRevert(errors[i]);
+            vm.prank(caller);
+            ledger.recordFiledEvents(_kinds(OTHER), _payloads("e"), _filings(filing));
+            assertEq(ledger.batch(other).eventCount, 0, "nothing filed under the other batch");
+        }
+    }
+
+    function test_RecordFiledEvents_RevertsOnMalformedCalls() public {
+        bytes32 lot = _create(LOT_URI);
+        vm.startPrank(operator);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNoEvents.selector, bytes32(0)));
+        ledger.recordFiledEvents(new IProvenanceLedger.EventKind[](0), new bytes[](0), new bytes32[][](0));
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerLengthMismatch.selector, 2, 1));
+        ledger.recordFiledEvents(new IProvenanceLedger.EventKind[](2), _payloads("x"), new bytes32[][](2));
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerFilingLengthMismatch.selector, 1, 2));
+        ledger.recordFiledEvents(_kinds(OTHER), _payloads("x"), new bytes32[][](2));
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyPayload.selector, lot, 0));
+        ledger.recordFiledEvents(_kinds(OTHER), _payloads(""), _filings(_filing(lot)));
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerEmptyPayload.selector, bytes32(0), 0));
+        ledger.recordFiledEvents(_kinds(OTHER), _payloads(""), new bytes32[][](1));
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnfiledDestruction.selector, 0));
+        ledger.recordFiledEvents(_kinds(DESTRUCTION), _payloads("x"), new bytes32[][](1));
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnsortedFiling.selector, 0, lot));
+        ledger.recordFiledEvents(_kinds(OTHER), _payloads("x"), _filings(_filing(lot, lot)));
+        vm.stopPrank();
+        (bytes32 low, bytes32 high) = _twoLots();
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerUnsortedFiling.selector, 0, low));
+        vm.prank(operator);
+        ledger.recordFiledEvents(_kinds(OTHER), _payloads("x"), _filings(_filing(high, low)));
+        assertEq(ledger.batch(lot).eventCount, 0, "nothing recorded");
+        assertEq(ledger.batch(high).eventCount, 0, "nothing recorded under the first batch either");
+        assertEq(ledger.organizationEventCount(operator), 0, "nothing under the organization");
+    }
+
+    function test_RecordFiledEvents_RevertsForUnauthorizedCallersAndWhenPaused() public {
+        bytes32 lot = _create(LOT_URI);
+        address[3] memory callers = [outsider, quality, compliance];
+        for (uint256 i; i < callers.length; ++i) {
+            vm.expectRevert(_unauthorized(callers[i], Roles.OPERATOR));
+            vm.prank(callers[i]);
+            ledger.recordFiledEvents(_kinds(OTHER), _payloads("x"), new bytes32[][](1));
+        }
+        _pause();
+        vm.expectRevert(abi.encodeWithSelector(IMembership.MembershipPaused.selector));
+        vm.prank(operator);
+        ledger.recordFiledEvents(_kinds(OTHER), _payloads("x"), _filings(_filing(lot)));
+    }
+
+    function test_RecordFiledEvents_DestructionByHolderOnlyAndLastForItsBatch() public {
+        (bytes32 low, bytes32 high) = _twoLots();
+        address lab = _rival();
+        vm.startPrank(operator);
+        ledger.authorizeWriter(low, lab);
+        ledger.authorizeWriter(high, lab);
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerNotBatchHolder.selector, lab, low));
+        vm.prank(lab);
+        ledger.recordFiledEvents(_kinds(DESTRUCTION), _payloads("x"), _filings(_filing(low, high)));
+
+        // Destroying the low lot, then an event naming it again in the same call: refused.
+        IProvenanceLedger.EventKind[] memory kinds = new IProvenanceLedger.EventKind[](2);
+        kinds[0] = DESTRUCTION;
+        bytes[] memory payloads = new bytes[](2);
+        payloads[0] = "destroy";
+        payloads[1] = "ship";
+        bytes32[][] memory filings = new bytes32[][](2);
+        filings[0] = _filing(low);
+        filings[1] = _filing(low, high);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceLedger.ProvenanceLedgerBatchDestroyed.selector, low));
+        vm.prank(operator);
+        ledger.recordFiledEvents(kinds, payloads, filings);
+        assertEq(uint8(ledger.batch(low).status), uint8(ACTIVE), "whole call reverted");
+
+        // The other lot goes on after the first is destroyed.
+        filings[1] = _filing(high);
+        vm.expectEmit(address(ledger));
+        emit IProvenanceLedger.BatchStatusChanged(low, ACTIVE, DESTROYED, operator, "destroyed");
+        vm.prank(operator);
+        ledger.recordFiledEvents(kinds, payloads, filings);
+        assertEq(uint8(ledger.batch(low).status), uint8(DESTROYED), "low lot destroyed");
+        assertEq(ledger.batch(low).eventCount, 1, "destruction counted");
+        assertEq(ledger.batch(high).eventCount, 1, "high lot took the later event");
+    }
+
+    /// @dev Single-batch filings behave exactly as {recordEvents}: same logs, same revert data,
+    /// same stored batch, from every status and for the owner, a granted writer and a stranger.
+    function testFuzz_RecordFiledEvents_SingleBatchFilingsMatchRecordEvents(
+        uint256 statusSeed,
+        uint256 callerSeed,
+        uint256 count,
+        uint256 seed
+    ) public {
+        bytes32 lot = _batchIn(IProvenanceLedger.BatchStatus(bound(statusSeed, 1, 5)));
+        address lab = makeAddr("lab");
+        _enrol(lab, Roles.OPERATOR, "did:pkh:eip155:31337:lab", "Lab");
+        if (ledger.batch(lot).status != DESTROYED) {
+            vm.prank(operator);
+            ledger.authorizeWriter(lot, lab);
+        }
+        address caller = [operator, lab, _rival()][bound(callerSeed, 0, 2)];
+        count = bound(count, 1, 6);
+        IProvenanceLedger.EventKind[] memory kinds = new IProvenanceLedger.EventKind[](count);
+        bytes[] memory payloads = new bytes[](count);
+        bytes32[][] memory filings = new bytes32[][](count);
+        for (uint256 i; i < count; ++i) {
+            uint256 noise = uint256(keccak256(abi.encode(seed, i)));
+            kinds[i] = IProvenanceLedger.EventKind(noise % 3);
+            // One payload in sixteen is empty.
+            payloads[i] = _payload((noise >> 8) % 16 == 0 ? 0 : bound(noise >> 16, 1, 300), noise);
+            filings[i] = _filing(lot);
+        }
+
+        uint256 snapshot = vm.snapshotState();
+        bytes memory viaEvents = _outcome(caller, lot, abi.encodeCall(ledger.recordEvents, (lot, kinds, payloads)));
+        vm.revertToState(snapshot);
+        bytes memory viaFiled =
+            _outcome(caller, lot, abi.encodeCall(ledger.recordFiledEvents, (kinds, payloads, filings)));
+        assertEq(viaFiled, viaEvents, "outcome, revert data, logs and stored batch");
+    }
+
+    /// @dev What filing one event under several lots costs on top of {recordEvents}.
+    function test_Gas_RecordFiledEventsPerExtraBatch() public {
+        (bytes32 low, bytes32 high) = _twoLots();
+        _record(low, OTHER);
+        _record(high, OTHER);
+        bytes memory payload = _payload(GAS_PAYLOAD_BYTES, 1);
+        vm.prank(operator);
+        (bool ok, uint256 one) = _measuredCall(
+            address(ledger),
+            abi.encodeCall(ledger.recordFiledEvents, (_kinds(OTHER), _payloads(payload), _filings(_filing(low))))
+        );
+        assertTrue(ok, "one batch");
+        vm.prank(operator);
+        (bool ok2, uint256 two) = _measuredCall(
+            address(ledger),
+            abi.encodeCall(ledger.recordFiledEvents, (_kinds(OTHER), _payloads(payload), _filings(_filing(low, high))))
+        );
+        assertTrue(ok2, "two batches");
+        emit log_named_uint("execution gas per extra batch", two - one);
+        assertLt(two - one, 12_000, "an extra batch costs its checks, its log and one count write");
+    }
+
     // ---------------------------------------------------------------- gas
 
     /// @dev 200 events of 500 non-zero bytes in one call. Under Prague a transaction pays
@@ -809,6 +1042,55 @@ contract ProvenanceLedgerTest is ConsortiumBase {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /// @dev Two fresh lots, the lower id first.
+    function _twoLots() internal returns (bytes32 low, bytes32 high) {
+        low = _create(string.concat(LOT_URI, "-A", vm.toString(_nonce++)));
+        high = _create(string.concat(LOT_URI, "-B", vm.toString(_nonce++)));
+        if (low > high) (low, high) = (high, low);
+    }
+
+    /// @dev A lot the rival created (under a GTIN whose prefix it is given).
+    function _rivalLot() internal returns (bytes32) {
+        address rival = _rival();
+        _assignPrefix("0614141", rival);
+        vm.prank(rival);
+        return ledger.createBatch(IProvenanceLedger.BatchKind.LOT, PRODUCT, new bytes32[](0), OTHER_LOT_URI);
+    }
+
+    function _filing(bytes32 a) internal pure returns (bytes32[] memory f) {
+        f = new bytes32[](1);
+        f[0] = a;
+    }
+
+    function _filing(bytes32 a, bytes32 b) internal pure returns (bytes32[] memory f) {
+        f = new bytes32[](2);
+        f[0] = a;
+        f[1] = b;
+    }
+
+    function _sorted(bytes32 a, bytes32 b) internal pure returns (bytes32[] memory) {
+        return a < b ? _filing(a, b) : _filing(b, a);
+    }
+
+    function _filings(bytes32[] memory filing) internal pure returns (bytes32[][] memory f) {
+        f = new bytes32[][](1);
+        f[0] = filing;
+    }
+
+    /// @dev Everything a call to the ledger did: success, return data, each log, the batch after.
+    function _outcome(address caller, bytes32 lot, bytes memory data) internal returns (bytes memory) {
+        vm.recordLogs();
+        vm.prank(caller);
+        (bool ok, bytes memory returned) = address(ledger).call(data);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bytes memory outcome = abi.encode(ok, returned, ledger.batch(lot));
+        // The recorder also keeps the logs of a call that reverted, which nobody sees on chain.
+        for (uint256 i; ok && i < logs.length; ++i) {
+            outcome = bytes.concat(outcome, abi.encode(logs[i].emitter, logs[i].topics, logs[i].data));
+        }
+        return outcome;
+    }
 
     /// @dev A second organization holding OPERATOR_ROLE.
     function _rival() internal returns (address rival) {

@@ -113,6 +113,27 @@ class Validator:
             problems = sorted(found, key=lambda problem: _path_order(problem[0]))
             raise InvalidEpcisEvent([(_json_path(path), message) for path, message in problems])
 
+    def validate_query_document(self, document: Any) -> None:
+        """Accept an EPCISQueryDocument (what `GET /events` answers) by the official schema,
+        which alone defines it.
+
+        Raises:
+            ConfigurationError: this validator has no official schema.
+            InvalidEpcisEvent: listing every problem, ordered by JSON path.
+        """
+        if self._official is None:
+            raise ConfigurationError("an EPCISQueryDocument is checked by the official schema")
+        try:
+            check_depth(document)
+        except InvalidJson as exc:
+            raise InvalidEpcisEvent([("$", str(exc))]) from None
+        found = sorted(
+            dict.fromkeys(_problems(self._official, document)),
+            key=lambda problem: _path_order(problem[0]),
+        )
+        if found:
+            raise InvalidEpcisEvent([(_json_path(path), message) for path, message in found])
+
 
 def _official_validator(directory: Path) -> Draft7Validator:
     resources = []

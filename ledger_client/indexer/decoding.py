@@ -1,4 +1,5 @@
-"""Decode raw JSON-RPC logs and `recordEvents` calldata into typed records (pure, no I/O).
+"""Decode raw JSON-RPC logs and `recordEvents` / `recordFiledEvents` calldata into typed
+records (pure, no I/O).
 
 web3's `process_log` costs ~800 µs a log on this machine kind; here topic0 selectors are
 computed once from the ABI, single-word event data is sliced straight out of the hex, and only
@@ -56,6 +57,10 @@ class BatchCreated:
 
 @dataclass(frozen=True, slots=True)
 class EventRecorded:
+    """One event filed under one batch (`EventRecorded`), or under the organization that
+    recorded it (`OrganizationEventRecorded`: `batch_id` is then `organization_key(recorder)`
+    and `event_index` counts the organization's own events)."""
+
     ref: LogRef
     batch_id: str
     payload_hash: str
@@ -138,6 +143,14 @@ DecodedLog = (
     | RoleChanged
 )
 
+
+def organization_key(organization: str) -> str:
+    """The filing key of events anchored under an organization: its address as a 32-byte
+    word (`0x` + 24 zeros + 40 hex digits), which no batch id (a keccak256) can equal in
+    practice, so the read model keeps them beside batches' events."""
+    return "0x" + "00" * 12 + organization.lower().removeprefix("0x")
+
+
 _BUILDERS: dict[str, Callable[[LogRef, dict[str, Any]], DecodedLog]] = {
     "BatchCreated": lambda ref, a: BatchCreated(
         ref,
@@ -157,6 +170,15 @@ _BUILDERS: dict[str, Callable[[LogRef, dict[str, Any]], DecodedLog]] = {
         EventKind(a["kind"]),
         a["position"],
     ),
+    "OrganizationEventRecorded": lambda ref, a: EventRecorded(
+        ref,
+        organization_key(a["organization"]),
+        a["payloadHash"],
+        a["organization"],
+        a["eventIndex"],
+        EventKind(a["kind"]),
+        a["position"],
+    ),
     "BatchStatusChanged": lambda ref, a: BatchStatusChanged(
         ref, a["batchId"], BatchStatus(a["from"]), BatchStatus(a["to"]), a["by"], a["reason"]
     ),
@@ -172,6 +194,7 @@ _BUILDERS: dict[str, Callable[[LogRef, dict[str, Any]], DecodedLog]] = {
     "RoleRevoked": lambda ref, a: RoleChanged(ref, a["role"], a["account"], a["sender"], False),
 }
 RECORD_EVENTS = "recordEvents"
+RECORD_FILED_EVENTS = "recordFiledEvents"
 EVENT_RECORDED_SIGNATURE = "EventRecorded(bytes32,bytes32,address,uint64,uint8,uint32)"
 _EVENT_KINDS = tuple(EventKind)
 
@@ -273,6 +296,7 @@ class LogDecoder:
     def __init__(self, *, abis: Iterable[Sequence[Mapping[str, Any]]]) -> None:
         self._specs: dict[str, _EventSpec] = {}
         self.record_events_selector: str | None = None
+        self.record_filed_events_selector: str | None = None
         self._event_recorded_topic = "0x" + keccak(EVENT_RECORDED_SIGNATURE.encode()).hex()
         for abi in abis:
             for entry in abi:
@@ -281,6 +305,10 @@ class LogDecoder:
                     self._specs[topic0] = _EventSpec.of(entry)
                 elif entry["type"] == "function" and entry["name"] == RECORD_EVENTS:
                     self.record_events_selector = "0x" + keccak(signature(entry).encode())[:4].hex()
+                elif entry["type"] == "function" and entry["name"] == RECORD_FILED_EVENTS:
+                    self.record_filed_events_selector = (
+                        "0x" + keccak(signature(entry).encode())[:4].hex()
+                    )
 
     def _event_recorded(self, raw: Mapping[str, Any], topics: list[str]) -> EventRecorded:
         """The hot path: one EventRecorded per anchored event, decoded by slicing."""
@@ -360,10 +388,13 @@ class LogDecoder:
 
 @dataclass(frozen=True)
 class RecordEventsCall:
-    """The batch and payloads of one `recordEvents(batchId, kinds, payloads)` call."""
+    """The batch and payloads of one `recordEvents(batchId, kinds, payloads)` call, or the
+    payloads and filings of one `recordFiledEvents(kinds, payloads, filings)` call (then
+    `batch_id` is None and `filings[i]` the batch ids event i is filed under)."""
 
-    batch_id: str
+    batch_id: str | None
     payloads: tuple[bytes, ...]
+    filings: tuple[frozenset[str], ...] | None = None
 
 
 def decode_record_events(tx_input: str, *, selector: str) -> RecordEventsCall | None:
@@ -373,31 +404,71 @@ def decode_record_events(tx_input: str, *, selector: str) -> RecordEventsCall | 
     and length bounds-checked: malformed calldata gives None, never an exception.
     `kinds` is not read; each event's kind is in its log.
     """
-    if tx_input[: len(selector)].lower() != selector:
+    data = _call_data(tx_input, selector)
+    if data is None or len(data) < 96:
+        return None
+    payloads = _dynamic_array(data, _uint(data, 64), _bytes_at)
+    if payloads is None:
+        return None
+    return RecordEventsCall("0x" + data[:32].hex(), tuple(payloads))
+
+
+def decode_record_filed_events(tx_input: str, *, selector: str) -> RecordEventsCall | None:
+    """The call's payloads and filings when `tx_input` calls `recordFiledEvents`, else None
+    (malformed calldata included, as `decode_record_events`)."""
+    data = _call_data(tx_input, selector)
+    if data is None or len(data) < 96:
+        return None
+    payloads = _dynamic_array(data, _uint(data, 32), _bytes_at)
+    filings = _dynamic_array(data, _uint(data, 64), _words_at)
+    if payloads is None or filings is None or len(filings) != len(payloads):
+        return None
+    return RecordEventsCall(None, tuple(payloads), tuple(frozenset(f) for f in filings))
+
+
+def _call_data(tx_input: str, selector: str) -> bytes | None:
+    if not selector or tx_input[: len(selector)].lower() != selector:
         return None
     try:
-        data = bytes.fromhex(tx_input[len(selector) :])
+        return bytes.fromhex(tx_input[len(selector) :])
     except ValueError:
         return None
+
+
+def _dynamic_array(data: bytes, offset: int, element: Callable[[bytes, int], Any]) -> list | None:
+    """The elements of the array of dynamic elements whose count word sits at `offset`: each
+    read by `element(data, start)`; None when any offset or length leaves `data`."""
     size = len(data)
-    if size < 96:
-        return None
-    heads = _uint(data, 64) + 32  # the bytes[] count word, then one offset word per payload
+    heads = offset + 32  # the count word, then one offset word per element
     if heads > size:
         return None
-    count = _uint(data, heads - 32)
+    count = _uint(data, offset)
     if heads + 32 * count > size:
         return None
-    payloads = []
+    elements = []
     for i in range(count):
         start = heads + _uint(data, heads + 32 * i)
-        if start + 32 > size:
+        value = element(data, start)
+        if value is None:
             return None
-        end = start + 32 + _uint(data, start)
-        if end > size:
-            return None
-        payloads.append(data[start + 32 : end])
-    return RecordEventsCall("0x" + data[:32].hex(), tuple(payloads))
+        elements.append(value)
+    return elements
+
+
+def _bytes_at(data: bytes, start: int) -> bytes | None:
+    if start + 32 > len(data):
+        return None
+    end = start + 32 + _uint(data, start)
+    return data[start + 32 : end] if end <= len(data) else None
+
+
+def _words_at(data: bytes, start: int) -> list[str] | None:
+    if start + 32 > len(data):
+        return None
+    end = start + 32 + 32 * _uint(data, start)
+    if end > len(data):
+        return None
+    return ["0x" + data[at : at + 32].hex() for at in range(start + 32, end, 32)]
 
 
 def _uint(data: bytes, at: int) -> int:
@@ -410,19 +481,25 @@ def payloads_from_transaction(
     *,
     ledger_address: str,
     selector: str,
+    filed_selector: str = "",
 ) -> list[str | None]:
     """The anchored payload text of each of `events` (logs of transaction `tx`).
 
     A payload is taken from the call's `payloads[position]` only when the transaction
-    called the ledger's `recordEvents` directly and keccak256 of it equals the
-    emitted payload hash; otherwise it is None and a warning is logged.
+    called the ledger's `recordEvents` (selector `selector`) or `recordFiledEvents`
+    (`filed_selector`) directly, the call filed it under the log's batch (or under no
+    batch, for an organization's event) and keccak256 of it equals the emitted payload
+    hash; otherwise it is None and a warning is logged.
     """
     call = None
     if (tx.get("to") or "").lower() == ledger_address.lower():
-        call = decode_record_events(tx.get("input") or tx.get("data") or "0x", selector=selector)
+        tx_input = tx.get("input") or tx.get("data") or "0x"
+        call = decode_record_events(tx_input, selector=selector) or decode_record_filed_events(
+            tx_input, selector=filed_selector
+        )
     if call is None:
         log.warning(
-            "transaction %s did not call recordEvents on the ledger directly: "
+            "transaction %s did not call recordEvents or recordFiledEvents on the ledger directly: "
             "%d event payload(s) left empty",
             tx.get("hash"),
             len(events),
@@ -443,7 +520,7 @@ def payloads_from_transaction(
 
 
 def _payload_text(event: EventRecorded, call: RecordEventsCall) -> str | None:
-    if call.batch_id != event.batch_id or event.position >= len(call.payloads):
+    if event.position >= len(call.payloads) or not _filed_under(event, call):
         return None
     payload = call.payloads[event.position]
     if keccak256(payload).hex() != event.payload_hash[2:]:
@@ -452,6 +529,15 @@ def _payload_text(event: EventRecorded, call: RecordEventsCall) -> str | None:
         return payload.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def _filed_under(event: EventRecorded, call: RecordEventsCall) -> bool:
+    if call.filings is None:
+        return call.batch_id == event.batch_id
+    filing = call.filings[event.position]
+    if filing:
+        return event.batch_id in filing
+    return event.batch_id == organization_key(event.recorder)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,15 @@
 """The read model rows of one anchored EPCIS event: its `ledger_event` row and the query
 tables' rows (`epcis_event`, `epcis_term`, `epcis_sensor_report`), built in one place so the
-indexer and a rebuild store exactly the same thing."""
+indexer and a rebuild store exactly the same thing.
+
+An event filed under several batches (`recordFiledEvents`) has one `EventRecorded` log, so
+one `ledger_event` row, per batch: each row is that filing's proof (its own `tx_hash`,
+`block_number`, `log_index`, `event_index` in the batch's history, and the event's
+`payload_hash`). The query tables hold the event once, keyed by its first filing: the log
+with the lowest index among the transaction's logs of the same payload position. So
+`GET /events` returns it once, with the proof of that first filing, and every other filing
+names the same transaction and payload hash.
+"""
 
 from __future__ import annotations
 
@@ -21,9 +30,12 @@ from ledger_client.indexer.read_model import (
 Rows = dict[type[SQLModel], list[dict[str, Any]]]
 
 
-def event_rows(event: EventRecorded, payload: str | None, block_time: int) -> Rows:
+def event_rows(
+    event: EventRecorded, payload: str | None, block_time: int, *, first_filing: bool = True
+) -> Rows:
     """Rows for `event`, whose payload (None when calldata could not be decoded) was
-    anchored in a block made at `block_time` (Unix seconds)."""
+    anchored in a block made at `block_time` (Unix seconds); the query tables' rows only
+    for the event's `first_filing`."""
     # Parsed once for the ledger_event columns and the query tables alike.
     document = payload_document(payload)
     columns = columns_of(document)
@@ -50,7 +62,7 @@ def event_rows(event: EventRecorded, payload: str | None, block_time: int) -> Ro
         EpcisTerm: [],
         EpcisSensorReport: [],
     }
-    index = index_event(document) if document is not None else None
+    index = index_event(document) if document is not None and first_filing else None
     if index is None:
         return rows
     key = {

@@ -283,9 +283,15 @@ class Indexer:
                 events,
                 ledger_address=self.ledger_address,
                 selector=self._decoder.record_events_selector or "",
+                filed_selector=self._decoder.record_filed_events_selector or "",
             )
+            # An event filed under several batches has one log per batch, in log order.
+            positions: set[int] = set()
             for e, text in zip(events, texts, strict=True):
-                for table, table_rows in event_rows(e, text, times[e.ref.block_number]).items():
+                first_filing = e.position not in positions
+                positions.add(e.position)
+                built = event_rows(e, text, times[e.ref.block_number], first_filing=first_filing)
+                for table, table_rows in built.items():
                     rows[table].extend(table_rows)
         end_hash = self._verify_unforked(start, end, block_hashes, parent_hash)
         return _Chunk(start, end, end_hash, rows, block_hashes, len(raw_logs))

@@ -17,7 +17,7 @@ from sqlalchemy import Row, Subquery, func, label, literal
 from sqlalchemy.orm import Mapped, Session
 from sqlmodel import SQLModel, col, select
 
-from ledger_client.indexer.decoding import checksum
+from ledger_client.indexer.decoding import checksum, organization_key
 from ledger_client.indexer.read_model import (
     Batch,
     BatchParent,
@@ -244,7 +244,8 @@ def events(
     limit: int = 100,
     offset: int = 0,
 ) -> list[LedgerEvent]:
-    """Anchored events in ledger order (block, log index), filtered.
+    """Anchored events in ledger order (block, log index), filtered: one row per filing, so
+    an event filed under several batches comes once per batch unless `batch_id` is given.
 
     `from_time` is inclusive, `until_time` exclusive (EPCIS `GE_eventTime` / `LT_eventTime`);
     a naive datetime is taken as UTC. `limit` is capped at `MAX_PAGE`.
@@ -266,6 +267,18 @@ def events(
         query = query.where(col(LedgerEvent.event_time) < _utc(until_time))
     query = query.order_by(col(LedgerEvent.block_number), col(LedgerEvent.log_index))
     return list(session.scalars(query.limit(max(0, min(limit, MAX_PAGE))).offset(max(0, offset))))
+
+
+def organization_events(session: Session, *, organization: str) -> list[LedgerEvent]:
+    """The events `organization` anchored under itself (naming no lot or item), in its
+    order; each row is its own proof (tx hash, block, log index, payload hash)."""
+    return list(
+        session.scalars(
+            select(LedgerEvent)
+            .where(LedgerEvent.batch_id == organization_key(checksum(organization)))
+            .order_by(col(LedgerEvent.event_index))
+        )
+    )
 
 
 def genealogy(

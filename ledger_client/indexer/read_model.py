@@ -70,7 +70,11 @@ class BatchParent(SQLModel, table=True):
 
 
 class LedgerEvent(SQLModel, table=True):
-    """One anchored EPCIS event (`EventRecorded`) with its payload taken from calldata."""
+    """One filing of an anchored EPCIS event (`EventRecorded`) with its payload taken from
+    calldata: `batch_id` is the batch it is filed under, or for an event naming no batch
+    (`OrganizationEventRecorded`) the recording organization's `organization_key`. An event
+    filed under several batches has one row per batch, each its own proof (see
+    `event_rows`); `epcis_event` and its tables hold it once, under its first filing."""
 
     __tablename__ = "ledger_event"
     __table_args__ = (

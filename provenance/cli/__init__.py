@@ -1,7 +1,7 @@
 """The `provenance` command line: chain, compile, deploy, index, serve, demo, prefix, lot,
-class, device, bridge, credential, token, trail, qr. Each group lives in a module of its own; this one
-mounts them and hands the lower layers' commands the ports they take (`credential issue
---shipment`)."""
+class, device, bridge, credential, token, trail, qr, events, event. Each group lives in a
+module of its own; this one mounts them and hands the lower layers' commands the ports they
+take (`credential issue --shipment`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from provenance.cli import credential
 from provenance.cli.bridge import bridge_app
 from provenance.cli.chain import chain, compile, deploy
 from provenance.cli.device import device_app
+from provenance.cli.events import event_app, events_app
 from provenance.cli.index import index_app
 from provenance.cli.lot import lot_app
 from provenance.cli.prefix import prefix_app
@@ -60,5 +61,7 @@ app.add_typer(credential.credential_app, name="credential")
 app.add_typer(token_app, name="token")
 app.add_typer(trail_app, name="trail")
 app.command()(qr)
+app.add_typer(events_app, name="events")
+app.add_typer(event_app, name="event")
 
 __all__ = ["app"]

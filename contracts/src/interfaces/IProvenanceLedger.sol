@@ -47,15 +47,15 @@ interface IProvenanceLedger {
     /// @param batchId the batch to create.
     /// @param parentId the first unknown parent.
     error ProvenanceLedgerUnknownParent(bytes32 batchId, bytes32 parentId);
-    /// @notice {recordEvents} was given no event.
-    /// @param batchId the batch to record events of.
+    /// @notice {recordEvents} or {recordFiledEvents} was given no event.
+    /// @param batchId the batch to record events of (zero for {recordFiledEvents}).
     error ProvenanceLedgerNoEvents(bytes32 batchId);
-    /// @notice {recordEvents} was given a different number of kinds and payloads.
+    /// @notice {recordEvents} or {recordFiledEvents} was given a different number of kinds and payloads.
     /// @param kinds the number of event kinds.
     /// @param payloads the number of payloads.
     error ProvenanceLedgerLengthMismatch(uint256 kinds, uint256 payloads);
     /// @notice The payload at `position` is empty; every event needs its canonical JSON.
-    /// @param batchId the batch to record events of.
+    /// @param batchId the batch to record events of (zero for an event filed under the organization).
     /// @param position the empty payload's index in `payloads`.
     error ProvenanceLedgerEmptyPayload(bytes32 batchId, uint256 position);
     /// @notice The batch is quarantined or recalled, and `kind` is neither INSPECTION nor DESTRUCTION.
@@ -110,6 +110,18 @@ interface IProvenanceLedger {
     /// @notice `prefix` is not a GS1 company prefix: 6 to 12 decimal digits.
     /// @param prefix the refused prefix.
     error ProvenanceLedgerInvalidPrefix(string prefix);
+    /// @notice {recordFiledEvents} was given a different number of events and filings.
+    /// @param events the number of events (kinds and payloads).
+    /// @param filings the number of filings.
+    error ProvenanceLedgerFilingLengthMismatch(uint256 events, uint256 filings);
+    /// @notice The filing of the event at `position` does not list its batches in strictly
+    /// ascending id order: `batchId` comes after a larger id or repeats one.
+    /// @param position the event's index in `payloads`.
+    /// @param batchId the batch out of order.
+    error ProvenanceLedgerUnsortedFiling(uint256 position, bytes32 batchId);
+    /// @notice The DESTRUCTION event at `position` names no batch to destroy.
+    /// @param position the event's index in `payloads`.
+    error ProvenanceLedgerUnfiledDestruction(uint256 position);
 
     event BatchCreated(
         bytes32 indexed batchId,
@@ -130,6 +142,17 @@ interface IProvenanceLedger {
         uint64 eventIndex,
         EventKind kind,
         uint32 position
+    );
+
+    /// @notice An event that names no lot or item (a location or a document only), anchored
+    /// under the organization that recorded it.
+    /// @param organization the recording organization (the caller).
+    /// @param payloadHash keccak256 of the event's payload.
+    /// @param eventIndex position of this event among the organization's own (0-based).
+    /// @param kind the event's kind (never DESTRUCTION).
+    /// @param position index of the payload in the transaction's `payloads` array.
+    event OrganizationEventRecorded(
+        address indexed organization, bytes32 indexed payloadHash, uint64 eventIndex, EventKind kind, uint32 position
     );
 
     event BatchStatusChanged(
@@ -186,6 +209,23 @@ interface IProvenanceLedger {
      * Emits {EventRecorded} per event, {BatchStatusChanged} on DESTRUCTION.
      */
     function recordEvents(bytes32 batchId, EventKind[] calldata kinds, bytes[] calldata payloads) external;
+
+    /**
+     * @notice Records EPCIS events each filed under every batch it names: event i under
+     * each of `filings[i]`, which lists those batches' ids in strictly ascending order. Each
+     * batch of a filing is checked as {recordEvents} checks its batch, with the same errors,
+     * and gets its own {EventRecorded} with its next `eventIndex`, so one refused batch
+     * reverts the whole call naming that batch. An empty filing anchors the event under the
+     * caller's organization.
+     * Requirements: caller authorized as OPERATOR_ROLE; equal, non-zero numbers of kinds,
+     * payloads and filings; no empty payload; for every batch of a filing, everything
+     * {recordEvents} requires of it (a DESTRUCTION its last event in the call); a DESTRUCTION
+     * event names a batch.
+     * Emits {EventRecorded} per event and batch, {BatchStatusChanged} on DESTRUCTION,
+     * {OrganizationEventRecorded} per event with an empty filing.
+     */
+    function recordFiledEvents(EventKind[] calldata kinds, bytes[] calldata payloads, bytes32[][] calldata filings)
+        external;
 
     /**
      * @notice Quarantines an ACTIVE or RELEASED batch.
@@ -285,6 +325,9 @@ interface IProvenanceLedger {
 
     /// @notice The stored batch (status NONE when unknown).
     function batch(bytes32 batchId) external view returns (Batch memory);
+
+    /// @notice How many events are anchored under `organization` itself (empty filings).
+    function organizationEventCount(address organization) external view returns (uint64);
 
     /// @notice The membership contract that authorizes writers.
     function membership() external view returns (address);

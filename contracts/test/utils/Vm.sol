@@ -21,6 +21,8 @@ interface Vm {
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function chainId(uint256 newChainId) external;
     function record() external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
     function accesses(address target) external returns (bytes32[] memory readSlots, bytes32[] memory writeSlots);
 
     function projectRoot() external view returns (string memory path);

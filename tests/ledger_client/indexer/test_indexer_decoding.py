@@ -12,7 +12,7 @@ from eth_utils import keccak, to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger_client.calldata import encode_record_events
+from ledger_client.calldata import encode_record_events, encode_record_filed_events
 from ledger_client.indexer.decoding import (
     BatchCreated,
     BatchStatusChanged,
@@ -24,6 +24,8 @@ from ledger_client.indexer.decoding import (
     OrganizationStatusChanged,
     RoleChanged,
     decode_record_events,
+    decode_record_filed_events,
+    organization_key,
     payload_columns,
     payloads_from_transaction,
 )
@@ -95,11 +97,16 @@ def test_selectors_come_from_the_abi(decoder):
         topic0("OrganizationStatusChanged(address,bool)"),
         topic0("RoleGranted(bytes32,address,address)"),
         topic0("RoleRevoked(bytes32,address,address)"),
+        topic0("OrganizationEventRecorded(address,bytes32,uint64,uint8,uint32)"),
     }
     assert set(decoder.topics) == expected
     assert (
         decoder.record_events_selector
         == "0x" + keccak(text="recordEvents(bytes32,uint8[],bytes[])")[:4].hex()
+    )
+    assert (
+        decoder.record_filed_events_selector
+        == "0x" + keccak(text="recordFiledEvents(uint8[],bytes[],bytes32[][])")[:4].hex()
     )
 
 
@@ -341,7 +348,7 @@ def test_payload_of_an_indirect_call_is_left_empty_with_a_warning(decoder, caplo
         )
     assert via_proxy == [None]
     assert other_batch == [None]
-    assert "did not call recordEvents on the ledger directly" in caplog.text
+    assert "did not call recordEvents or recordFiledEvents on the ledger directly" in caplog.text
 
 
 def test_payload_that_is_not_utf8_is_left_empty(decoder):
@@ -399,3 +406,79 @@ def test_decoding_is_fast(decoder):
     assert [r.event_index for r in records] == list(range(20_000))
     # web3's process_log manages ~1,200 logs/s on this machine kind; ~35,000/s measured here.
     assert 20_000 / elapsed > 12_000, f"{20_000 / elapsed:,.0f} logs/s"
+
+
+# -- events filed under several batches or the organization (recordFiledEvents) -----------
+
+
+def organization_event_log(*, payload: bytes, position: int, log_index: int = 4) -> dict:
+    return raw_log(
+        "OrganizationEventRecorded(address,bytes32,uint64,uint8,uint32)",
+        [word(OPERATOR), "0x" + keccak(payload).hex()],
+        encode(["uint64", "uint8", "uint32"], [7, EventKind.OTHER, position]),
+        log_index=log_index,
+    )
+
+
+def filed_tx(payloads: list[bytes], filings: list[list[str]]) -> dict:
+    data = encode_record_filed_events(
+        [0] * len(payloads), payloads, [[bytes.fromhex(b[2:]) for b in f] for f in filings]
+    )
+    return {"hash": TX_HASH, "to": LEDGER, "input": "0x" + data.hex(), "blockHash": BLOCK_HASH}
+
+
+def test_organization_event_decodes_under_the_organization_key(decoder):
+    record = decoder.decode(organization_event_log(payload=b"{}", position=2))
+    assert isinstance(record, EventRecorded)
+    assert record.batch_id == organization_key(OPERATOR) == "0x" + "00" * 12 + OPERATOR[2:]
+    assert record.recorder == to_checksum_address(OPERATOR)
+    assert (record.event_index, record.kind, record.position) == (7, EventKind.OTHER, 2)
+    assert record.payload_hash == "0x" + keccak(b"{}").hex()
+
+
+def test_filed_payloads_are_taken_only_for_the_batches_and_organization_they_were_filed_under(
+    decoder,
+):
+    payloads = [b'{"n":0}', b'{"n":1}']
+    tx = filed_tx(payloads, [[PARENT, BATCH], []])
+    under_batch = decoder.decode(event_recorded_log(payload=payloads[0], position=0))
+    under_organization = decoder.decode(organization_event_log(payload=payloads[1], position=1))
+    # The same logs against a call that filed them elsewhere.
+    misfiled = filed_tx(payloads, [[PARENT], [BATCH]])
+    selectors = {
+        "selector": decoder.record_events_selector,
+        "filed_selector": decoder.record_filed_events_selector,
+    }
+    events = [under_batch, under_organization]
+    assert payloads_from_transaction(tx, events, ledger_address=LEDGER, **selectors) == [
+        '{"n":0}',
+        '{"n":1}',
+    ]
+    assert payloads_from_transaction(misfiled, events, ledger_address=LEDGER, **selectors) == [
+        None,
+        None,
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.binary(max_size=100), st.lists(st.binary(min_size=32, max_size=32), max_size=3)
+        ),
+        max_size=6,
+    ),
+    cut=st.integers(min_value=0, max_value=400),
+)
+def test_decode_record_filed_events_agrees_with_eth_abi_and_never_raises(events, cut):
+    selector = "0x" + keccak(text="recordFiledEvents(uint8[],bytes[],bytes32[][])")[:4].hex()
+    payloads = [p for p, _ in events]
+    filings = [f for _, f in events]
+    encoded = encode(["uint8[]", "bytes[]", "bytes32[][]"], [[0] * len(events), payloads, filings])
+    call = decode_record_filed_events(selector + encoded.hex(), selector=selector)
+    assert call.batch_id is None
+    assert call.payloads == tuple(payloads)
+    assert call.filings == tuple(frozenset("0x" + b.hex() for b in f) for f in filings)
+    truncated = selector + encoded[: max(0, len(encoded) - cut - 1)].hex()
+    assert decode_record_filed_events(truncated, selector=selector) in (None, call)
+    assert decode_record_events(selector + encoded.hex(), selector="0xdeadbeef") is None

@@ -1,0 +1,121 @@
+"""One indexed event by its `eventID`, and the proof that it is on chain as the read model
+says: the anchoring transaction is read again from the node, and the `EventRecorded` log at
+the indexed place must carry keccak256 of the payload the read model holds now. A payload
+altered in SQL, a row moved to another log, or a block reorganised away fails the proof.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_utils import keccak
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from web3 import Web3
+from web3.exceptions import TransactionNotFound
+
+from ledger_client.chain import chain_refusals
+from ledger_client.deployment import Deployment
+from ledger_client.indexer.read_model import EpcisEvent, LedgerEvent
+
+_EVENT = EpcisEvent.__table__.c  # type: ignore[attr-defined]
+_LEDGER = LedgerEvent.__table__.c  # type: ignore[attr-defined]
+# An event filed under a batch, and one filed under its organization (naming no batch):
+# either way topic 1 is the filing key the read model keeps as `batch_id`, topic 2 the hash.
+FILING_TOPICS = frozenset(
+    "0x" + keccak(text=signature).hex()
+    for signature in (
+        "EventRecorded(bytes32,bytes32,address,uint64,uint8,uint32)",
+        "OrganizationEventRecorded(address,bytes32,uint64,uint8,uint32)",
+    )
+)
+
+
+@dataclass(frozen=True)
+class IndexedEvent:
+    """An event's row in the read model: its payload and where the indexer found it."""
+
+    event_id: str
+    batch_id: str
+    payload: str
+    tx_hash: str
+    block_number: int
+    block_hash: str
+    log_index: int
+
+
+@dataclass(frozen=True)
+class EventProof:
+    """The read model's event against the chain now. `sql_hash` is keccak256 of the payload
+    in SQL; `chain_hash` the payload hash of the log at that place on chain (None: no such
+    log); `verified` whether they are equal and the log is the ledger's, of this batch, in
+    the indexed block. `problem` says why not."""
+
+    event: IndexedEvent
+    sql_hash: str
+    chain_hash: str | None
+    verified: bool
+    problem: str | None
+
+
+def find_event(engine: Engine, event_id: str) -> IndexedEvent | None:
+    """The indexed event whose `eventID` is `event_id` (the first anchored, should two
+    share it), None when there is none."""
+    statement = (
+        select(LedgerEvent)
+        .join(
+            EpcisEvent,
+            (_LEDGER.batch_id == _EVENT.batch_id) & (_LEDGER.event_index == _EVENT.event_index),
+        )
+        .where(_EVENT.event_id == event_id, _LEDGER.payload.is_not(None))
+        .order_by(_LEDGER.block_number, _LEDGER.log_index)
+        .limit(1)
+    )
+    with Session(engine) as session:
+        row = session.exec(statement).first()
+    if row is None or row.payload is None:
+        return None
+    return IndexedEvent(
+        event_id,
+        row.batch_id,
+        row.payload,
+        row.tx_hash,
+        row.block_number,
+        row.block_hash,
+        row.log_index,
+    )
+
+
+def prove_event(w3: Web3, deployment: Deployment, event: IndexedEvent) -> EventProof:
+    """Check `event` against its anchoring transaction's receipt, read from the node now.
+
+    Raises:
+        ChainRejected: the node refused the read; failures to reach it pass through
+            (`CHAIN_UNREACHABLE`).
+    """
+    sql_hash = "0x" + keccak(event.payload.encode("utf-8")).hex()
+    try:
+        with chain_refusals("eth_getTransactionReceipt"):
+            receipt = w3.eth.get_transaction_receipt(event.tx_hash)  # type: ignore[arg-type]
+    except TransactionNotFound:
+        return EventProof(event, sql_hash, None, False, "the chain has no such transaction")
+    ledger = deployment.address("ProvenanceLedger").lower()
+    log = next((e for e in receipt["logs"] if e["logIndex"] == event.log_index), None)
+    topics = ["0x" + bytes(t).hex() for t in log["topics"]] if log is not None else []
+    if (
+        log is None
+        or log["address"].lower() != ledger
+        or not topics
+        or topics[0] not in FILING_TOPICS
+    ):
+        missing = f"log {event.log_index} of the transaction files no event on the ledger"
+        return EventProof(event, sql_hash, None, False, missing)
+    chain_hash = topics[2]
+    problem: str | None = None
+    if "0x" + bytes(receipt["blockHash"]).hex() != event.block_hash:
+        problem = "the transaction is in another block now (the chain reorganised)"
+    elif topics[1] != event.batch_id:
+        problem = "the log files the event under another batch or organization"
+    elif chain_hash != sql_hash:
+        problem = "the payload in the read model is not the one anchored"
+    return EventProof(event, sql_hash, chain_hash, problem is None, problem)
