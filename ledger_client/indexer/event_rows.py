@@ -20,6 +20,7 @@ from sqlmodel import SQLModel
 
 from ledger_client.epcis_query.extraction import index_event
 from ledger_client.indexer.decoding import EventRecorded, columns_of, payload_document
+from ledger_client.indexer.genealogy import EpcisEdge, TransformationPort, genealogy_rows
 from ledger_client.indexer.read_model import (
     EpcisEvent,
     EpcisSensorReport,
@@ -61,9 +62,11 @@ def event_rows(
         EpcisEvent: [],
         EpcisTerm: [],
         EpcisSensorReport: [],
+        EpcisEdge: [],
+        TransformationPort: [],
     }
     index = index_event(document) if document is not None and first_filing else None
-    if index is None:
+    if document is None or index is None:
         return rows
     key = {
         "batch_id": event.batch_id,
@@ -80,4 +83,5 @@ def event_rows(
     rows[EpcisSensorReport] = [
         {**key, "ordinal": ordinal, **report} for ordinal, report in enumerate(index.sensor_reports)
     ]
+    rows[EpcisEdge], rows[TransformationPort] = genealogy_rows(document, key)
     return rows

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import SQLModel
 
 from ledger_client.db import table_of
+from ledger_client.indexer.genealogy import EpcisEdge, TransformationPort
 from ledger_client.indexer.read_model import (
     Batch,
     BatchParent,
@@ -42,6 +43,8 @@ _EXPORT_ORDER: tuple[tuple[type[SQLModel], tuple[str, ...]], ...] = (
     (EpcisEvent, ("block_number", "log_index")),
     (EpcisTerm, ("batch_id", "event_index", "ordinal")),
     (EpcisSensorReport, ("batch_id", "event_index", "ordinal")),
+    (EpcisEdge, ("batch_id", "event_index", "ordinal")),
+    (TransformationPort, ("batch_id", "event_index", "ordinal")),
     (IndexedBlock, ("number",)),
     (Checkpoint, ("name",)),
 )

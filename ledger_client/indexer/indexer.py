@@ -57,6 +57,7 @@ from ledger_client.indexer.read_model import (
     create_read_model,
     drop_read_model,
 )
+from ledger_client.indexer.trace import genealogy_missing
 
 log = logging.getLogger(__name__)
 
@@ -376,6 +377,7 @@ class Indexer:
                 and session.scalars(select(Batch.batch_id).limit(1)).first() is not None
                 and session.scalars(select(CustodyTransfer.tx_hash).limit(1)).first() is None
             )
+            edges_missing = bool(stored) and genealogy_missing(session)
             # Events read as EPCIS but without query rows were indexed before the query tables.
             query_rows_missing = (
                 bool(stored)
@@ -403,6 +405,11 @@ class Indexer:
             raise IndexerError(
                 "the read model was built before it kept the EPCIS query tables, so queries "
                 "would miss its events: run `provenance index rebuild`"
+            )
+        if edges_missing:
+            raise IndexerError(
+                "the read model was built before it kept the genealogy of EPCIS events, so "
+                "traces would miss their edges: run `provenance index rebuild`"
             )
         return stored[0] if stored else None
 

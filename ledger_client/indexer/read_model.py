@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Engine, Float, Index, Text,
 from sqlmodel import Field, SQLModel
 
 from ledger_client.db import schema_change, table_of
+from ledger_client.indexer.genealogy import EpcisEdge, TransformationPort
 
 HASH_LENGTH = 66
 ADDRESS_LENGTH = 42
@@ -354,6 +355,8 @@ LOG_TABLES = (
     EpcisEvent,
     EpcisTerm,
     EpcisSensorReport,
+    EpcisEdge,
+    TransformationPort,
 )
 READ_MODEL_TABLES = [table_of(model) for model in (*LOG_TABLES, IndexedBlock, Checkpoint)]
 
