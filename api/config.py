@@ -55,6 +55,7 @@ class ApiSettings(BaseSettings):
                 "https://scan.example.org"
             )
         return value
+
     # GS1's official EPCIS 2.0 JSON Schema folder (EPCIS-JSON-Schema-root.json and the files
     # it $refs); captured documents are checked against it too when set.
     epcis_schema_dir: Path | None = None

@@ -327,7 +327,7 @@ class MemberNode:
                     w3=w3,
                     deployment=deployment,
                     engine=engine,
-                    # A node on a local anvil (`bridge run` or serve's dev chain) is a development node.
+                    # A node on a local anvil (`bridge run`, serve's dev chain) is a dev node.
                     dev_chain=local_anvil,
                 ),
                 event_archive=event_archive(ledger, w3=w3, deployment=deployment),
