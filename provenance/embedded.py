@@ -1,7 +1,7 @@
-"""The embedded default of `provenance serve`: with no PROVENANCE_RPC_URL and no node
-answering at the default one, a local anvil whose state lives under the state directory,
-the contracts deployed on its first start, a small development consortium and API tokens
-for it, so a newcomer can call the API at once.
+"""The embedded default of `provenance serve`: with no PROVENANCE_RPC_URL (see
+`wants_embedded_chain`), a local anvil whose state lives under the state directory, the
+contracts deployed on its first start, a small development consortium and API tokens for
+it, so a newcomer can call the API at once.
 
 Everything here uses anvil's public development keys, so it runs on that local anvil only;
 a node on a configured network never comes here.
@@ -23,8 +23,10 @@ import requests
 from eth_account import Account
 from web3 import Web3
 
+from api.config import ApiSettings
+from api.store.database import api_engine
 from api.store.tokens import TokenStore
-from ledger_client.chain import rpc
+from ledger_client.chain import connect, rpc
 from ledger_client.config import ANVIL_DEV_KEY, LedgerSettings
 from ledger_client.deploy import deploy_contracts
 from ledger_client.deployment import Deployment
@@ -82,10 +84,23 @@ def rpc_answers(url: str, *, timeout_s: float = 1.0) -> bool:
         return False
 
 
-def wants_embedded_chain(environ: Mapping[str, str] | None = None) -> bool:
-    """True when no PROVENANCE_RPC_URL is set and no node answers at the default URL."""
+def wants_embedded_chain(
+    state_dir: Path,
+    environ: Mapping[str, str] | None = None,
+    *,
+    default_url: str = DEFAULT_RPC_URL,
+) -> bool:
+    """Whether `serve` runs the embedded dev chain: not when PROVENANCE_RPC_URL is set, nor
+    when a node answers at the default URL for a deployment recorded in `state_dir` that is
+    not a saved dev chain's (`provenance chain` then `deploy`). A saved dev chain is always
+    resumed, and a fresh state directory always starts one: either way another anvil that
+    happens to listen at the default URL is never used by accident."""
     environ = os.environ if environ is None else environ
-    return "PROVENANCE_RPC_URL" not in environ and not rpc_answers(DEFAULT_RPC_URL)
+    if "PROVENANCE_RPC_URL" in environ:
+        return False
+    if (state_dir / CHAIN_STATE_FILE).exists() or not (state_dir / "deployment.json").exists():
+        return True
+    return not rpc_answers(default_url)
 
 
 def require_dev_keys(settings: BridgeSettings) -> None:
@@ -228,3 +243,26 @@ def dev_tokens(store: TokenStore, path: Path, *, dids: dict[str, str], chain_id:
     write_private_file(path, (json.dumps(tokens, indent=2) + "\n").encode())
     log.info("dev API tokens written to %s (operator, auditor, quality)", path)
     return True
+
+
+def set_up_dev_chain(settings: BridgeSettings, chain: LocalChain) -> BridgeSettings:
+    """`settings` pointed at the running dev `chain`, once it holds the contracts (deployed
+    on its first start), the complete dev consortium, and valid dev tokens in
+    `DEV_TOKENS_FILE` under the state directory.
+
+    Raises:
+        DeploymentError: the deployment record's contracts are not on the saved chain.
+    """
+    ledger = settings.ledger.model_copy(update={"rpc_url": chain.rpc_url})
+    w3 = connect(chain.rpc_url, timeout_s=ledger.rpc_timeout_s)
+    oracle = Account.from_key(settings.oracle_private_key.get_secret_value())
+    with mined_at_once(w3):
+        deployment = dev_deployment(w3, ledger)
+        dids = dev_consortium(w3, deployment, oracle_address=oracle.address)
+    dev_tokens(
+        TokenStore(api_engine(ApiSettings(ledger=ledger))),
+        ledger.state_dir / DEV_TOKENS_FILE,
+        dids=dids,
+        chain_id=deployment.chain_id,
+    )
+    return settings.model_copy(update={"ledger": ledger})

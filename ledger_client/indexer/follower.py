@@ -26,6 +26,8 @@ class ReadModelFollower:
         self._thread: threading.Thread | None = None
         self._last: IndexProgress | None = None
         self._caught_up = False
+        # Why the thread gave up, if it did.
+        self.failure: IndexerError | None = None
 
     @property
     def lag_blocks(self) -> int | None:
@@ -75,6 +77,7 @@ class ReadModelFollower:
                 log.warning("indexer: the node refused a request, retrying: %s", exc)
             except IndexerError as exc:
                 log.error("indexer stopped, the read model is no longer kept current: %s", exc)
+                self.failure = exc
                 return
             except Exception:
                 log.exception("indexer run failed; retrying in %.1fs", self.poll_s)

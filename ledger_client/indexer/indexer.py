@@ -10,7 +10,6 @@ newest block the node still agrees with are deleted and indexing resumes there.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -22,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel, col, select
 from web3 import Web3
 
-from ledger_client.chain import CHAIN_UNREACHABLE, rpc, rpc_many
+from ledger_client.chain import rpc, rpc_many
 from ledger_client.db import for_writing, table_of
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ChainRejected, LedgerError
@@ -200,24 +199,6 @@ class Indexer:
                 progress.events_per_second,
             )
         return progress
-
-    def follow(self, poll_s: float = 1.0, stop_event: threading.Event | None = None) -> None:
-        """Index new blocks every `poll_s` seconds until `stop_event` is set.
-
-        An unreachable node, or one that refuses a request, is logged and retried at the next
-        poll.
-        """
-        stop = stop_event or threading.Event()
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except CHAIN_UNREACHABLE as exc:
-                log.warning("indexer: node unavailable, retrying in %.1fs: %s", poll_s, exc)
-            except ChainRejected as exc:
-                log.warning(
-                    "indexer: the node refused a request, retrying in %.1fs: %s", poll_s, exc
-                )
-            stop.wait(poll_s)
 
     # -- reading the chain ----------------------------------------------------------------
 

@@ -62,6 +62,7 @@ def index_run(
     ] = 1.0,
 ) -> None:
     """Index new blocks into the read model, from its checkpoint."""
+    from ledger_client.indexer.follower import ReadModelFollower
     from ledger_client.indexer.indexer import Indexer
 
     settings = LedgerSettings()
@@ -80,8 +81,15 @@ def index_run(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     configure_logging()
+    follower = ReadModelFollower(indexer, poll_s=poll)
     console.print("following the chain; Ctrl-C stops")
+    follower.start()
     try:
-        indexer.follow(poll_s=poll, stop_event=stop)
+        while follower.running and not stop.wait(0.2):
+            pass
     except KeyboardInterrupt:
-        stop.set()
+        pass
+    finally:
+        follower.stop()
+    if follower.failure is not None:
+        raise follower.failure

@@ -48,11 +48,11 @@ def serve(
     following the chain and, unless --no-bridge, the oracle bridge. Ctrl-C or SIGTERM stops
     it cleanly.
 
-    With no PROVENANCE_RPC_URL set and no node answering at http://127.0.0.1:8545, it runs
-    an embedded dev chain (anvil, 1 s blocks) saved under the state directory
-    (PROVENANCE_STATE_DIR, .provenance/), deploys the contracts on its first start, registers
-    a dev consortium (operator, quality lab, auditor) and writes their API tokens to
-    dev-tokens.json there.
+    With no PROVENANCE_RPC_URL set it runs an embedded dev chain (anvil, 1 s blocks) saved
+    under the state directory (PROVENANCE_STATE_DIR, .provenance/), deploys the contracts on
+    its first start, registers a dev consortium (operator, quality lab, auditor) and writes
+    their API tokens to dev-tokens.json there; unless the state directory holds a deployment
+    record (not a dev chain's) and a node answers at http://127.0.0.1:8545: then that one.
 
     Examples, the first on the embedded dev chain:
 
@@ -87,12 +87,6 @@ def _run(
     mqtt: bool | None,
     mqtt_client_id: str | None,
 ) -> None:
-    from eth_account import Account
-
-    from api.config import ApiSettings
-    from api.store.database import api_engine
-    from api.store.tokens import TokenStore
-    from ledger_client.chain import connect
     from oracle_bridge.config import BridgeSettings
     from provenance import embedded
     from provenance.node import MemberNode
@@ -100,29 +94,14 @@ def _run(
     settings = BridgeSettings()
     chain = None
     tokens_path = None
-    if embedded.wants_embedded_chain():
+    if embedded.wants_embedded_chain(settings.ledger.state_dir):
         embedded.require_dev_keys(settings)
-        log.info(
-            "no PROVENANCE_RPC_URL and no node at %s: starting the embedded dev chain",
-            embedded.DEFAULT_RPC_URL,
-        )
+        log.info("no PROVENANCE_RPC_URL: starting the embedded dev chain")
         chain = embedded.start_dev_chain(settings.ledger.state_dir)
     try:
         if chain is not None:
-            ledger = settings.ledger.model_copy(update={"rpc_url": chain.rpc_url})
-            settings = settings.model_copy(update={"ledger": ledger})
-            w3 = connect(chain.rpc_url, timeout_s=ledger.rpc_timeout_s)
-            oracle = Account.from_key(settings.oracle_private_key.get_secret_value())
-            with embedded.mined_at_once(w3):
-                deployment = embedded.dev_deployment(w3, ledger)
-                dids = embedded.dev_consortium(w3, deployment, oracle_address=oracle.address)
-            tokens_path = ledger.state_dir / embedded.DEV_TOKENS_FILE
-            embedded.dev_tokens(
-                TokenStore(api_engine(ApiSettings(ledger=ledger))),
-                tokens_path,
-                dids=dids,
-                chain_id=deployment.chain_id,
-            )
+            settings = embedded.set_up_dev_chain(settings, chain)
+            tokens_path = settings.ledger.state_dir / embedded.DEV_TOKENS_FILE
         log.info("starting the node on %s…", settings.ledger.rpc_url)
         configured = {"PROVENANCE_BRIDGE_MQTT_HOST", "PROVENANCE_BRIDGE_MQTT_PORT"} & set(
             os.environ
@@ -146,9 +125,7 @@ def _run(
             if node.mqtt is not None:
                 ingress += f" and MQTT {node.mqtt.subscription}"
             log.info(
-                "node started: API %s, OpenAPI %s/docs, metrics %s/metrics, chain %s; %s",
-                url,
-                url,
+                "node started: API %s (/docs, /metrics), chain %s; %s",
                 url,
                 settings.ledger.rpc_url,
                 ingress,
@@ -165,4 +142,7 @@ def _run(
     finally:
         if chain is not None:
             chain.stop()
-            log.info("dev chain stopped, its state saved to %s", embedded.CHAIN_STATE_FILE)
+            log.info(
+                "dev chain stopped, its state saved to %s",
+                settings.ledger.state_dir / embedded.CHAIN_STATE_FILE,
+            )

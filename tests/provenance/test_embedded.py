@@ -71,8 +71,24 @@ def test_only_a_node_answering_eth_chain_id_counts(anvil: LocalChain, closing_li
     assert not embedded.rpc_answers(f"http://127.0.0.1:{port}")
 
 
-def test_a_set_rpc_url_is_never_the_embedded_chain():
-    assert not embedded.wants_embedded_chain({"PROVENANCE_RPC_URL": "http://10.0.0.5:8545"})
+def test_a_set_rpc_url_is_never_the_embedded_chain(tmp_path: Path):
+    environ = {"PROVENANCE_RPC_URL": "http://10.0.0.5:8545"}
+    assert not embedded.wants_embedded_chain(tmp_path, environ)
+
+
+@pytest.mark.integration
+def test_a_node_at_the_default_url_is_used_only_for_a_deployment_made_there(
+    anvil: LocalChain, closing_listener: str, tmp_path: Path
+):
+    def embedded_chain(default_url: str) -> bool:
+        return embedded.wants_embedded_chain(tmp_path, {}, default_url=default_url)
+
+    assert embedded_chain(anvil.rpc_url)  # a fresh state directory: never another's anvil
+    (tmp_path / "deployment.json").write_text("{}")
+    assert not embedded_chain(anvil.rpc_url)  # `provenance chain`, `deploy`, then serve
+    assert embedded_chain(closing_listener)  # no node answers: the embedded chain
+    (tmp_path / "chain-state.json").write_text("{}")
+    assert embedded_chain(anvil.rpc_url)  # a saved dev chain is always resumed
 
 
 def test_the_default_keys_are_the_embedded_chains():

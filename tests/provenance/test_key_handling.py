@@ -55,14 +55,15 @@ def test_the_dev_keys_are_anvils_ten_default_accounts():
         (["deploy"], "PROVENANCE_PRIVATE_KEY"),
         (["index", "run"], "PROVENANCE_PRIVATE_KEY"),
         (["bridge", "run", "--no-mqtt"], "PROVENANCE_BRIDGE_ORACLE_PRIVATE_KEY"),
+        (["serve", "--no-mqtt"], "PROVENANCE_PRIVATE_KEY"),
     ],
-    ids=["deploy", "index run", "bridge run"],
+    ids=["deploy", "index run", "bridge run", "serve"],
 )
 @pytest.mark.parametrize("key", MALFORMED_KEYS.values(), ids=MALFORMED_KEYS.keys())
 def test_a_malformed_key_is_one_line_that_never_shows_it(command, variable, key, anvil, tmp_path):
     env = {"PROVENANCE_RPC_URL": anvil.rpc_url, variable: key}
-    options = ["--http-port", str(free_port())] if command[0] == "bridge" else []
-    result = run_cli(*command, *options, env=env, cwd=tmp_path)
+    options = {"bridge": ["--http-port", str(free_port())], "serve": ["--port", str(free_port())]}
+    result = run_cli(*command, *options.get(command[0], []), env=env, cwd=tmp_path)
     assert result.returncode == 1, result.stderr
     assert leaked_runs(key, result.stderr + result.stdout) == [], result.stderr
     assert "Traceback" not in result.stderr

@@ -1,7 +1,8 @@
-"""`provenance serve` as a process, from nothing: with no RPC URL and no node at the default
-one it starts the embedded dev chain, deploys, writes dev tokens, serves the API, its docs
-and metrics, logs JSON lines when asked, stops on SIGTERM leaving no anvil; and a second
-start (here without the bridge) resumes the saved chain, deployment and tokens."""
+"""`provenance serve` as a process, from nothing: with no RPC URL it starts the embedded dev
+chain (on a port of its own, whatever listens at 8545, another anvil included), deploys,
+writes dev tokens, serves the API, its docs and metrics, logs JSON lines when asked, stops
+on SIGTERM leaving no anvil; and a second start (here without the bridge) resumes the saved
+chain, deployment and tokens."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from ledger_client.local_chain import free_port
-from provenance.embedded import DEFAULT_RPC_PORT, DEFAULT_RPC_URL, rpc_answers
+from provenance.embedded import DEFAULT_RPC_PORT, DEFAULT_RPC_URL
 from tests.provenance.cli_process import PROVENANCE
 
 pytestmark = [pytest.mark.integration, pytest.mark.services]
@@ -71,10 +72,10 @@ def anvils_of(state_dir: Path) -> list[int]:
 
 
 @pytest.fixture
-def default_rpc_silent() -> Iterator[bool]:
-    """Port 8545 held by a listener that closes every connection (True), or by another
-    process that does not answer JSON-RPC (False): nothing answers `eth_chainId` at the
-    default RPC URL. Held here, the dev chain must take a port of its own."""
+def default_rpc_held() -> Iterator[bool]:
+    """Port 8545 held here by a listener that closes every connection (True), or by another
+    process, maybe another anvil (False): either way the dev chain must take a port of its
+    own, and never use what answers there."""
     server = socket.socket()
     # A port left in TIME_WAIT by an earlier anvil is free to take.
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -82,10 +83,6 @@ def default_rpc_silent() -> Iterator[bool]:
         server.bind(("127.0.0.1", DEFAULT_RPC_PORT))
     except OSError:
         server.close()
-        assert not rpc_answers(DEFAULT_RPC_URL), (
-            f"a node answers at {DEFAULT_RPC_URL}: serve would use it instead of the embedded "
-            "chain; stop it to run this test"
-        )
         yield False
         return
     server.listen()
@@ -174,7 +171,7 @@ def messages(records: list[dict]) -> list[str]:
 
 
 def test_serve_starts_from_nothing_and_a_second_start_resumes(
-    default_rpc_silent, start_node, tmp_path
+    default_rpc_held, start_node, tmp_path
 ):
     state_dir = tmp_path / "state"
     node = start_node(state_dir)
@@ -223,8 +220,8 @@ def test_serve_starts_from_nothing_and_a_second_start_resumes(
     ):
         assert any(m.startswith(event) for m in said), (event, said)
     chain_url = next(m for m in said if m.startswith("dev chain started")).split()[5]
-    if default_rpc_silent:
-        assert chain_url != DEFAULT_RPC_URL  # 8545 is held: a port of its own
+    if default_rpc_held:
+        assert chain_url != DEFAULT_RPC_URL  # 8545 is held here: a port of its own
 
     again = start_node(state_dir, "--no-bridge")
     again.wait_until_serving()
@@ -284,3 +281,51 @@ def test_an_unknown_log_format_is_one_line(tmp_path):
         "error: PROVENANCE_LOG_FORMAT='xml' is not a log format: use plain or json\n"
     )
     assert not (tmp_path / "s").exists()
+
+
+def test_on_a_configured_chain_serve_makes_no_dev_chain_tokens_or_keys(consortium, anvil, tmp_path):
+    state_dir = tmp_path / "state"
+    consortium.deployment.save(state_dir / "deployment.json")
+    port = free_port()
+    process = subprocess.Popen(
+        [str(PROVENANCE), "serve", "--port", str(port), "--no-mqtt"],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")},
+            "PROVENANCE_RPC_URL": anvil.rpc_url,
+            "PROVENANCE_STATE_DIR": str(state_dir),
+            "PROVENANCE_API_TRAIL_ANCHOR_INTERVAL_S": "0",
+        },
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+
+        def serving() -> bool:
+            assert process.poll() is None, process.communicate()[1]
+            try:
+                return get(url + "/healthz")[0] == 200
+            except OSError:
+                return False
+
+        wait_for(serving, "the node's API", START_TIMEOUT_S)
+        assert get(url + "/api/v1/me")[0] == 401
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr
+    assert f"node started: API {url} (/docs, /metrics), chain {anvil.rpc_url}; " in stderr
+    assert "dev chain" not in stdout + stderr
+    assert sorted(p.name for p in state_dir.iterdir() if not p.name.endswith(("-shm", "-wal"))) == [
+        "api.db",
+        "bridge.db",
+        "credentials.db",
+        "deployment.json",
+        "read_model.db",
+    ]
