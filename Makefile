@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 FORGE_PROFILE ?= default
 
-.PHONY: install demo test test-python test-contracts lint bench clean
+.PHONY: install browser demo test test-python test-contracts lint bench screenshots clean
 
 install: node_modules/.installed $(VENV)/.installed
 
@@ -24,10 +24,21 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund
 	touch $@
 
+# The scan pages' browser tests drive Debian's Chromium and chromedriver: installed here where
+# missing when run as root; otherwise the tests skip (and fail under PROVENANCE_REQUIRE_SERVICES=1).
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver; \
+		else \
+			echo "Chromium and chromedriver are missing and this is not root: browser tests will skip"; \
+		fi; \
+	fi
+
 demo: install
 	$(VENV)/bin/provenance demo
 
-test: install lint test-contracts test-python
+test: install browser lint test-contracts test-python
 
 test-contracts: install
 	cd contracts && FOUNDRY_PROFILE=$(FORGE_PROFILE) ../$(FORGE) test --offline --use ./tools/solc
@@ -44,6 +55,10 @@ lint: install
 
 bench: install
 	$(PY) bench/anchor_events.py --quick
+
+# The README's screenshots of the scan pages, taken by the browser tests.
+screenshots: install browser
+	PROVENANCE_SCREENSHOT_DIR=docs/screenshots $(VENV)/bin/pytest -q -m browser
 
 clean:
 	rm -rf build contracts/out contracts/cache .provenance .pytest_cache

@@ -22,6 +22,7 @@ from ledger_client.errors import LedgerError
 from ledger_client.identifiers import DigitalLink
 from ledger_client.ledger import AnchoredEvents, FiledEvent, LedgerWriter
 from ledger_client.lifecycle import BatchKind, BatchStatus, EventKind
+from ledger_client.reads import ReadBatch
 
 _log = logging.getLogger(__name__)
 
@@ -70,7 +71,11 @@ class Capturer:
                     f"event {position} ({event.event_id}) destroys but names no lot or item to "
                     "destroy (ProvenanceLedgerUnfiledDestruction); nothing was captured"
                 )
-        states = {link: self.writer.batch(link.batch_id) for link in plan.batches}
+        # Every named batch's state in one JSON-RPC batch: a document may name hundreds.
+        reads = ReadBatch()
+        index = {link: reads.add(self.writer.batch_read(link.batch_id)) for link in plan.batches}
+        results = reads.run(self.writer.w3)
+        states = {link: results[i] for link, i in index.items()}
         new = [link for link, state in states.items() if state.status is BatchStatus.NONE]
         for link, state in states.items():
             if state.status is not BatchStatus.NONE:
@@ -78,7 +83,17 @@ class Capturer:
         unowned = [
             link for link in new if not self.writer.is_prefix_holder(link.gtin, self.account)
         ]
-        self._assign_prefixes(unowned)
+        prefixes = self._prefixes_to_assign(unowned)
+        # Every check passed: from here on the chain changes.
+        for prefix, link in prefixes.items():
+            assert self.prefix_governor is not None  # else _prefixes_to_assign refused
+            _log.warning(
+                "dev chain: the governor assigns the unowned company prefix %s to %s for %s",
+                prefix,
+                self.account,
+                link.uri,
+            )
+            self.prefix_governor.assign_prefix(prefix, self.account)
         for link in new:
             _log.info("capture creates %s %s", link.kind, link.uri)
             self.writer.create_batch(
@@ -118,10 +133,15 @@ class Capturer:
                 "(ProvenanceLedgerNotBatchWriter); nothing was captured"
             )
 
-    def _assign_prefixes(self, unowned: list[DigitalLink]) -> None:
-        for link in dict.fromkeys(unowned):
-            if self.writer.is_prefix_holder(link.gtin, self.account):
-                continue  # an earlier assignment of this loop covered it
+    def _prefixes_to_assign(self, unowned: list[DigitalLink]) -> dict[str, DigitalLink]:
+        """The company prefixes the dev governor is to assign so the organization may create
+        the `unowned` lots and items, each with the first one that needs it.
+
+        Raises:
+            CaptureRefused: one is of a prefix another member owns, or no governor assigns.
+        """
+        prefixes: dict[str, DigitalLink] = {}
+        for link in unowned:
             owner = self._prefix_owner(link.gtin)
             if owner is not None or self.prefix_governor is None:
                 whose = f"belongs to {owner}" if owner else "is assigned to no member"
@@ -133,14 +153,8 @@ class Capturer:
                 )
             # No GS1 prefix length is known from a Digital Link: claim the narrowest, the
             # 12 digits after the indicator (one product), never a whole company's range.
-            prefix = link.gtin[1:13]
-            _log.warning(
-                "dev chain: the governor assigns the unowned company prefix %s to %s for %s",
-                prefix,
-                self.account,
-                link.uri,
-            )
-            self.prefix_governor.assign_prefix(prefix, self.account)
+            prefixes.setdefault(link.gtin[1:13], link)
+        return prefixes
 
     def _prefix_owner(self, gtin: str) -> str | None:
         for length in range(12, 5, -1):

@@ -4,7 +4,6 @@ the job. Capture is all-or-nothing (`GS1-Capture-Error-Behaviour: rollback`)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Literal
 
@@ -16,9 +15,10 @@ from api.bodies import read_limited_body
 from api.deps import CaptureDeskDep, CurrentOperator
 from credentials.errors import UnsupportedDid
 from credentials.identities import pkh_account
+from ledger_client import json_input
 from ledger_client.epcis.capture_plan import TooManyEvents
 from ledger_client.epcis.validation import InvalidEpcisEvent
-from ledger_client.json_input import InvalidJson, check_depth
+from ledger_client.json_input import InvalidJson
 
 router = APIRouter(prefix="/api/v1", tags=["capture"])
 
@@ -86,10 +86,9 @@ async def capture_document(
         request, desk.limits.body_bytes, advice="split the document into smaller captures"
     )
     try:
-        document = json.loads(body)
-        check_depth(document)
-    except (ValueError, InvalidJson) as exc:
-        return _problem(400, "ValidationException", f"the body is not JSON: {exc}")
+        document = json_input.loads(body, max_bytes=desk.limits.body_bytes)
+    except InvalidJson as exc:
+        return _problem(400, "ValidationException", f"the body is not JSON this node takes: {exc}")
     try:
         plan = desk.plan(document)
     except InvalidEpcisEvent as exc:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from api.deps import CurrentPrincipal, EventArchiveDep
+from ledger_client.chain import CHAIN_UNREACHABLE
 from ledger_client.epcis_query.parameters import (
     InvalidQueryParameter,
     QueryTooLarge,
@@ -22,6 +23,9 @@ from ledger_client.epcis_query.parameters import (
 from ledger_client.epcis_query.query_document import query_document
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
+
+# Seconds a client waits before asking for a proof again when the chain did not answer.
+RETRY_AFTER_S = 5
 
 
 class EventProofPublic(BaseModel):
@@ -76,7 +80,12 @@ async def query_events(
     )
 
 
-@router.get("/events/{event_id:path}/proof", response_model=EventProofPublic, summary="Prove")
+@router.get(
+    "/events/{event_id:path}/proof",
+    response_model=EventProofPublic,
+    summary="Prove an event against the chain",
+    responses={503: {"description": "the chain did not answer; retry after Retry-After"}},
+)
 async def event_proof(
     event_id: str, principal: CurrentPrincipal, archive: EventArchiveDep
 ) -> EventProofPublic:
@@ -86,7 +95,14 @@ async def event_proof(
     event = await run_in_threadpool(archive.event, event_id)
     if event is None:
         raise HTTPException(404, f"no indexed event has eventID {event_id!r}")
-    proof = await run_in_threadpool(archive.proof, event)
+    try:
+        proof = await run_in_threadpool(archive.proof, event)
+    except CHAIN_UNREACHABLE as exc:
+        raise HTTPException(
+            503,
+            f"the chain did not answer ({type(exc).__name__}); the proof needs it: retry shortly",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        ) from None
     return EventProofPublic(
         eventID=event.event_id,
         verified=proof.verified,

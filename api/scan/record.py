@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ledger_client.hashing import keccak256
 from ledger_client.indexer.queries import BatchHistory, OrganizationState
 
 
@@ -23,7 +24,9 @@ class Party:
 
 @dataclass(frozen=True)
 class Step:
-    """One anchored event of the lot's life; `tx_hash` and `log_index` say where on chain."""
+    """One anchored event of the lot's life; `tx_hash` and `log_index` say where on chain.
+    `matches_ledger`: the payload the read model holds hashes to the hash the chain logged
+    (False when it was altered since, or could not be read from the chain)."""
 
     what: str
     kind: str
@@ -33,6 +36,7 @@ class Step:
     tx_hash: str
     block_number: int
     log_index: int
+    matches_ledger: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ def scan_record(
                 tx_hash=event.tx_hash,
                 block_number=event.block_number,
                 log_index=event.log_index,
+                matches_ledger=_matches_ledger(event.payload, event.payload_hash),
             )
             for event in history.events
         ],
@@ -124,6 +129,7 @@ def record_json(record: ScanRecord) -> dict[str, Any]:
                 "transaction": step.tx_hash,
                 "block": step.block_number,
                 "logIndex": step.log_index,
+                "matchesLedger": step.matches_ledger,
             }
             for step in record.steps
         ],
@@ -139,6 +145,10 @@ def product_json(gtin_uri: str, *, lots: list[str], scanned: str | None) -> dict
     if scanned is not None:
         answer["scanned"] = {"id": scanned, "recorded": False}
     return answer
+
+
+def _matches_ledger(payload: str | None, payload_hash: str) -> bool:
+    return payload is not None and "0x" + keccak256(payload.encode()).hex() == payload_hash
 
 
 def _what(biz_step: str | None, event_type: str | None, kind: str) -> str:

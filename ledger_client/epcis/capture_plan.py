@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledger_client.epcis.canonical import canonicalize
+from ledger_client.epcis.canonical import CanonicalizationError, canonicalize
 from ledger_client.epcis.document import events_of
 from ledger_client.epcis.event_hash import event_hash_ids
 from ledger_client.epcis.kinds import kind_of
@@ -63,7 +63,8 @@ def plan_capture(
 
     Raises:
         InvalidEpcisEvent: the document breaks the schema, names a malformed GS1
-            identifier, has no event, or gives one eventID to two events; every problem
+            identifier, has no event, gives one eventID to two events, or holds a value
+            with no canonical JSON form (an integer a double would round); every problem
             with its JSON path from the document's root.
         TooManyEvents: more than `max_events` events.
     """
@@ -90,12 +91,16 @@ def plan_capture(
                 [(f"{path}.eventID", f"{event_id!r} is also the id of event {seen[event_id]}")]
             )
         seen[event_id] = index
+        try:
+            payload = canonicalize(event)
+        except CanonicalizationError as exc:
+            raise InvalidEpcisEvent([(path, f"has no canonical JSON form: {exc}")]) from None
         planned.append(
             PlannedEvent(
                 event_id=event_id,
                 assigned_id=assigned,
                 kind=kind_of(event),
-                payload=canonicalize(event),
+                payload=payload,
                 batches=_batches_named(event, path),
             )
         )

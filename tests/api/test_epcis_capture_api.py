@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import Engine, text
+from web3 import Web3
 
 from api.capture import CaptureLimits
 from api.store.tokens import TokenStore
@@ -20,10 +21,12 @@ from ledger_client.db import make_engine
 from ledger_client.epcis.canonical import canonicalize
 from ledger_client.epcis.document import events_of
 from ledger_client.epcis.validation import Validator
+from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.identifiers import DigitalLink
 from ledger_client.indexer.read_model import create_read_model
 from ledger_client.ledger import LedgerWriter
 from ledger_client.lifecycle import BatchStatus
+from ledger_client.local_chain import free_port
 from ledger_client.roles import Role
 from tests.api.api_factories import ApiDatabases, Members
 from tests.api.capture_factories import OFFICIAL_SCHEMA, CaptureNode, capture_node
@@ -243,6 +246,20 @@ def test_a_malformed_document_is_refused_naming_the_json_path(node):
         headers={**node.headers("operator"), "Content-Type": "application/json"},
     )
     assert not_json.status_code == 400
+    deep = node.client.post(
+        "/api/v1/capture",
+        content=b"[" * 100_000 + b"]" * 100_000,
+        headers={**node.headers("operator"), "Content-Type": "application/json"},
+    )
+    assert deep.status_code == 400
+    assert "deeper than 64 levels" in deep.json()["detail"]
+    twice = node.client.post(
+        "/api/v1/capture",
+        content=b'{"type": "EPCISDocument", "type": "EPCISDocument"}',
+        headers={**node.headers("operator"), "Content-Type": "application/json"},
+    )
+    assert twice.status_code == 400
+    assert "appears twice" in twice.json()["detail"]
     wrong_type = node.client.post(
         "/api/v1/capture",
         content=b"<xml/>",
@@ -379,3 +396,54 @@ def test_parties_that_map_to_no_member_move_no_custody(node):
         c.operator.address,
         None,
     )
+
+
+def test_a_destruction_naming_no_lot_is_refused_and_unknown_jobs_and_tokens_are_404_and_400(
+    node,
+):
+    lot = DigitalLink.lot(GTIN, "KEPT")
+    destroying = {
+        **_event(lot.uri, biz_step="destroying", second=2),
+        "quantityList": [],
+        "epcList": ["urn:epc:id:sscc:9506000.0000000001"],  # a pallet: no lot or item
+    }
+    job = node.capture(_document(_event(lot.uri, second=1), destroying))
+    assert job["state"] == "FAILED"
+    assert (
+        "event 1" in job["errors"][0] and "ProvenanceLedgerUnfiledDestruction" in job["errors"][0]
+    )
+    assert _lot_state(node.members, lot) is BatchStatus.NONE
+    unknown = node.client.get("/api/v1/capture/nosuchjob", headers=node.headers("operator"))
+    assert unknown.status_code == 404
+    forged = node.client.get(
+        "/api/v1/events", params={"nextPageToken": "abc"}, headers=node.headers("auditor")
+    )
+    assert forged.status_code == 400
+    assert "'nextPageToken'" in forged.json()["detail"]
+
+
+def test_a_refusal_found_late_assigns_no_prefix_before_it(node):
+    c = node.members.consortium
+    c.membership().grant_role(Role.OPERATOR, c.quality.address)
+    c.writer(c.governor).assign_prefix("0614141", c.quality.address)
+    unowned = DigitalLink.lot("04012345000016", "FIRST")
+    theirs = DigitalLink.lot("00614141107346", "SECOND")
+    job = node.capture(_document(_event(unowned.uri, second=1), _event(theirs.uri, second=2)))
+    assert job["state"] == "FAILED" and theirs.uri in job["errors"][0]
+    assert c.writer().prefix_owner("401234500001") is None
+    assert _lot_state(node.members, unowned) is BatchStatus.NONE
+
+
+def test_a_proof_while_the_chain_does_not_answer_is_503(node, members, read_model):
+    lot = DigitalLink.lot(GTIN, "OFFLINE")
+    node.capture(_document({**_event(lot.uri), "eventID": "urn:uuid:offline"}))
+    c = members.consortium
+    silent = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{free_port()}"))
+    node.client.app.state.event_archive = EventArchive(read_model, silent, c.deployment)
+    answer = node.client.get(
+        "/api/v1/events/urn%3Auuid%3Aoffline/proof", headers=node.headers("auditor")
+    )
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    listed = node.client.get("/api/v1/events", headers=node.headers("auditor"))
+    assert listed.status_code == 200, "the query needs the read model only"

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from api.store.catalogue import ReadModelCatalogue
 from ledger_client.db import make_engine
 from ledger_client.identifiers import DigitalLink
 from ledger_client.indexer.indexer import Indexer
-from ledger_client.indexer.read_model import create_read_model
+from ledger_client.indexer.read_model import LedgerEvent, create_read_model
 from ledger_client.ledger import BatchKind, EventKind
 from tests.ledger_client.indexer.indexer_factories import epcis_payload, record
 
@@ -64,6 +66,18 @@ def test_a_lots_record_has_its_status_steps_and_children(catalogue, consortium):
     assert record_.parents == []
     receipt = consortium.w3.eth.get_transaction_receipt(record_.steps[0].tx_hash)
     assert receipt.blockNumber == record_.steps[0].block_number
+
+
+def test_a_payload_altered_in_the_read_model_no_longer_matches_the_ledger(catalogue):
+    assert all(step.matches_ledger for step in catalogue.record(LOT).steps)
+    with Session(catalogue.engine) as session, session.begin():
+        session.execute(
+            update(LedgerEvent)
+            .where(LedgerEvent.event_index == 1)
+            .values(payload=LedgerEvent.payload + " ")
+        )
+    steps = catalogue.record(LOT).steps
+    assert [step.matches_ledger for step in steps] == [True, False, True]
 
 
 def test_an_unrecorded_lot_has_no_record(catalogue):

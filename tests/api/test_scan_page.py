@@ -3,6 +3,7 @@ scanned lot is not recorded."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -66,6 +67,16 @@ def test_a_lots_page_shows_status_steps_genealogy_and_its_qr(http):
         f'<img src="/qr/01/{GTIN}/10/L%2F1.svg" alt="QR code of {BASE}/01/{GTIN}/10/L%2F1">' in page
     )
     assert "<script" not in page and "http://" not in page.replace(BASE, "")
+
+
+def test_each_step_says_whether_it_matches_the_ledger(http):
+    catalogue = http.app.state.catalogue
+    altered = replace(STEP, what="shipping", event_index=1, matches_ledger=False)
+    catalogue.records[LOT] = replace(catalogue.records[LOT], steps=[STEP, altered])
+    page = http.get(f"/scan/01/{GTIN}/10/L%2F1").text
+    assert page.count("✓ Verified on the ledger") == 1
+    assert page.count("Does not match the ledger") == 1
+    assert page.index("Verified on the ledger") < page.index("Does not match the ledger")
 
 
 def test_the_page_answers_json_too(http):

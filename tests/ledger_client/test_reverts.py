@@ -75,3 +75,17 @@ def test_an_ownership_refusal_says_who_lacks_what(compiled, signature, values, e
 
     assert isinstance(error, revert_class(name))
     assert str(error) == f"call: {name}: {explanation}"
+
+
+def test_a_zero_bytes32_is_a_role_name_only_where_the_error_names_a_role():
+    zero = bytes(32)
+    no_events = function_signature_to_4byte_selector("ProvenanceLedgerNoEvents(bytes32)")
+    unauthorized = function_signature_to_4byte_selector(
+        "MembershipUnauthorizedAccount(address,bytes32)"
+    )
+    assert decode_revert(no_events + encode(["bytes32"], [zero])).error_args == {
+        "batchId": "0x" + zero.hex()
+    }
+    assert decode_revert(
+        unauthorized + encode(["address", "bytes32"], [ACCOUNT, zero])
+    ).error_args == {"account": ACCOUNT, "role": "DEFAULT_ADMIN_ROLE"}

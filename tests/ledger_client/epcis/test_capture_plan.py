@@ -166,3 +166,12 @@ def test_an_official_example_plans_with_its_own_ids(validator):
     [event] = plan.events
     assert event.event_id == document["epcisBody"]["eventList"][0]["eventID"]
     assert len(event.batches) == len(set(event.batches)) > 0
+
+
+def test_a_value_without_a_canonical_form_is_refused_at_its_event(validator):
+    event = _event(quantityList=[{"epcClass": LOT.uri, "quantity": 2**53 + 1}])
+    with pytest.raises(InvalidEpcisEvent) as refused:
+        plan_capture(_document(_event(epcList=[ITEM.uri]), event), validator=validator)
+    [(path, message)] = refused.value.problems
+    assert path == "$.epcisBody.eventList[1]"
+    assert message.startswith("has no canonical JSON form")

@@ -20,12 +20,12 @@ from ledger_client.epcis_query.events import query_events
 from ledger_client.epcis_query.parameters import parse_query
 from ledger_client.indexer import queries
 from ledger_client.indexer.decoding import organization_key
-from ledger_client.indexer.indexer import Indexer
+from ledger_client.indexer.indexer import Indexer, rebuild
 from ledger_client.indexer.read_model import EpcisEvent, EpcisTerm, LedgerEvent
 from ledger_client.ledger import BatchKind, EventKind, FiledEvent
 from ledger_client.local_chain import running_anvil
 from ledger_client.nonces import NonceManager
-from tests.ledger_client.indexer.indexer_factories import epcis_payload
+from tests.ledger_client.indexer.indexer_factories import epcis_payload, export_of
 
 pytestmark = pytest.mark.integration
 
@@ -147,3 +147,23 @@ def test_a_reorganisation_removes_every_filing_and_the_query_rows(w3, consortium
     with Session(engine) as session:
         terms = session.scalar(select(func.count()).select_from(EpcisTerm)) or 0
         assert terms > 0 and all_event_payloads(engine) == [kept]
+
+
+def test_filed_events_indexed_block_by_block_equal_a_rebuild(w3, consortium, databases):
+    writer = consortium.writer()
+    writer.max_tx_bytes = 2_048  # several transactions, so several blocks
+    lot_a, lot_b = writer.create_batch(LOT_A), writer.create_batch(LOT_B)
+    filings = [(lot_a, lot_b), (lot_b,), ()]
+    writer.record_filed_events(
+        [FiledEvent(EventKind.OTHER, epcis_payload(n), filings[n % 3]) for n in range(12)]
+    )
+    engine = databases.engine()
+    Indexer(w3, consortium.deployment, engine, chunk_blocks=1).run_once()
+    indexed = export_of(engine)
+    assert indexed.count(b'"table":"ledger_event"') == 4 * 2 + 4 + 4
+    assert indexed.count(b'"table":"epcis_event"') == 12
+
+    databases.delete(engine)
+    rebuild(w3, consortium.deployment, engine)
+
+    assert export_of(engine) == indexed
