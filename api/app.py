@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 
 from api.auditor_sessions import AuditorSessions
 from api.capture import CaptureDesk
-from api.deps import HealthProbe, ReadingLimits, ServedBridge
+from api.deps import HealthProbe, LotsReader, ReadingLimits, ReadingsReader, ServedBridge
 from api.errors import AccessRefused
 from api.metrics import Metrics, NodeStatus, RequestMetrics
 from api.principals import Authenticator, Standing
@@ -21,6 +21,7 @@ from api.routes import (
     credentials,
     epcis_events,
     health,
+    lots,
     metrics,
     principal,
     qr,
@@ -61,6 +62,8 @@ def create_app(
     embedded_dev_chain: bool = False,
     capture_desk: CaptureDesk | None = None,
     event_archive: EventArchive | None = None,
+    lot_reads: LotsReader | None = None,
+    readings_reader: ReadingsReader | None = None,
 ) -> FastAPI:
     """The FastAPI app serving a bridge (`Bridge`: its ingestor takes the readings, within
     the `limits` its settings set unless given, and it answers `/healthz`) or a bare ingestor
@@ -76,7 +79,10 @@ def create_app(
     Without a bridge or ingestor the app takes no readings (no `/api/v1/readings`).
     `/metrics` counts its requests, and reports the node's figures through `node_status`;
     `embedded_dev_chain` marks a node on the embedded development chain of `provenance
-    serve` (`app.state.embedded_dev_chain`), where dev-only conveniences may be offered."""
+    serve` (`app.state.embedded_dev_chain`), where dev-only conveniences may be offered.
+    With `lot_reads` (the ledger's read model) authenticated users read batches, traces and
+    recall scopes, and with a `readings_reader` (the bridge's store) readings and their
+    proofs."""
     ingestor: ReadingIngestor | None
     probe: HealthProbe | None
     if isinstance(bridge_or_ingestor, ServedBridge):
@@ -98,6 +104,8 @@ def create_app(
     app.state.credential_verifier = credential_verifier
     app.state.capture_desk = capture_desk
     app.state.event_archive = event_archive
+    app.state.lots = lot_reads
+    app.state.readings_reader = readings_reader
     app.state.authenticator = (
         Authenticator(tokens=tokens, standing=standing, sessions=auditor_sessions)
         if tokens is not None or auditor_sessions is not None
@@ -120,6 +128,7 @@ def create_app(
     if catalogue is not None:
         app.include_router(resolver.router)
         app.include_router(scan.router)
+    app.include_router(lots.router)
     app.state.trail = trail_store
     if trail_store is not None:
         app.add_middleware(TrailRecorder, log=trail_store)

@@ -13,7 +13,10 @@ from api.errors import AccessRefused
 from api.principals import Authenticator, Principal
 from credentials.verify import CredentialVerifier
 from ledger_client.epcis_query.archive import EventArchive
+from ledger_client.indexer.queries import BatchHistory, Direction
+from ledger_client.indexer.trace import RecallScope, Trace
 from ledger_client.roles import Role
+from oracle_bridge.batch_readings import DeviceSummary, ProofCheck, ReadingsPage
 from oracle_bridge.config import (
     DEFAULT_HTTP_MAX_BODY_BYTES,
     DEFAULT_HTTP_MAX_READINGS,
@@ -184,3 +187,42 @@ def _event_archive(request: Request) -> EventArchive:
 
 
 EventArchiveDep = Annotated[EventArchive, Depends(_event_archive)]
+
+
+class LotsReader(Protocol):
+    """The read model's lots, items and genealogy (`ledger_client.indexer.lots.ReadModelLots`).
+    Each raises `TraceRefused` for a malformed request and `UnknownObject` for an unknown id."""
+
+    def batch(self, identifier: str) -> BatchHistory: ...
+
+    def trace(self, identifier: str, *, direction: Direction | str, depth: int) -> Trace: ...
+
+    def recall_scope(self, identifier: str, *, depth: int) -> RecallScope: ...
+
+
+class ReadingsReader(Protocol):
+    """The bridge's stored readings and their proofs (`oracle_bridge.batch_readings`)."""
+
+    def page(self, batch_id: bytes, *, offset: int, limit: int) -> ReadingsPage: ...
+
+    def summary(self, batch_id: bytes) -> list[DeviceSummary]: ...
+
+    def proof(self, device: str, seq: int) -> ProofCheck:
+        """Raises `ReadingNotFound` or `ReadingNotAnchored`."""
+        ...
+
+
+def _lots(request: Request) -> LotsReader:
+    lots = request.app.state.lots
+    if lots is None:
+        raise HTTPException(404, "this server does not serve the ledger's read model")
+    return lots
+
+
+def _readings_reader(request: Request) -> ReadingsReader | None:
+    return request.app.state.readings_reader
+
+
+LotsDep = Annotated[LotsReader, Depends(_lots)]
+# None when the node runs no bridge: readings are then not served.
+ReadingsReaderDep = Annotated[ReadingsReader | None, Depends(_readings_reader)]

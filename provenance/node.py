@@ -1,7 +1,7 @@
 """A member node's wiring: the one place that builds a `Bridge`, its ingress, the API app
 (bearer tokens, auditor sessions, the access trail and its anchoring schedule, EPCIS capture
-and query, metrics), the credential verifier, the calibration hook and the read model's
-follower, and serves them with uvicorn.
+and query, the read model's lots and the bridge's readings, metrics), the credential
+verifier, the calibration hook and the read model's follower, and serves them with uvicorn.
 
 Each lower layer defines what it needs as a port (the bridge's `CalibrationCheck`, the
 API's auditor-role check and `NodeStatus`); this module builds the implementations and hands
@@ -47,15 +47,20 @@ from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.errors import ConfigurationError
 from ledger_client.indexer.follower import ReadModelFollower
 from ledger_client.indexer.indexer import Indexer
+from ledger_client.indexer.lots import ReadModelLots
 from ledger_client.indexer.read_model import create_read_model
+from ledger_client.indexer.trace import UnknownObject
 from ledger_client.keys import ANVIL_DEV_KEYS
 from ledger_client.ledger import LedgerWriter
 from ledger_client.membership import MembershipView
 from ledger_client.roles import Role
 from ledger_client.transactions import TransactionSender
+from oracle_bridge.batch_readings import BatchReadings
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
+from oracle_bridge.contracts import ComplianceRulesView
 from oracle_bridge.errors import BrokerUnavailable
+from oracle_bridge.rules import Rule
 from oracle_bridge.sources.mqtt import MqttSource
 from provenance.node_figures import NodeFigures
 from provenance.process import tune_collector
@@ -219,6 +224,21 @@ def event_archive(ledger: LedgerSettings, *, w3: Web3, deployment: Deployment) -
     return EventArchive(engine, w3, deployment)
 
 
+def batch_rule(lots: ReadModelLots, rules: ComplianceRulesView) -> Callable[[bytes], Rule | None]:
+    """The cold-chain rule of a batch's product class, the class read from the read model
+    and its rule from the chain; None for a batch the read model lacks or a class without one."""
+
+    def rule_of(batch_id: bytes) -> Rule | None:
+        try:
+            product_class = lots.batch("0x" + batch_id.hex()).batch.product_class
+        except UnknownObject:
+            return None
+        found = rules.rule(bytes.fromhex(product_class[2:]))
+        return found[0] if found else None
+
+    return rule_of
+
+
 def listening_socket(host: str, port: int, *, option: str = "--http-port") -> socket.socket:
     """A socket bound to host:port, taken before anything slow starts so a port in use is
     the first thing an operator hears of.
@@ -304,6 +324,10 @@ class MemberNode:
                 )
             follower = read_model_follower(ledger) if follow_chain else None
             engine = api_engine(api_settings)
+            read_model = make_engine(ledger.resolved_database_url)
+            # An indexer fills it, maybe later: until then lots are unknown, not errors.
+            create_read_model(read_model)
+            lots = ReadModelLots(read_model)
             app = create_app(
                 bridge,
                 auditor_sessions=AuditorSessions(
@@ -334,6 +358,15 @@ class MemberNode:
                     dev_chain=local_anvil,
                 ),
                 event_archive=event_archive(ledger, w3=w3, deployment=deployment),
+                lot_reads=lots,
+                readings_reader=BatchReadings(
+                    bridge.engine,
+                    w3=w3,
+                    deployment=deployment,
+                    rule_of=batch_rule(lots, ComplianceRulesView(w3, deployment)),
+                )
+                if bridge is not None
+                else None,
             )
         except Exception:
             if bridge is not None:

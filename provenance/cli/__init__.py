@@ -1,6 +1,6 @@
 """The `provenance` command line: chain, compile, deploy, index, serve, demo, prefix, lot,
-class, device, bridge, credential, token, trail, qr, events, event. Each group lives in a
-module of its own; this one mounts them and hands the lower layers' commands the ports they
+class, device, bridge, credential, token, trail, qr, events, event, trace. Each group lives
+in a module of its own; this one mounts them and hands the lower layers' commands the ports they
 take (`credential issue --shipment`)."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from provenance.cli.product_class import class_app
 from provenance.cli.qr import qr
 from provenance.cli.serve import serve
 from provenance.cli.token import token_app
+from provenance.cli.trace import trace
 from provenance.cli.trail import trail_app
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ def _root(ctx: typer.Context) -> None:
 app.command()(chain)
 app.command()(compile)
 app.command()(deploy)
+app.command()(trace)
 app.add_typer(index_app, name="index")
 app.command()(serve)
 
