@@ -67,6 +67,18 @@ class Node:
     rpc_url: str
     state_dir: Path
     tokens: dict[str, str]
+    pid: int
+
+    def cpu_s(self) -> tuple[float, float]:
+        """CPU seconds the node's process and its dev chain (its child, anvil) have used."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        return _cpu_s(self.pid), sum(_cpu_s(int(child)) for child in children)
+
+
+def _cpu_s(pid: int) -> float:
+    # utime and stime, fields 14 and 15 of /proc/PID/stat, counted after the command's name.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def log(message: str) -> None:
@@ -122,7 +134,7 @@ def _wait_ready(
                 answer = None
             if answer is not None and answer.status_code == 200:
                 rpc_url = _chain_url(log_path.read_text())
-                return Node(url, rpc_url, state_dir, tokens)
+                return Node(url, rpc_url, state_dir, tokens, process.pid)
         time.sleep(0.5)
     raise SystemExit(f"provenance serve did not start in {timeout_s:.0f}s")
 
@@ -239,10 +251,14 @@ def capture(node: Node, docs: list[dict], total: int) -> float:
     return total / (time.perf_counter() - started)
 
 
-def under_load(requests: Sequence[Callable[[], None]]) -> tuple[list[float], float]:
+def under_load(
+    requests: Sequence[Callable[[], None]], node: Node | None = None, what: str = ""
+) -> tuple[list[float], float]:
     """Run `requests` from 16 concurrent clients; each one's latency (ms) and the requests
-    per second over the whole run."""
+    per second over the whole run. With `node`, says where the CPU went per request: the
+    node, its chain, and these clients."""
     latencies: list[float] = []
+    before = (node.cpu_s() if node else (0.0, 0.0), time.process_time())
 
     def timed(request: Callable[[], None]) -> None:
         started = time.perf_counter()
@@ -253,7 +269,16 @@ def under_load(requests: Sequence[Callable[[], None]]) -> tuple[list[float], flo
     with ThreadPoolExecutor(CLIENTS) as pool:
         for future in [pool.submit(timed, r) for r in requests]:
             future.result()
-    return latencies, len(requests) / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    if node is not None:
+        (server, chain), client = node.cpu_s(), time.process_time()
+        per = 1_000 / len(requests)
+        log(
+            f"  {what} CPU per request: node {(server - before[0][0]) * per:.1f} ms, "
+            f"chain {(chain - before[0][1]) * per:.1f} ms, clients {(client - before[1]) * per:.1f}"
+            f" ms; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        )
+    return latencies, len(requests) / elapsed
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -404,7 +429,7 @@ def main() -> None:
             picked = [chooser.randrange(lots) for _ in range(queries)]
             paths = [f"/api/v1/events?MATCH_epc={item_of(lot)}&perPage=100" for lot in picked]
             requests, clients = api_requests(node, paths, check_page(per_lot))
-            query_ms, query_rps = under_load(requests)
+            query_ms, query_rps = under_load(requests, node, "query")
             log(f"query: p99 {percentile(query_ms, 99):.1f} ms, {query_rps:,.0f} requests/s")
 
             ids = [
@@ -412,13 +437,17 @@ def main() -> None:
             ]
             paths = [f"/api/v1/events/{event}/proof" for event in ids]
             requests, more = api_requests(node, paths, check_proof)
-            proof_ms, _ = under_load(requests)
+            proof_ms, _ = under_load(requests, node, "proof")
             log(f"proof: p99 {percentile(proof_ms, 99):.1f} ms")
             for client in clients + more:
                 client.close()
 
             naive_ms, naive_rps = under_load(
-                naive_requests(node, [chooser.randrange(lots) for _ in range(naive_count)], per_lot)
+                naive_requests(
+                    node, [chooser.randrange(lots) for _ in range(naive_count)], per_lot
+                ),
+                node,
+                "naive",
             )
             log(f"naive: p99 {percentile(naive_ms, 99):.1f} ms, {naive_rps:,.1f} requests/s")
 
