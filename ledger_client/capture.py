@@ -96,8 +96,10 @@ class Capturer:
             self.prefix_governor.assign_prefix(prefix, self.account)
         for link in new:
             _log.info("capture creates %s %s", link.kind, link.uri)
-            self.writer.create_batch(
-                link.uri, kind=_BATCH_KIND[link.kind], product_class=link.product_class
+        if new:
+            # All sent, then awaited: one block for a document's new lots, not one each.
+            self.writer.create_batches(
+                [(link.uri, _BATCH_KIND[link.kind], link.product_class) for link in new]
             )
         anchored = self.writer.record_filed_events(
             [
