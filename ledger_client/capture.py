@@ -145,6 +145,8 @@ class Capturer:
         prefixes: dict[str, DigitalLink] = {}
         for link in unowned:
             owner = self._prefix_owner(link.gtin)
+            if owner is not None and owner.lower() == self.account.lower():
+                continue  # assigned meanwhile, by a capture running beside this one
             if owner is not None or self.prefix_governor is None:
                 whose = f"belongs to {owner}" if owner else "is assigned to no member"
                 raise CaptureRefused(
