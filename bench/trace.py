@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from ledger_client.db import make_engine, table_of
 from ledger_client.indexer.genealogy import EpcisEdge, Relation, Side, TransformationPort
+from ledger_client.indexer.lots import READ_CACHE_MIB
 from ledger_client.indexer.queries import Direction
 from ledger_client.indexer.read_model import BatchParent, create_read_model
 from ledger_client.indexer.trace import MAX_TRACE_DEPTH, naive_trace, trace
@@ -110,7 +111,9 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 1 if args.quick else 3
     with tempfile.TemporaryDirectory(prefix="trace-bench-") as folder:
-        engine = make_engine(f"sqlite:///{Path(folder) / 'read_model.db'}", sqlite_cache_mib=64)
+        engine = make_engine(
+            f"sqlite:///{Path(folder) / 'read_model.db'}", sqlite_cache_mib=READ_CACHE_MIB
+        )
         try:
             create_read_model(engine)
             _progress(f"building a genealogy of {NODES:,} lots …")

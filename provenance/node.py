@@ -47,7 +47,7 @@ from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.errors import ConfigurationError
 from ledger_client.indexer.follower import ReadModelFollower
 from ledger_client.indexer.indexer import Indexer
-from ledger_client.indexer.lots import ReadModelLots
+from ledger_client.indexer.lots import READ_CACHE_MIB, ReadModelLots
 from ledger_client.indexer.read_model import create_read_model
 from ledger_client.indexer.trace import UnknownObject
 from ledger_client.keys import ANVIL_DEV_KEYS
@@ -324,7 +324,7 @@ class MemberNode:
                 )
             follower = read_model_follower(ledger) if follow_chain else None
             engine = api_engine(api_settings)
-            read_model = make_engine(ledger.resolved_database_url)
+            read_model = make_engine(ledger.resolved_database_url, sqlite_cache_mib=READ_CACHE_MIB)
             # An indexer fills it, maybe later: until then lots are unknown, not errors.
             create_read_model(read_model)
             lots = ReadModelLots(read_model)

@@ -29,10 +29,10 @@ def trace(
     from api.lot_bodies import trace_out
     from ledger_client.config import LedgerSettings
     from ledger_client.db import make_engine
-    from ledger_client.indexer.lots import ReadModelLots
+    from ledger_client.indexer.lots import READ_CACHE_MIB, ReadModelLots
     from ledger_client.indexer.read_model import create_read_model
 
-    engine = make_engine(LedgerSettings().resolved_database_url)
+    engine = make_engine(LedgerSettings().resolved_database_url, sqlite_cache_mib=READ_CACHE_MIB)
     try:
         create_read_model(engine)
         graph = trace_out(ReadModelLots(engine).trace(identifier, direction=direction, depth=depth))
