@@ -42,12 +42,6 @@ class ApiSettings(BaseSettings):
     # Seconds between the node's anchorings of the access trail's head on chain; 0: never
     # (then only `provenance trail anchor` anchors it).
     trail_anchor_interval_s: float = Field(default=3_600.0, ge=0, le=86_400 * 7)
-    # GS1's official EPCIS 2.0 JSON Schema folder (EPCIS-JSON-Schema-root.json and the files
-    # it $refs); captured documents are checked against it too when set.
-    epcis_schema_dir: Path | None = None
-    # What one `POST /api/v1/capture` may carry; beyond either it is refused with 413.
-    capture_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1_024, le=64 * 1024 * 1024)
-    capture_max_events: int = Field(default=1_000, ge=1, le=100_000)
     # Where the public reaches this node: QR codes and linksets name URLs on it. Unset: the
     # HTTP bind address, which only a local scan can reach.
     public_base_url: str = Field(default="", validation_alias="PROVENANCE_PUBLIC_BASE_URL")
@@ -70,6 +64,12 @@ class ApiSettings(BaseSettings):
     # through this node, which then signs with the organization's key; false (with the
     # trail's anchoring off) runs a node without that key.
     quality_writes: bool = True
+    # GS1's official EPCIS 2.0 JSON Schema folder (EPCIS-JSON-Schema-root.json and the files
+    # it $refs); captured documents are checked against it too when set.
+    epcis_schema_dir: Path | None = None
+    # What one `POST /api/v1/capture` may carry; beyond either it is refused with 413.
+    capture_max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1_024, le=64 * 1024 * 1024)
+    capture_max_events: int = Field(default=1_000, ge=1, le=100_000)
 
     @model_validator(mode="after")
     def _no_moved_variables(self) -> ApiSettings:

@@ -96,8 +96,10 @@ class Capturer:
             self.prefix_governor.assign_prefix(prefix, self.account)
         for link in new:
             _log.info("capture creates %s %s", link.kind, link.uri)
-            self.writer.create_batch(
-                link.uri, kind=_BATCH_KIND[link.kind], product_class=link.product_class
+        if new:
+            # All sent, then awaited: one block for a document's new lots, not one each.
+            self.writer.create_batches(
+                [(link.uri, _BATCH_KIND[link.kind], link.product_class) for link in new]
             )
         anchored = self.writer.record_filed_events(
             [
@@ -143,6 +145,8 @@ class Capturer:
         prefixes: dict[str, DigitalLink] = {}
         for link in unowned:
             owner = self._prefix_owner(link.gtin)
+            if owner is not None and owner.lower() == self.account.lower():
+                continue  # assigned meanwhile, by a capture running beside this one
             if owner is not None or self.prefix_governor is None:
                 whose = f"belongs to {owner}" if owner else "is assigned to no member"
                 raise CaptureRefused(

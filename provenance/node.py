@@ -183,10 +183,13 @@ def listening_socket(host: str, port: int, *, option: str = "--http-port") -> so
         ConfigurationError: the address cannot be bound.
     """
     try:
-        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        sock = socket.socket(info[0], socket.SOCK_STREAM)
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        # With its protocol named (IPPROTO_TCP), asyncio sets TCP_NODELAY on the connections
+        # it accepts; with 0 it does not, and every keep-alive answer after the first waited
+        # ~40 ms for the client's delayed ACK (Nagle).
+        sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(info[4])
+        sock.bind(address)
     except OSError as exc:
         raise ConfigurationError(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}); pass another {option}"
