@@ -75,15 +75,7 @@ def find_event(engine: Engine, event_id: str) -> IndexedEvent | None:
         row = session.exec(statement).first()
     if row is None or row.payload is None:
         return None
-    return IndexedEvent(
-        event_id,
-        row.batch_id,
-        row.payload,
-        row.tx_hash,
-        row.block_number,
-        row.block_hash,
-        row.log_index,
-    )
+    return _indexed(event_id, row, row.payload)
 
 
 def find_filed_event(engine: Engine, batch_id: str, event_index: int) -> IndexedEvent | None:
@@ -99,10 +91,14 @@ def find_filed_event(engine: Engine, batch_id: str, event_index: int) -> Indexed
             .where(_EVENT.event_id.is_not(None))
             .where(_EVENT.batch_id == batch_id, _EVENT.event_index == event_index)
         ).first()
+    return _indexed(event_id or "", row, row.payload)
+
+
+def _indexed(event_id: str, row: LedgerEvent, payload: str) -> IndexedEvent:
     return IndexedEvent(
-        event_id or "",
+        event_id,
         row.batch_id,
-        row.payload,
+        payload,
         row.tx_hash,
         row.block_number,
         row.block_hash,
