@@ -11,17 +11,21 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import ReadingsReader
 from api.resolver.request import ResolverSyntaxError, parse_request
+from api.routes.credentials import live_status
 from api.routes.resolver import SCANNED_PARAMETER, Catalogue, problem, raw_path
 from api.scan.caching import cached_html, cached_json
 from api.scan.pages import (
     SCAN_PREFIX,
     ColdChain,
+    ScanCredential,
     cold_chain,
     lot_page,
     product_page,
     proof_page,
 )
 from api.scan.record import product_json, record_json
+from credentials.store import CredentialStore
+from credentials.verify import CredentialVerifier
 from ledger_client.chain import CHAIN_UNREACHABLE
 from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
@@ -55,7 +59,14 @@ async def scan_page(digital_link: str, request: Request) -> Response:
         if wants_json:
             return cached_json(request, record_json(record))
         temperatures = await _cold_chain(request, identifier)
-        page = lot_page(record, identifier, public_base_url=base, temperatures=temperatures)
+        credentials = await _credentials(request, record.subjects)
+        page = lot_page(
+            record,
+            identifier,
+            public_base_url=base,
+            temperatures=temperatures,
+            credentials=credentials,
+        )
         return cached_html(request, page)
     unrecorded = identifier or await _scanned_elsewhere(request, catalogue, scanned.gtin)
     uris = [lot.uri for lot in lots]
@@ -78,6 +89,27 @@ async def _cold_chain(request: Request, identifier: DigitalLink) -> ColdChain | 
     loggers = await run_in_threadpool(readings.summary, identifier.batch_id)
     title = f"Temperatures of {identifier.kind} {identifier.value}"
     return cold_chain(series, loggers, title=title)
+
+
+async def _credentials(request: Request, subjects: list[str]) -> list[ScanCredential]:
+    """The credentials the node keeps about the lot's DIDs, each verified against the chain
+    now (a status of None when the chain does not answer)."""
+    store: CredentialStore | None = request.app.state.credential_store
+    verifier: CredentialVerifier | None = request.app.state.credential_verifier
+    if store is None or verifier is None or not subjects:
+        return []
+    vcs = [vc for did in subjects for vc in await run_in_threadpool(store.of_subject, did)]
+    if not vcs:
+        return []
+    try:
+        reports = await run_in_threadpool(verifier.verify_many, vcs)
+        statuses: list[str | None] = [live_status(report) for report in reports]
+    except CHAIN_UNREACHABLE:
+        statuses = [None] * len(vcs)
+    return [
+        ScanCredential(vc["type"][-1], vc["issuer"], vc["issuanceDate"], status)
+        for vc, status in zip(vcs, statuses, strict=True)
+    ]
 
 
 async def _scanned_elsewhere(

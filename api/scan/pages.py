@@ -57,16 +57,30 @@ def cold_chain(
     return ColdChain(temperature_chart(samples, band=band, title=title), loggers)
 
 
+@dataclass(frozen=True)
+class ScanCredential:
+    """A credential about the lot as the page shows it: its type, issuer, date and its
+    status read from the chain now (None: the chain did not answer)."""
+
+    type: str
+    issuer: str
+    issued: str
+    status: str | None
+
+
 def lot_page(
     record: ScanRecord,
     identifier: DigitalLink,
     *,
     public_base_url: str,
     temperatures: ColdChain | None = None,
+    credentials: list[ScanCredential] | None = None,
 ) -> str:
-    """The page of a recorded lot or item, with its cold chain when loggers reported on it."""
+    """The page of a recorded lot or item, with its cold chain when loggers reported on it
+    and the credentials about it when the node keeps any."""
     return _render(
         temperatures=temperatures,
+        credentials=credentials or [],
         title=f"{identifier.kind.capitalize()} {identifier.value}",
         gtin=identifier.gtin,
         record=record,
@@ -85,6 +99,7 @@ def product_page(
     serial the ledger does not record, a warning saying so."""
     return _render(
         temperatures=None,
+        credentials=[],
         title=f"Product {gtin}",
         gtin=gtin,
         record=None,

@@ -53,6 +53,8 @@ class ScanRecord:
     kind: str
     status: str
     batch_id: str = ""
+    # The DIDs bound to the lot: the credentials about it name one of them.
+    subjects: list[str] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     status_moves: list[StatusMove] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
@@ -68,6 +70,7 @@ def scan_record(
     *,
     organizations: Mapping[str, OrganizationState],
     uris: Mapping[str, str],
+    subjects: list[str] | None = None,
 ) -> ScanRecord:
     """The public record of `history`; `organizations` by checksummed account, `uris` the
     Digital Links of the parents and children by batch id (ids without one are shown as is)."""
@@ -81,6 +84,7 @@ def scan_record(
         kind=history.batch.kind,
         status=history.status,
         batch_id=history.batch.batch_id,
+        subjects=subjects or [],
         steps=[
             Step(
                 what=_what(event.biz_step, event.event_type, event.kind),

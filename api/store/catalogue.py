@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from api.scan.record import ScanRecord, scan_record
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.catalogue import RecordedBatch, product_batches
+from ledger_client.indexer.catalogue import RecordedBatch, bound_subjects, product_batches
 from ledger_client.indexer.queries import batch_history, organizations
 from ledger_client.indexer.read_model import Batch
 
@@ -44,4 +44,5 @@ class ReadModelCatalogue:
                 else {}
             )
             by_account = {o.account: o for o in organizations(session)}
-        return scan_record(history, organizations=by_account, uris=uris)
+            subjects = bound_subjects(session, batch_id=history.batch.batch_id)
+        return scan_record(history, organizations=by_account, uris=uris, subjects=subjects)

@@ -1,15 +1,17 @@
 """What the read model knows of a product: its lots and items, by GTIN (for the resolver's
-walk-up from an unknown lot to its product)."""
+walk-up from an unknown lot to its product), and the DIDs bound to a lot (to find the
+credentials about it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import exists, tuple_
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from ledger_client.identifiers import GS1_RESOLVER
-from ledger_client.indexer.read_model import Batch
+from ledger_client.indexer.read_model import Batch, SubjectBinding
 
 MAX_LISTED = 200
 
@@ -33,3 +35,21 @@ def product_batches(session: Session, *, gtin: str, limit: int = MAX_LISTED) -> 
         .limit(limit)
     ).all()
     return [RecordedBatch(batch_id, uri, kind) for batch_id, uri, kind in rows]
+
+
+def bound_subjects(session: Session, *, batch_id: str) -> list[str]:
+    """The DIDs bound to batch `batch_id` (`0x` hex) by their latest binding, oldest first."""
+    binding = SubjectBinding.__table__.c  # type: ignore[attr-defined]
+    later = SubjectBinding.__table__.alias("later")  # type: ignore[attr-defined]
+    superseded = exists().where(
+        later.c.did == binding.did,
+        tuple_(later.c.block_number, later.c.log_index)
+        > tuple_(binding.block_number, binding.log_index),
+    )
+    return list(
+        session.scalars(
+            select(binding.did)
+            .where(binding.entity_id == batch_id, ~superseded)
+            .order_by(binding.block_number, binding.log_index)
+        )
+    )

@@ -105,6 +105,17 @@ class ExcursionAcknowledged:
     comment: str
 
 
+@dataclass(frozen=True, slots=True)
+class SubjectBound:
+    """CredentialRegistry bound the DID `did` to the ledger entity `entity_id` (a batch id,
+    or an organization's address as a word); a later binding of the DID replaces it."""
+
+    ref: LogRef
+    entity_id: str
+    did: str
+    bound_by: str
+
+
 # IColdChainCompliance.Decision by number; only the QUARANTINE_* ones reach an ExcursionQuarantine.
 COMPLIANCE_DECISIONS = (
     "NONE",
@@ -169,6 +180,7 @@ DecodedLog = (
     | CustodyOffered
     | ExcursionAcknowledged
     | ExcursionQuarantine
+    | SubjectBound
     | OrganizationRegistered
     | OrganizationStatusChanged
     | RoleChanged
@@ -218,6 +230,7 @@ _BUILDERS: dict[str, Callable[[LogRef, dict[str, Any]], DecodedLog]] = {
     "ExcursionAcknowledged": lambda ref, a: ExcursionAcknowledged(
         ref, a["batchId"], a["by"], a["comment"]
     ),
+    "SubjectBound": lambda ref, a: SubjectBound(ref, a["entityId"], a["did"], a["boundBy"]),
     "ExcursionQuarantine": lambda ref, a: ExcursionQuarantine(
         ref,
         a["batchId"],
@@ -380,7 +393,12 @@ class LogDecoder:
         return cls(
             abis=[
                 load_artifact(name).abi
-                for name in ("ProvenanceLedger", "Membership", "ColdChainCompliance")
+                for name in (
+                    "ProvenanceLedger",
+                    "Membership",
+                    "ColdChainCompliance",
+                    "CredentialRegistry",
+                )
             ]
         )
 

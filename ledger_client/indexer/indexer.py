@@ -135,11 +135,13 @@ class Indexer:
         self.max_logs_per_chunk = max_logs_per_chunk
         self.ledger_address = deployment.address("ProvenanceLedger").lower()
         self.membership_address = deployment.address("Membership").lower()
-        # The cold-chain rule's ExcursionQuarantine logs are the evidence of its quarantines;
-        # a deployment record without it still indexes the rest.
-        compliance = deployment.addresses.get("ColdChainCompliance")
+        # The cold-chain rule's ExcursionQuarantine logs are the evidence of its quarantines,
+        # CredentialRegistry's SubjectBound logs which DIDs name which lots; a deployment
+        # record without either still indexes the rest.
         self._addresses = [self.ledger_address, self.membership_address]
-        self._addresses += [compliance.lower()] if compliance else []
+        for optional in ("ColdChainCompliance", "CredentialRegistry"):
+            address = deployment.addresses.get(optional)
+            self._addresses += [address.lower()] if address else []
         self.checkpoint_name = f"{deployment.chain_id}:{self.ledger_address}"
         self._decoder = LogDecoder.for_contracts()
         if self._decoder.record_events_selector is None:

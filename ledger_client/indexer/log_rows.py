@@ -18,6 +18,7 @@ from ledger_client.indexer.decoding import (
     OrganizationRegistered,
     OrganizationStatusChanged,
     RoleChanged,
+    SubjectBound,
 )
 from ledger_client.indexer.read_model import (
     Batch,
@@ -29,6 +30,7 @@ from ledger_client.indexer.read_model import (
     RoleAssignment,
     RuleQuarantine,
     StatusChange,
+    SubjectBinding,
 )
 
 
@@ -73,6 +75,15 @@ def append_rows(
                 "acknowledged_by": record.by,
                 "comment": record.comment,
                 "block_time": block_time,
+                **where,
+            }
+        )
+    elif isinstance(record, SubjectBound):
+        rows[SubjectBinding].append(
+            {
+                "entity_id": record.entity_id,
+                "did": record.did,
+                "bound_by": record.bound_by,
                 **where,
             }
         )

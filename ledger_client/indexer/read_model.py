@@ -133,6 +133,26 @@ class StatusChange(SQLModel, table=True):
     block_time: int | None = Field(default=None, sa_type=BigInteger, nullable=True)
 
 
+class SubjectBinding(SQLModel, table=True):
+    """A DID bound to a ledger entity by CredentialRegistry (`SubjectBound`): a lot's or an
+    item's asset DID, so the credentials about it can be found. The DID's latest binding
+    holds."""
+
+    __tablename__ = "subject_binding"
+    __table_args__ = (
+        Index("ix_subject_binding_entity", "entity_id", "block_number", "log_index"),
+        Index("ix_subject_binding_did", "did", "block_number", "log_index"),
+        Index("ix_subject_binding_block", "block_number", "log_index"),
+    )
+
+    tx_hash: str = _hash(primary_key=True)
+    log_index: int = Field(primary_key=True)
+    entity_id: str = _hash()
+    did: str = Field(max_length=255)
+    bound_by: str = _address()
+    block_number: int = _block_number()
+
+
 class ExcursionAcknowledgement(SQLModel, table=True):
     """Quality acknowledging the excursion behind a rule quarantine (`ExcursionAcknowledged`),
     at `block_time` (Unix seconds)."""
@@ -402,6 +422,7 @@ LOG_TABLES = (
     StatusChange,
     ExcursionAcknowledgement,
     RuleQuarantine,
+    SubjectBinding,
     CustodyTransfer,
     CustodyOffer,
     Organization,

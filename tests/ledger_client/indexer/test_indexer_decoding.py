@@ -102,6 +102,7 @@ def test_selectors_come_from_the_abi(decoder):
         topic0("RoleGranted(bytes32,address,address)"),
         topic0("RoleRevoked(bytes32,address,address)"),
         topic0("OrganizationEventRecorded(address,bytes32,uint64,uint8,uint32)"),
+        topic0("SubjectBound(bytes32,bytes32,string,address)"),
     }
     assert set(decoder.topics) == expected
     assert (

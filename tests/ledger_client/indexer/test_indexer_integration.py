@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -243,31 +241,6 @@ def test_confirmations_keep_unconfirmed_blocks_out(consortium, engine):
     assert indexer.run_once().events == 2
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(LedgerEvent)) == 4
-
-
-def test_follow_indexes_new_blocks_until_stopped(consortium, engine):
-    writer = consortium.writer()
-    lot = writer.create_batch(LOT)
-    stop = threading.Event()
-    follower = threading.Thread(
-        target=Indexer(consortium.w3, consortium.deployment, engine).follow,
-        args=(0.05, stop),
-        daemon=True,
-    )
-    follower.start()
-    try:
-        record(writer, lot, [epcis_payload(i) for i in range(3)])
-        deadline = time.monotonic() + 15
-        count = 0
-        while count < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
-            with Session(engine) as session:
-                count = session.scalar(select(func.count()).select_from(LedgerEvent))
-        assert count == 3
-    finally:
-        stop.set()
-        follower.join(timeout=10)
-    assert not follower.is_alive()
 
 
 def test_payload_is_stored_exactly_as_anchored(consortium, engine):
