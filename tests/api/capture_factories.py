@@ -16,6 +16,7 @@ from api.capture import CaptureDesk, CaptureLimits
 from api.principals import chain_standing
 from api.store.capture_jobs import CaptureJobStore
 from api.store.tokens import TokenStore
+from api.store.trail import TrailStore
 from ledger_client.capture import Capturer
 from ledger_client.epcis.validation import Validator
 from ledger_client.epcis_query.archive import EventArchive
@@ -94,6 +95,7 @@ def capture_node(
         standing=chain_standing(c.w3, c.deployment),
         capture_desk=CaptureDesk(capturer=capturer, jobs=jobs, validator=validator, limits=limits),
         event_archive=EventArchive(read_model, c.w3, c.deployment),
+        trail_store=TrailStore(api_engine),
     )
     return CaptureNode(
         client=TestClient(app),
