@@ -22,14 +22,11 @@ from ledger_client.indexer.quarantines import ReadModelQuarantines
 from ledger_client.indexer.read_model import create_read_model
 from ledger_client.ledger import BatchStatus
 from ledger_client.roles import Role
-from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
-from oracle_bridge.contracts import DeviceRegistryClient
-from oracle_bridge.device import DeviceKey, ReadingProfile
-from oracle_bridge.native import hot_path_from_environment
-from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.device import ReadingProfile
 from oracle_bridge.readings import to_json
 from tests.factories import ANVIL_KEYS, VACCINE_RULE
+from tests.oracle_bridge.runtime.bridge_runtime_factories import ColdChain
 
 pytestmark = pytest.mark.integration
 
@@ -40,24 +37,11 @@ def test_readings_breach_then_acknowledge_then_release_over_http(members, api_en
     c = members.consortium
     c.writer().create_batch(LOT.uri, product_class=LOT.product_class)
     c.set_rule(LOT.product_class, VACCINE_RULE)
-    oracle = Account.from_key(ANVIL_KEYS[4])
-    c.membership().grant_role(Role.ORACLE, oracle.address)
-    logger = DeviceKey.generate()
-    devices = DeviceRegistryClient(c.sender(c.operator), c.deployment)
-    devices.register_device(
-        logger.sign_registration(organization=c.operator.address, domain=devices.domain)
-    )
-    devices.assign_device(logger.address, LOT.batch_id)
-    rules = ChainRuleSource(c.w3, c.deployment, cache_s=60)
-    bridge = Bridge(
-        engine=make_engine(f"sqlite:///{tmp_path / 'bridge.db'}"),
-        w3=c.w3,
-        deployment=c.deployment,
-        oracle=oracle,
-        policy=ChainDevicePolicy(c.w3, c.deployment, rules=rules, cache_s=60),
-        rules=rules,
+    cold_chain = ColdChain(c, Account.from_key(ANVIL_KEYS[4]))
+    logger = cold_chain.device(LOT.batch_id)
+    bridge = cold_chain.bridge(
+        make_engine(f"sqlite:///{tmp_path / 'bridge.db'}"),
         settings=BridgeSettings(window_max_age_s=0),
-        hot_path=hot_path_from_environment(),
     )
     read_model = make_engine(f"sqlite:///{tmp_path / 'read_model.db'}")
     create_read_model(read_model)

@@ -21,17 +21,13 @@ from credentials.registry import CredentialRegistryClient, CredentialStatus
 from ledger_client.db import make_engine
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
-from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import BridgeSettings
-from oracle_bridge.contracts import DeviceRegistryClient
-from oracle_bridge.device import DeviceKey
-from oracle_bridge.native import hot_path_from_environment
-from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.readings import Reading, to_json
 from oracle_bridge.rules import Rule
 from provenance.cli import app
 from tests.credentials.credential_factories import CHECK_NAMES
 from tests.factories import ANVIL_KEYS, Consortium
+from tests.oracle_bridge.runtime.bridge_runtime_factories import ColdChain
 
 pytestmark = pytest.mark.integration
 
@@ -338,28 +334,15 @@ def test_shipment_claims_come_from_the_bridge_database(ledger, tmp_path):
     assert nothing.stderr.startswith(f"error: the bridge holds no reading of lot {LOT.uri}")
 
     # The bridge's organization anchors the readings and states their summary.
-    oracle = Account.from_key(ANVIL_KEYS[4])
-    c.membership().grant_role(Role.ORACLE, oracle.address)
+    cold_chain = ColdChain(c, Account.from_key(ANVIL_KEYS[4]))
     CredentialRegistryClient(c.sender(c.governor), c.deployment).set_trusted(
-        oracle.address, "ColdChainComplianceCredential", True
+        cold_chain.oracle.address, "ColdChainComplianceCredential", True
     )
     c.set_rule(LOT.product_class, RULE)
-    logger = DeviceKey.generate()
-    devices = DeviceRegistryClient(c.sender(c.operator), c.deployment)
-    devices.register_device(
-        logger.sign_registration(organization=c.operator.address, domain=devices.domain)
-    )
-    devices.assign_device(logger.address, LOT.batch_id)
-    rules = ChainRuleSource(c.w3, c.deployment, cache_s=60)
-    bridge = Bridge(
-        engine=make_engine(f"sqlite:///{ledger.state_dir / 'bridge.db'}"),
-        w3=c.w3,
-        deployment=c.deployment,
-        oracle=oracle,
-        policy=ChainDevicePolicy(c.w3, c.deployment, rules=rules, cache_s=60),
-        rules=rules,
+    logger = cold_chain.device(LOT.batch_id)
+    bridge = cold_chain.bridge(
+        make_engine(f"sqlite:///{ledger.state_dir / 'bridge.db'}"),
         settings=BridgeSettings(window_max_age_s=0),
-        hot_path=hot_path_from_environment(),
     )
     start = int(time.time()) - 600
     for seq, temp in enumerate((4000, 5000, 6000), start=1):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import count
@@ -11,13 +13,19 @@ from typing import TYPE_CHECKING
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine, select
+from web3 import Web3
 
+from ledger_client.deployment import Deployment
 from ledger_client.hashing import keccak256
 from ledger_client.identifiers import DigitalLink
 from ledger_client.roles import Role
+from oracle_bridge.bridge import Bridge
 from oracle_bridge.config import ANVIL_ORACLE_KEY, BridgeSettings
 from oracle_bridge.contracts import DeviceRegistryClient
 from oracle_bridge.device import DeviceKey
+from oracle_bridge.native import hot_path_from_environment
+from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
+from oracle_bridge.policy.port import CalibrationCheck
 from oracle_bridge.readings import Reading, ReadingDomain, SignedReading, to_json
 from oracle_bridge.rules import Rule
 from oracle_bridge.store import BRIDGE_TABLES, DeadLetter, reading_session
@@ -164,6 +172,37 @@ class ColdChain:
 
     def set_active(self, device: DeviceKey, active: bool) -> None:
         self._devices().set_device_active(device.address, active)
+
+    def bridge(
+        self,
+        engine: Engine,
+        *,
+        settings: BridgeSettings | None = None,
+        w3: Web3 | None = None,
+        deployment: Deployment | None = None,
+        cache_s: float = 60,
+        calibration: CalibrationCheck | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Bridge:
+        """A bridge anchoring as this consortium's oracle, its device policy and rules read from
+        the chain (through `w3` and `deployment` when given, e.g. a proxy in front of anvil)."""
+        w3 = w3 or self.consortium.w3
+        deployment = deployment or self.consortium.deployment
+        rules = ChainRuleSource(w3, deployment, cache_s=cache_s)
+        policy = ChainDevicePolicy(
+            w3, deployment, rules=rules, calibration=calibration, cache_s=cache_s
+        )
+        return Bridge(
+            engine=engine,
+            w3=w3,
+            deployment=deployment,
+            oracle=self.oracle,
+            policy=policy,
+            rules=rules,
+            settings=settings or bridge_settings(),
+            hot_path=hot_path_from_environment(),
+            clock=clock,
+        )
 
 
 class CountingPool(ProcessPoolExecutor):

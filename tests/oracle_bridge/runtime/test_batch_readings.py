@@ -8,10 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from oracle_bridge.batch_readings import BatchReadings
-from oracle_bridge.bridge import Bridge
 from oracle_bridge.errors import ReadingNotAnchored, ReadingNotFound
-from oracle_bridge.native import hot_path_from_environment
-from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.store import InboxReading, writing
 from tests.factories import make_consortium
 from tests.oracle_bridge.runtime.bridge_runtime_factories import (
@@ -41,17 +38,8 @@ def anchored(cold_chain, databases):
     engine, BatchReadings)."""
     c = cold_chain.consortium
     engine = databases.engine()
-    rules = ChainRuleSource(c.w3, c.deployment, cache_s=60)
-    bridge = Bridge(
-        engine=engine,
-        w3=c.w3,
-        deployment=c.deployment,
-        oracle=ORACLE,
-        policy=ChainDevicePolicy(c.w3, c.deployment, rules=rules, cache_s=60),
-        rules=rules,
-        settings=bridge_settings(window_max_readings=5),
-        hot_path=hot_path_from_environment(),
-        clock=lambda: T0 + 100_000,
+    bridge = cold_chain.bridge(
+        engine, settings=bridge_settings(window_max_readings=5), clock=lambda: T0 + 100_000
     )
     lot = cold_chain.lot()
     device = cold_chain.device(lot)

@@ -24,7 +24,6 @@ from oracle_bridge.bridge import Bridge
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import DeviceRefused, ProofInvalid
 from oracle_bridge.merkle import MerkleTree, leaf
-from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.proofs import reading_proof, verify_against_chain
 from oracle_bridge.readings import SignedReading
@@ -76,19 +75,12 @@ def make_bridge(
     clock: Callable[[], float] = lambda: T0 + 100_000,
     **settings,
 ) -> Bridge:
-    c = cold_chain.consortium
-    w3 = w3 or c.w3
-    deployment = deployment or c.deployment
-    rules = ChainRuleSource(w3, deployment, cache_s=cache_s)
-    return Bridge(
-        engine=engine,
+    return cold_chain.bridge(
+        engine,
+        settings=bridge_settings(**settings),
         w3=w3,
         deployment=deployment,
-        oracle=ORACLE,
-        policy=ChainDevicePolicy(w3, deployment, rules=rules, cache_s=cache_s),
-        rules=rules,
-        settings=bridge_settings(**settings),
-        hot_path=hot_path_from_environment(),
+        cache_s=cache_s,
         clock=clock,
     )
 

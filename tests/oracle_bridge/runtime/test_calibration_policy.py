@@ -22,9 +22,7 @@ from ledger_client.config import LedgerSettings
 from ledger_client.roles import Role
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.native import hot_path_from_environment
 from oracle_bridge.policy import UNCALIBRATED_DEVICE
-from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from tests.factories import ANVIL_KEYS, make_consortium
 from tests.oracle_bridge.runtime.bridge_runtime_factories import (
     ORACLE,
@@ -118,20 +116,8 @@ def store(engine) -> CredentialStore:
 
 
 def make_bridge(cold_chain: ColdChain, engine: Engine, check: CredentialCalibrationCheck) -> Bridge:
-    c = cold_chain.consortium
-    rules = ChainRuleSource(c.w3, c.deployment, cache_s=60)
-    return Bridge(
-        engine=engine,
-        w3=c.w3,
-        deployment=c.deployment,
-        oracle=ORACLE,
-        # No registry cache: the device's entry is re-read, the calibration verified, per reading.
-        policy=ChainDevicePolicy(c.w3, c.deployment, rules=rules, calibration=check, cache_s=0),
-        rules=rules,
-        settings=bridge_settings(),
-        hot_path=hot_path_from_environment(),
-        clock=lambda: T0 + 100_000,
-    )
+    # No registry cache: the device's entry is re-read, the calibration verified, per reading.
+    return cold_chain.bridge(engine, calibration=check, cache_s=0, clock=lambda: T0 + 100_000)
 
 
 def send(bridge: Bridge, device: DeviceKey, lot: bytes, seq: int):

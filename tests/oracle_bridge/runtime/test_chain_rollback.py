@@ -14,8 +14,6 @@ from ledger_client.local_chain import LocalChain, start_anvil
 from oracle_bridge.anchors import READINGS_ANCHORED_TOPIC, AnchoredWindow, decode_readings_anchored
 from oracle_bridge.bridge import Bridge
 from oracle_bridge.device import DeviceKey
-from oracle_bridge.native import hot_path_from_environment
-from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.store import (
     ComplianceSubmission,
     ReadingWindow,
@@ -54,18 +52,7 @@ def cold_chain(chain: LocalChain) -> ColdChain:
 
 
 def make_bridge(cold_chain: ColdChain, engine, **settings) -> Bridge:
-    c = cold_chain.consortium
-    rules = ChainRuleSource(c.w3, c.deployment, cache_s=60)
-    bridge = Bridge(
-        engine=engine,
-        w3=c.w3,
-        deployment=c.deployment,
-        oracle=ORACLE,
-        policy=ChainDevicePolicy(c.w3, c.deployment, rules=rules, cache_s=60),
-        rules=rules,
-        settings=bridge_settings(**settings),
-        hot_path=hot_path_from_environment(),
-    )
+    bridge = cold_chain.bridge(engine, settings=bridge_settings(**settings))
     # Every pass checks the recorded blocks (the bridge does so every second).
     bridge.submitter.audit_interval_s = 0
     return bridge

@@ -7,12 +7,9 @@ from sqlalchemy import select, update
 
 from credentials.types import CredentialType, subject_problems
 from ledger_client.identifiers import DigitalLink
-from oracle_bridge.bridge import Bridge
 from oracle_bridge.device import DeviceKey
 from oracle_bridge.errors import BridgeError, NoReadings
 from oracle_bridge.mkt import mean_kinetic_temperature
-from oracle_bridge.native import hot_path_from_environment
-from oracle_bridge.policy.chain import ChainDevicePolicy, ChainRuleSource
 from oracle_bridge.rules import Decision
 from oracle_bridge.shipment import (
     ShipmentHadExcursion,
@@ -36,7 +33,6 @@ from tests.oracle_bridge.runtime.bridge_runtime_factories import (
     RULE,
     T0,
     ColdChain,
-    bridge_settings,
     payload,
     signed_of,
 )
@@ -247,18 +243,7 @@ def test_on_anvil_the_anchor_transactions_are_the_chains(w3, engine):
     c.set_rule(product_class, RULE)
     c.writer().create_batch(link.uri, product_class=product_class)
     device = cold_chain.device(link.batch_id)
-    chain_rules = ChainRuleSource(c.w3, c.deployment, cache_s=60)
-    bridge = Bridge(
-        engine=engine,
-        w3=c.w3,
-        deployment=c.deployment,
-        oracle=ORACLE,
-        policy=ChainDevicePolicy(c.w3, c.deployment, rules=chain_rules, cache_s=60),
-        rules=chain_rules,
-        settings=bridge_settings(),
-        hot_path=hot_path_from_environment(),
-        clock=lambda: T0 + 100_000,
-    )
+    bridge = cold_chain.bridge(engine, clock=lambda: T0 + 100_000)
     for seq, temp in {1: 4000, 2: 5000, 3: 6000}.items():
         signed = signed_of(
             device, seq, domain=bridge.domain, batch_id=link.batch_id, temp_milli_c=temp
