@@ -7,9 +7,11 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, Self
 
 import psycopg
 import pytest
@@ -142,11 +144,26 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)  # only without PROVENANCE_REQUIRE_SERVICES=1
 
 
+# The parameters of a fixture that runs its tests on each backend, PostgreSQL's as a service.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.services)]
+
+
 class ScratchDatabases:
     """Fresh databases of one backend (a SQLite file or a PostgreSQL schema) holding the
     tables `create_tables` makes, all removed after the test."""
 
     prefix = "test"
+
+    @classmethod
+    @contextmanager
+    def of_backend(cls, request: pytest.FixtureRequest, directory: Path) -> Iterator[Self]:
+        """The databases of a fixture parametrized over BACKENDS, closed when it ends."""
+        postgres = request.getfixturevalue("postgres_url") if request.param != "sqlite" else None
+        databases = cls(request.param, directory, postgres)
+        try:
+            yield databases
+        finally:
+            databases.close()
 
     def __init__(self, backend: str, directory: Path, postgres_url: str | None) -> None:
         self.backend = backend

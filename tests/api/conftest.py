@@ -10,17 +10,13 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.api.api_factories import ApiDatabases, Members, register_members
-from tests.factories import Consortium
+from tests.factories import BACKENDS, Consortium
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+@pytest.fixture(params=BACKENDS)
 def api_databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ApiDatabases]:
-    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    databases = ApiDatabases(request.param, tmp_path, postgres)
-    try:
+    with ApiDatabases.of_backend(request, tmp_path) as databases:
         yield databases
-    finally:
-        databases.close()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from credentials.issue import credential_hash
 from credentials.store import CredentialRecord, CredentialStore, create_credential_tables
 from credentials.types import CredentialType
 from tests.credentials.credential_factories import T0, asset, device, issue_sample, subject
-from tests.factories import ScratchDatabases
+from tests.factories import BACKENDS, ScratchDatabases
 
 pytestmark = pytest.mark.integration
 
@@ -29,14 +29,10 @@ class CredentialDatabases(ScratchDatabases):
         create_credential_tables(engine)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CredentialStore]:
-    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    databases = CredentialDatabases(request.param, tmp_path, postgres)
-    try:
+    with CredentialDatabases.of_backend(request, tmp_path) as databases:
         yield CredentialStore(databases.engine())
-    finally:
-        databases.close()
 
 
 def test_the_table_is_called_credential_with_its_columns(store):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ledger_client.indexer.read_model import create_read_model
-from tests.factories import ScratchDatabases
+from tests.factories import BACKENDS, ScratchDatabases
 
 
 class ReadModelDatabases(ScratchDatabases):
@@ -19,14 +19,10 @@ class ReadModelDatabases(ScratchDatabases):
         create_read_model(engine)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+@pytest.fixture(params=BACKENDS)
 def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ReadModelDatabases]:
-    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    databases = ReadModelDatabases(request.param, tmp_path, postgres)
-    try:
+    with ReadModelDatabases.of_backend(request, tmp_path) as databases:
         yield databases
-    finally:
-        databases.close()
 
 
 @pytest.fixture

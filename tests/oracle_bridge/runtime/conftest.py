@@ -12,18 +12,14 @@ from oracle_bridge.device import DeviceKey
 from oracle_bridge.ingest import Ingestor
 from oracle_bridge.native import HotPath
 from oracle_bridge.policy.memory import InMemoryDevicePolicy, InMemoryRuleSource
-from tests.factories import BridgeDatabases
+from tests.factories import BACKENDS, BridgeDatabases
 from tests.oracle_bridge.runtime.bridge_runtime_factories import BATCH, DOMAIN, RULE, T0
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+@pytest.fixture(params=BACKENDS)
 def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BridgeDatabases]:
-    postgres = request.getfixturevalue("postgres_url") if request.param == "postgresql" else None
-    databases = BridgeDatabases(request.param, tmp_path, postgres)
-    try:
+    with BridgeDatabases.of_backend(request, tmp_path) as databases:
         yield databases
-    finally:
-        databases.close()
 
 
 @pytest.fixture
