@@ -18,39 +18,22 @@ def disguised_node(rpc_url: str, *, client_version: str = BESU) -> Iterator[str]
     """The URL of a proxy to the node at `rpc_url` that answers `web3_clientVersion` with
     `client_version` and passes every other call through; stopped on exit."""
 
-    class Proxy(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            calls = payload if isinstance(payload, list) else [payload]
-            request = urllib.request.Request(
-                rpc_url, json.dumps(payload).encode(), {"Content-Type": "application/json"}
-            )
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                answers = json.loads(answer.read())
-            for call, result in zip(
-                calls, answers if isinstance(answers, list) else [answers], strict=True
-            ):
-                if call["method"] == "web3_clientVersion":
-                    result["result"] = client_version
-            body = json.dumps(answers).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def forward(handler: BaseHTTPRequestHandler, payload: object) -> tuple[int, bytes]:
+        calls = payload if isinstance(payload, list) else [payload]
+        request = urllib.request.Request(
+            rpc_url, json.dumps(payload).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            answers = json.loads(answer.read())
+        for call, result in zip(
+            calls, answers if isinstance(answers, list) else [answers], strict=True
+        ):
+            if call["method"] == "web3_clientVersion":
+                result["result"] = client_version
+        return 200, json.dumps(answers).encode()
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _node(forward) as url:
+        yield url
 
 
 @contextlib.contextmanager
