@@ -5,6 +5,9 @@ take (`credential issue --shipment`)."""
 
 from __future__ import annotations
 
+from importlib import metadata
+from typing import Annotated
+
 import typer
 
 from ledger_client.config import LedgerSettings
@@ -32,8 +35,25 @@ app = typer.Typer(
 )
 
 
+DISTRIBUTION = "provenance-ledger"
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"provenance {metadata.version(DISTRIBUTION)}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
     ctx.obj = credential.PORTS
 
 
@@ -48,7 +68,13 @@ app.command()(serve)
 @app.command()
 @clear_errors
 def demo() -> None:
-    """Run the main job end to end on a throw-away local anvil and SQLite."""
+    """Run the main job end to end on a throw-away local anvil and SQLite.
+
+    Example:
+
+    \b
+      provenance demo
+    """
     from provenance.demo import run
 
     run(LedgerSettings().state_dir, console)

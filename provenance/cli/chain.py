@@ -24,7 +24,13 @@ def chain(
         Path | None, typer.Option(help="Load the chain from / dump it to this file")
     ] = None,
 ) -> None:
-    """Run a local anvil chain in the foreground until Ctrl-C."""
+    """Run a local anvil chain in the foreground until Ctrl-C.
+
+    Example:
+
+    \b
+      provenance chain --block-time 1 --state chain-state.json
+    """
     from ledger_client.local_chain import start_anvil
 
     load = state if state and state.exists() else None
@@ -47,7 +53,13 @@ def chain(
 def compile(
     force: Annotated[bool, typer.Option(help="Recompile even if unchanged")] = False,
 ) -> None:
-    """Compile contracts/src into build/artifacts (skipped when the sources are unchanged)."""
+    """Compile contracts/src into build/artifacts (skipped when the sources are unchanged).
+
+    Example:
+
+    \b
+      provenance compile --force
+    """
     from ledger_client.artifacts import compile_contracts
 
     console.print(f"artifacts in {compile_contracts(force=force)}")
@@ -55,7 +67,13 @@ def compile(
 
 @clear_errors
 def deploy() -> None:
-    """Deploy the contracts with PROVENANCE_PRIVATE_KEY as governor; write the deployment record."""
+    """Deploy the contracts with PROVENANCE_PRIVATE_KEY as governor; write the deployment record.
+
+    Example:
+
+    \b
+      PROVENANCE_RPC_URL=http://127.0.0.1:8545 provenance deploy
+    """
     from ledger_client.chain import connect, node_is_anvil
     from ledger_client.deploy import deploy_contracts
 

@@ -32,7 +32,13 @@ def _indexer_context(settings: LedgerSettings):  # noqa: ANN202 - internal
 @index_app.command("rebuild")
 @clear_errors
 def index_rebuild() -> None:
-    """Drop the read model and rebuild it from the chain alone."""
+    """Drop the read model and rebuild it from the chain alone.
+
+    Example:
+
+    \b
+      provenance index rebuild
+    """
     from ledger_client.indexer.indexer import rebuild
 
     settings = LedgerSettings()
@@ -61,7 +67,13 @@ def index_run(
         float, typer.Option(min=0.01, max=3600, help="Seconds between polls with --follow")
     ] = 1.0,
 ) -> None:
-    """Index new blocks into the read model, from its checkpoint."""
+    """Index new blocks into the read model, from its checkpoint.
+
+    Example:
+
+    \b
+      provenance index run --follow --poll 0.5
+    """
     from ledger_client.indexer.follower import ReadModelFollower
     from ledger_client.indexer.indexer import Indexer
 

@@ -3,6 +3,7 @@ head anchored, verified, and a row edited, deleted or moved in the trail's table
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,14 @@ def test_anchor_then_verify(env):
     verified = runner.invoke(app, ["trail", "verify"], env=env)
     assert verified.exit_code == 0, verified.output
     assert "4 entries, 1 anchored heads match" in verified.stdout
+    as_json = runner.invoke(app, ["trail", "verify", "--json"], env=env)
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == {
+        "intact": True,
+        "entries": 4,
+        "anchors": 1,
+        "problem": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -97,6 +106,10 @@ def test_verify_names_the_first_bad_entry(env, statements, fragment):
     assert runner.invoke(app, ["trail", "anchor"], env=env).exit_code == 0
     _tamper(env, *statements)
     _refused(runner.invoke(app, ["trail", "verify"], env=env), fragment)
+    as_json = runner.invoke(app, ["trail", "verify", "--json"], env=env)
+    assert as_json.exit_code == 1
+    verdict = json.loads(as_json.stdout)
+    assert verdict["intact"] is False and fragment in verdict["problem"], verdict
     _refused(runner.invoke(app, ["trail", "anchor"], env=env), "was not anchored")
 
 
