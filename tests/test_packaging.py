@@ -5,7 +5,9 @@ dependency, every runtime dependency is used, and each package ships its `py.typ
 from __future__ import annotations
 
 import ast
+import os
 import re
+import subprocess
 import sys
 import tomllib
 from importlib import metadata
@@ -83,9 +85,7 @@ def test_every_imported_module_comes_from_a_declared_runtime_dependency():
 def test_every_runtime_dependency_is_used():
     distributions = metadata.packages_distributions()
     used = {
-        canonical(name)
-        for module in imported_modules()
-        for name in distributions.get(module, [])
+        canonical(name) for module in imported_modules() for name in distributions.get(module, [])
     }
     unused = RUNTIME.keys() - used - LOADED_INDIRECTLY.keys()
     assert unused == set(), "declared but never imported"
@@ -109,3 +109,32 @@ def test_the_license_file_is_the_one_pyproject_names():
     text = (ROOT / "LICENSE").read_text()
     assert "Apache License" in text and "Version 2.0, January 2004" in text
     assert "END OF TERMS AND CONDITIONS" in text
+
+
+def _make_python(tmp_path: Path, path: str) -> subprocess.CompletedProcess[str]:
+    """`make python` as on a machine with no virtualenv yet and `path` as PATH."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "-s", "python", f"VENV={tmp_path / 'no-venv'}"],
+        cwd=ROOT,
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_makefile_finds_a_python_3_11(tmp_path):
+    result = _make_python(tmp_path, os.environ["PATH"])
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_makefile_stops_at_once_without_a_python_3_11(tmp_path):
+    # A python3.11 and a python3 that are not 3.11 (or not working) shadow the real ones.
+    for name in ("python3.11", "python3"):
+        fake = tmp_path / name
+        fake.write_text("#!/bin/sh\nexit 1\n")
+        fake.chmod(0o755)
+    result = _make_python(tmp_path, f"{tmp_path}:/usr/bin:/bin")
+    assert result.returncode != 0
+    assert "Python 3.11 is needed" in result.stderr
+    assert "apt-get install python3.11" in result.stderr
