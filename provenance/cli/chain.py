@@ -3,6 +3,7 @@ their deployment."""
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from pathlib import Path
@@ -66,13 +67,17 @@ def compile(
 
 
 @clear_errors
-def deploy() -> None:
+def deploy(
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document instead of lines")
+    ] = False,
+) -> None:
     """Deploy the contracts with PROVENANCE_PRIVATE_KEY as governor; write the deployment record.
 
     Example:
 
     \b
-      PROVENANCE_RPC_URL=http://127.0.0.1:8545 provenance deploy
+      PROVENANCE_RPC_URL=http://127.0.0.1:8545 provenance deploy --json
     """
     from ledger_client.chain import connect, node_is_anvil
     from ledger_client.deploy import deploy_contracts
@@ -82,6 +87,15 @@ def deploy() -> None:
     settings.require_real_key(local_anvil=node_is_anvil(w3))
     deployment = deploy_contracts(w3, governor_key=settings.private_key.get_secret_value())
     deployment.save(settings.deployment_path)
+    if json_output:
+        document = {
+            "chainId": deployment.chain_id,
+            "deployBlock": deployment.deploy_block,
+            "addresses": deployment.addresses,
+            "record": str(settings.deployment_path),
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return
     for name, address in deployment.addresses.items():
         console.print(f"{name:18} {address}")
     console.print(f"deployment record: {settings.deployment_path}")

@@ -55,7 +55,11 @@ def trail_verify(
 
 @trail_app.command("anchor")
 @clear_errors
-def trail_anchor() -> None:
+def trail_anchor(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document: entries, head, tx")
+    ] = False,
+) -> None:
     """Anchor the trail's current head on chain now (after verifying it).
 
     Example:
@@ -67,6 +71,10 @@ def trail_anchor() -> None:
     from provenance.node import trail_anchoring
 
     outcome = trail_anchoring(ApiSettings()).anchor_now()
+    if as_json:
+        document = {"entries": outcome.entries, "head": outcome.head, "tx": outcome.tx}
+        typer.echo(json.dumps(document, indent=2))
+        return
     if outcome.tx is None:
         console.print(f"nothing new to anchor: {outcome.entries:,} entries are anchored already")
         return

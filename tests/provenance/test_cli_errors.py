@@ -56,6 +56,25 @@ def test_deploy_then_index_rebuild_from_the_chain(anvil, tmp_path):
     assert (tmp_path / ".provenance" / "read_model.db").exists()
 
 
+def test_deploy_and_index_as_json(anvil, tmp_path):
+    env = {"PROVENANCE_RPC_URL": anvil.rpc_url}
+    deployed = run_cli("deploy", "--json", env=env, cwd=tmp_path)
+    assert deployed.returncode == 0, deployed.stderr
+    document = json.loads(deployed.stdout)
+    record = json.loads((tmp_path / ".provenance" / "deployment.json").read_text())
+    assert document["chainId"] == record["chain_id"] == 31337
+    assert document["addresses"] == record["addresses"]
+    assert document["deployBlock"] == record["deploy_block"]
+    assert document["record"] == str(Path(".provenance") / "deployment.json")
+    rebuilt = json.loads(run_cli("index", "rebuild", "--json", env=env, cwd=tmp_path).stdout)
+    assert rebuilt["start_block"] == record["deploy_block"]
+    assert rebuilt["logs"] > 0 and rebuilt["checkpoint"] >= rebuilt["start_block"]
+    again = json.loads(run_cli("index", "run", "--json", env=env, cwd=tmp_path).stdout)
+    assert again["logs"] == 0 and again["checkpoint"] >= rebuilt["checkpoint"]
+    both = run_cli("index", "run", "--json", "--follow", env=env, cwd=tmp_path)
+    assert_one_error_line(both, "error: --json prints one run's figures")
+
+
 @pytest.mark.parametrize(
     ("command", "variables", "line"),
     [

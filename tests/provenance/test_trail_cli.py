@@ -72,6 +72,8 @@ def test_anchor_then_verify(env):
     assert "anchored 4 entries" in anchored.stdout
     again = runner.invoke(app, ["trail", "anchor"], env=env)
     assert "nothing new to anchor" in again.stdout
+    as_json = json.loads(runner.invoke(app, ["trail", "anchor", "--json"], env=env).stdout)
+    assert as_json["entries"] == 4 and as_json["tx"] is None and as_json["head"]
     verified = runner.invoke(app, ["trail", "verify"], env=env)
     assert verified.exit_code == 0, verified.output
     assert "4 entries, 1 anchored heads match" in verified.stdout
