@@ -78,7 +78,7 @@ def issue(
 
     \b
       provenance credential issue CalibrationCertificate --subject \\
-          did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 \
+          did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 \\
           --key lab.keystore.json --claims calibration.json --out calibration.vc.json
     """
     from eth_account import Account

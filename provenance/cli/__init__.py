@@ -32,6 +32,9 @@ app = typer.Typer(
     help="Provenance Ledger: lifecycle, compliance and credentials on a PoA chain.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Click's own help: paragraphs rewrapped to the terminal, examples kept as written (`\b`);
+    # typer's rich help keeps every line break of a docstring, ragged at any width.
+    rich_markup_mode=None,
 )
 
 

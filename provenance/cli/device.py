@@ -171,7 +171,7 @@ def simulate(
 
     \b
       provenance device simulate --key-file logger-1.key --lot \\
-          https://id.gs1.org/01/09506000134352/10/LOT-A \
+          https://id.gs1.org/01/09506000134352/10/LOT-A \\
           --profile excursion --count 120 --interval 60 --transport mqtt
     """
     from rich.progress import (

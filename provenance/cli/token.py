@@ -70,7 +70,7 @@ def token_issue(
 
     \b
       provenance token issue --org \\
-          did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --role AUDITOR \
+          did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --role AUDITOR \\
           --expires 2027-06-30T00:00:00Z --json
     """
     from api.errors import TokenError

@@ -4,6 +4,8 @@ answers, and a few refusals are one line with a hint and exit status 1."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from collections.abc import Iterator
 from importlib import metadata
 
@@ -48,6 +50,39 @@ def test_every_command_s_help_shows_an_example_of_itself(path):
     result = runner.invoke(app, [*path.split(), "--help"])
     assert result.exit_code == 0, result.output
     assert "Example" in result.stdout
+
+
+def example_commands(help_text: str) -> list[list[str]]:
+    """The `provenance …` command lines of a help text's example block, continuation lines
+    joined and leading VARIABLE=value assignments dropped, each split as a shell would."""
+    block = help_text.partition("Example")[2].partition("\b\n")[2]
+    text = re.sub(r"\\\n\s*", " ", block.split("\n\n")[0])
+    found = []
+    for line in text.splitlines():
+        words = shlex.split(line)
+        while words and re.match(r"[A-Z_]+=", words[0]):
+            words = words[1:]
+        if words[:1] == ["provenance"]:
+            found.append(words[1:])
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS))
+def test_every_command_s_example_parses(path):
+    command = COMMANDS[path]
+    words = path.split()
+    examples = [
+        args for args in example_commands(command.help or "") if args[: len(words)] == words
+    ]
+    assert examples, f"`provenance {path} --help` has no example of `provenance {path}`"
+    for args in examples:
+        # Parsing only: a wrong option, a missing argument or a bad value raises here.
+        command.make_context(f"provenance {path}", args[len(words) :])
+
+
+def test_the_example_reader_joins_continued_lines():
+    text = "Do it.\n\nExample:\n\n\b\n  A=1 provenance lot show X \\\n      --json\n"
+    assert example_commands(text) == [["lot", "show", "X", "--json"]]
 
 
 @pytest.mark.parametrize("path", sorted(COMMANDS))
