@@ -59,7 +59,7 @@ def example_commands(help_text: str) -> list[list[str]]:
     text = re.sub(r"\\\n\s*", " ", block.split("\n\n")[0])
     found = []
     for line in text.splitlines():
-        words = shlex.split(line)
+        words = shlex.split(line, comments=True)
         while words and re.match(r"[A-Z_]+=", words[0]):
             words = words[1:]
         if words[:1] == ["provenance"]:
@@ -83,6 +83,8 @@ def test_every_command_s_example_parses(path):
 def test_the_example_reader_joins_continued_lines():
     text = "Do it.\n\nExample:\n\n\b\n  A=1 provenance lot show X \\\n      --json\n"
     assert example_commands(text) == [["lot", "show", "X", "--json"]]
+    commented = "Do it.\n\nExamples:\n\n\b\n  provenance demo   # then open the URLs\n"
+    assert example_commands(commented) == [["demo"]]
 
 
 @pytest.mark.parametrize("path", sorted(COMMANDS))
