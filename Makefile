@@ -1,13 +1,27 @@
 # Two entry points: `make demo` and `make test`. Both install what is missing first.
-PYTHON ?= python3
+# didkit's wheels are for CPython 3.11 only, and `python3` is 3.13 on a current Debian: the
+# first of python3.11 / python3 that is 3.11 (or PYTHON=/path/to/python3.11).
+IS_311 := -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'
+ifndef PYTHON
+PYTHON := $(firstword $(foreach candidate,python3.11 python3,$(shell \
+	command -v $(candidate) >/dev/null 2>&1 && $(candidate) $(IS_311) 2>/dev/null && echo $(candidate))))
+endif
 VENV := .venv
 PY := $(VENV)/bin/python
 FORGE := node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 FORGE_PROFILE ?= default
 
-.PHONY: install browser demo test test-python test-contracts lint bench screenshots clean
+.PHONY: install python browser demo test test-python test-contracts lint bench screenshots clean
 
-install: node_modules/.installed $(VENV)/.installed
+install: python node_modules/.installed $(VENV)/.installed
+
+# Stops at once, before anything is fetched, when no Python 3.11 is there to make the venv.
+python:
+	@test -x $(PY) || { test -n "$(PYTHON)" && $(PYTHON) $(IS_311) 2>/dev/null; } || { \
+		echo "Python 3.11 is needed (didkit's wheels are built for 3.11 only) and neither"; \
+		echo "python3.11 nor python3 is 3.11: install it (Debian: apt-get install python3.11"; \
+		echo "python3.11-venv; or pyenv install 3.11) or run make PYTHON=/path/to/python3.11"; \
+		exit 1; } >&2
 
 # After the Node packages: the C module compiles libsecp256k1 from the npm package's source.
 $(VENV)/.installed: pyproject.toml setup.py oracle_bridge/native/_hotpath.c \

@@ -58,7 +58,9 @@ def compile_contracts(*, force: bool = False) -> Path:
     if not force and stamp.exists() and stamp.read_text() == fingerprint:
         return ARTIFACTS_DIR
     if not (NODE_MODULES / "solc").exists():
-        raise ToolchainError("solc-js is not installed: run `npm ci` (or `make install`) first")
+        raise ToolchainError(
+            "solc-js is not installed: run `make install` (or `npm install`) first"
+        )
 
     import solcx  # imported here: only compilation needs it
 

@@ -76,7 +76,9 @@ def start_anvil(
     whatever still sends to it) and its dumped state holds their work; and sent SIGTERM
     (it then dumps its state) should the owner die without stopping it."""
     if not ANVIL_BINARY.exists():
-        raise ToolchainError(f"anvil not found at {ANVIL_BINARY}: run `npm ci` (or `make install`)")
+        raise ToolchainError(
+            f"anvil not found at {ANVIL_BINARY}: run `make install` (or `npm install`)"
+        )
     port = port or free_port()
     args = [str(ANVIL_BINARY), "--port", str(port), "--host", "127.0.0.1", "--silent"]
     # Large batches of events: let a block hold several maximal transactions.

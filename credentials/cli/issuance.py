@@ -73,6 +73,13 @@ def issue(
     """Sign a credential, anchor its hash on chain and keep it in the credential store.
 
     The signed credential goes to stdout, or to --out.
+
+    Example:
+
+    \b
+      provenance credential issue CalibrationCertificate --subject \\
+          did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 \\
+          --key lab.keystore.json --claims calibration.json --out calibration.vc.json
     """
     from eth_account import Account
 
@@ -148,7 +155,14 @@ def revoke(
     key: KeyOption,
     json_output: JsonOption = False,
 ) -> None:
-    """Revoke a credential for good (its issuer's key; a governor has `governor-revoke`)."""
+    """Revoke a credential for good (its issuer's key; a governor has `governor-revoke`).
+
+    Example:
+
+    \b
+      provenance credential revoke calibration.vc.json --key lab.keystore.json \\
+          --reason "reference thermometer found out of tolerance"
+    """
     from eth_account import Account
 
     from credentials.issue import credential_hash

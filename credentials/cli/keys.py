@@ -22,7 +22,14 @@ def keygen(
     ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Create a secp256k1 key in a new encrypted keystore; print its address and did:pkh."""
+    """Create a secp256k1 key in a new encrypted keystore; print its address and did:pkh.
+
+    Example:
+
+    \b
+      PROVENANCE_KEYSTORE_PASSPHRASE='four random words here' \\
+          provenance credential keygen --out lab.keystore.json
+    """
     from eth_account import Account
 
     from credentials.identities import pkh_did

@@ -25,6 +25,11 @@ def list_credentials(
     """The credentials in the credential store, oldest issued first.
 
     Listed, not verified: use `credential verify`.
+
+    Example:
+
+    \b
+      provenance credential list --type FitForUse --json
     """
     from credentials.issue import credential_hash
     from credentials.types import credential_type

@@ -34,6 +34,12 @@ def commission_asset(
     Signed with PROVENANCE_PRIVATE_KEY (an OPERATOR's). The asset's key is kept encrypted
     under --keystore-dir (passphrase from PROVENANCE_KEYSTORE_PASSPHRASE), e.g. for its tag
     to sign with later; nothing is left there when the chain refuses.
+
+    Example:
+
+    \b
+      provenance credential commission https://id.gs1.org/01/09506000134352/10/LOT-A \\
+          --keystore-dir keys/lots
     """
     from credentials.assets import commission
     from credentials.registry import CredentialRegistryClient
@@ -87,6 +93,12 @@ def trust(
     The governor's act, signed with PROVENANCE_PRIVATE_KEY. Only a listed issuer anchors
     credentials of the type; the list keeps its history, and a credential is judged by the
     list as it stood when it was anchored.
+
+    Example:
+
+    \b
+      provenance credential trust \\
+          did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 CalibrationCertificate
     """
     from credentials.registry import CredentialRegistryClient
     from credentials.types import credential_type

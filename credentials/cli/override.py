@@ -32,7 +32,13 @@ class Override(StrEnum):
 def governor_revoke(
     credential: CredentialArgument, reason: ReasonOption, json_output: JsonOption = False
 ) -> None:
-    """Revoke any credential for good, over its issuer (the governor's act)."""
+    """Revoke any credential for good, over its issuer (the governor's act).
+
+    Example:
+
+    \b
+      provenance credential governor-revoke calibration.vc.json --reason "issuer key leaked"
+    """
     _override(credential, reason, Override.REVOKE, json_output=json_output)
 
 
@@ -40,7 +46,13 @@ def governor_revoke(
 def governor_suspend(
     credential: CredentialArgument, reason: ReasonOption, json_output: JsonOption = False
 ) -> None:
-    """Suspend any credential until a governor lifts it; its issuer cannot."""
+    """Suspend any credential until a governor lifts it; its issuer cannot.
+
+    Example:
+
+    \b
+      provenance credential governor-suspend calibration.vc.json --reason "under review"
+    """
     _override(credential, reason, Override.SUSPEND, json_output=json_output)
 
 
@@ -48,7 +60,13 @@ def governor_suspend(
 def governor_unsuspend(
     credential: CredentialArgument, reason: ReasonOption, json_output: JsonOption = False
 ) -> None:
-    """Lift a governor's suspension (the issuer's own, if any, stays)."""
+    """Lift a governor's suspension (the issuer's own, if any, stays).
+
+    Example:
+
+    \b
+      provenance credential governor-unsuspend calibration.vc.json --reason "review closed"
+    """
     _override(credential, reason, Override.UNSUSPEND, json_output=json_output)
 
 

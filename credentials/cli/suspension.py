@@ -25,7 +25,14 @@ def suspend(
     key: KeyOption,
     json_output: JsonOption = False,
 ) -> None:
-    """Suspend a credential you issued until you lift it (`unsuspend`)."""
+    """Suspend a credential you issued until you lift it (`unsuspend`).
+
+    Example:
+
+    \b
+      provenance credential suspend calibration.vc.json --key lab.keystore.json \\
+          --reason "recalibration due"
+    """
     _suspension(credential, reason, key, suspended=True, json_output=json_output)
 
 
@@ -36,7 +43,14 @@ def unsuspend(
     key: KeyOption,
     json_output: JsonOption = False,
 ) -> None:
-    """Lift your own suspension of a credential you issued (a governor's, if any, stays)."""
+    """Lift your own suspension of a credential you issued (a governor's, if any, stays).
+
+    Example:
+
+    \b
+      provenance credential unsuspend calibration.vc.json --key lab.keystore.json \\
+          --reason "recalibrated"
+    """
     _suspension(credential, reason, key, suspended=False, json_output=json_output)
 
 

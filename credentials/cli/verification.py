@@ -28,6 +28,11 @@ def verify(
 
     Offline: its proof, schema and expiry; on chain: its anchor, revocation, suspension,
     the issuer's trust and the subject's binding.
+
+    Example:
+
+    \b
+      provenance credential verify calibration.vc.json --json
     """
     from credentials.issue import credential_hash
     from credentials.verify import CredentialVerifier

@@ -5,6 +5,9 @@ take (`credential issue --shipment`)."""
 
 from __future__ import annotations
 
+from importlib import metadata
+from typing import Annotated
+
 import typer
 
 from ledger_client.config import LedgerSettings
@@ -29,11 +32,31 @@ app = typer.Typer(
     help="Provenance Ledger: lifecycle, compliance and credentials on a PoA chain.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Click's own help: paragraphs rewrapped to the terminal, examples kept as written (`\b`);
+    # typer's rich help keeps every line break of a docstring, ragged at any width.
+    rich_markup_mode=None,
 )
 
 
+DISTRIBUTION = "provenance-ledger"
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"provenance {metadata.version(DISTRIBUTION)}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(ctx: typer.Context) -> None:
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit"
+        ),
+    ] = False,
+) -> None:
     ctx.obj = credential.PORTS
 
 
@@ -48,7 +71,13 @@ app.command()(serve)
 @app.command()
 @clear_errors
 def demo() -> None:
-    """Run the main job end to end on a throw-away local anvil and SQLite."""
+    """Run the main job end to end on a throw-away local anvil and SQLite.
+
+    Example:
+
+    \b
+      provenance demo
+    """
     from provenance.demo import run
 
     run(LedgerSettings().state_dir, console)

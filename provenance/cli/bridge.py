@@ -28,7 +28,13 @@ def run(
         ),
     ] = None,
 ) -> None:
-    """Run the bridge: HTTP ingress and API, MQTT ingress, anchoring; Ctrl-C or SIGTERM stops."""
+    """Run the bridge: HTTP ingress and API, MQTT ingress, anchoring; Ctrl-C or SIGTERM stops.
+
+    Example:
+
+    \b
+      provenance bridge run --http-port 8000 --no-mqtt
+    """
     # Imported here: `provenance --help` and the other commands do not pay for the node.
     from provenance.node import MemberNode, listening_socket
 

@@ -3,6 +3,7 @@ their deployment."""
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from pathlib import Path
@@ -24,7 +25,13 @@ def chain(
         Path | None, typer.Option(help="Load the chain from / dump it to this file")
     ] = None,
 ) -> None:
-    """Run a local anvil chain in the foreground until Ctrl-C."""
+    """Run a local anvil chain in the foreground until Ctrl-C.
+
+    Example:
+
+    \b
+      provenance chain --block-time 1 --state chain-state.json
+    """
     from ledger_client.local_chain import start_anvil
 
     load = state if state and state.exists() else None
@@ -47,15 +54,31 @@ def chain(
 def compile(
     force: Annotated[bool, typer.Option(help="Recompile even if unchanged")] = False,
 ) -> None:
-    """Compile contracts/src into build/artifacts (skipped when the sources are unchanged)."""
+    """Compile contracts/src into build/artifacts (skipped when the sources are unchanged).
+
+    Example:
+
+    \b
+      provenance compile --force
+    """
     from ledger_client.artifacts import compile_contracts
 
     console.print(f"artifacts in {compile_contracts(force=force)}")
 
 
 @clear_errors
-def deploy() -> None:
-    """Deploy the contracts with PROVENANCE_PRIVATE_KEY as governor; write the deployment record."""
+def deploy(
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document instead of lines")
+    ] = False,
+) -> None:
+    """Deploy the contracts with PROVENANCE_PRIVATE_KEY as governor; write the deployment record.
+
+    Example:
+
+    \b
+      PROVENANCE_RPC_URL=http://127.0.0.1:8545 provenance deploy --json
+    """
     from ledger_client.chain import connect, node_is_anvil
     from ledger_client.deploy import deploy_contracts
 
@@ -64,6 +87,15 @@ def deploy() -> None:
     settings.require_real_key(local_anvil=node_is_anvil(w3))
     deployment = deploy_contracts(w3, governor_key=settings.private_key.get_secret_value())
     deployment.save(settings.deployment_path)
+    if json_output:
+        document = {
+            "chainId": deployment.chain_id,
+            "deployBlock": deployment.deploy_block,
+            "addresses": deployment.addresses,
+            "record": str(settings.deployment_path),
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return
     for name, address in deployment.addresses.items():
         console.print(f"{name:18} {address}")
     console.print(f"deployment record: {settings.deployment_path}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import time
@@ -75,12 +76,29 @@ def keygen(
     chain_id: Annotated[
         int, typer.Option(min=1, help="Chain of the device's did:pkh")
     ] = ANVIL_CHAIN_ID,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document instead of lines")
+    ] = False,
 ) -> None:
-    """Generate a device key; print its address and did:pkh (and the key, without --out)."""
+    """Generate a device key; print its address and did:pkh (and the key, without --out).
+
+    Example:
+
+    \b
+      provenance device keygen --out logger-1.key --json
+    """
     key = DeviceKey.generate()
     did = key.did(chain_id)
     if out is not None:
         write_key_file(out, key)
+    if json_output:
+        document = {"address": key.address, "did": did}
+        if out is None:
+            document["privateKey"] = f"0x{key.private_key.hex()}"
+        else:
+            document["keyFile"] = str(out)
+        typer.echo(json.dumps(document, indent=2))
+        return
     console.print(f"address      {key.address}", highlight=False, soft_wrap=True)
     console.print(f"did          {did}", highlight=False, soft_wrap=True)
     if out is not None:
@@ -147,7 +165,15 @@ def simulate(
 ) -> None:
     """Sign a profile's readings with a device key and stream them to the bridge, each batch
     signed as it is sent (any --count takes the same memory). The key comes from --key-file
-    or PROVENANCE_DEVICE_KEY, never from the command line."""
+    or PROVENANCE_DEVICE_KEY, never from the command line.
+
+    Example:
+
+    \b
+      provenance device simulate --key-file logger-1.key --lot \\
+          https://id.gs1.org/01/09506000134352/10/LOT-A \\
+          --profile excursion --count 120 --interval 60 --transport mqtt
+    """
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,

@@ -62,7 +62,14 @@ def query(
     json_output: JsonOption = False,
 ) -> None:
     """Print one page of the events the EPCIS 2.0 query parameters select (the read model
-    is as fresh as `provenance index run` left it)."""
+    is as fresh as `provenance index run` left it).
+
+    Example:
+
+    \b
+      provenance events query -p MATCH_epc=https://id.gs1.org/01/09506000134352/10/LOT-A -p \\
+          EQ_bizStep=shipping --json
+    """
     from ledger_client.epcis_query.parameters import parse_query
     from ledger_client.epcis_query.query_document import query_document
 
@@ -96,7 +103,13 @@ def prove(
     json_output: JsonOption = False,
 ) -> None:
     """Re-read the event's anchoring transaction from the chain and check that it emitted
-    keccak256 of the payload the read model holds; exit 1 when it did not."""
+    keccak256 of the payload the read model holds; exit 1 when it did not.
+
+    Example:
+
+    \b
+      provenance event prove 'ni:///sha-256;2bbf3f1…?ver=CBV2.0' --json
+    """
     archive = _archive()
     event = archive.event(event_id)
     if event is None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import signal
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ledger_client.config import LedgerSettings
+from ledger_client.errors import ConfigurationError
 from ledger_client.terminal import clear_errors, console
 from provenance.logs import configure_logging
+
+if TYPE_CHECKING:
+    from ledger_client.indexer.indexer import IndexProgress
 
 index_app = typer.Typer(help="The SQL read model built from chain logs.", no_args_is_help=True)
 
@@ -29,10 +35,25 @@ def _indexer_context(settings: LedgerSettings):  # noqa: ANN202 - internal
     return w3, deployment, engine
 
 
+def _print_progress(progress: IndexProgress) -> None:
+    """An indexing run's figures as one JSON document (`--json`)."""
+    typer.echo(json.dumps(dataclasses.asdict(progress), indent=2))
+
+
 @index_app.command("rebuild")
 @clear_errors
-def index_rebuild() -> None:
-    """Drop the read model and rebuild it from the chain alone."""
+def index_rebuild(
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document instead of lines")
+    ] = False,
+) -> None:
+    """Drop the read model and rebuild it from the chain alone.
+
+    Example:
+
+    \b
+      provenance index rebuild --json
+    """
     from ledger_client.indexer.indexer import rebuild
 
     settings = LedgerSettings()
@@ -47,6 +68,9 @@ def index_rebuild() -> None:
             confirmations=settings.confirmations,
             chunk_blocks=settings.log_chunk_blocks,
         )
+    if json_output:
+        _print_progress(progress)
+        return
     console.print(
         f"rebuilt: {progress.logs:,} logs, {progress.events:,} events up to block "
         f"{progress.checkpoint} ({progress.events_per_second:,.0f} events/s)"
@@ -60,11 +84,24 @@ def index_run(
     poll: Annotated[
         float, typer.Option(min=0.01, max=3600, help="Seconds between polls with --follow")
     ] = 1.0,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the run's figures as JSON (not with --follow)")
+    ] = False,
 ) -> None:
-    """Index new blocks into the read model, from its checkpoint."""
+    """Index new blocks into the read model, from its checkpoint.
+
+    Example:
+
+    \b
+      provenance index run --follow --poll 0.5
+    """
     from ledger_client.indexer.follower import ReadModelFollower
     from ledger_client.indexer.indexer import Indexer
 
+    if follow and json_output:
+        raise ConfigurationError(
+            "--json prints one run's figures; --follow logs as it goes: choose one"
+        )
     settings = LedgerSettings()
     w3, deployment, engine = _indexer_context(settings)
     indexer = Indexer(
@@ -76,6 +113,9 @@ def index_run(
     )
     if not follow:
         progress = indexer.run_once()
+        if json_output:
+            _print_progress(progress)
+            return
         console.print(f"indexed {progress.logs:,} logs up to block {progress.checkpoint}")
         return
     stop = threading.Event()

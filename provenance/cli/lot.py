@@ -41,6 +41,12 @@ def authorize(lot: LotArgument, org: OrganizationArgument, json_output: JsonOpti
     """Let ORG record the lot's events (a lab's inspection, say), as its owner or custodian.
 
     The authorization stands while its granter stays the lot's owner or custodian.
+
+    Example:
+
+    \b
+      provenance lot authorize https://id.gs1.org/01/09506000134352/10/LOT-A \\
+          0x70997970C51812dc3A010C7d01b50e0d17dc79C8
     """
     from ledger_client.ledger import LedgerWriter
 
@@ -62,7 +68,14 @@ def authorize(lot: LotArgument, org: OrganizationArgument, json_output: JsonOpti
 @lot_app.command("revoke")
 @clear_errors
 def revoke(lot: LotArgument, org: OrganizationArgument, json_output: JsonOption = False) -> None:
-    """Withdraw ORG's authorization to record the lot's events, as its owner or custodian."""
+    """Withdraw ORG's authorization to record the lot's events, as its owner or custodian.
+
+    Example:
+
+    \b
+      provenance lot revoke https://id.gs1.org/01/09506000134352/10/LOT-A \\
+          0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+    """
     from ledger_client.ledger import LedgerWriter
 
     named, writer = lot_of(lot), organization(org)
@@ -97,6 +110,12 @@ def offer(lot: LotArgument, org: OrganizationArgument, json_output: JsonOption =
     """Offer custody of the lot to ORG (shipping), as its custodian.
 
     ORG takes it with `provenance lot accept LOT`; a new offer replaces the standing one.
+
+    Example:
+
+    \b
+      provenance lot offer https://id.gs1.org/01/09506000134352/10/LOT-A \\
+          0x70997970C51812dc3A010C7d01b50e0d17dc79C8
     """
     from ledger_client.ledger import LedgerWriter
 
@@ -127,7 +146,13 @@ def offer(lot: LotArgument, org: OrganizationArgument, json_output: JsonOption =
 @lot_app.command("accept")
 @clear_errors
 def accept(lot: LotArgument, json_output: JsonOption = False) -> None:
-    """Take custody of a lot offered to this organization (receiving)."""
+    """Take custody of a lot offered to this organization (receiving).
+
+    Example:
+
+    \b
+      provenance lot accept https://id.gs1.org/01/09506000134352/10/LOT-A --json
+    """
     from ledger_client.ledger import LedgerWriter
 
     named = lot_of(lot)
@@ -167,6 +192,12 @@ def show(
 
     Its owner, its custodian and the organizations one of them authorized record its
     events: ask about one with --writer ORG.
+
+    Example:
+
+    \b
+      provenance lot show https://id.gs1.org/01/09506000134352/10/LOT-A --writer \\
+          0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --json
     """
     from ledger_client.errors import revert_class
     from ledger_client.lifecycle import BatchKind, BatchStatus

@@ -44,6 +44,11 @@ def assign(
 
     Only ORG and its delegates then create lots of its GTINs; reassigning ends the previous
     owner's delegations.
+
+    Example:
+
+    \b
+      provenance prefix assign 950600 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
     """
     from ledger_client.identifiers import parse_company_prefix
     from ledger_client.ledger import LedgerWriter
@@ -73,6 +78,11 @@ def delegate(
     """Let ORG (a contract manufacturer, say) create lots of PREFIX's GTINs.
 
     The prefix's owner's act; the delegation lasts while it owns the prefix.
+
+    Example:
+
+    \b
+      provenance prefix delegate 950600 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
     """
     _set_delegation(prefix, org, delegated=True, json_output=json_output)
 
@@ -82,7 +92,13 @@ def delegate(
 def undelegate(
     prefix: PrefixArgument, org: OrganizationArgument, json_output: JsonOption = False
 ) -> None:
-    """Withdraw ORG's delegation of PREFIX, as the prefix's owner."""
+    """Withdraw ORG's delegation of PREFIX, as the prefix's owner.
+
+    Example:
+
+    \b
+      provenance prefix undelegate 950600 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --json
+    """
     _set_delegation(prefix, org, delegated=False, json_output=json_output)
 
 

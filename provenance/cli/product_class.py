@@ -43,6 +43,11 @@ def authority(
     """Make ORG the one organization that sets CLASS's rule (the governor's act).
 
     ORG also needs QUALITY_ROLE. The rule in force stays until ORG sets another.
+
+    Example:
+
+    \b
+      provenance class authority 09506000134352 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
     """
     from ledger_client.identifiers import parse_product_class
     from oracle_bridge.contracts import ComplianceRulesClient

@@ -27,7 +27,10 @@ def qr(
 ) -> None:
     """Draw the QR code a label carries for a lot, item or product.
 
-    Example: provenance qr https://id.gs1.org/01/09506000134352/10/LOT1 -o lot1.svg
+    Example:
+
+    \b
+      provenance qr https://id.gs1.org/01/09506000134352/10/LOT1 -o lot1.svg
     """
     from urllib.parse import urlsplit
 

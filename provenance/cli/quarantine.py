@@ -31,7 +31,14 @@ ReasonOption = Annotated[str, typer.Option(help="Why the lot may ship again; rec
 @clear_errors
 def acknowledge(lot: LotArgument, comment: CommentOption, json_output: JsonOption = False) -> None:
     """Acknowledge the excursion behind the lot's cold-chain quarantine, which lets it be
-    released."""
+    released.
+
+    Example:
+
+    \b
+      provenance lot acknowledge https://id.gs1.org/01/09506000134352/10/LOT-A \\
+          --comment "logger left in the sun at the dock; stability data covers it"
+    """
     from ledger_client.ledger import LedgerWriter
 
     named, comment = lot_of(lot), _said(comment, "--comment")
@@ -48,7 +55,14 @@ def acknowledge(lot: LotArgument, comment: CommentOption, json_output: JsonOptio
 
 @clear_errors
 def release(lot: LotArgument, reason: ReasonOption, json_output: JsonOption = False) -> None:
-    """Release a quarantined or recalled lot (a cold-chain quarantine once acknowledged)."""
+    """Release a quarantined or recalled lot (a cold-chain quarantine once acknowledged).
+
+    Example:
+
+    \b
+      provenance lot release https://id.gs1.org/01/09506000134352/10/LOT-A \\
+          --reason "inspected and within the stability budget"
+    """
     from ledger_client.ledger import LedgerWriter
 
     named, reason = lot_of(lot), _said(reason, "--reason")

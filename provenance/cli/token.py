@@ -59,9 +59,20 @@ def token_issue(
     expires: Annotated[
         str | None, typer.Option("--expires", help="ISO 8601 instant with a time zone")
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document: the token and its record")
+    ] = False,
 ) -> None:
     """Issue a token and print it once: only its hash is kept. Refused unless the
-    organization is active and holds the role on chain now."""
+    organization is active and holds the role on chain now.
+
+    Example:
+
+    \b
+      provenance token issue --org \\
+          did:pkh:eip155:31337:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --role AUDITOR \\
+          --expires 2027-06-30T00:00:00Z --json
+    """
     from api.errors import TokenError
     from api.principals import chain_standing
     from api.store.tokens import token_role
@@ -82,6 +93,9 @@ def token_issue(
     issued = store.issue(
         organization=org, role=chosen, chain_id=deployment.chain_id, expires_at=expires_at
     )
+    if as_json:
+        typer.echo(json.dumps({**_json(issued.record), "token": issued.token}, indent=2))
+        return
     console.print(f"token {issued.record.id} for {org} as {chosen.name} (shown once):")
     typer.echo(issued.token)
 
@@ -91,7 +105,13 @@ def token_issue(
 def token_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document")] = False,
 ) -> None:
-    """Every token issued, with its state (active, expired, revoked); never its secret."""
+    """Every token issued, with its state (active, expired, revoked); never its secret.
+
+    Example:
+
+    \b
+      provenance token list --json
+    """
     records = _store().all()
     if as_json:
         typer.echo(json.dumps([_json(record) for record in records], indent=2))
@@ -113,6 +133,12 @@ def token_list(
 @token_app.command("revoke")
 @clear_errors
 def token_revoke(token_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
-    """Revoke a token for good; requests bearing it are refused at once."""
+    """Revoke a token for good; requests bearing it are refused at once.
+
+    Example:
+
+    \b
+      provenance token revoke 3f9c2a71d0e4b856
+    """
     record = _store().revoke(token_id)
     console.print(f"token {record.id} of {record.organization} ({record.role.name}) revoked")

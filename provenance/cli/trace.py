@@ -25,7 +25,13 @@ def trace(
     ] = False,
 ) -> None:
     """Trace a lot or item through createBatch parents and EPCIS aggregation, association
-    and transformation events, as indexed in the read model (PROVENANCE_DATABASE_URL)."""
+    and transformation events, as indexed in the read model (PROVENANCE_DATABASE_URL).
+
+    Example:
+
+    \b
+      provenance trace https://id.gs1.org/01/09506000134352/10/LOT-A --direction forward --json
+    """
     from api.lot_bodies import trace_out
     from ledger_client.config import LedgerSettings
     from ledger_client.db import make_engine

@@ -56,6 +56,25 @@ def test_deploy_then_index_rebuild_from_the_chain(anvil, tmp_path):
     assert (tmp_path / ".provenance" / "read_model.db").exists()
 
 
+def test_deploy_and_index_as_json(anvil, tmp_path):
+    env = {"PROVENANCE_RPC_URL": anvil.rpc_url}
+    deployed = run_cli("deploy", "--json", env=env, cwd=tmp_path)
+    assert deployed.returncode == 0, deployed.stderr
+    document = json.loads(deployed.stdout)
+    record = json.loads((tmp_path / ".provenance" / "deployment.json").read_text())
+    assert document["chainId"] == record["chain_id"] == 31337
+    assert document["addresses"] == record["addresses"]
+    assert document["deployBlock"] == record["deploy_block"]
+    assert document["record"] == str(Path(".provenance") / "deployment.json")
+    rebuilt = json.loads(run_cli("index", "rebuild", "--json", env=env, cwd=tmp_path).stdout)
+    assert rebuilt["start_block"] == record["deploy_block"]
+    assert rebuilt["logs"] > 0 and rebuilt["checkpoint"] >= rebuilt["start_block"]
+    again = json.loads(run_cli("index", "run", "--json", env=env, cwd=tmp_path).stdout)
+    assert again["logs"] == 0 and again["checkpoint"] >= rebuilt["checkpoint"]
+    both = run_cli("index", "run", "--json", "--follow", env=env, cwd=tmp_path)
+    assert_one_error_line(both, "error: --json prints one run's figures")
+
+
 @pytest.mark.parametrize(
     ("command", "variables", "line"),
     [
@@ -203,12 +222,16 @@ def test_bad_input_is_one_line_and_exit_1(command, env, line, tmp_path):
 ISO_UTC_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z [A-Z]+ [\w.]+: ")
 
 
-def test_bridge_log_lines_start_with_an_iso_utc_time(consortium, anvil, tmp_path):
-    consortium.deployment.save(tmp_path / ".provenance" / "deployment.json")
+def _bridge_log(anvil, tmp_path: Path, log_format: str) -> str:
+    """What `bridge run` logs on stderr from its start through one /healthz request to its stop."""
     port = free_port()
     bridge = subprocess.Popen(
         [str(PROVENANCE), "bridge", "run", "--no-mqtt", "--http-port", str(port)],
-        env={**os.environ, "PROVENANCE_RPC_URL": anvil.rpc_url},
+        env={
+            **os.environ,
+            "PROVENANCE_RPC_URL": anvil.rpc_url,
+            "PROVENANCE_LOG_FORMAT": log_format,
+        },
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -228,6 +251,21 @@ def test_bridge_log_lines_start_with_an_iso_utc_time(consortium, anvil, tmp_path
         bridge.send_signal(signal.SIGTERM)
         _, stderr = bridge.communicate(timeout=30)
 
+    return stderr
+
+
+def test_bridge_log_lines_start_with_an_iso_utc_time(consortium, anvil, tmp_path):
+    consortium.deployment.save(tmp_path / ".provenance" / "deployment.json")
+    stderr = _bridge_log(anvil, tmp_path, "plain")
     lines = stderr.splitlines()
     assert any("GET /healthz" in line for line in lines), stderr
     assert all(ISO_UTC_LOG_LINE.match(line) for line in lines), stderr
+
+
+def test_bridge_logs_json_lines_when_asked(consortium, anvil, tmp_path):
+    consortium.deployment.save(tmp_path / ".provenance" / "deployment.json")
+    records = [json.loads(line) for line in _bridge_log(anvil, tmp_path, "json").splitlines()]
+    assert any("GET /healthz" in record["message"] for record in records), records
+    for record in records:
+        assert {"time", "level", "logger", "message"} <= record.keys(), record
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", record["time"]), record

@@ -95,6 +95,22 @@ def test_keygen_without_a_file_prints_the_key_once(tmp_path):
 
 
 @pytest.mark.unit
+def test_keygen_as_json(tmp_path):
+    key_file = tmp_path / "sensor.json"
+    to_file = invoke("device", "keygen", "--out", str(key_file), "--json")
+    assert to_file.exit_code == 0, to_file.output
+    key = DeviceKey.from_private_key(json.loads(key_file.read_text())["privateKey"])
+    assert json.loads(to_file.stdout) == {
+        "address": key.address,
+        "did": f"did:pkh:eip155:31337:{key.address}",
+        "keyFile": str(key_file),
+    }
+    printed = json.loads(invoke("device", "keygen", "--chain-id", "5", "--json").stdout)
+    assert DeviceKey.from_private_key(printed["privateKey"]).address == printed["address"]
+    assert printed["did"] == f"did:pkh:eip155:5:{printed['address']}"
+
+
+@pytest.mark.unit
 def test_keygen_never_overwrites_a_key_file(tmp_path):
     key_file = tmp_path / "sensor.json"
     key_file.write_text("precious")

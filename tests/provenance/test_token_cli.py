@@ -70,6 +70,23 @@ def test_issue_list_revoke(members, env):
     assert_refused(runner.invoke(app, ["token", "revoke", record.id], env=env), "revoked already")
 
 
+def test_issue_as_json_gives_the_token_and_its_record(members, env):
+    did = members.did(members.auditor)
+    issued = runner.invoke(
+        app, ["token", "issue", "--org", did, "--role", "auditor", "--json"], env=env
+    )
+    assert issued.exit_code == 0, issued.output
+    document = json.loads(issued.stdout)
+    (record,) = _stored(env).all()
+    assert _stored(env).find(document["token"]) == record
+    assert document["id"] == record.id
+    assert (document["organization"], document["role"], document["state"]) == (
+        did,
+        "AUDITOR",
+        "active",
+    )
+
+
 @pytest.mark.parametrize(
     ("args", "fragments"),
     [

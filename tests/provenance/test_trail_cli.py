@@ -3,6 +3,7 @@ head anchored, verified, and a row edited, deleted or moved in the trail's table
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -71,9 +72,19 @@ def test_anchor_then_verify(env):
     assert "anchored 4 entries" in anchored.stdout
     again = runner.invoke(app, ["trail", "anchor"], env=env)
     assert "nothing new to anchor" in again.stdout
+    as_json = json.loads(runner.invoke(app, ["trail", "anchor", "--json"], env=env).stdout)
+    assert as_json["entries"] == 4 and as_json["tx"] is None and as_json["head"]
     verified = runner.invoke(app, ["trail", "verify"], env=env)
     assert verified.exit_code == 0, verified.output
     assert "4 entries, 1 anchored heads match" in verified.stdout
+    as_json = runner.invoke(app, ["trail", "verify", "--json"], env=env)
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout) == {
+        "intact": True,
+        "entries": 4,
+        "anchors": 1,
+        "problem": None,
+    }
 
 
 @pytest.mark.parametrize(
@@ -97,6 +108,10 @@ def test_verify_names_the_first_bad_entry(env, statements, fragment):
     assert runner.invoke(app, ["trail", "anchor"], env=env).exit_code == 0
     _tamper(env, *statements)
     _refused(runner.invoke(app, ["trail", "verify"], env=env), fragment)
+    as_json = runner.invoke(app, ["trail", "verify", "--json"], env=env)
+    assert as_json.exit_code == 1
+    verdict = json.loads(as_json.stdout)
+    assert verdict["intact"] is False and fragment in verdict["problem"], verdict
     _refused(runner.invoke(app, ["trail", "anchor"], env=env), "was not anchored")
 
 
