@@ -24,6 +24,7 @@ PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 LOADED_INDIRECTLY = {
     "psycopg": "SQLAlchemy loads it for postgresql:// URLs",
     "cffi": "pycryptodome drives its keccak core through it (ledger_client/hashing.py)",
+    "cryptography": "a fixed dependency of the platform; nothing imports it yet",
 }
 
 
