@@ -6,10 +6,10 @@ SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
 
-from sqlalchemy import Engine, Index, text
+from sqlalchemy import Engine, Index, insert, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from api.trail import GENESIS, ChainedEntry, TrailEntry, TrailHead
@@ -72,6 +72,12 @@ class TrailStore:
 
     def append(self, entry: TrailEntry) -> ChainedEntry:
         """Append `entry` as the next number (its own `seq` is ignored), chained to the head."""
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Sequence[TrailEntry]) -> list[ChainedEntry]:
+        """Append `entries` in order as the next numbers (their own `seq` ignored), chained to
+        the head, in one transaction: all or none."""
+        chained: list[ChainedEntry] = []
         with (
             Session(for_writing(self.engine), expire_on_commit=False) as session,
             session.begin(),
@@ -83,9 +89,16 @@ class TrailStore:
             last = session.exec(select(TrailRow).order_by(col(TrailRow.seq).desc()).limit(1))
             head = last.first()
             previous, seq = (head.hash, head.seq + 1) if head is not None else (GENESIS, 1)
-            numbered = replace(entry, seq=seq)
-            chained = ChainedEntry(numbered, previous, numbered.hash_after(previous))
-            session.add(TrailRow(**asdict(numbered), previous=previous, hash=chained.hash))
+            rows = []
+            for entry in entries:
+                numbered = replace(entry, seq=seq)
+                stored = ChainedEntry(numbered, previous, numbered.hash_after(previous))
+                chained.append(stored)
+                rows.append({**asdict(numbered), "previous": previous, "hash": stored.hash})
+                previous, seq = stored.hash, seq + 1
+            if rows:
+                # One executemany, not an ORM object per entry.
+                session.execute(insert(TrailRow), rows)
         return chained
 
     def head(self) -> TrailHead:

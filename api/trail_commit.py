@@ -1,0 +1,106 @@
+"""Group commit for the access trail: entries of concurrent requests are appended by one
+writer, as many as are waiting in one transaction, the hash chain computed there.
+
+Each request still waits until its own entry is committed before its response leaves
+(`TrailRecorder`), so an acknowledged request is never lost: a crash loses only entries of
+requests that were not answered yet. What batching saves is the per-entry cost of a
+transaction (SQLite's commit and its sync, the head read, a thread hop per request): under
+load, the entries that arrive while one batch commits form the next (bench/api.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Protocol
+
+from api.trail import ChainedEntry, TrailEntry
+
+_log = logging.getLogger(__name__)
+
+# Entries one transaction takes at most; the rest wait for the next.
+MAX_BATCH = 1_000
+
+
+class TrailLog(Protocol):
+    """Where entries are appended (`api.store.trail.TrailStore`)."""
+
+    def append_many(self, entries: Sequence[TrailEntry]) -> list[ChainedEntry]:
+        """Append `entries` in order, in one transaction (their `seq` assigned by the log),
+        and return them chained; nothing is appended when it raises."""
+        ...
+
+
+class TrailClosed(RuntimeError):
+    """An entry was offered after `GroupCommit.close`."""
+
+
+class GroupCommit:
+    """Appends the entries given to `submit` to `log`, a batch per transaction, in the order
+    they were submitted. One writer thread runs while entries wait and stops when none do,
+    so an idle app holds no thread."""
+
+    def __init__(self, log: TrailLog, *, max_batch: int = MAX_BATCH) -> None:
+        self.log = log
+        self._max_batch = max_batch
+        self._lock = threading.Lock()
+        self._waiting: list[tuple[TrailEntry, Future[ChainedEntry]]] = []
+        self._writing = False
+        self._closed = False
+        self._idle = threading.Condition(self._lock)
+
+    def submit(self, entry: TrailEntry) -> Future[ChainedEntry]:
+        """Queue `entry`; the future gives it chained once committed, or the error that
+        kept its batch from the log (then none of that batch is appended).
+
+        Raises:
+            TrailClosed: after `close`.
+        """
+        future: Future[ChainedEntry] = Future()
+        with self._lock:
+            if self._closed:
+                raise TrailClosed("the access trail is closed: the node is stopping")
+            self._waiting.append((entry, future))
+            start = not self._writing
+            self._writing = True
+        if start:
+            # Daemon: one left writing at exit had no answered request waiting on it.
+            threading.Thread(target=self._write, name="trail-writer", daemon=True).start()
+        return future
+
+    async def append(self, entry: TrailEntry) -> ChainedEntry:
+        """`entry` chained, once committed (from the event loop)."""
+        return await asyncio.wrap_future(self.submit(entry))
+
+    def flush(self) -> None:
+        """Return once every entry submitted so far is committed (or failed)."""
+        with self._idle:
+            self._idle.wait_for(lambda: not self._writing)
+
+    def close(self) -> None:
+        """Refuse new entries and commit the waiting ones (on shutdown)."""
+        with self._lock:
+            self._closed = True
+        self.flush()
+
+    def _write(self) -> None:
+        while True:
+            with self._lock:
+                batch = self._waiting[: self._max_batch]
+                del self._waiting[: self._max_batch]
+                if not batch:
+                    self._writing = False
+                    self._idle.notify_all()
+                    return
+            try:
+                chained = self.log.append_many([entry for entry, _ in batch])
+            except Exception as exc:
+                _log.exception("the access trail refused %d entries", len(batch))
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (_, future), stored in zip(batch, chained, strict=True):
+                future.set_result(stored)
