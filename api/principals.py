@@ -92,6 +92,24 @@ class Authenticator:
             return Principal(f"session:{digest}", auditor, Role.AUDITOR)
         raise AccessRefused("unknown bearer token: issue one with `provenance token issue`")
 
+    def cached_principal(self, bearer: str | None) -> Principal | None:
+        """The principal of token `bearer` when its record and its organization's standing
+        are both cached (no I/O: for the event loop); None when `principal` must look
+        anything up (a session, an unknown or stale token, a refusal)."""
+        if not bearer or self._tokens is None or not bearer.startswith(TOKEN_PREFIX):
+            return None
+        now = self._clock()
+        cached = self._records.get(hashlib.sha256(bearer.encode()).digest())
+        if cached is None or now - cached[1] >= self._cache_s:
+            return None
+        record = cached[0]
+        standing = self._answers.get((record.organization, record.role))
+        if standing is None or now - standing[1] >= self._cache_s or standing[0] is not None:
+            return None
+        if record.state(self._now()) != "active":
+            return None
+        return Principal(record.id, record.organization, record.role)
+
     def governs(self, organization: str) -> bool:
         """Whether `organization` may act as GOVERNOR now (False without the chain's word)."""
         return self._standing is not None and self.standing(organization, Role.GOVERNOR) is None

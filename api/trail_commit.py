@@ -23,6 +23,9 @@ _log = logging.getLogger(__name__)
 
 # Entries one transaction takes at most; the rest wait for the next.
 MAX_BATCH = 1_000
+# How long the writer waits for another entry before its thread ends: starting a thread
+# per burst cost more than the entries' own SQL under steady load.
+LINGER_S = 0.5
 
 
 class TrailLog(Protocol):
@@ -40,17 +43,21 @@ class TrailClosed(RuntimeError):
 
 class GroupCommit:
     """Appends the entries given to `submit` to `log`, a batch per transaction, in the order
-    they were submitted. One writer thread runs while entries wait and stops when none do,
-    so an idle app holds no thread."""
+    they were submitted. One writer thread runs while entries come, lingering `linger_s` for
+    more before it stops, so an idle app holds no thread and a busy one starts none."""
 
-    def __init__(self, log: TrailLog, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, log: TrailLog, *, max_batch: int = MAX_BATCH, linger_s: float = LINGER_S
+    ) -> None:
         self.log = log
         self._max_batch = max_batch
+        self._linger_s = linger_s
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._waiting: list[tuple[TrailEntry, Future[ChainedEntry]]] = []
-        self._writing = False
+        self._committing = 0
+        self._writer_running = False
         self._closed = False
-        self._idle = threading.Condition(self._lock)
 
     def submit(self, entry: TrailEntry) -> Future[ChainedEntry]:
         """Queue `entry`; the future gives it chained once committed, or the error that
@@ -64,8 +71,9 @@ class GroupCommit:
             if self._closed:
                 raise TrailClosed("the access trail is closed: the node is stopping")
             self._waiting.append((entry, future))
-            start = not self._writing
-            self._writing = True
+            self._changed.notify_all()
+            start = not self._writer_running
+            self._writer_running = True
         if start:
             # Daemon: one left writing at exit had no answered request waiting on it.
             threading.Thread(target=self._write, name="trail-writer", daemon=True).start()
@@ -77,8 +85,8 @@ class GroupCommit:
 
     def flush(self) -> None:
         """Return once every entry submitted so far is committed (or failed)."""
-        with self._idle:
-            self._idle.wait_for(lambda: not self._writing)
+        with self._changed:
+            self._changed.wait_for(lambda: not self._waiting and not self._committing)
 
     def close(self) -> None:
         """Refuse new entries and commit the waiting ones (on shutdown)."""
@@ -88,19 +96,25 @@ class GroupCommit:
 
     def _write(self) -> None:
         while True:
-            with self._lock:
+            with self._changed:
+                if not self._waiting:
+                    self._changed.wait(self._linger_s)
+                if not self._waiting:
+                    self._writer_running = False
+                    return
                 batch = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]
-                if not batch:
-                    self._writing = False
-                    self._idle.notify_all()
-                    return
+                self._committing = len(batch)
             try:
                 chained = self.log.append_many([entry for entry, _ in batch])
             except Exception as exc:
                 _log.exception("the access trail refused %d entries", len(batch))
                 for _, future in batch:
                     future.set_exception(exc)
-                continue
-            for (_, future), stored in zip(batch, chained, strict=True):
-                future.set_result(stored)
+            else:
+                for (_, future), stored in zip(batch, chained, strict=True):
+                    future.set_result(stored)
+            finally:
+                with self._changed:
+                    self._committing = 0
+                    self._changed.notify_all()

@@ -20,6 +20,7 @@ from ledger_client.epcis_query.parameters import (
     QueryTooLarge,
     parse_query,
 )
+from ledger_client.epcis_query.proofs import EventProof
 from ledger_client.epcis_query.query_document import query_document_json
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -93,17 +94,22 @@ async def event_proof(
     """Re-read the event's anchoring transaction from the chain and compare the payload hash
     it emitted with keccak256 of the payload the read model holds: `verified` or not, and
     why not."""
-    event = await run_in_threadpool(archive.event, event_id)
-    if event is None:
-        raise HTTPException(404, f"no indexed event has eventID {event_id!r}")
+
+    def prove() -> EventProof | None:  # one hand-off to a worker thread, not two
+        event = archive.event(event_id)
+        return archive.proof(event) if event is not None else None
+
     try:
-        proof = await run_in_threadpool(archive.proof, event)
+        proof = await run_in_threadpool(prove)
     except CHAIN_UNREACHABLE as exc:
         raise HTTPException(
             503,
             f"the chain did not answer ({type(exc).__name__}); the proof needs it: retry shortly",
             headers={"Retry-After": str(RETRY_AFTER_S)},
         ) from None
+    if proof is None:
+        raise HTTPException(404, f"no indexed event has eventID {event_id!r}")
+    event = proof.event
     return EventProofPublic(
         eventID=event.event_id,
         verified=proof.verified,

@@ -42,6 +42,8 @@ class TrailRow(SQLModel, table=True):
 
 
 TRAIL_TABLES = [SQLModel.metadata.tables[TrailRow.__tablename__]]
+_TABLE = TRAIL_TABLES[0]
+_HEAD = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
 
 
 def create_trail_tables(engine: Engine) -> None:
@@ -78,16 +80,13 @@ class TrailStore:
         """Append `entries` in order as the next numbers (their own `seq` ignored), chained to
         the head, in one transaction: all or none."""
         chained: list[ChainedEntry] = []
-        with (
-            Session(for_writing(self.engine), expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(
+        # Core, not the ORM: this runs for every authenticated request.
+        with for_writing(self.engine).begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY}
                 )
-            last = session.exec(select(TrailRow).order_by(col(TrailRow.seq).desc()).limit(1))
-            head = last.first()
+            head = connection.execute(_HEAD).first()
             previous, seq = (head.hash, head.seq + 1) if head is not None else (GENESIS, 1)
             rows = []
             for entry in entries:
@@ -97,8 +96,7 @@ class TrailStore:
                 rows.append({**asdict(numbered), "previous": previous, "hash": stored.hash})
                 previous, seq = stored.hash, seq + 1
             if rows:
-                # One executemany, not an ORM object per entry.
-                session.execute(insert(TrailRow), rows)
+                connection.execute(insert(_TABLE), rows)  # one executemany
         return chained
 
     def head(self) -> TrailHead:

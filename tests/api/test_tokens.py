@@ -273,3 +273,36 @@ def test_unknown_tokens_are_not_cached_and_a_wrong_secret_never_matches(cached, 
         with pytest.raises(AccessRefused, match="unknown bearer"):
             authenticator.principal(wrong)
     assert tokens.finds == 3
+
+
+def test_the_event_loop_gets_a_principal_only_while_everything_is_cached(cached, members):
+    tokens, authenticator, clock = cached
+    issued = tokens.issue(
+        organization=members.did(members.auditor), role=Role.AUDITOR, chain_id=CHAIN_ID
+    )
+    assert authenticator.cached_principal(issued.token) is None  # nothing read yet
+    principal = authenticator.principal(issued.token)
+    assert authenticator.cached_principal(issued.token) == principal
+    assert authenticator.cached_principal(None) is None
+    assert authenticator.cached_principal(issued.token + "x") is None
+    clock["s"] += 2.0
+    assert authenticator.cached_principal(issued.token) is None  # stale: looked up again
+    authenticator.principal(issued.token)
+    tokens.revoke(issued.record.id)
+    clock["s"] += 2.0
+    with pytest.raises(AccessRefused, match="is revoked"):
+        authenticator.principal(issued.token)
+    assert authenticator.cached_principal(issued.token) is None  # a refusal is never cached
+
+
+def test_the_event_loop_gets_no_principal_whose_organization_was_refused(api_engine, members):
+    tokens = TokenStore(api_engine)
+    authenticator = Authenticator(
+        tokens=tokens, standing=lambda organization, role: f"{organization} is deactivated"
+    )
+    issued = tokens.issue(
+        organization=members.did(members.auditor), role=Role.AUDITOR, chain_id=CHAIN_ID
+    )
+    with pytest.raises(AccessRefused, match="is deactivated"):
+        authenticator.principal(issued.token)
+    assert authenticator.cached_principal(issued.token) is None
