@@ -30,8 +30,23 @@ PAYLOADS = {
     "own context as list": [_event(1, **{"@context": [EPCIS_CONTEXT]})],
     "another context": [_event(1, **{"@context": ["https://example.org/ctx"]})],
     "a value mentioning @context": [_event(1, note='see "@context"')],
-    "non-ASCII and escapes": [_event(1, note="Grüße \u2603 \"q\" \\ \n")],
+    "non-ASCII and escapes": [_event(1, note='Grüße \u2603 "q" \\ \n')],
     "spaced as written": ['{ "type" : "ObjectEvent",\n  "eventID": "urn:uuid:9" }'],
+    "own context leading, canonical": [
+        '{"@context":"' + EPCIS_CONTEXT + '","action":"OBSERVE","type":"ObjectEvent"}',
+        '{"@context":["' + EPCIS_CONTEXT + '"],"action":"OBSERVE","type":"ObjectEvent"}',
+    ],
+    "another context leading, canonical": [
+        '{"@context":["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],"a":1}',
+        '{"@context":["' + EPCIS_CONTEXT + '",{"ex":"https://ex.org/"}],"a":1}',
+        '{"@context":["' + EPCIS_CONTEXT + '","https://ex.org/c"],"a":1}',
+        '{"@context":"https://ex.org/\\"q\\"","a":1}',
+    ],
+    "own context leading, and a nested one": [
+        '{"@context":"' + EPCIS_CONTEXT + '","ext":{"@context":"x"},"type":"ObjectEvent"}'
+    ],
+    "own context alone": ['{"@context":"' + EPCIS_CONTEXT + '"}'],
+    "own context escaped": ['{"@context":"' + EPCIS_CONTEXT.replace("/", "\\/") + '","a":1}'],
 }
 
 
