@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from eth_utils import keccak
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, select
 from web3 import Web3
 
@@ -59,24 +59,34 @@ class EventProof:
     problem: str | None
 
 
+# Columns, not ORM objects: a proof request reads one row (bench/api.py).
+_FIND_EVENT = (
+    select(
+        _LEDGER.batch_id,
+        _LEDGER.payload,
+        _LEDGER.tx_hash,
+        _LEDGER.block_number,
+        _LEDGER.block_hash,
+        _LEDGER.log_index,
+    )
+    .join(
+        EpcisEvent,
+        (_LEDGER.batch_id == _EVENT.batch_id) & (_LEDGER.event_index == _EVENT.event_index),
+    )
+    .where(_EVENT.event_id == bindparam("event_id"), _LEDGER.payload.is_not(None))
+    .order_by(_LEDGER.block_number, _LEDGER.log_index)
+    .limit(1)
+)
+
+
 def find_event(engine: Engine, event_id: str) -> IndexedEvent | None:
     """The indexed event whose `eventID` is `event_id` (the first anchored, should two
     share it), None when there is none."""
-    statement = (
-        select(LedgerEvent)
-        .join(
-            EpcisEvent,
-            (_LEDGER.batch_id == _EVENT.batch_id) & (_LEDGER.event_index == _EVENT.event_index),
-        )
-        .where(_EVENT.event_id == event_id, _LEDGER.payload.is_not(None))
-        .order_by(_LEDGER.block_number, _LEDGER.log_index)
-        .limit(1)
-    )
-    with Session(engine) as session:
-        row = session.exec(statement).first()
-    if row is None or row.payload is None:
+    with engine.connect() as connection:
+        row = connection.execute(_FIND_EVENT, {"event_id": event_id}).first()
+    if row is None:
         return None
-    return _indexed(event_id, row, row.payload)
+    return IndexedEvent(event_id, *row)
 
 
 def find_filed_event(engine: Engine, batch_id: str, event_index: int) -> IndexedEvent | None:
