@@ -62,7 +62,7 @@ def _problem(status_code: int, kind: str, detail: str) -> JSONResponse:
 )
 async def query_events(
     request: Request, principal: CurrentPrincipal, archive: EventArchiveDep
-) -> JSONResponse:
+) -> Response:
     """The events the standard's query parameters select, as an EPCISQueryDocument, one page
     at a time (`perPage`, at most 1,000; `nextPageToken` from the `Link` header)."""
     try:

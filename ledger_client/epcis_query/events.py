@@ -29,7 +29,6 @@ from sqlalchemy import (
     tuple_,
     union,
 )
-from sqlalchemy.orm import Session
 
 from ledger_client.epcis.identifiers import InvalidIdentifier, parse_identifier
 from ledger_client.epcis_query.extraction import identifier_forms

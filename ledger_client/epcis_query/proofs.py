@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from eth_utils import keccak
 from sqlalchemy import Engine, bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Session, select
 from web3 import Web3
 
@@ -61,7 +62,7 @@ class EventProof:
 
 # Columns, not ORM objects: a proof request reads one row (bench/api.py).
 _FIND_EVENT = (
-    select(
+    core_select(
         _LEDGER.batch_id,
         _LEDGER.payload,
         _LEDGER.tx_hash,
@@ -86,7 +87,15 @@ def find_event(engine: Engine, event_id: str) -> IndexedEvent | None:
         row = connection.execute(_FIND_EVENT, {"event_id": event_id}).first()
     if row is None:
         return None
-    return IndexedEvent(event_id, *row)
+    return IndexedEvent(
+        event_id,
+        batch_id=row.batch_id,
+        payload=row.payload,
+        tx_hash=row.tx_hash,
+        block_number=row.block_number,
+        block_hash=row.block_hash,
+        log_index=row.log_index,
+    )
 
 
 def find_filed_event(engine: Engine, batch_id: str, event_index: int) -> IndexedEvent | None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 import threading
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.store.trail import TrailStore
 from api.trail import TrailEntry, verify_trail
 from api.trail_commit import GroupCommit, TrailClosed
+from tests.oracle_bridge.ingress.ingress_fakes import FakeIngestor
 
 pytestmark = pytest.mark.integration
 
@@ -130,3 +133,15 @@ def test_an_idle_group_commit_holds_no_thread(api_engine):
     for writer in writers:
         writer.join(5)
     assert not any(t.is_alive() for t in writers)
+
+
+def test_the_app_closes_its_trail_when_it_shuts_down(api_engine):
+    app = create_app(FakeIngestor(), trail_store=TrailStore(api_engine))
+    with TestClient(app):
+        commit = app.state.trail_commit
+        pending = [commit.submit(_entry(n)) for n in range(1, 4)]
+    # Shut down: what was submitted is written, nothing more is taken.
+    assert all(future.done() for future in pending)
+    assert TrailStore(api_engine).head().count == 3
+    with pytest.raises(TrailClosed):
+        commit.submit(_entry(4))
