@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Protocol
 
+from api.errors import TrailError
 from api.trail import ChainedEntry, TrailEntry
 
 _log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class TrailLog(Protocol):
         ...
 
 
-class TrailClosed(RuntimeError):
+class TrailClosed(TrailError):
     """An entry was offered after `GroupCommit.close`."""
 
 
