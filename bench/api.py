@@ -15,6 +15,10 @@ operator's and auditor's tokens from dev-tokens.json:
   (`trace_nodes` nodes) written straight into the node's read model (capturing them would
   take the chain minutes), and the same trace in the read model alone.
 
+The query and proof clients are aiohttp sessions on one event loop, one keep-alive
+connection each, so they cost a fraction of the node's CPU; the naive clients are web3's,
+as such a client would be. Each phase reports CPU per request (node, chain, clients).
+
 Each bench lot is tracked by one serialized item its events' epcList names, so MATCH_epc
 selects the lot's history. Progress goes to stderr, one JSON line to stdout.
 
