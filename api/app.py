@@ -4,6 +4,8 @@ OpenAPI at `/docs`, metrics at `/metrics`."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -37,6 +39,7 @@ from api.routes.resolver import Catalogue
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
+from api.trail_commit import GroupCommit
 from credentials.store import CredentialStore
 from credentials.verify import CredentialVerifier
 from ledger_client.epcis_query.archive import EventArchive
@@ -81,7 +84,8 @@ def create_app(
       `credential_verifier`: they verify credentials; with a `credential_store` too, users
       list the credentials about a subject.
     - `tokens` (and the chain's `standing` of organizations): users present bearer tokens;
-      `trail_store`: every authenticated request is appended to the access trail.
+      `trail_store`: every authenticated request is appended to the access trail (a group
+      commit, `app.state.trail_commit`, closed when the app shuts down).
     - `capture_desk`: operators capture EPCIS documents; `event_archive`: users query the
       indexed events and their proofs.
     - `quarantine_records`: users list quarantines; `quality_desk` (the organization's key):
@@ -102,7 +106,17 @@ def create_app(
         limits = limits or ReadingLimits.of(bridge_or_ingestor.settings)
     else:
         ingestor, probe = bridge_or_ingestor, None
+    commit = GroupCommit(trail_store) if trail_store is not None else None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        # After uvicorn has answered the requests in flight: nothing waiting stays unwritten.
+        if commit is not None:
+            commit.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Provenance Ledger",
         summary="Device-signed readings in; provenance, compliance and credentials out.",
         version="0.1.0",
@@ -147,8 +161,9 @@ def create_app(
     app.include_router(quarantines.router)
     app.include_router(lots.router)
     app.state.trail = trail_store
-    if trail_store is not None:
-        app.add_middleware(TrailRecorder, log=trail_store)
+    app.state.trail_commit = commit
+    if commit is not None:
+        app.add_middleware(TrailRecorder, log=commit)
     # Outermost: every answer counts, the trail's own refusals included.
     app.add_middleware(RequestMetrics, metrics=app.state.metrics, routes=app.routes)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Protocol, runtime_checkable
 
 from fastapi import Depends, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.auditor_sessions import AuditorSessions
 from api.capture import CaptureDesk
@@ -117,7 +118,11 @@ def refusal(exc: AccessRefused) -> HTTPException:
     return HTTPException(exc.status, exc.reason, headers=headers)
 
 
-def _bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
+# The dependencies below that do no I/O are `async def`: FastAPI runs a plain `def` one in
+# its thread pool, a hand-off per dependency per request (bench/api.py).
+
+
+async def _bearer_token(authorization: Annotated[str | None, Header()] = None) -> str | None:
     scheme, _, token = (authorization or "").partition(" ")
     return token if scheme.lower() == "bearer" else None
 
@@ -125,13 +130,16 @@ def _bearer_token(authorization: Annotated[str | None, Header()] = None) -> str 
 BearerToken = Annotated[str | None, Depends(_bearer_token)]
 
 
-def _current_principal(request: Request, token: BearerToken) -> Principal:
-    """The request's principal, also left on `request.state` for the access trail."""
+async def _current_principal(request: Request, token: BearerToken) -> Principal:
+    """The request's principal, also left on `request.state` for the access trail. Known
+    from the authenticator's caches without I/O, or else looked up in a worker thread."""
     authenticator: Authenticator | None = request.app.state.authenticator
     if authenticator is None:
         raise HTTPException(404, "this server authenticates no one")
     try:
-        principal = authenticator.principal(token)
+        principal = authenticator.cached_principal(token)
+        if principal is None:
+            principal = await run_in_threadpool(authenticator.principal, token)
     except AccessRefused as exc:
         raise refusal(exc) from None
     request.state.principal = principal
@@ -148,7 +156,7 @@ def _current_principal(request: Request, token: BearerToken) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(_current_principal)]
 
 
-def _current_auditor(principal: CurrentPrincipal) -> str:
+async def _current_auditor(principal: CurrentPrincipal) -> str:
     if principal.role is not Role.AUDITOR:
         raise HTTPException(
             403, f"this needs the AUDITOR role; {principal.id} acts as {principal.role.name}"
@@ -160,7 +168,7 @@ def _current_auditor(principal: CurrentPrincipal) -> str:
 CurrentAuditor = Annotated[str, Depends(_current_auditor)]
 
 
-def _credential_verifier(request: Request) -> CredentialVerifier:
+async def _credential_verifier(request: Request) -> CredentialVerifier:
     verifier = request.app.state.credential_verifier
     if verifier is None:
         raise HTTPException(404, "this server does not verify credentials")
@@ -170,7 +178,7 @@ def _credential_verifier(request: Request) -> CredentialVerifier:
 CredentialVerifierDep = Annotated[CredentialVerifier, Depends(_credential_verifier)]
 
 
-def _current_operator(principal: CurrentPrincipal) -> Principal:
+async def _current_operator(principal: CurrentPrincipal) -> Principal:
     if principal.role is not Role.OPERATOR:
         raise HTTPException(
             403, f"this needs the OPERATOR role; {principal.id} acts as {principal.role.name}"
@@ -182,7 +190,7 @@ def _current_operator(principal: CurrentPrincipal) -> Principal:
 CurrentOperator = Annotated[Principal, Depends(_current_operator)]
 
 
-def _capture_desk(request: Request) -> CaptureDesk:
+async def _capture_desk(request: Request) -> CaptureDesk:
     desk = request.app.state.capture_desk
     if desk is None:
         raise HTTPException(404, "this server does not capture EPCIS events")
@@ -192,7 +200,7 @@ def _capture_desk(request: Request) -> CaptureDesk:
 CaptureDeskDep = Annotated[CaptureDesk, Depends(_capture_desk)]
 
 
-def _event_archive(request: Request) -> EventArchive:
+async def _event_archive(request: Request) -> EventArchive:
     archive = request.app.state.event_archive
     if archive is None:
         raise HTTPException(404, "this server serves no EPCIS events")
@@ -227,14 +235,14 @@ class ReadingsReader(Protocol):
         ...
 
 
-def _lots(request: Request) -> LotsReader:
+async def _lots(request: Request) -> LotsReader:
     lots = request.app.state.lots
     if lots is None:
         raise HTTPException(404, "this server does not serve the ledger's read model")
     return lots
 
 
-def _readings_reader(request: Request) -> ReadingsReader | None:
+async def _readings_reader(request: Request) -> ReadingsReader | None:
     return request.app.state.readings_reader
 
 

@@ -3,7 +3,10 @@ either way one `Principal` (its id, organization DID and role) for the routes an
 
 A token is honoured only while its organization is active and holds the token's role on
 chain (`Membership.isAuthorized`), asked at most `standing_cache_s` (2 s) after the last
-answer, so a revocation or a deactivation is felt within that time.
+answer, so a revocation or a deactivation is felt within that time. The token's own record
+(its organization, role, expiry, revocation) is cached for as long, by the token's digest:
+a token revoked with `provenance token revoke` is refused within those 2 s too, and its
+expiry is checked on every request.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from web3 import Web3
 
 from api.auditor_sessions import AuditorSessions
 from api.errors import AccessRefused
-from api.store.tokens import TOKEN_PREFIX, TokenStore
+from api.store.tokens import TOKEN_PREFIX, TokenRecord, TokenStore
 from credentials.errors import UnsupportedDid
 from credentials.identities import pkh_account
 from ledger_client.chain import CHAIN_UNREACHABLE, chain_refusals
@@ -28,6 +31,9 @@ from ledger_client.membership import MembershipView
 from ledger_client.roles import Role
 
 DEFAULT_STANDING_CACHE_S = 2.0
+# Token records cached at most; beyond, the cache starts over (a flood of valid tokens
+# costs lookups, never memory).
+MAX_CACHED_TOKENS = 10_000
 
 # Why `organization` may not act as `role` on chain now; None when it may.
 Standing = Callable[[str, Role], str | None]
@@ -66,6 +72,7 @@ class Authenticator:
         self._now = now
         self._lock = threading.Lock()
         self._answers: dict[tuple[str, Role], tuple[str | None, float]] = {}
+        self._records: dict[bytes, tuple[TokenRecord, float]] = {}
 
     def principal(self, bearer: str | None) -> Principal:
         """The principal of `bearer` (the text after `Authorization: Bearer`).
@@ -85,6 +92,24 @@ class Authenticator:
             return Principal(f"session:{digest}", auditor, Role.AUDITOR)
         raise AccessRefused("unknown bearer token: issue one with `provenance token issue`")
 
+    def cached_principal(self, bearer: str | None) -> Principal | None:
+        """The principal of token `bearer` when its record and its organization's standing
+        are both cached (no I/O: for the event loop); None when `principal` must look
+        anything up (a session, an unknown or stale token, a refusal)."""
+        if not bearer or self._tokens is None or not bearer.startswith(TOKEN_PREFIX):
+            return None
+        now = self._clock()
+        cached = self._records.get(hashlib.sha256(bearer.encode()).digest())
+        if cached is None or now - cached[1] >= self._cache_s:
+            return None
+        record = cached[0]
+        standing = self._answers.get((record.organization, record.role))
+        if standing is None or now - standing[1] >= self._cache_s or standing[0] is not None:
+            return None
+        if record.state(self._now()) != "active":
+            return None
+        return Principal(record.id, record.organization, record.role)
+
     def governs(self, organization: str) -> bool:
         """Whether `organization` may act as GOVERNOR now (False without the chain's word)."""
         return self._standing is not None and self.standing(organization, Role.GOVERNOR) is None
@@ -103,9 +128,25 @@ class Authenticator:
             self._answers[key] = (answer, now)
         return answer
 
-    def _token_principal(self, bearer: str) -> Principal:
+    def _token_record(self, bearer: str) -> TokenRecord | None:
+        """The stored record of `bearer`, read at most `standing_cache_s` ago; unknown
+        tokens are not cached (one issued since is honoured at once)."""
         assert self._tokens is not None
+        key = hashlib.sha256(bearer.encode()).digest()
+        now = self._clock()
+        cached = self._records.get(key)
+        if cached is not None and now - cached[1] < self._cache_s:
+            return cached[0]
         record = self._tokens.find(bearer)
+        if record is not None:
+            with self._lock:
+                if len(self._records) >= MAX_CACHED_TOKENS:
+                    self._records.clear()
+                self._records[key] = (record, now)
+        return record
+
+    def _token_principal(self, bearer: str) -> Principal:
+        record = self._token_record(bearer)
         if record is None:
             raise AccessRefused("unknown bearer token: issue one with `provenance token issue`")
         state = record.state(self._now())

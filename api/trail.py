@@ -6,7 +6,7 @@ deleted or moved breaks the chain from there on. The head (the last hash and the
 entries) is anchored on chain (`AccessTrail.sol`), so even a trail rewritten consistently
 after an anchor is caught. `verify_trail` recomputes the chain and checks the anchors;
 `TrailRecorder` is the ASGI middleware that appends an entry for every authenticated request
-once its status is known, before the response leaves.
+once its status is known, before the response leaves (`api.trail_commit` batches them).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.principals import Principal
@@ -154,11 +153,11 @@ def instant(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class TrailLog(Protocol):
-    """Where entries are appended (`api.store.trail.TrailStore`)."""
+class TrailWriter(Protocol):
+    """Appends entries for the event loop (`api.trail_commit.GroupCommit`)."""
 
-    def append(self, entry: TrailEntry) -> ChainedEntry:
-        """Append `entry` (its `seq` is assigned by the log) and return it chained."""
+    async def append(self, entry: TrailEntry) -> ChainedEntry:
+        """`entry` (its `seq` assigned by the log) chained, once committed."""
         ...
 
 
@@ -168,7 +167,7 @@ class TrailRecorder:
     its response is sent; a request whose entry cannot be written is answered 503 instead,
     so nothing is served unrecorded."""
 
-    def __init__(self, app: ASGIApp, *, log: TrailLog) -> None:
+    def __init__(self, app: ASGIApp, *, log: TrailWriter) -> None:
         self.app = app
         self.log = log
 
@@ -189,7 +188,7 @@ class TrailRecorder:
             recorded = True
             entry = _entry(scope, principal, status=status, at=arrived)
             try:
-                await anyio.to_thread.run_sync(self.log.append, entry)
+                await self.log.append(entry)
             except Exception:
                 _log.exception("the access trail refused an entry; answering 503")
                 return False

@@ -6,10 +6,10 @@ SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
 
-from sqlalchemy import Engine, Index, text
+from sqlalchemy import Engine, Index, insert, text
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from api.trail import GENESIS, ChainedEntry, TrailEntry, TrailHead
@@ -42,6 +42,8 @@ class TrailRow(SQLModel, table=True):
 
 
 TRAIL_TABLES = [SQLModel.metadata.tables[TrailRow.__tablename__]]
+_TABLE = TRAIL_TABLES[0]
+_HEAD = select(_TABLE.c.seq, _TABLE.c.hash).order_by(_TABLE.c.seq.desc()).limit(1)
 
 
 def create_trail_tables(engine: Engine) -> None:
@@ -72,20 +74,29 @@ class TrailStore:
 
     def append(self, entry: TrailEntry) -> ChainedEntry:
         """Append `entry` as the next number (its own `seq` is ignored), chained to the head."""
-        with (
-            Session(for_writing(self.engine), expire_on_commit=False) as session,
-            session.begin(),
-        ):
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(
+        return self.append_many([entry])[0]
+
+    def append_many(self, entries: Sequence[TrailEntry]) -> list[ChainedEntry]:
+        """Append `entries` in order as the next numbers (their own `seq` ignored), chained to
+        the head, in one transaction: all or none."""
+        chained: list[ChainedEntry] = []
+        # Core, not the ORM: this runs for every authenticated request.
+        with for_writing(self.engine).begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY}
                 )
-            last = session.exec(select(TrailRow).order_by(col(TrailRow.seq).desc()).limit(1))
-            head = last.first()
+            head = connection.execute(_HEAD).first()
             previous, seq = (head.hash, head.seq + 1) if head is not None else (GENESIS, 1)
-            numbered = replace(entry, seq=seq)
-            chained = ChainedEntry(numbered, previous, numbered.hash_after(previous))
-            session.add(TrailRow(**asdict(numbered), previous=previous, hash=chained.hash))
+            rows = []
+            for entry in entries:
+                numbered = replace(entry, seq=seq)
+                stored = ChainedEntry(numbered, previous, numbered.hash_after(previous))
+                chained.append(stored)
+                rows.append({**asdict(numbered), "previous": previous, "hash": stored.hash})
+                previous, seq = stored.hash, seq + 1
+            if rows:
+                connection.execute(insert(_TABLE), rows)  # one executemany
         return chained
 
     def head(self) -> TrailHead:

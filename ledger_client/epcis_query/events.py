@@ -29,7 +29,6 @@ from sqlalchemy import (
     tuple_,
     union,
 )
-from sqlalchemy.orm import Session
 
 from ledger_client.epcis.identifiers import InvalidIdentifier, parse_identifier
 from ledger_client.epcis_query.extraction import identifier_forms
@@ -80,7 +79,8 @@ def query_events(engine: Engine, query: EventQuery) -> EventPage:
     page_size = query.per_page
     if query.event_count_limit is not None:
         page_size = min(page_size, query.event_count_limit - returned)
-    with Session(engine) as session:
+    # A Core connection, not an ORM session: nothing here is an ORM object.
+    with engine.connect() as session:
         if query.max_event_count is not None and key is None:
             over = select(_EVENT.batch_id).where(*conditions).limit(query.max_event_count + 1)
             if len(session.execute(over).all()) > query.max_event_count:

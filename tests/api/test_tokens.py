@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.app import create_app
-from api.errors import TokenError
-from api.principals import chain_standing
+from api.errors import AccessRefused, TokenError
+from api.principals import Authenticator, chain_standing
 from api.store.tokens import ApiToken, TokenStore, token_role
 from api.store.trail import TrailStore
 from ledger_client.roles import Role
@@ -187,3 +187,122 @@ def test_an_operator_token_is_no_auditor(token_app, members):
     response = client.get("/api/v1/auth/whoami", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 403
     assert "needs the AUDITOR role" in response.json()["detail"]
+
+
+def test_a_revocation_is_felt_within_two_seconds(token_app, members):
+    store, client = token_app
+    issued = store.issue(
+        organization=members.did(members.auditor), role=Role.AUDITOR, chain_id=CHAIN_ID
+    )
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    store.revoke(issued.record.id)
+    time.sleep(2.05)
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert "is revoked" in response.json()["detail"]
+
+
+# ------------------------------------------------------------ the token record cache
+
+
+class CountingTokens(TokenStore):
+    def __init__(self, engine) -> None:
+        super().__init__(engine)
+        self.finds = 0
+
+    def find(self, token):
+        self.finds += 1
+        return super().find(token)
+
+
+@pytest.fixture
+def cached(api_engine):
+    """An authenticator on a fake clock (monotonic seconds and the wall time) whose tokens
+    count their lookups."""
+    tokens = CountingTokens(api_engine)
+    clock = {"s": 100.0, "now": datetime.now(UTC)}
+    authenticator = Authenticator(
+        tokens=tokens,
+        standing=lambda organization, role: None,
+        clock=lambda: clock["s"],
+        now=lambda: clock["now"],
+    )
+    return tokens, authenticator, clock
+
+
+def test_a_token_record_is_read_again_after_two_seconds_so_a_revocation_holds(cached, members):
+    tokens, authenticator, clock = cached
+    issued = tokens.issue(
+        organization=members.did(members.auditor), role=Role.AUDITOR, chain_id=CHAIN_ID
+    )
+    assert authenticator.principal(issued.token).id == issued.record.id
+    tokens.revoke(issued.record.id)
+    clock["s"] += 1.9
+    assert authenticator.principal(issued.token).id == issued.record.id  # within the bound
+    assert tokens.finds == 1
+    clock["s"] += 0.1
+    with pytest.raises(AccessRefused, match="is revoked"):
+        authenticator.principal(issued.token)
+    assert tokens.finds == 2
+
+
+def test_a_cached_token_still_expires_on_time(cached, members):
+    tokens, authenticator, clock = cached
+    issued = tokens.issue(
+        organization=members.did(members.auditor),
+        role=Role.AUDITOR,
+        chain_id=CHAIN_ID,
+        expires_at=clock["now"] + timedelta(seconds=1),
+    )
+    authenticator.principal(issued.token)
+    clock["now"] += timedelta(seconds=1)  # the record is cached; its expiry is not
+    with pytest.raises(AccessRefused, match="is expired"):
+        authenticator.principal(issued.token)
+    assert tokens.finds == 1
+
+
+def test_unknown_tokens_are_not_cached_and_a_wrong_secret_never_matches(cached, members):
+    tokens, authenticator, _ = cached
+    issued = tokens.issue(
+        organization=members.did(members.auditor), role=Role.AUDITOR, chain_id=CHAIN_ID
+    )
+    authenticator.principal(issued.token)
+    wrong = issued.token[:-1] + ("A" if issued.token[-1] != "A" else "B")
+    for _ in range(2):
+        with pytest.raises(AccessRefused, match="unknown bearer"):
+            authenticator.principal(wrong)
+    assert tokens.finds == 3
+
+
+def test_the_event_loop_gets_a_principal_only_while_everything_is_cached(cached, members):
+    tokens, authenticator, clock = cached
+    issued = tokens.issue(
+        organization=members.did(members.auditor), role=Role.AUDITOR, chain_id=CHAIN_ID
+    )
+    assert authenticator.cached_principal(issued.token) is None  # nothing read yet
+    principal = authenticator.principal(issued.token)
+    assert authenticator.cached_principal(issued.token) == principal
+    assert authenticator.cached_principal(None) is None
+    assert authenticator.cached_principal(issued.token + "x") is None
+    clock["s"] += 2.0
+    assert authenticator.cached_principal(issued.token) is None  # stale: looked up again
+    authenticator.principal(issued.token)
+    tokens.revoke(issued.record.id)
+    clock["s"] += 2.0
+    with pytest.raises(AccessRefused, match="is revoked"):
+        authenticator.principal(issued.token)
+    assert authenticator.cached_principal(issued.token) is None  # a refusal is never cached
+
+
+def test_the_event_loop_gets_no_principal_whose_organization_was_refused(api_engine, members):
+    tokens = TokenStore(api_engine)
+    authenticator = Authenticator(
+        tokens=tokens, standing=lambda organization, role: f"{organization} is deactivated"
+    )
+    issued = tokens.issue(
+        organization=members.did(members.auditor), role=Role.AUDITOR, chain_id=CHAIN_ID
+    )
+    with pytest.raises(AccessRefused, match="is deactivated"):
+        authenticator.principal(issued.token)
+    assert authenticator.cached_principal(issued.token) is None

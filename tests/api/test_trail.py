@@ -203,7 +203,7 @@ def test_auditors_read_their_own_entries_and_governors_all(served, members):
 
 def test_a_request_whose_entry_cannot_be_written_is_refused(members, api_engine):
     class BrokenStore(TrailStore):
-        def append(self, entry):
+        def append_many(self, entries):
             raise OSError("disk full")
 
     consortium = members.consortium
