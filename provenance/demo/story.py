@@ -634,7 +634,7 @@ class Story:
             status, html = public.page(lot.path)
             self.record.check(
                 f"the scan page of lot {lot.value} says {expected}",
-                status == 200 and expected in html,
+                status == 200 and f"Status: {expected}" in html,
                 f"HTTP {status}",
             )
             self.step(f"{self.node.base_url}{lot.path}: HTTP {status}, says {expected}")
