@@ -29,6 +29,7 @@ from ledger_client.errors import ConfigurationError, ProvenanceError
 from ledger_client.local_chain import LocalChain
 from oracle_bridge.config import BridgeSettings
 from provenance import embedded
+from provenance.demo.chapters import CHAPTERS
 from provenance.demo.client import wait_until
 from provenance.demo.report import checks_table, tell_ending
 from provenance.demo.story import Node, Story
@@ -158,7 +159,7 @@ def _tell_story(
         ) as progress:
             story.progress = progress
             try:
-                story.tell()
+                story.tell(CHAPTERS)
             except ProvenanceError as exc:
                 story.record.check("the story ran to its end", False, str(exc))
                 console.print(f"[red]the story stopped: {exc}[/red]", highlight=False)
