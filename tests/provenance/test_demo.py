@@ -5,11 +5,14 @@ run to its end with --no-serve in a fresh state directory, then again on the cha
 from __future__ import annotations
 
 import re
+import socket
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from ledger_client.keys import ANVIL_DEV_KEYS
+from tests.provenance.cli_process import run_cli
 from tests.provenance.demo_process import run_demo, serving_demo
 from tests.provenance.test_serve import anvils_of
 
@@ -101,3 +104,34 @@ def test_a_second_demo_tells_the_story_again_on_the_saved_chain_and_serves(first
             assert "Status: QUARANTINED" in page.read().decode()
     assert "node stopped" in demo.output
     assert anvils_of(state_dir) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "line"),
+    [
+        ([], {"PROVENANCE_RPC_URL": "http://127.0.0.1:8545"},
+         "error: the demo runs on the embedded dev chain only: unset PROVENANCE_RPC_URL"),
+        ([], {"PROVENANCE_PRIVATE_KEY": ANVIL_DEV_KEYS[7]},
+         "error: PROVENANCE_PRIVATE_KEY is set but PROVENANCE_RPC_URL is not"),
+        (["--port", "0"], {}, "error: Invalid value for '--port': "),
+        (["--port", "{taken}"], {}, "error: cannot listen on 127.0.0.1:{taken} "),
+    ],
+    ids=["a configured network", "another organization's key", "port 0", "a port in use"],
+)  # fmt: skip
+def test_a_demo_that_cannot_run_says_why_in_one_line_and_starts_nothing(args, env, line, tmp_path):
+    state_dir = tmp_path / "state"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run_cli(
+            "demo",
+            "--no-serve",
+            *[arg.format(taken=port) for arg in args],
+            env={"PROVENANCE_STATE_DIR": str(state_dir), **env},
+            cwd=tmp_path,
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.startswith(line.format(taken=port)), result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stdout
+    assert not state_dir.exists()
