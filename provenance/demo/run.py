@@ -174,6 +174,10 @@ def _tell_story(
             )
         console.print(checks_table(checks))
     except Exception:
+        if node.server.should_exit:
+            # Ctrl-C or SIGTERM stopped the node under the story: no fault of the story's.
+            console.print("the story was interrupted: the node stopped")
+            return False
         log.exception("the demo's story failed")
         console.print_exception()
         return False
