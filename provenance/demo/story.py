@@ -137,8 +137,13 @@ class Story:
             f"{lots.lot_b.value} and {lots.vials.value}",
             highlight=False,
         )
+        overall = None
+        if self.progress is not None:
+            overall = self.progress.add_task("the story", total=len(chapters))
         for chapter in chapters:
             chapter(self)
+            if self.progress is not None and overall is not None:
+                self.progress.advance(overall)
         return self.record
 
     # -- helpers -------------------------------------------------------------------------
