@@ -4,7 +4,8 @@ refusal of such a write becomes an HTTP answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, HTTPException, Request
@@ -37,11 +38,22 @@ class QualityWriter(Protocol):
 @dataclass(frozen=True)
 class QualityDesk:
     """The node's organization acting as QUALITY: `writer` sends with its key, `account` is
-    its address on chain `chain_id`. Only its own users' requests are written with it."""
+    its address on chain `chain_id`. Only its own users' requests are written with it.
+
+    `dev_writers` (the embedded dev chain only, where the node holds every development key):
+    the writers of the other development organizations by account, so each one's QUALITY
+    token writes as that organization."""
 
     writer: QualityWriter
     account: str
     chain_id: int
+    dev_writers: Mapping[str, QualityWriter] = field(default_factory=dict)
+
+    def writer_for(self, account: str) -> QualityWriter | None:
+        """The writer that signs as `account`, None when this node holds no key of it."""
+        if account.lower() == self.account.lower():
+            return self.writer
+        return {a.lower(): w for a, w in self.dev_writers.items()}.get(account.lower())
 
 
 # Refusals of the ledger that are the request's fault, by HTTP status; others are 502.

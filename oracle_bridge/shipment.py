@@ -191,6 +191,8 @@ def compliance_claims(summary: ShipmentSummary) -> dict[str, Any]:
         "minTempMilliC": summary.min_temp_milli_c,
         "maxTempMilliC": summary.max_temp_milli_c,
         "mktMilliC": summary.mkt_milli_c,
+        # A reading out of range makes the rule engine decide an excursion, refused above.
+        "secondsOutOfRange": 0,
         "readingCount": summary.reading_count,
         "anchorTransactions": list(summary.anchor_transactions),
     }

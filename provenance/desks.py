@@ -29,21 +29,37 @@ from ledger_client.transactions import TransactionSender
 _log = logging.getLogger(__name__)
 
 
-def quality_desk(settings: ApiSettings, *, w3: Web3, deployment: Deployment) -> QualityDesk:
+def quality_desk(
+    settings: ApiSettings, *, w3: Web3, deployment: Deployment, dev_chain: bool = False
+) -> QualityDesk:
     """The organization's key (PROVENANCE_PRIVATE_KEY) writing quality's acknowledgements and
-    releases for the API's QUALITY users of that organization.
+    releases for the API's QUALITY users of that organization; with `dev_chain` (the embedded
+    development chain, answering as a local anvil) also each other development
+    organization's key for its own QUALITY users, so every dev token works on the one node.
 
     Raises:
         ConfigurationError: anvil's public development key on any other chain.
     """
     ledger: LedgerSettings = settings.ledger
-    ledger.require_real_key(local_anvil=node_is_anvil(w3))
+    local_anvil = node_is_anvil(w3)
+    ledger.require_real_key(local_anvil=local_anvil)
     account = Account.from_key(ledger.private_key.get_secret_value())
     sender = TransactionSender(w3, account, receipt_timeout_s=ledger.receipt_timeout_s)
+    dev_writers = {}
+    if dev_chain and local_anvil:
+        for key in ANVIL_DEV_KEYS:
+            member = Account.from_key(key)
+            if member.address != account.address:
+                dev_writers[member.address] = LedgerWriter(
+                    TransactionSender(w3, member, receipt_timeout_s=ledger.receipt_timeout_s),
+                    deployment,
+                )
+        _log.info("dev chain: quality writes of every development organization are signed here")
     return QualityDesk(
         writer=LedgerWriter(sender, deployment),
         account=account.address,
         chain_id=deployment.chain_id,
+        dev_writers=dev_writers,
     )
 
 

@@ -60,13 +60,17 @@ class DevMember:
 
 
 # The operator is the node's own organization (PROVENANCE_PRIVATE_KEY's default, the
-# governor that deploys), so the node anchors its access trail as a member.
+# governor that deploys), so the node anchors its access trail as a member. Named as the
+# parts they play in `provenance demo`: manufacturer, quality authority, auditor.
 DEV_MEMBERS = {
-    "operator": DevMember(ANVIL_DEV_KEY, "Dev Operator", (Role.OPERATOR,), Role.OPERATOR),
+    "operator": DevMember(ANVIL_DEV_KEY, "Nordvax Biologics", (Role.OPERATOR,), Role.OPERATOR),
     "quality": DevMember(
-        ANVIL_DEV_KEYS[1], "Dev Quality Lab", (Role.QUALITY, Role.QUARANTINE), Role.QUALITY
+        ANVIL_DEV_KEYS[1],
+        "Meridian Quality Authority",
+        (Role.QUALITY, Role.QUARANTINE),
+        Role.QUALITY,
     ),
-    "auditor": DevMember(ANVIL_DEV_KEYS[2], "Dev Auditor", (Role.AUDITOR,), Role.AUDITOR),
+    "auditor": DevMember(ANVIL_DEV_KEYS[2], "Argus Audit", (Role.AUDITOR,), Role.AUDITOR),
 }
 
 

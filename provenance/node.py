@@ -263,7 +263,9 @@ class MemberNode:
             read_model = read_model_engine(ledger)
             desk = None
             if api_settings.quality_writes:
-                desk = quality_desk(api_settings, w3=w3, deployment=deployment)
+                desk = quality_desk(
+                    api_settings, w3=w3, deployment=deployment, dev_chain=embedded_dev_chain
+                )
             lots = ReadModelLots(read_model)
             app = create_app(
                 bridge,

@@ -14,7 +14,13 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from api.deps import CurrentPrincipal
 from api.principals import Principal
-from api.quality import QualityDesk, QualityDeskDep, QuarantineRecordsDep, refused_write
+from api.quality import (
+    QualityDesk,
+    QualityDeskDep,
+    QualityWriter,
+    QuarantineRecordsDep,
+    refused_write,
+)
 from credentials.errors import UnsupportedDid
 from credentials.identities import pkh_account
 from ledger_client.chain import CHAIN_UNREACHABLE
@@ -137,8 +143,8 @@ async def acknowledge(
 ) -> WrittenOut:
     """Puts the comment on chain (`acknowledgeExcursion`); the batch may be released after."""
     key = _batch_key(batch_id)
-    _require_quality_of(principal, desk)
-    return await _write(key, lambda: desk.writer.acknowledge_excursion(_raw(key), body.comment))
+    writer = _writer_of(principal, desk)
+    return await _write(key, lambda: writer.acknowledge_excursion(_raw(key), body.comment))
 
 
 @router.post(
@@ -155,8 +161,8 @@ async def release(
 ) -> WrittenOut:
     """Releases on chain (`release`); a rule's quarantine must be acknowledged first (409)."""
     key = _batch_key(batch_id)
-    _require_quality_of(principal, desk)
-    return await _write(key, lambda: desk.writer.release(_raw(key), body.reason))
+    writer = _writer_of(principal, desk)
+    return await _write(key, lambda: writer.release(_raw(key), body.reason))
 
 
 def _batch_key(batch_id: str) -> str:
@@ -170,8 +176,9 @@ def _raw(key: str) -> bytes:
     return bytes.fromhex(key[2:])
 
 
-def _require_quality_of(principal: Principal, desk: QualityDesk) -> None:
-    """Quality of this node's organization only: the node signs with that organization's key."""
+def _writer_of(principal: Principal, desk: QualityDesk) -> QualityWriter:
+    """The writer of the principal's organization, which must be QUALITY and one the node
+    signs for (its own; on the embedded dev chain, any development organization)."""
     if principal.role is not Role.QUALITY:
         raise HTTPException(
             403, f"this needs the QUALITY role; {principal.id} acts as {principal.role.name}"
@@ -180,10 +187,12 @@ def _require_quality_of(principal: Principal, desk: QualityDesk) -> None:
         account = pkh_account(principal.organization, chain_id=desk.chain_id)
     except UnsupportedDid as exc:
         raise HTTPException(403, str(exc)) from None
-    if account.lower() != desk.account.lower():
+    writer = desk.writer_for(account)
+    if writer is None:
         raise HTTPException(
             403, f"{principal.organization} is not this node's organization; use its own node"
         )
+    return writer
 
 
 async def _write(key: str, send: Callable[[], Any]) -> WrittenOut:

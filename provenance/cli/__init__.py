@@ -70,17 +70,30 @@ app.command()(serve)
 
 @app.command()
 @clear_errors
-def demo() -> None:
-    """Run the main job end to end on a throw-away local anvil and SQLite.
+def demo(
+    serve: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Keep the node serving after the story"),
+    ] = True,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port of the node's API")] = 8000,
+) -> None:
+    """Tell the whole story on the embedded node that `provenance serve` runs (local anvil
+    with 1 s blocks, SQLite): five organizations, calibrated loggers, two vaccine lots, an
+    excursion that quarantines one on chain, credentials, an auditor's queries; then a
+    summary, the scan URLs, a QR code and a self-check (exit 1 when an outcome failed). The
+    node then keeps serving until Ctrl-C. A second run resumes the saved chain and tells the
+    story again with new lot numbers.
 
-    Example:
+    Examples:
 
     \b
-      provenance demo
+      provenance demo                   # then open the scan URLs it prints
+      provenance demo --no-serve --port 8001
     """
     from provenance.demo import run
 
-    run(LedgerSettings().state_dir, console)
+    if not run(LedgerSettings().state_dir, console, serve=serve, port=port):
+        raise typer.Exit(1)
 
 
 app.add_typer(prefix_app, name="prefix")

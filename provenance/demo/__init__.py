@@ -1,23 +1,10 @@
-"""`provenance demo`: the main job end to end on the embedded default (local anvil, SQLite).
+"""`provenance demo`: the whole story on the embedded node, then the node kept serving.
 
-Chapters, each on the same throw-away chain: the ledger's (`story`: a consortium, a lot's
-lifecycle, custody, quarantine and release, the read model), the cold chain's (`cold_chain`:
-an excursion quarantines a shipment with no one in the loop) and the credentials'
-(`credentials`: DIDs, credentials about the lot and its logger, verified against the chain).
+`run` starts the node (`run.py`); `story.py` tells the story through the node's API, MQTT
+and the members' clients; `events.py` holds its EPCIS documents, `cast.py` its organizations
+and lots; `report.py` ends it with the summary, the scan URLs, a QR code and the self-check.
 """
 
-from pathlib import Path
-
-from rich.console import Console
-
-from provenance.demo.cold_chain import cold_chain_story
-from provenance.demo.credentials import credentials_story
-from provenance.demo.story import run_demo
-
-
-def run(state_dir: Path, console: Console) -> None:
-    """The whole story, in its order."""
-    run_demo(state_dir, console, chapters=[cold_chain_story, credentials_story])
-
+from provenance.demo.run import run
 
 __all__ = ["run"]

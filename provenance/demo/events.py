@@ -1,93 +1,120 @@
-"""EPCIS 2.0 documents of the demo's story: a vaccine lot from commissioning to delivery."""
+"""The EPCIS 2.0 documents of the demo's story, as the manufacturer's ERP would send them to
+`POST /api/v1/capture`: two lots commissioned, packed onto a pallet, shipped, lot A received
+and transformed into a lot of vials."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger_client.identifiers import DigitalLink
+from ledger_client.identifiers import DigitalLink, gtin_check_digit
 
 EPCIS_CONTEXT = ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"]
-SITE = "https://id.gs1.org/414/9506000000001"  # the plant's GLN
-WAREHOUSE = "https://id.gs1.org/414/9506000000018"
+PLANT = "https://id.gs1.org/414/9506000000001"  # the manufacturer's plant (GLN)
+DEPOT = "https://id.gs1.org/414/9506000000018"  # the logistics company's cold store
+DOSES_PER_LOT = 1200
 
 
-def _event(event_type: str, time: str, biz_step: str, **fields: Any) -> dict[str, Any]:
+def pallet_sscc(run: int) -> str:
+    """The Digital Link of the run's pallet: an SSCC under the manufacturer's prefix."""
+    body = f"09506000{run:09d}"
+    return f"https://id.gs1.org/00/{body}{gtin_check_digit(body)}"
+
+
+def _event(event_type: str, at: datetime, biz_step: str, **fields: Any) -> dict[str, Any]:
     return {
         "type": event_type,
-        "eventTime": time,
+        "eventTime": at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "eventTimeZoneOffset": "+00:00",
         "bizStep": biz_step,
         **fields,
     }
 
 
-def document(*events: dict[str, Any]) -> dict[str, Any]:
+def _document(*events: dict[str, Any]) -> dict[str, Any]:
     return {
         "@context": EPCIS_CONTEXT,
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
-        "creationDate": events[0]["eventTime"],
+        "creationDate": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "epcisBody": {"eventList": list(events)},
     }
 
 
-def lot_lifecycle(lot: DigitalLink) -> dict[str, Any]:
-    """Commissioning, packing and shipping of a lot, as one EPCIS document."""
-    quantity = [{"epcClass": lot.uri, "quantity": 1200, "uom": "EA"}]
-    return document(
+def _quantity(lot: DigitalLink, quantity: int = DOSES_PER_LOT) -> dict[str, Any]:
+    return {"epcClass": lot.uri, "quantity": quantity, "uom": "EA"}
+
+
+def commissioning(lots: list[DigitalLink], at: datetime) -> dict[str, Any]:
+    """The lots come off the filling line: one ObjectEvent ADD each."""
+    return _document(
+        *(
+            _event(
+                "ObjectEvent",
+                at,
+                "commissioning",
+                action="ADD",
+                quantityList=[_quantity(lot)],
+                disposition="active",
+                readPoint={"id": PLANT},
+            )
+            for lot in lots
+        )
+    )
+
+
+def packing_and_shipping(lots: list[DigitalLink], pallet: str, at: datetime) -> dict[str, Any]:
+    """The lots packed onto one pallet (an AggregationEvent) and the pallet shipped to the
+    logistics company's depot."""
+    return _document(
         _event(
-            "ObjectEvent",
-            "2026-11-02T08:00:00Z",
-            "commissioning",
-            action="ADD",
-            quantityList=quantity,
-            disposition="active",
-            readPoint={"id": SITE},
-        ),
-        _event(
-            "ObjectEvent",
-            "2026-11-02T12:30:00Z",
+            "AggregationEvent",
+            at,
             "packing",
-            action="OBSERVE",
-            quantityList=quantity,
+            action="ADD",
+            parentID=pallet,
+            childQuantityList=[_quantity(lot) for lot in lots],
             disposition="in_progress",
-            readPoint={"id": SITE},
+            readPoint={"id": PLANT},
         ),
         _event(
             "ObjectEvent",
-            "2026-11-03T06:10:00Z",
+            at + timedelta(minutes=30),
             "shipping",
             action="OBSERVE",
-            quantityList=quantity,
+            epcList=[pallet],
+            quantityList=[_quantity(lot) for lot in lots],
             disposition="in_transit",
-            readPoint={"id": SITE},
-            destinationList=[{"type": "location", "destination": WAREHOUSE}],
+            readPoint={"id": PLANT},
+            destinationList=[{"type": "location", "destination": DEPOT}],
         ),
     )
 
 
-def transformation(source: DigitalLink, derived: DigitalLink) -> dict[str, Any]:
-    """The bulk lot filled into vials: a TransformationEvent from `source` to `derived`."""
-    return document(
-        _event(
-            "TransformationEvent",
-            "2026-11-04T09:00:00Z",
-            "commissioning",
-            inputQuantityList=[{"epcClass": source.uri, "quantity": 1200, "uom": "EA"}],
-            outputQuantityList=[{"epcClass": derived.uri, "quantity": 6000, "uom": "EA"}],
-            readPoint={"id": WAREHOUSE},
-        ),
-    )
-
-
-def inspection(lot: DigitalLink) -> dict[str, Any]:
-    return document(
+def receiving(lot: DigitalLink, at: datetime) -> dict[str, Any]:
+    """The lot received at the depot."""
+    return _document(
         _event(
             "ObjectEvent",
-            "2026-11-05T10:00:00Z",
-            "inspecting",
+            at,
+            "receiving",
             action="OBSERVE",
-            quantityList=[{"epcClass": lot.uri, "quantity": 12, "uom": "EA"}],
-            readPoint={"id": WAREHOUSE},
-        ),
+            quantityList=[_quantity(lot)],
+            disposition="in_progress",
+            readPoint={"id": DEPOT},
+        )
+    )
+
+
+def transformation(source: DigitalLink, vials: DigitalLink, at: datetime) -> dict[str, Any]:
+    """The bulk lot filled into single-dose vials: a TransformationEvent, source → vials."""
+    return _document(
+        _event(
+            "TransformationEvent",
+            at,
+            "commissioning",
+            inputQuantityList=[_quantity(source)],
+            outputQuantityList=[_quantity(vials, DOSES_PER_LOT)],
+            readPoint={"id": DEPOT},
+        )
     )

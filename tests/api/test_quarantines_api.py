@@ -240,3 +240,47 @@ def test_a_server_without_a_quality_desk_writes_nothing(members, api_engine):
     )
     assert response.status_code == 404
     assert consortium.writer().batch(lot).status is BatchStatus.QUARANTINED
+
+
+def test_on_the_dev_chain_each_dev_organizations_quality_writes_as_itself(members, api_engine):
+    """The embedded dev chain's desk holds the other development organizations' writers: a
+    QUALITY token of one of them is written with its own key; any other organization's is
+    refused as before."""
+    consortium = members.consortium
+    tokens = TokenStore(api_engine)
+    app = create_app(
+        FakeIngestor(),
+        tokens=tokens,
+        standing=chain_standing(consortium.w3, consortium.deployment),
+        quality_desk=QualityDesk(
+            writer=consortium.writer(consortium.outsider),
+            account=consortium.outsider.address,
+            chain_id=consortium.deployment.chain_id,
+            dev_writers={consortium.quality.address: consortium.writer(consortium.quality)},
+        ),
+    )
+    client = TestClient(app)
+    lot = quarantine_by_rule(consortium, LOT)
+
+    def acknowledge(account) -> object:
+        token = tokens.issue(
+            organization=members.did(account),
+            role=Role.QUALITY,
+            chain_id=consortium.deployment.chain_id,
+        ).token
+        return client.post(
+            f"/api/v1/quarantines/{hex_id(lot)}/acknowledge",
+            json={"comment": "seen on the dev chain"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    consortium.membership().grant_role(Role.QUALITY, consortium.operator.address)
+    refused = acknowledge(consortium.operator)
+    assert refused.status_code == 403 and "not this node" in refused.json()["detail"]
+    assert consortium.writer().excursion_hold(lot) is ExcursionHold.UNACKNOWLEDGED
+
+    written = acknowledge(consortium.quality)
+    assert written.status_code == 200, written.text
+    receipt = consortium.w3.eth.get_transaction_receipt(written.json()["tx_hash"])
+    assert receipt["from"] == consortium.quality.address
+    assert consortium.writer().excursion_hold(lot) is ExcursionHold.ACKNOWLEDGED

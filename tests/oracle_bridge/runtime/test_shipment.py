@@ -104,6 +104,7 @@ def test_an_anchored_steady_shipment_is_summarised_and_gives_schema_valid_claims
         "minTempMilliC": 3200,
         "maxTempMilliC": 6100,
         "mktMilliC": summary.mkt_milli_c,
+        "secondsOutOfRange": 0,
         "readingCount": 5,
         "anchorTransactions": hashes,
     }
