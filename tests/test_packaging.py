@@ -25,6 +25,8 @@ LOADED_INDIRECTLY = {
     "psycopg": "SQLAlchemy loads it for postgresql:// URLs",
     "cffi": "pycryptodome drives its keccak core through it (ledger_client/hashing.py)",
     "cryptography": "a fixed dependency of the platform; nothing imports it yet",
+    "uvloop": "uvicorn runs its event loop on it when installed",
+    "httptools": "uvicorn parses HTTP with it when installed",
 }
 
 
