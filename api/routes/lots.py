@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from api.deps import CurrentPrincipal, LotsDep, ReadingsReaderDep
 from api.lot_bodies import (
@@ -22,7 +22,7 @@ from api.lot_bodies import (
     proof_out,
     readings_out,
     recall_scope_out,
-    trace_out,
+    trace_json,
 )
 from ledger_client.indexer.trace import (
     DEFAULT_TRACE_DEPTH,
@@ -114,14 +114,16 @@ def trace(
     lots: LotsDep,
     direction: Annotated[str, Query(description="backward or forward")] = "backward",
     depth: Annotated[int, Query(description=f"1..{MAX_TRACE_DEPTH}")] = DEFAULT_TRACE_DEPTH,
-) -> TraceOut:
+) -> Response:
     """The genealogy graph around the object, through `createBatch` parents and the edges of
     EPCIS aggregation, association and transformation events: nodes with their distance,
-    edges (always upstream → downstream) with the event that made each."""
+    edges (always upstream → downstream) with the event that made each, both in order of
+    distance."""
     try:
-        return trace_out(lots.trace(identifier, direction=direction, depth=depth))
+        walked = lots.trace(identifier, direction=direction, depth=depth)
     except (TraceRefused, UnknownObject) as exc:
         raise _refused(exc) from None
+    return Response(trace_json(walked), media_type="application/json")
 
 
 @router.get(
