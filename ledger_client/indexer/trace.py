@@ -203,9 +203,15 @@ def trace(
             break
         levels += 1
         reached: list[str] = []
-        for near, far, far_uri, relation, batch_id, event_index, transformation_id in (
-            statement.rows(frontier)
-        ):
+        for (
+            near,
+            far,
+            far_uri,
+            relation,
+            batch_id,
+            event_index,
+            transformation_id,
+        ) in statement.rows(frontier):
             source, target = (far, near) if backward else (near, far)
             key = (source, target, relation, transformation_id)
             if key not in edges:
@@ -219,7 +225,7 @@ def trace(
         frontier = reached
     missing = [node for node in depths if node not in uris]
     uris.update(batch_uris(session, missing))
-    nodes = list(map(TraceNode._make, zip(depths, map(uris.get, depths), depths.values())))
+    nodes = [TraceNode(node, uris.get(node), d) for node, d in depths.items()]
     return Trace(
         root=nodes[0],
         direction=direction,
