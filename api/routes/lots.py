@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
+from api.collector import paused_collection
 from api.deps import CurrentPrincipal, LotsDep, ReadingsReaderDep
 from api.lot_bodies import (
     BatchOut,
@@ -119,11 +120,12 @@ def trace(
     EPCIS aggregation, association and transformation events: nodes with their distance,
     edges (always upstream → downstream) with the event that made each, both in order of
     distance."""
-    try:
-        walked = lots.trace(identifier, direction=direction, depth=depth)
-    except (TraceRefused, UnknownObject) as exc:
-        raise _refused(exc) from None
-    return Response(trace_json(walked), media_type="application/json")
+    with paused_collection():
+        try:
+            walked = lots.trace(identifier, direction=direction, depth=depth)
+        except (TraceRefused, UnknownObject) as exc:
+            raise _refused(exc) from None
+        return Response(trace_json(walked), media_type="application/json")
 
 
 @router.get(
