@@ -192,9 +192,7 @@ def trace(
         raise UnknownObject(f"{identifier} is not recorded on the ledger")
     backward = direction is Direction.BACKWARD
     depths = {root_id: 0}
-    # Plain tuples while walking, made TraceEdges and TraceNodes at the end with `_make` (a
-    # C call): NamedTuple's keyword `__new__` per row was a quarter of a 100,000-node trace.
-    edges: dict[tuple[str, str, str, str | None], tuple[Any, ...]] = {}
+    edges: dict[tuple[str, str, str, str | None], TraceEdge] = {}
     frontier = [root_id]
     levels = 0
     statement = _LevelStatement(session, direction)
@@ -203,20 +201,13 @@ def trace(
             break
         levels += 1
         reached: list[str] = []
-        for (
-            near,
-            far,
-            far_uri,
-            relation,
-            batch_id,
-            event_index,
-            transformation_id,
-        ) in statement.rows(frontier):
+        rows = statement.rows(frontier)
+        for near, far, far_uri, relation, batch_id, event_index, transformation_id in rows:
             source, target = (far, near) if backward else (near, far)
             key = (source, target, relation, transformation_id)
             if key not in edges:
                 event = None if batch_id is None else (batch_id, event_index)
-                edges[key] = (source, target, relation, level, event, transformation_id)
+                edges[key] = TraceEdge(source, target, relation, level, event, transformation_id)
             if far not in depths:
                 depths[far] = level
                 reached.append(far)
@@ -231,7 +222,7 @@ def trace(
         direction=direction,
         depth=depth,
         nodes=nodes,
-        edges=list(map(TraceEdge._make, edges.values())),
+        edges=list(edges.values()),
         levels=levels,
     )
 
