@@ -70,7 +70,7 @@ def is_date_time(value: object) -> bool:
 def _compiled(schema: Any, registry: Registry[Any] | None = None) -> jsonschema_rs.Validator:
     """`schema` compiled by jsonschema-rs with these formats: it tells a valid document from an
     invalid one ~20x faster than `Draft7Validator`, which then words the problems."""
-    resources = [(uri, registry.contents(uri)) for uri in registry or ()]
+    resources = [] if registry is None else [(uri, registry.contents(uri)) for uri in registry]
     return jsonschema_rs.Draft7Validator(
         schema,
         formats={"uri": is_uri, "date-time": is_date_time},
