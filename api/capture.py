@@ -18,6 +18,13 @@ from ledger_client.errors import ProvenanceError
 _log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+# A job the node's stop cut off: its document is not kept, so it cannot be resumed, and part
+# of it may be on chain already.
+INTERRUPTED_CAPTURE = (
+    "the node stopped while this capture was running and cannot resume it: some of its lots "
+    "and items may have been created and some of its events anchored; look its eventIDs up "
+    "(GET /api/v1/events?EQ_eventID=…) before capturing what is missing again"
+)
 
 
 class DocumentCapturer(Protocol):

@@ -80,9 +80,12 @@ class Capturer:
         for link, state in states.items():
             if state.status is not BatchStatus.NONE:
                 self._check_writable(link, state.status, plan)
-        unowned = [
-            link for link in new if not self.writer.is_prefix_holder(link.gtin, self.account)
-        ]
+        # One question per GTIN, not per lot or item: a document names many lots of few.
+        holds = {
+            gtin: self.writer.is_prefix_holder(gtin, self.account)
+            for gtin in {link.gtin for link in new}
+        }
+        unowned = [link for link in new if not holds[link.gtin]]
         prefixes = self._prefixes_to_assign(unowned)
         # Every check passed: from here on the chain changes.
         for prefix, link in prefixes.items():
@@ -101,9 +104,11 @@ class Capturer:
             self.writer.create_batches(
                 [(link.uri, _BATCH_KIND[link.kind], link.product_class) for link in new]
             )
+        # Each event names its own copies of the links: hash each lot or item once.
+        batch_ids = {link: link.batch_id for link in plan.batches}
         anchored = self.writer.record_filed_events(
             [
-                FiledEvent(e.kind, e.payload, tuple(link.batch_id for link in e.batches))
+                FiledEvent(e.kind, e.payload, tuple(batch_ids[link] for link in e.batches))
                 for e in plan.events
             ]
         )

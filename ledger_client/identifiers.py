@@ -15,9 +15,8 @@ from functools import cached_property
 from typing import Literal
 from urllib.parse import unquote_to_bytes
 
-from eth_utils import keccak
-
 from ledger_client.errors import LedgerError
+from ledger_client.hashing import keccak256
 
 IdentifierKind = Literal["lot", "item"]
 
@@ -227,13 +226,13 @@ class DigitalLink:
     @cached_property
     def batch_id(self) -> bytes:
         """The on-chain id: keccak256 of the canonical URI's bytes (32 bytes)."""
-        return keccak(self.uri.encode("ascii"))
+        return keccak256(self.uri.encode("ascii"))
 
     @cached_property
     def product_class(self) -> bytes:
         """keccak256 of `product_uri` (32 bytes): the key of the product's cold-chain rule
         (`parse_product_class` gives the same from the GTIN or the product's URI)."""
-        return keccak(self.product_uri.encode("ascii"))
+        return keccak256(self.product_uri.encode("ascii"))
 
     def __str__(self) -> str:
         return self.uri
@@ -270,7 +269,7 @@ def parse_product_class(product: str) -> bytes:
                 "(https://id.gs1.org/01/{gtin}) or 0x and 64 hex digits"
             )
         gtin = normalize_gtin(segments[2])
-    return keccak(f"{GS1_RESOLVER}/01/{gtin}".encode("ascii"))
+    return keccak256(f"{GS1_RESOLVER}/01/{gtin}".encode("ascii"))
 
 
 def parse_company_prefix(prefix: str) -> str:

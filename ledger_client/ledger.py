@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from eth_utils import keccak
 from web3 import Web3
 
 from ledger_client.batching import (
@@ -19,6 +18,7 @@ from ledger_client.calldata import encode_record_events, encode_record_filed_eve
 from ledger_client.contract_view import ContractView
 from ledger_client.deployment import Deployment
 from ledger_client.errors import revert_class
+from ledger_client.hashing import keccak256
 from ledger_client.identifiers import normalize_gtin
 from ledger_client.lifecycle import BatchKind, BatchStatus, EventKind, ExcursionHold
 from ledger_client.reads import Read
@@ -72,7 +72,7 @@ class AnchoredEvents:
 
 def batch_id_of(uri: str) -> bytes:
     """The on-chain id of a lot or item: keccak256 of its canonical Digital Link URI."""
-    return keccak(text=uri)
+    return keccak256(uri.encode())
 
 
 # Transactions per JSON-RPC batch when anchoring: anvil refuses request bodies of a few MB.

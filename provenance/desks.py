@@ -10,7 +10,7 @@ from eth_account import Account
 from sqlalchemy import Engine
 from web3 import Web3
 
-from api.capture import CaptureDesk, CaptureLimits
+from api.capture import INTERRUPTED_CAPTURE, CaptureDesk, CaptureLimits
 from api.config import ApiSettings
 from api.quality import QualityDesk
 from api.store.capture_jobs import CaptureJobStore
@@ -86,14 +86,18 @@ def epcis_capture(
     dev_chain: bool = False,
 ) -> CaptureDesk | None:
     """EPCIS capture as the organization of PROVENANCE_PRIVATE_KEY, its jobs in the API's
-    database at `engine`; None (no capture, logged) when that key is one of anvil's public
-    ones on another node. With `dev_chain` (the wiring says the node runs on the embedded
-    development chain, and the node answers as a local anvil), the chain's development
-    governor assigns company prefixes no member owns to the capturing organization.
+    database at `engine` (jobs a stop left RUNNING are marked FAILED first, logged); None
+    (no capture, logged) when that key is one of anvil's public ones on another node. With
+    `dev_chain` (the wiring says the node runs on the embedded development chain, and the
+    node answers as a local anvil), the chain's development governor assigns company
+    prefixes no member owns to the capturing organization.
 
     Raises:
         ConfigurationError: PROVENANCE_API_EPCIS_SCHEMA_DIR holds no official schema.
     """
+    jobs = CaptureJobStore(engine)
+    for job_id in jobs.fail_running(error=INTERRUPTED_CAPTURE):
+        _log.warning("capture job %s was cut off by the node's last stop: marked FAILED", job_id)
     ledger = settings.ledger
     local_anvil = node_is_anvil(w3)
     try:
@@ -121,7 +125,7 @@ def epcis_capture(
             if dev_chain and local_anvil
             else None,
         ),
-        jobs=CaptureJobStore(engine),
+        jobs=jobs,
         validator=Validator(official_schema_dir=settings.epcis_schema_dir),
         limits=CaptureLimits(
             body_bytes=settings.capture_max_body_bytes, events=settings.capture_max_events

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
+from api.collector import paused_collection
 from api.deps import CurrentPrincipal, LotsDep, ReadingsReaderDep
 from api.lot_bodies import (
     BatchOut,
@@ -22,7 +23,7 @@ from api.lot_bodies import (
     proof_out,
     readings_out,
     recall_scope_out,
-    trace_out,
+    trace_json,
 )
 from ledger_client.indexer.trace import (
     DEFAULT_TRACE_DEPTH,
@@ -114,14 +115,17 @@ def trace(
     lots: LotsDep,
     direction: Annotated[str, Query(description="backward or forward")] = "backward",
     depth: Annotated[int, Query(description=f"1..{MAX_TRACE_DEPTH}")] = DEFAULT_TRACE_DEPTH,
-) -> TraceOut:
+) -> Response:
     """The genealogy graph around the object, through `createBatch` parents and the edges of
     EPCIS aggregation, association and transformation events: nodes with their distance,
-    edges (always upstream → downstream) with the event that made each."""
-    try:
-        return trace_out(lots.trace(identifier, direction=direction, depth=depth))
-    except (TraceRefused, UnknownObject) as exc:
-        raise _refused(exc) from None
+    edges (always upstream → downstream) with the event that made each, both in order of
+    distance."""
+    with paused_collection():
+        try:
+            walked = lots.trace(identifier, direction=direction, depth=depth)
+        except (TraceRefused, UnknownObject) as exc:
+            raise _refused(exc) from None
+        return Response(trace_json(walked), media_type="application/json")
 
 
 @router.get(

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import DateTime, Engine, Text
-from sqlmodel import Field, Session, SQLModel
+from sqlalchemy import DateTime, Engine, Text, update
+from sqlmodel import Field, Session, SQLModel, col
 
 from api.store.tokens import DID_LENGTH
 from ledger_client.db import for_writing
@@ -107,6 +107,21 @@ class CaptureJobStore:
             session.add(row)
             session.commit()
         return _job(row)
+
+    def fail_running(self, *, error: str) -> list[str]:
+        """Mark every RUNNING job FAILED with `error`; their ids. For a node starting: a job
+        still RUNNING was cut off by a stop, and nothing will finish it."""
+        with Session(for_writing(self.engine)) as session:
+            ids = list(
+                session.scalars(
+                    update(CaptureJobRow)
+                    .where(col(CaptureJobRow.state) == "RUNNING")
+                    .values(state="FAILED", errors=json.dumps([error]), finished_at=self._clock())
+                    .returning(col(CaptureJobRow.id))
+                )
+            )
+            session.commit()
+        return ids
 
     def get(self, job_id: str) -> CaptureJob | None:
         with Session(self.engine) as session:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 from ledger_client.epcis.epc_urns import NotAGs1Epc, read_epc_urn
 from ledger_client.epcis.gs1_keys import (
@@ -100,7 +101,7 @@ class Gs1Identifier:
         """What the identifier names: an item, a lot, a product, a location, …"""
         return kind_of(self.key_ai, self.key, self.qualifier_ai)
 
-    @property
+    @cached_property
     def digital_link(self) -> DigitalLink | None:
         """The ledger's `DigitalLink` of a GTIN's lot or serialized item, else None."""
         if self.key_ai != "01" or self.qualifier is None:
@@ -115,6 +116,8 @@ class Gs1Identifier:
         return self.uri
 
 
+# A document names the same lots and items event after event; the results are immutable.
+@lru_cache(maxsize=65_536)
 def parse_identifier(text: str) -> Gs1Identifier:
     """Read an EPC URN or a GS1 Digital Link URI into its canonical `Gs1Identifier`.
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
+import jsonschema_rs
 from jsonschema import Draft7Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
@@ -66,6 +67,18 @@ def is_date_time(value: object) -> bool:
     return int(second) <= 60 and int(offset_h or 0) <= 23 and int(offset_m or 0) <= 59
 
 
+def _compiled(schema: Any, registry: Registry[Any] | None = None) -> jsonschema_rs.Validator:
+    """`schema` compiled by jsonschema-rs with these formats: it tells a valid document from an
+    invalid one ~20x faster than `Draft7Validator`, which then words the problems."""
+    resources = [] if registry is None else [(uri, registry.contents(uri)) for uri in registry]
+    return jsonschema_rs.Draft7Validator(
+        schema,
+        formats={"uri": is_uri, "date-time": is_date_time},
+        validate_formats=True,
+        registry=jsonschema_rs.Registry(resources) if resources else None,
+    )
+
+
 class InvalidEpcisEvent(LedgerError):
     """An EPCIS document or event breaks the schema. `problems` lists every (path, message)."""
 
@@ -86,9 +99,13 @@ class Validator:
 
     def __init__(self, official_schema_dir: Path | None = None) -> None:
         self._own = Draft7Validator(EPCIS_SCHEMA, format_checker=FORMATS)
-        self._official = (
-            None if official_schema_dir is None else _official_validator(official_schema_dir)
-        )
+        # What the validators check, compiled: a document all of them accept needs no words.
+        self._fast = [_compiled(EPCIS_SCHEMA)]
+        self._official: Draft7Validator | None = None
+        if official_schema_dir is not None:
+            root, registry = _official_schema(official_schema_dir)
+            self._official = Draft7Validator(root, registry=registry, format_checker=FORMATS)
+            self._fast.append(_compiled(root, registry))
 
     def validate(self, document_or_event: Any) -> None:
         """Accept an EPCISDocument, or one event that carries its own `@context`.
@@ -103,6 +120,8 @@ class Validator:
             check_depth(document_or_event)
         except InvalidJson as exc:
             raise InvalidEpcisEvent([("$", str(exc))]) from None
+        if all(fast.is_valid(document_or_event) for fast in self._fast):
+            return
         found = dict.fromkeys(_problems(self._own, document_or_event))
         if self._official is not None:
             explained = {path[:depth] for path, _ in found for depth in range(len(path) + 1)}
@@ -135,7 +154,8 @@ class Validator:
             raise InvalidEpcisEvent([(_json_path(path), message) for path, message in found])
 
 
-def _official_validator(directory: Path) -> Draft7Validator:
+def _official_schema(directory: Path) -> tuple[Any, Registry[Any]]:
+    """The official root schema, its `$ref`s inlined, and the registry of every file."""
     resources = []
     for path in sorted(Path(directory).rglob("*.json")):
         contents = json.loads(path.read_text(encoding="utf-8"))
@@ -150,8 +170,7 @@ def _official_validator(directory: Path) -> Draft7Validator:
             f"{directory} holds no schema with $id {OFFICIAL_ROOT_ID} "
             "(GS1's EPCIS-JSON-Schema-root.json); point official_schema_dir at its folder"
         ) from None
-    root = _inline_refs({"$ref": OFFICIAL_ROOT_ID}, OFFICIAL_ROOT_ID, registry, set())
-    return Draft7Validator(root, registry=registry, format_checker=FORMATS)
+    return _inline_refs({"$ref": OFFICIAL_ROOT_ID}, OFFICIAL_ROOT_ID, registry, set()), registry
 
 
 def _inline_refs(node: Any, base: str, registry: Registry[Any], seen: set[str]) -> Any:

@@ -43,3 +43,18 @@ def test_a_failed_job_keeps_its_errors_and_jobs_are_apart(api_engine):
     ]
     assert store.get(other.id).state == "RUNNING"
     assert store.get("nope") is None
+
+
+def test_a_node_start_fails_the_jobs_a_stop_left_running_and_no_other(api_engine):
+    store = CaptureJobStore(api_engine, clock=Clock())
+    done = store.finish(store.start(organization=ORG, event_count=1).id, errors=[])
+    refused = store.finish(store.start(organization=ORG, event_count=1).id, errors=["no"])
+    cut_off = store.start(organization=ORG, event_count=5)
+
+    assert store.fail_running(error="the node stopped") == [cut_off.id]
+
+    failed = store.get(cut_off.id)
+    assert (failed.state, failed.errors) == ("FAILED", ["the node stopped"])
+    assert failed.finished_at is not None and failed.finished_at > cut_off.created_at
+    assert store.get(done.id) == done and store.get(refused.id) == refused
+    assert store.fail_running(error="again") == []

@@ -3,13 +3,16 @@ dev-only prefix assignment turned on for a local anvil alone, never on another n
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 from pydantic import SecretStr
 
+from api.capture import INTERRUPTED_CAPTURE
 from api.config import ApiSettings
+from api.store.capture_jobs import CaptureJobStore
 from api.store.database import create_api_tables
 from ledger_client.chain import connect
 from ledger_client.config import LedgerSettings
@@ -98,6 +101,25 @@ def test_on_another_node_there_is_no_dev_governor_even_if_asked_nor_capture_with
         dev_chain=True,
     )
     assert real is not None and real.capturer.prefix_governor is None
+
+
+def test_a_capture_job_the_last_stop_cut_off_is_failed_at_start_saying_what_to_check(
+    consortium: Consortium, tmp_path, api_engine, caplog
+):
+    c = consortium
+    cut_off = CaptureJobStore(api_engine).start(organization="did:example:node", event_count=3)
+    with caplog.at_level(logging.WARNING, logger="provenance.desks"):
+        desk = epcis_capture(
+            _settings("0x" + bytes(c.operator.key).hex(), tmp_path),
+            w3=c.w3,
+            deployment=c.deployment,
+            engine=api_engine,
+        )
+    assert desk is not None
+    job = desk.jobs.get(cut_off.id)
+    assert job is not None and (job.state, job.errors) == ("FAILED", [INTERRUPTED_CAPTURE])
+    assert "may have been created" in INTERRUPTED_CAPTURE and "EQ_eventID" in INTERRUPTED_CAPTURE
+    assert f"capture job {cut_off.id} was cut off" in caplog.text
 
 
 def test_the_event_archive_reads_the_ledger_s_read_model(consortium: Consortium, tmp_path):

@@ -95,6 +95,25 @@ def test_each_anchorable_event_of_the_examples_validates_alone(
 
 
 @needs_conformance
+@pytest.mark.parametrize("path", DOCUMENTS, ids=_example_id)
+def test_a_valid_document_passes_the_compiled_schemas_without_jsonschema(
+    path: Path, official: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ledger_client.epcis.validation as validation
+
+    def walked(*_: Any) -> None:
+        raise AssertionError("jsonschema walked a document the compiled schemas accept")
+
+    document = json.loads(path.read_text("utf-8"))
+    monkeypatch.setattr(validation, "_problems", walked)
+    official.validate(document)
+    mutated = copy.deepcopy(document)
+    mutated["epcisBody"]["eventList"][0]["eventTime"] = "yesterday"
+    with pytest.raises(AssertionError, match="jsonschema walked"):
+        official.validate(mutated)
+
+
+@needs_conformance
 def test_all_official_examples_were_found() -> None:
     assert len(DOCUMENTS) >= 30
 
