@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 
 from api.auditor_sessions import AuditorSessions
 from api.capture import CaptureDesk
+from api.config import DEFAULT_PROOF_BURST, DEFAULT_PROOF_RATE_PER_S
 from api.deps import HealthProbe, LotsReader, ReadingLimits, ReadingsReader, ServedBridge
 from api.errors import AccessRefused
 from api.metrics import Metrics, NodeStatus, RequestMetrics
@@ -36,6 +37,7 @@ from api.routes import (
     trail,
 )
 from api.routes.resolver import Catalogue
+from api.scan.answers import ScanAnswers
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
@@ -75,6 +77,9 @@ def create_app(
     lot_reads: LotsReader | None = None,
     readings_reader: ReadingsReader | None = None,
     rate_limiter: RateLimiter | None = None,
+    scan_public_details: bool = False,
+    scan_answers: ScanAnswers | None = None,
+    proof_limiter: RateLimiter | None = None,
 ) -> FastAPI:
     """The FastAPI app of a member node; each collaborator given turns on its routes.
 
@@ -92,6 +97,9 @@ def create_app(
       its quality users acknowledge excursions and release batches.
     - `catalogue` (the read model): the server's root resolves scanned GS1 Digital Links to
       the scan pages; QR codes encode them on `public_base_url` (no trailing slash).
+      Each step's event record and the raw readings are shown only with a bearer token,
+      unless `scan_public_details`; `scan_answers` keeps built answers between changes;
+      `proof_limiter` bounds each client address's proofs, which read the chain.
     - `lot_reads` (the read model): users read batches, traces and recall scopes;
       `readings_reader` (the bridge's store): readings and their proofs.
     - `rate_limiter`: each principal's requests beyond its budget are answered 429.
@@ -155,6 +163,11 @@ def create_app(
     app.include_router(epcis_events.router)
     app.include_router(qr.router)
     app.state.catalogue = catalogue
+    app.state.scan_public_details = scan_public_details
+    app.state.scan_answers = scan_answers or ScanAnswers()
+    app.state.proof_limiter = proof_limiter or RateLimiter(
+        per_s=DEFAULT_PROOF_RATE_PER_S, burst=DEFAULT_PROOF_BURST
+    )
     if catalogue is not None:
         app.include_router(resolver.router)
         app.include_router(scan.router)

@@ -18,6 +18,10 @@ _MOVED_VARIABLES = {
 }
 
 
+# Each client address's budget of public proofs (each reads the chain): a burst, then a rate.
+DEFAULT_PROOF_RATE_PER_S = 2.0
+DEFAULT_PROOF_BURST = 30
+
 _BASE_URL = re.compile(r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?")
 
 
@@ -49,6 +53,14 @@ class ApiSettings(BaseSettings):
     # `rate_per_s` a second (429 with Retry-After beyond).
     rate_per_s: float = Field(default=50.0, gt=0, le=100_000)
     rate_burst: int = Field(default=200, ge=1, le=1_000_000)
+
+    # Whether everyone scanning a lot sees each step's event record and the raw readings;
+    # false: only a bearer token of this API shows them (the public sees the status, the
+    # steps — what, when, which organization —, the cold chain's verdict and credentials).
+    scan_public_details: bool = False
+    # Each client address's budget of public proofs on scan pages (each reads the chain).
+    scan_proof_rate_per_s: float = Field(default=DEFAULT_PROOF_RATE_PER_S, gt=0, le=10_000)
+    scan_proof_burst: int = Field(default=DEFAULT_PROOF_BURST, ge=1, le=100_000)
 
     @field_validator("public_base_url")
     @classmethod

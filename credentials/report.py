@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from credentials import didkit_adapter
 from credentials.engine import ProofEngine
@@ -97,6 +97,25 @@ class VerificationReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"valid": self.valid, "checks": [check.to_json() for check in self.checks]}
+
+
+LiveStatus = Literal["VALID", "REVOKED", "SUSPENDED", "EXPIRED", "NOT_ANCHORED", "INVALID"]
+
+# The checks that name a credential's standing on chain, in the order they decide it.
+_STANDING: tuple[tuple[CheckName, LiveStatus], ...] = (
+    (CheckName.ANCHORED, "NOT_ANCHORED"),
+    (CheckName.NOT_REVOKED, "REVOKED"),
+    (CheckName.NOT_SUSPENDED, "SUSPENDED"),
+    (CheckName.NOT_EXPIRED, "EXPIRED"),
+)
+
+
+def live_status(report: VerificationReport) -> LiveStatus:
+    """One word for a report: what the chain says of the credential, else whether it holds."""
+    for name, status in _STANDING:
+        if report.check(name).outcome is Outcome.FAILED:
+            return status
+    return "VALID" if report.valid else "INVALID"
 
 
 def check_proof(credential: object, *, engine: ProofEngine = didkit_adapter) -> Check:

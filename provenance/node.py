@@ -305,6 +305,10 @@ class MemberNode:
                     per_s=api_settings.rate_per_s, burst=api_settings.rate_burst
                 ),
                 lot_reads=lots,
+                scan_public_details=api_settings.scan_public_details,
+                proof_limiter=RateLimiter(
+                    per_s=api_settings.scan_proof_rate_per_s, burst=api_settings.scan_proof_burst
+                ),
                 readings_reader=None
                 if bridge is None
                 else BatchReadings(

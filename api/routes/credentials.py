@@ -14,7 +14,7 @@ from api.deps import CredentialVerifierDep, CurrentAuditor, CurrentPrincipal
 from credentials.errors import UnsupportedDid
 from credentials.identities import require_supported_did
 from credentials.issue import credential_hash
-from credentials.report import CheckName, Outcome, VerificationReport
+from credentials.report import LiveStatus, live_status
 from credentials.store import CredentialStore
 from ledger_client.chain import CHAIN_UNREACHABLE
 
@@ -35,9 +35,6 @@ class ReportOut(BaseModel):
     checks: list[CheckOut]
 
 
-LiveStatus = Literal["VALID", "REVOKED", "SUSPENDED", "EXPIRED", "NOT_ANCHORED", "INVALID"]
-
-
 class SubjectCredentialOut(BaseModel):
     credential_hash: str
     type: str
@@ -50,23 +47,6 @@ class SubjectCredentialOut(BaseModel):
     )
     report: ReportOut
     credential: dict[str, Any]
-
-
-# The checks that name a credential's standing on chain, in the order they decide it.
-_STANDING: tuple[tuple[CheckName, LiveStatus], ...] = (
-    (CheckName.ANCHORED, "NOT_ANCHORED"),
-    (CheckName.NOT_REVOKED, "REVOKED"),
-    (CheckName.NOT_SUSPENDED, "SUSPENDED"),
-    (CheckName.NOT_EXPIRED, "EXPIRED"),
-)
-
-
-def live_status(report: VerificationReport) -> LiveStatus:
-    """One word for a report: what the chain says of the credential, else whether it holds."""
-    for name, status in _STANDING:
-        if report.check(name).outcome is Outcome.FAILED:
-            return status
-    return "VALID" if report.valid else "INVALID"
 
 
 @router.get(

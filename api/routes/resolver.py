@@ -8,6 +8,8 @@ scanned one is not recorded on the ledger (a possible counterfeit); an unknown G
 
 from __future__ import annotations
 
+from collections.abc import Hashable
+from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
@@ -49,6 +51,11 @@ class Catalogue(Protocol):
     def product(self, gtin: str) -> list[RecordedBatch]: ...
 
     def record(self, identifier: DigitalLink) -> ScanRecord | None: ...
+
+    def change(self, identifier: DigitalLink) -> Hashable | None:
+        """A mark of the lot's last indexed change (equal while its record is unchanged);
+        None when the lot is not recorded."""
+        ...
 
 
 @router.api_route("/01/{digital_link:path}", methods=["GET", "HEAD"], include_in_schema=False)
@@ -155,17 +162,20 @@ def _describe(scanned: ResolverRequest, record: ScanRecord | None) -> str:
     return f"GTIN {scanned.gtin}, {identifier.kind} {identifier.value}"
 
 
-def problem(request: Request, status: int, detail: str) -> Response:
+def problem(
+    request: Request, status: int, detail: str, *, headers: dict[str, str] | None = None
+) -> Response:
     """An error as JSON, or as a short HTML page for a browser."""
+    headers = {**_CORS, **(headers or {})}
     if "text/html" in request.headers.get("accept", ""):
         page = (
             "<!doctype html><html lang=en><meta charset=utf-8>"
             '<meta name=viewport content="width=device-width">'
-            f"<title>{status}</title><h1>{'Not found' if status == 404 else 'Bad request'}</h1>"
+            f"<title>{status}</title><h1>{HTTPStatus(status).phrase}</h1>"
             f"<p>{_escape(detail)}</p></html>"
         )
-        return Response(page, status_code=status, media_type="text/html", headers=_CORS)
-    return JSONResponse({"detail": detail}, status_code=status, headers=_CORS)
+        return Response(page, status_code=status, media_type="text/html", headers=headers)
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
 
 
 def raw_path(request: Request) -> str:

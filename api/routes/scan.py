@@ -3,17 +3,21 @@ default link. HTML for a browser, the same public record as JSON on `Accept: app
 
 from __future__ import annotations
 
-import re
+from collections.abc import Hashable
+from dataclasses import dataclass
+from functools import partial
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from api.deps import ReadingsReader
+from api.rate_limit import RateLimiter, retry_after_header
 from api.resolver.request import ResolverSyntaxError, parse_request
-from api.routes.credentials import live_status
 from api.routes.resolver import SCANNED_PARAMETER, Catalogue, problem, raw_path
-from api.scan.caching import cached_html, cached_json
+from api.scan.answers import Kept, ScanAnswers
+from api.scan.audience import shows_details
+from api.scan.caching import cached, cached_html, cached_json, json_body
 from api.scan.pages import (
     SCAN_PREFIX,
     ColdChain,
@@ -23,16 +27,20 @@ from api.scan.pages import (
     product_page,
     proof_page,
 )
-from api.scan.record import product_json, record_json
+from api.scan.record import ScanRecord, product_json, record_json
+from credentials.report import live_status
 from credentials.store import CredentialStore
 from credentials.verify import CredentialVerifier
 from ledger_client.chain import CHAIN_UNREACHABLE
 from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
+from ledger_client.indexer.queries import batch_key
+from oracle_bridge.batch_readings import ReadingsPage
 
 router = APIRouter(tags=["scan"])
 _JSON_MEDIA_TYPES = ("application/json", "application/ld+json")
-_BATCH_ID = re.compile(r"0x[0-9a-fA-F]{64}")
+# The raw readings a member's page lists; the API pages through all of them.
+SHOWN_READINGS = 200
 
 
 @router.get(
@@ -42,40 +50,103 @@ _BATCH_ID = re.compile(r"0x[0-9a-fA-F]{64}")
 )
 async def scan_page(digital_link: str, request: Request) -> Response:
     """What the public sees on scanning a lot's QR code: status, its life on the ledger,
-    where it came from and went."""
+    where it came from and went; with an API bearer token (or when the node shows them to
+    everyone) also each step's event record and the raw readings."""
     try:
         scanned = parse_request(raw_path(request).removeprefix(SCAN_PREFIX), [])
     except ResolverSyntaxError as exc:
         return problem(request, 400, f"not a valid GS1 Digital Link: {exc}")
     catalogue: Catalogue = request.app.state.catalogue
-    base = request.app.state.public_base_url
     wants_json = any(m in request.headers.get("accept", "") for m in _JSON_MEDIA_TYPES)
+    identifier = scanned.identifier
+    if identifier is not None:
+        details = await _shows_details(request)
+        answer = await run_in_threadpool(
+            partial(_lot, request, identifier, details, as_json=wants_json)
+        )
+        if isinstance(answer, Kept):
+            media_type = "application/json"
+            return cached(request, answer.value, media_type, private=details, etag=answer.etag)
+        if answer is not None:
+            return await _lot_page(request, identifier, answer, details)
     lots = await run_in_threadpool(catalogue.product, scanned.gtin)
     if not lots:
         return problem(request, 404, f"GTIN {scanned.gtin} is not recorded on this ledger")
-    identifier = scanned.identifier
-    record = None if identifier is None else await run_in_threadpool(catalogue.record, identifier)
-    if record is not None and identifier is not None:
-        if wants_json:
-            return cached_json(request, record_json(record))
-        temperatures = await _cold_chain(request, identifier)
-        credentials = await _credentials(request, record.subjects)
-        page = lot_page(
-            record,
-            identifier,
-            public_base_url=base,
-            temperatures=temperatures,
-            credentials=credentials,
-        )
-        return cached_html(request, page)
     unrecorded = identifier or await _scanned_elsewhere(request, catalogue, scanned.gtin)
     uris = [lot.uri for lot in lots]
     if wants_json:
         product_uri = f"{GS1_RESOLVER}/01/{scanned.gtin}"
         scanned_uri = unrecorded.uri if unrecorded else None
         return cached_json(request, product_json(product_uri, lots=uris, scanned=scanned_uri))
+    base = request.app.state.public_base_url
     page = product_page(scanned.gtin, uris, unrecorded=unrecorded, public_base_url=base)
     return cached_html(request, page)
+
+
+async def _shows_details(request: Request) -> bool:
+    """Whether the request sees the details; a bearer token is checked off the event loop
+    (its standing may be read from the chain)."""
+    to_public = request.app.state.scan_public_details
+    if to_public or "authorization" not in request.headers:
+        return bool(to_public)
+    return await run_in_threadpool(shows_details, request, to_public=False)
+
+
+def _lot(
+    request: Request, identifier: DigitalLink, details: bool, *, as_json: bool
+) -> Kept | Versioned | None:
+    """The lot's JSON (kept since its last change) or its record with the version it was
+    read at; None when the lot is not recorded."""
+    catalogue: Catalogue = request.app.state.catalogue
+    answers: ScanAnswers = request.app.state.scan_answers
+    version = catalogue.change(identifier)
+    if version is None:
+        return None
+    json_slot = ("json", identifier, details)
+    if as_json and (kept := answers.get(json_slot, version)) is not None:
+        return kept
+    record_slot = ("record", identifier)
+    if (kept := answers.get(record_slot, version)) is None:
+        record = catalogue.record(identifier)
+        if record is None:
+            return None
+        kept = answers.keep(record_slot, version, record)
+    if not as_json:
+        return Versioned(kept.value, version)
+    body = json_body(record_json(kept.value, details=details))
+    return answers.keep(json_slot, version, body, body=True)
+
+
+async def _lot_page(
+    request: Request, identifier: DigitalLink, lot: Versioned, details: bool
+) -> Response:
+    """The lot's page: its credentials verified now, the rest as kept since the lot's last
+    change (or its recheck)."""
+    answers: ScanAnswers = request.app.state.scan_answers
+    credentials = await _credentials(request, lot.record.subjects)
+    slot = ("page", identifier, details)
+    version = (lot.version, tuple(credentials))
+    kept = answers.get(slot, version)
+    if kept is None:
+        temperatures = await _cold_chain(request, identifier)
+        readings = await _readings(request, identifier) if details else None
+        page = lot_page(
+            lot.record,
+            identifier,
+            public_base_url=request.app.state.public_base_url,
+            temperatures=temperatures,
+            credentials=credentials,
+            details=details,
+            readings=readings,
+        )
+        kept = answers.keep(slot, version, page.encode(), body=True)
+    return cached(request, kept.value, "text/html; charset=utf-8", private=details, etag=kept.etag)
+
+
+@dataclass(frozen=True)
+class Versioned:
+    record: ScanRecord
+    version: Hashable
 
 
 async def _cold_chain(request: Request, identifier: DigitalLink) -> ColdChain | None:
@@ -89,6 +160,16 @@ async def _cold_chain(request: Request, identifier: DigitalLink) -> ColdChain | 
     loggers = await run_in_threadpool(readings.summary, identifier.batch_id)
     title = f"Temperatures of {identifier.kind} {identifier.value}"
     return cold_chain(series, loggers, title=title)
+
+
+async def _readings(request: Request, identifier: DigitalLink) -> ReadingsPage | None:
+    """The first of the lot's raw readings, from the node's bridge when it runs one."""
+    readings: ReadingsReader | None = request.app.state.readings_reader
+    if readings is None:
+        return None
+    return await run_in_threadpool(
+        readings.page, identifier.batch_id, offset=0, limit=SHOWN_READINGS
+    )
 
 
 async def _credentials(request: Request, subjects: list[str]) -> list[ScanCredential]:
@@ -141,9 +222,19 @@ async def step_proof(batch_id: str, event_index: int, request: Request) -> Respo
     archive: EventArchive | None = request.app.state.event_archive
     if archive is None:
         return problem(request, 404, "this node proves no events")
-    if not _BATCH_ID.fullmatch(batch_id) or event_index < 0:
+    limiter: RateLimiter = request.app.state.proof_limiter
+    client = request.client.host if request.client else "unknown"
+    if (wait_s := limiter.admit(client)) is not None:
+        retry = retry_after_header(wait_s)
+        detail = f"too many proofs asked from {client}; retry in {retry} s"
+        return problem(request, 429, detail, headers={"Retry-After": retry})
+    try:
+        key = batch_key(batch_id)
+    except ValueError:
+        key = None
+    if key is None or not batch_id.startswith("0x") or event_index < 0:
         return problem(request, 400, "a step is named by its lot's 0x batch id and its index")
-    event = await run_in_threadpool(archive.filed_event, batch_id.lower(), event_index)
+    event = await run_in_threadpool(archive.filed_event, key, event_index)
     if event is None:
         return problem(request, 404, f"no step {event_index} of batch {batch_id}")
     try:

@@ -3,31 +3,50 @@ lot's page changes the moment its status does and costs a 304 while it does not.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from fastapi import Request, Response
 
-# Cached, but checked with the server each time (a quarantine must show at once).
+from api.scan.answers import etag_of
+
+# Cached, but checked with the server each time (a quarantine must show at once); what a
+# token shows is for that browser only, never a shared cache.
 CACHE_CONTROL = "no-cache"
+PRIVATE_CACHE_CONTROL = "private, no-cache"
+
+
+def json_body(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def cached_json(request: Request, body: Any, headers: dict[str, str] | None = None) -> Response:
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    return cached(request, content, "application/json", headers)
+    return cached(request, json_body(body), "application/json", headers)
 
 
-def cached_html(request: Request, page: str) -> Response:
-    return cached(request, page.encode(), "text/html; charset=utf-8")
+def cached_html(request: Request, page: str, *, private: bool = False) -> Response:
+    return cached(request, page.encode(), "text/html; charset=utf-8", private=private)
 
 
 def cached(
-    request: Request, content: bytes, media_type: str, headers: dict[str, str] | None = None
+    request: Request,
+    content: bytes,
+    media_type: str,
+    headers: dict[str, str] | None = None,
+    *,
+    private: bool = False,
+    etag: str | None = None,
 ) -> Response:
-    """`content` with its ETag, or 304 when the client holds it already."""
-    etag = '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
-    validators = {**(headers or {}), "ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept"}
+    """`content` with its ETag (`etag` when known already), or 304 when the client holds it
+    already; `private`: shown for the request's token, kept by no shared cache."""
+    etag = etag or etag_of(content)
+    validators = {
+        **(headers or {}),
+        "ETag": etag,
+        "Cache-Control": PRIVATE_CACHE_CONTROL if private else CACHE_CONTROL,
+        # The answer depends on the media type asked for and on the token presented.
+        "Vary": "Accept, Authorization",
+    }
     if etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=validators)
     return Response(content, media_type=media_type, headers=validators)

@@ -3,16 +3,18 @@ elsewhere, so it works offline on a phone."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.scan.chart import Band, Sample, temperature_chart
-from api.scan.record import ScanRecord
+from api.scan.record import ScanRecord, Step, event_record
 from ledger_client.epcis_query.proofs import EventProof
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
-from oracle_bridge.batch_readings import DeviceSummary, TemperatureSeries
+from oracle_bridge.batch_readings import DeviceSummary, ReadingsPage, TemperatureSeries
 
 SCAN_PREFIX = "/scan"
 _TEMPLATES = Environment(
@@ -75,12 +77,17 @@ def lot_page(
     public_base_url: str,
     temperatures: ColdChain | None = None,
     credentials: list[ScanCredential] | None = None,
+    details: bool = False,
+    readings: ReadingsPage | None = None,
 ) -> str:
     """The page of a recorded lot or item, with its cold chain when loggers reported on it
-    and the credentials about it when the node keeps any."""
+    and the credentials about it when the node keeps any; with `details`, each step's event
+    record and the first of the raw `readings`."""
     return _render(
         temperatures=temperatures,
         credentials=credentials or [],
+        details=details,
+        readings=readings if details else None,
         title=f"{identifier.kind.capitalize()} {identifier.value}",
         gtin=identifier.gtin,
         record=record,
@@ -100,6 +107,8 @@ def product_page(
     return _render(
         temperatures=None,
         credentials=[],
+        details=False,
+        readings=None,
         title=f"Product {gtin}",
         gtin=gtin,
         record=None,
@@ -120,7 +129,19 @@ def _render(*, path: str, public_base_url: str, **context: object) -> str:
         qr_path=f"/qr{path}.svg",
         scan_path=scan_path,
         label=label,
+        event_text=_event_text,
+        when=_when,
     )
+
+
+def _event_text(step: Step) -> str:
+    """A step's event record, indented for reading."""
+    record = event_record(step)
+    return record if isinstance(record, str) else json.dumps(record, indent=2, ensure_ascii=False)
+
+
+def _when(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def proof_page(proof: EventProof) -> str:

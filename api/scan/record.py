@@ -1,12 +1,13 @@
-"""The public record of a scanned lot or item: its status, the steps of its life (what,
-when, which organization) and where it came from and went, as the scan page and the
-resolver's JSON show it without a token.
+"""The record of a scanned lot or item: its status, the steps of its life (what, when, which
+organization) and where it came from and went, as the scan page and the resolver's JSON show
+it; each step's event record (the anchored payload) only to those shown details.
 
 Pure: built from the read model's `BatchHistory` and the organizations by account.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +38,8 @@ class Step:
     block_number: int
     log_index: int
     matches_ledger: bool = True
+    # The anchored EPCIS event as the read model holds it (JSON text): a detail.
+    payload: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,7 @@ def scan_record(
                 block_number=event.block_number,
                 log_index=event.log_index,
                 matches_ledger=_matches_ledger(event.payload, event.payload_hash),
+                payload=event.payload,
             )
             for event in history.events
         ],
@@ -110,8 +114,9 @@ def scan_record(
     )
 
 
-def record_json(record: ScanRecord) -> dict[str, Any]:
-    """The record as the resolver answers `Accept: application/json`."""
+def record_json(record: ScanRecord, *, details: bool = False) -> dict[str, Any]:
+    """The record as the resolver answers `Accept: application/json`; with `details`, each
+    step carries its event record (`event`, the anchored EPCIS event)."""
     return {
         "id": record.uri,
         "kind": record.kind.lower(),
@@ -136,6 +141,7 @@ def record_json(record: ScanRecord) -> dict[str, Any]:
                 "block": step.block_number,
                 "logIndex": step.log_index,
                 "matchesLedger": step.matches_ledger,
+                **({"event": event_record(step)} if details else {}),
             }
             for step in record.steps
         ],
@@ -151,6 +157,17 @@ def product_json(gtin_uri: str, *, lots: list[str], scanned: str | None) -> dict
     if scanned is not None:
         answer["scanned"] = {"id": scanned, "recorded": False}
     return answer
+
+
+def event_record(step: Step) -> Any:
+    """The step's anchored event as JSON; None when the read model holds no payload, its text
+    when that is not JSON."""
+    if step.payload is None:
+        return None
+    try:
+        return json.loads(step.payload)
+    except ValueError:
+        return step.payload
 
 
 def _matches_ledger(payload: str | None, payload_hash: str) -> bool:

@@ -3,6 +3,7 @@ the public record of one."""
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -11,7 +12,12 @@ from sqlmodel import col, select
 
 from api.scan.record import ScanRecord, scan_record
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.catalogue import RecordedBatch, bound_subjects, product_batches
+from ledger_client.indexer.catalogue import (
+    RecordedBatch,
+    bound_subjects,
+    lot_change,
+    product_batches,
+)
 from ledger_client.indexer.queries import batch_history, organizations
 from ledger_client.indexer.read_model import Batch
 
@@ -26,6 +32,11 @@ class ReadModelCatalogue:
         """The recorded lots and items of `gtin` (14 digits); empty when none."""
         with Session(self.engine) as session:
             return product_batches(session, gtin=gtin)
+
+    def change(self, identifier: DigitalLink) -> Hashable | None:
+        """A mark of the lot's last indexed change; None when it is not recorded."""
+        with Session(self.engine) as session:
+            return lot_change(session, batch_id=identifier.batch_id)
 
     def record(self, identifier: DigitalLink) -> ScanRecord | None:
         """The public record of a lot or item; None when the ledger does not record it."""

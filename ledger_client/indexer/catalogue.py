@@ -1,16 +1,18 @@
 """What the read model knows of a product: its lots and items, by GTIN (for the resolver's
-walk-up from an unknown lot to its product), and the DIDs bound to a lot (to find the
-credentials about it)."""
+walk-up from an unknown lot to its product), the DIDs bound to a lot (to find the
+credentials about it), and a cheap mark of a lot's last indexed change (to keep what is
+built from its record until it changes)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, tuple_
+from sqlalchemy import exists, text, tuple_
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from ledger_client.identifiers import GS1_RESOLVER
+from ledger_client.indexer.queries import batch_key
 from ledger_client.indexer.read_model import Batch, SubjectBinding
 
 MAX_LISTED = 200
@@ -53,3 +55,34 @@ def bound_subjects(session: Session, *, batch_id: str) -> list[str]:
             .order_by(binding.block_number, binding.log_index)
         )
     )
+
+
+# One statement of index lookups: the lot's events (their count and last), its status
+# changes, its genealogy rows, the bindings of its DIDs (a DID moved away counts too) and
+# the organizations (their names are shown). The indexer only appends, and undoes a reorg
+# by deleting, so any change of the lot's record changes one of these.
+_LOT_CHANGE = text(
+    """
+    SELECT
+      (SELECT count(*) FROM batch WHERE batch_id = :b),
+      (SELECT count(*) FROM ledger_event WHERE batch_id = :b),
+      (SELECT max(block_number) FROM ledger_event WHERE batch_id = :b),
+      (SELECT count(*) FROM status_change WHERE batch_id = :b),
+      (SELECT max(block_number) FROM status_change WHERE batch_id = :b),
+      (SELECT count(*) FROM batch_parent WHERE child_id = :b),
+      (SELECT count(*) FROM batch_parent WHERE parent_id = :b),
+      (SELECT count(*) FROM subject_binding WHERE did IN
+         (SELECT did FROM subject_binding WHERE entity_id = :b)),
+      (SELECT max(block_number) FROM subject_binding WHERE entity_id = :b),
+      (SELECT count(*) FROM organization),
+      (SELECT max(block_number) FROM organization)
+    """
+)
+
+
+def lot_change(session: Session, *, batch_id: str | bytes) -> tuple[object, ...] | None:
+    """A mark of everything the lot's record depends on, equal between two calls only when
+    nothing of it was indexed (or undone) in between; None when the lot is not recorded."""
+    key = batch_key(batch_id)
+    recorded, *marks = session.execute(_LOT_CHANGE, {"b": key}).one()
+    return (key, *marks) if recorded else None

@@ -53,6 +53,8 @@ class Batch(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("tx_hash", "log_index", name="uq_batch_log"),
         Index("ix_batch_block", "block_number", "log_index"),
+        # A product's lots are a range of URIs (the resolver's walk-up lists them).
+        Index("ix_batch_uri", "uri"),
     )
 
     batch_id: str = _hash(primary_key=True)
@@ -439,9 +441,12 @@ READ_MODEL_TABLES = [table_of(model) for model in (*LOG_TABLES, IndexedBlock, Ch
 
 def create_read_model(engine: Engine) -> None:
     """Create the read model's tables (and indexes) that do not exist yet, and add the
-    columns later versions gave existing tables (`status_change.block_time`)."""
+    columns and indexes later versions gave existing tables (`status_change.block_time`,
+    `ix_batch_uri`)."""
     with schema_change(engine) as connection:
         SQLModel.metadata.create_all(connection, tables=READ_MODEL_TABLES)
+        for index in table_of(Batch).indexes:
+            index.create(connection, checkfirst=True)
         columns = {c["name"] for c in inspect(connection).get_columns("status_change")}
         if "block_time" not in columns:
             connection.execute(text("ALTER TABLE status_change ADD COLUMN block_time BIGINT"))

@@ -11,6 +11,7 @@ from oracle_bridge.batch_readings import (
     DeviceSummary,
     ProofCheck,
     ReadingsPage,
+    StoredReading,
     TemperatureSeries,
 )
 
@@ -31,6 +32,11 @@ class Catalogue:
     def record(self, identifier: DigitalLink) -> ScanRecord | None:
         return self.records.get(identifier)
 
+    def change(self, identifier: DigitalLink) -> str | None:
+        """The held record in words: a test changes a lot by putting another record."""
+        record = self.records.get(identifier)
+        return None if record is None else repr(record)
+
 
 @dataclass
 class Readings:
@@ -38,6 +44,7 @@ class Readings:
 
     series: dict[bytes, TemperatureSeries] = field(default_factory=dict)
     loggers: dict[bytes, list[DeviceSummary]] = field(default_factory=dict)
+    stored: dict[bytes, list[StoredReading]] = field(default_factory=dict)
 
     def temperatures(self, batch_id: bytes) -> TemperatureSeries:
         return self.series.get(batch_id, TemperatureSeries([], None))
@@ -46,7 +53,8 @@ class Readings:
         return self.loggers.get(batch_id, [])
 
     def page(self, batch_id: bytes, *, offset: int, limit: int) -> ReadingsPage:
-        raise AssertionError("the scan page does not page readings")
+        readings = self.stored.get(batch_id, [])
+        return ReadingsPage(readings[offset : offset + limit], len(readings))
 
     def proof(self, device: str, seq: int) -> ProofCheck:
         raise AssertionError("the scan page does not prove readings")

@@ -10,6 +10,8 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from api.rate_limit import RateLimiter
+from api.scan.answers import ScanAnswers
 from api.store.catalogue import ReadModelCatalogue
 from ledger_client.db import make_engine
 from ledger_client.epcis_query.archive import EventArchive
@@ -92,8 +94,45 @@ def test_an_unrecorded_lot_has_no_record(catalogue):
 @pytest.fixture
 def scan_site(catalogue, consortium):
     archive = EventArchive(catalogue.engine, consortium.w3, consortium.deployment)
-    app = create_app(FakeIngestor(), catalogue=catalogue, event_archive=archive)
+    app = create_app(
+        FakeIngestor(),
+        catalogue=catalogue,
+        event_archive=archive,
+        scan_answers=ScanAnswers(recheck_s=10, clock=lambda: NOW[0]),
+        proof_limiter=RateLimiter(per_s=0.001, burst=6, clock=lambda: NOW[0]),
+    )
     return TestClient(app)
+
+
+NOW = [0.0]
+
+
+def _alter_step_1(catalogue):
+    with Session(catalogue.engine) as session, session.begin():
+        session.execute(
+            update(LedgerEvent)
+            .where(LedgerEvent.event_index == 1)
+            .values(payload=LedgerEvent.payload + " ")
+        )
+
+
+def test_a_kept_page_follows_the_lot_at_once_and_rechecks_its_records(
+    scan_site, catalogue, consortium
+):
+    page = f"/scan/01/{GTIN}/10/SCAN-A"
+    assert scan_site.get(page).text.count("✓ Verified on the ledger") == 3
+    # A new step indexed: the page changes at once.
+    record(consortium.writer(), LOT.batch_id, [epcis_payload(4)], EventKind.INSPECTION)
+    Indexer(consortium.w3, consortium.deployment, catalogue.engine).run_once()
+    assert scan_site.get(page).text.count("✓ Verified on the ledger") == 4
+    # A record altered behind the indexer's back is caught at the page's next recheck.
+    _alter_step_1(catalogue)
+    NOW[0] += 10
+    text = scan_site.get(page).text
+    assert text.count("✓ Verified on the ledger") == 3
+    assert text.count("Does not match the ledger") == 1
+    json_steps = scan_site.get(page, headers={"Accept": "application/json"}).json()["steps"]
+    assert [step["matchesLedger"] for step in json_steps] == [True, False, True, True]
 
 
 def test_each_verified_mark_links_to_a_proof_read_from_the_chain(scan_site, catalogue):
@@ -105,12 +144,7 @@ def test_each_verified_mark_links_to_a_proof_read_from_the_chain(scan_site, cata
     assert "✓ Verified on the ledger" in proof.text
     step = catalogue.record(LOT).steps[1]
     assert step.tx_hash in proof.text
-    with Session(catalogue.engine) as session, session.begin():
-        session.execute(
-            update(LedgerEvent)
-            .where(LedgerEvent.event_index == 1)
-            .values(payload=LedgerEvent.payload + " ")
-        )
+    _alter_step_1(catalogue)
     altered = scan_site.get(f"/scan/proof/{batch}/1").text
     assert "Does not match the ledger" in altered
     assert "the payload in the read model is not the one anchored" in altered
@@ -120,4 +154,16 @@ def test_a_proof_of_no_step_is_refused(scan_site):
     batch = "0x" + LOT.batch_id.hex()
     assert scan_site.get(f"/scan/proof/{batch}/99").status_code == 404
     assert scan_site.get("/scan/proof/0x12/0").status_code == 400
+    assert scan_site.get(f"/scan/proof/{batch[2:]}/0").status_code == 400
+    assert scan_site.get(f"/scan/proof/0x{'zz' * 32}/0").status_code == 400
     assert scan_site.get(f"/scan/proof/{batch}/-1").status_code == 400
+
+
+def test_public_proofs_are_rate_limited_per_client(scan_site):
+    batch = "0x" + LOT.batch_id.hex()
+    answers = [scan_site.get(f"/scan/proof/{batch}/0").status_code for _ in range(7)]
+    assert answers == [200] * 6 + [429]
+    refused = scan_site.get(f"/scan/proof/{batch}/0", headers={"Accept": "text/html"})
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "Too Many Requests" in refused.text and "retry in" in refused.text

@@ -132,3 +132,12 @@ def test_a_read_model_made_before_status_change_times_gets_the_column(databases)
     create_read_model(engine)  # twice: the second finds the column there
     columns = {c["name"] for c in inspect(engine).get_columns("status_change")}
     assert "block_time" in columns
+
+
+def test_a_read_model_made_before_the_uri_index_gets_it(databases):
+    engine = databases.engine()
+    with engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_batch_uri"))
+    create_read_model(engine)
+    create_read_model(engine)  # twice: the second finds the index there
+    assert "ix_batch_uri" in {index["name"] for index in inspect(engine).get_indexes("batch")}
