@@ -11,6 +11,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,37 +45,64 @@ def browser() -> Iterator[object]:
         driver.quit()
 
 
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn in a thread on a free loopback port: its base URL. Stopped
+    on leaving."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 @pytest.fixture
 def serve() -> Iterator[Callable[[FastAPI], str]]:
     """Serve an app with uvicorn in a thread; returns its base URL. Stopped after the test."""
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
-
-    def start(app: FastAPI) -> str:
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{port}"
-
-    try:
-        yield start
-    finally:
-        for server, thread in servers:
-            server.should_exit = True
-            thread.join(timeout=10)
+    with ExitStack() as stack:
+        yield lambda app: stack.enter_context(served(app))
 
 
-def keep_screenshot(browser: object, tmp_path: Path, name: str) -> Path:
-    """A screenshot of the page, in `tmp_path` and, for `make screenshots`, in the docs."""
+def keep_screenshot(browser: object, tmp_path: Path, name: str, *, whole: bool = False) -> Path:
+    """A screenshot of the page (`whole`: its full length, not the window's), in `tmp_path`
+    and, for `make screenshots`, in the docs."""
     path = tmp_path / f"{name}.png"
-    browser.save_screenshot(str(path))  # type: ignore[attr-defined]
+    if whole:
+        size = browser.get_window_size()  # type: ignore[attr-defined]
+        height = browser.execute_script(  # type: ignore[attr-defined]
+            "return document.documentElement.scrollHeight"
+        )
+        browser.set_window_size(size["width"], height)  # type: ignore[attr-defined]
+        try:
+            browser.save_screenshot(str(path))  # type: ignore[attr-defined]
+        finally:
+            browser.set_window_size(size["width"], size["height"])  # type: ignore[attr-defined]
+    else:
+        browser.save_screenshot(str(path))  # type: ignore[attr-defined]
     if SCREENSHOT_DIR:
         Path(SCREENSHOT_DIR).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, Path(SCREENSHOT_DIR) / path.name)
     return path
+
+
+def assert_accessible(browser: object) -> None:
+    """Every image has a text alternative; the QR code image loaded."""
+    missing = browser.execute_script(  # type: ignore[attr-defined]
+        "return [...document.images].filter(i => !i.alt).map(i => i.src)"
+        ".concat([...document.querySelectorAll('svg')]"
+        ".filter(s => !s.querySelector('title') && !s.getAttribute('aria-label')).map(s => 'svg'))"
+    )
+    assert missing == []
+    loaded = browser.execute_script(  # type: ignore[attr-defined]
+        "return [...document.images].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert loaded

@@ -144,11 +144,14 @@ _CLAIMS: dict[CredentialType, dict[str, Any]] = {
 }
 
 
-def fit_for_use(consortium: Consortium, lot: DigitalLink) -> tuple[dict, str]:
-    """A FitForUse about a new asset DID bound to `lot`, issued by the quality lab and
-    suspended with the lot; (credential, subject DID)."""
+def fit_for_use(
+    consortium: Consortium, lot: DigitalLink, *, create_lot: bool = True
+) -> tuple[dict, str]:
+    """A FitForUse about a new asset DID bound to `lot` (created first unless it exists),
+    issued by the quality lab and suspended with the lot; (credential, subject DID)."""
     c = consortium
-    c.writer().create_batch(lot.uri)
+    if create_lot:
+        c.writer().create_batch(lot.uri)
     asset = mint_asset_did().did
     CredentialRegistryClient(c.sender(c.operator), c.deployment).bind_subject(asset, lot.batch_id)
     issued = datetime.fromtimestamp(c.w3.eth.get_block("latest")["timestamp"], UTC)
