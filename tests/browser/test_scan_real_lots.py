@@ -16,7 +16,10 @@ from sqlalchemy import Engine, func, update
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from api.principals import chain_standing
 from api.store.catalogue import ReadModelCatalogue
+from api.store.database import create_api_tables
+from api.store.tokens import TokenStore
 from credentials.registry import CredentialRegistryClient
 from credentials.store import CredentialStore, create_credential_tables
 from credentials.types import CredentialType
@@ -54,6 +57,7 @@ READINGS = 96  # every 5 minutes for 8 hours
 class Site:
     url: str
     read_model: Engine
+    token: str
 
 
 def _readings(device: DeviceKey, lot: DigitalLink, *, start: int, warm: bool) -> list[Reading]:
@@ -95,6 +99,14 @@ def site(w3, tmp_path_factory) -> Iterator[Site]:
     bridge = cold_chain.bridge(make_engine(f"sqlite:///{scratch / 'bridge.db'}"))
     read_model = make_engine(f"sqlite:///{scratch / 'read_model.db'}")
     create_read_model(read_model)
+    api_engine = make_engine(f"sqlite:///{scratch / 'api.db'}")
+    create_api_tables(api_engine)
+    tokens = TokenStore(api_engine)
+    token = tokens.issue(
+        organization=f"did:pkh:eip155:{c.deployment.chain_id}:{c.quality.address}",
+        role=Role.QUALITY,
+        chain_id=c.deployment.chain_id,
+    ).token
     store_engine = make_engine(f"sqlite:///{scratch / 'credentials.db'}")
     create_credential_tables(store_engine)
     store = CredentialStore(store_engine)
@@ -116,6 +128,8 @@ def site(w3, tmp_path_factory) -> Iterator[Site]:
         Indexer(c.w3, c.deployment, read_model).run_once()
         app = create_app(
             bridge,
+            tokens=tokens,
+            standing=chain_standing(c.w3, c.deployment),
             catalogue=ReadModelCatalogue(read_model),
             credential_store=store,
             credential_verifier=CredentialVerifier(c.w3, c.deployment),
@@ -130,10 +144,11 @@ def site(w3, tmp_path_factory) -> Iterator[Site]:
             ),
         )
         with served(app) as url:
-            yield Site(url, read_model)
+            yield Site(url, read_model, token)
     finally:
         bridge.close()
         read_model.dispose()
+        api_engine.dispose()
         store_engine.dispose()
 
 
@@ -223,3 +238,32 @@ def test_a_record_altered_in_the_read_model_does_not_match_the_ledger(browser, s
     assert "✓ Verified on the ledger" in steps[2].text
     assert_accessible(browser)
     keep_screenshot(browser, tmp_path, "scan-altered-360")
+
+
+def test_a_member_with_a_token_also_sees_records_and_raw_readings(browser, site, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd(
+        "Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Bearer {site.token}"}}
+    )
+    try:
+        _open(browser, site, HELD, 360)
+        records = browser.find_elements(By.CSS_SELECTOR, "ol.timeline details.record")
+        assert len(records) == 3
+        records[0].find_element(By.TAG_NAME, "summary").click()
+        assert '"bizStep": "commissioning"' in records[0].find_element(By.TAG_NAME, "pre").text
+        readings = browser.find_element(By.CSS_SELECTOR, "details.readings summary")
+        assert readings.text == f"All {READINGS} signed readings"
+        readings.click()
+        table = browser.find_element(By.CSS_SELECTOR, "table.readings")
+        rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
+        assert len(rows) == READINGS and "11.500" in table.text
+        # The wide table scrolls in its own box; the page does not.
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= 360
+        assert_accessible(browser)
+        keep_screenshot(browser, tmp_path, "scan-member-360")
+    finally:
+        browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})
+    _open(browser, site, HELD, 360)
+    assert browser.find_elements(By.CSS_SELECTOR, "details.record") == []
