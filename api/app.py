@@ -38,6 +38,7 @@ from api.routes import (
 )
 from api.routes.resolver import Catalogue
 from api.scan.answers import ScanAnswers
+from api.scan.credentials import LotCredentials
 from api.store.tokens import TokenStore
 from api.store.trail import TrailStore
 from api.trail import TrailRecorder
@@ -165,6 +166,11 @@ def create_app(
     app.state.catalogue = catalogue
     app.state.scan_public_details = scan_public_details
     app.state.scan_answers = scan_answers or ScanAnswers()
+    app.state.lot_credentials = (
+        LotCredentials(credential_store, credential_verifier, answers=app.state.scan_answers)
+        if credential_store is not None and credential_verifier is not None
+        else None
+    )
     app.state.proof_limiter = proof_limiter or RateLimiter(
         per_s=DEFAULT_PROOF_RATE_PER_S, burst=DEFAULT_PROOF_BURST
     )

@@ -49,6 +49,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -296,8 +297,19 @@ def node_environment(state_dir: Path, rpc_url: str) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class Node:
+    url: str
+    pid: int
+
+    def cpu_s(self) -> float:
+        """CPU seconds the node's process has used (utime + stime of /proc/PID/stat)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def serving(state_dir: Path, rpc_url: str) -> Iterator[str]:
+def serving(state_dir: Path, rpc_url: str) -> Iterator[Node]:
     """`provenance serve --no-mqtt` on the chain at `rpc_url` and `state_dir`, on a free
     port; stopped with SIGTERM on the way out."""
     port = free_port()
@@ -324,7 +336,7 @@ def serving(state_dir: Path, rpc_url: str) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit(f"provenance serve did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.3)
-        yield url
+        yield Node(url, process.pid)
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -368,9 +380,17 @@ async def _load(
 
 
 def load(
-    url: str, count: int, check: Callable[[int, bytes], None], headers: dict[str, str] | None = None
-) -> tuple[list[float], float]:
-    return asyncio.run(_load(url, count, headers or {}, check))
+    node: Node,
+    url: str,
+    count: int,
+    check: Callable[[int, bytes], None],
+    headers: dict[str, str] | None = None,
+) -> tuple[list[float], float, float]:
+    """`_load`, and the node's CPU milliseconds per request over it (warm-up included)."""
+    before = node.cpu_s()
+    latencies, rps = asyncio.run(_load(url, count, headers or {}, check))
+    cpu_ms = (node.cpu_s() - before) * 1_000 / (count + 2 * CLIENTS)
+    return latencies, rps, cpu_ms
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -453,7 +473,8 @@ def main() -> None:
             log(f"writing a {nodes:,}-lot genealogy behind the lot…")
             genealogy(state_dir, nodes)
             deployment = Deployment.load(state_dir / "deployment.json")
-            with serving(state_dir, chain.rpc_url) as url:
+            with serving(state_dir, chain.rpc_url) as node:
+                url = node.url
                 page = f"{url}/scan/01/{GTIN}/10/{LOT.value}"
                 log(f"node at {url}; json: {requests:,} requests from {CLIENTS} clients…")
 
@@ -461,8 +482,13 @@ def main() -> None:
                     if status != 200 or len(json.loads(body)["steps"]) != events:
                         raise SystemExit(f"the JSON answered {status}: {body[:300]!r}")
 
-                json_ms, json_rps = load(page, requests, json_ok, {"Accept": "application/json"})
-                log(f"json: p99 {percentile(json_ms, 99):.1f} ms, {json_rps:,.0f} requests/s")
+                json_ms, json_rps, json_cpu = load(
+                    node, page, requests, json_ok, {"Accept": "application/json"}
+                )
+                log(
+                    f"json: p99 {percentile(json_ms, 99):.1f} ms, {json_rps:,.0f} requests/s,"
+                    f" node CPU {json_cpu:.2f} ms a request; load {os.getloadavg()[0]:.1f}"
+                )
 
                 def html_ok(status: int, body: bytes) -> None:
                     text = body.decode()
@@ -478,16 +504,24 @@ def main() -> None:
                             f" verified steps) {seen}, not {(200, credentials, True, events)}"
                         )
 
-                html_ms, html_rps = load(page, requests // 4, html_ok, {"Accept": "text/html"})
-                log(f"html: p99 {percentile(html_ms, 99):.1f} ms, {html_rps:,.0f} requests/s")
+                html_ms, html_rps, html_cpu = load(
+                    node, page, requests // 4, html_ok, {"Accept": "text/html"}
+                )
+                log(
+                    f"html: p99 {percentile(html_ms, 99):.1f} ms, {html_rps:,.0f} requests/s,"
+                    f" node CPU {html_cpu:.2f} ms a request; load {os.getloadavg()[0]:.1f}"
+                )
 
                 def qr_ok(status: int, body: bytes) -> None:
                     if status != 200 or not body.startswith(b"<?xml"):
                         raise SystemExit(f"the QR code answered {status}: {body[:300]!r}")
 
                 qr_url = f"{url}/qr/01/{GTIN}/10/{LOT.value}.svg"
-                qr_ms, qr_rps = load(qr_url, requests, qr_ok)
-                log(f"qr: p99 {percentile(qr_ms, 99):.1f} ms, {qr_rps:,.0f} requests/s")
+                qr_ms, qr_rps, qr_cpu = load(node, qr_url, requests, qr_ok)
+                log(
+                    f"qr: p99 {percentile(qr_ms, 99):.1f} ms, {qr_rps:,.0f} requests/s,"
+                    f" node CPU {qr_cpu:.2f} ms a request"
+                )
 
                 log(f"naive: {naive_count} rebuilds from the chain…")
                 naive_ms = naive_load(chain.rpc_url, deployment, naive_count, events)
@@ -533,11 +567,15 @@ def main() -> None:
                 "json_p50_ms": round(percentile(json_ms, 50), 1),
                 "json_p99_ms": round(json_p99, 1),
                 "json_rps": round(json_rps),
+                "json_node_cpu_ms": round(json_cpu, 2),
                 "html_p50_ms": round(percentile(html_ms, 50), 1),
                 "html_p99_ms": round(percentile(html_ms, 99), 1),
                 "html_rps": round(html_rps),
+                "html_node_cpu_ms": round(html_cpu, 2),
                 "qr_p99_ms": round(percentile(qr_ms, 99), 1),
                 "qr_rps": round(qr_rps),
+                "qr_node_cpu_ms": round(qr_cpu, 2),
+                "load_average": round(os.getloadavg()[0], 1),
                 "naive_json_p99_ms": round(naive_p99, 1),
                 "ratio": round(naive_p99 / json_p99, 1),
                 "trace_100k_s": round(trace_s, 3),

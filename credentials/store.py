@@ -97,6 +97,21 @@ class CredentialStore:
             col(CredentialRecord.subject).in_(list(dids)), CredentialRecord.type == type_name
         )
 
+    def about(self, dids: Collection[str]) -> list[dict[str, Any]]:
+        """The credentials about any of `dids`, oldest issued first (one query)."""
+        return self._select(col(CredentialRecord.subject).in_(list(dids)))
+
+    def hashes_about(self, dids: Collection[str]) -> list[bytes]:
+        """The anchored hashes of the credentials `about(dids)` gives, in its order: what a
+        caller keeping their verdicts asks each time (no credential is read)."""
+        query = (
+            select(col(CredentialRecord.credential_hash))
+            .where(col(CredentialRecord.subject).in_(list(dids)))
+            .order_by(col(CredentialRecord.issued_at), col(CredentialRecord.credential_hash))
+        )
+        with Session(self.engine) as session:
+            return [bytes.fromhex(digest[2:]) for digest in session.scalars(query)]
+
     def of_type(self, credential_type: str) -> list[dict[str, Any]]:
         """The credentials of one type (e.g. "CalibrationCertificate"), oldest issued first."""
         return self._select(CredentialRecord.type == credential_type)

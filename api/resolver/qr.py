@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import Literal
 
@@ -14,6 +15,8 @@ _ERROR_CORRECTION = "m"
 _SCALE = {"svg": 4, "png": 8}
 
 
+# Drawing a code takes milliseconds; a lot's is asked for with every view of its page.
+@functools.lru_cache(maxsize=1_024)
 def qr_image(uri: str, *, kind: ImageKind, title: str) -> bytes:
     """The QR code of `uri` as an SVG (with `title` as its text alternative) or a PNG."""
     code = segno.make(uri, error=_ERROR_CORRECTION, micro=False)

@@ -18,19 +18,16 @@ from api.routes.resolver import SCANNED_PARAMETER, Catalogue, problem, raw_path
 from api.scan.answers import Kept, ScanAnswers
 from api.scan.audience import shows_details
 from api.scan.caching import cached, cached_html, cached_json, json_body
+from api.scan.credentials import LotCredentials, ScanCredential
 from api.scan.pages import (
     SCAN_PREFIX,
     ColdChain,
-    ScanCredential,
     cold_chain,
     lot_page,
     product_page,
     proof_page,
 )
 from api.scan.record import ScanRecord, product_json, record_json
-from credentials.report import live_status
-from credentials.store import CredentialStore
-from credentials.verify import CredentialVerifier
 from ledger_client.chain import CHAIN_UNREACHABLE
 from ledger_client.epcis_query.archive import EventArchive
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
@@ -173,24 +170,11 @@ async def _readings(request: Request, identifier: DigitalLink) -> ReadingsPage |
 
 
 async def _credentials(request: Request, subjects: list[str]) -> list[ScanCredential]:
-    """The credentials the node keeps about the lot's DIDs, each verified against the chain
-    now (a status of None when the chain does not answer)."""
-    store: CredentialStore | None = request.app.state.credential_store
-    verifier: CredentialVerifier | None = request.app.state.credential_verifier
-    if store is None or verifier is None or not subjects:
+    """The credentials the node keeps about the lot's DIDs, with their statuses now."""
+    credentials: LotCredentials | None = request.app.state.lot_credentials
+    if credentials is None or not subjects:
         return []
-    vcs = [vc for did in subjects for vc in await run_in_threadpool(store.of_subject, did)]
-    if not vcs:
-        return []
-    try:
-        reports = await run_in_threadpool(verifier.verify_many, vcs)
-        statuses: list[str | None] = [live_status(report) for report in reports]
-    except CHAIN_UNREACHABLE:
-        statuses = [None] * len(vcs)
-    return [
-        ScanCredential(vc["type"][-1], vc["issuer"], vc["issuanceDate"], status)
-        for vc, status in zip(vcs, statuses, strict=True)
-    ]
+    return await run_in_threadpool(credentials.about, subjects)
 
 
 async def _scanned_elsewhere(

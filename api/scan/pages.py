@@ -11,6 +11,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.scan.chart import Band, Sample, temperature_chart
+from api.scan.credentials import ScanCredential
 from api.scan.record import ScanRecord, Step, event_record
 from ledger_client.epcis_query.proofs import EventProof
 from ledger_client.identifiers import GS1_RESOLVER, DigitalLink, InvalidIdentifier
@@ -57,17 +58,6 @@ def cold_chain(
     band = Band(*series.band) if series.band else None
     samples = [Sample(at, celsius) for at, celsius in series.points]
     return ColdChain(temperature_chart(samples, band=band, title=title), loggers)
-
-
-@dataclass(frozen=True)
-class ScanCredential:
-    """A credential about the lot as the page shows it: its type, issuer, date and its
-    status read from the chain now (None: the chain did not answer)."""
-
-    type: str
-    issuer: str
-    issued: str
-    status: str | None
 
 
 def lot_page(

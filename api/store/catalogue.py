@@ -35,8 +35,8 @@ class ReadModelCatalogue:
 
     def change(self, identifier: DigitalLink) -> Hashable | None:
         """A mark of the lot's last indexed change; None when it is not recorded."""
-        with Session(self.engine) as session:
-            return lot_change(session, batch_id=identifier.batch_id)
+        with self.engine.connect() as connection:
+            return lot_change(connection, batch_id=identifier.batch_id)
 
     def record(self, identifier: DigitalLink) -> ScanRecord | None:
         """The public record of a lot or item; None when the ledger does not record it."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, text, tuple_
+from sqlalchemy import Connection, exists, text, tuple_
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
@@ -57,16 +57,16 @@ def bound_subjects(session: Session, *, batch_id: str) -> list[str]:
     )
 
 
-# One statement of index lookups: the lot's events (their count and last), its status
-# changes, its genealogy rows, the bindings of its DIDs (a DID moved away counts too) and
-# the organizations (their names are shown). The indexer only appends, and undoes a reorg
-# by deleting, so any change of the lot's record changes one of these.
+# One statement of index lookups: the lot's last event (a reorg that replaces it moves its
+# transaction), its status changes, its genealogy rows, the bindings of its DIDs (a DID
+# moved away counts too) and the organizations (their names are shown). The indexer only
+# appends, and undoes a reorg by deleting, so any change of the lot's record changes one.
 _LOT_CHANGE = text(
     """
     SELECT
       (SELECT count(*) FROM batch WHERE batch_id = :b),
-      (SELECT count(*) FROM ledger_event WHERE batch_id = :b),
-      (SELECT max(block_number) FROM ledger_event WHERE batch_id = :b),
+      (SELECT event_index || ' ' || tx_hash FROM ledger_event WHERE batch_id = :b
+         ORDER BY event_index DESC LIMIT 1),
       (SELECT count(*) FROM status_change WHERE batch_id = :b),
       (SELECT max(block_number) FROM status_change WHERE batch_id = :b),
       (SELECT count(*) FROM batch_parent WHERE child_id = :b),
@@ -80,9 +80,9 @@ _LOT_CHANGE = text(
 )
 
 
-def lot_change(session: Session, *, batch_id: str | bytes) -> tuple[object, ...] | None:
+def lot_change(connection: Connection, *, batch_id: str | bytes) -> tuple[object, ...] | None:
     """A mark of everything the lot's record depends on, equal between two calls only when
     nothing of it was indexed (or undone) in between; None when the lot is not recorded."""
     key = batch_key(batch_id)
-    recorded, *marks = session.execute(_LOT_CHANGE, {"b": key}).one()
+    recorded, *marks = connection.execute(_LOT_CHANGE, {"b": key}).one()
     return (key, *marks) if recorded else None

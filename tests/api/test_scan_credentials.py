@@ -3,15 +3,18 @@ from CredentialRegistry) and verified against the chain on every view."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.store.catalogue import ReadModelCatalogue
 from credentials.identities import mint_asset_did
+from credentials.issue import credential_hash
 from credentials.registry import CredentialRegistryClient
 from credentials.store import CredentialStore, create_credential_tables
-from credentials.types import CredentialType
+from credentials.types import CredentialType, parse_instant
 from credentials.verify import CredentialVerifier
 from ledger_client.db import make_engine
 from ledger_client.identifiers import DigitalLink
@@ -80,3 +83,22 @@ def test_the_page_shows_each_credential_with_its_live_status(scene, consortium):
     assert "Status: QUARANTINED" in page
     assert "✗ suspended" in page and "✓ valid" not in page
     assert "Credentials" not in http.get(f"/scan/01/{GTIN}/10/CRED-B").text
+
+
+def test_a_kept_verdict_follows_a_revocation_and_an_expiry_at_once(scene, consortium):
+    http, _, _, _, _ = scene
+    page = f"/scan/01/{GTIN}/10/CRED-A"
+    assert "✓ valid" in http.get(page).text
+    assert "✓ valid" in http.get(page).text  # kept: statuses unchanged
+    credentials = http.app.state.lot_credentials
+    (record,) = http.app.state.credential_store.about(http.app.state.catalogue.record(LOT).subjects)
+    # Past its expirationDate, with the chain's status unchanged: verified again.
+    expires = parse_instant(record["expirationDate"]).timestamp()
+    credentials._clock = lambda: expires + 1
+    http.app.state.credential_verifier._clock = lambda: expires + 1
+    assert "✗ expired" in http.get(page).text
+    credentials._clock = http.app.state.credential_verifier._clock = time.time
+    CredentialRegistryClient(consortium.sender(consortium.quality), consortium.deployment).revoke(
+        credential_hash(record), "recalled by the lab"
+    )
+    assert "✗ revoked" in http.get(page).text
