@@ -15,10 +15,14 @@ _ERROR_CORRECTION = "m"
 _SCALE = {"svg": 4, "png": 8}
 
 
-# Drawing a code takes milliseconds; a lot's is asked for with every view of its page.
-@functools.lru_cache(maxsize=1_024)
 def qr_image(uri: str, *, kind: ImageKind, title: str) -> bytes:
     """The QR code of `uri` as an SVG (with `title` as its text alternative) or a PNG."""
+    return _drawn(uri, kind, title)
+
+
+# Drawing a code takes milliseconds; a lot's is asked for with every view of its page.
+@functools.lru_cache(maxsize=1_024)
+def _drawn(uri: str, kind: ImageKind, title: str) -> bytes:
     code = segno.make(uri, error=_ERROR_CORRECTION, micro=False)
     out = io.BytesIO()
     if kind == "svg":
