@@ -109,8 +109,8 @@ class CredentialStore:
             .where(col(CredentialRecord.subject).in_(list(dids)))
             .order_by(col(CredentialRecord.issued_at), col(CredentialRecord.credential_hash))
         )
-        with Session(self.engine) as session:
-            return [bytes.fromhex(digest[2:]) for digest in session.scalars(query)]
+        with self.engine.connect() as connection:  # no ORM session: asked on every view
+            return [bytes.fromhex(digest[2:]) for digest in connection.scalars(query)]
 
     def of_type(self, credential_type: str) -> list[dict[str, Any]]:
         """The credentials of one type (e.g. "CalibrationCertificate"), oldest issued first."""

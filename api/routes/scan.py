@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
-from functools import partial
 
 from fastapi import APIRouter, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -58,14 +57,15 @@ async def scan_page(digital_link: str, request: Request) -> Response:
     identifier = scanned.identifier
     if identifier is not None:
         details = await _shows_details(request)
-        answer = await run_in_threadpool(
-            partial(_lot, request, identifier, details, as_json=wants_json)
-        )
-        if isinstance(answer, Kept):
-            media_type = "application/json"
-            return cached(request, answer.value, media_type, private=details, etag=answer.etag)
-        if answer is not None:
-            return await _lot_page(request, identifier, answer, details)
+        if wants_json:
+            kept = await run_in_threadpool(_lot_json, request, identifier, details)
+            if kept is not None:
+                media_type = "application/json"
+                return cached(request, kept.value, media_type, private=details, etag=kept.etag)
+        else:
+            found = await run_in_threadpool(_lot_page_kept, request, identifier, details)
+            if found is not None:
+                return await _lot_page(request, identifier, details, *found)
     lots = await run_in_threadpool(catalogue.product, scanned.gtin)
     if not lots:
         return problem(request, 404, f"GTIN {scanned.gtin} is not recorded on this ledger")
@@ -89,41 +89,68 @@ async def _shows_details(request: Request) -> bool:
     return await run_in_threadpool(shows_details, request, to_public=False)
 
 
-def _lot(
-    request: Request, identifier: DigitalLink, details: bool, *, as_json: bool
-) -> Kept | Versioned | None:
-    """The lot's JSON (kept since its last change) or its record with the version it was
-    read at; None when the lot is not recorded."""
+def _lot_record(request: Request, identifier: DigitalLink) -> Versioned | None:
+    """The lot's record, as kept since its last change, and that change's mark; None when
+    the lot is not recorded."""
     catalogue: Catalogue = request.app.state.catalogue
     answers: ScanAnswers = request.app.state.scan_answers
     version = catalogue.change(identifier)
     if version is None:
         return None
-    json_slot = ("json", identifier, details)
-    if as_json and (kept := answers.get(json_slot, version)) is not None:
-        return kept
-    record_slot = ("record", identifier)
-    if (kept := answers.get(record_slot, version)) is None:
+    slot = ("record", identifier)
+    if (kept := answers.get(slot, version)) is None:
         record = catalogue.record(identifier)
         if record is None:
             return None
-        kept = answers.keep(record_slot, version, record)
-    if not as_json:
-        return Versioned(kept.value, version)
-    body = json_body(record_json(kept.value, details=details))
-    return answers.keep(json_slot, version, body, body=True)
+        kept = answers.keep(slot, version, record)
+    return Versioned(kept.value, version)
+
+
+def _lot_json(request: Request, identifier: DigitalLink, details: bool) -> Kept | None:
+    """The lot's record as JSON, as kept since its last change; None when not recorded."""
+    catalogue: Catalogue = request.app.state.catalogue
+    answers: ScanAnswers = request.app.state.scan_answers
+    version = catalogue.change(identifier)
+    if version is None:
+        return None
+    slot = ("json", identifier, details)
+    if (kept := answers.get(slot, version)) is not None:
+        return kept
+    lot = _lot_record(request, identifier)
+    if lot is None:
+        return None
+    body = json_body(record_json(lot.record, details=details))
+    return answers.keep(slot, lot.version, body, body=True)
+
+
+def _lot_page_kept(
+    request: Request, identifier: DigitalLink, details: bool
+) -> tuple[Versioned, list[ScanCredential], Kept | None] | None:
+    """The lot's record, its credentials with their statuses now, and its page as kept for
+    both (None when it must be built); None when the lot is not recorded."""
+    lot = _lot_record(request, identifier)
+    if lot is None:
+        return None
+    lot_credentials: LotCredentials | None = request.app.state.lot_credentials
+    credentials = (
+        lot_credentials.about(lot.record.subjects)
+        if lot_credentials is not None and lot.record.subjects
+        else []
+    )
+    answers: ScanAnswers = request.app.state.scan_answers
+    kept = answers.get(("page", identifier, details), (lot.version, tuple(credentials)))
+    return lot, credentials, kept
 
 
 async def _lot_page(
-    request: Request, identifier: DigitalLink, lot: Versioned, details: bool
+    request: Request,
+    identifier: DigitalLink,
+    details: bool,
+    lot: Versioned,
+    credentials: list[ScanCredential],
+    kept: Kept | None,
 ) -> Response:
-    """The lot's page: its credentials verified now, the rest as kept since the lot's last
-    change (or its recheck)."""
-    answers: ScanAnswers = request.app.state.scan_answers
-    credentials = await _credentials(request, lot.record.subjects)
-    slot = ("page", identifier, details)
-    version = (lot.version, tuple(credentials))
-    kept = answers.get(slot, version)
+    """The lot's page as kept, or built now (its cold chain and readings read) and kept."""
     if kept is None:
         temperatures = await _cold_chain(request, identifier)
         readings = await _readings(request, identifier) if details else None
@@ -136,8 +163,11 @@ async def _lot_page(
             details=details,
             readings=readings,
         )
-        kept = answers.keep(slot, version, page.encode(), body=True)
-    return cached(request, kept.value, "text/html; charset=utf-8", private=details, etag=kept.etag)
+        answers: ScanAnswers = request.app.state.scan_answers
+        version = (lot.version, tuple(credentials))
+        kept = answers.keep(("page", identifier, details), version, page.encode(), body=True)
+    media_type = "text/html; charset=utf-8"
+    return cached(request, kept.value, media_type, private=details, etag=kept.etag)
 
 
 @dataclass(frozen=True)
@@ -167,14 +197,6 @@ async def _readings(request: Request, identifier: DigitalLink) -> ReadingsPage |
     return await run_in_threadpool(
         readings.page, identifier.batch_id, offset=0, limit=SHOWN_READINGS
     )
-
-
-async def _credentials(request: Request, subjects: list[str]) -> list[ScanCredential]:
-    """The credentials the node keeps about the lot's DIDs, with their statuses now."""
-    credentials: LotCredentials | None = request.app.state.lot_credentials
-    if credentials is None or not subjects:
-        return []
-    return await run_in_threadpool(credentials.about, subjects)
 
 
 async def _scanned_elsewhere(
