@@ -348,10 +348,11 @@ def serving(state_dir: Path, rpc_url: str) -> Iterator[Node]:
 
 
 async def _load(
-    url: str, count: int, headers: dict[str, str], check: Callable[[int, bytes], None]
-) -> tuple[list[float], float]:
-    """`count` GETs of `url` from 16 concurrent keep-alive clients: each one's latency (ms)
-    and the requests per second over the run (after 2 warm-up requests per client)."""
+    node: Node, url: str, count: int, headers: dict[str, str], check: Callable[[int, bytes], None]
+) -> tuple[list[float], float, float]:
+    """`count` GETs of `url` from 16 concurrent keep-alive clients: each one's latency (ms),
+    the requests per second and the node's CPU milliseconds per request over the run (after
+    2 warm-up requests per client, which build what the node keeps)."""
     latencies: list[float] = []
     connector = aiohttp.TCPConnector(limit=CLIENTS)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
@@ -373,10 +374,10 @@ async def _load(
                     check(answer.status, await answer.read())
 
         await asyncio.gather(*(warm() for _ in range(CLIENTS)))
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), node.cpu_s()
         await asyncio.gather(*(client() for _ in range(CLIENTS)))
-        elapsed = time.perf_counter() - started
-    return latencies, len(latencies) / elapsed
+        elapsed, cpu_s = time.perf_counter() - started, node.cpu_s() - cpu_before
+    return latencies, len(latencies) / elapsed, cpu_s * 1_000 / len(latencies)
 
 
 def load(
@@ -386,11 +387,7 @@ def load(
     check: Callable[[int, bytes], None],
     headers: dict[str, str] | None = None,
 ) -> tuple[list[float], float, float]:
-    """`_load`, and the node's CPU milliseconds per request over it (warm-up included)."""
-    before = node.cpu_s()
-    latencies, rps = asyncio.run(_load(url, count, headers or {}, check))
-    cpu_ms = (node.cpu_s() - before) * 1_000 / (count + 2 * CLIENTS)
-    return latencies, rps, cpu_ms
+    return asyncio.run(_load(node, url, count, headers or {}, check))
 
 
 def percentile(values: list[float], q: int) -> float:
@@ -476,6 +473,10 @@ def main() -> None:
             with serving(state_dir, chain.rpc_url) as node:
                 url = node.url
                 page = f"{url}/scan/01/{GTIN}/10/{LOT.value}"
+                before = node.cpu_s()
+                time.sleep(3)
+                idle_cpu = (node.cpu_s() - before) / 3
+                log(f"idle node: {idle_cpu * 1_000:.0f} ms of CPU a second (its bridge, follower)")
                 log(f"node at {url}; json: {requests:,} requests from {CLIENTS} clients…")
 
                 def json_ok(status: int, body: bytes) -> None:
@@ -575,6 +576,7 @@ def main() -> None:
                 "qr_p99_ms": round(percentile(qr_ms, 99), 1),
                 "qr_rps": round(qr_rps),
                 "qr_node_cpu_ms": round(qr_cpu, 2),
+                "idle_node_cpu_ms_per_s": round(idle_cpu * 1_000),
                 "load_average": round(os.getloadavg()[0], 1),
                 "naive_json_p99_ms": round(naive_p99, 1),
                 "ratio": round(naive_p99 / json_p99, 1),
