@@ -118,7 +118,10 @@ def _answer(
             return problem(request, 404, f"{_describe(scanned, record)} has no {link_type} link")
         return _redirect(request, link.path, scanned, walked_up)
     if any(media in accept for media in _JSON_MEDIA_TYPES):
-        return cached_json(request, _record_body(scanned, lots, record), headers=_CORS)
+        # The resolver answers the public; a member asks the scan page with a token.
+        details = request.app.state.scan_public_details
+        body = _record_body(scanned, lots, record, details=details)
+        return cached_json(request, body, headers=_CORS)
     default = link_of_type(links, "defaultLink")
     assert default is not None  # every item has its scan page
     return _redirect(request, default.path, scanned, walked_up)
@@ -141,10 +144,14 @@ def _redirect(request: Request, path: str, scanned: ResolverRequest, walked_up: 
 
 
 def _record_body(
-    scanned: ResolverRequest, lots: list[RecordedBatch], record: ScanRecord | None
+    scanned: ResolverRequest,
+    lots: list[RecordedBatch],
+    record: ScanRecord | None,
+    *,
+    details: bool,
 ) -> dict[str, Any]:
     if record is not None:
-        return record_json(record)
+        return record_json(record, details=details)
     identifier = scanned.identifier
     return product_json(
         f"{GS1_RESOLVER}{scanned.product_path}",

@@ -1,5 +1,7 @@
-"""The public scan page: `GET /scan/01/{gtin}[/10/{lot}|/21/{serial}]`, the resolver's
-default link. HTML for a browser, the same public record as JSON on `Accept: application/json`."""
+"""The scan page: `GET /scan/01/{gtin}[/10/{lot}|/21/{serial}]`, the resolver's default
+link. HTML for a browser, the same record as JSON on `Accept: application/json`; what the
+public sees, or with an API bearer token also the details (`api.scan.audience`). Answers are
+kept until the lot changes (`api.scan.answers`); each step's proof is read from the chain."""
 
 from __future__ import annotations
 
@@ -238,7 +240,7 @@ async def step_proof(batch_id: str, event_index: int, request: Request) -> Respo
         key = batch_key(batch_id)
     except ValueError:
         key = None
-    if key is None or not batch_id.startswith("0x") or event_index < 0:
+    if key is None or event_index < 0:
         return problem(request, 400, "a step is named by its lot's 0x batch id and its index")
     event = await run_in_threadpool(archive.filed_event, key, event_index)
     if event is None:

@@ -185,7 +185,17 @@ def test_a_token_over_its_budget_is_a_public_scan(tokens):
 def test_a_node_may_show_the_details_to_everyone(tokens):
     http = node(tokens, scan_public_details=True)
     assert shows_details(http.get(PAGE).text)
-    assert "event" in http.get(PAGE, headers={"Accept": "application/json"}).json()["steps"][0]
+    json_ = {"Accept": "application/json"}
+    assert "event" in http.get(PAGE, headers=json_).json()["steps"][0]
+    # The resolver's own JSON answer too.
+    resolved = http.get(f"/01/{GTIN}/10/VIS-1", headers=json_).json()
+    assert resolved["steps"][0]["event"] == json.loads(PAYLOAD)
+
+
+def test_the_resolvers_json_is_the_public_record(tokens):
+    http = node(tokens)
+    resolved = http.get(f"/01/{GTIN}/10/VIS-1", headers={"Accept": "application/json"})
+    assert resolved.status_code == 200 and "event" not in resolved.json()["steps"][0]
 
 
 def test_a_node_without_tokens_shows_the_public_scan_to_a_bearer():
