@@ -18,7 +18,7 @@ from api.resolver.request import ResolverSyntaxError, parse_request
 from api.routes.resolver import SCANNED_PARAMETER, Catalogue, problem, raw_path
 from api.scan.answers import Kept, ScanAnswers
 from api.scan.audience import shows_details
-from api.scan.caching import cached, cached_html, cached_json, json_body
+from api.scan.caching import cached_html, cached_json, json_body, kept_response
 from api.scan.credentials import LotCredentials, ScanCredential
 from api.scan.pages import (
     SCAN_PREFIX,
@@ -62,8 +62,7 @@ async def scan_page(digital_link: str, request: Request) -> Response:
         if wants_json:
             kept = await run_in_threadpool(_lot_json, request, identifier, details)
             if kept is not None:
-                media_type = "application/json"
-                return cached(request, kept.value, media_type, private=details, etag=kept.etag)
+                return kept_response(request, kept, "application/json", private=details)
         else:
             found = await run_in_threadpool(_lot_page_kept, request, identifier, details)
             if found is not None:
@@ -168,8 +167,7 @@ async def _lot_page(
         answers: ScanAnswers = request.app.state.scan_answers
         version = (lot.version, tuple(credentials))
         kept = answers.keep(("page", identifier, details), version, page.encode(), body=True)
-    media_type = "text/html; charset=utf-8"
-    return cached(request, kept.value, media_type, private=details, etag=kept.etag)
+    return kept_response(request, kept, "text/html; charset=utf-8", private=details)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ indexer's back still reads "verified", and how far the cold chain drawn lags the
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 import time
@@ -24,12 +25,14 @@ DEFAULT_LIMIT = 1_024
 
 @dataclass(frozen=True)
 class Kept:
-    """A value built for `version`, when (the clock's seconds), and its ETag when it is a body."""
+    """A value built for `version`, when (the clock's seconds), and when it is a body its
+    ETag and its gzip encoding (compressed once, sent to every client that takes gzip)."""
 
     version: Hashable
     value: Any
     built_at: float
-    etag: str | None
+    etag: str | None = None
+    gzipped: bytes | None = None
 
 
 def etag_of(content: bytes) -> str:
@@ -67,7 +70,11 @@ class ScanAnswers:
 
     def keep(self, slot: Hashable, version: Hashable, value: Any, *, body: bool = False) -> Kept:
         """Keep `value` built for `version` in `slot` (with its ETag when it is a `body`)."""
-        kept = Kept(version, value, self._clock(), etag_of(value) if body else None)
+        kept = (
+            Kept(version, value, self._clock(), etag_of(value), gzip.compress(value, mtime=0))
+            if body
+            else Kept(version, value, self._clock())
+        )
         with self._lock:
             self._slots[slot] = kept
             self._slots.move_to_end(slot)

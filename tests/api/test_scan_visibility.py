@@ -221,3 +221,22 @@ def test_a_status_change_shows_at_once_and_a_kept_page_is_rechecked():
     assert "9.6 °C" not in http.get(PAGE).text
     now[0] += 10
     assert "9.6 °C" in http.get(PAGE).text
+
+
+def test_a_kept_answer_goes_gzip_encoded_to_a_client_that_takes_it():
+    http = node()
+    json_ = {"Accept": "application/json"}
+    plain = http.get(PAGE, headers={**json_, "Accept-Encoding": "identity"})
+    packed = http.get(PAGE, headers={**json_, "Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # decoded by the client
+    assert "Accept-Encoding" in packed.headers["vary"]
+    assert packed.headers["etag"] != plain.headers["etag"]
+    again = http.get(
+        PAGE,
+        headers={**json_, "Accept-Encoding": "gzip", "If-None-Match": packed.headers["etag"]},
+    )
+    assert again.status_code == 304
+    page = http.get(PAGE, headers={"Accept-Encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip" and "Status: ACTIVE" in page.text
