@@ -19,7 +19,9 @@ pytestmark = pytest.mark.integration
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
-@pytest.mark.parametrize("name", ["anchor_events", "api", "credentials", "readings", "trace"])
+@pytest.mark.parametrize(
+    "name", ["anchor_events", "api", "credentials", "log_decoding", "readings", "scan", "trace"]
+)
 def test_the_benchmark_runs_and_ends_with_its_figures(name, tmp_path):
     result = subprocess.run(
         [sys.executable, str(BENCH / f"{name}.py"), "--quick"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -400,17 +399,17 @@ def test_zulu_time_and_time_without_offset_are_utc():
     assert payload_columns('{"eventTime":"2026-11-21T10:00:00"}').event_time == expected
 
 
-def test_decoding_is_fast(decoder):
+def test_many_logs_decode_each_to_its_own_event(decoder):
+    # Its speed against web3's own decoding is bench/log_decoding.py's.
     logs = [
         event_recorded_log(payload=b"%d" % i, event_index=i, log_index=i % 500)
-        for i in range(20_000)
+        for i in range(2_000)
     ]
-    started = time.perf_counter()
     records = [decoder.decode(raw) for raw in logs]
-    elapsed = time.perf_counter() - started
-    assert [r.event_index for r in records] == list(range(20_000))
-    # web3's process_log manages ~1,200 logs/s on this machine kind; ~35,000/s measured here.
-    assert 20_000 / elapsed > 12_000, f"{20_000 / elapsed:,.0f} logs/s"
+    assert [r.event_index for r in records] == list(range(2_000))
+    assert [r.ref.log_index for r in records] == [i % 500 for i in range(2_000)]
+    hashes = {"0x" + keccak(b"%d" % i).hex() for i in range(2_000)}
+    assert {r.payload_hash for r in records} == hashes
 
 
 # -- events filed under several batches or the organization (recordFiledEvents) -----------
