@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, cast
 
@@ -124,6 +125,58 @@ def driver_rows(
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """`INSERT` `rows` (all with the keys of the first) into `table` inside `connection`'s
+    transaction, as one `executemany` of driver SQL: the values stored are those
+    `connection.execute(insert(table), rows)` stores (each column's bind processing is
+    applied), without SQLAlchemy's per-row parameter building, which costs more than
+    SQLite's insert itself. A table whose omitted columns have Python-side defaults goes
+    through SQLAlchemy."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    plan = _insert_plan(table, names, connection.dialect)
+    if plan is None:
+        connection.execute(table.insert(), list(rows))
+        return
+    sql, processors = plan
+    values_of = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+    arguments: list[Any] = [values_of(row) for row in rows]
+    processed = [(i, process) for i, process in enumerate(processors) if process is not None]
+    if processed:
+        for n, values in enumerate(arguments):
+            row = list(values)
+            for i, process in processed:
+                row[i] = process(row[i])
+            arguments[n] = tuple(row)
+    # As driver SQL, a failure is still SQLAlchemy's (IntegrityError, …).
+    connection.exec_driver_sql(sql, arguments).close()
+
+
+_PLACEHOLDERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+@lru_cache(maxsize=256)
+def _insert_plan(
+    table: Table, names: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[Callable[[Any], Any] | None, ...]] | None:
+    """The driver's INSERT statement for `names` of `table` and each column's bind
+    processor; None when the driver's parameter style or a column default needs SQLAlchemy."""
+    placeholder = _PLACEHOLDERS.get(dialect.paramstyle)
+    omitted = [c for c in table.columns if c.name not in names]
+    if placeholder is None or any(c.default is not None for c in omitted):
+        return None
+    columns = [table.columns[name] for name in names]
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} "
+        f"({', '.join(quote(c.name) for c in columns)}) "
+        f"VALUES ({', '.join([placeholder] * len(columns))})"
+    )
+    processors = tuple(c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+    return sql, processors
 
 
 # Look-ups per compound statement: SQLite allows 500 terms in one compound SELECT.

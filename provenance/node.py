@@ -59,6 +59,7 @@ from oracle_bridge.errors import BrokerUnavailable
 from oracle_bridge.rules import Rule
 from oracle_bridge.sources.mqtt import MqttSource
 from provenance.desks import epcis_capture, quality_desk
+from provenance.follower_process import FollowerProcess
 from provenance.node_figures import NodeFigures
 from provenance.process import tune_collector
 
@@ -211,7 +212,7 @@ class MemberNode:
     mqtt_required: bool = True
     listening: list[socket.socket] = field(default_factory=list)
     trail_schedule: TrailAnchorSchedule | None = None
-    follower: ReadModelFollower | None = None
+    follower: ReadModelFollower | FollowerProcess | None = None
     embedded_dev_chain: bool = False
 
     @classmethod
@@ -258,7 +259,11 @@ class MemberNode:
                     trail_anchoring(api_settings, w3=w3, deployment=deployment),
                     interval_s=api_settings.trail_anchor_interval_s,
                 )
-            follower = read_model_follower(ledger) if follow_chain else None
+            follower = None
+            if follow_chain:
+                # Built here once so what is wrong is said now; the process builds its own.
+                read_model_follower(ledger).indexer.engine.dispose()
+                follower = FollowerProcess(ledger)
             engine = api_engine(api_settings)
             read_model = read_model_engine(ledger)
             desk = None

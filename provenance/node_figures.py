@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.metrics import NodeSnapshot
 from ledger_client.indexer.follower import ReadModelFollower
 from oracle_bridge.totals import reading_totals
+from provenance.follower_process import FollowerProcess
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ class NodeFigures:
     and read-model follower (None when the node keeps no read model) at each scrape."""
 
     bridge_engine: Engine | None = None
-    follower: ReadModelFollower | None = None
+    follower: ReadModelFollower | FollowerProcess | None = None
 
     def snapshot(self) -> NodeSnapshot:
         lag = self.follower.lag_blocks if self.follower is not None else None

@@ -22,7 +22,7 @@ from sqlmodel import SQLModel, col, select
 from web3 import Web3
 
 from ledger_client.chain import rpc, rpc_many
-from ledger_client.db import for_writing, table_of
+from ledger_client.db import for_writing, insert_rows, table_of
 from ledger_client.deployment import Deployment
 from ledger_client.errors import ChainRejected, LedgerError
 from ledger_client.indexer.decoding import (
@@ -406,9 +406,9 @@ class Indexer:
                     f"another indexer advanced the checkpoint to {previous.block_number} "
                     f"while this one read blocks {chunk.start}..{chunk.end}; run one writer only"
                 )
+            connection = session.connection()
             for table, table_rows in chunk.rows.items():
-                if table_rows:
-                    session.execute(insert(table_of(table)), table_rows)
+                insert_rows(connection, table_of(table), table_rows)
             if previous is not None:
                 # The old checkpoint's block stays only if it produced rows.
                 session.execute(
