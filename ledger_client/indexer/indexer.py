@@ -34,6 +34,7 @@ from ledger_client.indexer.decoding import (
     LogDecoder,
 )
 from ledger_client.indexer.event_rows import event_rows
+from ledger_client.indexer.links import link_genealogy, links_missing
 from ledger_client.indexer.log_rows import append_rows, custody_row
 from ledger_client.indexer.payloads import payloads_from_transaction
 from ledger_client.indexer.read_model import (
@@ -363,6 +364,11 @@ class Indexer:
                 and session.scalars(select(CustodyTransfer.tx_hash).limit(1)).first() is None
             )
             edges_missing = bool(stored) and genealogy_missing(session)
+            if not edges_missing and links_missing(session):
+                # A read model from before `genealogy_link`: derive its links once, here.
+                log.info("linking the genealogy of the read model (once)")
+                link_genealogy(session)
+                session.commit()
             # Events read as EPCIS but without query rows were indexed before the query tables.
             query_rows_missing = (
                 bool(stored)
@@ -409,6 +415,7 @@ class Indexer:
             for table, table_rows in chunk.rows.items():
                 if table_rows:
                     session.execute(insert(table_of(table)), table_rows)
+            link_genealogy(session, since=chunk.start)
             if previous is not None:
                 # The old checkpoint's block stays only if it produced rows.
                 session.execute(

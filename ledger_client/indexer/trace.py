@@ -9,7 +9,7 @@ node and edge appears once, at its shortest distance from the root.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -35,11 +35,13 @@ from ledger_client.errors import LedgerError
 from ledger_client.indexer.genealogy import (
     GENEALOGY_EVENT_TYPES,
     EpcisEdge,
+    GenealogyLink,
     Relation,
     Side,
     TransformationPort,
     node_of,
 )
+from ledger_client.indexer.links import links_missing
 from ledger_client.indexer.queries import Direction, batch_key
 from ledger_client.indexer.read_model import (
     Batch,
@@ -64,6 +66,10 @@ class TraceRefused(LedgerError, ValueError):
 
 class UnknownObject(LedgerError, LookupError):
     """The read model knows nothing of the identifier."""
+
+
+class LinksMissing(LedgerError, RuntimeError):
+    """The read model has genealogy but no `genealogy_link` rows: indexed before them."""
 
 
 class TraceNode(NamedTuple):
@@ -187,15 +193,42 @@ def trace(
         raise TraceRefused(f"direction must be backward or forward, not {direction!r}") from None
     check_depth(depth)
     root_id, root_uri = resolve(identifier)
-    uris = {root_id: root_uri} if root_uri else {}
     if not _known(session, root_id, root_uri):
         raise UnknownObject(f"{identifier} is not recorded on the ledger")
+    if links_missing(session):
+        raise LinksMissing(
+            "the read model was built before it kept genealogy links, so traces would miss "
+            "their edges: start the indexer (`provenance index`, it links them once) or run "
+            "`provenance index rebuild`"
+        )
+    return _walk(session, root_id, root_uri, direction, depth, _level_query)
+
+
+def trace_over_sources(
+    session: Session, *, identifier: str, direction: Direction, depth: int
+) -> Trace:
+    """`trace` reading each level from the tables links are made of (`epcis_edge`,
+    `transformation_port`, `batch_parent`) instead of `genealogy_link`: the walk before the
+    links, kept to check them against and to compare with. Not for production use."""
+    root_id, root_uri = resolve(identifier)
+    return _walk(session, root_id, root_uri, direction, depth, _source_level_query)
+
+
+def _walk(
+    session: Session,
+    root_id: str,
+    root_uri: str | None,
+    direction: Direction,
+    depth: int,
+    level_query: Callable[[Session, Direction], Any],
+) -> Trace:
+    uris = {root_id: root_uri} if root_uri else {}
     backward = direction is Direction.BACKWARD
     depths = {root_id: 0}
     edges: dict[tuple[str, str, str, str | None], TraceEdge] = {}
     frontier = [root_id]
     levels = 0
-    statement = _LevelStatement(session, direction)
+    statement = _LevelStatement(session, level_query(session, direction))
     for level in range(1, depth + 1):
         if not frontier:
             break
@@ -232,7 +265,7 @@ def naive_trace(session: Session, *, root_id: str, direction: Direction, depth: 
     benchmark compares `trace` with. Not for production use."""
     seen = {root_id}
     frontier = [root_id]
-    statement = _LevelStatement(session, direction)
+    statement = _LevelStatement(session, _level_query(session, direction))
     for _ in range(depth):
         reached = []
         for node in frontier:
@@ -439,6 +472,24 @@ def _known(session: Session, node_id: str, uri: str | None) -> bool:
 
 
 def _level_query(session: Session, direction: Direction) -> Any:
+    """One statement: every link with its near end in the frontier (bound as `frontier`, see
+    `_frontier_value`), looked up by index. Columns as `_source_level_query`'s."""
+    forward = direction is Direction.FORWARD
+    ends = (col(GenealogyLink.source_id), col(GenealogyLink.target_id))
+    link_near, link_far = ends if forward else ends[::-1]
+    near = _frontier(session)
+    return sql_select(
+        near.c.value,
+        link_far,
+        col(GenealogyLink.target_uri) if forward else col(GenealogyLink.source_uri),
+        col(GenealogyLink.relation),
+        col(GenealogyLink.batch_id),
+        col(GenealogyLink.event_index),
+        col(GenealogyLink.transformation_id),
+    ).join_from(near, GenealogyLink, link_near == near.c.value)
+
+
+def _source_level_query(session: Session, direction: Direction) -> Any:
     """One statement: every edge with its near end in the frontier (bound as `frontier`, see
     `_frontier_value`) — EPCIS edges, transformation
     inputs joined to outputs by transformation id, `createBatch` parents. Columns: near end,
@@ -506,9 +557,9 @@ class _LevelStatement:
     and run on the driver's connection (in the session's transaction), whose plain tuples
     cost a third of what SQLAlchemy's rows do; a level of 65,536 nodes is 65,536 rows."""
 
-    def __init__(self, session: Session, direction: Direction) -> None:
+    def __init__(self, session: Session, statement: Any) -> None:
         self.session = session
-        self.statement = _level_query(session, direction)
+        self.statement = statement
         self.sql: str | None = None
         if not _on_postgresql(session):
             compiled = self.statement.compile(dialect=session.get_bind().dialect)
