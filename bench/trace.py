@@ -34,10 +34,10 @@ from sqlalchemy.orm import Session
 
 from ledger_client.db import make_engine, table_of
 from ledger_client.indexer.genealogy import EpcisEdge, Relation, Side, TransformationPort
+from ledger_client.indexer.links import link_genealogy
 from ledger_client.indexer.lots import READ_CACHE_MIB
 from ledger_client.indexer.queries import Direction
 from ledger_client.indexer.read_model import BatchParent, create_read_model
-from ledger_client.indexer.links import link_genealogy
 from ledger_client.indexer.trace import MAX_TRACE_DEPTH, naive_trace, trace, trace_over_sources
 
 NODES = 100_000

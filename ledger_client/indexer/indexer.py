@@ -364,11 +364,6 @@ class Indexer:
                 and session.scalars(select(CustodyTransfer.tx_hash).limit(1)).first() is None
             )
             edges_missing = bool(stored) and genealogy_missing(session)
-            if not edges_missing and links_missing(session):
-                # A read model from before `genealogy_link`: derive its links once, here.
-                log.info("linking the genealogy of the read model (once)")
-                link_genealogy(session)
-                session.commit()
             # Events read as EPCIS but without query rows were indexed before the query tables.
             query_rows_missing = (
                 bool(stored)
@@ -402,7 +397,16 @@ class Indexer:
                 "the read model was built before it kept the genealogy of EPCIS events, so "
                 "traces would miss their edges: run `provenance index rebuild`"
             )
+        self._link_if_missing()
         return stored[0] if stored else None
+
+    def _link_if_missing(self) -> None:
+        """Link the genealogy of a read model from before `genealogy_link`, once."""
+        with Session(self.engine) as session:
+            if links_missing(session):
+                log.info("linking the genealogy already in the read model (once)")
+                link_genealogy(session)
+                session.commit()
 
     def _commit(self, chunk: _Chunk) -> None:
         with Session(self.engine) as session:
