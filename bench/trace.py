@@ -38,7 +38,8 @@ from ledger_client.indexer.links import link_genealogy
 from ledger_client.indexer.lots import READ_CACHE_MIB
 from ledger_client.indexer.queries import Direction
 from ledger_client.indexer.read_model import BatchParent, create_read_model
-from ledger_client.indexer.trace import MAX_TRACE_DEPTH, naive_trace, trace, trace_over_sources
+from ledger_client.indexer.source_trace import trace_over_sources
+from ledger_client.indexer.trace import MAX_TRACE_DEPTH, naive_trace, trace
 
 NODES = 100_000
 FAN_IN = 4

@@ -17,12 +17,9 @@ from sqlalchemy import (
     ColumnElement,
     Text,
     bindparam,
-    cast,
     func,
     literal,
     literal_column,
-    null,
-    union_all,
 )
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -36,8 +33,6 @@ from ledger_client.indexer.genealogy import (
     GENEALOGY_EVENT_TYPES,
     EpcisEdge,
     GenealogyLink,
-    Relation,
-    Side,
     TransformationPort,
     node_of,
 )
@@ -45,7 +40,6 @@ from ledger_client.indexer.links import links_missing
 from ledger_client.indexer.queries import Direction, batch_key
 from ledger_client.indexer.read_model import (
     Batch,
-    BatchParent,
     CustodyTransfer,
     EpcisEvent,
     EpcisTerm,
@@ -201,20 +195,10 @@ def trace(
             "their edges: start the indexer (`provenance index`, it links them once) or run "
             "`provenance index rebuild`"
         )
-    return _walk(session, root_id, root_uri, direction, depth, _level_query)
+    return walk(session, root_id, root_uri, direction, depth, _level_query)
 
 
-def trace_over_sources(
-    session: Session, *, identifier: str, direction: Direction, depth: int
-) -> Trace:
-    """`trace` reading each level from the tables links are made of (`epcis_edge`,
-    `transformation_port`, `batch_parent`) instead of `genealogy_link`: the walk before the
-    links, kept to check them against and to compare with. Not for production use."""
-    root_id, root_uri = resolve(identifier)
-    return _walk(session, root_id, root_uri, direction, depth, _source_level_query)
-
-
-def _walk(
+def walk(
     session: Session,
     root_id: str,
     root_uri: str | None,
@@ -222,6 +206,8 @@ def _walk(
     depth: int,
     level_query: Callable[[Session, Direction], Any],
 ) -> Trace:
+    """The trace from `root_id`, each level one statement of `level_query` (its columns as
+    `_level_query`'s), the root assumed known."""
     uris = {root_id: root_uri} if root_uri else {}
     backward = direction is Direction.BACKWARD
     depths = {root_id: 0}
@@ -485,11 +471,13 @@ def _known(session: Session, node_id: str, uri: str | None) -> bool:
 
 def _level_query(session: Session, direction: Direction) -> Any:
     """One statement: every link with its near end in the frontier (bound as `frontier`, see
-    `_frontier_value`), looked up by index. Columns as `_source_level_query`'s."""
+    `_frontier_value`), looked up by index. Columns: near end,
+    far end, far end's URI, relation, batch id and event index of the event that made it,
+    transformation id (see `GenealogyLink`)."""
     forward = direction is Direction.FORWARD
     ends = (col(GenealogyLink.source_id), col(GenealogyLink.target_id))
     link_near, link_far = ends if forward else ends[::-1]
-    near = _frontier(session)
+    near = frontier_table(session)
     return sql_select(
         near.c.value,
         link_far,
@@ -499,69 +487,6 @@ def _level_query(session: Session, direction: Direction) -> Any:
         col(GenealogyLink.event_index),
         col(GenealogyLink.transformation_id),
     ).join_from(near, GenealogyLink, link_near == near.c.value)
-
-
-def _source_level_query(session: Session, direction: Direction) -> Any:
-    """One statement: every edge with its near end in the frontier (bound as `frontier`, see
-    `_frontier_value`) — EPCIS edges, transformation
-    inputs joined to outputs by transformation id, `createBatch` parents. Columns: near end,
-    far end, far end's URI (None from `createBatch`), relation, batch id and event index of
-    the event that made it, transformation id.
-
-    Each part starts from the frontier and looks its edges up by index (a join, not `IN`: on
-    SQLite, `IN` first copied a level of 65,536 ids into a temporary index, twice as slow)."""
-    forward = direction is Direction.FORWARD
-    edge_ends = (col(EpcisEdge.source_id), col(EpcisEdge.target_id))
-    edge_near, edge_far = edge_ends if forward else edge_ends[::-1]
-    near = _frontier(session)
-    epcis = sql_select(
-        near.c.value,
-        edge_far,
-        col(EpcisEdge.target_uri) if forward else col(EpcisEdge.source_uri),
-        col(EpcisEdge.relation),
-        col(EpcisEdge.batch_id),
-        col(EpcisEdge.event_index),
-        cast(null(), Text).label("transformation_id"),
-    ).join_from(near, EpcisEdge, edge_near == near.c.value)
-    inputs, outputs = aliased(TransformationPort), aliased(TransformationPort)
-    near_port, far_port = (inputs, outputs) if forward else (outputs, inputs)
-    near = _frontier(session)
-    transformations = (
-        sql_select(
-            near.c.value,
-            col(far_port.node_id),
-            col(far_port.node_uri),
-            literal(Relation.TRANSFORMATION.value),
-            col(outputs.batch_id),
-            col(outputs.event_index),
-            col(inputs.transformation_id),
-        )
-        .join_from(
-            near,
-            near_port,
-            (col(near_port.node_id) == near.c.value)
-            & (col(near_port.side) == (Side.INPUT if forward else Side.OUTPUT).value),
-        )
-        .join(
-            far_port,
-            (col(far_port.transformation_id) == near_port.transformation_id)
-            & (col(far_port.side) == (Side.OUTPUT if forward else Side.INPUT).value)
-            & (col(far_port.node_id) != near_port.node_id),
-        )
-    )
-    parent_ends = (col(BatchParent.parent_id), col(BatchParent.child_id))
-    parent_near, parent_far = parent_ends if forward else parent_ends[::-1]
-    near = _frontier(session)
-    created = sql_select(
-        near.c.value,
-        parent_far,
-        null(),
-        literal(Relation.CREATE_BATCH.value),
-        null(),
-        null(),
-        null(),
-    ).join_from(near, BatchParent, parent_near == near.c.value)
-    return union_all(epcis, transformations, created)
 
 
 class _LevelStatement:
@@ -589,7 +514,7 @@ class _LevelStatement:
         return driver.execute(self.sql, params).fetchall()
 
 
-def _frontier(session: Session) -> Any:
+def frontier_table(session: Session) -> Any:
     """The frontier as a table of one column, `value`, from one JSON array bound as
     `frontier`."""
     if _on_postgresql(session):

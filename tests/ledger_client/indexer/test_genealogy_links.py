@@ -25,7 +25,8 @@ from ledger_client.indexer.genealogy import (
 from ledger_client.indexer.links import link_genealogy
 from ledger_client.indexer.queries import Direction
 from ledger_client.indexer.read_model import LOG_TABLES, Batch, BatchParent
-from ledger_client.indexer.trace import LinksMissing, trace, trace_over_sources
+from ledger_client.indexer.source_trace import trace_over_sources
+from ledger_client.indexer.trace import LinksMissing, trace
 
 pytestmark = pytest.mark.integration
 
