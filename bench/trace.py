@@ -11,7 +11,8 @@ final lot over all of it:
   (`trace_over_sources`, the walk before `genealogy_link`), timed alternately with `trace`;
 - naive: the same walk asking the database once per node.
 
-Each timing is wall seconds; `*_cpu_s` the process's CPU seconds for the same walk.
+Each timing is wall seconds, with the garbage collector paused as the node pauses it around a
+trace; `*_cpu_s` the process's CPU seconds for the same walk.
 
 Prints progress lines, then one JSON line with the figures.
 
@@ -21,11 +22,14 @@ Prints progress lines, then one JSON line with the figures.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +111,18 @@ def _genealogy(nodes: int) -> dict[type, list[dict[str, Any]]]:
     return rows
 
 
+@contextmanager
+def paused_collection() -> Iterator[None]:
+    """The collector paused and its garbage cleared, as the node runs a trace
+    (api/collector.py): otherwise a walk pays for collections the previous one triggered."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -135,7 +151,7 @@ def main() -> None:
             walks = {"trace": trace, "sources": trace_over_sources}
             for _ in range(repeats):
                 for name, walk in walks.items():
-                    with Session(engine) as session:
+                    with Session(engine) as session, paused_collection():
                         started, cpu = time.perf_counter(), time.process_time()
                         walked = walk(
                             session,
