@@ -47,15 +47,11 @@ def link_genealogy(session: Session, since: int | None = None) -> None:
 
 
 def links_missing(session: Session) -> bool:
-    """Whether the genealogy has an edge but no link: a read model from before the links."""
+    """Whether the genealogy makes a link the table lacks while it holds none: a read model
+    from before the links. (A transformation with inputs and no outputs yet makes none.)"""
     if session.scalars(select(GenealogyLink.id).limit(1)).first() is not None:
         return False
-    sources: tuple[Any, ...] = (
-        select(EpcisEdge.batch_id),
-        select(BatchParent.child_id),
-        select(TransformationPort.batch_id),
-    )
-    return any(session.scalars(s.limit(1)).first() is not None for s in sources)
+    return any(session.scalar(sql_select(q.exists())) for q in _link_queries(None))
 
 
 def _link_queries(since: int | None) -> list[Any]:

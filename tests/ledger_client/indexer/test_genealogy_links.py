@@ -195,3 +195,23 @@ def batch(n: int) -> dict[str, Any]:
         "tx_hash": "0x" + "dd" * 32,
         "log_index": n,
     }
+
+
+def test_a_transformation_without_outputs_yet_makes_no_link_and_no_refusal(engine):
+    port = {
+        "batch_id": _id(10_000),
+        "event_index": 0,
+        "ordinal": 0,
+        "block_number": 1,
+        "transformation_id": "urn:uuid:t-open",
+        "side": Side.INPUT.value,
+        "node_id": _id(1),
+        "node_uri": _uri(1),
+    }
+    with Session(engine) as session:
+        session.execute(insert(table_of(TransformationPort)), [port])
+        link_genealogy(session, since=1)
+        session.commit()
+        assert session.query(GenealogyLink).count() == 0
+        walked = trace(session, identifier=_id(1), direction="forward")
+    assert [n.id for n in walked.nodes] == [_id(1)] and walked.edges == []
