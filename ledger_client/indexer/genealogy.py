@@ -213,6 +213,19 @@ def genealogy_rows(
     return edges, ports
 
 
+def _covering(name: str, near: str, far: str, far_uri: str) -> tuple[Index, Index]:
+    """An index of `genealogy_link` by its `near` end: covering on SQLite, plain elsewhere."""
+    read = (far, far_uri, "relation", "batch_id", "event_index", "transformation_id")
+    return (
+        Index(name, near).ddl_if(callable_=_not_sqlite),
+        Index(f"{name}_covering", near, *read).ddl_if(dialect="sqlite"),
+    )
+
+
+def _not_sqlite(*_: Any, dialect: Any, **__: Any) -> bool:
+    return bool(dialect.name != "sqlite")
+
+
 class GenealogyLink(SQLModel, table=True):
     """One edge of the genealogy whatever made it, derived at index time (`links`) from
     `epcis_edge`, `transformation_port` (every input × every output of a transformation id)
@@ -223,8 +236,11 @@ class GenealogyLink(SQLModel, table=True):
 
     __tablename__ = "genealogy_link"
     __table_args__ = (
-        Index("ix_genealogy_link_source", "source_id"),
-        Index("ix_genealogy_link_target", "target_id"),
+        # On SQLite each end's index holds every column a level reads, so a lookup never
+        # visits the table (a second B-tree search per row: 6 % of a 100,000-node trace).
+        # Not on PostgreSQL, whose btree refuses entries over ~2,700 bytes (two long URIs).
+        *_covering("ix_genealogy_link_source", "source_id", "target_id", "target_uri"),
+        *_covering("ix_genealogy_link_target", "target_id", "source_id", "source_uri"),
         Index("ix_genealogy_link_block", "block_number"),
     )
 
