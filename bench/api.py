@@ -54,7 +54,7 @@ from web3 import Web3
 from ledger_client.db import make_engine
 from ledger_client.deployment import Deployment
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.genealogy import EpcisEdge, genealogy_rows
+from ledger_client.indexer.genealogy import EpcisEdge, GenealogyLink, genealogy_rows
 from ledger_client.indexer.trace import trace
 from ledger_client.local_chain import free_port
 
@@ -396,6 +396,18 @@ def naive_requests(node: Node, lots: list[int], per_lot: int) -> list[Callable[[
     return [request(lot, handles[i % CLIENTS]) for i, lot in enumerate(lots)]
 
 
+_LINK_FIELDS = (
+    "source_id",
+    "source_uri",
+    "target_id",
+    "target_uri",
+    "relation",
+    "batch_id",
+    "event_index",
+    "block_number",
+)
+
+
 def genealogy(database_url: str, nodes: int, fanout: int = 4) -> tuple[str, int]:
     """Write a genealogy of `nodes` logistic units into the read model at `database_url`:
     each container holding `fanout` children, as aggregation events record them (their
@@ -417,8 +429,12 @@ def genealogy(database_url: str, nodes: int, fanout: int = 4) -> tuple[str, int]
         # Batch ids of no batch, so nothing else in the read model is touched.
         key = {"batch_id": "0x" + f"{parent:064x}", "event_index": 0, "block_number": 0}
         rows += genealogy_rows(event, key)[0]
+    # Their links as the indexer would make them (`link_genealogy` links by block, and the
+    # node's indexer has its own rows at block 0).
+    links = [{k: r[k] for k in _LINK_FIELDS} for r in rows]
     with Session(engine) as session:
         session.bulk_insert_mappings(EpcisEdge, rows)
+        session.bulk_insert_mappings(GenealogyLink, links)
         session.commit()
     engine.dispose()
     depth, reach = 0, 1

@@ -72,7 +72,7 @@ from ledger_client.db import make_engine, table_of
 from ledger_client.deploy import deploy_contracts
 from ledger_client.deployment import Deployment
 from ledger_client.identifiers import DigitalLink
-from ledger_client.indexer.genealogy import EpcisEdge, Relation
+from ledger_client.indexer.genealogy import EpcisEdge, GenealogyLink, Relation
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.lots import READ_CACHE_MIB, ReadModelLots
 from ledger_client.indexer.read_model import create_read_model
@@ -276,9 +276,12 @@ def genealogy(state_dir: Path, nodes: int) -> None:
             }
             for i, p in enumerate(parents)
         ]
+    # And their links, as the indexer makes them for the edges it writes itself.
+    links = [{k: v for k, v in row.items() if k != "ordinal"} for row in rows]
     engine = make_engine(f"sqlite:///{state_dir / 'read_model.db'}")
     with Session(engine) as session:
         session.execute(insert(table_of(EpcisEdge)), rows)
+        session.execute(insert(table_of(GenealogyLink)), links)
         session.commit()
     engine.dispose()
 

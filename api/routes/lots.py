@@ -28,6 +28,7 @@ from api.lot_bodies import (
 from ledger_client.indexer.trace import (
     DEFAULT_TRACE_DEPTH,
     MAX_TRACE_DEPTH,
+    LinksMissing,
     TraceRefused,
     UnknownObject,
 )
@@ -47,6 +48,9 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 def _refused(exc: Exception) -> HTTPException:
     if isinstance(exc, UnknownObject):
         return HTTPException(404, str(exc))
+    if isinstance(exc, LinksMissing):
+        # Only before the node's indexer first ran on a read model older than the links.
+        return HTTPException(503, str(exc), headers={"Retry-After": "5"})
     return HTTPException(400, str(exc))
 
 
@@ -123,7 +127,7 @@ def trace(
     with paused_collection():
         try:
             walked = lots.trace(identifier, direction=direction, depth=depth)
-        except (TraceRefused, UnknownObject) as exc:
+        except (TraceRefused, UnknownObject, LinksMissing) as exc:
             raise _refused(exc) from None
         return Response(trace_json(walked), media_type="application/json")
 
@@ -145,7 +149,7 @@ def recall_scope(
     holder: the latest destination events name for it, else its on-chain custodian."""
     try:
         return recall_scope_out(lots.recall_scope(identifier, depth=depth))
-    except (TraceRefused, UnknownObject) as exc:
+    except (TraceRefused, UnknownObject, LinksMissing) as exc:
         raise _refused(exc) from None
 
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text
 from sqlmodel import Field, SQLModel
 
 from ledger_client.epcis_query.extraction import MAX_INDEXED_TEXT, identifier_forms
@@ -211,3 +211,52 @@ def genealogy_rows(
         for ordinal, port in enumerate(made.ports)
     ]
     return edges, ports
+
+
+def _covering(name: str, near: str, far: str, far_uri: str) -> tuple[Index, Index]:
+    """An index of `genealogy_link` by its `near` end: covering on SQLite, plain elsewhere."""
+    read = (far, far_uri, "relation", "batch_id", "event_index", "transformation_id")
+    return (
+        Index(name, near).ddl_if(callable_=_not_sqlite),
+        Index(f"{name}_covering", near, *read).ddl_if(dialect="sqlite"),
+    )
+
+
+def _not_sqlite(*_: Any, dialect: Any, **__: Any) -> bool:
+    return bool(dialect.name != "sqlite")
+
+
+class GenealogyLink(SQLModel, table=True):
+    """One edge of the genealogy whatever made it, derived at index time (`links`) from
+    `epcis_edge`, `transformation_port` (every input × every output of a transformation id)
+    and `batch_parent`, so a trace looks up each level with one index. `source_uri` and
+    `target_uri` are None for a `createBatch` parent; `batch_id`, `event_index` name the event
+    that made it (for a transformation, the one recording the output), None for `createBatch`.
+    `block_number`: the latest block of the rows it is made of (a reorg below it undoes it)."""
+
+    __tablename__ = "genealogy_link"
+    __table_args__ = (
+        # On SQLite each end's index holds every column a level reads, so a lookup never
+        # visits the table (a second B-tree search per row: 6 % of a 100,000-node trace).
+        # Not on PostgreSQL, whose btree refuses entries over ~2,700 bytes (two long URIs).
+        *_covering("ix_genealogy_link_source", "source_id", "target_id", "target_uri"),
+        *_covering("ix_genealogy_link_target", "target_id", "source_id", "source_uri"),
+        Index("ix_genealogy_link_block", "block_number"),
+    )
+
+    # On SQLite an INTEGER primary key is the rowid itself: no second key to store.
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    source_id: str = Field(max_length=_HASH_LENGTH)
+    source_uri: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    target_id: str = Field(max_length=_HASH_LENGTH)
+    target_uri: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    relation: str = Field(max_length=16)
+    batch_id: str | None = Field(default=None, max_length=_HASH_LENGTH)
+    event_index: int | None = Field(default=None, sa_type=BigInteger)
+    transformation_id: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    block_number: int = Field(sa_type=BigInteger)

@@ -34,6 +34,7 @@ from ledger_client.indexer.decoding import (
     LogDecoder,
 )
 from ledger_client.indexer.event_rows import event_rows
+from ledger_client.indexer.links import link_genealogy, links_missing
 from ledger_client.indexer.log_rows import append_rows, custody_row
 from ledger_client.indexer.payloads import payloads_from_transaction
 from ledger_client.indexer.read_model import (
@@ -396,7 +397,16 @@ class Indexer:
                 "the read model was built before it kept the genealogy of EPCIS events, so "
                 "traces would miss their edges: run `provenance index rebuild`"
             )
+        self._link_if_missing()
         return stored[0] if stored else None
+
+    def _link_if_missing(self) -> None:
+        """Link the genealogy of a read model from before `genealogy_link`, once."""
+        with Session(self.engine) as session:
+            if links_missing(session):
+                log.info("linking the genealogy already in the read model (once)")
+                link_genealogy(session)
+                session.commit()
 
     def _commit(self, chunk: _Chunk) -> None:
         with Session(self.engine) as session:
@@ -409,6 +419,7 @@ class Indexer:
             connection = session.connection()
             for table, table_rows in chunk.rows.items():
                 insert_rows(connection, table_of(table), table_rows)
+            link_genealogy(session, since=chunk.start)
             if previous is not None:
                 # The old checkpoint's block stays only if it produced rows.
                 session.execute(

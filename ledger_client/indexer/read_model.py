@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 from ledger_client.db import schema_change, table_of
-from ledger_client.indexer.genealogy import EpcisEdge, TransformationPort
+from ledger_client.indexer.genealogy import EpcisEdge, GenealogyLink, TransformationPort
 
 HASH_LENGTH = 66
 ADDRESS_LENGTH = 42
@@ -435,6 +435,7 @@ LOG_TABLES = (
     EpcisSensorReport,
     EpcisEdge,
     TransformationPort,
+    GenealogyLink,
 )
 READ_MODEL_TABLES = [table_of(model) for model in (*LOG_TABLES, IndexedBlock, Checkpoint)]
 

@@ -9,7 +9,7 @@ node and edge appears once, at its shortest distance from the root.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -17,12 +17,9 @@ from sqlalchemy import (
     ColumnElement,
     Text,
     bindparam,
-    cast,
     func,
     literal,
     literal_column,
-    null,
-    union_all,
 )
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import JSONB
@@ -35,15 +32,14 @@ from ledger_client.errors import LedgerError
 from ledger_client.indexer.genealogy import (
     GENEALOGY_EVENT_TYPES,
     EpcisEdge,
-    Relation,
-    Side,
+    GenealogyLink,
     TransformationPort,
     node_of,
 )
+from ledger_client.indexer.links import links_missing
 from ledger_client.indexer.queries import Direction, batch_key
 from ledger_client.indexer.read_model import (
     Batch,
-    BatchParent,
     CustodyTransfer,
     EpcisEvent,
     EpcisTerm,
@@ -64,6 +60,10 @@ class TraceRefused(LedgerError, ValueError):
 
 class UnknownObject(LedgerError, LookupError):
     """The read model knows nothing of the identifier."""
+
+
+class LinksMissing(LedgerError, RuntimeError):
+    """The read model has genealogy but no `genealogy_link` rows: indexed before them."""
 
 
 class TraceNode(NamedTuple):
@@ -187,15 +187,37 @@ def trace(
         raise TraceRefused(f"direction must be backward or forward, not {direction!r}") from None
     check_depth(depth)
     root_id, root_uri = resolve(identifier)
-    uris = {root_id: root_uri} if root_uri else {}
     if not _known(session, root_id, root_uri):
         raise UnknownObject(f"{identifier} is not recorded on the ledger")
+    if links_missing(session):
+        raise LinksMissing(
+            "the read model was built before it kept genealogy links, so traces would miss "
+            "their edges: start the indexer (`provenance index`, it links them once) or run "
+            "`provenance index rebuild`"
+        )
+    return walk(session, root_id, root_uri, direction, depth, _level_query)
+
+
+def walk(
+    session: Session,
+    root_id: str,
+    root_uri: str | None,
+    direction: Direction,
+    depth: int,
+    level_query: Callable[[Session, Direction], Any],
+) -> Trace:
+    """The trace from `root_id`, each level one statement of `level_query` (its columns as
+    `_level_query`'s), the root assumed known."""
+    uris = {root_id: root_uri} if root_uri else {}
     backward = direction is Direction.BACKWARD
     depths = {root_id: 0}
     edges: dict[tuple[str, str, str, str | None], TraceEdge] = {}
     frontier = [root_id]
     levels = 0
-    statement = _LevelStatement(session, direction)
+    statement = _LevelStatement(session, level_query(session, direction))
+    # A level of 100,000 rows makes 100,000 edges and nodes: `tuple.__new__` builds each
+    # named tuple without the Python-level `__new__` call, a fifth of the cost.
+    make = tuple.__new__
     for level in range(1, depth + 1):
         if not frontier:
             break
@@ -203,20 +225,29 @@ def trace(
         reached: list[str] = []
         rows = statement.rows(frontier)
         for near, far, far_uri, relation, batch_id, event_index, transformation_id in rows:
-            source, target = (far, near) if backward else (near, far)
-            key = (source, target, relation, transformation_id)
+            key = (
+                (far, near, relation, transformation_id)
+                if backward
+                else (near, far, relation, transformation_id)
+            )
             if key not in edges:
                 event = None if batch_id is None else (batch_id, event_index)
-                edges[key] = TraceEdge(source, target, relation, level, event, transformation_id)
+                edges[key] = make(
+                    TraceEdge, (key[0], key[1], relation, level, event, transformation_id)
+                )
             if far not in depths:
                 depths[far] = level
                 reached.append(far)
                 if far_uri is not None:
                     uris[far] = far_uri
+            elif far_uri is not None and far not in uris and depths[far] == level:
+                # Reached first by a `createBatch` link, which carries no URI.
+                uris[far] = far_uri
         frontier = reached
     missing = [node for node in depths if node not in uris]
     uris.update(batch_uris(session, missing))
-    nodes = [TraceNode(node, uris.get(node), d) for node, d in depths.items()]
+    get = uris.get
+    nodes = [make(TraceNode, (node, get(node), d)) for node, d in depths.items()]
     return Trace(
         root=nodes[0],
         direction=direction,
@@ -232,7 +263,7 @@ def naive_trace(session: Session, *, root_id: str, direction: Direction, depth: 
     benchmark compares `trace` with. Not for production use."""
     seen = {root_id}
     frontier = [root_id]
-    statement = _LevelStatement(session, direction)
+    statement = _LevelStatement(session, _level_query(session, direction))
     for _ in range(depth):
         reached = []
         for node in frontier:
@@ -439,66 +470,23 @@ def _known(session: Session, node_id: str, uri: str | None) -> bool:
 
 
 def _level_query(session: Session, direction: Direction) -> Any:
-    """One statement: every edge with its near end in the frontier (bound as `frontier`, see
-    `_frontier_value`) — EPCIS edges, transformation
-    inputs joined to outputs by transformation id, `createBatch` parents. Columns: near end,
-    far end, far end's URI (None from `createBatch`), relation, batch id and event index of
-    the event that made it, transformation id.
-
-    Each part starts from the frontier and looks its edges up by index (a join, not `IN`: on
-    SQLite, `IN` first copied a level of 65,536 ids into a temporary index, twice as slow)."""
+    """One statement: every link with its near end in the frontier (bound as `frontier`, see
+    `_frontier_value`), looked up by index. Columns: near end,
+    far end, far end's URI, relation, batch id and event index of the event that made it,
+    transformation id (see `GenealogyLink`)."""
     forward = direction is Direction.FORWARD
-    edge_ends = (col(EpcisEdge.source_id), col(EpcisEdge.target_id))
-    edge_near, edge_far = edge_ends if forward else edge_ends[::-1]
-    near = _frontier(session)
-    epcis = sql_select(
+    ends = (col(GenealogyLink.source_id), col(GenealogyLink.target_id))
+    link_near, link_far = ends if forward else ends[::-1]
+    near = frontier_table(session)
+    return sql_select(
         near.c.value,
-        edge_far,
-        col(EpcisEdge.target_uri) if forward else col(EpcisEdge.source_uri),
-        col(EpcisEdge.relation),
-        col(EpcisEdge.batch_id),
-        col(EpcisEdge.event_index),
-        cast(null(), Text).label("transformation_id"),
-    ).join_from(near, EpcisEdge, edge_near == near.c.value)
-    inputs, outputs = aliased(TransformationPort), aliased(TransformationPort)
-    near_port, far_port = (inputs, outputs) if forward else (outputs, inputs)
-    near = _frontier(session)
-    transformations = (
-        sql_select(
-            near.c.value,
-            col(far_port.node_id),
-            col(far_port.node_uri),
-            literal(Relation.TRANSFORMATION.value),
-            col(outputs.batch_id),
-            col(outputs.event_index),
-            col(inputs.transformation_id),
-        )
-        .join_from(
-            near,
-            near_port,
-            (col(near_port.node_id) == near.c.value)
-            & (col(near_port.side) == (Side.INPUT if forward else Side.OUTPUT).value),
-        )
-        .join(
-            far_port,
-            (col(far_port.transformation_id) == near_port.transformation_id)
-            & (col(far_port.side) == (Side.OUTPUT if forward else Side.INPUT).value)
-            & (col(far_port.node_id) != near_port.node_id),
-        )
-    )
-    parent_ends = (col(BatchParent.parent_id), col(BatchParent.child_id))
-    parent_near, parent_far = parent_ends if forward else parent_ends[::-1]
-    near = _frontier(session)
-    created = sql_select(
-        near.c.value,
-        parent_far,
-        null(),
-        literal(Relation.CREATE_BATCH.value),
-        null(),
-        null(),
-        null(),
-    ).join_from(near, BatchParent, parent_near == near.c.value)
-    return union_all(epcis, transformations, created)
+        link_far,
+        col(GenealogyLink.target_uri) if forward else col(GenealogyLink.source_uri),
+        col(GenealogyLink.relation),
+        col(GenealogyLink.batch_id),
+        col(GenealogyLink.event_index),
+        col(GenealogyLink.transformation_id),
+    ).join_from(near, GenealogyLink, link_near == near.c.value)
 
 
 class _LevelStatement:
@@ -506,9 +494,9 @@ class _LevelStatement:
     and run on the driver's connection (in the session's transaction), whose plain tuples
     cost a third of what SQLAlchemy's rows do; a level of 65,536 nodes is 65,536 rows."""
 
-    def __init__(self, session: Session, direction: Direction) -> None:
+    def __init__(self, session: Session, statement: Any) -> None:
         self.session = session
-        self.statement = _level_query(session, direction)
+        self.statement = statement
         self.sql: str | None = None
         if not _on_postgresql(session):
             compiled = self.statement.compile(dialect=session.get_bind().dialect)
@@ -526,7 +514,7 @@ class _LevelStatement:
         return driver.execute(self.sql, params).fetchall()
 
 
-def _frontier(session: Session) -> Any:
+def frontier_table(session: Session) -> Any:
     """The frontier as a table of one column, `value`, from one JSON array bound as
     `frontier`."""
     if _on_postgresql(session):

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
+from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.store.tokens import TokenStore
-from ledger_client.indexer.genealogy import node_of
+from ledger_client.indexer.genealogy import GenealogyLink, node_of
 from ledger_client.indexer.indexer import Indexer
 from ledger_client.indexer.lots import ReadModelLots
 from ledger_client.indexer.read_model import create_read_model
@@ -143,6 +144,18 @@ def test_trace_both_ways_over_http(served):
     assert edge["transformationId"].startswith("urn:uuid:")
     assert forward.status_code == 200, forward.text
     assert {n["id"] for n in forward.json()["nodes"]} == ids(A, C, D, SN1, SN2)
+
+
+def test_a_read_model_from_before_the_genealogy_links_answers_503_until_indexed(served, read_model):
+    client, auth, _, _ = served
+    with Session(read_model) as session:
+        session.execute(delete(GenealogyLink))
+        session.commit()
+    for path in (f"/api/v1/trace/{PALLET_URN}", f"/api/v1/recall-scope/{B}"):
+        response = client.get(path, headers=auth)
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "5"
+        assert "index rebuild" in response.json()["detail"]
 
 
 def test_recall_scope_over_http(served):

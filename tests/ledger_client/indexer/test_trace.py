@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from web3 import Web3
 
 from ledger_client.chain import connect, rpc
-from ledger_client.indexer.genealogy import EpcisEdge, TransformationPort
+from ledger_client.indexer.genealogy import EpcisEdge, GenealogyLink, TransformationPort
 from ledger_client.indexer.indexer import Indexer, IndexerError, rebuild
 from ledger_client.indexer.trace import (
     Holder,
+    LinksMissing,
     TraceRefused,
     UnknownObject,
     recall_scope,
@@ -149,7 +150,7 @@ def test_a_trace_asks_once_per_level_not_per_node(indexed):
 
     # Levels 1-3 reach nodes, level 4 finds nothing beyond the pallet.
     assert walked.levels == 4
-    level_queries = [s for s in statements if "UNION ALL" in s]
+    level_queries = [s for s in statements if "JOIN genealogy_link" in s]
     assert len(level_queries) == 4
 
 
@@ -291,6 +292,23 @@ def test_a_read_model_without_genealogy_must_be_rebuilt(indexed, consortium):
         assert len(trace(session, identifier=PALLET, direction="backward").nodes) == 6
         ports = session.scalars(select(TransformationPort.transformation_id)).all()
     assert set(ports) == {T2} and len(ports) == 4
+
+
+def test_a_read_model_from_before_the_links_is_linked_when_the_indexer_starts(indexed):
+    engine, _, indexer = indexed
+    with Session(engine) as session:
+        before = trace(session, identifier=PALLET, direction="backward")
+        session.execute(delete(GenealogyLink))
+        session.commit()
+        with pytest.raises(LinksMissing, match="index rebuild"):
+            trace(session, identifier=PALLET, direction="backward")
+
+    indexer.run_once()
+    with Session(engine) as session:
+        after = trace(session, identifier=PALLET, direction="backward")
+    assert len(after.nodes) == 6
+    assert sorted(after.nodes) == sorted(before.nodes)
+    assert sorted(after.edges) == sorted(before.edges)
 
 
 def test_items_of_a_batch_kind_item_are_items(consortium, databases):
