@@ -13,6 +13,7 @@ import typer
 
 from ledger_client.config import LedgerSettings
 from ledger_client.terminal import clear_errors, console
+from provenance.cli.consortium import JsonOption
 
 
 @clear_errors
@@ -68,9 +69,7 @@ def compile(
 
 @clear_errors
 def deploy(
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document instead of lines")
-    ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Deploy the contracts with PROVENANCE_PRIVATE_KEY as governor; write the deployment record.
 

@@ -22,6 +22,7 @@ from oracle_bridge.errors import DeliveryFailed, InvalidDeviceKey, MalformedRead
 from oracle_bridge.key_files import read_key_file, write_key_file
 from oracle_bridge.readings import ReadingDomain
 from oracle_bridge.simulator import Profile
+from provenance.cli.consortium import JsonOption
 
 device_app = typer.Typer(help="Device keys and the signed-reading simulator.", no_args_is_help=True)
 
@@ -76,9 +77,7 @@ def keygen(
     chain_id: Annotated[
         int, typer.Option(min=1, help="Chain of the device's did:pkh")
     ] = ANVIL_CHAIN_ID,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document instead of lines")
-    ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Generate a device key; print its address and did:pkh (and the key, without --out).
 

@@ -13,6 +13,7 @@ import typer
 from ledger_client.config import LedgerSettings
 from ledger_client.errors import ConfigurationError
 from ledger_client.terminal import clear_errors, console
+from provenance.cli.consortium import JsonOption
 from provenance.logs import configure_logging
 
 if TYPE_CHECKING:
@@ -43,9 +44,7 @@ def _print_progress(progress: IndexProgress) -> None:
 @index_app.command("rebuild")
 @clear_errors
 def index_rebuild(
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document instead of lines")
-    ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Drop the read model and rebuild it from the chain alone.
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ledger_client.terminal import clear_errors, console
+from provenance.cli.consortium import JsonOption
 
 
 @clear_errors
@@ -20,9 +21,7 @@ def trace(
         str, typer.Option(help="backward (where it came from) or forward (where it went)")
     ] = "backward",
     depth: Annotated[int, typer.Option(help="Edges to follow, 1..64")] = 16,
-    json_output: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document instead of lines")
-    ] = False,
+    json_output: JsonOption = False,
 ) -> None:
     """Trace a lot or item through createBatch parents and EPCIS aggregation, association
     and transformation events, as indexed in the read model (PROVENANCE_DATABASE_URL).
