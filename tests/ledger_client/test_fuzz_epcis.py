@@ -15,12 +15,32 @@ from ledger_client.epcis.document import events_of
 from ledger_client.epcis.validation import InvalidEpcisEvent, Validator
 from ledger_client.identifiers import DigitalLink
 from ledger_client.json_input import InvalidJson, loads
-from provenance.demo.events import lot_lifecycle
 from tests.hostile_json import fuzz, hostile_texts, hostile_values
 
 pytestmark = pytest.mark.unit
 
-DOCUMENT = lot_lifecycle(DigitalLink.lot("09506000134352", "LOT-1"))
+LOT = DigitalLink.lot("09506000134352", "LOT-1")
+# A valid document of one commissioning event, each of whose fields the fuzz replaces in turn.
+DOCUMENT = {
+    "@context": ["https://ref.gs1.org/standards/epcis/epcis-context.jsonld"],
+    "type": "EPCISDocument",
+    "schemaVersion": "2.0",
+    "creationDate": "2026-11-02T08:00:00Z",
+    "epcisBody": {
+        "eventList": [
+            {
+                "type": "ObjectEvent",
+                "eventTime": "2026-11-02T08:00:00Z",
+                "eventTimeZoneOffset": "+00:00",
+                "action": "ADD",
+                "bizStep": "commissioning",
+                "disposition": "active",
+                "quantityList": [{"epcClass": LOT.uri, "quantity": 1200, "uom": "EA"}],
+                "readPoint": {"id": "https://id.gs1.org/414/9506000000001"},
+            }
+        ]
+    },
+}
 
 
 @cache
